@@ -1,0 +1,134 @@
+"""The ``lifecircle`` command: run and validate scenarios.
+
+Bad input (a scenario with problems, a bad flag value) prints one line per problem on stderr,
+names the file and key, writes nothing and exits with status 2; it never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from model.scenario import ROOT, ScenarioError, load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+class _BadArgument(Exception):
+    """A command-line value that cannot be used (reported like a scenario problem)."""
+
+
+def _results_root() -> Path:
+    """results/ of the source checkout when there is one, else ./results."""
+    if (ROOT / "pyproject.toml").exists() and (ROOT / "model").is_dir():
+        return ROOT / "results"
+    return Path.cwd() / "results"
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.exists() and not out.is_dir():
+        raise _BadArgument(f"--out: {out} exists and is not a folder")
+
+
+def _print_access(summary: dict, out) -> None:
+    access = summary["access"]
+    print(f"{summary['scenario']}: {summary['residents']:,} residents (seed {summary['seed']})", file=out)
+    header = f"  {'facility type':<16}{'users':>9}{'mean min':>10}{'p90 min':>9}{'<=5':>7}{'<=10':>7}{'<=15':>7}{'unreach':>9}"
+    print(header, file=out)
+    for t, a in access.items():
+        mean = f"{a['mean_min']:.1f}" if a["mean_min"] is not None else "-"
+        p90 = f"{a['p90_min']:.1f}" if a["p90_min"] is not None else "-"
+        shares = "".join(f"{a[f'within_{k}']:>7.0%}" if a[f"within_{k}"] is not None else f"{'-':>7}" for k in (5, 10, 15))
+        print(f"  {t:<16}{a['users']:>9,}{mean:>10}{p90:>9}{shares}{a['unreachable']:>9,}", file=out)
+    complete = summary["life_circle_complete"]
+    if complete is not None:
+        print(f"  life circle complete (every needed type within its level): {complete:.1%}", file=out)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``lifecircle run``: build the scenario, compute access, write the results folder."""
+    from model.run import build_static, default_out_dir, write_static
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    _check_out(args.out)
+    scenario = load_scenario(args.scenario)
+    seed = scenario.seed if args.seed is None else args.seed
+    timings["load_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    result = build_static(scenario, np.random.default_rng(seed), seed)
+    timings["build_and_access_s"] = time.perf_counter() - t1
+    out = args.out or default_out_dir(scenario, _results_root())
+    summary = write_static(result, out, timings)
+    timings["total_s"] = time.perf_counter() - t0
+    _print_access(summary, sys.stdout)
+    print(f"results written to {out}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``lifecircle validate``: check scenario files, report every problem."""
+    status = 0
+    for path in args.scenarios:
+        try:
+            s = load_scenario(path)
+        except ScenarioError as exc:
+            for p in exc.problems:
+                print(p, file=sys.stderr)
+            status = EXIT_BAD_INPUT
+        else:
+            n = sum(c.residents for c in s.communities)
+            print(f"{path}: ok ({s.name}: {len(s.communities)} communities, {n:,} residents, {len(s.facilities)} facilities)")
+    return status
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, not {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="lifecircle", description="Simulate 15-minute community life circles (一刻钟社区生活圈)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario and write a results folder")
+    run.add_argument("scenario", nargs="?", help="scenario file or bundled name (default: scenarios/demo.toml)")
+    run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
+    run.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time>)")
+    run.set_defaults(func=cmd_run)
+    val = sub.add_parser("validate", help="check scenario files and report every problem")
+    val.add_argument("scenarios", nargs="+", help="scenario files")
+    val.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lifecircle`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ScenarioError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except _BadArgument as exc:
+        print(f"lifecircle: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("lifecircle: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

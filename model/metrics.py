@@ -1,0 +1,462 @@
+"""Mixing metrics: pure functions on count tables and visit logs.
+
+Every formula here is the one written in ``/work/shared/METRICS.md``; each index is computed in
+exactly one function and the composite reporters (:func:`residential_mixing`,
+:func:`activity_mixing`) only assemble them.
+
+Residential segregation (Massey & Denton 1988; Reardon & Firebaugh 2002) works on a count table
+``counts`` of shape ``(units, groups)``: ``counts[i, g]`` is the number of residents of group ``g``
+living in unit ``i`` (a residential block or a community). Units with no residents are left out.
+
+Activity-space mixing (Athey et al. 2021; Moro et al. 2021) works on the visit log: who was present
+at which facility during which minutes, and with whom.
+
+Undefined values (a ratio whose denominator is zero, e.g. the dissimilarity of a group that has no
+members) are returned as ``float("nan")`` rather than raised, so that one empty group does not stop a
+run's report; the caller writes NaN as ``null``.
+
+Sources:
+    Massey, D. & Denton, N. (1988) The dimensions of residential segregation. Social Forces 67(2).
+    Reardon, S. & Firebaugh, G. (2002) Measures of multigroup segregation. Sociological
+    Methodology 32.
+    Athey, S., Ferguson, B., Gentzkow, M., Schmidt, T. (2021) Estimating experienced racial
+    segregation in US cities using large-scale GPS data. PNAS 118(46).
+    Moro, E., Calacci, D., Dong, X., Pentland, A. (2021) Mobility patterns are associated with
+    experienced income segregation in large US cities. Nature Communications 12.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "activity_mixing",
+    "count_table",
+    "dissimilarity",
+    "exposure",
+    "information_theory",
+    "isolation",
+    "multigroup_dissimilarity",
+    "residential_mixing",
+]
+
+NAN = float("nan")
+
+
+# --------------------------------------------------------------------------------------------------
+# Residential segregation
+# --------------------------------------------------------------------------------------------------
+
+
+def count_table(
+    unit_ids: ArrayLike, group_ids: ArrayLike, n_groups: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Build the (unit × group) count table from one row per resident.
+
+    Args:
+        unit_ids: Integer unit key per resident, shape ``(residents,)``; or shape
+            ``(residents, k)`` for composite keys such as ``(x // block_cells, y // block_cells)``.
+        group_ids: Group index per resident, shape ``(residents,)``, each in ``[0, n_groups)``.
+        n_groups: Number of groups (columns of the table), including groups with no residents.
+
+    Returns:
+        ``(unit_keys, counts)``: the sorted distinct unit keys (shape ``(units,)`` or
+        ``(units, k)``) and ``counts`` of shape ``(units, n_groups)`` where ``counts[i, g]`` is the
+        number of residents of group ``g`` whose key is ``unit_keys[i]``. Only units with at least
+        one resident appear.
+
+    Raises:
+        ValueError: If the arrays disagree in length or a group index is out of range.
+    """
+    units = np.asarray(unit_ids)
+    groups = np.asarray(group_ids, dtype=np.int64).reshape(-1)
+    if units.shape[:1] != groups.shape:
+        raise ValueError(
+            f"count_table: unit_ids has {units.shape[0] if units.ndim else 0} rows but group_ids "
+            f"has {groups.size}"
+        )
+    if n_groups < 1:
+        raise ValueError(f"count_table: n_groups must be >= 1, got {n_groups}")
+    if groups.size and (groups.min() < 0 or groups.max() >= n_groups):
+        raise ValueError(f"count_table: group_ids must lie in [0, {n_groups}), got "
+                         f"[{groups.min()}, {groups.max()}]")
+    if units.ndim == 1:
+        unit_keys, unit_index = np.unique(units, return_inverse=True)
+    else:
+        unit_keys, unit_index = np.unique(units, axis=0, return_inverse=True)
+    unit_index = unit_index.reshape(-1)
+    flat = np.bincount(unit_index * n_groups + groups, minlength=len(unit_keys) * n_groups)
+    return unit_keys, flat.reshape(len(unit_keys), n_groups).astype(np.int64)
+
+
+def _occupied(counts: ArrayLike) -> NDArray[np.float64]:
+    """Return the count table as float64 with the units of zero total left out.
+
+    Raises:
+        ValueError: If the table is not 2-D or holds negative counts.
+    """
+    table = np.asarray(counts, dtype=np.float64)
+    if table.ndim != 2:
+        raise ValueError(f"counts must be a 2-D (units, groups) table, got shape {table.shape}")
+    if (table < 0).any():
+        raise ValueError("counts must be non-negative")
+    return table[table.sum(axis=1) > 0]
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """Return ``numerator / denominator`` as a Python float, NaN when the denominator is zero."""
+    return float(numerator / denominator) if denominator > 0 else NAN
+
+
+def dissimilarity(counts: ArrayLike, g: int) -> float:
+    """Two-group dissimilarity index of group ``g`` against all other residents.
+
+    D_g = ½ Σ_i | m_gi / M_g − (t_i − m_gi) / (T − M_g) |
+
+    The share of group ``g`` (or, equally, of everyone else) that would have to move for ``g`` to
+    be spread over the units like everyone else (Massey & Denton 1988, evenness). Equals PySAL
+    ``segregation.singlegroup.Dissim(df, group_pop_var=g, total_pop_var=total).statistic``.
+
+    Args:
+        counts: Count table of shape ``(units, groups)``.
+        g: Column of the group.
+
+    Returns:
+        D_g in [0, 1]; NaN if group ``g`` has no members or nobody else lives in the units.
+    """
+    table = _occupied(counts)
+    m = table[:, g]
+    others = table.sum(axis=1) - m
+    if m.sum() == 0 or others.sum() == 0:
+        return NAN
+    return float(0.5 * np.abs(m / m.sum() - others / others.sum()).sum())
+
+
+def isolation(counts: ArrayLike, g: int) -> float:
+    """Isolation index xPx of group ``g``.
+
+    xPx_g = Σ_i (m_gi / M_g) · (m_gi / t_i)
+
+    The share of group ``g`` in the unit of the average member of ``g`` (Massey & Denton 1988,
+    exposure dimension). Equals PySAL ``segregation.singlegroup.Isolation``.
+
+    Args:
+        counts: Count table of shape ``(units, groups)``.
+        g: Column of the group.
+
+    Returns:
+        xPx_g in [0, 1]; NaN if group ``g`` has no members.
+    """
+    table = _occupied(counts)
+    m = table[:, g]
+    return _ratio(float((m * (m / table.sum(axis=1))).sum()), float(m.sum()))
+
+
+def exposure(counts: ArrayLike, g: int) -> float:
+    """Exposure (interaction) index xPy of group ``g`` to all other residents.
+
+    xPy_g = Σ_i (m_gi / M_g) · ((t_i − m_gi) / t_i)
+
+    The share of other groups in the unit of the average member of ``g``; xPx_g + xPy_g = 1
+    (Massey & Denton 1988, exposure dimension). Equals PySAL ``segregation.singlegroup.Interaction``.
+
+    Args:
+        counts: Count table of shape ``(units, groups)``.
+        g: Column of the group.
+
+    Returns:
+        xPy_g in [0, 1]; NaN if group ``g`` has no members.
+    """
+    table = _occupied(counts)
+    m = table[:, g]
+    t = table.sum(axis=1)
+    return _ratio(float((m * ((t - m) / t)).sum()), float(m.sum()))
+
+
+def multigroup_dissimilarity(counts: ArrayLike) -> float:
+    """Multigroup dissimilarity index.
+
+    D = Σ_g Σ_i t_i |π_gi − π_g| / (2 T I),  I = Σ_g π_g (1 − π_g)
+
+    (Reardon & Firebaugh 2002.) Equals PySAL ``segregation.multigroup.MultiDissim``.
+
+    Args:
+        counts: Count table of shape ``(units, groups)``.
+
+    Returns:
+        D in [0, 1]; NaN if fewer than two groups have members (I = 0) or the table is empty.
+    """
+    table = _occupied(counts)
+    t = table.sum(axis=1)
+    total = t.sum()
+    if total == 0:
+        return NAN
+    pi = table.sum(axis=0) / total
+    simpson = float((pi * (1.0 - pi)).sum())
+    spread = float((t[:, None] * np.abs(table / t[:, None] - pi)).sum())
+    return _ratio(spread, 2.0 * total * simpson)
+
+
+def _entropy(shares: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Return −Σ p ln p along the last axis, with 0·ln 0 = 0."""
+    safe = np.where(shares > 0, shares, 1.0)
+    return -(shares * np.log(safe)).sum(axis=-1)
+
+
+def information_theory(counts: ArrayLike) -> float:
+    """Multigroup information theory index (Theil's H).
+
+    H = Σ_i t_i (E − E_i) / (T E),  E = −Σ_g π_g ln π_g,  E_i = −Σ_g π_gi ln π_gi  (0·ln 0 = 0)
+
+    (Reardon & Firebaugh 2002.) Equals PySAL ``segregation.multigroup.MultiInfoTheory``.
+
+    Args:
+        counts: Count table of shape ``(units, groups)``.
+
+    Returns:
+        H in [0, 1]; NaN if fewer than two groups have members (E = 0) or the table is empty.
+    """
+    table = _occupied(counts)
+    t = table.sum(axis=1)
+    total = t.sum()
+    if total == 0:
+        return NAN
+    city_entropy = float(_entropy(table.sum(axis=0) / total))
+    unit_entropy = _entropy(table / t[:, None])
+    return _ratio(float((t * (city_entropy - unit_entropy)).sum()), total * city_entropy)
+
+
+def residential_mixing(counts: ArrayLike, group_names: Sequence[str]) -> dict:
+    """All residential mixing indices of one count table, keyed by group name.
+
+    Args:
+        counts: Count table of shape ``(units, groups)``; column ``g`` is ``group_names[g]``.
+        group_names: One name per column.
+
+    Returns:
+        ``{"dissimilarity": {name: D_g}, "isolation": {name: xPx_g}, "exposure": {name: xPy_g},
+        "multigroup_dissimilarity": D, "information_theory": H}`` with plain Python floats.
+        A group with no members gets NaN for its three single-group indices (and its
+        dissimilarity is NaN too when it is the only group present); the multigroup indices are
+        NaN when fewer than two groups have members. Absent groups do not change the multigroup
+        indices of the others.
+
+    Raises:
+        ValueError: If the number of names differs from the number of columns.
+    """
+    table = np.asarray(counts)
+    if table.ndim != 2 or table.shape[1] != len(group_names):
+        raise ValueError(
+            f"residential_mixing: counts has shape {table.shape} but {len(group_names)} group "
+            "names were given"
+        )
+    return {
+        "dissimilarity": {name: dissimilarity(table, g) for g, name in enumerate(group_names)},
+        "isolation": {name: isolation(table, g) for g, name in enumerate(group_names)},
+        "exposure": {name: exposure(table, g) for g, name in enumerate(group_names)},
+        "multigroup_dissimilarity": multigroup_dissimilarity(table),
+        "information_theory": information_theory(table),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Activity-space mixing
+# --------------------------------------------------------------------------------------------------
+
+
+def _segmented_prefix_sums(
+    values: NDArray[np.float64], segment_starts: NDArray[np.intp]
+) -> NDArray[np.float64]:
+    """Prefix sums of ``values`` (rows) with a leading zero row, restarted at each segment.
+
+    ``out[k]`` is the sum of rows before ``k`` counted from the start of the segment holding row
+    ``k`` (up to rounding), so ``out[b] − out[a]`` is the sum of rows ``a..b−1`` when rows ``a``
+    and ``b`` lie in one segment. Restarting keeps the running sum at the size of one facility's
+    totals rather than the whole city's, so differences keep float64 precision at city scale.
+    The reset is applied on each segment's last row, so it only affects ``out`` from the next
+    segment's first row on.
+    """
+    shifted = values.copy()
+    if len(segment_starts) > 1:
+        totals = np.add.reduceat(values, segment_starts, axis=0)
+        shifted[segment_starts[1:] - 1] -= totals[:-1]
+    out = np.zeros((values.shape[0] + 1,) + values.shape[1:], dtype=np.float64)
+    np.cumsum(shifted, axis=0, out=out[1:])
+    return out
+
+
+def _check_visits(
+    resident: NDArray[np.int64],
+    facility: NDArray[np.int64],
+    arrive_min: NDArray[np.int64],
+    leave_min: NDArray[np.int64],
+    group_of: NDArray[np.int64],
+    n_groups: int,
+    n_residents: int,
+    days: float,
+) -> None:
+    """Raise ValueError, saying which argument is wrong, if the visit log is inconsistent."""
+    n = resident.shape[0]
+    for name, array in (("facility", facility), ("arrive_min", arrive_min),
+                        ("leave_min", leave_min)):
+        if array.shape != (n,):
+            raise ValueError(f"activity_mixing: {name} has shape {array.shape}, expected ({n},)")
+    if group_of.shape != (n_residents,):
+        raise ValueError(
+            f"activity_mixing: group_of has shape {group_of.shape}, expected ({n_residents},)"
+        )
+    if n_residents < 1 or not days > 0:
+        raise ValueError(f"activity_mixing: n_residents ({n_residents}) and days ({days}) must "
+                         "be positive")
+    if group_of.min() < 0 or group_of.max() >= n_groups:
+        raise ValueError(f"activity_mixing: group_of must lie in [0, {n_groups})")
+    if n and (resident.min() < 0 or resident.max() >= n_residents):
+        raise ValueError(f"activity_mixing: resident ids must lie in [0, {n_residents})")
+    if (leave_min < arrive_min).any():
+        raise ValueError("activity_mixing: leave_min < arrive_min in some visit")
+    # Presence is counted per visit; a resident in two places at once would be counted twice.
+    present = leave_min > arrive_min
+    who, arrive, leave = resident[present], arrive_min[present], leave_min[present]
+    order = np.lexsort((arrive, who))
+    same = who[order][1:] == who[order][:-1]
+    if (same & (arrive[order][1:] < leave[order][:-1])).any():
+        raise ValueError("activity_mixing: a resident has overlapping visits")
+
+
+def activity_mixing(
+    resident: ArrayLike,
+    facility: ArrayLike,
+    arrive_min: ArrayLike,
+    leave_min: ArrayLike,
+    group_of: ArrayLike,
+    group_names: Sequence[str],
+    n_residents: int,
+    days: float,
+) -> dict:
+    """Activity-space mixing: which groups residents share facilities with, minute by minute.
+
+    Resident r is present at facility f during minutes arrive ≤ t < leave; V(f, t) is the set of
+    residents present. For r ∈ V(f, t) with n = |V(f, t)| − 1 ≥ 1 others present:
+
+    - share_rh(t) = |{s ∈ V(f, t) \\ {r} : group(s) = h}| / n
+    - e_rh = mean of share_rh(t) over the minutes at which r had company; residents who never had
+      company are left out;
+    - exposure_matrix[g][h] = mean of e_rh over the residents r of group g;
+    - exposure[g] = Σ_{h≠g} exposure_matrix[g][h], the out-group share of the company members of
+      g experience where they go (the complement of Athey et al. 2021's "experienced isolation";
+      Moro et al. 2021 measure experienced segregation from co-location at places likewise);
+    - cross_group_minutes_per_capita = Σ_{r, t} |{s ∈ V(f, t) : group(s) ≠ group(r)}| /
+      (n_residents · days).
+
+    Method (linear, not quadratic, in the visitors of a facility): the arrivals and departures at
+    each facility cut its time into intervals with constant head counts per group. With
+    per-facility prefix sums over those intervals of L·c_h/(n_v − 1), L/(n_v − 1) and L
+    (L = interval length, c_h = visitors of group h, n_v = all visitors, only where n_v ≥ 2), the
+    sum of share_rh over one visit is a difference of two prefix values, so each visit costs
+    O(groups) after an O((arrivals + departures) · groups) sweep.
+
+    Args:
+        resident: Resident id per completed visit, in ``[0, n_residents)``.
+        facility: Facility id per visit (any integers).
+        arrive_min: First minute present, absolute since the start of the run.
+        leave_min: First minute no longer present (visits with leave = arrive are empty).
+        group_of: Group index of each resident, shape ``(n_residents,)``.
+        group_names: Name of each group index.
+        n_residents: Number of residents in the population (the per-capita denominator).
+        days: Number of simulated days covered by the log.
+
+    Returns:
+        ``{"exposure": {g: float}, "exposure_matrix": {g: {h: float}},
+        "cross_group_minutes_per_capita": float}`` keyed by group name, plain Python floats.
+        Groups none of whose residents ever had company get NaN in ``exposure`` and in their
+        ``exposure_matrix`` row.
+
+    Raises:
+        ValueError: If the arrays are inconsistent, an id is out of range, or a resident has two
+            overlapping visits (a resident cannot be in two places at once).
+    """
+    resident_ = np.asarray(resident, dtype=np.int64).reshape(-1)
+    facility_ = np.asarray(facility, dtype=np.int64)
+    arrive = np.asarray(arrive_min, dtype=np.int64)
+    leave = np.asarray(leave_min, dtype=np.int64)
+    groups_of = np.asarray(group_of, dtype=np.int64)
+    n_groups = len(group_names)
+    _check_visits(resident_, facility_, arrive, leave, groups_of, n_groups, n_residents, days)
+
+    present = leave > arrive
+    resident_, facility_ = resident_[present], facility_[present]
+    arrive, leave = arrive[present], leave[present]
+    own = groups_of[resident_]
+
+    share_sum = np.zeros((n_residents, n_groups))  # Σ over company minutes of share_rh(t)
+    company_min = np.zeros(n_residents)  # minutes with n ≥ 1 others present
+    cross_min = 0  # Σ over visits and minutes of out-group others present
+    if resident_.size:
+        # Breakpoints: the distinct (facility, minute) at which somebody arrives or leaves, as one
+        # sortable int64 key. Between consecutive breakpoints of a facility nobody comes or goes.
+        _, fac_index = np.unique(facility_, return_inverse=True)
+        t0 = arrive.min()
+        width = int(leave.max() - t0) + 1
+        arrive_key = fac_index * width + (arrive - t0)
+        leave_key = fac_index * width + (leave - t0)
+        breakpoints = np.unique(np.concatenate([arrive_key, leave_key]))
+        start = np.searchsorted(breakpoints, arrive_key)
+        stop = np.searchsorted(breakpoints, leave_key)
+
+        # Head counts per group on each interval [breakpoint k, breakpoint k+1): difference array
+        # then cumulative sum (integers, exact; each facility nets to zero before the next).
+        n_bp = breakpoints.size
+        delta = np.bincount(start * n_groups + own, minlength=n_bp * n_groups) - np.bincount(
+            stop * n_groups + own, minlength=n_bp * n_groups
+        )
+        heads = np.cumsum(delta.reshape(n_bp, n_groups), axis=0)
+        everyone = heads.sum(axis=1)
+        bp_facility = breakpoints // width
+        length = np.diff(breakpoints, append=breakpoints[-1])
+        length[np.append(bp_facility[1:] != bp_facility[:-1], True)] = 0  # a facility's last
+
+        company = everyone >= 2
+        weight = np.where(company, length / np.maximum(everyone - 1, 1), 0.0)  # L / n
+        facility_starts = np.flatnonzero(np.diff(bp_facility, prepend=-1))
+        shares = _segmented_prefix_sums(
+            np.column_stack([heads * weight[:, None], weight]), facility_starts
+        )
+        # Integer prefix sums are exact, so no restart is needed.
+        company_prefix = np.concatenate([[0], np.cumsum(length * company)])
+        people_prefix = np.concatenate([[0], np.cumsum(length * everyone)])
+        group_prefix = np.vstack([np.zeros((1, n_groups), np.int64),
+                                  np.cumsum(length[:, None] * heads, axis=0)])
+
+        self_weight = shares[stop, n_groups] - shares[start, n_groups]
+        company_min = np.bincount(
+            resident_, weights=company_prefix[stop] - company_prefix[start], minlength=n_residents
+        )
+        for h in range(n_groups):  # one column at a time keeps memory O(visits)
+            visit_share = shares[stop, h] - shares[start, h] - np.where(own == h, self_weight, 0.0)
+            share_sum[:, h] = np.bincount(
+                resident_, weights=np.maximum(visit_share, 0.0), minlength=n_residents
+            )
+        same_group = group_prefix[stop, own] - group_prefix[start, own]
+        cross_min = int((people_prefix[stop] - people_prefix[start] - same_group).sum())
+
+    had_company = company_min > 0
+    e = share_sum[had_company] / company_min[had_company, None]
+    members = groups_of[had_company]
+    n_members = np.bincount(members, minlength=n_groups)
+    matrix = np.full((n_groups, n_groups), np.nan)
+    for h in range(n_groups):
+        totals = np.bincount(members, weights=e[:, h], minlength=n_groups)
+        matrix[n_members > 0, h] = totals[n_members > 0] / n_members[n_members > 0]
+    out_group = np.where(np.eye(n_groups, dtype=bool), 0.0, matrix).sum(axis=1)
+
+    return {
+        "exposure": {name: float(out_group[g]) for g, name in enumerate(group_names)},
+        "exposure_matrix": {
+            name: {other: float(matrix[g, h]) for h, other in enumerate(group_names)}
+            for g, name in enumerate(group_names)
+        },
+        "cross_group_minutes_per_capita": cross_min / (n_residents * days),
+    }

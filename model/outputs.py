@@ -1,0 +1,175 @@
+"""Output files: summary.json, run.json, tables as CSV, maps and charts as PNG.
+
+Everything except run.json is a deterministic function of scenario and seed (byte-identical
+across runs); wall times, versions and timestamps go to run.json only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
+
+from model.city import City  # noqa: E402
+from model.population import Residents  # noqa: E402
+from model.scenario import Scenario  # noqa: E402
+
+# Colours of the 5/10/15-minute bands, after the guidance maps at Hohhot's residential gates.
+BAND_EDGES_MIN = (0, 5, 10, 15)
+BAND_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#e0e0e0")
+BLOCKED_COLOUR = "#4a6fa5"
+UNREACHABLE_COLOUR = "#ffffff"
+REFERENCE_AGE = 40  # the walker the maps are drawn for: an adult (speed from [walking])
+CSV_FLOAT = "%.6f"
+
+
+def _clean(value):
+    """JSON-ready copy: numpy scalars to Python, NaN and inf to null."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as indented JSON (NaN and inf written as null)."""
+    path.write_text(json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def residents_table(residents: Residents, minutes: dict[str, np.ndarray]) -> pd.DataFrame:
+    """residents.csv: id, community, group, age, x, y, m_per_min, then min_<type> (NaN = unreachable)."""
+    frame = residents.frame()
+    for t, mins in minutes.items():
+        frame[f"min_{t}"] = np.where(np.isfinite(mins), mins, np.nan)
+    return frame
+
+
+def facilities_table(city: City) -> pd.DataFrame:
+    """facilities.csv: id, type, name, x, y, capacity."""
+    return city.facilities[["id", "type", "name", "x", "y", "capacity"]]
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """Write a table as CSV with fixed float format; missing values are empty."""
+    frame.to_csv(path, index=False, float_format=CSV_FLOAT, lineterminator="\n")
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def _draw_city(ax, city: City, scenario: Scenario) -> None:
+    """Blocked cells and community outlines, in cell coordinates (y grows downwards)."""
+    for x, y, w, h in scenario.grid.blocked:
+        ax.add_patch(Rectangle((x - 0.5, y - 0.5), w, h, color=BLOCKED_COLOUR, lw=0))
+    for com in scenario.communities:
+        x, y, w, h = com.area
+        ax.add_patch(Rectangle((x - 0.5, y - 0.5), w, h, fill=False, ec="black", lw=0.8, ls="--"))
+    ax.set_xlim(-0.5, city.width - 0.5)
+    ax.set_ylim(city.height - 0.5, -0.5)
+    ax.set_aspect("equal")
+
+
+def _scale_bar(ax, city: City) -> None:
+    metres = 500 if city.width * city.cell_m < 10_000 else 2000
+    cells = metres / city.cell_m
+    x0, y0 = city.width * 0.03, city.height * 0.96
+    ax.plot([x0, x0 + cells], [y0, y0], color="black", lw=2.5)
+    ax.text(x0 + cells / 2, y0 - city.height * 0.015, f"{metres} m", ha="center", va="bottom", fontsize=8)
+
+
+def plot_access_map(path: Path, city: City, scenario: Scenario, ftype: str, field_m: np.ndarray) -> None:
+    """The walking-time map of one facility type with 5/10/15-minute bands (Hohhot guidance-map style).
+
+    Minutes are for an adult of ``REFERENCE_AGE`` (the speed of that age's [walking] band);
+    the title says which speed.
+    """
+    speed = scenario.speed_for(REFERENCE_AGE)
+    minutes = (field_m / speed).reshape(city.height, city.width)
+    shown = np.where(np.isfinite(minutes), np.minimum(minutes, 1e6), np.nan)
+    cmap = ListedColormap(BAND_COLOURS)
+    cmap.set_bad(UNREACHABLE_COLOUR)
+    norm = BoundaryNorm([*BAND_EDGES_MIN, 1e7], cmap.N)
+    aspect = city.height / city.width
+    fig, ax = plt.subplots(figsize=(9, max(3.5, 9 * aspect + 1.2)))
+    ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, interpolation="nearest")
+    if np.isfinite(shown).any():
+        ax.contour(shown, levels=[5, 10, 15], colors=["#0b4f26", "#3f7f1f", "#9a7b00"], linewidths=0.9)
+    _draw_city(ax, city, scenario)
+    fac = city.facilities[city.facilities["type"] == ftype]
+    ax.scatter(fac["x"], fac["y"], marker="*", s=140, c="#d7191c", edgecolors="black", linewidths=0.6, zorder=5)
+    _scale_bar(ax, city)
+    label = scenario.types[ftype].label
+    ax.set_title(f"{scenario.name}: walking time to the nearest {label.lower()}\n(adult at {speed:g} m/min)")
+    handles = [
+        Patch(color=BAND_COLOURS[0], label="within 5 min"),
+        Patch(color=BAND_COLOURS[1], label="5-10 min"),
+        Patch(color=BAND_COLOURS[2], label="10-15 min"),
+        Patch(color=BAND_COLOURS[3], label="over 15 min"),
+        Patch(facecolor=UNREACHABLE_COLOUR, edgecolor="grey", label="unreachable"),
+        Patch(color=BLOCKED_COLOUR, label="blocked (water, rail, walls)"),
+        plt.Line2D([], [], marker="*", ls="", color="#d7191c", markeredgecolor="black", ms=11, label=label),
+        Patch(fill=False, ls="--", ec="black", label="community"),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    ax.set_xlabel(f"x (cells of {city.cell_m:g} m)")
+    ax.set_ylabel("y (cells)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def coverage_table(residents: Residents, scenario: Scenario, minutes: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Share of users within each type's level, by type and age band of population.ages.
+
+    Returns:
+        One row per (type, age band) with users: type, age_band, users, within_level.
+    """
+    rows = []
+    for t, mins in minutes.items():
+        ft = scenario.types[t]
+        for band in scenario.ages:
+            sel = (residents.age >= band.lo) & (residents.age <= band.hi) & (residents.age >= ft.ages.lo)
+            sel &= residents.age <= ft.ages.hi
+            n = int(sel.sum())
+            if n:
+                rows.append({"type": t, "age_band": str(band), "users": n,
+                             "within_level": float((mins[sel] <= ft.level_min).mean())})
+    return pd.DataFrame(rows, columns=["type", "age_band", "users", "within_level"])
+
+
+def plot_coverage(path: Path, table: pd.DataFrame, scenario: Scenario) -> None:
+    """Grouped bars: share of users reaching each type within its level, one bar per age band."""
+    types = list(dict.fromkeys(table["type"]))
+    bands = [str(b) for b in scenario.ages]
+    colours = plt.get_cmap("viridis")(np.linspace(0.1, 0.9, len(bands)))
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(types) + 3), 4.8))
+    width = 0.8 / max(1, len(bands))
+    for j, band in enumerate(bands):
+        sub = table[table["age_band"] == band].set_index("type")
+        xs = [i + (j - (len(bands) - 1) / 2) * width for i, t in enumerate(types) if t in sub.index]
+        ys = [sub.loc[t, "within_level"] for t in types if t in sub.index]
+        if xs:
+            ax.bar(xs, ys, width=width, color=colours[j], label=f"age {band}")
+    ax.set_xticks(range(len(types)))
+    ax.set_xticklabels([f"{t}\n({scenario.types[t].level_min:g} min)" for t in types], rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share of users within the life-circle level")
+    ax.set_title(f"{scenario.name}: who reaches each facility type within its level, by age")
+    ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

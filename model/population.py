@@ -1,0 +1,134 @@
+"""Residents: who lives where, with an age, a group and a walking speed.
+
+Residents are rows of arrays (a struct of arrays), drawn in bulk from the model's one random
+generator. Homes are placed so that ``population.mixing`` really shapes the residential pattern:
+
+* every community spreads its residents evenly over the walkable cells of its area, taken in
+  column-major order (x, then y), so that consecutive home slots are neighbours;
+* residents are sorted into those slots by the key ``(1 - mixing) * g + mixing * u``, where ``g``
+  is the resident's position in the community's group-ordered list (scaled to 0..1) and ``u`` is
+  uniform on 0..1. At mixing 0 each group fills a contiguous strip of the community; at mixing 1
+  the order is a random permutation, so homes are assigned regardless of group; in between,
+  groups overlap partly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from model.city import City
+from model.scenario import Scenario
+
+
+@dataclass(frozen=True, eq=False)
+class Residents:
+    """All residents as parallel arrays (index = resident id).
+
+    Attributes:
+        community: Community index (into ``community_names``).
+        group: Group index (into ``group_names``).
+        age: Age in whole years.
+        x: Home column.
+        y: Home row.
+        cell: Home cell number.
+        m_per_min: Walking speed in metres per minute.
+        community_names: Names of the communities.
+        group_names: Names of the groups.
+    """
+
+    community: np.ndarray
+    group: np.ndarray
+    age: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    cell: np.ndarray
+    m_per_min: np.ndarray
+    community_names: tuple[str, ...]
+    group_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        """Number of residents."""
+        return int(self.age.size)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per resident: id, community, group, age, x, y, m_per_min."""
+        return pd.DataFrame(
+            {
+                "id": np.arange(len(self)),
+                "community": np.asarray(self.community_names, dtype=object)[self.community],
+                "group": np.asarray(self.group_names, dtype=object)[self.group],
+                "age": self.age,
+                "x": self.x,
+                "y": self.y,
+                "m_per_min": self.m_per_min,
+            }
+        )
+
+
+def draw_ages(scenario: Scenario, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Ages of ``n`` residents: a band by the population's shares, then a whole year uniformly within it."""
+    bands = list(scenario.ages)
+    shares = np.array([scenario.ages[b] for b in bands])
+    which = rng.choice(len(bands), size=n, p=shares / shares.sum())
+    lo = np.array([b.lo for b in bands])[which]
+    hi = np.array([b.hi for b in bands])[which]
+    return rng.integers(lo, hi + 1)
+
+
+def speeds_for(scenario: Scenario, age: np.ndarray) -> np.ndarray:
+    """Walking speed (m/min) for each age, from the [walking] bands."""
+    out = np.empty(age.size, dtype=float)
+    for band, speed in scenario.speeds.items():
+        out[(age >= band.lo) & (age <= band.hi)] = speed
+    return out
+
+
+def home_slots(walkable: np.ndarray, area: tuple[int, int, int, int], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` home cells (x, y) spread evenly over the walkable cells of ``area``, neighbours consecutive.
+
+    Cells are taken column by column (x, then y), so that slot order is spatial order.
+    Many residents may share a cell: a 50 m cell holds apartment blocks.
+    """
+    x0, y0, w, h = area
+    ys, xs = np.nonzero(walkable[y0 : y0 + h, x0 : x0 + w])
+    order = np.lexsort((ys, xs))  # column-major
+    xs, ys = xs[order] + x0, ys[order] + y0
+    slot_cell = (np.arange(n) * xs.size) // n
+    return xs[slot_cell], ys[slot_cell]
+
+
+def build_residents(scenario: Scenario, city: City, rng: np.random.Generator) -> Residents:
+    """Draw every resident of every community (see the module docstring for the placement rule)."""
+    group_names = tuple(scenario.groups)
+    parts = []
+    for ci, com in enumerate(scenario.communities):
+        n = com.residents
+        shares_by_name = com.groups or scenario.groups
+        shares = np.array([shares_by_name.get(g, 0.0) for g in group_names])
+        group = rng.choice(len(group_names), size=n, p=shares / shares.sum())
+        # position in the group-ordered list, ties (same group) in random order
+        u = rng.random(n)
+        g_pos = (np.argsort(np.lexsort((u, group))) + 0.5) / n
+        key = (1.0 - scenario.mixing) * g_pos + scenario.mixing * rng.random(n)
+        slot_of = np.argsort(np.argsort(key, kind="stable"), kind="stable")
+        xs, ys = home_slots(city.walkable, com.area, n)
+        parts.append((np.full(n, ci), group, xs[slot_of], ys[slot_of]))
+    community = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    group = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    x = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    y = np.concatenate([p[3] for p in parts]).astype(np.int64)
+    age = draw_ages(scenario, community.size, rng).astype(np.int64)
+    return Residents(
+        community=community,
+        group=group,
+        age=age,
+        x=x,
+        y=y,
+        cell=y * city.width + x,
+        m_per_min=speeds_for(scenario, age),
+        community_names=tuple(c.name for c in scenario.communities),
+        group_names=group_names,
+    )

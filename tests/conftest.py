@@ -1,0 +1,69 @@
+"""Shared test helpers: small scenarios written to temporary files."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMALL = """
+name = "small"
+seed = 3
+
+[grid]
+width = 20
+height = 12
+cell_m = 50.0
+blocked = [[9, 0, 1, 5], [9, 6, 1, 6]]
+
+[population]
+groups = {{ a = 0.5, b = 0.3, c = 0.2 }}
+ages = {{ "0-5" = 0.1, "6-17" = 0.15, "18-59" = 0.5, "60-100" = 0.25 }}
+mixing = {mixing}
+
+[walking]
+m_per_min = {{ "0-11" = 55.0, "12-59" = 78.0, "60-100" = 60.0 }}
+
+[[communities]]
+name = "West"
+area = [1, 1, 7, 10]
+residents = {residents}
+
+[[communities]]
+name = "East"
+area = [11, 2, 8, 8]
+residents = {residents}
+groups = {{ a = 0.2, b = 0.8 }}
+
+[[facilities]]
+type = "park"
+at = [3, 3]
+
+[[facilities]]
+type = "park"
+at = [15, 9]
+
+[[facilities]]
+type = "elderly_care"
+at = [12, 5]
+
+[[facilities]]
+type = "market"
+at = [5, 8]
+"""
+
+
+def write_small(tmp_path: Path, mixing: float = 1.0, residents: int = 400, extra: str = "") -> Path:
+    """A small two-community scenario with a wall that has a gap at row 5."""
+    path = tmp_path / "small.toml"
+    path.write_text(textwrap.dedent(SMALL.format(mixing=mixing, residents=residents)) + extra, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_scenario(tmp_path):
+    """Path of the small scenario."""
+    return write_small(tmp_path)

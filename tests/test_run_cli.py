@@ -1,0 +1,104 @@
+"""`lifecircle run` end to end on the bundled default scenario."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+FILES = ("summary.json", "residents.csv", "facilities.csv")
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    # from another working directory, with no scenario argument: the bundled default
+    proc = run_cli("run", "--out", str(out), cwd=tmp_path_factory.getbasetemp())
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_run_writes_the_promised_files(demo_run):
+    out, proc = demo_run
+    for name in (*FILES, "run.json", "coverage.png"):
+        assert (out / name).is_file(), name
+    maps = sorted(p.name for p in (out / "maps").glob("access_*.png"))
+    facilities = pd.read_csv(out / "facilities.csv")
+    assert maps == sorted(f"access_{t}.png" for t in facilities["type"].unique())
+    assert str(out) in proc.stdout
+    assert "life circle complete" in proc.stdout
+
+
+def test_tables_have_the_contract_columns(demo_run):
+    out, _ = demo_run
+    res = pd.read_csv(out / "residents.csv")
+    fac = pd.read_csv(out / "facilities.csv")
+    types = list(dict.fromkeys(fac["type"]))
+    assert list(res.columns[:7]) == ["id", "community", "group", "age", "x", "y", "m_per_min"]
+    assert {f"min_{t}" for t in types} <= set(res.columns)
+    assert list(fac.columns[:6]) == ["id", "type", "name", "x", "y", "capacity"]
+    scenario = tomllib.loads((ROOT / "scenarios" / "demo.toml").read_text())
+    assert len(res) == sum(c["residents"] for c in scenario["communities"])
+    assert len(fac) == len(scenario["facilities"])
+
+
+def test_summary_recomputes_from_the_tables(demo_run):
+    """Every access figure of summary.json, recomputed from residents.csv and the catalogue."""
+    out, _ = demo_run
+    summary = json.loads((out / "summary.json").read_text())
+    res = pd.read_csv(out / "residents.csv")
+    catalogue = tomllib.loads((ROOT / "model" / "catalogue.toml").read_text())
+    assert summary["scenario"] == "demo" and summary["residents"] == len(res)
+    complete = np.ones(len(res), dtype=bool)
+    for t, a in summary["access"].items():
+        lo, hi = catalogue[t]["ages"]
+        users = res[(res["age"] >= lo) & (res["age"] <= hi)]
+        mins = users[f"min_{t}"]
+        reach = mins.dropna()
+        assert a["users"] == len(users)
+        assert a["unreachable"] == mins.isna().sum()
+        assert a["mean_min"] == pytest.approx(reach.mean(), abs=1e-5)
+        assert a["max_min"] == pytest.approx(reach.max(), abs=1e-5)
+        assert a["p90_min"] == pytest.approx(np.percentile(reach, 90), abs=1e-5)
+        for k in (5, 10, 15):
+            assert a[f"within_{k}"] == pytest.approx((mins <= k + 1e-6).mean(), abs=1e-9)
+        needs = (res["age"] >= lo) & (res["age"] <= hi)
+        complete &= ~needs | (res[f"min_{t}"] <= catalogue[t]["level_min"] + 1e-6)
+    assert summary["life_circle_complete"] == pytest.approx(complete.mean())
+
+
+def test_same_seed_gives_identical_files(demo_run, tmp_path):
+    out, _ = demo_run
+    again = tmp_path / "again"
+    assert run_cli("run", "demo", "--out", str(again)).returncode == 0
+    for name in FILES:
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_other_seed_changes_residents(demo_run, tmp_path):
+    out, _ = demo_run
+    other = tmp_path / "other"
+    assert run_cli("run", "--seed", "99", "--out", str(other)).returncode == 0
+    assert json.loads((other / "summary.json").read_text())["seed"] == 99
+    assert (out / "residents.csv").read_bytes() != (other / "residents.csv").read_bytes()
+
+
+@pytest.mark.parametrize("seed", ["-1", "abc", "1.5"])
+def test_bad_seed_is_a_clean_error(tmp_path, seed):
+    proc = run_cli("run", "--seed", seed, "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "--seed" in proc.stderr
+    assert not (tmp_path / "x").exists()

@@ -11,6 +11,8 @@ field of that type over the whole grid; residents read their home cell from it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.sparse import csgraph
 
@@ -70,3 +72,103 @@ def access_summary(
         complete = ok if complete is None else complete & ok
     share = float(complete.mean()) if complete is not None and complete.size else None
     return types, share
+
+
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """Walking distances from origin cells to every facility within a limit, for destination choice.
+
+    Entries are grouped by (origin, facility type) and sorted by distance inside each group, so
+    the candidates of one origin and type are one slice.
+
+    Attributes:
+        origins: The origin cells (unique, sorted).
+        n_types: Number of facility types (type index = position in ``City.types``).
+        indptr: Offsets; group (o, t) is ``indptr[o * n_types + t] : indptr[o * n_types + t + 1]``.
+        facility: Facility id of each entry.
+        metres: Walking distance of each entry.
+    """
+
+    origins: np.ndarray
+    n_types: int
+    indptr: np.ndarray
+    facility: np.ndarray
+    metres: np.ndarray
+
+    def origin_index(self, cells: np.ndarray) -> np.ndarray:
+        """Row of each cell in ``origins`` (cells must be origins)."""
+        return np.searchsorted(self.origins, cells)
+
+    def candidates(self, origin: int, type_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Facility ids and metres of one origin and type, nearest first."""
+        k = origin * self.n_types + type_index
+        sl = slice(self.indptr[k], self.indptr[k + 1])
+        return self.facility[sl], self.metres[sl]
+
+
+def facility_reach(city: City, origins: np.ndarray, limit_m: float, batch: int = 64) -> Reach:
+    """Distances from each origin cell to every facility within ``limit_m`` metres.
+
+    One Dijkstra search per distinct facility cell, limited to ``limit_m`` (the graph is
+    undirected, so the distance from a facility is the distance to it), run in batches to bound
+    memory.
+    """
+    origins = np.unique(np.asarray(origins, dtype=np.int64))
+    fac = city.facilities
+    type_index = {t: i for i, t in enumerate(city.types)}
+    fac_type = fac["type"].map(type_index).to_numpy(dtype=np.int64)
+    cells, fac_cell_idx = np.unique(fac["cell"].to_numpy(), return_inverse=True)
+    rows_o, rows_c, rows_d = [], [], []
+    for start in range(0, cells.size, batch):
+        part = cells[start : start + batch]
+        dist = csgraph.dijkstra(city.graph, directed=False, indices=part, limit=limit_m)[:, origins]
+        ci, oi = np.nonzero(np.isfinite(dist))
+        rows_c.append(ci + start)
+        rows_o.append(oi)
+        rows_d.append(dist[ci, oi])
+    cell_idx = np.concatenate(rows_c) if rows_c else np.zeros(0, np.int64)
+    origin = np.concatenate(rows_o) if rows_o else np.zeros(0, np.int64)
+    metres = np.concatenate(rows_d) if rows_d else np.zeros(0)
+    # expand facility cells to the facilities on them
+    by_cell = np.argsort(fac_cell_idx, kind="stable")
+    counts = np.bincount(fac_cell_idx, minlength=cells.size)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    reps = counts[cell_idx]
+    origin = np.repeat(origin, reps)
+    metres = np.repeat(metres, reps)
+    offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    facility = by_cell[np.repeat(starts[cell_idx], reps) + offsets]
+    ftype = fac_type[facility]
+    order = np.lexsort((facility, metres, ftype, origin))
+    origin, ftype, facility, metres = origin[order], ftype[order], facility[order], metres[order]
+    group = origin * len(city.types) + ftype
+    indptr = np.searchsorted(group, np.arange(origins.size * len(city.types) + 1))
+    return Reach(origins, len(city.types), indptr, facility.astype(np.int64), metres)
+
+
+class PathTrees:
+    """Shortest walking paths to facility cells, from one cached Dijkstra tree per target cell."""
+
+    def __init__(self, city: City):
+        """Start with no trees; each is computed the first time a path to its cell is asked for."""
+        self.city = city
+        self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _tree(self, target: int) -> tuple[np.ndarray, np.ndarray]:
+        if target not in self._trees:
+            dist, pred = csgraph.dijkstra(self.city.graph, directed=False, indices=target, return_predecessors=True)
+            self._trees[target] = (dist, pred)
+        return self._trees[target]
+
+    def metres(self, source: int, target: int) -> float:
+        """Shortest walking distance between two cells."""
+        return float(self._tree(target)[0][source])
+
+    def path(self, source: int, target: int) -> tuple[list[int], np.ndarray]:
+        """Cells from ``source`` to ``target`` (both included) and the metres walked at each."""
+        dist, pred = self._tree(target)
+        cells = [source]
+        while cells[-1] != target:
+            cells.append(int(pred[cells[-1]]))
+        along = dist[source] - dist[cells]
+        return cells, along

@@ -1,6 +1,6 @@
 """Mixing metrics: pure functions on count tables and visit logs.
 
-Every formula here is the one written in ``/work/shared/METRICS.md``; each index is computed in
+Every formula here is the one written in ``../shared/METRICS.md``; each index is computed in
 exactly one function and the composite reporters (:func:`residential_mixing`,
 :func:`activity_mixing`) only assemble them.
 
@@ -70,19 +70,18 @@ def count_table(
 
     Raises:
         ValueError: If the arrays disagree in length or a group index is out of range.
+
     """
     units = np.asarray(unit_ids)
     groups = np.asarray(group_ids, dtype=np.int64).reshape(-1)
     if units.shape[:1] != groups.shape:
         raise ValueError(
-            f"count_table: unit_ids has {units.shape[0] if units.ndim else 0} rows but group_ids "
-            f"has {groups.size}"
+            f"count_table: unit_ids has {units.shape[0] if units.ndim else 0} rows but group_ids has {groups.size}"
         )
     if n_groups < 1:
         raise ValueError(f"count_table: n_groups must be >= 1, got {n_groups}")
     if groups.size and (groups.min() < 0 or groups.max() >= n_groups):
-        raise ValueError(f"count_table: group_ids must lie in [0, {n_groups}), got "
-                         f"[{groups.min()}, {groups.max()}]")
+        raise ValueError(f"count_table: group_ids must lie in [0, {n_groups}), got [{groups.min()}, {groups.max()}]")
     if units.ndim == 1:
         unit_keys, unit_index = np.unique(units, return_inverse=True)
     else:
@@ -97,6 +96,7 @@ def _occupied(counts: ArrayLike) -> NDArray[np.float64]:
 
     Raises:
         ValueError: If the table is not 2-D or holds negative counts.
+
     """
     table = np.asarray(counts, dtype=np.float64)
     if table.ndim != 2:
@@ -126,6 +126,7 @@ def dissimilarity(counts: ArrayLike, g: int) -> float:
 
     Returns:
         D_g in [0, 1]; NaN if group ``g`` has no members or nobody else lives in the units.
+
     """
     table = _occupied(counts)
     m = table[:, g]
@@ -149,6 +150,7 @@ def isolation(counts: ArrayLike, g: int) -> float:
 
     Returns:
         xPx_g in [0, 1]; NaN if group ``g`` has no members.
+
     """
     table = _occupied(counts)
     m = table[:, g]
@@ -169,6 +171,7 @@ def exposure(counts: ArrayLike, g: int) -> float:
 
     Returns:
         xPy_g in [0, 1]; NaN if group ``g`` has no members.
+
     """
     table = _occupied(counts)
     m = table[:, g]
@@ -188,6 +191,7 @@ def multigroup_dissimilarity(counts: ArrayLike) -> float:
 
     Returns:
         D in [0, 1]; NaN if fewer than two groups have members (I = 0) or the table is empty.
+
     """
     table = _occupied(counts)
     t = table.sum(axis=1)
@@ -218,6 +222,7 @@ def information_theory(counts: ArrayLike) -> float:
 
     Returns:
         H in [0, 1]; NaN if fewer than two groups have members (E = 0) or the table is empty.
+
     """
     table = _occupied(counts)
     t = table.sum(axis=1)
@@ -246,12 +251,12 @@ def residential_mixing(counts: ArrayLike, group_names: Sequence[str]) -> dict:
 
     Raises:
         ValueError: If the number of names differs from the number of columns.
+
     """
     table = np.asarray(counts)
     if table.ndim != 2 or table.shape[1] != len(group_names):
         raise ValueError(
-            f"residential_mixing: counts has shape {table.shape} but {len(group_names)} group "
-            "names were given"
+            f"residential_mixing: counts has shape {table.shape} but {len(group_names)} group names were given"
         )
     return {
         "dissimilarity": {name: dissimilarity(table, g) for g, name in enumerate(group_names)},
@@ -267,25 +272,32 @@ def residential_mixing(counts: ArrayLike, group_names: Sequence[str]) -> dict:
 # --------------------------------------------------------------------------------------------------
 
 
-def _segmented_prefix_sums(
-    values: NDArray[np.float64], segment_starts: NDArray[np.intp]
-) -> NDArray[np.float64]:
-    """Prefix sums of ``values`` (rows) with a leading zero row, restarted at each segment.
+def _distinct(keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Sorted distinct keys and each key's position among them (np.unique with inverse).
 
-    ``out[k]`` is the sum of rows before ``k`` counted from the start of the segment holding row
-    ``k`` (up to rounding), so ``out[b] − out[a]`` is the sum of rows ``a..b−1`` when rows ``a``
-    and ``b`` lie in one segment. Restarting keeps the running sum at the size of one facility's
-    totals rather than the whole city's, so differences keep float64 precision at city scale.
-    The reset is applied on each segment's last row, so it only affects ``out`` from the next
-    segment's first row on.
+    One argsort; faster than ``np.unique`` on millions of keys, which hashes and then sorts.
     """
-    shifted = values.copy()
+    order = np.argsort(keys)
+    ordered = keys[order]
+    is_new = np.ones(keys.size, dtype=bool)
+    is_new[1:] = ordered[1:] != ordered[:-1]
+    position = np.empty(keys.size, dtype=np.int64)
+    position[order] = np.cumsum(is_new) - 1
+    return ordered[is_new], position
+
+
+def _cumsum_by_segment(rows: NDArray[np.float64], segment_starts: NDArray[np.intp]) -> None:
+    """Cumulative sum down ``rows`` in place, restarting at each segment, to float64 precision.
+
+    The restart subtracts a segment's total on its last row, so row ``k`` afterwards holds the sum
+    of its segment's rows up to ``k`` (the last row of a segment holds about 0). Keeping the running
+    sum at the size of one facility's totals, not the whole city's, keeps differences of two
+    prefix values accurate to float64 precision at city scale.
+    """
     if len(segment_starts) > 1:
-        totals = np.add.reduceat(values, segment_starts, axis=0)
-        shifted[segment_starts[1:] - 1] -= totals[:-1]
-    out = np.zeros((values.shape[0] + 1,) + values.shape[1:], dtype=np.float64)
-    np.cumsum(shifted, axis=0, out=out[1:])
-    return out
+        totals = np.add.reduceat(rows, segment_starts, axis=0)
+        rows[segment_starts[1:] - 1] -= totals[:-1]
+    np.cumsum(rows, axis=0, out=rows)
 
 
 def _check_visits(
@@ -300,30 +312,30 @@ def _check_visits(
 ) -> None:
     """Raise ValueError, saying which argument is wrong, if the visit log is inconsistent."""
     n = resident.shape[0]
-    for name, array in (("facility", facility), ("arrive_min", arrive_min),
-                        ("leave_min", leave_min)):
+    for name, array in (("facility", facility), ("arrive_min", arrive_min), ("leave_min", leave_min)):
         if array.shape != (n,):
             raise ValueError(f"activity_mixing: {name} has shape {array.shape}, expected ({n},)")
-    if group_of.shape != (n_residents,):
-        raise ValueError(
-            f"activity_mixing: group_of has shape {group_of.shape}, expected ({n_residents},)"
-        )
     if n_residents < 1 or not days > 0:
-        raise ValueError(f"activity_mixing: n_residents ({n_residents}) and days ({days}) must "
-                         "be positive")
+        raise ValueError(f"activity_mixing: n_residents ({n_residents}) and days ({days}) must be positive")
+    if group_of.shape != (n_residents,):
+        raise ValueError(f"activity_mixing: group_of has shape {group_of.shape}, expected ({n_residents},)")
     if group_of.min() < 0 or group_of.max() >= n_groups:
-        raise ValueError(f"activity_mixing: group_of must lie in [0, {n_groups})")
-    if n and (resident.min() < 0 or resident.max() >= n_residents):
+        raise ValueError(f"activity_mixing: group_of must lie in [0, {n_groups}) ({n_groups} group names)")
+    if n == 0:
+        return
+    if resident.min() < 0 or resident.max() >= n_residents:
         raise ValueError(f"activity_mixing: resident ids must lie in [0, {n_residents})")
     if (leave_min < arrive_min).any():
         raise ValueError("activity_mixing: leave_min < arrive_min in some visit")
     # Presence is counted per visit; a resident in two places at once would be counted twice.
     present = leave_min > arrive_min
     who, arrive, leave = resident[present], arrive_min[present], leave_min[present]
-    order = np.lexsort((arrive, who))
-    same = who[order][1:] == who[order][:-1]
-    if (same & (arrive[order][1:] < leave[order][:-1])).any():
-        raise ValueError("activity_mixing: a resident has overlapping visits")
+    if who.size:
+        width = int(leave.max() - arrive.min()) + 1
+        order = np.argsort(who * width + (arrive - arrive.min()))
+        same = who[order][1:] == who[order][:-1]
+        if (same & (arrive[order][1:] < leave[order][:-1])).any():
+            raise ValueError("activity_mixing: a resident has overlapping visits")
 
 
 def activity_mixing(
@@ -336,27 +348,28 @@ def activity_mixing(
     n_residents: int,
     days: float,
 ) -> dict:
-    """Activity-space mixing: which groups residents share facilities with, minute by minute.
+    r"""Activity-space mixing: which groups residents share facilities with, minute by minute.
 
     Resident r is present at facility f during minutes arrive ≤ t < leave; V(f, t) is the set of
     residents present. For r ∈ V(f, t) with n = |V(f, t)| − 1 ≥ 1 others present:
 
-    - share_rh(t) = |{s ∈ V(f, t) \\ {r} : group(s) = h}| / n
+    - share_rh(t) = |{s ∈ V(f, t) \ {r} : group(s) = h}| / n
     - e_rh = mean of share_rh(t) over the minutes at which r had company; residents who never had
       company are left out;
     - exposure_matrix[g][h] = mean of e_rh over the residents r of group g;
-    - exposure[g] = Σ_{h≠g} exposure_matrix[g][h], the out-group share of the company members of
-      g experience where they go (the complement of Athey et al. 2021's "experienced isolation";
-      Moro et al. 2021 measure experienced segregation from co-location at places likewise);
+    - exposure[g] = Σ_{h≠g} exposure_matrix[g][h], the out-group share of the company that
+      members of g experience where they go (the complement of "experienced isolation", Athey et
+      al. 2021; cf. experienced segregation from co-location at places, Moro et al. 2021);
     - cross_group_minutes_per_capita = Σ_{r, t} |{s ∈ V(f, t) : group(s) ≠ group(r)}| /
       (n_residents · days).
 
-    Method (linear, not quadratic, in the visitors of a facility): the arrivals and departures at
-    each facility cut its time into intervals with constant head counts per group. With
-    per-facility prefix sums over those intervals of L·c_h/(n_v − 1), L/(n_v − 1) and L
-    (L = interval length, c_h = visitors of group h, n_v = all visitors, only where n_v ≥ 2), the
-    sum of share_rh over one visit is a difference of two prefix values, so each visit costs
-    O(groups) after an O((arrivals + departures) · groups) sweep.
+    Method (linear, not quadratic, in the visitors of a facility): arrivals and departures cut
+    each facility's time into intervals [b_k, b_k+1) on which the head count c_kh of every group h
+    is constant (n_k = Σ_h c_kh). Per facility, prefix sums over the intervals of
+    L_k·c_kh/(n_k − 1) and L_k/(n_k − 1), taken where n_k ≥ 2 (L_k = interval length), give the
+    sum of share_rh over one visit as a difference of two prefix values minus, for h = group(r),
+    r itself. Each visit then costs O(groups) after an O(intervals · groups) sweep.
+    Out-group person-minutes need no per-visit step: Σ_k L_k (n_k² − Σ_h c_kh²).
 
     Args:
         resident: Resident id per completed visit, in ``[0, n_residents)``.
@@ -377,6 +390,7 @@ def activity_mixing(
     Raises:
         ValueError: If the arrays are inconsistent, an id is out of range, or a resident has two
             overlapping visits (a resident cannot be in two places at once).
+
     """
     resident_ = np.asarray(resident, dtype=np.int64).reshape(-1)
     facility_ = np.asarray(facility, dtype=np.int64)
@@ -393,54 +407,50 @@ def activity_mixing(
 
     share_sum = np.zeros((n_residents, n_groups))  # Σ over company minutes of share_rh(t)
     company_min = np.zeros(n_residents)  # minutes with n ≥ 1 others present
-    cross_min = 0  # Σ over visits and minutes of out-group others present
+    cross_min = 0  # Σ over residents and minutes of out-group others present
     if resident_.size:
-        # Breakpoints: the distinct (facility, minute) at which somebody arrives or leaves, as one
-        # sortable int64 key. Between consecutive breakpoints of a facility nobody comes or goes.
-        _, fac_index = np.unique(facility_, return_inverse=True)
+        # Breakpoints: the distinct (facility, minute) keys at which somebody arrives or leaves.
+        # Interval k runs from breakpoint k to k + 1 (length 0 after a facility's last one).
+        n_visits = resident_.size
+        _, fac_index = _distinct(facility_)
         t0 = arrive.min()
         width = int(leave.max() - t0) + 1
-        arrive_key = fac_index * width + (arrive - t0)
-        leave_key = fac_index * width + (leave - t0)
-        breakpoints = np.unique(np.concatenate([arrive_key, leave_key]))
-        start = np.searchsorted(breakpoints, arrive_key)
-        stop = np.searchsorted(breakpoints, leave_key)
-
-        # Head counts per group on each interval [breakpoint k, breakpoint k+1): difference array
-        # then cumulative sum (integers, exact; each facility nets to zero before the next).
+        breakpoints, position = _distinct(
+            np.concatenate([fac_index * width + (arrive - t0), fac_index * width + (leave - t0)])
+        )
+        start, stop = position[:n_visits], position[n_visits:]
         n_bp = breakpoints.size
-        delta = np.bincount(start * n_groups + own, minlength=n_bp * n_groups) - np.bincount(
-            stop * n_groups + own, minlength=n_bp * n_groups
-        )
-        heads = np.cumsum(delta.reshape(n_bp, n_groups), axis=0)
-        everyone = heads.sum(axis=1)
         bp_facility = breakpoints // width
-        length = np.diff(breakpoints, append=breakpoints[-1])
-        length[np.append(bp_facility[1:] != bp_facility[:-1], True)] = 0  # a facility's last
-
-        company = everyone >= 2
-        weight = np.where(company, length / np.maximum(everyone - 1, 1), 0.0)  # L / n
         facility_starts = np.flatnonzero(np.diff(bp_facility, prepend=-1))
-        shares = _segmented_prefix_sums(
-            np.column_stack([heads * weight[:, None], weight]), facility_starts
-        )
-        # Integer prefix sums are exact, so no restart is needed.
-        company_prefix = np.concatenate([[0], np.cumsum(length * company)])
-        people_prefix = np.concatenate([[0], np.cumsum(length * everyone)])
-        group_prefix = np.vstack([np.zeros((1, n_groups), np.int64),
-                                  np.cumsum(length[:, None] * heads, axis=0)])
+        length = np.diff(breakpoints, append=breakpoints[-1])
+        length[facility_starts[1:] - 1] = 0
 
-        self_weight = shares[stop, n_groups] - shares[start, n_groups]
+        # Head counts per group and interval: difference array, then cumulative sum (integers,
+        # exact; each facility nets to zero at its last breakpoint).
+        heads = np.bincount(start * n_groups + own, minlength=n_bp * n_groups)
+        np.subtract.at(heads, stop * n_groups + own, 1)  # in place: no second table
+        heads = heads.reshape(n_bp, n_groups)
+        np.cumsum(heads, axis=0, out=heads)
+        everyone = heads.sum(axis=1)
+        cross_min = int((length * (everyone**2 - np.einsum("kh,kh->k", heads, heads))).sum())
+
+        # prefix[k + 1] = Σ over intervals ≤ k of the facility of [L·c_h/(n−1) for h, L/(n−1)]
+        company = everyone >= 2
+        per_other = np.where(company, length / np.maximum(everyone - 1, 1), 0.0)
+        prefix = np.zeros((n_bp + 1, n_groups + 1))
+        np.multiply(heads, per_other[:, None], out=prefix[1:, :n_groups])
+        prefix[1:, n_groups] = per_other
+        _cumsum_by_segment(prefix[1:], facility_starts)
+        del heads
+        company_prefix = np.concatenate([[0], np.cumsum(length * company)])  # exact integers
+
         company_min = np.bincount(
             resident_, weights=company_prefix[stop] - company_prefix[start], minlength=n_residents
         )
+        self_weight = prefix[stop, n_groups] - prefix[start, n_groups]
         for h in range(n_groups):  # one column at a time keeps memory O(visits)
-            visit_share = shares[stop, h] - shares[start, h] - np.where(own == h, self_weight, 0.0)
-            share_sum[:, h] = np.bincount(
-                resident_, weights=np.maximum(visit_share, 0.0), minlength=n_residents
-            )
-        same_group = group_prefix[stop, own] - group_prefix[start, own]
-        cross_min = int((people_prefix[stop] - people_prefix[start] - same_group).sum())
+            visit_share = prefix[stop, h] - prefix[start, h] - np.where(own == h, self_weight, 0)
+            share_sum[:, h] = np.bincount(resident_, weights=np.maximum(visit_share, 0.0), minlength=n_residents)
 
     had_company = company_min > 0
     e = share_sum[had_company] / company_min[had_company, None]

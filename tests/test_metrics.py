@@ -180,9 +180,7 @@ def test_residential_mixing_assembles_and_serialises():
     counts = np.array([[2, 0, 0], [1, 1, 0]])
     names = ["low", "high", "absent"]
     result = residential_mixing(counts, names)
-    assert set(result) == {
-        "dissimilarity", "isolation", "exposure", "multigroup_dissimilarity", "information_theory"
-    }
+    assert set(result) == {"dissimilarity", "isolation", "exposure", "multigroup_dissimilarity", "information_theory"}
     # Hand values from test_asymmetric_two_by_two (the empty third group changes nothing).
     assert_same(result["dissimilarity"]["low"], 2 / 3)
     assert_same(result["isolation"]["low"], 5 / 6)
@@ -281,7 +279,7 @@ def test_multigroup_indices_match_loops(counts):
 def brute_activity(resident, facility, arrive, leave, group_of, n_groups, n_residents, days):
     """METRICS.md taken literally: build V(f, t) for every facility and minute."""
     present = defaultdict(set)  # (f, t) -> V(f, t)
-    for r, f, a, b in zip(resident, facility, arrive, leave):
+    for r, f, a, b in zip(resident, facility, arrive, leave, strict=True):
         for t in range(a, b):
             present[(f, t)].add(int(r))
     share_total = defaultdict(lambda: [0.0] * n_groups)
@@ -301,9 +299,7 @@ def brute_activity(resident, facility, arrive, leave, group_of, n_groups, n_resi
         members = [r for r in company_minutes if group_of[r] == g]
         if members:
             for h in range(n_groups):
-                matrix[g][h] = sum(share_total[r][h] / company_minutes[r] for r in members) / len(
-                    members
-                )
+                matrix[g][h] = sum(share_total[r][h] / company_minutes[r] for r in members) / len(members)
     expo = [sum(matrix[g][h] for h in range(n_groups) if h != g) for g in range(n_groups)]
     return expo, matrix, cross / (n_residents * days)
 
@@ -383,8 +379,11 @@ def test_activity_mixing_hand_worked():
     group_of = np.array([a, b, c, a])
     names = ["a", "b", "c"]
     result = activity_mixing(resident, facility, arrive, leave, group_of, names, 4, 1)
-    expected = {"a": {"a": 0.35, "b": 0.65, "c": 0.0}, "b": {"a": 1.0, "b": 0.0, "c": 0.0},
-                "c": {"a": NAN, "b": NAN, "c": NAN}}
+    expected = {
+        "a": {"a": 0.35, "b": 0.65, "c": 0.0},
+        "b": {"a": 1.0, "b": 0.0, "c": 0.0},
+        "c": {"a": NAN, "b": NAN, "c": NAN},
+    }
     for g in names:
         for h in names:
             assert_same(result["exposure_matrix"][g][h], expected[g][h])
@@ -399,8 +398,7 @@ def test_activity_mixing_hand_worked():
 def test_activity_mixing_split_visit_and_row_order_do_not_matter():
     # Splitting B's stay [5, 10) into [5, 7) + [7, 10) leaves every V(f, t) unchanged.
     base = (np.array([0, 1, 2]), np.array([0, 0, 0]), np.array([0, 5, 3]), np.array([10, 10, 9]))
-    split = (np.array([2, 1, 0, 1]), np.array([0, 0, 0, 0]), np.array([3, 7, 0, 5]),
-             np.array([9, 10, 10, 7]))
+    split = (np.array([2, 1, 0, 1]), np.array([0, 0, 0, 0]), np.array([3, 7, 0, 5]), np.array([9, 10, 10, 7]))
     group_of = np.array([0, 1, 1])
     first = activity_mixing(*base, group_of, ["x", "y"], 3, 1)
     second = activity_mixing(*split, group_of, ["x", "y"], 3, 1)
@@ -420,14 +418,14 @@ def test_activity_mixing_empty_log():
 def test_activity_mixing_rejects_bad_logs():
     group_of = np.array([0, 1])
     with pytest.raises(ValueError, match="overlapping"):
-        activity_mixing(np.array([0, 0]), np.array([1, 2]), np.array([0, 5]), np.array([10, 12]),
-                        group_of, ["x", "y"], 2, 1)
+        activity_mixing(
+            np.array([0, 0]), np.array([1, 2]), np.array([0, 5]), np.array([10, 12]), group_of, ["x", "y"], 2, 1
+        )
     with pytest.raises(ValueError, match="resident ids"):
-        activity_mixing(np.array([2]), np.array([1]), np.array([0]), np.array([10]),
-                        group_of, ["x", "y"], 2, 1)
+        activity_mixing(np.array([2]), np.array([1]), np.array([0]), np.array([10]), group_of, ["x", "y"], 2, 1)
     with pytest.raises(ValueError, match="group_of"):
-        activity_mixing(np.array([0]), np.array([1]), np.array([0]), np.array([10]),
-                        np.array([0, 1, 1]), ["x", "y"], 2, 1)
+        activity_mixing(
+            np.array([0]), np.array([1]), np.array([0]), np.array([10]), np.array([0, 1, 1]), ["x", "y"], 2, 1
+        )
     with pytest.raises(ValueError, match="leave_min"):
-        activity_mixing(np.array([0]), np.array([1]), np.array([10]), np.array([0]),
-                        group_of, ["x", "y"], 2, 1)
+        activity_mixing(np.array([0]), np.array([1]), np.array([10]), np.array([0]), group_of, ["x", "y"], 2, 1)

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from model.scenario import ROOT, ScenarioError, load_scenario
 
@@ -49,23 +48,56 @@ def _print_access(summary: dict, out) -> None:
         print(f"  life circle complete (every needed type within its level): {complete:.1%}", file=out)
 
 
+def _print_usage(summary: dict, out) -> None:
+    print(f"  daily life over {summary['days']} day(s), {summary['engine']} engine:", file=out)
+    print(f"  {'facility type':<16}{'visits/day':>11}{'turned away':>12}{'unmet':>8}{'walk min':>9}{'<=15 min':>9}{'peak/cap':>9}", file=out)
+    for t, u in summary["usage"].items():
+        def fmt(v, spec):
+            return format(v, spec) if v is not None else "-"
+        print(
+            f"  {t:<16}{u['visits']:>11,.1f}{u['turned_away']:>12,.1f}{fmt(u['unmet_share'], '>8.1%')}"
+            f"{fmt(u['mean_walk_min'], '>9.1f')}{fmt(u['fifteen_minute_usage'], '>9.0%')}{fmt(u['peak_occupancy_ratio'], '>9.2f')}",
+            file=out,
+        )
+    act = summary["mixing"]["activity"]
+    res = summary["mixing"]["residential"]["blocks"]
+    print("  exposure to other groups (residential blocks -> activity):", file=out)
+    for g, e in act["exposure"].items():
+        r = res["exposure"].get(g)
+        r_txt = f"{r:.3f}" if r is not None else "-"
+        e_txt = f"{e:.3f}" if e is not None else "-"
+        print(f"    {g:<12}{r_txt:>8} -> {e_txt}", file=out)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """``lifecircle run``: build the scenario, compute access, write the results folder."""
-    from model.run import build_static, default_out_dir, write_static
+    """``lifecircle run``: build the scenario, simulate the days, write the results folder."""
+    from tqdm import tqdm
+
+    from model.model import LifeCircleModel
+    from model.run import default_out_dir, write_results
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     _check_out(args.out)
     scenario = load_scenario(args.scenario)
-    seed = scenario.seed if args.seed is None else args.seed
     timings["load_s"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    result = build_static(scenario, np.random.default_rng(seed), seed)
-    timings["build_and_access_s"] = time.perf_counter() - t1
     out = args.out or default_out_dir(scenario, _results_root())
-    summary = write_static(result, out, timings)
+    out.mkdir(parents=True, exist_ok=True)
+    t1 = time.perf_counter()
+    model = LifeCircleModel(
+        scenario, seed=args.seed, days=args.days, engine=args.engine,
+        visits_path=out / "visits.csv" if args.log_visits else None,
+    )
+    timings["build_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    with tqdm(total=model.total_ticks, unit="tick", desc=f"{scenario.name} ({args.engine})",
+              disable=args.quiet or None, file=sys.stderr, leave=False) as bar:
+        model.run(progress=lambda done: bar.update(done - bar.n))
+    timings["simulate_s"] = time.perf_counter() - t2
+    summary = write_results(model, out, timings, contacts=args.contacts)
     timings["total_s"] = time.perf_counter() - t0
     _print_access(summary, sys.stdout)
+    _print_usage(summary, sys.stdout)
     print(f"results written to {out}")
     return 0
 
@@ -96,6 +128,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of all subcommands."""
     parser = argparse.ArgumentParser(
@@ -106,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", nargs="?", help="scenario file or bundled name (default: scenarios/demo.toml)")
     run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time>)")
+    run.add_argument("--days", type=_positive_int, default=1, help="days of daily life to simulate (default 1)")
+    run.add_argument("--engine", choices=("fast", "agents"), default="agents",
+                     help="fast: vectorised; agents: one Mesa agent per resident, the readable reference")
+    run.add_argument("--log-visits", action="store_true", help="write visits.csv, one row per completed visit")
+    run.add_argument("--contacts", action="store_true",
+                     help="write contacts.graphml, the network of who met whom, and its group assortativity")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
     val = sub.add_parser("validate", help="check scenario files and report every problem")
     val.add_argument("scenarios", nargs="+", help="scenario files")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 import time
@@ -10,11 +11,13 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 
-from model import outputs
+from model import metrics, outputs
 from model.access import access_minutes, access_summary, type_fields
 from model.city import City, build_city
+from model.contacts import contact_graph, group_assortativity
 from model.population import Residents, build_residents
 from model.scenario import Scenario
 
@@ -79,33 +82,115 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def write_static(result: StaticResult, out: Path, timings: dict[str, float]) -> dict:
-    """Write summary.json, run.json, residents.csv, facilities.csv and the PNG maps; return the summary."""
-    out.mkdir(parents=True, exist_ok=True)
+def block_keys(residents: Residents, block_cells: int) -> np.ndarray:
+    """Residential block (bx, by) = (x // block_cells, y // block_cells) of every resident, as (n, 2)."""
+    return np.stack([residents.x // block_cells, residents.y // block_cells], axis=1)
+
+
+def block_cells_of(scenario: Scenario) -> int:
+    """Cells per block side: ``simulation.block_m`` over ``cell_m``, rounded, at least 1."""
+    return max(1, round(scenario.simulation.block_m / scenario.grid.cell_m))
+
+
+def summarise(model) -> dict:
+    """summary.json of a finished run: access, usage and mixing (definitions in ../shared/METRICS.md)."""
+    static = model.static
+    res = static.residents
+    summary = static.summary()
+    summary["engine"] = model.engine_name
+    summary["days"] = model.days
+    visits = model.visit_log.columns()
+    totals = model.facility_totals()
+    fac = model.city.facilities
+    summary["usage"] = metrics.facility_usage(
+        visit_type=visits["type"],
+        walk_min=visits["walk_min"],
+        facility_type=fac["type"].map(model.type_index).to_numpy(),
+        turned_away=totals["turned_away"],
+        peak_occupancy=totals["peak_occupancy"],
+        capacity=fac["capacity"].to_numpy(),
+        unmet=model.unmet_counts().sum(axis=0),
+        type_names=model.city.types,
+        days=model.days,
+    )
+    bc = block_cells_of(model.scenario)
+    groups = res.group_names
+    _, by_block = metrics.count_table(block_keys(res, bc), res.group, len(groups))
+    _, by_community = metrics.count_table(res.community, res.group, len(groups))
+    summary["mixing"] = {
+        "block_cells": bc,
+        "residential": {
+            "blocks": metrics.residential_mixing(by_block, groups),
+            "communities": metrics.residential_mixing(by_community, groups),
+        },
+        "activity": metrics.activity_mixing(
+            visits["resident"], visits["facility"], visits["arrive_min"], visits["leave_min"],
+            res.group, groups, len(res), model.days,
+        ),
+    }
+    return summary
+
+
+def write_results(model, out: Path, timings: dict[str, float], contacts: bool = False) -> dict:
+    """Write every output of a finished run into ``out``; return the summary.
+
+    summary.json, residents.csv, facilities.csv, coverage.csv, timeseries.csv (and visits.csv
+    when the model streamed it there) are deterministic; run.json holds times and versions.
+    """
     t0 = time.perf_counter()
-    summary = result.summary()
+    static, scenario = model.static, model.scenario
+    summary = summarise(model)
+    if contacts:
+        graph = contact_graph(
+            model.visit_log.columns(), static.residents.group_names, static.residents.group,
+            static.residents.age, scenario.simulation.contact_min, model.rng,
+        )
+        nx.write_graphml(graph, out / "contacts.graphml")
+        summary["contacts"] = {
+            "contact_min": scenario.simulation.contact_min,
+            "residents": graph.graph["residents"],
+            "sampled": graph.graph["sampled"],
+            "nodes": graph.number_of_nodes(),
+            "edges": graph.number_of_edges(),
+            "group_assortativity": group_assortativity(graph),
+        }
     outputs.write_json(out / "summary.json", summary)
-    outputs.write_csv(out / "residents.csv", outputs.residents_table(result.residents, result.minutes))
-    outputs.write_csv(out / "facilities.csv", outputs.facilities_table(result.city))
+    table = outputs.residents_table(static.residents, static.minutes)
+    table["block"] = [f"{bx}:{by}" for bx, by in block_keys(static.residents, block_cells_of(scenario))]
+    unmet = model.unmet_counts()
+    for i, t in enumerate(model.city.types):
+        table[f"unmet_{t}"] = unmet[:, i]
+    outputs.write_csv(out / "residents.csv", table)
+    facilities = outputs.facilities_table(static.city).copy()
+    for key, values in model.facility_totals().items():
+        facilities[key] = values
+    outputs.write_csv(out / "facilities.csv", facilities)
+    series = model.datacollector.get_model_vars_dataframe()
+    series.index.name = "step"
+    series.to_csv(out / "timeseries.csv", lineterminator="\n")
     maps = out / "maps"
     maps.mkdir(exist_ok=True)
-    for t, field in result.fields_m.items():
-        outputs.plot_access_map(maps / f"access_{t}.png", result.city, result.scenario, t, field)
-    coverage = outputs.coverage_table(result.residents, result.scenario, result.minutes)
+    for t, field in static.fields_m.items():
+        outputs.plot_access_map(maps / f"access_{t}.png", static.city, scenario, t, field)
+    coverage = outputs.coverage_table(static.residents, scenario, static.minutes)
     outputs.write_csv(out / "coverage.csv", coverage)
-    outputs.plot_coverage(out / "coverage.png", coverage, result.scenario)
+    outputs.plot_coverage(out / "coverage.png", coverage, scenario)
+    outputs.plot_occupancy(out / "occupancy.png", series, model)
+    outputs.plot_exposure(out / "exposure.png", summary["mixing"], scenario.name)
     timings["outputs_s"] = time.perf_counter() - t0
     outputs.write_json(
         out / "run.json",
         {
-            "scenario": result.scenario.name,
-            "scenario_file": str(result.scenario.path),
-            "seed": result.seed,
+            "scenario": scenario.name,
+            "scenario_file": str(scenario.path),
+            "seed": model.seed,
+            "engine": model.engine_name,
+            "days": model.days,
             "command": sys.argv,
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_s": timings,
             "versions": _versions(),
-            "machine": {"platform": platform.platform(), "processor": platform.machine()},
+            "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         },
     )
     return summary

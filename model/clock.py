@@ -7,7 +7,6 @@ minutes from the start of the run: ``day * 1440 + (minute of day - day_start)``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +21,11 @@ _ROUNDING = 1e-9
 
 @dataclass(frozen=True)
 class Clock:
-    """Conversions between ticks, days and minutes for one scenario's [simulation] settings."""
+    """Conversions between ticks, days and minutes for one scenario's [simulation] settings.
+
+    The timing rules take a facility type, or any object with the same attributes holding arrays
+    (one value per resident), so the agents engine and the fast engine share them.
+    """
 
     sim: Simulation
 
@@ -75,9 +78,10 @@ class Clock:
         ticks = np.ceil(np.asarray(minutes) / self.sim.tick_min - _ROUNDING)
         return ticks.astype(np.int64) if np.ndim(ticks) else int(max(ticks, 0))
 
-    def minutes_to_ticks(self, minutes: float) -> int:
-        """Whole ticks covering a duration (rounded up)."""
-        return math.ceil(minutes / self.sim.tick_min - _ROUNDING)
+    def minutes_to_ticks(self, minutes):
+        """Whole ticks covering a duration (rounded up); works on numbers and arrays."""
+        ticks = np.ceil(np.asarray(minutes) / self.sim.tick_min - _ROUNDING).astype(np.int64)
+        return ticks if ticks.ndim else int(ticks)
 
     def close_tick(self, tick, ftype: FacilityType):
         """The first tick of the tick's day at which the facility is closed."""

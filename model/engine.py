@@ -1,0 +1,433 @@
+"""The fast engine: the rules of model/behaviour.py on whole-population arrays.
+
+Residents are rows of numpy arrays (a struct of arrays, as in mesa-frames). Nothing loops over
+residents in Python: each tick handles only the residents with something to do, found through
+per-tick event buckets (departures planned for this tick, walks ending now, visits ending now)
+and the set of residents waiting at facilities. Conflicts for places are settled by a group-by
+lottery: waiters are sorted by (facility, arrival tick, random key) and the first ``free``
+places of each facility go to the first in that order, which is the first-come-first-served
+queue of ``Facility.admit`` with same-tick arrivals in random order.
+
+One tick, in the order that reproduces ``Resident.step`` followed by ``Facility.admit``:
+
+0. at the first tick of a day, every resident draws the day's plan (``Resident.plan_day``);
+1. visitors whose visit ends now leave and start walking home (``Resident.leave``);
+2. residents at home whose next planned departure is due choose facilities and leave
+   (``Resident.start_trip``, ``Resident.choose_facilities``);
+3. walkers whose walk ends now arrive: home, or into the queue of their facility
+   (``Resident.walk``, ``Resident.arrive``);
+4. at the last tick of a day, plans never started are unmet (``Resident.end_day``);
+5. every open facility admits its queue while it has room, then the waiters whose patience ran
+   out give up and walk to their next choice, or home unserved (``Facility.admit``,
+   ``Resident.turned_away``).
+
+Walkers' cells are not needed by any rule (arrival is a precomputed tick), so they are computed
+only when asked for (:meth:`FastEngine.positions`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.sparse import csgraph
+
+from model.access import PathTrees
+from model.behaviour import State
+
+if TYPE_CHECKING:
+    from model.model import LifeCircleModel
+
+_NONE = -1
+
+
+def _segments(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For segments of the given lengths laid end to end: owner segment and offset of each element."""
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    offset = np.arange(owner.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return owner, offset
+
+
+class _Buckets:
+    """Residents to handle at a future tick, appended in batches."""
+
+    def __init__(self):
+        self._at: dict[int, list[np.ndarray]] = defaultdict(list)
+
+    def add(self, ticks: np.ndarray, residents: np.ndarray) -> None:
+        if residents.size == 0:
+            return
+        order = np.argsort(ticks, kind="stable")
+        ticks, residents = ticks[order], residents[order]
+        cuts = np.flatnonzero(np.diff(ticks)) + 1
+        for tick, group in zip(ticks[np.r_[0, cuts]], np.split(residents, cuts)):
+            self._at[int(tick)].append(group)
+
+    def pop(self, tick: int) -> np.ndarray:
+        parts = self._at.pop(tick, None)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+class FastEngine:
+    """Vectorised stepping of a :class:`model.model.LifeCircleModel`'s residents."""
+
+    def __init__(self, model: LifeCircleModel):
+        """Set up resident, facility and type arrays; everyone is at home with no plans."""
+        self.model = model
+        scenario, city, pop = model.scenario, model.city, model.population
+        self.clock = model.clock
+        self.rng = model.rng
+        n = len(pop)
+        self.n = n
+        types = [scenario.types[t] for t in city.types]
+        self.types = types
+        # per-type parameters, indexed by type index
+        self.t_visit = np.array([t.visit_min for t in types], dtype=np.int64)
+        self.t_close = np.array([t.close_min for t in types], dtype=np.int64)
+        self.t_open = np.array([t.open_min for t in types], dtype=np.int64)
+        self.t_patience = np.array([t.patience_min for t in types], dtype=np.int64)
+        self.t_tries = np.array([t.tries for t in types], dtype=np.int64)
+        self.t_beta = np.array([t.beta_per_min for t in types], dtype=float)
+        self.t_prob = np.array([t.daily_prob for t in types], dtype=float)
+        self.t_weekdays = np.array([t.weekdays_only for t in types], dtype=bool)
+        self.t_depart = np.array([t.depart_min for t in types], dtype=np.int64).reshape(-1, 2)
+        # Resident.plan_day sorts (tick, type id): ties in departure tick go by type name
+        self.t_name_rank = np.argsort(np.argsort(np.array(city.types, dtype=object)))
+        self.needs = np.stack(
+            [(pop.age >= t.ages.lo) & (pop.age <= t.ages.hi) for t in types], axis=1
+        ) if types else np.zeros((n, 0), dtype=bool)
+        # facilities
+        fac = city.facilities
+        self.f_type = fac["type"].map(model.type_index).to_numpy(dtype=np.int64)
+        self.f_cell = fac["cell"].to_numpy(dtype=np.int64)
+        self.f_capacity = fac["capacity"].to_numpy(dtype=np.int64)
+        n_fac = len(fac)
+        self.occupancy = np.zeros((n_fac, model.n_groups), dtype=np.int64)
+        self.f_total = np.zeros(n_fac, dtype=np.int64)
+        self.f_peak = np.zeros(n_fac, dtype=np.int64)
+        self.f_visits = np.zeros(n_fac, dtype=np.int64)
+        self.f_turned = np.zeros(n_fac, dtype=np.int64)
+        # residents
+        self.speed = pop.m_per_min
+        self.group = pop.group
+        self.home = pop.cell
+        self.origin = model.origin_of
+        self.state = np.zeros(n, dtype=np.int8)
+        self.state_count = np.zeros(len(State), dtype=np.int64)
+        self.state_count[State.HOME] = n
+        max_tries = int(self.t_tries.max()) if types else 1
+        self.choice = np.full((n, max_tries), _NONE, dtype=np.int64)
+        self.choice_home_m = np.zeros((n, max_tries))
+        self.choice_ptr = np.zeros(n, dtype=np.int64)
+        self.trip_type = np.zeros(n, dtype=np.int64)
+        self.walk_min = np.zeros(n)  # walking minutes from home to the facility of this trip
+        self.leg_min = np.zeros(n)  # minutes of the walk under way
+        self.walk_from = pop.cell.copy()
+        self.walk_to = pop.cell.copy()
+        self.walk_start = np.zeros(n, dtype=np.int64)
+        self.arrive_tick = np.zeros(n, dtype=np.int64)
+        self.heading_home = np.zeros(n, dtype=bool)
+        self.give_up = np.zeros(n, dtype=np.int64)
+        self.admit_tick = np.zeros(n, dtype=np.int64)
+        self.unmet = np.zeros((n, len(types)), dtype=np.int64)
+        # today's plan, CSR by resident
+        self.plan_tick = np.zeros(0, dtype=np.int64)
+        self.plan_type = np.zeros(0, dtype=np.int64)
+        self.plan_ptr = np.zeros(n, dtype=np.int64)
+        self.plan_end = np.zeros(n, dtype=np.int64)
+        # events
+        self.departures = _Buckets()
+        self.arrivals = _Buckets()
+        self.leaves = _Buckets()
+        self.recheck = np.zeros(0, dtype=np.int64)  # came home with overdue plans: look again next tick
+        self.waiting = np.zeros(0, dtype=np.int64)
+        self.wait_since = np.zeros(n, dtype=np.int64)
+        self.wait_key = np.zeros(n)
+        self._pair_m: dict[tuple[int, int], float] = {}
+        self._paths: PathTrees | None = None
+        self.cutoff = scenario.simulation.cutoff_min
+        self.pair_limit_m = 2 * self.cutoff * float(self.speed.max()) if n else 0.0
+
+    # ----------------------------------------------------------------- helpers
+
+    def _params(self, type_idx: np.ndarray) -> SimpleNamespace:
+        """Facility-type parameters per element, in the attribute names of FacilityType (for Clock)."""
+        return SimpleNamespace(
+            visit_min=self.t_visit[type_idx], close_min=self.t_close[type_idx], patience_min=self.t_patience[type_idx]
+        )
+
+    def _set_state(self, residents: np.ndarray, state: State) -> None:
+        old = np.bincount(self.state[residents], minlength=len(State))
+        self.state_count -= old
+        self.state_count[state] += residents.size
+        self.state[residents] = state
+
+    def _facility_metres(self, a_cells: np.ndarray, b_cells: np.ndarray) -> np.ndarray:
+        """Walking metres between facility cells (cached; searches limited to twice the cut-off)."""
+        keys = list(zip(a_cells.tolist(), b_cells.tolist()))
+        missing = sorted({k for k in keys if k not in self._pair_m})
+        if missing:
+            targets = np.unique([b for _, b in missing])
+            dist = csgraph.dijkstra(self.model.city.graph, directed=False, indices=targets, limit=self.pair_limit_m)
+            row = {int(c): i for i, c in enumerate(targets)}
+            for a, b in missing:
+                self._pair_m[(a, b)] = float(dist[row[b], a])
+        return np.array([self._pair_m[k] for k in keys], dtype=float)
+
+    def _start_walk(self, residents: np.ndarray, start: int, from_cells, to_cells, minutes) -> None:
+        """Walk from ``from_cells`` to ``to_cells`` starting in tick ``start`` (arrives start + ticks)."""
+        self.walk_from[residents] = from_cells
+        self.walk_to[residents] = to_cells
+        self.walk_start[residents] = start
+        self.leg_min[residents] = minutes
+        arrive = start + self.clock.walk_ticks(minutes)
+        self.arrive_tick[residents] = arrive
+        self._set_state(residents, State.WALKING)
+        self.arrivals.add(arrive, residents)
+
+    def _count_unmet(self, residents: np.ndarray) -> None:
+        np.add.at(self.unmet, (residents, self.trip_type[residents]), 1)
+
+    # ----------------------------------------------------------------- the tick
+
+    def step(self, tick: int) -> None:
+        """Advance every resident and facility by one tick."""
+        clock = self.clock
+        if clock.tick_of_day(tick) == 0:
+            self._plan_day(clock.day(tick))
+        self._leave(tick)
+        self._depart(tick)
+        self._arrive(tick)
+        if clock.is_last_tick_of_day(tick):
+            self._end_day()
+        self._admit(tick)
+
+    def _plan_day(self, day: int) -> None:
+        """Every resident draws today's visits (Resident.plan_day)."""
+        weekend = self.clock.is_weekend(day)
+        owners, types, minutes = [], [], []
+        for t in range(len(self.types)):
+            if self.t_weekdays[t] and weekend:
+                continue
+            who = np.flatnonzero(self.needs[:, t])
+            go = who[self.rng.random(who.size) < self.t_prob[t]]
+            lo, hi = self.t_depart[t]
+            owners.append(go)
+            types.append(np.full(go.size, t, dtype=np.int64))
+            minutes.append(self.rng.integers(lo, hi + 1, size=go.size))
+        owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        ptype = np.concatenate(types) if types else np.zeros(0, dtype=np.int64)
+        ticks = self.clock.tick_at(day, np.concatenate(minutes)) if owners else np.zeros(0, dtype=np.int64)
+        order = np.lexsort((self.t_name_rank[ptype], ticks, owner))
+        owner, self.plan_type, self.plan_tick = owner[order], ptype[order], np.asarray(ticks)[order]
+        counts = np.bincount(owner, minlength=self.n)
+        self.plan_end = np.cumsum(counts)
+        self.plan_ptr = self.plan_end - counts
+        # every entry is looked at in its tick; one found while its resident is out is looked at
+        # again when the resident is back home (``recheck``)
+        self.departures.add(self.plan_tick, owner)
+
+    def _leave(self, tick: int) -> None:
+        """Visits ending now: record them, free the places, walk home (Resident.leave)."""
+        r = self.leaves.pop(tick)
+        if r.size == 0:
+            return
+        f = self.choice[r, self.choice_ptr[r]]
+        np.add.at(self.occupancy, (f, self.group[r]), -1)
+        np.add.at(self.f_total, f, -1)
+        np.add.at(self.f_visits, f, 1)
+        run_min = self.clock.run_minute
+        self.model.visit_log.extend(
+            r, f, self.f_type[f], run_min(self.admit_tick[r]), np.full(r.size, run_min(tick)), self.walk_min[r]
+        )
+        home_min = self.choice_home_m[r, self.choice_ptr[r]] / self.speed[r]
+        self.heading_home[r] = True
+        self._start_walk(r, tick, self.f_cell[f], self.home[r], home_min)
+
+    def _depart(self, tick: int) -> None:
+        """Residents at home with a due plan choose facilities and leave (Resident.start_trip)."""
+        r = np.unique(np.concatenate([self.departures.pop(tick), self.recheck]))
+        self.recheck = np.zeros(0, dtype=np.int64)
+        if r.size == 0:
+            return
+        ptr = self.plan_ptr[r]
+        due = (self.state[r] == State.HOME) & (ptr < self.plan_end[r])
+        r, ptr = r[due], ptr[due]
+        due = self.plan_tick[ptr] <= tick
+        r, ptr = r[due], ptr[due]
+        if r.size == 0:
+            return
+        self.plan_ptr[r] += 1
+        ttype = self.plan_type[ptr]
+        self.trip_type[r] = ttype
+        self.walk_min[r] = 0.0
+        self.choice_ptr[r] = 0
+        self.choice[r] = _NONE
+        has = self._choose(r, ttype, tick)
+        self._count_unmet(r[~has])
+        go = r[has]
+        metres = self.choice_home_m[go, 0]
+        self.heading_home[go] = False
+        self._start_walk(go, tick, self.home[go], self.f_cell[self.choice[go, 0]], metres / self.speed[go])
+
+    def _choose(self, r: np.ndarray, ttype: np.ndarray, tick: int) -> np.ndarray:
+        """Rank candidate facilities for each resident (Resident.choose_facilities); True where any."""
+        reach = self.model.reach
+        k = self.origin[r] * reach.n_types + ttype
+        starts, ends = reach.indptr[k], reach.indptr[k + 1]
+        owner, offset = _segments(ends - starts)
+        idx = starts[owner] + offset
+        fac, metres = reach.facility[idx], reach.metres[idx]
+        et = ttype[owner]
+        minutes = metres / self.speed[r][owner]
+        keep = minutes <= self.cutoff
+        keep &= self.clock.trip_fits(tick, minutes, minutes, self._params(et))
+        owner, fac, metres, minutes, et = owner[keep], fac[keep], metres[keep], minutes[keep], et[keep]
+        beta = self.t_beta[et]
+        finite = np.isfinite(beta)
+        gumbel = self.rng.gumbel(size=owner.size)
+        key = np.where(finite, np.where(finite, beta, 0.0) * minutes - gumbel, minutes)
+        order = np.lexsort((key, owner))  # entries come nearest first, so ties keep facility order
+        owner, fac, metres, et = owner[order], fac[order], metres[order], et[order]
+        counts = np.bincount(owner, minlength=r.size)
+        _, rank = _segments(counts)
+        top = rank < self.t_tries[et]
+        self.choice[r[owner[top]], rank[top]] = fac[top]
+        self.choice_home_m[r[owner[top]], rank[top]] = metres[top]
+        return counts > 0
+
+    def _arrive(self, tick: int) -> None:
+        """Walks ending now: home, or into the facility's queue (Resident.arrive)."""
+        r = self.arrivals.pop(tick)
+        if r.size == 0:
+            return
+        r = r[(self.state[r] == State.WALKING) & (self.arrive_tick[r] == tick)]
+        home = self.heading_home[r]
+        back = r[home]
+        self._set_state(back, State.HOME)
+        pending = back[self.plan_ptr[back] < self.plan_end[back]]
+        self.recheck = pending[self.plan_tick[self.plan_ptr[pending]] <= tick]
+        q = r[~home]
+        if q.size == 0:
+            return
+        ptr = self.choice_ptr[q]
+        f = self.choice[q, ptr]
+        self.walk_min[q] += self.leg_min[q]
+        home_min = self.choice_home_m[q, ptr] / self.speed[q]
+        self.give_up[q] = self.clock.give_up_tick(tick, self._params(self.f_type[f]), home_min)
+        self.wait_since[q] = tick
+        self.wait_key[q] = self.rng.random(q.size)
+        self._set_state(q, State.WAITING)
+        self.waiting = np.concatenate([self.waiting, q])
+
+    def _end_day(self) -> None:
+        """Plans never started today are unmet (Resident.end_day)."""
+        left = self.plan_end - self.plan_ptr
+        if left.sum():
+            owner, offset = _segments(left)
+            entries = self.plan_ptr[owner] + offset
+            np.add.at(self.unmet, (owner, self.plan_type[entries]), 1)
+        self.plan_ptr = self.plan_end.copy()
+
+    def _admit(self, tick: int) -> None:
+        """Facilities admit their queues first come, first served, then the impatient give up."""
+        w = self.waiting
+        if w.size == 0:
+            return
+        f = self.choice[w, self.choice_ptr[w]]
+        minute = self.clock.minute_of_day(tick)
+        ft = self.f_type[f]
+        is_open = (self.t_open[ft] <= minute) & (minute < self.t_close[ft])
+        order = np.lexsort((self.wait_key[w], self.wait_since[w], f))
+        w, f, is_open = w[order], f[order], is_open[order]
+        first = np.r_[True, f[1:] != f[:-1]]
+        start = np.maximum.accumulate(np.where(first, np.arange(f.size), 0))
+        rank = np.arange(f.size) - start
+        free = self.f_capacity[f] - self.f_total[f]
+        admit = is_open & (rank < free)
+        a, fa = w[admit], f[admit]
+        if a.size:
+            np.add.at(self.occupancy, (fa, self.group[a]), 1)
+            np.add.at(self.f_total, fa, 1)
+            self.f_peak = np.maximum(self.f_peak, self.f_total)
+            self.admit_tick[a] = tick
+            home_min = self.choice_home_m[a, self.choice_ptr[a]] / self.speed[a]
+            leave = self.clock.leave_tick(tick, self._params(self.f_type[fa]), home_min)
+            self._set_state(a, State.VISITING)
+            self.leaves.add(np.asarray(leave, dtype=np.int64), a)
+        still, fs = w[~admit], f[~admit]
+        gives = self.give_up[still] <= tick
+        self.waiting = still[~gives]
+        g, fg = still[gives], fs[gives]
+        if g.size:
+            np.add.at(self.f_turned, fg, 1)
+            self._turned_away(g, fg, tick)
+
+    def _turned_away(self, r: np.ndarray, at: np.ndarray, tick: int) -> None:
+        """Try the next feasible choice from here, or walk home unserved (Resident.turned_away)."""
+        here = self.f_cell[at]
+        here_home_m = self.choice_home_m[r, self.choice_ptr[r]]
+        tries = self.choice.shape[1]
+        going = np.zeros(r.size, dtype=bool)
+        there_min = np.zeros(r.size)
+        for _ in range(tries):
+            self.choice_ptr[r[~going]] += 1
+            ptr = self.choice_ptr[r]
+            open_ = ~going & (ptr < tries)
+            cand = np.where(open_, self.choice[r, np.minimum(ptr, tries - 1)], _NONE)
+            look = cand >= 0
+            if not look.any():
+                break
+            rl, fl = r[look], cand[look]
+            there = self._facility_metres(here[look], self.f_cell[fl]) / self.speed[rl]
+            back = self.choice_home_m[rl, self.choice_ptr[rl]] / self.speed[rl]
+            fits = self.clock.trip_fits(tick + 1, there, back, self._params(self.f_type[fl]))
+            idx = np.flatnonzero(look)[fits]
+            going[idx] = True
+            there_min[idx] = there[fits]
+            if going.all():
+                break
+        go = r[going]
+        if go.size:
+            nxt = self.choice[go, self.choice_ptr[go]]
+            self._start_walk(go, tick + 1, here[going], self.f_cell[nxt], there_min[going])
+        home = r[~going]
+        if home.size:
+            self._count_unmet(home)
+            back_min = here_home_m[~going] / self.speed[home]
+            self.heading_home[home] = True
+            self._start_walk(home, tick + 1, here[~going], self.home[home], back_min)
+
+    # ----------------------------------------------------------------- reporters
+
+    def state_counts(self) -> np.ndarray:
+        """Residents per :class:`State`."""
+        return self.state_count.copy()
+
+    def occupancy_by_group(self) -> np.ndarray:
+        """Visitors present per facility and group."""
+        return self.occupancy
+
+    def facility_totals(self) -> dict[str, np.ndarray]:
+        """Per facility over the run so far: visits, peak_occupancy, turned_away."""
+        return {"visits": self.f_visits.copy(), "peak_occupancy": self.f_peak.copy(), "turned_away": self.f_turned.copy()}
+
+    def unmet_counts(self) -> np.ndarray:
+        """Wanted visits not served per resident and type."""
+        return self.unmet.copy()
+
+    def positions(self) -> np.ndarray:
+        """Every resident's cell now (walkers' cells traced along their shortest paths: slow, on demand)."""
+        tick = self.model.tick - 1  # the tick just simulated
+        pos = self.home.copy()
+        inside = (self.state == State.WAITING) | (self.state == State.VISITING)
+        pos[inside] = self.f_cell[self.choice[inside, self.choice_ptr[inside]]]
+        if self._paths is None:
+            self._paths = PathTrees(self.model.city)
+        for r in np.flatnonzero(self.state == State.WALKING):
+            cells, along = self._paths.path(int(self.walk_from[r]), int(self.walk_to[r]))
+            covered = max(tick - self.walk_start[r], 0) * self.speed[r] * self.clock.tick_min
+            pos[r] = cells[int(np.searchsorted(along, covered, side="right")) - 1]
+        return pos

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time>)")
     run.add_argument("--days", type=_positive_int, default=1, help="days of daily life to simulate (default 1)")
-    run.add_argument("--engine", choices=("fast", "agents"), default="agents",
+    run.add_argument("--engine", choices=("fast", "agents"), default="fast",
                      help="fast: vectorised; agents: one Mesa agent per resident, the readable reference")
     run.add_argument("--log-visits", action="store_true", help="write visits.csv, one row per completed visit")
     run.add_argument("--contacts", action="store_true",

@@ -45,7 +45,7 @@ class LifeCircleModel(mesa.Model):
         scenario: Scenario | str | Path = "demo",
         seed: int | None = None,
         days: int = 1,
-        engine: str = "agents",
+        engine: str = "fast",
         mixing: float | None = None,
         cutoff_min: float | None = None,
         visits_path: Path | None = None,
@@ -79,7 +79,6 @@ class LifeCircleModel(mesa.Model):
             Facility(self, int(row.id), scenario.types[row.type], int(row.cell), int(row.capacity))
             for row in fac.itertuples()
         ]
-        self._facility_group = np.zeros((len(self.facilities), self.n_groups), dtype=np.int64)
         if engine == "agents":
             self.paths = PathTrees(self.city)
             pop = self.population
@@ -135,18 +134,25 @@ class LifeCircleModel(mesa.Model):
         """Residents at home, walking, waiting and visiting now (indexed by :class:`State`)."""
         if self.fast is not None:
             return self.fast.state_counts()
-        return np.bincount([r.state for r in self.residents], minlength=len(State))
+        return self._agent_snapshot()[0]
 
     def occupancy_by_group(self) -> np.ndarray:
         """Visitors present now, per facility (rows) and group (columns)."""
         if self.fast is not None:
             return self.fast.occupancy_by_group()
-        occ = self._facility_group
-        occ[:] = 0
-        for f in self.facilities:
-            for r in f.visitors:
-                occ[f.fid, r.group] += 1
-        return occ
+        return self._agent_snapshot()[1]
+
+    def _agent_snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """State counts and occupancy read off the agents, once per tick (reporters ask many times)."""
+        if getattr(self, "_snapshot_tick", None) != self.tick:
+            counts = np.bincount([r.state for r in self.residents], minlength=len(State))
+            occ = np.zeros((len(self.facilities), self.n_groups), dtype=np.int64)
+            for f in self.facilities:
+                for r in f.visitors:
+                    occ[f.fid, r.group] += 1
+            self._snapshot = (counts, occ)
+            self._snapshot_tick = self.tick
+        return self._snapshot
 
     def positions(self) -> np.ndarray:
         """Every resident's current cell."""

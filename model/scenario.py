@@ -23,6 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
 DEFAULT_SCENARIO = SCENARIO_DIR / "demo.toml"
@@ -43,6 +45,7 @@ class Problem:
         key: Key path inside the file, e.g. ``facilities[3].at`` ("" for the whole file).
         message: What is wrong, for a person.
         line: Line number when known (TOML syntax errors).
+
     """
 
     file: str
@@ -93,6 +96,7 @@ class Grid:
         height: Rows (y = 0..height-1).
         cell_m: Metres per cell side.
         blocked: Rectangles (x, y, w, h) of cells nobody can walk on.
+
     """
 
     width: int
@@ -110,6 +114,7 @@ class Community:
         area: Rectangle (x, y, w, h) in cells.
         residents: Number of residents.
         groups: The community's own group shares, or None for the population's.
+
     """
 
     name: str
@@ -166,6 +171,7 @@ class Simulation:
         block_m: Side of a residential block for the mixing indices, in metres.
         contact_min: Minutes of co-presence that make a contact.
         first_weekday: Weekday of day 0 (0 = Monday).
+
     """
 
     tick_min: int = 1
@@ -202,7 +208,7 @@ class Scenario:
         return [t for t in self.types if t in present]
 
     def speed_for(self, age: int) -> float:
-        """Walking speed in m/min of a resident of this age."""
+        """Return the walking speed in m/min of a resident of this age."""
         for band, speed in self.speeds.items():
             if band.contains(age):
                 return speed
@@ -260,7 +266,7 @@ _KIND_WORDS = {
     "rect": "[x, y, w, h] (four integers)",
     "rects": "a list of [x, y, w, h] rectangles",
     "cell": "[x, y] (two integers)",
-    "shares": 'a table of shares, e.g. { han = 0.9, mongol = 0.1 }',
+    "shares": "a table of shares, e.g. { han = 0.9, mongol = 0.1 }",
     "speeds": 'a table of speeds by age band, e.g. { "0-59" = 78.0, "60-100" = 60.0 }',
     "time": 'a time "HH:MM"',
     "window": 'two times ["HH:MM", "HH:MM"]',
@@ -268,8 +274,12 @@ _KIND_WORDS = {
     "sources": "a table of strings",
     "types": "a table of facility types",
 }
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
-_BAND = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+# ASCII digits only, and few of them: int() of a long digit string is slow or refused
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+_BAND = re.compile(r"\s*([0-9]{1,3})\s*-\s*([0-9]{1,3})\s*")
+# the scenario name becomes part of the results folder's name (results/<name>-<time>)
+_UNSAFE_NAME = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per folder name; the time stamp needs the rest
 
 
 def _is_int(v: Any) -> bool:
@@ -284,7 +294,7 @@ def _parse_time(v: Any) -> int | None:
     """Minutes after midnight of "HH:MM" (24:00 allowed), or None."""
     if not isinstance(v, str):
         return None
-    m = _TIME.match(v)
+    m = _TIME.fullmatch(v)
     if not m:
         return None
     h, mnt = int(m.group(1)), int(m.group(2))
@@ -295,7 +305,7 @@ def _parse_time(v: Any) -> int | None:
 
 def parse_band(text: str) -> AgeBand | None:
     """Parse an age band "lo-hi" (inclusive years, 0..100), or None if malformed."""
-    m = _BAND.match(text) if isinstance(text, str) else None
+    m = _BAND.fullmatch(text) if isinstance(text, str) else None
     if not m:
         return None
     lo, hi = int(m.group(1)), int(m.group(2))
@@ -322,7 +332,9 @@ def _kind_ok(kind: str, v: Any) -> bool:
         return isinstance(v, list) and len(v) == 2 and all(_is_int(a) for a in v)
     if kind == "band":
         return isinstance(v, list) and len(v) == 2 and all(_is_int(a) for a in v)
-    if kind in ("shares", "speeds", "sources", "types"):
+    if kind == "sources":
+        return isinstance(v, dict) and all(isinstance(a, str) for a in v.values())
+    if kind in ("shares", "speeds", "types"):
         return isinstance(v, dict)
     if kind == "time":
         return _parse_time(v) is not None
@@ -368,12 +380,17 @@ def _read_toml(path: Path, referrer: tuple[str, str] | None, problems: list[Prob
             problems.append(Problem(path.name, "", "file not found"))
         return None
     except OSError as exc:
-        problems.append(Problem(path.name, "", f"cannot read file: {exc.strerror or exc}"))
+        if referrer:
+            problems.append(Problem(referrer[0], referrer[1], f"cannot read {path}: {exc.strerror or exc}"))
+        else:
+            problems.append(Problem(path.name, "", f"cannot read file: {exc.strerror or exc}"))
         return None
     try:
-        return tomllib.loads(text.decode("utf-8"))
+        return tomllib.loads(text.decode("utf-8-sig"))  # -sig: tolerate the BOM some editors write
     except UnicodeDecodeError:
         problems.append(Problem(path.name, "", "not UTF-8 text"))
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        problems.append(Problem(path.name, "", "TOML syntax error: arrays or tables nested too deeply"))
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
@@ -449,6 +466,9 @@ def _mark_origin(value: dict, origin: dict, file: str, path: str) -> None:
 
 def _read_chain(path: Path, chain: tuple[Path, ...], referrer, problems: list[Problem]) -> _Raw | None:
     """Read ``path`` and its ``extends`` bases into one merged :class:`_Raw`."""
+    if "\x00" in str(path):  # the OS refuses such names; only an ``extends`` string can hold one
+        problems.append(Problem(*(referrer or (path.name, "")), "a file path must not contain a NUL character"))
+        return None
     path = path.resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
@@ -470,14 +490,18 @@ def _read_chain(path: Path, chain: tuple[Path, ...], referrer, problems: list[Pr
     tables = {k: v for k, v in data.items() if k not in LIST_SECTIONS and k != "extends"}
     _merge_tables(base.data, tables, base.origin, file)
     for section in LIST_SECTIONS:
+        entries = base.lists[section]
+        n_base, replaced = len(entries), set()
         for i, entry in enumerate(data.get(section, [])):
             new = _Entry(entry, file, i)
             name = entry.get("name")
-            same = [j for j, e in enumerate(base.lists[section]) if name is not None and e.data.get("name") == name]
-            if same:
-                base.lists[section][same[0]] = new
+            # only an entry of a base is replaced: a name used twice in this file is reported later
+            same = [j for j in range(n_base) if name is not None and entries[j].data.get("name") == name]
+            if same and same[0] not in replaced:
+                entries[same[0]] = new
+                replaced.add(same[0])
             else:
-                base.lists[section].append(new)
+                entries.append(new)
     return base
 
 
@@ -493,7 +517,7 @@ class _Checker:
         self.problems = problems
 
     def where(self, key: str) -> str:
-        """The file that set ``key`` (its own, or the nearest table that set it)."""
+        """Return the file that set ``key`` (its own, or the nearest table that set it)."""
         k = key
         while k:
             if k in self.raw.origin:
@@ -506,11 +530,11 @@ class _Checker:
         self.problems.append(Problem(file or self.where(key), key, message))
 
     def table(self, key: str) -> dict:
-        """A merged top-level table (empty if absent)."""
+        """Return a merged top-level table (empty if absent)."""
         return self.raw.data.get(key, {})
 
     def require(self, table: dict, key: str, path: str) -> Any:
-        """The value of a required key, or None after recording its absence."""
+        """Return the value of a required key, or None after recording its absence."""
         if key not in table:
             if any(p.key == path for p in self.problems):
                 return None  # already reported with its wrong value
@@ -522,7 +546,10 @@ class _Checker:
         """Check that a number is finite and > 0."""
         if value is None:
             return False
-        if not math.isfinite(value) or value <= 0:
+        if not math.isfinite(value):
+            self.bad(path, f"must be a finite number, not {value}", file)
+            return False
+        if value <= 0:
             self.bad(path, f"must be positive, not {value}", file)
             return False
         return True
@@ -552,9 +579,12 @@ class _Checker:
             if band is None:
                 self.bad(f"{path}.{k}", f'age band must be "lo-hi" with 0 <= lo <= hi <= {MAX_AGE}')
                 return None
+            if band in out:  # the same band written twice, e.g. "0-2" and "0 - 2"
+                self.bad(path, f'age bands "{band}" and "{band}" overlap')
+                return None
             out[band] = v
         ordered = sorted(out, key=lambda b: b.lo)
-        for a, b in zip(ordered, ordered[1:]):
+        for a, b in zip(ordered, ordered[1:], strict=False):
             if b.lo <= a.hi:
                 self.bad(path, f'age bands "{a}" and "{b}" overlap')
                 return None
@@ -640,7 +670,8 @@ def _check_walking(c: _Checker) -> dict[AgeBand, float] | None:
     return {b: float(v) for b, v in bands.items()} if (bands and ok) else None
 
 
-def _check_types(c: _Checker) -> dict[str, FacilityType]:
+def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
+    """Check the facility types; return the valid ones and the names of all, valid or not."""
     catalogue = load_catalogue()
     merged: dict[str, dict] = {k: dict(v) for k, v in catalogue.items()}
     overrides = c.table("facility_types")
@@ -701,7 +732,7 @@ def _check_types(c: _Checker) -> dict[str, FacilityType]:
             tries=f["tries"],
             source=dict(f.get("source", {})),
         )
-    return types
+    return types, set(merged) | set(overrides)
 
 
 def _check_simulation(c: _Checker) -> Simulation | None:
@@ -734,13 +765,30 @@ def _check_simulation(c: _Checker) -> Simulation | None:
     return Simulation(**values) if ok else None
 
 
-def _blocked_mask(grid: Grid):
-    import numpy as np
+def _cell_blocked(grid: Grid, x: int, y: int) -> bool:
+    """Whether cell (x, y) lies in a blocked rectangle."""
+    return any(bx <= x < bx + bw and by <= y < by + bh for bx, by, bw, bh in grid.blocked)
 
-    mask = np.zeros((grid.height, grid.width), dtype=bool)
-    for x, y, w, h in grid.blocked:
-        mask[y : y + h, x : x + w] = True
-    return mask
+
+def _area_blocked(grid: Grid, area: tuple[int, int, int, int]) -> bool:
+    """Whether the blocked rectangles cover every cell of ``area``.
+
+    Works on the grid compressed to the rectangles' edges, so that the cost does not grow with
+    the size of the grid or the area (a scenario may give any size; the loader must not run out
+    of memory checking it).
+    """
+    x0, y0, w, h = area
+    x1, y1 = x0 + w, y0 + h
+    clipped = [(max(bx, x0), max(by, y0), min(bx + bw, x1), min(by + bh, y1)) for bx, by, bw, bh in grid.blocked]
+    clipped = [r for r in clipped if r[0] < r[2] and r[1] < r[3]]
+    if not clipped:
+        return False
+    xs = sorted({x0, x1, *(r[0] for r in clipped), *(r[2] for r in clipped)})
+    ys = sorted({y0, y1, *(r[1] for r in clipped), *(r[3] for r in clipped)})
+    covered = np.zeros((len(ys) - 1, len(xs) - 1), dtype=bool)
+    for rx0, ry0, rx1, ry1 in clipped:
+        covered[ys.index(ry0) : ys.index(ry1), xs.index(rx0) : xs.index(rx1)] = True
+    return bool(covered.all())
 
 
 def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> tuple[Community, ...]:
@@ -748,7 +796,6 @@ def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> t
     if not entries:
         c.bad("communities", "at least one [[communities]] entry is required", c.top)
         return ()
-    blocked = _blocked_mask(grid) if grid else None
     out, seen = [], set()
     for e in entries:
         path, file, d = f"communities[{e.index}]", e.file, e.data
@@ -762,10 +809,8 @@ def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> t
         area = d.get("area")
         if area is None:
             c.bad(f"{path}.area", "required key is missing", file)
-        elif c.rect_in_grid(area, grid, f"{path}.area", file) and blocked is not None:
-            x, y, w, h = area
-            if blocked[y : y + h, x : x + w].all():
-                c.bad(f"{path}.area", f"area {area} has no walkable cell", file)
+        elif c.rect_in_grid(area, grid, f"{path}.area", file) and grid and _area_blocked(grid, area):
+            c.bad(f"{path}.area", f"area {area} has no walkable cell", file)
         residents = d.get("residents")
         if residents is None:
             c.bad(f"{path}.residents", "required key is missing", file)
@@ -783,8 +828,9 @@ def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> t
     return tuple(out)
 
 
-def _check_facilities(c: _Checker, grid: Grid | None, types: dict[str, FacilityType]) -> tuple[FacilitySite, ...]:
-    blocked = _blocked_mask(grid) if grid else None
+def _check_facilities(
+    c: _Checker, grid: Grid | None, types: dict[str, FacilityType], type_names: set[str]
+) -> tuple[FacilitySite, ...]:
     out, seen = [], set()
     for e in c.raw.lists["facilities"]:
         path, file, d = f"facilities[{e.index}]", e.file, e.data
@@ -792,8 +838,8 @@ def _check_facilities(c: _Checker, grid: Grid | None, types: dict[str, FacilityT
         ftype = d.get("type")
         if ftype is None:
             c.bad(f"{path}.type", "required key is missing", file)
-        elif ftype not in types:
-            c.bad(f"{path}.type", f"unknown facility type {ftype!r}{_suggest(ftype, list(types))}", file)
+        elif ftype not in type_names:
+            c.bad(f"{path}.type", f"unknown facility type {ftype!r}{_suggest(ftype, sorted(type_names))}", file)
         at = d.get("at")
         if at is None:
             c.bad(f"{path}.at", "required key is missing", file)
@@ -801,7 +847,7 @@ def _check_facilities(c: _Checker, grid: Grid | None, types: dict[str, FacilityT
             x, y = at
             if not (0 <= x < grid.width and 0 <= y < grid.height):
                 c.bad(f"{path}.at", f"cell ({x}, {y}) is outside the {grid.width}x{grid.height} grid", file)
-            elif blocked[y, x]:
+            elif _cell_blocked(grid, x, y):
                 c.bad(f"{path}.at", f"cell ({x}, {y}) is blocked", file)
         capacity = d.get("capacity")
         if capacity is not None:
@@ -811,15 +857,24 @@ def _check_facilities(c: _Checker, grid: Grid | None, types: dict[str, FacilityT
             if name in seen:
                 c.bad(f"{path}.name", f"facility name {name!r} is used twice", file)
             seen.add(name)
-        if len(c.problems) == n_before and grid and ftype in types:
+        if len(c.problems) == n_before and grid and ftype in types:  # a bad type's own problem is reported
             cap = capacity if capacity is not None else types[ftype].capacity
             out.append(FacilitySite(ftype, at[0], at[1], cap, name or ""))
-    # unnamed facilities get "<type> <n>" names, numbered per type in file order
+    # unnamed facilities get "<type> <n>": the n-th facility of its type in file order, or the
+    # next free number if a facility was given that name explicitly (names stay unique)
     counts: dict[str, int] = {}
+    taken = {f.name for f in out if f.name}
     named = []
     for f in out:
         counts[f.type] = counts.get(f.type, 0) + 1
-        named.append(f if f.name else FacilitySite(f.type, f.x, f.y, f.capacity, f"{f.type} {counts[f.type]}"))
+        if f.name:
+            named.append(f)
+            continue
+        n = counts[f.type]
+        while f"{f.type} {n}" in taken:
+            n += 1
+        taken.add(f"{f.type} {n}")
+        named.append(FacilitySite(f.type, f.x, f.y, f.capacity, f"{f.type} {n}"))
     return tuple(named)
 
 
@@ -827,21 +882,31 @@ def _check_facilities(c: _Checker, grid: Grid | None, types: dict[str, FacilityT
 
 
 def load_catalogue() -> dict[str, dict]:
-    """The built-in facility catalogue (model/catalogue.toml) as plain tables."""
+    """Read the built-in facility catalogue (model/catalogue.toml) as plain tables."""
     with resources.files("model").joinpath("catalogue.toml").open("rb") as fh:
         return tomllib.load(fh)
 
 
 def resolve_scenario_path(name: str | Path | None) -> Path:
-    """A scenario path: the bundled default for None, a bundled file for a bare name."""
+    """Find a scenario file: the bundled default for None, a bundled file for a bare name."""
     if name is None:
         return DEFAULT_SCENARIO
     path = Path(name)
-    if not path.exists() and not path.suffix and (SCENARIO_DIR / f"{name}.toml").exists():
-        return SCENARIO_DIR / f"{name}.toml"
-    if not path.exists() and path.parent == Path(".") and (SCENARIO_DIR / path.name).exists():
+    if _exists(path):
+        return path
+    if not path.suffix and _exists(SCENARIO_DIR / f"{path}.toml"):
+        return SCENARIO_DIR / f"{path}.toml"
+    if path.parent == Path(".") and _exists(SCENARIO_DIR / path.name):
         return SCENARIO_DIR / path.name
     return path
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; False for names the OS refuses (too long, NUL characters)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
@@ -855,6 +920,7 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
 
     Raises:
         ScenarioError: With every problem found, each naming file and key path.
+
     """
     path = resolve_scenario_path(path)
     problems: list[Problem] = []
@@ -865,16 +931,20 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     name = raw.data.get("name")
     if name is None:
         c.bad("name", "required key is missing", path.name)
+    elif not name.strip(". ") or _UNSAFE_NAME.search(name):
+        c.bad("name", f'must be usable in a folder name (no / \\ : * ? " < > | or control characters), not {name!r}')
+    elif len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        c.bad("name", f"must be at most {MAX_NAME_BYTES} bytes long in UTF-8")
     seed = raw.data.get("seed", 0)
     if seed < 0:
         c.bad("seed", f"must not be negative, not {seed}")
     grid = _check_grid(c)
     groups, ages, mixing = _check_population(c)
     speeds = _check_walking(c)
-    types = _check_types(c)
+    types, type_names = _check_types(c)
     simulation = _check_simulation(c)
     communities = _check_communities(c, grid, groups)
-    facilities = _check_facilities(c, grid, types)
+    facilities = _check_facilities(c, grid, types, type_names)
     if problems:
         raise ScenarioError(problems)
     return Scenario(

@@ -1,0 +1,145 @@
+"""The fast engine implements the same rules as the per-agent reference (Resident.step).
+
+1. Without randomness in behaviour (every visit certain, one departure minute, nearest
+   facility, room for everyone) both engines must produce the very same visits.
+2. With randomness, over 5 seeds per engine, usage and activity mixing must agree within
+   sampling error: a Welch two-sample t-test per figure, Bonferroni-corrected so that the
+   whole family of comparisons in one test raises a false alarm with probability at most
+   FAMILY_ALPHA when the engines follow the same rules.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from model.model import LifeCircleModel
+from model.run import summarise
+from tests.conftest import ROOT, write_small
+
+SEEDS = range(1, 6)
+FAMILY_ALPHA = 1e-3
+
+
+def run_summary(scenario, seed, engine, days=1):
+    model = LifeCircleModel(scenario, seed=seed, days=days, engine=engine)
+    model.run()
+    return model, summarise(model)
+
+
+def figures(summary) -> dict[str, float]:
+    out = {}
+    for t, u in summary["usage"].items():
+        for key in ("visits", "turned_away", "unmet_share", "mean_walk_min", "fifteen_minute_usage"):
+            out[f"{t}.{key}"] = u[key]
+    for g, e in summary["mixing"]["activity"]["exposure"].items():
+        out[f"activity_exposure.{g}"] = e
+    out["cross_group_minutes_per_capita"] = summary["mixing"]["activity"]["cross_group_minutes_per_capita"]
+    return out
+
+
+def assert_same_distribution(scenario):
+    agents = [figures(run_summary(scenario, s, "agents")[1]) for s in SEEDS]
+    fast = [figures(run_summary(scenario, s, "fast")[1]) for s in SEEDS]
+    keys = list(agents[0])
+    alpha = FAMILY_ALPHA / len(keys)
+    failures = []
+    for key in keys:
+        a = np.array([r[key] for r in agents], dtype=float)
+        f = np.array([r[key] for r in fast], dtype=float)
+        if np.isnan(a).all() and np.isnan(f).all():
+            continue
+        if np.isnan(a).any() or np.isnan(f).any():
+            failures.append(f"{key}: undefined in one engine only ({a} vs {f})")
+            continue
+        if a.std() == 0 and f.std() == 0:
+            if not np.isclose(a.mean(), f.mean(), rtol=1e-9, atol=1e-12):
+                failures.append(f"{key}: constant {a.mean()} vs {f.mean()}")
+            continue
+        p = stats.ttest_ind(a, f, equal_var=False).pvalue
+        if p < alpha:
+            failures.append(f"{key}: agents {a.mean():.4g}±{a.std(ddof=1):.2g}, fast {f.mean():.4g}±{f.std(ddof=1):.2g}, p={p:.2g}")
+    assert not failures, "\n".join(failures)
+
+
+def test_engines_agree_on_demo():
+    assert_same_distribution("demo")
+
+
+@pytest.fixture(scope="module")
+def reduced_circle(tmp_path_factory):
+    """The bundled Wuhai life circle with a tenth of its residents and capacities (same layout)."""
+    base = ROOT / "scenarios" / "wuhai_life_circle.toml"
+    data = tomllib.loads(base.read_text(encoding="utf-8"))
+    lines = [f'name = "reduced_circle"', f'extends = "{base.as_posix()}"']
+    for c in data["communities"]:
+        x, y, w, h = c["area"]
+        lines += ["[[communities]]", f'name = "{c["name"]}"', f"area = [{x}, {y}, {w}, {h}]",
+                  f"residents = {max(1, c['residents'] // 10)}"]
+    lines += ["[facility_types.elderly_care]", "capacity = 6", "[facility_types.culture_room]", "capacity = 4"]
+    path = tmp_path_factory.mktemp("reduced") / "reduced_circle.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_engines_agree_on_a_reduced_circle(reduced_circle):
+    assert_same_distribution(reduced_circle)
+
+
+def test_access_identical(reduced_circle):
+    a = LifeCircleModel(reduced_circle, seed=4, engine="agents").static
+    f = LifeCircleModel(reduced_circle, seed=4, engine="fast").static
+    assert a.residents.frame().equals(f.residents.frame())
+    for t in a.minutes:
+        np.testing.assert_array_equal(a.minutes[t], f.minutes[t])
+
+
+CERTAIN = """
+[facility_types.park]
+daily_prob = 1.0
+depart = ["07:00", "07:00"]
+beta_per_min = inf
+capacity = 100000
+[facility_types.elderly_care]
+daily_prob = 1.0
+depart = ["09:00", "09:00"]
+beta_per_min = inf
+capacity = 100000
+[facility_types.market]
+daily_prob = 1.0
+depart = ["08:00", "08:00"]
+beta_per_min = inf
+capacity = 100000
+"""
+
+
+def visit_table(model) -> pd.DataFrame:
+    v = model.visit_log.columns()
+    frame = pd.DataFrame(v).sort_values(["resident", "arrive_min"]).reset_index(drop=True)
+    return frame
+
+
+def test_without_randomness_both_engines_make_the_same_visits(tmp_path):
+    path = write_small(tmp_path, residents=300, extra=CERTAIN)
+    runs = {}
+    for engine in ("agents", "fast"):
+        model = LifeCircleModel(path, seed=5, days=2, engine=engine)
+        model.run()
+        runs[engine] = model
+    a, f = visit_table(runs["agents"]), visit_table(runs["fast"])
+    assert len(a) > 0
+    pd.testing.assert_frame_equal(a, f, check_exact=False, rtol=1e-12)
+    assert np.array_equal(runs["agents"].unmet_counts(), runs["fast"].unmet_counts())
+    ta, tf = runs["agents"].facility_totals(), runs["fast"].facility_totals()
+    for key in ta:
+        assert np.array_equal(ta[key], tf[key]), key
+    sa = runs["agents"].datacollector.get_model_vars_dataframe()
+    sf = runs["fast"].datacollector.get_model_vars_dataframe()
+    pd.testing.assert_frame_equal(sa, sf)
+    # every resident who needs a type visits it each day: the certain plan is served in full
+    assert math.isclose(summarise(runs["fast"])["usage"]["park"]["unmet_share"], 0.0)

@@ -1,0 +1,94 @@
+"""Conservation checks of the fast engine, tick by tick (the agents engine has its own in test_behaviour)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.behaviour import State
+from model.model import LifeCircleModel
+from model.scenario import ScenarioError, load_scenario
+from tests.conftest import write_small
+
+CROWDED = """
+[facility_types.elderly_care]
+capacity = 3
+daily_prob = 0.9
+depart = ["10:30", "10:40"]
+[facility_types.market]
+capacity = 5
+daily_prob = 0.8
+"""
+
+
+@pytest.fixture(scope="module")
+def stepped(tmp_path_factory):
+    path = write_small(tmp_path_factory.mktemp("fast"), residents=500, extra=CROWDED)
+    model = LifeCircleModel(path, seed=11, days=2, engine="fast")
+    eng = model.fast
+    checks = {"max_ratio": 0.0, "ticks": 0}
+    while model.running:
+        model.step()
+        tick = model.tick - 1
+        checks["ticks"] += 1
+        assert eng.state_count.sum() == len(model.population)
+        assert np.array_equal(np.bincount(eng.state, minlength=len(State)), eng.state_count)
+        assert np.array_equal(eng.occupancy.sum(axis=1), eng.f_total)
+        assert (eng.f_total <= eng.f_capacity).all()
+        assert (eng.occupancy >= 0).all()
+        visiting = eng.state == State.VISITING
+        at = eng.choice[visiting, eng.choice_ptr[visiting]]
+        assert np.array_equal(np.bincount(at, minlength=eng.f_total.size), eng.f_total)
+        checks["max_ratio"] = max(checks["max_ratio"], float((eng.f_total / eng.f_capacity).max()))
+        if tick % 37 == 0 or model.clock.is_last_tick_of_day(tick):
+            pos = model.positions()
+            assert model.city.walkable.ravel()[pos].all()
+        if model.clock.is_last_tick_of_day(tick):
+            assert (eng.state == State.HOME).all()
+    return model, checks
+
+
+def test_capacity_binds_and_is_never_exceeded(stepped):
+    model, checks = stepped
+    assert checks["ticks"] == model.total_ticks
+    assert checks["max_ratio"] == 1.0  # the crowded types really fill up
+    assert model.facility_totals()["turned_away"].sum() > 0
+
+
+def test_visit_log_matches_facility_totals_and_occupancy(stepped):
+    model, _ = stepped
+    v = model.visit_log.columns()
+    totals = model.facility_totals()
+    assert np.array_equal(np.bincount(v["facility"], minlength=len(model.facilities)), totals["visits"])
+    assert (v["leave_min"] > v["arrive_min"]).all()
+    # presence rebuilt from the log equals the occupancy the DataCollector saw, every tick
+    series = model.datacollector.get_model_vars_dataframe().iloc[1:]
+    clock = model.clock
+    run_min = np.array([clock.run_minute(t) for t in range(model.total_ticks)])
+    fac_type = model.city.facilities["type"].to_numpy()
+    for t in model.city.types:
+        mine = fac_type[v["facility"]] == t
+        present = ((v["arrive_min"][mine][None, :] <= run_min[:, None]) & (run_min[:, None] < v["leave_min"][mine][None, :])).sum(axis=1)
+        assert np.array_equal(present, series[f"occupancy_{t}"].to_numpy()), t
+    # peaks: the most present at once, from the log, per facility
+    for f in np.unique(v["facility"]):
+        mine = v["facility"] == f
+        present = ((v["arrive_min"][mine][None, :] <= run_min[:, None]) & (run_min[:, None] < v["leave_min"][mine][None, :])).sum(axis=1)
+        assert present.max() == totals["peak_occupancy"][f]
+
+
+def test_wanted_visits_are_served_or_unmet(stepped):
+    """Served + unmet = wanted: rebuild the wanted count from the engine's plans is not possible after
+    the run, so check the weaker identity that unmet visits happen only for needed types."""
+    model, _ = stepped
+    unmet = model.unmet_counts()
+    needs = model.fast.needs
+    assert (unmet[~needs] == 0).all()
+    assert unmet.sum() > 0
+
+
+def test_depart_window_must_fall_within_opening_hours(tmp_path):
+    path = write_small(tmp_path, extra='[facility_types.park]\ndepart = ["05:00", "06:30"]\n')
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert any(p.key == "facility_types.park.depart" and "opening hours" in p.message for p in err.value.problems)

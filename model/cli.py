@@ -138,6 +138,14 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``lifecircle bench``: the benchmark harness of experiments/benchmarks."""
+    sys.path.insert(0, str(ROOT))
+    from experiments.benchmarks.harness import main as bench_main
+
+    return bench_main(args.bench_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of all subcommands."""
     parser = argparse.ArgumentParser(
@@ -159,11 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check scenario files and report every problem")
     val.add_argument("scenarios", nargs="+", help="scenario files")
     val.set_defaults(func=cmd_validate)
+    bench = sub.add_parser("bench", help="time whole runs of the benchmark scenarios (experiments/benchmarks)",
+                           add_help=False)
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lifecircle`` command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # the harness parses its own options
+        return cmd_bench(argparse.Namespace(bench_args=argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

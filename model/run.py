@@ -186,6 +186,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
             "seed": model.seed,
             "engine": model.engine_name,
             "days": model.days,
+            "ticks": model.tick,
             "command": sys.argv,
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "wall_s": timings,

@@ -1,0 +1,1 @@
+"""Experiments: batch experiment files and benchmarks (run from the repository root)."""

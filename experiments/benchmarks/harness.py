@@ -1,0 +1,153 @@
+"""Benchmark harness: each case is one whole ``lifecircle run`` in a fresh process.
+
+For each case it measures the wall time of the command from outside (scenario build, access,
+simulation and outputs), the child's peak resident memory (``os.wait4``), and reads the stage
+times the run wrote to run.json. Resident-days per second = residents x days / wall seconds;
+"ratio" compares each case's resident-days per second with the per-agent engine's in the same
+benchmark run. A separate in-process case times the access fields of every facility type.
+
+The table printed at the end is what the README's performance section quotes, with the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# (scenario, engine, days): the default suite
+DEFAULT_CASES = (
+    ("wuhai_life_circle", "agents", 1),
+    ("wuhai_life_circle", "fast", 1),
+    ("wuhai_city", "fast", 1),
+    ("qingshan_city", "fast", 1),
+)
+
+
+@dataclass
+class Result:
+    """One benchmark case's measurements."""
+
+    scenario: str
+    engine: str
+    residents: int
+    ticks: int
+    wall_s: float
+    peak_rss_mb: float
+    stages: dict
+
+    @property
+    def resident_days_per_s(self) -> float:
+        """Residents times days simulated, per wall second."""
+        days = self.ticks / self.stages.get("ticks_per_day", self.ticks)
+        return self.residents * days / self.wall_s
+
+
+def machine() -> str:
+    """A one-line description of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024**2:.0f} GB memory"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, {platform.system()}"
+
+
+def run_case(scenario: str, engine: str, days: int, extra: list[str]) -> Result:
+    """Run one ``lifecircle run`` in a fresh process and measure it."""
+    with tempfile.TemporaryDirectory(prefix="lifecircle-bench-") as tmp:
+        out = Path(tmp) / "out"
+        cmd = [sys.executable, "-m", "model.cli", "run", scenario, "--engine", engine, "--days", str(days),
+               "--out", str(out), "--quiet", *extra]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr}")
+        summary = json.loads((out / "summary.json").read_text())
+        run = json.loads((out / "run.json").read_text())
+    stages = dict(run["wall_s"])
+    stages["ticks_per_day"] = run["ticks"] // days
+    return Result(scenario, engine, summary["residents"], run["ticks"], wall, usage.ru_maxrss / 1024, stages)
+
+
+def time_access(scenario: str) -> tuple[float, int, int]:
+    """Seconds to compute the walking-time field of every facility type (in this process), cells, types."""
+    sys.path.insert(0, str(ROOT))
+    from model.access import type_fields
+    from model.city import build_city
+    from model.scenario import load_scenario
+
+    city = build_city(load_scenario(scenario))
+    type_fields(city)  # warm up (imports, caches)
+    t0 = time.perf_counter()
+    type_fields(city)
+    return time.perf_counter() - t0, city.n_cells, len(city.types)
+
+
+def table(results: list[Result]) -> str:
+    """The results as a Markdown table."""
+    agents = [r for r in results if r.engine == "agents"]
+    base = agents[0].resident_days_per_s if agents else None
+    lines = [
+        "| scenario | engine | residents | ticks | wall s | resident-days/s | peak RSS MB | ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ratio = f"{r.resident_days_per_s / base:,.0f}x" if base else "-"
+        lines.append(
+            f"| {r.scenario} | {r.engine} | {r.residents:,} | {r.ticks:,} | {r.wall_s:.1f} | "
+            f"{r.resident_days_per_s:,.0f} | {r.peak_rss_mb:,.0f} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark suite (or the cases given) and print the table."""
+    parser = argparse.ArgumentParser(prog="lifecircle bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--case", action="append", metavar="SCENARIO:ENGINE[:DAYS]",
+                        help="a case to run (repeatable); default: the standard suite")
+    parser.add_argument("--access", default="wuhai_city", help="scenario whose access fields are timed")
+    args = parser.parse_args(argv)
+    cases = DEFAULT_CASES
+    if args.case:
+        cases = []
+        for spec in args.case:
+            parts = spec.split(":")
+            if len(parts) not in (2, 3) or parts[1] not in ("agents", "fast"):
+                parser.error(f"--case must be SCENARIO:ENGINE[:DAYS], not {spec!r}")
+            cases.append((parts[0], parts[1], int(parts[2]) if len(parts) == 3 else 1))
+    print(f"machine: {machine()}", flush=True)
+    results = []
+    for scenario, engine, days in cases:
+        print(f"running {scenario} with the {engine} engine for {days} day(s) ...", file=sys.stderr, flush=True)
+        result = run_case(scenario, engine, days, [])
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items() if k.endswith("_s"))
+        print(f"  {result.wall_s:.1f} s wall ({stages}), peak RSS {result.peak_rss_mb:,.0f} MB",
+              file=sys.stderr, flush=True)
+        results.append(result)
+    print(table(results))
+    if args.access:
+        seconds, cells, types = time_access(args.access)
+        print(f"\naccess fields of {types} facility types on {args.access} ({cells:,} cells): {seconds:.3f} s")
+    return 0

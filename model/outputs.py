@@ -91,6 +91,21 @@ def _scale_bar(ax, city: City) -> None:
     ax.text(x0 + cells / 2, y0 - city.height * 0.015, f"{metres} m", ha="center", va="bottom", fontsize=8)
 
 
+MAP_AXES_IN = 6.5  # longest side of a map's axes, inches
+_MARGIN_IN = {"left": 0.7, "right": 2.9, "top": 0.75, "bottom": 0.6}
+
+
+def _map_figure(city: City):
+    """A figure whose axes have the grid's aspect, with room for the legend on the right."""
+    aspect = city.height / city.width
+    w_in, h_in = (MAP_AXES_IN, MAP_AXES_IN * aspect) if aspect <= 1 else (MAP_AXES_IN / aspect, MAP_AXES_IN)
+    m = _MARGIN_IN
+    fig_w, fig_h = w_in + m["left"] + m["right"], h_in + m["top"] + m["bottom"]
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    ax = fig.add_axes((m["left"] / fig_w, m["bottom"] / fig_h, w_in / fig_w, h_in / fig_h))
+    return fig, ax
+
+
 def plot_access_map(path: Path, city: City, scenario: Scenario, ftype: str, field_m: np.ndarray) -> None:
     """The walking-time map of one facility type with 5/10/15-minute bands (Hohhot guidance-map style).
 
@@ -103,11 +118,8 @@ def plot_access_map(path: Path, city: City, scenario: Scenario, ftype: str, fiel
     cmap = ListedColormap(BAND_COLOURS)
     cmap.set_bad(UNREACHABLE_COLOUR)
     norm = BoundaryNorm([*BAND_EDGES_MIN, 1e7], cmap.N)
-    aspect = city.height / city.width
-    fig, ax = plt.subplots(figsize=(9, max(3.5, 9 * aspect + 1.2)))
+    fig, ax = _map_figure(city)
     ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, interpolation="nearest")
-    if np.isfinite(shown).any():
-        ax.contour(shown, levels=[5, 10, 15], colors=["#0b4f26", "#3f7f1f", "#9a7b00"], linewidths=0.9)
     _draw_city(ax, city, scenario)
     fac = city.facilities[city.facilities["type"] == ftype]
     ax.scatter(fac["x"], fac["y"], marker="*", s=140, c="#d7191c", edgecolors="black", linewidths=0.6, zorder=5)
@@ -127,8 +139,7 @@ def plot_access_map(path: Path, city: City, scenario: Scenario, ftype: str, fiel
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     ax.set_xlabel(f"x (cells of {city.cell_m:g} m)")
     ax.set_ylabel("y (cells)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 

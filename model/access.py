@@ -17,6 +17,7 @@ import numpy as np
 from scipy.sparse import csgraph
 
 from model.city import City
+from model.gridsearch import bounded_distances
 
 
 def distance_field(city: City, sources: np.ndarray, limit_m: float = np.inf) -> np.ndarray:
@@ -106,29 +107,18 @@ class Reach:
         return self.facility[sl], self.metres[sl]
 
 
-def facility_reach(city: City, origins: np.ndarray, limit_m: float, batch: int = 64) -> Reach:
+def facility_reach(city: City, origins: np.ndarray, limit_m: float) -> Reach:
     """Distances from each origin cell to every facility within ``limit_m`` metres.
 
-    One Dijkstra search per distinct facility cell, limited to ``limit_m`` (the graph is
-    undirected, so the distance from a facility is the distance to it), run in batches to bound
-    memory.
+    One bounded search per distinct facility cell (walking is symmetric, so the distance from a
+    facility is the distance to it), with the grid kernel of model/gridsearch.py.
     """
     origins = np.unique(np.asarray(origins, dtype=np.int64))
     fac = city.facilities
     type_index = {t: i for i, t in enumerate(city.types)}
     fac_type = fac["type"].map(type_index).to_numpy(dtype=np.int64)
     cells, fac_cell_idx = np.unique(fac["cell"].to_numpy(), return_inverse=True)
-    rows_o, rows_c, rows_d = [], [], []
-    for start in range(0, cells.size, batch):
-        part = cells[start : start + batch]
-        dist = csgraph.dijkstra(city.graph, directed=False, indices=part, limit=limit_m)[:, origins]
-        ci, oi = np.nonzero(np.isfinite(dist))
-        rows_c.append(ci + start)
-        rows_o.append(oi)
-        rows_d.append(dist[ci, oi])
-    cell_idx = np.concatenate(rows_c) if rows_c else np.zeros(0, np.int64)
-    origin = np.concatenate(rows_o) if rows_o else np.zeros(0, np.int64)
-    metres = np.concatenate(rows_d) if rows_d else np.zeros(0)
+    cell_idx, origin, metres = bounded_distances(city.walkable, city.cell_m, cells, origins, limit_m)
     # expand facility cells to the facilities on them
     by_cell = np.argsort(fac_cell_idx, kind="stable")
     counts = np.bincount(fac_cell_idx, minlength=cells.size)

@@ -6,8 +6,9 @@ facility does at the end of the tick, after every resident has moved. The fast e
 states the rules in prose with the source or assumption behind every number.
 
 Time: the model counts ticks from the start of the run; ``model.clock`` converts between ticks,
-days and minutes. In one tick a resident changes state at most once, except that a walk of zero
-ticks (home and facility on the same cell) ends in the tick it starts.
+days and minutes. In its own step a resident makes at most one move (leave home, arrive, leave a
+facility), except that a walk of zero ticks (home and facility on the same cell) ends in the tick
+it starts; the facility may then admit it, or turn it away, at the end of the same tick.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ class Resident(mesa.Agent):
         self.walk_along: np.ndarray = np.zeros(1)
         self.walk_start = 0
         self.arrive_tick = 0
-        self.walk_min = 0.0  # walking minutes from home to the facility of this trip
+        self.walk_min = 0.0  # walking minutes of this trip so far (all legs to the facility)
         self.give_up_tick = 0
         self.admit_tick = 0
         self.leave_tick = 0

@@ -58,8 +58,18 @@ def contact_graph(
 
 
 def group_assortativity(g: nx.Graph) -> float:
-    """networkx attribute_assortativity_coefficient on "group" (NaN with no edges or one group)."""
+    """networkx attribute_assortativity_coefficient on "group" (NaN with no edges or one group).
+
+    Computed as networkx does it, Newman's r = (tr e - sum(e @ e)) / (1 - sum(e @ e)) on the
+    normalised mixing matrix e (Newman 2003, Phys. Rev. E 67, 026126, Eq. 2), but with the groups
+    in sorted order: networkx orders them as a set of strings, whose order changes with Python's
+    hash seed and with it the last digits of the sums, which would break byte-identical summaries.
+    """
     if g.number_of_edges() == 0:
         return float("nan")
+    groups = sorted({group for _, group in g.nodes(data="group")})
+    e = nx.attribute_mixing_matrix(g, "group", mapping={name: i for i, name in enumerate(groups)})
+    e = e / e.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(nx.attribute_assortativity_coefficient(g, "group"))
+        square = (e @ e).sum()
+        return float((e.trace() - square) / (1 - square))

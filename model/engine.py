@@ -122,7 +122,7 @@ class FastEngine:
         self.choice_home_m = np.zeros((n, max_tries))
         self.choice_ptr = np.zeros(n, dtype=np.int64)
         self.trip_type = np.zeros(n, dtype=np.int64)
-        self.walk_min = np.zeros(n)  # walking minutes from home to the facility of this trip
+        self.walk_min = np.zeros(n)  # walking minutes of this trip so far (all legs to the facility)
         self.leg_min = np.zeros(n)  # minutes of the walk under way
         self.walk_from = pop.cell.copy()
         self.walk_to = pop.cell.copy()
@@ -186,6 +186,12 @@ class FastEngine:
         self.arrive_tick[residents] = arrive
         self._set_state(residents, State.WALKING)
         self.arrivals.add(arrive, residents)
+
+    def _recheck_next_tick(self, residents: np.ndarray, tick: int) -> None:
+        """Residents at home whose next planned visit is already due look again in the next tick."""
+        pending = residents[self.plan_ptr[residents] < self.plan_end[residents]]
+        due = pending[self.plan_tick[self.plan_ptr[pending]] <= tick]
+        self.recheck = np.concatenate([self.recheck, due])
 
     def _count_unmet(self, residents: np.ndarray) -> None:
         np.add.at(self.unmet, (residents, self.trip_type[residents]), 1)
@@ -266,7 +272,9 @@ class FastEngine:
         self.choice_ptr[r] = 0
         self.choice[r] = _NONE
         has = self._choose(r, ttype, tick)
-        self._count_unmet(r[~has])
+        failed = r[~has]
+        self._count_unmet(failed)
+        self._recheck_next_tick(failed, tick)  # still at home: the next due plan starts next tick
         go = r[has]
         metres = self.choice_home_m[go, 0]
         self.heading_home[go] = False
@@ -307,8 +315,7 @@ class FastEngine:
         home = self.heading_home[r]
         back = r[home]
         self._set_state(back, State.HOME)
-        pending = back[self.plan_ptr[back] < self.plan_end[back]]
-        self.recheck = pending[self.plan_tick[self.plan_ptr[pending]] <= tick]
+        self._recheck_next_tick(back, tick)
         q = r[~home]
         if q.size == 0:
             return

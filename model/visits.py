@@ -3,7 +3,8 @@
 Columns: resident, facility, type, arrive_min, leave_min, walk_min. The resident is present at
 the facility for run minutes ``arrive_min <= t < leave_min`` (from admission to leaving);
 ``walk_min`` is the realised one-way walking time from home to the facility, in minutes (path
-metres over own speed, summed over the legs when a first choice turned the resident away).
+metres over own speed, summed over the legs when a first choice turned the resident away), written
+at full precision so that the summary's walking figures recompute exactly from the file.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class VisitLog:
         if self._file is not None:
             frame = pd.DataFrame(chunk)
             frame["type"] = np.asarray(self.type_names, dtype=object)[chunk["type"]]
-            frame.to_csv(self._file, header=False, index=False, float_format="%.6f", lineterminator="\n")
+            # walk_min at full (shortest round-trip) precision: the summary's mean_walk_min and
+            # fifteen_minute_usage must be exactly recomputable from this file
+            frame.to_csv(self._file, header=False, index=False, lineterminator="\n")
 
     def columns(self) -> dict[str, np.ndarray]:
         """All visits so far as arrays (type as an index into ``type_names``), in the order recorded."""

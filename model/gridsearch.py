@@ -1,0 +1,162 @@
+"""Bounded shortest-path searches on the walking grid, many sources at once (numba kernel).
+
+Destination choice needs the walking distance from every home cell to every facility within the
+cut-off. At city scale that is one bounded search per facility: about 8,700 searches of some
+4,000 cells each on wuhai_city. scipy.sparse.csgraph.dijkstra does each in about 1.3 ms, mostly
+in building and scanning a dense row of the whole grid per source, so 11-12 s in all (measured,
+experiments/benchmarks). This kernel walks the grid implicitly (no graph object, no dense rows),
+keeps a binary heap per thread, resets only the cells it touched, and writes only the home cells
+it reaches: about 10x faster per search, and the sources are split over the machine's cores.
+
+It implements exactly the walking rule of ``model.city.walking_graph`` (8 neighbours,
+orthogonal step = cell_m, diagonal = cell_m * sqrt(2), a diagonal only when both orthogonal
+cells beside it are walkable); tests/test_gridsearch.py checks it against scipy's Dijkstra.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+_DX = np.array([1, -1, 0, 0, 1, 1, -1, -1], dtype=np.int64)
+_DY = np.array([0, 0, 1, -1, 1, -1, 1, -1], dtype=np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _search_chunk(sources, walkable, width, height, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts):
+    """Bounded Dijkstra from each source with a bucket queue (Dial's algorithm).
+
+    Buckets are ``cell_m`` wide, the shortest step: a cell in bucket k can only be improved by a
+    cell in a lower bucket, so every cell popped from the lowest non-empty bucket is final and
+    no heap is needed. Steps reach at most 2 buckets ahead (sqrt(2) < 2), so 3 circular buckets
+    suffice; stale entries (improved since pushed) are skipped when popped.
+    """
+    n_cells = width * height
+    dist = np.full(n_cells, np.inf)
+    settled = np.zeros(n_cells, dtype=np.bool_)
+    touched = np.empty(n_cells, dtype=np.int64)
+    n_buckets = 3
+    cap = 64
+    buckets = np.empty((n_buckets, cap), dtype=np.int64)
+    sizes = np.zeros(n_buckets, dtype=np.int64)
+    diag = cell_m * math.sqrt(2.0)
+    for s in range(sources.size):
+        src = sources[s]
+        dist[src] = 0.0
+        touched[0] = src
+        n_touched = 1
+        sizes[:] = 0
+        buckets[0, 0] = src
+        sizes[0] = 1
+        pending = 1
+        current = 0  # bucket number (not index) being emptied
+        written = 0
+        base = offsets[s]
+        while pending > 0:
+            b = current % n_buckets
+            if sizes[b] == 0:
+                current += 1
+                continue
+            sizes[b] -= 1
+            pending -= 1
+            c = buckets[b, sizes[b]]
+            if settled[c]:
+                continue  # a stale duplicate: the cell was improved after this entry was pushed
+            settled[c] = True
+            d = dist[c]
+            o = origin_index[c]
+            if o >= 0:
+                out_origin[base + written] = o
+                out_dist[base + written] = d
+                written += 1
+            x = c % width
+            y = c // width
+            for k in range(8):
+                dx = _DX[k]
+                dy = _DY[k]
+                x2 = x + dx
+                y2 = y + dy
+                if x2 < 0 or x2 >= width or y2 < 0 or y2 >= height:
+                    continue
+                n = y2 * width + x2
+                if not walkable[n]:
+                    continue
+                if dx != 0 and dy != 0:
+                    if not (walkable[y * width + x2] and walkable[y2 * width + x]):
+                        continue
+                    nd = d + diag
+                else:
+                    nd = d + cell_m
+                if nd > limit_m or nd >= dist[n] or settled[n]:
+                    continue
+                if dist[n] == np.inf:
+                    touched[n_touched] = n
+                    n_touched += 1
+                dist[n] = nd
+                nb = int(nd // cell_m) % n_buckets
+                if sizes[nb] == cap:
+                    grown = np.empty((n_buckets, 2 * cap), dtype=np.int64)
+                    grown[:, :cap] = buckets
+                    buckets = grown
+                    cap *= 2
+                buckets[nb, sizes[nb]] = n
+                sizes[nb] += 1
+                pending += 1
+        counts[s] = written
+        for i in range(n_touched):
+            dist[touched[i]] = np.inf
+            settled[touched[i]] = False
+
+
+@numba.njit(cache=True, parallel=True)
+def _search_all(sources, walkable, width, height, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts, n_chunks):
+    bounds = np.linspace(0, sources.size, n_chunks + 1).astype(np.int64)
+    for k in numba.prange(n_chunks):
+        lo, hi = bounds[k], bounds[k + 1]
+        _search_chunk(
+            sources[lo:hi], walkable, width, height, cell_m, limit_m, origin_index,
+            offsets[lo:hi], out_origin, out_dist, counts[lo:hi],
+        )
+
+
+def bounded_distances(
+    walkable: np.ndarray, cell_m: float, sources: np.ndarray, origins: np.ndarray, limit_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Walking metres from each source cell to every origin cell within ``limit_m``.
+
+    Args:
+        walkable: Bool array (height, width).
+        cell_m: Metres per cell side.
+        sources: Source cells.
+        origins: Origin cells, unique and sorted.
+        limit_m: Largest distance reported.
+
+    Returns:
+        ``(source_index, origin_index, metres)``: one entry per (source, origin) pair within the
+        limit, grouped by source, nearest first within each source.
+    """
+    height, width = walkable.shape
+    sources = np.asarray(sources, dtype=np.int64)
+    origin_index = np.full(width * height, -1, dtype=np.int64)
+    origin_index[origins] = np.arange(origins.size)
+    # room per source: the origins in the square of Chebyshev radius limit / cell_m around it
+    radius = int(limit_m // cell_m) + 1
+    is_origin = np.zeros((height + 1, width + 1), dtype=np.int64)
+    is_origin[1:, 1:] = (origin_index >= 0).reshape(height, width)
+    table = is_origin.cumsum(0).cumsum(1)
+    sx, sy = sources % width, sources // width
+    x0, x1 = np.clip(sx - radius, 0, width), np.clip(sx + radius + 1, 0, width)
+    y0, y1 = np.clip(sy - radius, 0, height), np.clip(sy + radius + 1, 0, height)
+    room = table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0]
+    offsets = np.concatenate([[0], np.cumsum(room)[:-1]]).astype(np.int64)
+    out_origin = np.empty(int(room.sum()), dtype=np.int64)
+    out_dist = np.empty(int(room.sum()))
+    counts = np.zeros(sources.size, dtype=np.int64)
+    if sources.size:
+        n_chunks = max(1, min(sources.size, 4 * numba.get_num_threads()))
+        _search_all(sources, walkable.ravel().astype(np.bool_), width, height, float(cell_m), float(limit_m),
+                    origin_index, offsets, out_origin, out_dist, counts, n_chunks)
+    keep = np.arange(room.sum()) - np.repeat(offsets, room) < np.repeat(counts, room)
+    return np.repeat(np.arange(sources.size), counts), out_origin[keep], out_dist[keep]

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.sparse import csgraph
 
 from model.city import City
+from model.choice import candidate_table
 from model.gridsearch import bounded_distances
 
 
@@ -79,8 +80,8 @@ def access_summary(
 class Reach:
     """Walking distances from origin cells to every facility within a limit, for destination choice.
 
-    Entries are grouped by (origin, facility type) and sorted by distance inside each group, so
-    the candidates of one origin and type are one slice.
+    Entries are grouped by (origin, facility type), so the candidates of one origin and type are
+    one slice (in no particular order: the choice rules do not depend on it).
 
     Attributes:
         origins: The origin cells (unique, sorted).
@@ -101,7 +102,7 @@ class Reach:
         return np.searchsorted(self.origins, cells)
 
     def candidates(self, origin: int, type_index: int) -> tuple[np.ndarray, np.ndarray]:
-        """Facility ids and metres of one origin and type, nearest first."""
+        """Facility ids and metres of one origin and type."""
         k = origin * self.n_types + type_index
         sl = slice(self.indptr[k], self.indptr[k + 1])
         return self.facility[sl], self.metres[sl]
@@ -119,21 +120,12 @@ def facility_reach(city: City, origins: np.ndarray, limit_m: float) -> Reach:
     fac_type = fac["type"].map(type_index).to_numpy(dtype=np.int64)
     cells, fac_cell_idx = np.unique(fac["cell"].to_numpy(), return_inverse=True)
     cell_idx, origin, metres = bounded_distances(city.walkable, city.cell_m, cells, origins, limit_m)
-    # expand facility cells to the facilities on them
     by_cell = np.argsort(fac_cell_idx, kind="stable")
-    counts = np.bincount(fac_cell_idx, minlength=cells.size)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    reps = counts[cell_idx]
-    origin = np.repeat(origin, reps)
-    metres = np.repeat(metres, reps)
-    offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-    facility = by_cell[np.repeat(starts[cell_idx], reps) + offsets]
-    ftype = fac_type[facility]
-    order = np.lexsort((facility, metres, ftype, origin))
-    origin, ftype, facility, metres = origin[order], ftype[order], facility[order], metres[order]
-    group = origin * len(city.types) + ftype
-    indptr = np.searchsorted(group, np.arange(origins.size * len(city.types) + 1))
-    return Reach(origins, len(city.types), indptr, facility.astype(np.int64), metres)
+    cell_indptr = np.concatenate([[0], np.cumsum(np.bincount(fac_cell_idx, minlength=cells.size))])
+    indptr, facility, metres = candidate_table(
+        cell_idx, origin, metres, cell_indptr, by_cell, fac_type, len(city.types), origins.size
+    )
+    return Reach(origins, len(city.types), indptr, facility, metres)
 
 
 class PathTrees:

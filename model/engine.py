@@ -32,10 +32,11 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.sparse import csgraph
 
 from model.access import PathTrees
 from model.behaviour import State
+from model.choice import choose_many
+from model.gridsearch import PairDistances
 
 if TYPE_CHECKING:
     from model.model import LifeCircleModel
@@ -145,10 +146,10 @@ class FastEngine:
         self.waiting = np.zeros(0, dtype=np.int64)
         self.wait_since = np.zeros(n, dtype=np.int64)
         self.wait_key = np.zeros(n)
-        self._pair_m: dict[tuple[int, int], float] = {}
         self._paths: PathTrees | None = None
         self.cutoff = scenario.simulation.cutoff_min
-        self.pair_limit_m = 2 * self.cutoff * float(self.speed.max()) if n else 0.0
+        # next choices lie within the cut-off of home, so at most twice the cut-off apart
+        self._pairs = PairDistances(city.walkable, city.cell_m, 2 * self.cutoff * float(self.speed.max()) if n else 0.0)
 
     # ----------------------------------------------------------------- helpers
 
@@ -165,16 +166,8 @@ class FastEngine:
         self.state[residents] = state
 
     def _facility_metres(self, a_cells: np.ndarray, b_cells: np.ndarray) -> np.ndarray:
-        """Walking metres between facility cells (cached; searches limited to twice the cut-off)."""
-        keys = list(zip(a_cells.tolist(), b_cells.tolist()))
-        missing = sorted({k for k in keys if k not in self._pair_m})
-        if missing:
-            targets = np.unique([b for _, b in missing])
-            dist = csgraph.dijkstra(self.model.city.graph, directed=False, indices=targets, limit=self.pair_limit_m)
-            row = {int(c): i for i, c in enumerate(targets)}
-            for a, b in missing:
-                self._pair_m[(a, b)] = float(dist[row[b], a])
-        return np.array([self._pair_m[k] for k in keys], dtype=float)
+        """Walking metres between facility cells (exact; searches limited to twice the cut-off)."""
+        return self._pairs.metres(a_cells, b_cells)
 
     def _start_walk(self, residents: np.ndarray, start: int, from_cells, to_cells, minutes) -> None:
         """Walk from ``from_cells`` to ``to_cells`` starting in tick ``start`` (arrives start + ticks)."""
@@ -283,27 +276,22 @@ class FastEngine:
     def _choose(self, r: np.ndarray, ttype: np.ndarray, tick: int) -> np.ndarray:
         """Rank candidate facilities for each resident (Resident.choose_facilities); True where any."""
         reach = self.model.reach
-        k = self.origin[r] * reach.n_types + ttype
-        starts, ends = reach.indptr[k], reach.indptr[k + 1]
-        owner, offset = _segments(ends - starts)
-        idx = starts[owner] + offset
-        fac, metres = reach.facility[idx], reach.metres[idx]
-        et = ttype[owner]
-        minutes = metres / self.speed[r][owner]
-        keep = minutes <= self.cutoff
-        keep &= self.clock.trip_fits(tick, minutes, minutes, self._params(et))
-        owner, fac, metres, minutes, et = owner[keep], fac[keep], metres[keep], minutes[keep], et[keep]
-        beta = self.t_beta[et]
-        finite = np.isfinite(beta)
-        gumbel = self.rng.gumbel(size=owner.size)
-        key = np.where(finite, np.where(finite, beta, 0.0) * minutes - gumbel, minutes)
-        order = np.lexsort((key, owner))  # entries come nearest first, so ties keep facility order
-        owner, fac, metres, et = owner[order], fac[order], metres[order], et[order]
-        counts = np.bincount(owner, minlength=r.size)
-        _, rank = _segments(counts)
-        top = rank < self.t_tries[et]
-        self.choice[r[owner[top]], rank[top]] = fac[top]
-        self.choice_home_m[r[owner[top]], rank[top]] = metres[top]
+        params = self._params(ttype)
+        clock = self.clock
+        # trip_fits as a bound on walking ticks: arrive before closing, and there + visit + back fits
+        to_close = clock.close_tick(tick, params) - tick - 1
+        to_end = (clock.last_tick(tick) - tick - clock.minutes_to_ticks(params.visit_min)) // 2
+        tries = self.t_tries[ttype]
+        width = self.choice.shape[1]
+        out_f = np.full((r.size, width), _NONE, dtype=np.int64)
+        out_m = np.zeros((r.size, width))
+        counts = choose_many(
+            reach.indptr, reach.facility, reach.metres, self.origin[r] * reach.n_types + ttype,
+            self.speed[r], self.t_beta[ttype], tries, float(self.cutoff), float(clock.tick_min),
+            np.minimum(to_close, to_end).astype(np.int64), self.rng.random((r.size, width)), out_f, out_m,
+        )
+        self.choice[r] = out_f
+        self.choice_home_m[r] = out_m
         return counts > 0
 
     def _arrive(self, tick: int) -> None:

@@ -160,3 +160,52 @@ def bounded_distances(
                     origin_index, offsets, out_origin, out_dist, counts, n_chunks)
     keep = np.arange(room.sum()) - np.repeat(offsets, room) < np.repeat(counts, room)
     return np.repeat(np.arange(sources.size), counts), out_origin[keep], out_dist[keep]
+
+
+class PairDistances:
+    """Walking metres between given pairs of cells, exact.
+
+    When the rectangle spanned by two cells has no blocked cell, a shortest walk stays inside it
+    and its length is the octile distance ``cell_m * (max(dx, dy) + (sqrt(2) - 1) * min(dx, dy))``
+    (every diagonal step's two orthogonal neighbours lie in the rectangle too). Other pairs are
+    found by bounded searches from their targets, and cached.
+    """
+
+    def __init__(self, walkable: np.ndarray, cell_m: float, limit_m: float):
+        """Prepare the blocked-cell counts (a 2-D prefix sum) for the rectangle test."""
+        self.walkable = walkable
+        self.cell_m = cell_m
+        self.limit_m = limit_m
+        height, width = walkable.shape
+        self.width = width
+        blocked = np.zeros((height + 1, width + 1), dtype=np.int64)
+        blocked[1:, 1:] = ~walkable
+        self.blocked_sum = blocked.cumsum(0).cumsum(1)
+        self._cache: dict[tuple[int, int], float] = {}
+
+    def metres(self, a_cells: np.ndarray, b_cells: np.ndarray) -> np.ndarray:
+        """Walking metres from each a to its b (inf beyond ``limit_m`` or unreachable)."""
+        a_cells = np.asarray(a_cells, dtype=np.int64)
+        b_cells = np.asarray(b_cells, dtype=np.int64)
+        ax, ay = a_cells % self.width, a_cells // self.width
+        bx, by = b_cells % self.width, b_cells // self.width
+        x0, x1 = np.minimum(ax, bx), np.maximum(ax, bx) + 1
+        y0, y1 = np.minimum(ay, by), np.maximum(ay, by) + 1
+        s = self.blocked_sum
+        clear = (s[y1, x1] - s[y0, x1] - s[y1, x0] + s[y0, x0]) == 0
+        dx, dy = x1 - x0 - 1, y1 - y0 - 1
+        out = self.cell_m * (np.maximum(dx, dy) + (math.sqrt(2.0) - 1.0) * np.minimum(dx, dy))
+        out[out > self.limit_m] = np.inf
+        hard = np.flatnonzero(~clear)
+        if hard.size:
+            keys = list(zip(a_cells[hard].tolist(), b_cells[hard].tolist()))
+            missing = sorted({k for k in keys if k not in self._cache})
+            if missing:
+                targets = np.unique([b for _, b in missing])
+                origins = np.unique([a for a, _ in missing])
+                src, org, metres = bounded_distances(self.walkable, self.cell_m, targets, origins, self.limit_m)
+                found = dict(zip(zip(origins[org].tolist(), targets[src].tolist()), metres.tolist()))
+                for k in missing:
+                    self._cache[k] = found.get(k, math.inf)
+            out[hard] = [self._cache[k] for k in keys]
+        return out

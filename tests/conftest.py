@@ -67,3 +67,24 @@ def write_small(tmp_path: Path, mixing: float = 1.0, residents: int = 400, extra
 def small_scenario(tmp_path):
     """Path of the small scenario."""
     return write_small(tmp_path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels():
+    """Compile the numba kernels once, in this process, before any test starts subprocesses.
+
+    The kernels are cached on disk (``cache=True``); several processes compiling the same kernel
+    at the same moment race on writing that cache, so the cache is filled here first.
+    """
+    import numpy as np
+
+    from model.access import facility_reach
+    from model.city import build_city
+    from model.model import LifeCircleModel
+    from model.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "demo.toml")
+    facility_reach(build_city(scenario), np.array([0]), 100.0)
+    model = LifeCircleModel(scenario, seed=0, days=1, engine="fast")
+    for _ in range(200):
+        model.step()

@@ -1,0 +1,150 @@
+"""LifeCircleModel under Mesa's own batch runner, unchanged (../shared/MESA-NOTES.md, "batch_run quirks")."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import metrics
+from model.behaviour import State
+from model.model import LifeCircleModel
+from model.run import block_cells_of, block_keys
+from tests.conftest import write_small
+
+MAX_STEPS = 30
+# the day starts at 08:00, inside the market's departure window (06:30-09:30, clipped to the
+# day): residents set off from the first tick, so every reporter moves within 30 steps
+BUSY_MORNING = '\n[simulation]\nday_start = "08:00"\n'
+KEYS = ("RunId", "iteration", "Step")
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    return str(write_small(tmp_path_factory.mktemp("batch"), residents=200, extra=BUSY_MORNING))
+
+
+def batch(scenario, **extra):
+    return mesa.batch_run(
+        LifeCircleModel,
+        parameters={"scenario": scenario, "seed": [1, 2], "days": 1, **extra},
+        iterations=2,
+        max_steps=MAX_STEPS,
+        number_processes=1,
+        display_progress=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def rows(scenario):
+    """The batch with the model's defaults (whatever its default engine)."""
+    return batch(scenario)
+
+
+@pytest.fixture(scope="module")
+def agent_rows(scenario):
+    """The batch with the per-agent engine, whose state is checked agent by agent."""
+    return batch(scenario, engine="agents")
+
+
+def reporters_after(scenario: str, seed: int, steps: int) -> dict:
+    """The reporters' values computed here from the agents, after ``steps`` steps of a per-agent
+    model built by hand."""
+    model = LifeCircleModel(scenario, seed=seed, days=1, engine="agents")
+    for _ in range(steps):
+        model.step()
+    states = np.array([int(r.state) for r in model.residents])
+    out = {
+        "home": int((states == State.HOME).sum()),
+        "walking": int((states == State.WALKING).sum()),
+        "waiting": int((states == State.WAITING).sum()),
+        "at_facilities": int((states == State.VISITING).sum()),
+        "day": 0,
+        "minute_of_day": 8 * 60 + steps - 1,  # the minute of the last tick simulated
+    }
+    for t in model.city.types:
+        out[f"occupancy_{t}"] = sum(len(f.visitors) for f in model.facilities if f.ftype.id == t)
+    groups = [r.group for f in model.facilities for r in f.visitors]
+    cross = 0
+    for f in model.facilities:
+        gs = [r.group for r in f.visitors]
+        cross += sum(g != h for g in gs for h in gs)
+    out["cross_group_copresence"] = cross
+    assert len(groups) == out["at_facilities"]
+    return out
+
+
+def test_batch_run_returns_one_row_per_run_with_the_reporters(rows, scenario):
+    assert len(rows) == 4  # 2 seeds x 2 iterations, model reporters only: one row each
+    frame = pd.DataFrame(rows)
+    assert sorted(frame["seed"]) == [1, 1, 2, 2]
+    # batch_run calls step() max_steps + 1 times and reads the record of step max_steps
+    assert (frame["Step"] == MAX_STEPS).all()
+    model = LifeCircleModel(scenario, seed=1)
+    expected_columns = set(model.datacollector.model_reporters)
+    assert expected_columns <= set(frame.columns)
+    assert {"occupancy_park", "occupancy_market", "cross_group_copresence", "walking"} <= expected_columns
+    # the row is the state after MAX_STEPS steps of the same model stepped by hand
+    for seed in (1, 2):
+        by_hand = LifeCircleModel(scenario, seed=seed, days=1)
+        for _ in range(MAX_STEPS):
+            by_hand.step()
+        counts = by_hand.state_counts()
+        row = frame[frame["seed"] == seed].iloc[0]
+        assert [row[k] for k in ("home", "walking", "waiting", "at_facilities")] == list(counts)
+        assert row["minute_of_day"] == 8 * 60 + MAX_STEPS - 1
+        assert row["walking"] + row["waiting"] + row["at_facilities"] > 0
+
+
+def test_agent_batch_rows_are_the_agents_state(agent_rows, scenario):
+    """With the per-agent engine every reporter is recomputed from the agents: the row is the state
+    after exactly MAX_STEPS steps (collected once per step plus once at the start)."""
+    frame = pd.DataFrame(agent_rows)
+    assert len(frame) == 4 and (frame["engine"] == "agents").all()
+    for seed in (1, 2):
+        row = frame[frame["seed"] == seed].iloc[0]
+        for key, value in reporters_after(scenario, seed, MAX_STEPS).items():
+            assert row[key] == value, (seed, key)
+
+
+@pytest.mark.parametrize("which", ["rows", "agent_rows"])
+def test_same_seed_same_results(request, which):
+    frame = pd.DataFrame(request.getfixturevalue(which)).drop(columns=list(KEYS))
+    one, two = frame[frame["seed"] == 1], frame[frame["seed"] == 2]
+    assert (one.iloc[0] == one.iloc[1]).all()
+    assert (two.iloc[0] == two.iloc[1]).all()
+    assert not (one.iloc[0].drop("seed") == two.iloc[0].drop("seed")).all()  # the seed is used
+
+
+def test_mixing_override_changes_residential_dissimilarity(scenario):
+    rows = mesa.batch_run(
+        LifeCircleModel,
+        parameters={"scenario": scenario, "seed": 1, "mixing": [0.0, 1.0]},
+        iterations=1, max_steps=2, number_processes=1, display_progress=False,
+    )
+    assert sorted(r["mixing"] for r in rows) == [0.0, 1.0]
+
+    def dissimilarity(mixing):
+        model = LifeCircleModel(scenario, seed=1, mixing=mixing)
+        assert model.scenario.mixing == mixing
+        pop = model.population
+        _, table = metrics.count_table(block_keys(pop, block_cells_of(model.scenario)), pop.group, len(pop.group_names))
+        return [metrics.dissimilarity(table, g) for g in range(len(pop.group_names))], model
+
+    separated, model = dissimilarity(0.0)
+    mixed, _ = dissimilarity(1.0)
+    assert all(s > m for s, m in zip(separated, mixed)), (separated, mixed)
+    # the model reports what its file says when there is no override (write_small: mixing 1.0)
+    default = LifeCircleModel(scenario, seed=1)
+    pop = default.population
+    assert default.scenario.mixing == 1.0
+    assert np.array_equal(pop.cell, LifeCircleModel(scenario, seed=1, mixing=1.0).population.cell)
+    assert not np.array_equal(pop.cell, model.population.cell)
+
+
+def test_bad_mixing_is_a_scenario_error(scenario):
+    from model.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError, match="mixing"):
+        LifeCircleModel(scenario, seed=1, mixing=1.5)

@@ -1,0 +1,411 @@
+"""`lifecircle run --days N` end to end: the files, and every figure recomputed from them.
+
+The summary's usage and mixing figures are recomputed here from visits.csv, facilities.csv and
+residents.csv with code written for the test (a literal per-facility, per-minute loop for the
+activity figures, simple pandas for the rest), never with the model's own functions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections import defaultdict
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, write_small
+
+DAYS = 2
+DAY_START_MIN = 6 * 60  # both scenarios keep the default day, 06:00 to 22:00, 1-minute ticks
+TICKS_PER_DAY = 16 * 60
+TIGHT = """
+[facility_types.park]
+capacity = 6
+patience_min = 3
+daily_prob = 0.5
+
+[facility_types.market]
+capacity = 4
+patience_min = 5
+daily_prob = 0.6
+
+[facility_types.elderly_care]
+capacity = 3
+daily_prob = 0.6
+"""
+DETERMINISTIC = ("summary.json", "residents.csv", "facilities.csv", "visits.csv", "timeseries.csv")
+BAD_DAYS = ("0", "-1", "abc", "1.5")
+
+
+def cli(*args) -> list[str]:
+    return [sys.executable, "-m", "model.cli", *args]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """All command-line runs of this module, started together (they are independent processes)."""
+    base = tmp_path_factory.mktemp("daily")
+    small = write_small(base, residents=150, extra=TIGHT)
+    common = ("--days", str(DAYS), "--log-visits", "--contacts", "--quiet")
+    agents, fast = ("--engine", "agents"), ("--engine", "fast")
+    jobs = {
+        "demo": cli("run", str(ROOT / "scenarios" / "demo.toml"), *common, *agents),
+        "small": cli("run", str(small), "--seed", "9", *common, *agents),
+        "small_again": cli("run", str(small), "--seed", "9", *common, *agents),
+        # the output contracts hold whatever the engine: the default fast one too
+        "small_fast": cli("run", str(small), "--seed", "9", *common, *fast),
+        "small_fast_again": cli("run", str(small), "--seed", "9", *common, *fast),
+    }
+    outs = {k: base / k for k in jobs}
+    for k in jobs:
+        jobs[k] += ["--out", str(outs[k])]
+    for bad in BAD_DAYS:
+        outs[f"bad{bad}"] = base / f"bad_{bad}"
+        jobs[f"bad{bad}"] = cli("run", str(small), "--days", bad, "--out", str(outs[f"bad{bad}"]))
+    # the repeated runs get another string-hash seed: results must not depend on Python's hashing
+    # (e.g. the order of a set of group names)
+    procs = {
+        k: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=base,
+                            env={**os.environ, "PYTHONHASHSEED": "1" if k.endswith("_again") else "0"})
+        for k, cmd in jobs.items()
+    }
+    results = {}
+    for k, p in procs.items():
+        stdout, stderr = p.communicate(timeout=600)
+        results[k] = (p.returncode, stdout, stderr, outs[k])
+    return results
+
+
+def finished(runs, name):
+    code, _, stderr, out = runs[name]
+    assert code == 0, stderr
+    return out
+
+
+def read(out):
+    """The run's files; floats read back exactly (round trip)."""
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    visits = pd.read_csv(out / "visits.csv", float_precision="round_trip")
+    facilities = pd.read_csv(out / "facilities.csv", float_precision="round_trip")
+    residents = pd.read_csv(out / "residents.csv", float_precision="round_trip", keep_default_na=False,
+                            na_values=[""])
+    return summary, visits, facilities, residents
+
+
+def close(a, b, tol=1e-9):
+    """Equal within tol; None in the summary stands for NaN."""
+    if a is None or b is None or (isinstance(b, float) and math.isnan(b)):
+        return (a is None or (isinstance(a, float) and math.isnan(a))) and (
+            b is None or (isinstance(b, float) and math.isnan(b)))
+    return abs(a - b) <= tol
+
+
+SCENARIOS = ("small", "small_fast", "demo")
+SMALL = ("small", "small_fast")
+
+
+# --------------------------------------------------------------------------- files and keys
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_files_and_contract_keys(runs, name):
+    out = finished(runs, name)
+    for f in (*DETERMINISTIC, "contacts.graphml", "run.json"):
+        assert (out / f).is_file(), f
+    summary, visits, facilities, residents = read(out)
+    assert summary["days"] == DAYS
+    types = list(dict.fromkeys(facilities["type"]))
+    assert set(summary["usage"]) == set(types)
+    for u in summary["usage"].values():
+        assert set(u) == {"visits", "turned_away", "unmet_share", "mean_walk_min", "fifteen_minute_usage",
+                          "peak_occupancy_ratio"}
+    mixing = summary["mixing"]
+    assert set(mixing) == {"block_cells", "residential", "activity"}
+    groups = set(residents["group"])
+    for unit in ("blocks", "communities"):
+        r = mixing["residential"][unit]
+        assert set(r) == {"dissimilarity", "isolation", "exposure", "multigroup_dissimilarity", "information_theory"}
+        for k in ("dissimilarity", "isolation", "exposure"):
+            assert set(r[k]) == groups
+    act = mixing["activity"]
+    assert set(act) == {"exposure", "exposure_matrix", "cross_group_minutes_per_capita"}
+    assert set(act["exposure"]) == groups and set(act["exposure_matrix"]) == groups
+    assert "group_assortativity" in summary["contacts"]
+    assert list(visits.columns) == ["resident", "facility", "type", "arrive_min", "leave_min", "walk_min"]
+    assert {"block", *(f"unmet_{t}" for t in types)} <= set(residents.columns)
+    assert {"visits", "peak_occupancy", "turned_away"} <= set(facilities.columns)
+    series = pd.read_csv(out / "timeseries.csv")
+    assert {"home", "walking", "waiting", "at_facilities", "cross_group_copresence",
+            *(f"occupancy_{t}" for t in types)} <= set(series.columns)
+    assert len(series) == DAYS * TICKS_PER_DAY + 1  # the initial state, then one row per tick
+    assert (series[["home", "walking", "waiting", "at_facilities"]].sum(axis=1) == len(residents)).all()
+    assert len(visits) > 0
+
+
+# --------------------------------------------------------------------------- usage
+
+
+def presence(visits: pd.DataFrame) -> dict[tuple[int, int], list[int]]:
+    """(facility, minute) -> residents present, from arrive_min <= t < leave_min."""
+    present = defaultdict(list)
+    for r, f, a, b in zip(visits["resident"], visits["facility"], visits["arrive_min"], visits["leave_min"]):
+        for t in range(a, b):
+            present[(f, t)].append(r)
+    return present
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_usage_recomputes_from_the_files(runs, name):
+    summary, visits, facilities, residents = read(finished(runs, name))
+    present = presence(visits)
+    peak = defaultdict(int)
+    for (f, _), rs in present.items():
+        peak[f] = max(peak[f], len(rs))
+    # per facility: totals over the run
+    per_fac = visits.groupby("facility").size()
+    for row in facilities.itertuples():
+        assert row.visits == per_fac.get(row.id, 0)
+        assert row.peak_occupancy == peak.get(row.id, 0)
+        assert row.peak_occupancy <= row.capacity
+        assert (visits.loc[visits["facility"] == row.id, "type"] == row.type).all()
+    checked = 0
+    for t, u in summary["usage"].items():
+        mine = visits[visits["type"] == t]
+        fac = facilities[facilities["type"] == t]
+        unmet = int(residents[f"unmet_{t}"].sum())
+        walks = list(mine["walk_min"])
+        expected = {
+            "visits": len(mine) / DAYS,
+            "turned_away": fac["turned_away"].sum() / DAYS,
+            "unmet_share": unmet / (len(mine) + unmet) if len(mine) + unmet else None,
+            "mean_walk_min": sum(walks) / len(walks) if walks else None,
+            "fifteen_minute_usage": sum(w <= 15.0 for w in walks) / len(walks) if walks else None,
+            "peak_occupancy_ratio": max(fac["peak_occupancy"] / fac["capacity"]),
+        }
+        for key, value in expected.items():
+            assert close(u[key], value), (t, key, u[key], value)
+            checked += value is not None
+    assert checked >= 5 * len(summary["usage"])
+    if name in SMALL:  # the tight capacities were reached
+        assert sum(u["turned_away"] for u in summary["usage"].values()) > 0
+        assert sum(u["unmet_share"] or 0 for u in summary["usage"].values()) > 0
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_timeseries_agrees_with_the_visit_log(runs, name):
+    """Row k + 1 of timeseries.csv is the state after tick k: its occupancy_<type> equals the
+    visitors present at that tick's minute by visits.csv, and cross_group_copresence summed over
+    the ticks is the out-group person-minutes of the activity figures."""
+    out = finished(runs, name)
+    summary, visits, facilities, residents = read(out)
+    series = pd.read_csv(out / "timeseries.csv")
+    ticks = np.arange(DAYS * TICKS_PER_DAY)
+    minute = (ticks // TICKS_PER_DAY) * 1440 + ticks % TICKS_PER_DAY
+    assert (series["minute_of_day"].to_numpy()[1:] == DAY_START_MIN + ticks % TICKS_PER_DAY).all()
+    for t in facilities["type"].unique():
+        mine = visits[visits["type"] == t]
+        counts = np.zeros(minute[-1] + 2, dtype=int)
+        np.add.at(counts, mine["arrive_min"].to_numpy(), 1)
+        np.add.at(counts, mine["leave_min"].to_numpy(), -1)
+        assert (series[f"occupancy_{t}"].to_numpy()[1:] == np.cumsum(counts)[minute]).all(), t
+    per_capita = summary["mixing"]["activity"]["cross_group_minutes_per_capita"]
+    total = series["cross_group_copresence"].sum()
+    assert close(per_capita, total / (len(residents) * DAYS))
+
+
+# --------------------------------------------------------------------------- activity mixing
+
+
+def brute_force_activity(visits: pd.DataFrame, residents: pd.DataFrame, days: int) -> dict:
+    """METRICS.md "Activity-space mixing", literally: each facility, each minute, each person present."""
+    group = dict(zip(residents["id"], residents["group"]))
+    names = sorted(set(residents["group"]))
+    share_sum = defaultdict(lambda: defaultdict(float))  # r -> h -> sum of share_rh(t)
+    company_minutes = defaultdict(int)
+    out_group_others = 0
+    for (_, _), present in sorted(presence(visits).items()):
+        n = len(present) - 1
+        if n < 1:
+            continue
+        for r in present:
+            others = list(present)
+            others.remove(r)
+            for h in names:
+                share_sum[r][h] += sum(group[o] == h for o in others) / n
+            company_minutes[r] += 1
+            out_group_others += sum(group[o] != group[r] for o in others)
+    matrix = {}
+    for g in names:
+        members = [r for r in company_minutes if group[r] == g]
+        matrix[g] = {
+            h: (sum(share_sum[r][h] / company_minutes[r] for r in members) / len(members) if members else None)
+            for h in names
+        }
+    exposure = {
+        g: (sum(matrix[g][h] for h in names if h != g) if matrix[g][g] is not None else None) for g in names
+    }
+    return {
+        "exposure": exposure,
+        "exposure_matrix": matrix,
+        "cross_group_minutes_per_capita": out_group_others / (len(residents) * days),
+    }
+
+
+def table_activity(visits: pd.DataFrame, residents: pd.DataFrame, days: int) -> dict:
+    """The same definitions with pandas tables: one row per visitor-minute (for the larger demo run)."""
+    lengths = (visits["leave_min"] - visits["arrive_min"]).to_numpy()
+    rows = visits.loc[visits.index.repeat(lengths), ["resident", "facility", "arrive_min"]].reset_index(drop=True)
+    rows["minute"] = rows["arrive_min"].to_numpy() + np.concatenate([np.arange(n) for n in lengths])
+    rows["group"] = residents.set_index("id").loc[rows["resident"], "group"].to_numpy()
+    heads = rows.groupby(["facility", "minute", "group"]).size().unstack(fill_value=0)
+    names = sorted(set(residents["group"]))
+    heads = heads.reindex(columns=names, fill_value=0)
+    at = heads.loc[list(zip(rows["facility"], rows["minute"]))].to_numpy()
+    everyone = at.sum(axis=1)
+    own = (rows["group"].to_numpy()[:, None] == np.array(names)[None, :]).astype(int)
+    others = at - own
+    n = everyone - 1
+    company = n >= 1
+    share = pd.DataFrame(others[company] / n[company, None], columns=names)
+    share["resident"] = rows["resident"].to_numpy()[company]
+    e = share.groupby("resident").mean()
+    e["group"] = residents.set_index("id").loc[e.index, "group"].to_numpy()
+    matrix = e.groupby("group")[names].mean()
+    exposure, table = {}, {}
+    for g in names:
+        if g in matrix.index:
+            table[g] = {h: float(matrix.loc[g, h]) for h in names}
+            exposure[g] = sum(table[g][h] for h in names if h != g)
+        else:
+            table[g] = {h: None for h in names}
+            exposure[g] = None
+    out_group = (everyone - at[own.astype(bool)]).sum()
+    return {
+        "exposure": exposure,
+        "exposure_matrix": table,
+        "cross_group_minutes_per_capita": out_group / (len(residents) * days),
+    }
+
+
+def check_activity(act: dict, expected: dict) -> None:
+    for g, value in expected["exposure"].items():
+        assert close(act["exposure"][g], value), (g, act["exposure"][g], value)
+        for h, v in expected["exposure_matrix"][g].items():
+            assert close(act["exposure_matrix"][g][h], v), (g, h, act["exposure_matrix"][g][h], v)
+    assert close(act["cross_group_minutes_per_capita"], expected["cross_group_minutes_per_capita"])
+    assert expected["cross_group_minutes_per_capita"] > 0
+    assert sum(v is not None for v in expected["exposure"].values()) >= 2
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_activity_mixing_recomputes_by_brute_force(runs, name):
+    """The small runs, by the literal loop (and the table version agrees with it)."""
+    summary, visits, _, residents = read(finished(runs, name))
+    expected = brute_force_activity(visits, residents, DAYS)
+    check_activity(summary["mixing"]["activity"], expected)
+    check_activity(table_activity(visits, residents, DAYS), expected)
+
+
+def test_activity_mixing_recomputes_on_the_demo(runs):
+    summary, visits, _, residents = read(finished(runs, "demo"))
+    check_activity(summary["mixing"]["activity"], table_activity(visits, residents, DAYS))
+
+
+# --------------------------------------------------------------------------- residential mixing
+
+
+def residential_indices(units: pd.Series, groups: pd.Series) -> dict:
+    """The METRICS.md formulas on the unit x group table, written out term by term."""
+    table = pd.crosstab(units, groups)
+    t = table.sum(axis=1)
+    T = t.sum()
+    out = {"dissimilarity": {}, "isolation": {}, "exposure": {}}
+    for g in table.columns:
+        m = table[g]
+        M = m.sum()
+        o = t - m
+        out["dissimilarity"][g] = 0.5 * sum(abs(m / M - o / (T - M)))
+        out["isolation"][g] = sum((m / M) * (m / t))
+        out["exposure"][g] = sum((m / M) * (o / t))
+    pi = table.sum(axis=0) / T
+    interaction = sum(pi * (1 - pi))
+    share = table.div(t, axis=0)
+    out["multigroup_dissimilarity"] = sum(
+        t[i] * abs(share.loc[i, g] - pi[g]) for i in table.index for g in table.columns
+    ) / (2 * T * interaction)
+
+    def entropy(p):
+        return -sum(x * math.log(x) for x in p if x > 0)
+
+    E = entropy(pi)
+    out["information_theory"] = sum(t[i] * (E - entropy(share.loc[i])) for i in table.index) / (T * E)
+    return out
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_residential_mixing_recomputes_from_residents(runs, name):
+    summary, _, _, residents = read(finished(runs, name))
+    mixing = summary["mixing"]
+    bc = mixing["block_cells"]
+    assert bc == 4  # block_m 200 m (default) over 50 m cells
+    # the block column is (x // 4, y // 4)
+    assert list(residents["block"]) == [f"{x // 4}:{y // 4}" for x, y in zip(residents["x"], residents["y"])]
+    for unit, column in (("blocks", "block"), ("communities", "community")):
+        expected = residential_indices(residents[column], residents["group"])
+        got = mixing["residential"][unit]
+        for key in ("dissimilarity", "isolation", "exposure"):
+            for g, v in expected[key].items():
+                assert close(got[key][g], v), (unit, key, g)
+        assert close(got["multigroup_dissimilarity"], expected["multigroup_dissimilarity"])
+        assert close(got["information_theory"], expected["information_theory"])
+
+
+# --------------------------------------------------------------------------- contacts
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_contacts_graph_and_assortativity(runs, name):
+    out = finished(runs, name)
+    summary, visits, _, residents = read(out)
+    graph = nx.read_graphml(out / "contacts.graphml")
+    contacts = summary["contacts"]
+    assert contacts["nodes"] == graph.number_of_nodes() == len(residents)
+    assert contacts["edges"] == graph.number_of_edges() > 0
+    assert close(contacts["group_assortativity"], nx.attribute_assortativity_coefficient(graph, "group"))
+    if name not in SMALL:
+        return  # rebuilding every pair is quadratic in visitors: the small run only
+    # the edges: pairs present at the same facility for at least contact_min minutes in all
+    together = defaultdict(int)
+    for (_, _), present in presence(visits).items():
+        present = sorted(present)
+        for i, a in enumerate(present):
+            for b in present[i + 1:]:
+                together[(a, b)] += 1
+    edges = {(a, b): m for (a, b), m in together.items() if m >= contacts["contact_min"]}
+    got = {tuple(sorted((int(a), int(b)))): d["minutes"] for a, b, d in graph.edges(data=True)}
+    assert got == edges
+
+
+# --------------------------------------------------------------------------- determinism, bad input
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_same_seed_same_bytes(runs, name):
+    a, b = finished(runs, name), finished(runs, f"{name}_again")
+    for f in DETERMINISTIC:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+
+
+@pytest.mark.parametrize("bad", BAD_DAYS)
+def test_bad_days_exit_2_and_write_nothing(runs, bad):
+    code, stdout, stderr, out = runs[f"bad{bad}"]
+    assert code == 2, (stdout, stderr)
+    assert "Traceback" not in stderr and "Traceback" not in stdout
+    assert "--days" in stderr
+    assert not out.exists()

@@ -240,3 +240,50 @@ def plot_exposure(path: Path, mixing: dict, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+GUIDANCE_MAX_COMMUNITIES = 12  # guidance maps are drawn for scenarios with at most this many communities
+_TYPE_MARKERS = "o s ^ v D P X h p < > *".split()
+
+
+def plot_guidance_map(path: Path, city: City, scenario: Scenario, community_index: int) -> None:
+    """The map posted at a residential gate (Hohhot's Huimin district): what one community reaches
+    in 5, 10 and 15 minutes on foot, every facility marked by type.
+
+    Minutes are from the nearest cell of the community, for an adult of ``REFERENCE_AGE``.
+    """
+    from model.access import distance_field
+
+    com = scenario.communities[community_index]
+    x, y, w, h = com.area
+    ys, xs = np.nonzero(city.walkable[y : y + h, x : x + w])
+    field = distance_field(city, (ys + y) * city.width + (xs + x))
+    speed = scenario.speed_for(REFERENCE_AGE)
+    minutes = (field / speed).reshape(city.height, city.width)
+    cmap = ListedColormap(BAND_COLOURS)
+    cmap.set_bad(UNREACHABLE_COLOUR)
+    norm = BoundaryNorm([*BAND_EDGES_MIN, 1e7], cmap.N)
+    fig, ax = _map_figure(city)
+    ax.imshow(np.ma.masked_invalid(np.where(np.isfinite(minutes), minutes, np.nan)), cmap=cmap, norm=norm,
+              interpolation="nearest")
+    _draw_city(ax, city, scenario)
+    handles = [
+        Patch(color=BAND_COLOURS[0], label="within 5 min"),
+        Patch(color=BAND_COLOURS[1], label="5-10 min"),
+        Patch(color=BAND_COLOURS[2], label="10-15 min"),
+        Patch(color=BAND_COLOURS[3], label="over 15 min"),
+        Patch(color=BLOCKED_COLOUR, label="blocked"),
+    ]
+    colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
+    for i, t in enumerate(city.types):
+        fac = city.facilities[city.facilities["type"] == t]
+        marker = _TYPE_MARKERS[i % len(_TYPE_MARKERS)]
+        ax.scatter(fac["x"], fac["y"], marker=marker, s=55, color=colours[(2 * i) % 20], edgecolors="black",
+                   linewidths=0.6, zorder=5)
+        handles.append(plt.Line2D([], [], marker=marker, ls="", color=colours[(2 * i) % 20], markeredgecolor="black",
+                                  ms=7, label=scenario.types[t].label))
+    _scale_bar(ax, city)
+    ax.set_title(f"{com.name}: what you reach on foot in 5, 10 and 15 minutes\n(adult at {speed:g} m/min)")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7.5, frameon=False)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

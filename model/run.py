@@ -13,6 +13,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 
 from model import metrics, outputs
 from model.access import access_minutes, access_summary, type_fields
@@ -156,7 +157,8 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
         }
     outputs.write_json(out / "summary.json", summary)
     table = outputs.residents_table(static.residents, static.minutes)
-    table["block"] = [f"{bx}:{by}" for bx, by in block_keys(static.residents, block_cells_of(scenario))]
+    blocks = block_keys(static.residents, block_cells_of(scenario))
+    table["block"] = pd.Series(blocks[:, 0]).astype(str) + ":" + pd.Series(blocks[:, 1]).astype(str)
     unmet = model.unmet_counts()
     for i, t in enumerate(model.city.types):
         table[f"unmet_{t}"] = unmet[:, i]

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.outputs import CsvStream
+
 COLUMNS = ("resident", "facility", "type", "arrive_min", "leave_min", "walk_min")
 _CHUNK_ROWS = 200_000
 
@@ -32,10 +34,7 @@ class VisitLog:
         self.path = path
         self._rows: list[tuple] = []
         self._chunks: list[dict[str, np.ndarray]] = []
-        self._file = None
-        if path is not None:
-            self._file = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close())
-            self._file.write(",".join(COLUMNS) + "\n")
+        self._file = CsvStream(path, list(COLUMNS)) if path is not None else None
 
     def record(self, resident, facility, admit_tick: int, leave_tick: int) -> None:
         """Record one visit of a :class:`model.behaviour.Resident` at a :class:`model.behaviour.Facility`."""
@@ -75,7 +74,7 @@ class VisitLog:
             frame["type"] = np.asarray(self.type_names, dtype=object)[chunk["type"]]
             # walk_min at full (shortest round-trip) precision: the summary's mean_walk_min and
             # fifteen_minute_usage must be exactly recomputable from this file
-            frame.to_csv(self._file, header=False, index=False, lineterminator="\n")
+            self._file.write(frame)
 
     def columns(self) -> dict[str, np.ndarray]:
         """All visits so far as arrays (type as an index into ``type_names``), in the order recorded."""

@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pacompute  # noqa: E402
 import pyarrow.csv as pacsv  # noqa: E402
-from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
 from model.city import City  # noqa: E402
@@ -30,6 +31,7 @@ BAND_EDGES_MIN = (0, 5, 10, 15)
 BAND_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#e0e0e0")
 BLOCKED_COLOUR = "#4a6fa5"
 UNREACHABLE_COLOUR = "#ffffff"
+MANY_MARKERS = 300  # above this many facilities, a map marks them with small dots
 REFERENCE_AGE = 40  # the walker the maps are drawn for: an adult (speed from [walking])
 
 
@@ -72,7 +74,8 @@ def _csv_options(table: pa.Table) -> pacsv.WriteOptions:
     """Plain fields; quotes only if some text holds a comma, quote or line break (header written apart)."""
     for column, field in zip(table.columns, table.schema):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            if any(v is not None and any(ch in v for ch in ',"\n\r') for v in column.to_pylist()):
+            special = pacompute.match_substring_regex(column, '[,"\\n\\r]')
+            if pacompute.any(special).as_py():
                 return pacsv.WriteOptions(quoting_style="needed", include_header=False)
     return pacsv.WriteOptions(quoting_style="none", include_header=False)
 
@@ -125,10 +128,17 @@ class CsvStream:
 # --------------------------------------------------------------------------- pictures
 
 
+def _band_image(city: City, minutes: np.ndarray) -> np.ndarray:
+    """RGB image of the 5/10/15-minute bands, unreachable cells white, blocked cells in blue."""
+    palette = np.array([to_rgb(c) for c in (*BAND_COLOURS, UNREACHABLE_COLOUR, BLOCKED_COLOUR)])
+    band = np.searchsorted(np.array(BAND_EDGES_MIN[1:]), minutes, side="left")  # 0..3 (inf -> 3)
+    band = np.where(np.isfinite(minutes), band, len(BAND_COLOURS))
+    band = np.where(city.walkable, band, len(BAND_COLOURS) + 1)
+    return palette[band]
+
+
 def _draw_city(ax, city: City, scenario: Scenario) -> None:
-    """Blocked cells and community outlines, in cell coordinates (y grows downwards)."""
-    for x, y, w, h in scenario.grid.blocked:
-        ax.add_patch(Rectangle((x - 0.5, y - 0.5), w, h, color=BLOCKED_COLOUR, lw=0))
+    """Community outlines and the axes limits, in cell coordinates (y grows downwards)."""
     for com in scenario.communities:
         x, y, w, h = com.area
         ax.add_patch(Rectangle((x - 0.5, y - 0.5), w, h, fill=False, ec="black", lw=0.8, ls="--"))
@@ -146,6 +156,7 @@ def _scale_bar(ax, city: City) -> None:
 
 
 MAP_AXES_IN = 6.5  # longest side of a map's axes, inches
+MAP_MIN_WIDTH_IN = 7.5
 _MARGIN_IN = {"left": 0.7, "right": 2.9, "top": 0.75, "bottom": 0.6}
 
 
@@ -153,7 +164,8 @@ def _map_figure(city: City):
     """A figure whose axes have the grid's aspect, with room for the legend on the right."""
     aspect = city.height / city.width
     w_in, h_in = (MAP_AXES_IN, MAP_AXES_IN * aspect) if aspect <= 1 else (MAP_AXES_IN / aspect, MAP_AXES_IN)
-    m = _MARGIN_IN
+    m = dict(_MARGIN_IN)
+    m["right"] = max(m["right"], MAP_MIN_WIDTH_IN - w_in - m["left"])  # room for a two-line title
     fig_w, fig_h = w_in + m["left"] + m["right"], h_in + m["top"] + m["bottom"]
     fig = plt.figure(figsize=(fig_w, fig_h))
     ax = fig.add_axes((m["left"] / fig_w, m["bottom"] / fig_h, w_in / fig_w, h_in / fig_h))
@@ -168,18 +180,17 @@ def plot_access_map(path: Path, city: City, scenario: Scenario, ftype: str, fiel
     """
     speed = scenario.speed_for(REFERENCE_AGE)
     minutes = (field_m / speed).reshape(city.height, city.width)
-    shown = np.where(np.isfinite(minutes), np.minimum(minutes, 1e6), np.nan)
-    cmap = ListedColormap(BAND_COLOURS)
-    cmap.set_bad(UNREACHABLE_COLOUR)
-    norm = BoundaryNorm([*BAND_EDGES_MIN, 1e7], cmap.N)
     fig, ax = _map_figure(city)
-    ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, interpolation="nearest")
+    ax.imshow(_band_image(city, minutes), interpolation="nearest")
     _draw_city(ax, city, scenario)
     fac = city.facilities[city.facilities["type"] == ftype]
-    ax.scatter(fac["x"], fac["y"], marker="*", s=140, c="#d7191c", edgecolors="black", linewidths=0.6, zorder=5)
+    many = len(fac) > MANY_MARKERS
+    ax.scatter(fac["x"], fac["y"], marker="." if many else "*", s=6 if many else 140, c="#d7191c",
+               edgecolors="none" if many else "black", linewidths=0.6, zorder=5)
     _scale_bar(ax, city)
     label = scenario.types[ftype].label
-    ax.set_title(f"{scenario.name}: walking time to the nearest {label.lower()}\n(adult at {speed:g} m/min)")
+    fig.suptitle(f"{scenario.name}: walking time to the nearest {label.lower()}\n(adult at {speed:g} m/min)",
+                 x=0.02, ha="left", fontsize=11)
     handles = [
         Patch(color=BAND_COLOURS[0], label="within 5 min"),
         Patch(color=BAND_COLOURS[1], label="5-10 min"),
@@ -314,12 +325,8 @@ def plot_guidance_map(path: Path, city: City, scenario: Scenario, community_inde
     field = distance_field(city, (ys + y) * city.width + (xs + x))
     speed = scenario.speed_for(REFERENCE_AGE)
     minutes = (field / speed).reshape(city.height, city.width)
-    cmap = ListedColormap(BAND_COLOURS)
-    cmap.set_bad(UNREACHABLE_COLOUR)
-    norm = BoundaryNorm([*BAND_EDGES_MIN, 1e7], cmap.N)
     fig, ax = _map_figure(city)
-    ax.imshow(np.ma.masked_invalid(np.where(np.isfinite(minutes), minutes, np.nan)), cmap=cmap, norm=norm,
-              interpolation="nearest")
+    ax.imshow(_band_image(city, minutes), interpolation="nearest")
     _draw_city(ax, city, scenario)
     handles = [
         Patch(color=BAND_COLOURS[0], label="within 5 min"),
@@ -337,7 +344,8 @@ def plot_guidance_map(path: Path, city: City, scenario: Scenario, community_inde
         handles.append(plt.Line2D([], [], marker=marker, ls="", color=colours[(2 * i) % 20], markeredgecolor="black",
                                   ms=7, label=scenario.types[t].label))
     _scale_bar(ax, city)
-    ax.set_title(f"{com.name}: what you reach on foot in 5, 10 and 15 minutes\n(adult at {speed:g} m/min)")
+    fig.suptitle(f"{com.name}: what you reach on foot in 5, 10 and 15 minutes\n(adult at {speed:g} m/min)",
+                 x=0.02, ha="left", fontsize=11)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7.5, frameon=False)
     fig.savefig(path, dpi=100)
     plt.close(fig)

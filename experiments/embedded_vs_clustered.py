@@ -25,7 +25,10 @@ from model.model import LifeCircleModel  # noqa: E402
 from model.run import summarise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = {"clustered (mixing 0.1)": "wuhai_life_circle_clustered", "embedded (mixing 0.9)": "wuhai_life_circle_embedded"}
+SCENARIOS = {
+    "clustered (mixing 0.1)": "wuhai_life_circle_clustered",
+    "embedded (mixing 0.9)": "wuhai_life_circle_embedded",
+}
 
 
 def run(seeds: int, days: int) -> pd.DataFrame:
@@ -41,10 +44,24 @@ def run(seeds: int, days: int) -> pd.DataFrame:
                 mix = summarise(model)["mixing"]
                 for g, e in mix["activity"]["exposure"].items():
                     rows.append({"scenario": label, "seed": seed, "group": g, "measure": "activity", "exposure": e})
-                    rows.append({"scenario": label, "seed": seed, "group": g, "measure": "residential blocks",
-                                 "exposure": mix["residential"]["blocks"]["exposure"][g]})
-                rows.append({"scenario": label, "seed": seed, "group": "all", "measure": "multigroup D (blocks)",
-                             "exposure": mix["residential"]["blocks"]["multigroup_dissimilarity"]})
+                    rows.append(
+                        {
+                            "scenario": label,
+                            "seed": seed,
+                            "group": g,
+                            "measure": "residential blocks",
+                            "exposure": mix["residential"]["blocks"]["exposure"][g],
+                        }
+                    )
+                rows.append(
+                    {
+                        "scenario": label,
+                        "seed": seed,
+                        "group": "all",
+                        "measure": "multigroup D (blocks)",
+                        "exposure": mix["residential"]["blocks"]["multigroup_dissimilarity"],
+                    }
+                )
                 bar.update()
     return pd.DataFrame(rows)
 
@@ -60,8 +77,15 @@ def chart(table: pd.DataFrame, path: Path) -> None:
     for j, (s, m) in enumerate(series):
         means = [data.loc[(g, s, m), "mean"] for g in groups]
         errs = [data.loc[(g, s, m), "std"] for g in groups]
-        ax.bar(np.arange(len(groups)) + (j - 1.5) * width, means, width, yerr=errs, capsize=2,
-               label=f"{s}: {m}", color=colours[j])
+        ax.bar(
+            np.arange(len(groups)) + (j - 1.5) * width,
+            means,
+            width,
+            yerr=errs,
+            capsize=2,
+            label=f"{s}: {m}",
+            color=colours[j],
+        )
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups)
     ax.set_ylabel("exposure to other groups")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csgraph
 
-from model.city import City
 from model.choice import candidate_table
+from model.city import City
 from model.gridsearch import bounded_distances
 
 
@@ -34,7 +34,9 @@ def type_fields(city: City) -> dict[str, np.ndarray]:
     return {t: distance_field(city, city.facility_cells(t)) for t in city.types}
 
 
-def access_minutes(fields: dict[str, np.ndarray], home_cell: np.ndarray, m_per_min: np.ndarray) -> dict[str, np.ndarray]:
+def access_minutes(
+    fields: dict[str, np.ndarray], home_cell: np.ndarray, m_per_min: np.ndarray
+) -> dict[str, np.ndarray]:
     """Each resident's walking minutes to the nearest facility of each type (inf if unreachable)."""
     return {t: field[home_cell] / m_per_min for t, field in fields.items()}
 

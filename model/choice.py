@@ -24,12 +24,27 @@ _ROUNDING = 1e-9  # as model.clock: walking minutes are rounded up to ticks with
 
 
 @numba.njit(cache=True)
-def choose_many(indptr, facility, metres, group, speed, beta, tries, cutoff_min, tick_min, max_walk_ticks,
-                uniforms, out_facility, out_metres):
+def choose_many(
+    indptr,
+    facility,
+    metres,
+    group,
+    speed,
+    beta,
+    tries,
+    cutoff_min,
+    tick_min,
+    max_walk_ticks,
+    uniforms,
+    out_facility,
+    out_metres,
+):
     """Draw up to ``tries[i]`` ranked facilities for each departure ``i``.
 
     Args:
-        indptr, facility, metres: The candidate table (see model.access.Reach).
+        indptr: Candidate table offsets (see model.access.Reach).
+        facility: Candidate table facility ids.
+        metres: Candidate table distances.
         group: Candidate group (origin * n_types + type) of each departure.
         speed: Walking speed (m/min) of each departure's resident.
         beta: Distance decay per minute of each departure's type (inf: nearest first).
@@ -39,7 +54,8 @@ def choose_many(indptr, facility, metres, group, speed, beta, tries, cutoff_min,
         max_walk_ticks: Per departure, the most walking ticks that still let the trip fit
             (before closing, visit and walk home by the day's end).
         uniforms: Uniform numbers on [0, 1), shape (departures, max tries).
-        out_facility, out_metres: Filled with the choices (-1 where none), shape as ``uniforms``.
+        out_facility: Filled with the chosen facilities (-1 where none), shape as ``uniforms``.
+        out_metres: Filled with the chosen facilities' distances.
 
     Returns:
         The number of choices made for each departure (0: no usable facility).
@@ -73,8 +89,10 @@ def choose_many(indptr, facility, metres, group, speed, beta, tries, cutoff_min,
                             free = False
                     if not free:
                         continue
-                    if best < 0 or minutes[q] < minutes[best] or (
-                        minutes[q] == minutes[best] and facility[usable[q]] < facility[usable[best]]
+                    if (
+                        best < 0
+                        or minutes[q] < minutes[best]
+                        or (minutes[q] == minutes[best] and facility[usable[q]] < facility[usable[best]])
                     ):
                         best = q
                 taken[c] = best
@@ -113,10 +131,14 @@ def candidate_table(cell_idx, origin, metres, cell_indptr, cell_facility, facili
     """The candidate table from search results, by (origin, type) group (a counting sort).
 
     Args:
-        cell_idx, origin, metres: Search results: facility cell (index), origin (index), distance.
-        cell_indptr, cell_facility: The facilities on each facility cell (CSR).
+        cell_idx: Search results: facility cell (index into the searched cells).
+        origin: Search results: origin (index).
+        metres: Search results: distance.
+        cell_indptr: Offsets of the facilities on each facility cell.
+        cell_facility: The facilities on each facility cell, cell after cell.
         facility_type: Type index of each facility.
-        n_types, n_origins: Table dimensions.
+        n_types: Number of facility types.
+        n_origins: Number of origins.
 
     Returns:
         ``(indptr, facility, metres)``: group ``g = o * n_types + t`` is ``indptr[g]:indptr[g + 1]``,

@@ -93,9 +93,7 @@ def walking_graph(walkable: np.ndarray, cell_m: float) -> sparse.csr_matrix:
         cols.append(dst)
         costs.append(np.full(src.size, cell_m * (math.sqrt(2) if dx and dy else 1.0)))
     n = width * height
-    return sparse.csr_matrix(
-        (np.concatenate(costs), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
+    return sparse.csr_matrix((np.concatenate(costs), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
 
 
 def build_city(scenario: Scenario) -> City:

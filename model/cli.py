@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from model.scenario import ROOT, ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
@@ -36,12 +35,17 @@ def _check_out(out: Path | None) -> None:
 def _print_access(summary: dict, out) -> None:
     access = summary["access"]
     print(f"{summary['scenario']}: {summary['residents']:,} residents (seed {summary['seed']})", file=out)
-    header = f"  {'facility type':<16}{'users':>9}{'mean min':>10}{'p90 min':>9}{'<=5':>7}{'<=10':>7}{'<=15':>7}{'unreach':>9}"
+    header = (
+        f"  {'facility type':<16}{'users':>9}{'mean min':>10}{'p90 min':>9}"
+        f"{'<=5':>7}{'<=10':>7}{'<=15':>7}{'unreach':>9}"
+    )
     print(header, file=out)
     for t, a in access.items():
         mean = f"{a['mean_min']:.1f}" if a["mean_min"] is not None else "-"
         p90 = f"{a['p90_min']:.1f}" if a["p90_min"] is not None else "-"
-        shares = "".join(f"{a[f'within_{k}']:>7.0%}" if a[f"within_{k}"] is not None else f"{'-':>7}" for k in (5, 10, 15))
+        shares = "".join(
+            f"{a[f'within_{k}']:>7.0%}" if a[f"within_{k}"] is not None else f"{'-':>7}" for k in (5, 10, 15)
+        )
         print(f"  {t:<16}{a['users']:>9,}{mean:>10}{p90:>9}{shares}{a['unreachable']:>9,}", file=out)
     complete = summary["life_circle_complete"]
     if complete is not None:
@@ -50,13 +54,20 @@ def _print_access(summary: dict, out) -> None:
 
 def _print_usage(summary: dict, out) -> None:
     print(f"  daily life over {summary['days']} day(s), {summary['engine']} engine:", file=out)
-    print(f"  {'facility type':<16}{'visits/day':>11}{'turned away':>12}{'unmet':>8}{'walk min':>9}{'<=15 min':>9}{'peak/cap':>9}", file=out)
+    print(
+        f"  {'facility type':<16}{'visits/day':>11}{'turned away':>12}{'unmet':>8}"
+        f"{'walk min':>9}{'<=15 min':>9}{'peak/cap':>9}",
+        file=out,
+    )
     for t, u in summary["usage"].items():
+
         def fmt(v, spec):
             return format(v, spec) if v is not None else "-"
+
         print(
             f"  {t:<16}{u['visits']:>11,.1f}{u['turned_away']:>12,.1f}{fmt(u['unmet_share'], '>8.1%')}"
-            f"{fmt(u['mean_walk_min'], '>9.1f')}{fmt(u['fifteen_minute_usage'], '>9.0%')}{fmt(u['peak_occupancy_ratio'], '>9.2f')}",
+            f"{fmt(u['mean_walk_min'], '>9.1f')}{fmt(u['fifteen_minute_usage'], '>9.0%')}"
+            f"{fmt(u['peak_occupancy_ratio'], '>9.2f')}",
             file=out,
         )
     act = summary["mixing"]["activity"]
@@ -85,13 +96,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     t1 = time.perf_counter()
     model = LifeCircleModel(
-        scenario, seed=args.seed, days=args.days, engine=args.engine,
+        scenario,
+        seed=args.seed,
+        days=args.days,
+        engine=args.engine,
         visits_path=out / "visits.csv" if args.log_visits else None,
     )
     timings["build_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    with tqdm(total=model.total_ticks, unit="tick", desc=f"{scenario.name} ({args.engine})",
-              disable=args.quiet or None, file=sys.stderr, leave=False) as bar:
+    with tqdm(
+        total=model.total_ticks,
+        unit="tick",
+        desc=f"{scenario.name} ({args.engine})",
+        disable=args.quiet or None,
+        file=sys.stderr,
+        leave=False,
+    ) as bar:
         model.run(progress=lambda done: bar.update(done - bar.n))
     timings["simulate_s"] = time.perf_counter() - t2
     summary = write_results(model, out, timings, contacts=args.contacts)
@@ -114,7 +134,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             status = EXIT_BAD_INPUT
         else:
             n = sum(c.residents for c in s.communities)
-            print(f"{path}: ok ({s.name}: {len(s.communities)} communities, {n:,} residents, {len(s.facilities)} facilities)")
+            print(
+                f"{path}: ok ({s.name}: {len(s.communities)} communities, {n:,} residents, "
+                f"{len(s.facilities)} facilities)"
+            )
     return status
 
 
@@ -157,18 +180,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, help="random seed (default: the scenario's seed)")
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time>)")
     run.add_argument("--days", type=_positive_int, default=1, help="days of daily life to simulate (default 1)")
-    run.add_argument("--engine", choices=("fast", "agents"), default="fast",
-                     help="fast: vectorised; agents: one Mesa agent per resident, the readable reference")
+    run.add_argument(
+        "--engine",
+        choices=("fast", "agents"),
+        default="fast",
+        help="fast: vectorised; agents: one Mesa agent per resident, the readable reference",
+    )
     run.add_argument("--log-visits", action="store_true", help="write visits.csv, one row per completed visit")
-    run.add_argument("--contacts", action="store_true",
-                     help="write contacts.graphml, the network of who met whom, and its group assortativity")
+    run.add_argument(
+        "--contacts",
+        action="store_true",
+        help="write contacts.graphml, the network of who met whom, and its group assortativity",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
     val = sub.add_parser("validate", help="check scenario files and report every problem")
     val.add_argument("scenarios", nargs="+", help="scenario files")
     val.set_defaults(func=cmd_validate)
-    bench = sub.add_parser("bench", help="time whole runs of the benchmark scenarios (experiments/benchmarks)",
-                           add_help=False)
+    bench = sub.add_parser(
+        "bench", help="time whole runs of the benchmark scenarios (experiments/benchmarks)", add_help=False
+    )
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=cmd_bench)
     return parser

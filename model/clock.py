@@ -89,23 +89,31 @@ class Clock:
         return day_start_tick + self.minutes_to_ticks(ftype.close_min - self.sim.day_start_min)
 
     def trip_fits(self, start, there_min, back_min, ftype: FacilityType):
-        """Whether a trip starting in tick ``start`` arrives before closing, and fits the whole visit
-        and the walk home before the day's last tick."""
+        """Whether a trip starting in tick ``start`` fits.
+
+        It must arrive before closing, and the whole visit and the walk home must end by the
+        day's last tick.
+        """
         arrive = start + self.walk_ticks(there_min)
         back = arrive + self.minutes_to_ticks(ftype.visit_min) + self.walk_ticks(back_min)
         return (arrive < self.close_tick(start, ftype)) & (back <= self.last_tick(start))
 
     def give_up_tick(self, arrive, ftype: FacilityType, back_min):
-        """The tick at which a resident who arrived in ``arrive`` and still waits gives up:
-        after its patience, at closing time, or when only the walk home and one tick of visit
-        would still fit in the day."""
+        """The tick at which a resident who arrived in ``arrive`` and still waits gives up.
+
+        That is after its patience, at closing time, or when only the walk home and one tick of
+        visit would still fit in the day, whichever comes first.
+        """
         latest = self.last_tick(arrive) - self.walk_ticks(back_min) - 1
         patience = arrive + self.minutes_to_ticks(ftype.patience_min)
         return np.minimum(np.minimum(patience, self.close_tick(arrive, ftype)), latest)
 
     def leave_tick(self, admit, ftype: FacilityType, back_min):
-        """The tick a visitor admitted in ``admit`` leaves: after the visit's duration, at closing
-        time, or in time to walk home by the day's last tick (never before ``admit + 1``)."""
+        """The tick a visitor admitted in ``admit`` leaves.
+
+        That is after the visit's duration, at closing time, or in time to walk home by the
+        day's last tick, whichever comes first (never before ``admit + 1``).
+        """
         end = np.minimum(admit + self.minutes_to_ticks(ftype.visit_min), self.close_tick(admit, ftype))
         end = np.minimum(end, self.last_tick(admit) - self.walk_ticks(back_min))
         return np.maximum(end, admit + 1)

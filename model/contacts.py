@@ -51,14 +51,12 @@ def contact_graph(
     if pairs:
         together = pd.concat(pairs).groupby(["resident_a", "resident_b"], sort=True)["minutes"].sum()
         together = together[together >= contact_min]
-        g.add_weighted_edges_from(
-            ((int(a), int(b), int(w)) for (a, b), w in together.items()), weight="minutes"
-        )
+        g.add_weighted_edges_from(((int(a), int(b), int(w)) for (a, b), w in together.items()), weight="minutes")
     return g
 
 
 def group_assortativity(g: nx.Graph) -> float:
-    """networkx attribute_assortativity_coefficient on "group" (NaN with no edges or one group).
+    """Networkx attribute_assortativity_coefficient on "group" (NaN with no edges or one group).
 
     Computed as networkx does it, Newman's r = (tr e - sum(e @ e)) / (1 - sum(e @ e)) on the
     normalised mixing matrix e (Newman 2003, Phys. Rev. E 67, 026126, Eq. 2), but with the groups

@@ -96,9 +96,11 @@ class FastEngine:
         self.t_depart = np.array([t.depart_min for t in types], dtype=np.int64).reshape(-1, 2)
         # Resident.plan_day sorts (tick, type id): ties in departure tick go by type name
         self.t_name_rank = np.argsort(np.argsort(np.array(city.types, dtype=object)))
-        self.needs = np.stack(
-            [(pop.age >= t.ages.lo) & (pop.age <= t.ages.hi) for t in types], axis=1
-        ) if types else np.zeros((n, 0), dtype=bool)
+        self.needs = (
+            np.stack([(pop.age >= t.ages.lo) & (pop.age <= t.ages.hi) for t in types], axis=1)
+            if types
+            else np.zeros((n, 0), dtype=bool)
+        )
         # facilities
         fac = city.facilities
         self.f_type = fac["type"].map(model.type_index).to_numpy(dtype=np.int64)
@@ -286,9 +288,19 @@ class FastEngine:
         out_f = np.full((r.size, width), _NONE, dtype=np.int64)
         out_m = np.zeros((r.size, width))
         counts = choose_many(
-            reach.indptr, reach.facility, reach.metres, self.origin[r] * reach.n_types + ttype,
-            self.speed[r], self.t_beta[ttype], tries, float(self.cutoff), float(clock.tick_min),
-            np.minimum(to_close, to_end).astype(np.int64), self.rng.random((r.size, width)), out_f, out_m,
+            reach.indptr,
+            reach.facility,
+            reach.metres,
+            self.origin[r] * reach.n_types + ttype,
+            self.speed[r],
+            self.t_beta[ttype],
+            tries,
+            float(self.cutoff),
+            float(clock.tick_min),
+            np.minimum(to_close, to_end).astype(np.int64),
+            self.rng.random((r.size, width)),
+            out_f,
+            out_m,
         )
         self.choice[r] = out_f
         self.choice_home_m[r] = out_m
@@ -407,7 +419,11 @@ class FastEngine:
 
     def facility_totals(self) -> dict[str, np.ndarray]:
         """Per facility over the run so far: visits, peak_occupancy, turned_away."""
-        return {"visits": self.f_visits.copy(), "peak_occupancy": self.f_peak.copy(), "turned_away": self.f_turned.copy()}
+        return {
+            "visits": self.f_visits.copy(),
+            "peak_occupancy": self.f_peak.copy(),
+            "turned_away": self.f_turned.copy(),
+        }
 
     def unmet_counts(self) -> np.ndarray:
         """Wanted visits not served per resident and type."""

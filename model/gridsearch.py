@@ -25,7 +25,9 @@ _DY = np.array([0, 0, 1, -1, 1, -1, 1, -1], dtype=np.int64)
 
 
 @numba.njit(cache=True, nogil=True)
-def _search_chunk(sources, walkable, width, height, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts):
+def _search_chunk(
+    sources, walkable, width, height, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts
+):
     """Bounded Dijkstra from each source with a bucket queue (Dial's algorithm).
 
     Buckets are ``cell_m`` wide, the shortest step: a cell in bucket k can only be improved by a
@@ -111,13 +113,24 @@ def _search_chunk(sources, walkable, width, height, cell_m, limit_m, origin_inde
 
 
 @numba.njit(cache=True, parallel=True)
-def _search_all(sources, walkable, width, height, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts, n_chunks):
+def _search_all(
+    sources, walkable, width, height, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts, n_chunks
+):
     bounds = np.linspace(0, sources.size, n_chunks + 1).astype(np.int64)
     for k in numba.prange(n_chunks):
         lo, hi = bounds[k], bounds[k + 1]
         _search_chunk(
-            sources[lo:hi], walkable, width, height, cell_m, limit_m, origin_index,
-            offsets[lo:hi], out_origin, out_dist, counts[lo:hi],
+            sources[lo:hi],
+            walkable,
+            width,
+            height,
+            cell_m,
+            limit_m,
+            origin_index,
+            offsets[lo:hi],
+            out_origin,
+            out_dist,
+            counts[lo:hi],
         )
 
 
@@ -142,7 +155,7 @@ def bounded_distances(
     origin_index = np.full(width * height, -1, dtype=np.int64)
     origin_index[origins] = np.arange(origins.size)
     # room per source: the origins in the square of Chebyshev radius limit / cell_m around it
-    radius = int(limit_m // cell_m) + 1
+    radius = int(limit_m // cell_m) + 1 if math.isfinite(limit_m) else max(width, height)
     is_origin = np.zeros((height + 1, width + 1), dtype=np.int64)
     is_origin[1:, 1:] = (origin_index >= 0).reshape(height, width)
     table = is_origin.cumsum(0).cumsum(1)
@@ -156,8 +169,20 @@ def bounded_distances(
     counts = np.zeros(sources.size, dtype=np.int64)
     if sources.size:
         n_chunks = max(1, min(sources.size, 4 * numba.get_num_threads()))
-        _search_all(sources, walkable.ravel().astype(np.bool_), width, height, float(cell_m), float(limit_m),
-                    origin_index, offsets, out_origin, out_dist, counts, n_chunks)
+        _search_all(
+            sources,
+            walkable.ravel().astype(np.bool_),
+            width,
+            height,
+            float(cell_m),
+            float(limit_m),
+            origin_index,
+            offsets,
+            out_origin,
+            out_dist,
+            counts,
+            n_chunks,
+        )
     keep = np.arange(room.sum()) - np.repeat(offsets, room) < np.repeat(counts, room)
     return np.repeat(np.arange(sources.size), counts), out_origin[keep], out_dist[keep]
 

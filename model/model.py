@@ -185,7 +185,9 @@ class LifeCircleModel(mesa.Model):
     def _reporters(self) -> dict:
         reporters = {
             "day": lambda m: m.clock.day(max(m.tick - 1, 0)),
-            "minute_of_day": lambda m: m.clock.minute_of_day(max(m.tick - 1, 0)) if m.tick else m.clock.sim.day_start_min,
+            "minute_of_day": lambda m: (
+                m.clock.minute_of_day(max(m.tick - 1, 0)) if m.tick else m.clock.sim.day_start_min
+            ),
             "home": lambda m: int(m.state_counts()[State.HOME]),
             "walking": lambda m: int(m.state_counts()[State.WALKING]),
             "waiting": lambda m: int(m.state_counts()[State.WAITING]),
@@ -201,8 +203,10 @@ class LifeCircleModel(mesa.Model):
 
     @property
     def grid(self):
-        """Mesa's view of the space for the browser renderer: an ``OrthogonalMooreGrid`` with
-        property layers "walkable" and "people" (residents per cell now).
+        """Mesa's view of the space for the browser renderer.
+
+        An ``OrthogonalMooreGrid`` with property layers "walkable" and "people" (residents per
+        cell now).
 
         Built on first use only: the model itself works on numpy arrays, because Mesa's
         per-cell objects are too costly at city scale (../shared/MESA-NOTES.md).

@@ -185,12 +185,24 @@ def plot_access_map(path: Path, city: City, scenario: Scenario, ftype: str, fiel
     _draw_city(ax, city, scenario)
     fac = city.facilities[city.facilities["type"] == ftype]
     many = len(fac) > MANY_MARKERS
-    ax.scatter(fac["x"], fac["y"], marker="." if many else "*", s=6 if many else 140, c="#d7191c",
-               edgecolors="none" if many else "black", linewidths=0.6, zorder=5)
+    ax.scatter(
+        fac["x"],
+        fac["y"],
+        marker="." if many else "*",
+        s=6 if many else 140,
+        c="#d7191c",
+        edgecolors="none" if many else "black",
+        linewidths=0.6,
+        zorder=5,
+    )
     _scale_bar(ax, city)
     label = scenario.types[ftype].label
-    fig.suptitle(f"{scenario.name}: walking time to the nearest {label.lower()}\n(adult at {speed:g} m/min)",
-                 x=0.02, ha="left", fontsize=11)
+    fig.suptitle(
+        f"{scenario.name}: walking time to the nearest {label.lower()}\n(adult at {speed:g} m/min)",
+        x=0.02,
+        ha="left",
+        fontsize=11,
+    )
     handles = [
         Patch(color=BAND_COLOURS[0], label="within 5 min"),
         Patch(color=BAND_COLOURS[1], label="5-10 min"),
@@ -222,8 +234,14 @@ def coverage_table(residents: Residents, scenario: Scenario, minutes: dict[str, 
             sel &= residents.age <= ft.ages.hi
             n = int(sel.sum())
             if n:
-                rows.append({"type": t, "age_band": str(band), "users": n,
-                             "within_level": float((mins[sel] <= ft.level_min).mean())})
+                rows.append(
+                    {
+                        "type": t,
+                        "age_band": str(band),
+                        "users": n,
+                        "within_level": float((mins[sel] <= ft.level_min).mean()),
+                    }
+                )
     return pd.DataFrame(rows, columns=["type", "age_band", "users", "within_level"])
 
 
@@ -241,7 +259,9 @@ def plot_coverage(path: Path, table: pd.DataFrame, scenario: Scenario) -> None:
         if xs:
             ax.bar(xs, ys, width=width, color=colours[j], label=f"age {band}")
     ax.set_xticks(range(len(types)))
-    ax.set_xticklabels([f"{t}\n({scenario.types[t].level_min:g} min)" for t in types], rotation=30, ha="right", fontsize=8)
+    ax.set_xticklabels(
+        [f"{t}\n({scenario.types[t].level_min:g} min)" for t in types], rotation=30, ha="right", fontsize=8
+    )
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share of users within the life-circle level")
     ax.set_title(f"{scenario.name}: who reaches each facility type within its level, by age")
@@ -265,8 +285,10 @@ def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
         top.plot(by_minute.index, by_minute[f"occupancy_{t}"], label=t, color=colours[i % 20], lw=1.4)
     top.set_ylabel("visitors present")
     days = model.days
-    top.set_title(f"{model.scenario.name}: occupancy through the day by facility type"
-                  + (f" (mean of {days} days)" if days > 1 else ""))
+    top.set_title(
+        f"{model.scenario.name}: occupancy through the day by facility type"
+        + (f" (mean of {days} days)" if days > 1 else "")
+    )
     top.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     for key, colour in (("walking", "#2c7bb6"), ("waiting", "#d7191c"), ("at_facilities", "#1a9641")):
         bottom.plot(by_minute.index, by_minute[key], label=key.replace("_", " "), color=colour)
@@ -294,8 +316,13 @@ def plot_exposure(path: Path, mixing: dict, title: str) -> None:
     for j, (label, values) in enumerate(series.items()):
         ys = [values.get(g) for g in groups]
         ys = [np.nan if v is None else v for v in ys]
-        ax.bar(np.arange(len(groups)) + (j - 1) * width, ys, width=width, label=label,
-               color=("#fdae61", "#fee08b", "#2c7bb6")[j])
+        ax.bar(
+            np.arange(len(groups)) + (j - 1) * width,
+            ys,
+            width=width,
+            label=label,
+            color=("#fdae61", "#fee08b", "#2c7bb6")[j],
+        )
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups)
     ax.set_ylim(0, 1.05)
@@ -312,8 +339,9 @@ _TYPE_MARKERS = "o s ^ v D P X h p < > *".split()
 
 
 def plot_guidance_map(path: Path, city: City, scenario: Scenario, community_index: int) -> None:
-    """The map posted at a residential gate (Hohhot's Huimin district): what one community reaches
-    in 5, 10 and 15 minutes on foot, every facility marked by type.
+    """The map posted at a residential gate (Hohhot's Huimin district).
+
+    What one community reaches in 5, 10 and 15 minutes on foot, every facility marked by type.
 
     Minutes are from the nearest cell of the community, for an adult of ``REFERENCE_AGE``.
     """
@@ -339,13 +367,35 @@ def plot_guidance_map(path: Path, city: City, scenario: Scenario, community_inde
     for i, t in enumerate(city.types):
         fac = city.facilities[city.facilities["type"] == t]
         marker = _TYPE_MARKERS[i % len(_TYPE_MARKERS)]
-        ax.scatter(fac["x"], fac["y"], marker=marker, s=55, color=colours[(2 * i) % 20], edgecolors="black",
-                   linewidths=0.6, zorder=5)
-        handles.append(plt.Line2D([], [], marker=marker, ls="", color=colours[(2 * i) % 20], markeredgecolor="black",
-                                  ms=7, label=scenario.types[t].label))
+        ax.scatter(
+            fac["x"],
+            fac["y"],
+            marker=marker,
+            s=55,
+            color=colours[(2 * i) % 20],
+            edgecolors="black",
+            linewidths=0.6,
+            zorder=5,
+        )
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                marker=marker,
+                ls="",
+                color=colours[(2 * i) % 20],
+                markeredgecolor="black",
+                ms=7,
+                label=scenario.types[t].label,
+            )
+        )
     _scale_bar(ax, city)
-    fig.suptitle(f"{com.name}: what you reach on foot in 5, 10 and 15 minutes\n(adult at {speed:g} m/min)",
-                 x=0.02, ha="left", fontsize=11)
+    fig.suptitle(
+        f"{com.name}: what you reach on foot in 5, 10 and 15 minutes\n(adult at {speed:g} m/min)",
+        x=0.02,
+        ha="left",
+        fontsize=11,
+    )
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7.5, frameon=False)
     fig.savefig(path, dpi=100)
     plt.close(fig)

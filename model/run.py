@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -37,7 +37,9 @@ class StaticResult:
     def needs(self) -> dict[str, np.ndarray]:
         """Per type present: which residents need it (age within the type's band)."""
         age = self.residents.age
-        return {t: (age >= self.scenario.types[t].ages.lo) & (age <= self.scenario.types[t].ages.hi) for t in self.minutes}
+        return {
+            t: (age >= self.scenario.types[t].ages.lo) & (age <= self.scenario.types[t].ages.hi) for t in self.minutes
+        }
 
     def summary(self) -> dict:
         """The summary.json content of the static part (scenario, seed, residents, access)."""
@@ -125,8 +127,14 @@ def summarise(model) -> dict:
             "communities": metrics.residential_mixing(by_community, groups),
         },
         "activity": metrics.activity_mixing(
-            visits["resident"], visits["facility"], visits["arrive_min"], visits["leave_min"],
-            res.group, groups, len(res), model.days,
+            visits["resident"],
+            visits["facility"],
+            visits["arrive_min"],
+            visits["leave_min"],
+            res.group,
+            groups,
+            len(res),
+            model.days,
         ),
     }
     return summary
@@ -143,8 +151,12 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     summary = summarise(model)
     if contacts:
         graph = contact_graph(
-            model.visit_log.columns(), static.residents.group_names, static.residents.group,
-            static.residents.age, scenario.simulation.contact_min, model.rng,
+            model.visit_log.columns(),
+            static.residents.group_names,
+            static.residents.group,
+            static.residents.age,
+            scenario.simulation.contact_min,
+            model.rng,
         )
         nx.write_graphml(graph, out / "contacts.graphml")
         summary["contacts"] = {
@@ -193,7 +205,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
             "days": model.days,
             "ticks": model.tick,
             "command": sys.argv,
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_s": timings,
             "versions": _versions(),
             "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},

@@ -714,8 +714,11 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
         if d0 > d1:
             c.bad(f"{path}.depart", "the window must not end before it starts")
         elif open_min < close_min and (d0 < open_min or d1 >= close_min):
-            c.bad(f"{path}.depart", f"departures {f['depart'][0]}-{f['depart'][1]} must fall within the opening "
-                                    f"hours {f['open']}-{f['close']}")
+            c.bad(
+                f"{path}.depart",
+                f"departures {f['depart'][0]}-{f['depart'][1]} must fall within the opening "
+                f"hours {f['open']}-{f['close']}",
+            )
         if len(c.problems) > problems_before:
             continue
         types[tname] = FacilityType(

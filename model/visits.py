@@ -40,8 +40,14 @@ class VisitLog:
         """Record one visit of a :class:`model.behaviour.Resident` at a :class:`model.behaviour.Facility`."""
         clock = resident.model.clock
         self._rows.append(
-            (resident.rid, facility.fid, resident.model.type_index[facility.ftype.id],
-             clock.run_minute(admit_tick), clock.run_minute(leave_tick), resident.walk_min)
+            (
+                resident.rid,
+                facility.fid,
+                resident.model.type_index[facility.ftype.id],
+                clock.run_minute(admit_tick),
+                clock.run_minute(leave_tick),
+                resident.walk_min,
+            )
         )
         if len(self._rows) >= _CHUNK_ROWS:
             self._flush_rows()

@@ -24,18 +24,18 @@ OUT = Path(__file__).resolve().parent / "wuhai_life_circle.toml"
 
 # --------------------------------------------------------------------------- published figures
 
-RESIDENTS_COVERED = 532_100   # published: residents covered by Wuhai's life circles
-CIRCLES = 14                  # published: 83 communities grouped into 14 life circles
-COMMUNITIES = 83              # published
-ELDERLY_CARE = 88             # published: elderly care centres and stations in the 83 communities
-NURSERY_KINDERGARTENS = 25    # published: integrated nursery-and-kindergarten institutions
-OUTLETS = 7_623               # published: commercial outlets inside the circles
-POCKET_PARKS = 200            # published: "over 200" pocket parks
-DEMO_BASES_PER_CIRCLE = 3     # published: at least three calligraphy demonstration bases per circle
+RESIDENTS_COVERED = 532_100  # published: residents covered by Wuhai's life circles
+CIRCLES = 14  # published: 83 communities grouped into 14 life circles
+COMMUNITIES = 83  # published
+ELDERLY_CARE = 88  # published: elderly care centres and stations in the 83 communities
+NURSERY_KINDERGARTENS = 25  # published: integrated nursery-and-kindergarten institutions
+OUTLETS = 7_623  # published: commercial outlets inside the circles
+POCKET_PARKS = 200  # published: "over 200" pocket parks
+DEMO_BASES_PER_CIRCLE = 3  # published: at least three calligraphy demonstration bases per circle
 
 # --------------------------------------------------------------------------- the grid (assumption)
 
-WIDTH, HEIGHT, CELL_M = 60, 50, 50.0   # 3.0 km x 2.5 km
+WIDTH, HEIGHT, CELL_M = 60, 50, 50.0  # 3.0 km x 2.5 km
 RAIL_X = 41
 CROSSINGS_Y = (11, 38)
 BLOCKED = [
@@ -44,7 +44,10 @@ BLOCKED = [
     ([4, 0, 2, 20], "... wider in the north, where the bank bends east"),
     ([4, 36, 1, 14], "... and a little wider in the south"),
     ([RAIL_X, 0, 1, CROSSINGS_Y[0]], "rail line, north part; crossing (underpass) at y = 11"),
-    ([RAIL_X, CROSSINGS_Y[0] + 1, 1, CROSSINGS_Y[1] - CROSSINGS_Y[0] - 1], "rail line, middle part; level crossing at y = 38"),
+    (
+        [RAIL_X, CROSSINGS_Y[0] + 1, 1, CROSSINGS_Y[1] - CROSSINGS_Y[0] - 1],
+        "rail line, middle part; level crossing at y = 38",
+    ),
     ([RAIL_X, CROSSINGS_Y[1] + 1, 1, HEIGHT - CROSSINGS_Y[1] - 1], "rail line, south part"),
     ([47, 20, 13, 14], "walled coal yard and plant east of the rail line"),
     ([28, 45, 12, 5], "walled depot in the south"),
@@ -55,18 +58,30 @@ BLOCKED = [
 # name, area [x, y, w, h], residents, own group shares (None = the population's), comment.
 # Names are invented. Residents sum to 40,000 (published: about 40,000 per circle).
 COMMUNITY_LIST = [
-    ("Binhe", [7, 2, 12, 11], 6000, {"han": 0.93, "mongol": 0.04, "hui": 0.03},
-     "old riverside compound of a former mine, renovated; few newcomers"),
-    ("Xinhua", [21, 3, 11, 10], 10500, None,
-     "dense, like the pilot Xinda Jiayuan (published: 0.23 km2, 10,000+)"),
-    ("Yingbin", [7, 16, 12, 12], 6500, None,
-     "1990s work-unit housing"),
-    ("Nanyuan", [22, 17, 15, 11], 7000, None,
-     "mixed old and new blocks"),
-    ("Xingfu", [14, 33, 16, 11], 5500, {"han": 0.86, "mongol": 0.08, "hui": 0.06},
-     "relocation apartments (shanty-town moves), allocated to mix groups"),
-    ("Gongyuan", [44, 3, 12, 12], 4500, {"han": 0.88, "mongol": 0.07, "hui": 0.05},
-     "workers' dormitories and public housing beyond the rail line"),
+    (
+        "Binhe",
+        [7, 2, 12, 11],
+        6000,
+        {"han": 0.93, "mongol": 0.04, "hui": 0.03},
+        "old riverside compound of a former mine, renovated; few newcomers",
+    ),
+    ("Xinhua", [21, 3, 11, 10], 10500, None, "dense, like the pilot Xinda Jiayuan (published: 0.23 km2, 10,000+)"),
+    ("Yingbin", [7, 16, 12, 12], 6500, None, "1990s work-unit housing"),
+    ("Nanyuan", [22, 17, 15, 11], 7000, None, "mixed old and new blocks"),
+    (
+        "Xingfu",
+        [14, 33, 16, 11],
+        5500,
+        {"han": 0.86, "mongol": 0.08, "hui": 0.06},
+        "relocation apartments (shanty-town moves), allocated to mix groups",
+    ),
+    (
+        "Gongyuan",
+        [44, 3, 12, 12],
+        4500,
+        {"han": 0.88, "mongol": 0.07, "hui": 0.05},
+        "workers' dormitories and public housing beyond the rail line",
+    ),
 ]
 
 # --------------------------------------------------------------------------- facilities (positions: assumption)
@@ -107,10 +122,21 @@ MARKETS = [
 
 # Pocket parks (x, y); the riverside ones are on the walkable bank.
 PARKS = [
-    (6, 4), (6, 24), (5, 32), (5, 44),            # riverside promenade
-    (15, 3), (29, 11), (10, 26), (17, 17),        # inside or beside communities
-    (35, 26), (24, 25), (20, 42), (28, 36),
-    (53, 4), (38, 40), (13, 38),
+    (6, 4),
+    (6, 24),
+    (5, 32),
+    (5, 44),  # riverside promenade
+    (15, 3),
+    (29, 11),
+    (10, 26),
+    (17, 17),  # inside or beside communities
+    (35, 26),
+    (24, 25),
+    (20, 42),
+    (28, 36),
+    (53, 4),
+    (38, 40),
+    (13, 38),
 ]
 
 # Convenience entries (x, y): ground-floor shops along the street frontages between communities,
@@ -119,23 +145,54 @@ PARKS = [
 # wait for shops to open (assumption).
 CONVENIENCE = [
     # central north-south street between Binhe/Yingbin and Xinhua/Nanyuan
-    (20, 2), (20, 6), (19, 10), (20, 18), (19, 21), (20, 26), (19, 29),
+    (20, 2),
+    (20, 6),
+    (19, 10),
+    (20, 18),
+    (19, 21),
+    (20, 26),
+    (19, 29),
     # central east-west street between the northern and the middle communities
-    (8, 14), (12, 14), (16, 14), (24, 15), (28, 14), (32, 15), (36, 14),
+    (8, 14),
+    (12, 14),
+    (16, 14),
+    (24, 15),
+    (28, 14),
+    (32, 15),
+    (36, 14),
     # southern street between Yingbin/Nanyuan and Xingfu
-    (9, 29), (14, 30), (24, 29), (30, 29), (36, 30),
+    (9, 29),
+    (14, 30),
+    (24, 29),
+    (30, 29),
+    (36, 30),
     # east side of Xinhua and Nanyuan, towards the rail line
-    (32, 4), (33, 8), (32, 12), (37, 18), (38, 22), (37, 26),
+    (32, 4),
+    (33, 8),
+    (32, 12),
+    (37, 18),
+    (38, 22),
+    (37, 26),
     # riverside promenade and the north edge
-    (6, 8), (6, 18), (15, 1), (33, 1),
+    (6, 8),
+    (6, 18),
+    (15, 1),
+    (33, 1),
     # inside the large communities
-    (12, 7), (26, 6), (13, 20), (29, 22), (36, 9),
+    (12, 7),
+    (26, 6),
+    (13, 20),
+    (29, 22),
+    (36, 9),
     # Xingfu relocation estate: north edge only
-    (18, 32), (26, 32),
+    (18, 32),
+    (26, 32),
     # Gongyuan dormitories: west and south edge only
-    (43, 7), (50, 15),
+    (43, 7),
+    (50, 15),
     # at the two rail crossings
-    (40, 12), (42, 38),
+    (40, 12),
+    (42, 38),
 ]
 
 
@@ -209,8 +266,10 @@ blocked = [""")
     w("]")
     w("")
     w("# ------------------------------------------------------------------ communities")
-    w(f"# {len(COMMUNITY_LIST)} communities (published: 83 / 14 = {per_circle_communities:.1f} per circle) with "
-      f"{total_residents:,} residents")
+    w(
+        f"# {len(COMMUNITY_LIST)} communities (published: 83 / 14 = {per_circle_communities:.1f} per circle) with "
+        f"{total_residents:,} residents"
+    )
     w("# (published: about 40,000 per circle). The split over communities, the areas and the names")
     w("# are ASSUMPTIONS. Communities without `groups` use the population shares of")
     w("# parts/inner_mongolia.toml; own shares are ASSUMPTIONS (more minority residents in the")
@@ -226,8 +285,9 @@ blocked = [""")
         if groups:
             w(f"groups = {_shares(groups)}   # assumption")
 
-    def fac(ftype: str, x: int, y: int, name: str | None = None, capacity: int | None = None,
-            cap_comment: str = "") -> None:
+    def fac(
+        ftype: str, x: int, y: int, name: str | None = None, capacity: int | None = None, cap_comment: str = ""
+    ) -> None:
         _check_cell(x, y, f"{ftype} {name or ''}")
         w("")
         w("[[facilities]]")
@@ -246,8 +306,10 @@ blocked = [""")
 
     names = [c[0] for c in COMMUNITY_LIST]
     w("")
-    w(f"# --- elderly care: {len(PER_COMMUNITY['elderly_care'])}, one per community (published: 88 in 83 "
-      f"communities = {ELDERLY_CARE / COMMUNITIES:.2f} per community)")
+    w(
+        f"# --- elderly care: {len(PER_COMMUNITY['elderly_care'])}, one per community (published: 88 in 83 "
+        f"communities = {ELDERLY_CARE / COMMUNITIES:.2f} per community)"
+    )
     for ftype in ("elderly_care", "health_station", "culture_room"):
         if ftype == "health_station":
             w("")
@@ -255,20 +317,30 @@ blocked = [""")
             w("#     (GB 50180-2018 norm: one per 5-minute circle of 5,000-12,000; health huts are published)")
         if ftype == "culture_room":
             w("")
-            w(f"# --- culture rooms: {len(PER_COMMUNITY[ftype])} calligraphy rooms, one per community "
-              "(published: at least one per community),")
+            w(
+                f"# --- culture rooms: {len(PER_COMMUNITY[ftype])} calligraphy rooms, one per community "
+                "(published: at least one per community),"
+            )
             w(f"#     plus {len(DEMO_BASES)} calligraphy demonstration bases (published: at least three per circle),")
             w("#     modelled as culture rooms with a larger capacity")
         for com, (x, y) in zip(names, PER_COMMUNITY[ftype]):
             fac(ftype, x, y, f"{com} {PER_COMMUNITY_LABEL[ftype]}")
         if ftype == "culture_room":
             for i, (x, y) in enumerate(DEMO_BASES, 1):
-                fac("culture_room", x, y, f"calligraphy demonstration base {i}", 60,
-                    "assumption: a base holds classes, twice a community room")
+                fac(
+                    "culture_room",
+                    x,
+                    y,
+                    f"calligraphy demonstration base {i}",
+                    60,
+                    "assumption: a base holds classes, twice a community room",
+                )
 
     w("")
-    w(f"# --- nursery and kindergarten: {len(KINDERGARTENS)} (published: 25 integrated institutions / 14 circles "
-      f"= {NURSERY_KINDERGARTENS / CIRCLES:.1f}).")
+    w(
+        f"# --- nursery and kindergarten: {len(KINDERGARTENS)} (published: 25 integrated institutions / 14 circles "
+        f"= {NURSERY_KINDERGARTENS / CIRCLES:.1f})."
+    )
     w("#     The published figure counts integrated nursery-and-kindergarten institutions; whether")
     w("#     ordinary kindergartens are among them is not said (the pilot Xinda Jiayuan alone has")
     w("#     'several kindergartens'), so 2 per circle is probably a lower bound (assumption) and the")
@@ -278,8 +350,10 @@ blocked = [""")
         fac("kindergarten", x, y, f"integrated nursery and kindergarten {i}")
 
     w("")
-    w(f"# --- schools: {len(PRIMARY_SCHOOLS)} primary, {len(MIDDLE_SCHOOLS)} middle "
-      "(GB 50180-2018 norms for ~40,000 residents, see the header;")
+    w(
+        f"# --- schools: {len(PRIMARY_SCHOOLS)} primary, {len(MIDDLE_SCHOOLS)} middle "
+        "(GB 50180-2018 norms for ~40,000 residents, see the header;"
+    )
     w("#     not Wuhai data; Wuhai's school numbers are not published)")
     for i, (x, y) in enumerate(PRIMARY_SCHOOLS, 1):
         fac("primary_school", x, y, f"primary school {i}")
@@ -300,12 +374,14 @@ blocked = [""")
     w("")
     w(f"# --- commerce: the ~{outlets_round} outlets of a circle (published: 7,623 / 14) are AGGREGATED")
     w(f"#     (assumption) into {len(MARKETS)} market entries and {n_conv} convenience entries:")
-    w(f"#     - each market entry stands for a fresh-food market or supermarket with about 4 shops")
+    w("#     - each market entry stands for a fresh-food market or supermarket with about 4 shops")
     w(f"#       around it (5 outlets; {len(MARKETS) * 5} outlets in all); Wuhai's morning, night and")
-    w(f"#       neighbourhood markets are published, their number per circle is not;")
-    w(f"#     - each convenience entry stands for the remaining outlets of its street corner:")
-    w(f"#       ({outlets_round} - {len(MARKETS) * 5}) / {n_conv} = {outlets_per_conv:.1f} outlets "
-      "(shops, kiosks, convenience service stations, eateries);")
+    w("#       neighbourhood markets are published, their number per circle is not;")
+    w("#     - each convenience entry stands for the remaining outlets of its street corner:")
+    w(
+        f"#       ({outlets_round} - {len(MARKETS) * 5}) / {n_conv} = {outlets_per_conv:.1f} outlets "
+        "(shops, kiosks, convenience service stations, eateries);"
+    )
     w("#     capacities are raised accordingly (assumption: about 5 people at once per outlet).")
     for x, y, name in MARKETS:
         fac("market", x, y, name, 200, "assumption: the market itself (150, catalogue default) plus 4 shops at ~12")
@@ -322,6 +398,7 @@ blocked = [""")
 
 
 def main(argv: list[str]) -> int:
+    """Write wuhai_life_circle.toml, or with --check report whether it is up to date."""
     text = render()
     if "--check" in argv:
         current = OUT.read_text(encoding="utf-8") if OUT.exists() else ""

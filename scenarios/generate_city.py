@@ -46,13 +46,13 @@ HERE = Path(__file__).resolve().parent
 Rect = tuple[int, int, int, int]  # x, y, w, h in cells
 Cell = tuple[int, int]
 
-CELL_M = 50.0                # assumption: one cell holds an apartment block (the project's usual scale)
-STREET_CELLS = 1             # assumption: one 50 m cell of street between neighbouring communities
-STREET_MARGIN_CELLS = 2      # shops and parks of a circle may also sit this far outside its blocks
-LLOYD_ROUNDS = 12            # k-means rounds when siting several facilities over an area
-LLOYD_SAMPLE = 1500          # at most this many cells take part in k-means (a regular subsample)
+CELL_M = 50.0  # assumption: one cell holds an apartment block (the project's usual scale)
+STREET_CELLS = 1  # assumption: one 50 m cell of street between neighbouring communities
+STREET_MARGIN_CELLS = 2  # shops and parks of a circle may also sit this far outside its blocks
+LLOYD_ROUNDS = 12  # k-means rounds when siting several facilities over an area
+LLOYD_SAMPLE = 1500  # at most this many cells take part in k-means (a regular subsample)
 LLOYD_FIXED_MARGIN_CELLS = 30  # fixed sites farther than this outside the area are ignored (speed)
-SITE_JITTER_CELLS = 2        # a sited facility moves up to this many cells off its k-means centre
+SITE_JITTER_CELLS = 2  # a sited facility moves up to this many cells off its k-means centre
 ROWS_FOR = {1: [1], 2: [2], 3: [3], 4: [2, 2], 5: [3, 2], 6: [3, 3], 7: [4, 3], 8: [3, 3, 2]}
 DENSITY_JITTER = (0.8, 1.25)  # assumption: community density varies +-25% around its circle's
 
@@ -281,8 +281,8 @@ class Circle:
     boxes: list[Rect]
     note: str = ""
     communities: list[Community] = field(default_factory=list)
-    homes: list[Cell] = field(default_factory=list)     # cells of its main block's communities
-    streets: list[Cell] = field(default_factory=list)   # reachable cells near its blocks, in no community
+    homes: list[Cell] = field(default_factory=list)  # cells of its main block's communities
+    streets: list[Cell] = field(default_factory=list)  # reachable cells near its blocks, in no community
     all_homes: list[Cell] = field(default_factory=list)  # cells of all its communities, outliers too
 
     @property
@@ -405,7 +405,11 @@ def split_residents(rng: random.Random, total: int, n: int, lo: int, hi: int, fi
 
 
 def lay_out_circle(
-    city: City, circle: Circle, sizes: list[int], names: list[str], counts: list[int],
+    city: City,
+    circle: Circle,
+    sizes: list[int],
+    names: list[str],
+    counts: list[int],
     fit: dict[str, tuple[int, int]] | None = None,
 ) -> None:
     """Cut the circle's boxes into communities (``counts[i]`` in box i) with the given sizes and names.
@@ -513,41 +517,53 @@ def facility_block(city: City, order: list[str], headers: dict[str, list[str]]) 
 WUHAI_SEED = 83  # assumption: any fixed seed (83 communities)
 
 # --------------------------------------------------------------------------- published (../shared/DOMAIN.md)
-WUHAI_RESIDENTS = 532_100      # residents covered by the life circles
-WUHAI_CIRCLES = 14             # life circles
-WUHAI_COMMUNITIES = 83         # communities and villages
-WUHAI_ELDERLY_CARE = 88        # elderly care centres and stations in the 83 communities
-WUHAI_KINDERGARTENS = 25       # integrated nursery-and-kindergarten institutions
-WUHAI_OUTLETS = 7_623          # commercial outlets inside the circles
+WUHAI_RESIDENTS = 532_100  # residents covered by the life circles
+WUHAI_CIRCLES = 14  # life circles
+WUHAI_COMMUNITIES = 83  # communities and villages
+WUHAI_ELDERLY_CARE = 88  # elderly care centres and stations in the 83 communities
+WUHAI_KINDERGARTENS = 25  # integrated nursery-and-kindergarten institutions
+WUHAI_OUTLETS = 7_623  # commercial outlets inside the circles
 WUHAI_DEMO_BASES_PER_CIRCLE = 3  # at least three calligraphy demonstration bases per circle
-XINDA_RESIDENTS = 10_500       # pilot Xinda Jiayuan: "over 10,000 residents" (10,500 assumed)
-XINDA_CELLS = (10, 9)          # its 0.23 km2 (published) as 500 m x 450 m = 0.225 km2
+XINDA_RESIDENTS = 10_500  # pilot Xinda Jiayuan: "over 10,000 residents" (10,500 assumed)
+XINDA_CELLS = (10, 9)  # its 0.23 km2 (published) as 500 m x 450 m = 0.225 km2
 
 # --------------------------------------------------------------------------- assumptions
-WUHAI_POCKET_PARKS = 210       # published "over 200"; 210 assumed
-WUHAI_RIVERSIDE_PARKS = 10     # of which on the riverside promenades (assumption)
-WUHAI_MARKETS = 300            # fresh-food markets and supermarkets among the 7,623 outlets (assumption)
-WUHAI_PRIMARY_PER = 17_000     # residents per primary school (GB 50180-2018: one per 10-minute circle of 15-25k)
-WUHAI_BIG_CIRCLE = 41_000      # circles above this get a second middle school and health centre (assumption)
-WUHAI_BIG_COMMUNITY = 10_000   # communities of this size get a second health station (like Xinda Jiayuan's two)
+WUHAI_POCKET_PARKS = 210  # published "over 200"; 210 assumed
+WUHAI_RIVERSIDE_PARKS = 10  # of which on the riverside promenades (assumption)
+WUHAI_MARKETS = 300  # fresh-food markets and supermarkets among the 7,623 outlets (assumption)
+WUHAI_PRIMARY_PER = 17_000  # residents per primary school (GB 50180-2018: one per 10-minute circle of 15-25k)
+WUHAI_BIG_CIRCLE = 41_000  # circles above this get a second middle school and health centre (assumption)
+WUHAI_BIG_COMMUNITY = 10_000  # communities of this size get a second health station (like Xinda Jiayuan's two)
 WUHAI_COMMUNITY_SIZES = (3_000, 12_000)
 WUHAI_SETTLEMENT_RESIDENTS = 3_600  # an outlying mining settlement (assumption: a small one)
-DEMO_BASE_CAPACITY = 60        # assumption: a demonstration base holds classes, twice a community room
+DEMO_BASE_CAPACITY = 60  # assumption: a demonstration base holds classes, twice a community room
 GROUPS_RELOCATION = {"han": 0.86, "mongol": 0.08, "hui": 0.06}  # assumption: allocated to mix groups
-GROUPS_MINING = {"han": 0.93, "mongol": 0.04, "hui": 0.03}      # assumption: old single-employer compounds
+GROUPS_MINING = {"han": 0.93, "mongol": 0.04, "hui": 0.03}  # assumption: old single-employer compounds
 WUHAI_RELOCATION_ESTATES = 10  # communities that are shanty-town relocation estates (assumption)
-WUHAI_MINING_COMPOUNDS = 8     # old mining compounds, in Wuda and Hainan (assumption)
+WUHAI_MINING_COMPOUNDS = 8  # old mining compounds, in Wuda and Hainan (assumption)
 
-W_WIDTH, W_HEIGHT = 180, 520   # 9 km x 26 km
+W_WIDTH, W_HEIGHT = 180, 520  # 9 km x 26 km
 W_RAIL_X = 110
 # Yellow River banks: (y, west bank x, east bank x exclusive); widens into Wuhai Lake at y 250-380
 W_RIVER = [
-    (0, 58, 67), (40, 56, 65), (80, 55, 64), (120, 57, 66), (160, 59, 68), (200, 56, 66),
-    (240, 52, 64), (270, 46, 70), (300, 40, 80), (330, 38, 84), (360, 44, 82), (380, 54, 70),
-    (420, 58, 68), (470, 60, 69), (519, 62, 71),
+    (0, 58, 67),
+    (40, 56, 65),
+    (80, 55, 64),
+    (120, 57, 66),
+    (160, 59, 68),
+    (200, 56, 66),
+    (240, 52, 64),
+    (270, 46, 70),
+    (300, 40, 80),
+    (330, 38, 84),
+    (360, 44, 82),
+    (380, 54, 70),
+    (420, 58, 68),
+    (470, 60, 69),
+    (519, 62, 71),
 ]
-W_BRIDGES = (75, 110, 145)     # road bridges between Wuda and Haibowan
-W_DAM_ROAD = 381               # road over the dam at the south end of Wuhai Lake
+W_BRIDGES = (75, 110, 145)  # road bridges between Wuda and Haibowan
+W_DAM_ROAD = 381  # road over the dam at the south end of Wuhai Lake
 W_RAIL_CROSSINGS = (10, 49, 83, 117, 153, 175, 260, 390, 426, 462, 500)
 
 # name, residents, [(box, communities in it)], note.  The first box is the circle's centre;
@@ -582,12 +598,22 @@ def wuhai_ground() -> Ground:
     """Wuhai's strip: the Yellow River and Wuhai Lake, the rail line, the hills, walled industry."""
     blocked: list[tuple[Rect, str]] = []
     river = river_rects(W_RIVER, 8, W_HEIGHT, (*W_BRIDGES, W_DAM_ROAD))
-    river[0] = (river[0][0], "the Yellow River, flowing north; widens into Wuhai Lake at y = 250-380; "
-                f"bridges at y = {', '.join(map(str, W_BRIDGES))}, dam road at y = {W_DAM_ROAD}")
+    river[0] = (
+        river[0][0],
+        "the Yellow River, flowing north; widens into Wuhai Lake at y = 250-380; "
+        f"bridges at y = {', '.join(map(str, W_BRIDGES))}, dam road at y = {W_DAM_ROAD}",
+    )
     blocked += river
     rail = line_rects(W_RAIL_X, 0, W_HEIGHT, W_RAIL_CROSSINGS, vertical=True)
-    blocked += [(r, "rail line along the east bank; crossings at y = "
-                 f"{', '.join(map(str, W_RAIL_CROSSINGS))}" if i == 0 else "") for i, r in enumerate(rail)]
+    blocked += [
+        (
+            r,
+            f"rail line along the east bank; crossings at y = {', '.join(map(str, W_RAIL_CROSSINGS))}"
+            if i == 0
+            else "",
+        )
+        for i, r in enumerate(rail)
+    ]
     blocked += [
         ((158, 0, 22, 60), "hills east of Haibowan (Zhuozi Mountain foothills)"),
         ((156, 60, 24, 40), ""),
@@ -632,8 +658,9 @@ def build_wuhai() -> tuple[City, list[Circle]]:
         # the pilot keeps its published area (0.23 km2) inside its slot
         lay_out_circle(city, circle, sizes, names, counts, fit={"Xinda Jiayuan": XINDA_CELLS})
     xinda = next(c for c in city.communities if c.name == "Xinda Jiayuan")
-    xinda.note = ("published pilot: 0.23 km2, over 10,000 residents; several kindergartens and schools, "
-                  "two health stations")
+    xinda.note = (
+        "published pilot: 0.23 km2, over 10,000 residents; several kindergartens and schools, two health stations"
+    )
     changqing = next(c for c in city.communities if c.name == "Changqing")
     changqing.note = "published pilot community (position and size assumed)"
     # groups: relocation estates in Haibowan 7 and elsewhere, old mining compounds in Wuda and Hainan
@@ -690,15 +717,21 @@ def place_wuhai_facilities(city: City, circles: list[Circle]) -> None:
     xinda = next(c for c in coms if c.name == "Xinda Jiayuan")
     for circ in circles:
         cx, cy = centre(circ.main)
-        city.add("service_centre", city.ground.nearest(cx + rng.randint(-4, 4), cy + rng.randint(-4, 4)),
-                 f"{circ.name} community service centre")
+        city.add(
+            "service_centre",
+            city.ground.nearest(cx + rng.randint(-4, 4), cy + rng.randint(-4, 4)),
+            f"{circ.name} community service centre",
+        )
         big = circ.residents > WUHAI_BIG_CIRCLE
         if big:  # two centres, each serving half of the circle
             for k, cell in enumerate(city.sites(circ.homes, 2), 1):
                 city.add("health_centre", cell, f"{circ.name} community health service centre {k}")
         else:  # one, at the circle's centre
-            city.add("health_centre", city.ground.nearest(cx + rng.randint(-2, 2), cy + rng.randint(-2, 2)),
-                     f"{circ.name} community health service centre")
+            city.add(
+                "health_centre",
+                city.ground.nearest(cx + rng.randint(-2, 2), cy + rng.randint(-2, 2)),
+                f"{circ.name} community health service centre",
+            )
         pilot = xinda.circle == circ.name
         for ftype, n, label in (
             ("kindergarten", 1 + (circ.name in second_kg), "nursery and kindergarten"),
@@ -714,10 +747,16 @@ def place_wuhai_facilities(city: City, circles: list[Circle]) -> None:
             city.add("culture_room", cell, f"{circ.name} calligraphy demonstration base {k}", DEMO_BASE_CAPACITY)
 
     # riverside pocket parks: on the first walkable cells east (Haibowan) and west (Wuda) of the river
-    east = [city.ground.nearest(W_RAIL_X - 1, y, lambda x, yy, y=y: yy == y and x < W_RAIL_X
-                                and not city.ground.ok(x - 1, yy)) for y in range(24, 150, 21)]
-    west = [city.ground.nearest(49, y, lambda x, yy, y=y: yy == y and not city.ground.ok(x + 1, yy))
-            for y in range(64, 160, 24)]
+    east = [
+        city.ground.nearest(
+            W_RAIL_X - 1, y, lambda x, yy, y=y: yy == y and x < W_RAIL_X and not city.ground.ok(x - 1, yy)
+        )
+        for y in range(24, 150, 21)
+    ]
+    west = [
+        city.ground.nearest(49, y, lambda x, yy, y=y: yy == y and not city.ground.ok(x + 1, yy))
+        for y in range(64, 160, 24)
+    ]
     for k, cell in enumerate((east + west)[:WUHAI_RIVERSIDE_PARKS], 1):
         city.add("park", cell, f"riverside pocket park {k}")
 
@@ -832,58 +871,111 @@ def render_wuhai() -> str:
         districts.append(f"{d} {len(these)} circles ({sum(c.residents for c in these):,} residents)")
     L: list[str] = []
     w = L.append
-    w(WUHAI_HEADER.format(
-        communities=WUHAI_COMMUNITIES, circles=WUHAI_CIRCLES, residents=WUHAI_RESIDENTS, width=W_WIDTH,
-        height=W_HEIGHT, km_w=W_WIDTH * CELL_M / 1000, km_h=W_HEIGHT * CELL_M / 1000, seed=WUHAI_SEED,
-        n_fac=len(city.facilities), care=WUHAI_ELDERLY_CARE, kg=WUHAI_KINDERGARTENS, outlets=WUHAI_OUTLETS,
-        bridges=len(W_BRIDGES), crossings=len(W_RAIL_CROSSINGS), districts=", ".join(districts),
-        circ_min=min(c.residents for c in circles), circ_max=max(c.residents for c in circles),
-        com_min=min(sizes), com_max=max(sizes), relocation=WUHAI_RELOCATION_ESTATES, mining=WUHAI_MINING_COMPOUNDS,
-        n=n, care_extra=WUHAI_ELDERLY_CARE - WUHAI_COMMUNITIES, kg_extra=WUHAI_KINDERGARTENS - WUHAI_CIRCLES,
-        primary_per=WUHAI_PRIMARY_PER, big_circle=WUHAI_BIG_CIRCLE, hs_big=n["health_station"] - WUHAI_COMMUNITIES,
-        big_com=WUHAI_BIG_COMMUNITY, demo=WUHAI_DEMO_BASES_PER_CIRCLE * WUHAI_CIRCLES, demo_cap=DEMO_BASE_CAPACITY,
-        riverside=WUHAI_RIVERSIDE_PARKS, settlement=WUHAI_SETTLEMENT_RESIDENTS,
-    ))
+    w(
+        WUHAI_HEADER.format(
+            communities=WUHAI_COMMUNITIES,
+            circles=WUHAI_CIRCLES,
+            residents=WUHAI_RESIDENTS,
+            width=W_WIDTH,
+            height=W_HEIGHT,
+            km_w=W_WIDTH * CELL_M / 1000,
+            km_h=W_HEIGHT * CELL_M / 1000,
+            seed=WUHAI_SEED,
+            n_fac=len(city.facilities),
+            care=WUHAI_ELDERLY_CARE,
+            kg=WUHAI_KINDERGARTENS,
+            outlets=WUHAI_OUTLETS,
+            bridges=len(W_BRIDGES),
+            crossings=len(W_RAIL_CROSSINGS),
+            districts=", ".join(districts),
+            circ_min=min(c.residents for c in circles),
+            circ_max=max(c.residents for c in circles),
+            com_min=min(sizes),
+            com_max=max(sizes),
+            relocation=WUHAI_RELOCATION_ESTATES,
+            mining=WUHAI_MINING_COMPOUNDS,
+            n=n,
+            care_extra=WUHAI_ELDERLY_CARE - WUHAI_COMMUNITIES,
+            kg_extra=WUHAI_KINDERGARTENS - WUHAI_CIRCLES,
+            primary_per=WUHAI_PRIMARY_PER,
+            big_circle=WUHAI_BIG_CIRCLE,
+            hs_big=n["health_station"] - WUHAI_COMMUNITIES,
+            big_com=WUHAI_BIG_COMMUNITY,
+            demo=WUHAI_DEMO_BASES_PER_CIRCLE * WUHAI_CIRCLES,
+            demo_cap=DEMO_BASE_CAPACITY,
+            riverside=WUHAI_RIVERSIDE_PARKS,
+            settlement=WUHAI_SETTLEMENT_RESIDENTS,
+        )
+    )
     w("communities = [")
     for circ in circles:
         w("")
-        w(f"  # --- {circ.name}: {circ.residents:,} residents in {len(circ.communities)} communities "
-          f"(block {fmt_rect(circ.main)}); {circ.note}")
+        w(
+            f"  # --- {circ.name}: {circ.residents:,} residents in {len(circ.communities)} communities "
+            f"(block {fmt_rect(circ.main)}); {circ.note}"
+        )
         for c in circ.communities:
             w(community_line(c, 2))
     w("]")
     w("")
     headers = {
-        "elderly_care": [f"--- elderly care: {n['elderly_care']} (published: {WUHAI_ELDERLY_CARE} in the "
-                         f"{WUHAI_COMMUNITIES} communities)"],
-        "health_station": [f"--- health stations (health huts): {n['health_station']} "
-                           "(GB 50180-2018: one per 5-minute circle of 5,000-12,000)"],
-        "culture_room": [f"--- culture rooms: {WUHAI_COMMUNITIES} community calligraphy rooms + "
-                         f"{WUHAI_DEMO_BASES_PER_CIRCLE * WUHAI_CIRCLES} demonstration bases (published: >= 1 per",
-                         f"    community, >= {WUHAI_DEMO_BASES_PER_CIRCLE} per circle); bases have a larger capacity "
-                         "(assumption)"],
-        "health_centre": [f"--- community health service centres: {n['health_centre']} "
-                          "(GB 50180-2018: one per 15-minute circle; two in the largest circles)"],
-        "service_centre": [f"--- community service centres: {n['service_centre']} "
-                           "(assumption: one per circle, its 'service response' hub)"],
-        "kindergarten": [f"--- nursery and kindergarten: {n['kindergarten']} (published: {WUHAI_KINDERGARTENS} "
-                         "integrated institutions). Whether",
-                         "    ordinary kindergartens are among them is not said (Xinda Jiayuan alone has 'several'), "
-                         "so this",
-                         "    is probably a lower bound and kindergarten gaps here are overstated (assumption)"],
-        "primary_school": [f"--- primary schools: {n['primary_school']} (norm; Wuhai's school numbers are not "
-                           "published); one of Haibowan 2's is inside Xinda Jiayuan"],
+        "elderly_care": [
+            f"--- elderly care: {n['elderly_care']} (published: {WUHAI_ELDERLY_CARE} in the "
+            f"{WUHAI_COMMUNITIES} communities)"
+        ],
+        "health_station": [
+            f"--- health stations (health huts): {n['health_station']} "
+            "(GB 50180-2018: one per 5-minute circle of 5,000-12,000)"
+        ],
+        "culture_room": [
+            f"--- culture rooms: {WUHAI_COMMUNITIES} community calligraphy rooms + "
+            f"{WUHAI_DEMO_BASES_PER_CIRCLE * WUHAI_CIRCLES} demonstration bases (published: >= 1 per",
+            f"    community, >= {WUHAI_DEMO_BASES_PER_CIRCLE} per circle); bases have a larger capacity (assumption)",
+        ],
+        "health_centre": [
+            f"--- community health service centres: {n['health_centre']} "
+            "(GB 50180-2018: one per 15-minute circle; two in the largest circles)"
+        ],
+        "service_centre": [
+            f"--- community service centres: {n['service_centre']} "
+            "(assumption: one per circle, its 'service response' hub)"
+        ],
+        "kindergarten": [
+            f"--- nursery and kindergarten: {n['kindergarten']} (published: {WUHAI_KINDERGARTENS} "
+            "integrated institutions). Whether",
+            "    ordinary kindergartens are among them is not said (Xinda Jiayuan alone has 'several'), so this",
+            "    is probably a lower bound and kindergarten gaps here are overstated (assumption)",
+        ],
+        "primary_school": [
+            f"--- primary schools: {n['primary_school']} (norm; Wuhai's school numbers are not "
+            "published); one of Haibowan 2's is inside Xinda Jiayuan"
+        ],
         "middle_school": [f"--- middle schools: {n['middle_school']} (norm; not published)"],
         "park": [f"--- pocket parks: {n['park']} (published: over 200); riverside ones named, the rest unnamed"],
-        "market": [f"--- markets and supermarkets: {n['market']} (assumption: part of the published "
-                   f"{WUHAI_OUTLETS:,} outlets);",
-                   "    two of Haibowan 2's are inside Xinda Jiayuan (its published 'large supermarkets')"],
-        "convenience": [f"--- convenience outlets: {n['convenience']:,} = {WUHAI_OUTLETS:,} - {n['market']} markets "
-                        "(published total);",
-                        "    about 60% along the streets between communities, 40% inside them (assumption)"],
+        "market": [
+            f"--- markets and supermarkets: {n['market']} (assumption: part of the published "
+            f"{WUHAI_OUTLETS:,} outlets);",
+            "    two of Haibowan 2's are inside Xinda Jiayuan (its published 'large supermarkets')",
+        ],
+        "convenience": [
+            f"--- convenience outlets: {n['convenience']:,} = {WUHAI_OUTLETS:,} - {n['market']} markets "
+            "(published total);",
+            "    about 60% along the streets between communities, 40% inside them (assumption)",
+        ],
     }
-    order = ["elderly_care", "health_station", "culture_room", "health_centre", "service_centre", "kindergarten",
-             "primary_school", "middle_school", "park", "market", "convenience"]
+    order = [
+        "elderly_care",
+        "health_station",
+        "culture_room",
+        "health_centre",
+        "service_centre",
+        "kindergarten",
+        "primary_school",
+        "middle_school",
+        "park",
+        "market",
+        "convenience",
+    ]
     L.extend(facility_block(city, order, headers))
     w("")
     w("[grid]")
@@ -901,7 +993,7 @@ QINGSHAN_SEED = 77  # assumption: any fixed seed (77 communities and villages)
 
 # --------------------------------------------------------------------------- published (../shared/DOMAIN.md)
 Q_RESIDENTS = 535_100
-Q_MINORITY_SHARE = 0.0766       # 41,000 of 535,100 from minorities, 44 ethnic groups
+Q_MINORITY_SHARE = 0.0766  # 41,000 of 535,100 from minorities, 44 ethnic groups
 Q_SUBDISTRICTS, Q_TOWNS = 8, 2
 Q_COMMUNITIES, Q_VILLAGES = 56, 21
 Q_PARKS, Q_LAKES, Q_SQUARES, Q_GARDENS = 14, 14, 19, 20
@@ -910,36 +1002,47 @@ Q_PARKS, Q_LAKES, Q_SQUARES, Q_GARDENS = 14, 14, 19, 20
 # group shares: the minority share is published, its split is not (Mongol, Hui, Manchu and Daur
 # are the minorities of the region; "other" stands for the other 39 groups together)
 Q_GROUPS = {"han": 0.9234, "mongol": 0.0420, "hui": 0.0170, "manchu": 0.0120, "daur": 0.0016, "other": 0.0040}
-Q_VILLAGE_RESIDENTS = 30_100    # the 21 villages together (assumption: suburban villages of 700-2,600)
+Q_VILLAGE_RESIDENTS = 30_100  # the 21 villages together (assumption: suburban villages of 700-2,600)
 Q_VILLAGE_SIZES = (700, 2_600)
 Q_COMMUNITY_SIZES = (5_000, 14_000)
-Q_VILLAGE_PER_CELL = 20         # village residents per 50 m cell (about 8,000/km2 in the built-up part)
+Q_VILLAGE_PER_CELL = 20  # village residents per 50 m cell (about 8,000/km2 in the built-up part)
 Q_OUTLETS_PER_RESIDENT = WUHAI_OUTLETS / WUHAI_RESIDENTS  # Wuhai's published outlet density, applied here
 Q_MARKETS = round(WUHAI_MARKETS * Q_RESIDENTS / WUHAI_RESIDENTS)  # the same share of markets as in Wuhai
-Q_TOWN_MARKETS = 2              # a periodic market and a supermarket in each town centre
+Q_TOWN_MARKETS = 2  # a periodic market and a supermarket in each town centre
 Q_VILLAGE_RESIDENTS_PER_SHOP = 350
-Q_KINDERGARTEN_PER = 6_000      # residents per kindergarten (GB 50180-2018: one per 5-minute circle)
-Q_PRIMARY_PER = 15_000          # residents per primary school (one per 10-minute circle of 15-25k)
-Q_MIDDLE_PER = 30_000           # residents per middle school (one per 15-minute circle of 50-100k, two here)
-Q_BIG_SUBDISTRICT = 60_000      # a second health centre above this
-Q_BIG_COMMUNITY = 12_000        # a second health station above this (the 5-minute circle's upper size)
+Q_KINDERGARTEN_PER = 6_000  # residents per kindergarten (GB 50180-2018: one per 5-minute circle)
+Q_PRIMARY_PER = 15_000  # residents per primary school (one per 10-minute circle of 15-25k)
+Q_MIDDLE_PER = 30_000  # residents per middle school (one per 15-minute circle of 50-100k, two here)
+Q_BIG_SUBDISTRICT = 60_000  # a second health centre above this
+Q_BIG_COMMUNITY = 12_000  # a second health station above this (the 5-minute circle's upper size)
 PARK_CAPACITY, SQUARE_CAPACITY, GARDEN_CAPACITY = 3_000, 1_500, 150
-CARE_CENTRE_CAPACITY = 80       # a subdistrict elderly care centre, twice a station
-CULTURE_STATION_CAPACITY = 60   # a subdistrict culture station
+CARE_CENTRE_CAPACITY = 80  # a subdistrict elderly care centre, twice a station
+CULTURE_STATION_CAPACITY = 60  # a subdistrict culture station
 
-Q_WIDTH, Q_HEIGHT = 200, 160    # 10 km x 8 km
+Q_WIDTH, Q_HEIGHT = 200, 160  # 10 km x 8 km
 Q_RAIL_Y = 40
 Q_RAIL_CROSSINGS = (14, 40, 66, 92, 118, 144, 168, 190)
 Q_CHANNEL_X = 176
 Q_CHANNEL_BRIDGES = (22, 52, 75, 100, 125, 148)
-Q_COLUMNS = [(12, 38), (54, 38), (96, 38), (138, 36)]   # x, width of the subdistrict columns
-Q_ROWS = [(46, 50), (106, 48)]                          # y, height of the two rows
-Q_BELT_LAKES = [((22, 98, 10, 5), "central green belt"), ((86, 98, 10, 5), "central green belt"),
-                ((148, 98, 10, 5), "central green belt"), ((30, 155, 8, 3), "south avenue"),
-                ((100, 155, 8, 3), "south avenue"), ((160, 155, 8, 3), "south avenue")]
+Q_COLUMNS = [(12, 38), (54, 38), (96, 38), (138, 36)]  # x, width of the subdistrict columns
+Q_ROWS = [(46, 50), (106, 48)]  # y, height of the two rows
+Q_BELT_LAKES = [
+    ((22, 98, 10, 5), "central green belt"),
+    ((86, 98, 10, 5), "central green belt"),
+    ((148, 98, 10, 5), "central green belt"),
+    ((30, 155, 8, 3), "south avenue"),
+    ((100, 155, 8, 3), "south avenue"),
+    ((160, 155, 8, 3), "south avenue"),
+]
 Q_SUBDISTRICTS_DATA = [  # invented names; residents assumed (sum 505,000 = 535,100 - villages)
-    ("Gangcheng", 66_500), ("Qingyuan", 61_000), ("Fuxing", 70_500), ("Wanshou", 58_000),
-    ("Youyi", 64_500), ("Hexing", 59_500), ("Beiyuan", 68_000), ("Xinguang", 57_000),
+    ("Gangcheng", 66_500),
+    ("Qingyuan", 61_000),
+    ("Fuxing", 70_500),
+    ("Wanshou", 58_000),
+    ("Youyi", 64_500),
+    ("Hexing", 59_500),
+    ("Beiyuan", 68_000),
+    ("Xinguang", 57_000),
 ]
 # villages: (town, x0, y0) of their rectangle's corner; sizes follow residents. North town: the west
 # part of the belt between the foothills and the rail line, and the west edge; east town: the east
@@ -949,7 +1052,7 @@ Q_VILLAGE_SITES = (
     + [("east", 184, 50 + 22 * i) for i in range(5)]
     + [("north", 1, 60 + 35 * i) for i in range(3)]
 )
-Q_TOWN_CENTRES = {"north": 5, "east": 15}   # index of the village that is the town centre
+Q_TOWN_CENTRES = {"north": 5, "east": 15}  # index of the village that is the town centre
 Q_NAMES = """Gangtie Yejin Kuangshan Xingfu Minzhu Wenming Heping Youyi Tuanjie Jianshe Fuqiang Ziyou
 Kexue Qingnian Gongren Chuangye Xinghuo Dongfang Hongxing Chunguang Yangguang Lanyuan Jingyuan Hengda Jinxiu Huafu
 Chengxin Ruiyuan Fuyuan Hongtai Longyuan Anle Kangju Yihe Hexing Changqing Meiyuan Liyuan Taoyuan Xinyuan
@@ -969,11 +1072,26 @@ def qingshan_blocked() -> list[tuple[Rect, str]]:
         ((150, 3, 26, 2), ""),
     ]
     rail = line_rects(Q_RAIL_Y, 0, Q_WIDTH, Q_RAIL_CROSSINGS, vertical=False)
-    blocked += [(r, "rail line between the villages and the city; crossings at x = "
-                 f"{', '.join(map(str, Q_RAIL_CROSSINGS))}" if i == 0 else "") for i, r in enumerate(rail)]
+    blocked += [
+        (
+            r,
+            f"rail line between the villages and the city; crossings at x = {', '.join(map(str, Q_RAIL_CROSSINGS))}"
+            if i == 0
+            else "",
+        )
+        for i, r in enumerate(rail)
+    ]
     chan = line_rects(Q_CHANNEL_X, 3, Q_HEIGHT, Q_CHANNEL_BRIDGES, vertical=True)
-    blocked += [((x, y, 2, h), "a dry flood channel (sand river) from the mountains, 100 m wide; bridges at y = "
-                 f"{', '.join(map(str, Q_CHANNEL_BRIDGES))}" if i == 0 else "") for i, (x, y, _, h) in enumerate(chan)]
+    blocked += [
+        (
+            (x, y, 2, h),
+            "a dry flood channel (sand river) from the mountains, 100 m wide; bridges at y = "
+            f"{', '.join(map(str, Q_CHANNEL_BRIDGES))}"
+            if i == 0
+            else "",
+        )
+        for i, (x, y, _, h) in enumerate(chan)
+    ]
     return blocked
 
 
@@ -1050,8 +1168,9 @@ def build_qingshan() -> tuple[City, list[Circle], list[Circle]]:
     return city, subs, list(towns.values())
 
 
-def place_qingshan_facilities(city: City, subs: list[Circle], towns: list[Circle], park_slots: list[Rect],
-                              lakes: list[tuple[Rect, str]]) -> None:
+def place_qingshan_facilities(
+    city: City, subs: list[Circle], towns: list[Circle], park_slots: list[Rect], lakes: list[tuple[Rect, str]]
+) -> None:
     """Place every facility of Qingshan."""
     rng = city.rng
     g = city.ground
@@ -1067,8 +1186,11 @@ def place_qingshan_facilities(city: City, subs: list[Circle], towns: list[Circle
             village = c.name.endswith("village")
             label = "elderly mutual-aid station" if village else "elderly care station"
             city.add("elderly_care", city.jitter_in(shrink_to(c.area, 0.5)), f"{c.name} {label}")
-            city.add("health_station", city.jitter_in(shrink_to(c.area, 0.6)),
-                     f"{c.name} {'clinic' if village else 'health station'}")
+            city.add(
+                "health_station",
+                city.jitter_in(shrink_to(c.area, 0.6)),
+                f"{c.name} {'clinic' if village else 'health station'}",
+            )
             if c.residents > Q_BIG_COMMUNITY:
                 city.add("health_station", city.second("health_station", g.cells(c.area)), f"{c.name} health station 2")
             city.add("culture_room", city.jitter_in(shrink_to(c.area, 0.6)), f"{c.name} culture room")
@@ -1082,17 +1204,24 @@ def place_qingshan_facilities(city: City, subs: list[Circle], towns: list[Circle
         cx, cy = centre(s.main)
         hub = g.nearest(cx, cy, lambda x, y, street=frozenset(s.streets): (x, y) in street)
         city.add("park", hub, f"{s.name} square", SQUARE_CAPACITY)
-        city.add("service_centre", g.nearest(hub[0] + rng.randint(-3, 3), hub[1] + rng.randint(-3, 3)),
-                 f"{s.name} service centre")
+        city.add(
+            "service_centre",
+            g.nearest(hub[0] + rng.randint(-3, 3), hub[1] + rng.randint(-3, 3)),
+            f"{s.name} service centre",
+        )
         if s.residents > Q_BIG_SUBDISTRICT:  # two centres, each serving half of the subdistrict
             for k, cell in enumerate(city.sites(s.homes, 2), 1):
                 city.add("health_centre", cell, f"{s.name} community health service centre {k}")
         else:  # one, at the subdistrict's centre
-            city.add("health_centre", g.nearest(hub[0] + rng.randint(-4, 4), hub[1] + rng.randint(-4, 4)),
-                     f"{s.name} community health service centre")
+            city.add(
+                "health_centre",
+                g.nearest(hub[0] + rng.randint(-4, 4), hub[1] + rng.randint(-4, 4)),
+                f"{s.name} community health service centre",
+            )
         city.add("elderly_care", city.sites(s.homes, 1)[0], f"{s.name} elderly care centre", CARE_CENTRE_CAPACITY)
-        city.add("culture_room", city.sites(s.homes + s.streets, 1)[0], f"{s.name} culture station",
-                 CULTURE_STATION_CAPACITY)
+        city.add(
+            "culture_room", city.sites(s.homes + s.streets, 1)[0], f"{s.name} culture station", CULTURE_STATION_CAPACITY
+        )
         for k, cell in enumerate(city.sites(s.homes, round(s.residents / Q_PRIMARY_PER)), 1):
             city.add("primary_school", cell, f"{s.name} primary school {k}")
         for k, cell in enumerate(city.sites(s.homes, round(s.residents / Q_MIDDLE_PER)), 1):
@@ -1216,28 +1345,64 @@ def render_qingshan() -> str:
     subs_res = [s.residents for s in subs]
     L: list[str] = []
     w = L.append
-    w(QINGSHAN_HEADER.format(
-        communities=Q_COMMUNITIES, villages=Q_VILLAGES, residents=Q_RESIDENTS, width=Q_WIDTH, height=Q_HEIGHT,
-        km_w=Q_WIDTH * CELL_M / 1000, km_h=Q_HEIGHT * CELL_M / 1000, seed=QINGSHAN_SEED, n_fac=len(city.facilities),
-        minority_share=Q_MINORITY_SHARE, subdistricts=Q_SUBDISTRICTS, towns=Q_TOWNS, parks=Q_PARKS, lakes=Q_LAKES,
-        squares=Q_SQUARES, gardens=Q_GARDENS, sub_min=min(subs_res), sub_max=max(subs_res), sub_sum=sum(subs_res),
-        crossings=len(Q_RAIL_CROSSINGS), bridges=len(Q_CHANNEL_BRIDGES), per_sub=Q_COMMUNITIES // Q_SUBDISTRICTS,
-        north=sum(1 for s in Q_VILLAGE_SITES if s[0] == "north"),
-        east=sum(1 for s in Q_VILLAGE_SITES if s[0] == "east"),
-        com_min=min(urban), com_max=max(urban), vil_min=min(villages), vil_max=max(villages), vil_sum=sum(villages),
-        minority=", ".join(f"{k} {v:.4f}" for k, v in Q_GROUPS.items() if k != "han"),
-        n=n, park_cap=PARK_CAPACITY, square_cap=SQUARE_CAPACITY, garden_cap=GARDEN_CAPACITY,
-        care_cap=CARE_CENTRE_CAPACITY, kg_per=Q_KINDERGARTEN_PER, primary_per=Q_PRIMARY_PER, middle_per=Q_MIDDLE_PER,
-        big_com=Q_BIG_COMMUNITY, big_sub=Q_BIG_SUBDISTRICT, culture_cap=CULTURE_STATION_CAPACITY,
-        town_markets=Q_TOWN_MARKETS, outlets=n["market"] + n["convenience"], w_outlets=WUHAI_OUTLETS,
-        w_residents=WUHAI_RESIDENTS, per_shop=Q_VILLAGE_RESIDENTS_PER_SHOP,
-    ))
+    w(
+        QINGSHAN_HEADER.format(
+            communities=Q_COMMUNITIES,
+            villages=Q_VILLAGES,
+            residents=Q_RESIDENTS,
+            width=Q_WIDTH,
+            height=Q_HEIGHT,
+            km_w=Q_WIDTH * CELL_M / 1000,
+            km_h=Q_HEIGHT * CELL_M / 1000,
+            seed=QINGSHAN_SEED,
+            n_fac=len(city.facilities),
+            minority_share=Q_MINORITY_SHARE,
+            subdistricts=Q_SUBDISTRICTS,
+            towns=Q_TOWNS,
+            parks=Q_PARKS,
+            lakes=Q_LAKES,
+            squares=Q_SQUARES,
+            gardens=Q_GARDENS,
+            sub_min=min(subs_res),
+            sub_max=max(subs_res),
+            sub_sum=sum(subs_res),
+            crossings=len(Q_RAIL_CROSSINGS),
+            bridges=len(Q_CHANNEL_BRIDGES),
+            per_sub=Q_COMMUNITIES // Q_SUBDISTRICTS,
+            north=sum(1 for s in Q_VILLAGE_SITES if s[0] == "north"),
+            east=sum(1 for s in Q_VILLAGE_SITES if s[0] == "east"),
+            com_min=min(urban),
+            com_max=max(urban),
+            vil_min=min(villages),
+            vil_max=max(villages),
+            vil_sum=sum(villages),
+            minority=", ".join(f"{k} {v:.4f}" for k, v in Q_GROUPS.items() if k != "han"),
+            n=n,
+            park_cap=PARK_CAPACITY,
+            square_cap=SQUARE_CAPACITY,
+            garden_cap=GARDEN_CAPACITY,
+            care_cap=CARE_CENTRE_CAPACITY,
+            kg_per=Q_KINDERGARTEN_PER,
+            primary_per=Q_PRIMARY_PER,
+            middle_per=Q_MIDDLE_PER,
+            big_com=Q_BIG_COMMUNITY,
+            big_sub=Q_BIG_SUBDISTRICT,
+            culture_cap=CULTURE_STATION_CAPACITY,
+            town_markets=Q_TOWN_MARKETS,
+            outlets=n["market"] + n["convenience"],
+            w_outlets=WUHAI_OUTLETS,
+            w_residents=WUHAI_RESIDENTS,
+            per_shop=Q_VILLAGE_RESIDENTS_PER_SHOP,
+        )
+    )
     w("communities = [")
     for circ in subs + towns:
         w("")
         if circ in subs:
-            w(f"  # --- {circ.name} (invented name): {circ.residents:,} residents in {len(circ.communities)} "
-              f"communities, block {fmt_rect(circ.main)}, {circ.note}")
+            w(
+                f"  # --- {circ.name} (invented name): {circ.residents:,} residents in {len(circ.communities)} "
+                f"communities, block {fmt_rect(circ.main)}, {circ.note}"
+            )
         else:
             w(f"  # --- {circ.name} (invented name): {circ.residents:,} residents in {len(circ.communities)} villages")
         for c in circ.communities:
@@ -1245,10 +1410,13 @@ def render_qingshan() -> str:
     w("]")
     w("")
     headers = {
-        "park": [f"--- park type, {n['park']}: subdistrict squares, town squares, the {Q_PARKS} lake parks, "
-                 "the other squares, the gardens"],
-        "elderly_care": [f"--- elderly care: {n['elderly_care']} (stations, village mutual-aid stations, "
-                         "subdistrict centres)"],
+        "park": [
+            f"--- park type, {n['park']}: subdistrict squares, town squares, the {Q_PARKS} lake parks, "
+            "the other squares, the gardens"
+        ],
+        "elderly_care": [
+            f"--- elderly care: {n['elderly_care']} (stations, village mutual-aid stations, subdistrict centres)"
+        ],
         "health_station": [f"--- health stations and village clinics: {n['health_station']}"],
         "culture_room": [f"--- culture rooms and subdistrict culture stations: {n['culture_room']}"],
         "kindergarten": [f"--- kindergartens: {n['kindergarten']}"],
@@ -1257,16 +1425,30 @@ def render_qingshan() -> str:
         "health_centre": [f"--- community and town health centres: {n['health_centre']}"],
         "service_centre": [f"--- subdistrict and town service centres: {n['service_centre']}"],
         "market": [f"--- markets and supermarkets: {n['market']}"],
-        "convenience": [f"--- convenience outlets: {n['convenience']:,}; in villages first, then about 60% "
-                        "along the streets"],
+        "convenience": [
+            f"--- convenience outlets: {n['convenience']:,}; in villages first, then about 60% along the streets"
+        ],
     }
-    order = ["park", "elderly_care", "health_station", "culture_room", "kindergarten", "primary_school",
-             "middle_school", "health_centre", "service_centre", "market", "convenience"]
+    order = [
+        "park",
+        "elderly_care",
+        "health_station",
+        "culture_room",
+        "kindergarten",
+        "primary_school",
+        "middle_school",
+        "health_centre",
+        "service_centre",
+        "market",
+        "convenience",
+    ]
     L.extend(facility_block(city, order, headers))
     w("")
     w("[population]")
-    w(f"# han {Q_GROUPS['han']:.4f} = 1 - {Q_MINORITY_SHARE} (published minority share); "
-      "the minority split is an ASSUMPTION")
+    w(
+        f"# han {Q_GROUPS['han']:.4f} = 1 - {Q_MINORITY_SHARE} (published minority share); "
+        "the minority split is an ASSUMPTION"
+    )
     w(f"groups = {fmt_shares(Q_GROUPS, 4)}")
     w("")
     w("[grid]")

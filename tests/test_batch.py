@@ -121,7 +121,10 @@ def test_mixing_override_changes_residential_dissimilarity(scenario):
     rows = mesa.batch_run(
         LifeCircleModel,
         parameters={"scenario": scenario, "seed": 1, "mixing": [0.0, 1.0]},
-        iterations=1, max_steps=2, number_processes=1, display_progress=False,
+        iterations=1,
+        max_steps=2,
+        number_processes=1,
+        display_progress=False,
     )
     assert sorted(r["mixing"] for r in rows) == [0.0, 1.0]
 

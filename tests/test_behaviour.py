@@ -274,8 +274,12 @@ def test_presence_from_the_log_equals_occupancy_each_tick(stepped):
         assert (series[f"occupancy_{t}"].to_numpy()[1:] == expected).all(), t
     # the state counts reported equal the residents' states
     states = stepped["states"]
-    for col, s in (("home", State.HOME), ("walking", State.WALKING), ("waiting", State.WAITING),
-                   ("at_facilities", State.VISITING)):
+    for col, s in (
+        ("home", State.HOME),
+        ("walking", State.WALKING),
+        ("waiting", State.WAITING),
+        ("at_facilities", State.VISITING),
+    ):
         assert (series[col].to_numpy()[1:] == (states == s).sum(axis=1)).all(), col
 
 
@@ -367,8 +371,13 @@ def queue_scenario(tmp_path, *, patience, tries, visit_min=30, second_capacity=N
         communities=community(0, 1, 5),
         facilities=facilities,
         types=ftype(
-            "park", daily_prob=1.0, depart=["08:00", "08:00"], visit_min=visit_min, beta_per_min=math.inf,
-            patience_min=patience, tries=tries,
+            "park",
+            daily_prob=1.0,
+            depart=["08:00", "08:00"],
+            visit_min=visit_min,
+            beta_per_min=math.inf,
+            patience_min=patience,
+            tries=tries,
         ),
     )
 

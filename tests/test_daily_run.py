@@ -71,8 +71,14 @@ def runs(tmp_path_factory):
     # the repeated runs get another string-hash seed: results must not depend on Python's hashing
     # (e.g. the order of a set of group names)
     procs = {
-        k: subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=base,
-                            env={**os.environ, "PYTHONHASHSEED": "1" if k.endswith("_again") else "0"})
+        k: subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=base,
+            env={**os.environ, "PYTHONHASHSEED": "1" if k.endswith("_again") else "0"},
+        )
         for k, cmd in jobs.items()
     }
     results = {}
@@ -93,8 +99,7 @@ def read(out):
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     visits = pd.read_csv(out / "visits.csv", float_precision="round_trip")
     facilities = pd.read_csv(out / "facilities.csv", float_precision="round_trip")
-    residents = pd.read_csv(out / "residents.csv", float_precision="round_trip", keep_default_na=False,
-                            na_values=[""])
+    residents = pd.read_csv(out / "residents.csv", float_precision="round_trip", keep_default_na=False, na_values=[""])
     return summary, visits, facilities, residents
 
 
@@ -102,7 +107,8 @@ def close(a, b, tol=1e-9):
     """Equal within tol; None in the summary stands for NaN."""
     if a is None or b is None or (isinstance(b, float) and math.isnan(b)):
         return (a is None or (isinstance(a, float) and math.isnan(a))) and (
-            b is None or (isinstance(b, float) and math.isnan(b)))
+            b is None or (isinstance(b, float) and math.isnan(b))
+        )
     return abs(a - b) <= tol
 
 
@@ -123,8 +129,14 @@ def test_files_and_contract_keys(runs, name):
     types = list(dict.fromkeys(facilities["type"]))
     assert set(summary["usage"]) == set(types)
     for u in summary["usage"].values():
-        assert set(u) == {"visits", "turned_away", "unmet_share", "mean_walk_min", "fifteen_minute_usage",
-                          "peak_occupancy_ratio"}
+        assert set(u) == {
+            "visits",
+            "turned_away",
+            "unmet_share",
+            "mean_walk_min",
+            "fifteen_minute_usage",
+            "peak_occupancy_ratio",
+        }
     mixing = summary["mixing"]
     assert set(mixing) == {"block_cells", "residential", "activity"}
     groups = set(residents["group"])
@@ -141,8 +153,14 @@ def test_files_and_contract_keys(runs, name):
     assert {"block", *(f"unmet_{t}" for t in types)} <= set(residents.columns)
     assert {"visits", "peak_occupancy", "turned_away"} <= set(facilities.columns)
     series = pd.read_csv(out / "timeseries.csv")
-    assert {"home", "walking", "waiting", "at_facilities", "cross_group_copresence",
-            *(f"occupancy_{t}" for t in types)} <= set(series.columns)
+    assert {
+        "home",
+        "walking",
+        "waiting",
+        "at_facilities",
+        "cross_group_copresence",
+        *(f"occupancy_{t}" for t in types),
+    } <= set(series.columns)
     assert len(series) == DAYS * TICKS_PER_DAY + 1  # the initial state, then one row per tick
     assert (series[["home", "walking", "waiting", "at_facilities"]].sum(axis=1) == len(residents)).all()
     assert len(visits) > 0
@@ -247,9 +265,7 @@ def brute_force_activity(visits: pd.DataFrame, residents: pd.DataFrame, days: in
             h: (sum(share_sum[r][h] / company_minutes[r] for r in members) / len(members) if members else None)
             for h in names
         }
-    exposure = {
-        g: (sum(matrix[g][h] for h in names if h != g) if matrix[g][g] is not None else None) for g in names
-    }
+    exposure = {g: (sum(matrix[g][h] for h in names if h != g) if matrix[g][g] is not None else None) for g in names}
     return {
         "exposure": exposure,
         "exposure_matrix": matrix,
@@ -385,7 +401,7 @@ def test_contacts_graph_and_assortativity(runs, name):
     for (_, _), present in presence(visits).items():
         present = sorted(present)
         for i, a in enumerate(present):
-            for b in present[i + 1:]:
+            for b in present[i + 1 :]:
                 together[(a, b)] += 1
     edges = {(a, b): m for (a, b), m in together.items() if m >= contacts["contact_min"]}
     got = {tuple(sorted((int(a), int(b)))): d["minutes"] for a, b, d in graph.edges(data=True)}

@@ -63,7 +63,9 @@ def assert_same_distribution(scenario):
             continue
         p = stats.ttest_ind(a, f, equal_var=False).pvalue
         if p < alpha:
-            failures.append(f"{key}: agents {a.mean():.4g}±{a.std(ddof=1):.2g}, fast {f.mean():.4g}±{f.std(ddof=1):.2g}, p={p:.2g}")
+            failures.append(
+                f"{key}: agents {a.mean():.4g}±{a.std(ddof=1):.2g}, fast {f.mean():.4g}±{f.std(ddof=1):.2g}, p={p:.2g}"
+            )
     assert not failures, "\n".join(failures)
 
 
@@ -76,11 +78,15 @@ def reduced_circle(tmp_path_factory):
     """The bundled Wuhai life circle with a tenth of its residents and capacities (same layout)."""
     base = ROOT / "scenarios" / "wuhai_life_circle.toml"
     data = tomllib.loads(base.read_text(encoding="utf-8"))
-    lines = [f'name = "reduced_circle"', f'extends = "{base.as_posix()}"']
+    lines = ['name = "reduced_circle"', f'extends = "{base.as_posix()}"']
     for c in data["communities"]:
         x, y, w, h = c["area"]
-        lines += ["[[communities]]", f'name = "{c["name"]}"', f"area = [{x}, {y}, {w}, {h}]",
-                  f"residents = {max(1, c['residents'] // 10)}"]
+        lines += [
+            "[[communities]]",
+            f'name = "{c["name"]}"',
+            f"area = [{x}, {y}, {w}, {h}]",
+            f"residents = {max(1, c['residents'] // 10)}",
+        ]
     lines += ["[facility_types.elderly_care]", "capacity = 6", "[facility_types.culture_room]", "capacity = 4"]
     path = tmp_path_factory.mktemp("reduced") / "reduced_circle.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -68,12 +68,16 @@ def test_visit_log_matches_facility_totals_and_occupancy(stepped):
     fac_type = model.city.facilities["type"].to_numpy()
     for t in model.city.types:
         mine = fac_type[v["facility"]] == t
-        present = ((v["arrive_min"][mine][None, :] <= run_min[:, None]) & (run_min[:, None] < v["leave_min"][mine][None, :])).sum(axis=1)
+        present = (
+            (v["arrive_min"][mine][None, :] <= run_min[:, None]) & (run_min[:, None] < v["leave_min"][mine][None, :])
+        ).sum(axis=1)
         assert np.array_equal(present, series[f"occupancy_{t}"].to_numpy()), t
     # peaks: the most present at once, from the log, per facility
     for f in np.unique(v["facility"]):
         mine = v["facility"] == f
-        present = ((v["arrive_min"][mine][None, :] <= run_min[:, None]) & (run_min[:, None] < v["leave_min"][mine][None, :])).sum(axis=1)
+        present = (
+            (v["arrive_min"][mine][None, :] <= run_min[:, None]) & (run_min[:, None] < v["leave_min"][mine][None, :])
+        ).sum(axis=1)
         assert present.max() == totals["peak_occupancy"][f]
 
 

@@ -75,8 +75,21 @@ def run_case(scenario: str, engine: str, days: int, extra: list[str]) -> Result:
     """Run one ``lifecircle run`` in a fresh process and measure it."""
     with tempfile.TemporaryDirectory(prefix="lifecircle-bench-") as tmp:
         out = Path(tmp) / "out"
-        cmd = [sys.executable, "-m", "model.cli", "run", scenario, "--engine", engine, "--days", str(days),
-               "--out", str(out), "--quiet", *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "model.cli",
+            "run",
+            scenario,
+            "--engine",
+            engine,
+            "--days",
+            str(days),
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -125,8 +138,12 @@ def table(results: list[Result]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark suite (or the cases given) and print the table."""
     parser = argparse.ArgumentParser(prog="lifecircle bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--case", action="append", metavar="SCENARIO:ENGINE[:DAYS]",
-                        help="a case to run (repeatable); default: the standard suite")
+    parser.add_argument(
+        "--case",
+        action="append",
+        metavar="SCENARIO:ENGINE[:DAYS]",
+        help="a case to run (repeatable); default: the standard suite",
+    )
     parser.add_argument("--access", default="wuhai_city", help="scenario whose access fields are timed")
     args = parser.parse_args(argv)
     cases = DEFAULT_CASES
@@ -143,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"running {scenario} with the {engine} engine for {days} day(s) ...", file=sys.stderr, flush=True)
         result = run_case(scenario, engine, days, [])
         stages = ", ".join(f"{k} {v:.2f}" for k, v in result.stages.items() if k.endswith("_s"))
-        print(f"  {result.wall_s:.1f} s wall ({stages}), peak RSS {result.peak_rss_mb:,.0f} MB",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {result.wall_s:.1f} s wall ({stages}), peak RSS {result.peak_rss_mb:,.0f} MB",
+            file=sys.stderr,
+            flush=True,
+        )
         results.append(result)
     print(table(results))
     if args.access:

@@ -1,0 +1,110 @@
+"""The fast engine's destination-choice kernels (model/choice.py) against exact probabilities."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from scipy import stats
+
+from model.choice import candidate_table, choose_many
+
+FALSE_ALARM = 1e-3  # each statistical test below fails with at most this probability when correct
+
+
+def draw(metres, facility, speed, beta, tries, n, cutoff=30.0, max_ticks=10_000, seed=0):
+    indptr = np.array([0, len(metres)])
+    rng = np.random.default_rng(seed)
+    out_f = np.full((n, tries), -1, dtype=np.int64)
+    out_m = np.zeros((n, tries))
+    counts = choose_many(
+        indptr,
+        np.asarray(facility, dtype=np.int64),
+        np.asarray(metres, dtype=float),
+        np.zeros(n, dtype=np.int64),
+        np.full(n, speed),
+        np.full(n, beta),
+        np.full(n, tries, dtype=np.int64),
+        cutoff,
+        1.0,
+        np.full(n, max_ticks, dtype=np.int64),
+        rng.random((n, tries)),
+        out_f,
+        out_m,
+    )
+    return counts, out_f, out_m
+
+
+def test_infinite_beta_takes_the_nearest_ties_by_id():
+    counts, f, m = draw([300.0, 100.0, 100.0, 50.0], [7, 9, 4, 8], speed=50.0, beta=math.inf, tries=3, n=5)
+    assert (counts == 3).all()
+    assert (f == [8, 4, 9]).all()  # 50 m, then the 100 m tie in id order
+    assert (m == [50.0, 100.0, 100.0]).all()
+
+
+def test_cutoff_and_walk_ticks_bound_the_candidates():
+    metres = [100.0, 200.0, 400.0]  # 2, 4 and 8 minutes at 50 m/min
+    counts, f, _ = draw(metres, [0, 1, 2], speed=50.0, beta=0.1, tries=3, n=200, cutoff=5.0)
+    assert (counts == 2).all() and set(f[:, :2].ravel()) == {0, 1} and (f[:, 2] == -1).all()
+    counts, f, _ = draw(metres, [0, 1, 2], speed=50.0, beta=0.1, tries=3, n=50, max_ticks=2)
+    assert (counts == 1).all() and (f[:, 0] == 0).all()
+    counts, _, _ = draw(metres, [0, 1, 2], speed=50.0, beta=0.1, tries=3, n=10, cutoff=1.0)
+    assert (counts == 0).all()
+
+
+def test_choices_are_distinct():
+    counts, f, _ = draw(np.linspace(10, 500, 12), range(12), speed=60.0, beta=0.05, tries=4, n=3000, seed=3)
+    assert (counts == 4).all()
+    assert all(len(set(row)) == 4 for row in f)
+
+
+def test_first_and_second_choice_follow_the_rank_ordered_logit():
+    metres = np.array([60.0, 150.0, 240.0, 480.0])
+    speed, beta, n = 60.0, 0.35, 40_000
+    counts, f, _ = draw(metres, range(4), speed, beta, tries=2, n=n, seed=11)
+    w = np.exp(-beta * metres / speed)
+    p_first = w / w.sum()
+    observed = np.bincount(f[:, 0], minlength=4)
+    assert stats.chisquare(observed, p_first * n).pvalue > FALSE_ALARM / 2
+    # the ordered pair (first, second): P = p(i) * w_j / (W - w_i)
+    pairs = list(itertools.permutations(range(4), 2))
+    p_pair = np.array([p_first[i] * w[j] / (w.sum() - w[i]) for i, j in pairs])
+    index = {p: k for k, p in enumerate(pairs)}
+    observed = np.bincount([index[(a, b)] for a, b in f], minlength=len(pairs))
+    assert stats.chisquare(observed, p_pair * n).pvalue > FALSE_ALARM / 2
+
+
+def test_beta_zero_is_uniform():
+    counts, f, _ = draw([10.0, 900.0, 1500.0], range(3), speed=78.0, beta=0.0, tries=1, n=30_000, seed=5)
+    assert stats.chisquare(np.bincount(f[:, 0], minlength=3)).pvalue > FALSE_ALARM
+
+
+def test_candidate_table_groups_like_a_brute_force():
+    rng = np.random.default_rng(2)
+    n_cells, n_fac, n_origins, n_types = 6, 9, 5, 3
+    fac_cell = rng.integers(0, n_cells, n_fac)
+    fac_type = rng.integers(0, n_types, n_fac)
+    entries = [
+        (c, o, float(rng.integers(1, 100))) for c in range(n_cells) for o in range(n_origins) if rng.random() < 0.6
+    ]
+    cell_idx = np.array([e[0] for e in entries])
+    origin = np.array([e[1] for e in entries])
+    metres = np.array([e[2] for e in entries])
+    by_cell = np.argsort(fac_cell, kind="stable")
+    cell_indptr = np.concatenate([[0], np.cumsum(np.bincount(fac_cell, minlength=n_cells))])
+    indptr, facility, got_m = candidate_table(
+        cell_idx, origin, metres, cell_indptr, by_cell, fac_type, n_types, n_origins
+    )
+    for o in range(n_origins):
+        for t in range(n_types):
+            g = o * n_types + t
+            got = sorted(zip(facility[indptr[g] : indptr[g + 1]].tolist(), got_m[indptr[g] : indptr[g + 1]].tolist()))
+            expected = sorted(
+                (int(f), d)
+                for c, oo, d in entries
+                if oo == o
+                for f in range(n_fac)
+                if fac_cell[f] == c and fac_type[f] == t
+            )
+            assert got == expected

@@ -1,8 +1,9 @@
 """Benchmark harness: each case is one whole ``lifecircle run`` in a fresh process.
 
-For each case it measures the wall time of the command from outside (scenario build, access,
-simulation and outputs), the child's peak resident memory (``os.wait4``), and reads the stage
-times the run wrote to run.json. Resident-days per second = residents x days / wall seconds;
+For each case it measures the wall time of the command from outside (interpreter start, scenario
+build, access, simulation and outputs), the child's peak resident memory (``os.wait4``), and
+reads the stage times the run wrote to run.json. A warm-up run first fills the numba kernels'
+on-disk cache, so that the one-time compilation after installing is not counted in the cases. Resident-days per second = residents x days / wall seconds;
 "ratio" compares each case's resident-days per second with the per-agent engine's in the same
 benchmark run. A separate in-process case times the access fields of every facility type.
 
@@ -155,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"--case must be SCENARIO:ENGINE[:DAYS], not {spec!r}")
             cases.append((parts[0], parts[1], int(parts[2]) if len(parts) == 3 else 1))
     print(f"machine: {machine()}", flush=True)
+    # the numba kernels compile once per installation (cached on disk); do it before timing
+    warm = run_case("demo", "fast", 1, [])
+    print(f"warm-up (compiles the numba kernels if not cached yet): demo in {warm.wall_s:.1f} s", file=sys.stderr)
     results = []
     for scenario, engine, days in cases:
         print(f"running {scenario} with the {engine} engine for {days} day(s) ...", file=sys.stderr, flush=True)

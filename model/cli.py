@@ -93,7 +93,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     timings["load_s"] = time.perf_counter() - t0
     out = args.out or default_out_dir(scenario, _results_root())
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _BadArgument(f"--out: cannot create {out}: {exc.strerror or exc}") from None
     t1 = time.perf_counter()
     model = LifeCircleModel(
         scenario,

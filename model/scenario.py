@@ -31,6 +31,10 @@ DEFAULT_SCENARIO = SCENARIO_DIR / "demo.toml"
 LIST_SECTIONS = ("communities", "facilities")
 MAX_AGE = 100
 SHARE_TOLERANCE = 1e-6
+# Limits of this implementation (memory on a 24 GB machine), reported as bad input rather than
+# failing later: 50 million cells (a 350 km square at 50 m cells) and 20 million residents.
+MAX_CELLS = 50_000_000
+MAX_RESIDENTS = 20_000_000
 
 
 # --------------------------------------------------------------------------- errors
@@ -622,6 +626,9 @@ def _check_grid(c: _Checker) -> Grid | None:
     ok = c.positive(width, "grid.width") & c.positive(height, "grid.height") & c.positive(cell_m, "grid.cell_m")
     if not ok:
         return None
+    if width * height > MAX_CELLS:
+        c.bad("grid", f"{width}x{height} = {width * height:,} cells is more than this version handles ({MAX_CELLS:,})")
+        return None
     grid = Grid(width, height, float(cell_m))
     rects = []
     for i, r in enumerate(g.get("blocked", [])):
@@ -820,8 +827,8 @@ def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> t
         residents = d.get("residents")
         if residents is None:
             c.bad(f"{path}.residents", "required key is missing", file)
-        else:
-            c.positive(residents, f"{path}.residents", file)
+        elif c.positive(residents, f"{path}.residents", file) and residents > MAX_RESIDENTS:
+            c.bad(f"{path}.residents", f"{residents:,} is more than this version handles ({MAX_RESIDENTS:,})", file)
         own = d.get("groups")
         if own is not None:
             own = c.shares(own, f"{path}.groups", file)
@@ -950,6 +957,9 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     types, type_names = _check_types(c)
     simulation = _check_simulation(c)
     communities = _check_communities(c, grid, groups)
+    total = sum(com.residents for com in communities)
+    if total > MAX_RESIDENTS:
+        c.bad("communities", f"{total:,} residents in all is more than this version handles ({MAX_RESIDENTS:,})")
     facilities = _check_facilities(c, grid, types, type_names)
     if problems:
         raise ScenarioError(problems)

@@ -96,3 +96,17 @@ def test_depart_window_must_fall_within_opening_hours(tmp_path):
     with pytest.raises(ScenarioError) as err:
         load_scenario(path)
     assert any(p.key == "facility_types.park.depart" and "opening hours" in p.message for p in err.value.problems)
+
+
+def test_sizes_beyond_the_implementation_limits_are_bad_input(tmp_path):
+    from model.scenario import MAX_CELLS, MAX_RESIDENTS
+
+    path = write_small(tmp_path, residents=MAX_RESIDENTS // 2 + 1)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert any(p.key == "communities" and "more than this version handles" in p.message for p in err.value.problems)
+    text = path.read_text().replace("width = 20", f"width = {MAX_CELLS}")
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert any(p.key == "grid" for p in err.value.problems)

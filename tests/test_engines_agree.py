@@ -105,79 +105,63 @@ def test_access_identical(reduced_circle):
         np.testing.assert_array_equal(a.minutes[t], f.minutes[t])
 
 
-CERTAIN = """
-[facility_types.park]
+def certain(ftype: str, minute: str) -> str:
+    """Facility-type overrides that make a type's visit certain, at one minute, to the nearest, with room."""
+    return f"""
+[facility_types.{ftype}]
 daily_prob = 1.0
-depart = ["07:00", "07:00"]
-beta_per_min = inf
-capacity = 100000
-[facility_types.elderly_care]
-daily_prob = 1.0
-depart = ["09:00", "09:00"]
-beta_per_min = inf
-capacity = 100000
-[facility_types.market]
-daily_prob = 1.0
-depart = ["08:00", "08:00"]
+depart = ["{minute}", "{minute}"]
 beta_per_min = inf
 capacity = 100000
 """
+
+
+CERTAIN = certain("park", "07:00") + certain("elderly_care", "09:00") + certain("market", "08:00")
 
 
 def visit_table(model) -> pd.DataFrame:
     v = model.visit_log.columns()
-    frame = pd.DataFrame(v).sort_values(["resident", "arrive_min"]).reset_index(drop=True)
-    return frame
+    return pd.DataFrame(v).sort_values(["resident", "arrive_min"]).reset_index(drop=True)
+
+
+def run_both(path, seed, days):
+    runs = {}
+    for engine in ("agents", "fast"):
+        model = LifeCircleModel(path, seed=seed, days=days, engine=engine)
+        model.run()
+        runs[engine] = model
+    return runs["agents"], runs["fast"]
+
+
+def assert_same_visits(agents, fast):
+    pd.testing.assert_frame_equal(visit_table(agents), visit_table(fast), check_exact=False, rtol=1e-12)
+    assert np.array_equal(agents.unmet_counts(), fast.unmet_counts())
 
 
 def test_without_randomness_both_engines_make_the_same_visits(tmp_path):
-    path = write_small(tmp_path, residents=300, extra=CERTAIN)
-    runs = {}
-    for engine in ("agents", "fast"):
-        model = LifeCircleModel(path, seed=5, days=2, engine=engine)
-        model.run()
-        runs[engine] = model
-    a, f = visit_table(runs["agents"]), visit_table(runs["fast"])
-    assert len(a) > 0
-    pd.testing.assert_frame_equal(a, f, check_exact=False, rtol=1e-12)
-    assert np.array_equal(runs["agents"].unmet_counts(), runs["fast"].unmet_counts())
-    ta, tf = runs["agents"].facility_totals(), runs["fast"].facility_totals()
+    agents, fast = run_both(write_small(tmp_path, residents=300, extra=CERTAIN), seed=5, days=2)
+    assert len(visit_table(agents)) > 0
+    assert_same_visits(agents, fast)
+    ta, tf = agents.facility_totals(), fast.facility_totals()
     for key in ta:
         assert np.array_equal(ta[key], tf[key]), key
-    sa = runs["agents"].datacollector.get_model_vars_dataframe()
-    sf = runs["fast"].datacollector.get_model_vars_dataframe()
+    sa = agents.datacollector.get_model_vars_dataframe()
+    sf = fast.datacollector.get_model_vars_dataframe()
     pd.testing.assert_frame_equal(sa, sf)
     # every resident who needs a type visits it each day: the certain plan is served in full
-    assert math.isclose(summarise(runs["fast"])["usage"]["park"]["unmet_share"], 0.0)
+    assert math.isclose(summarise(fast)["usage"]["park"]["unmet_share"], 0.0)
 
 
-COLLIDING = """
-[simulation]
-cutoff_min = 4.0
-[facility_types.elderly_care]
-daily_prob = 0.0
-[facility_types.park]
-daily_prob = 1.0
-depart = ["08:00", "08:00"]
-beta_per_min = inf
-capacity = 100000
-[facility_types.market]
-daily_prob = 1.0
-depart = ["08:00", "08:00"]
-beta_per_min = inf
-capacity = 100000
-"""
+COLLIDING = (
+    "[simulation]\ncutoff_min = 4.0\n[facility_types.elderly_care]\ndaily_prob = 0.0\n"
+    + certain("park", "08:00")
+    + certain("market", "08:00")
+)
 
 
 def test_a_failed_departure_does_not_delay_the_next_due_visit(tmp_path):
     """Two visits planned for the same minute, the first impossible for some (beyond the cut-off):
     the second starts in the next tick in both engines."""
-    path = write_small(tmp_path, residents=300, extra=COLLIDING)
-    runs = {}
-    for engine in ("agents", "fast"):
-        model = LifeCircleModel(path, seed=2, days=1, engine=engine)
-        model.run()
-        runs[engine] = model
-    assert runs["agents"].unmet_counts().sum() > 0  # the cut-off really binds for some
-    pd.testing.assert_frame_equal(visit_table(runs["agents"]), visit_table(runs["fast"]), check_exact=False, rtol=1e-12)
-    assert np.array_equal(runs["agents"].unmet_counts(), runs["fast"].unmet_counts())
+    agents, fast = run_both(write_small(tmp_path, residents=300, extra=COLLIDING), seed=2, days=1)
+    assert agents.unmet_counts().sum() > 0  # the cut-off really binds for some
+    assert_same_visits(agents, fast)

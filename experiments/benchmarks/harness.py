@@ -3,7 +3,8 @@
 For each case it measures the wall time of the command from outside (interpreter start, scenario
 build, access, simulation and outputs), the child's peak resident memory (``os.wait4``), and
 reads the stage times the run wrote to run.json. A warm-up run first fills the numba kernels'
-on-disk cache, so that the one-time compilation after installing is not counted in the cases. Resident-days per second = residents x days / wall seconds;
+on-disk cache, so that the one-time compilation after installing is not counted in the
+cases. Resident-days per second = residents x days / wall seconds;
 "ratio" compares each case's resident-days per second with the per-agent engine's in the same
 benchmark run. A separate in-process case times the access fields of every facility type.
 

@@ -165,7 +165,7 @@ class FacilityType:
 
 @dataclass(frozen=True)
 class Simulation:
-    """Settings of the daily-life simulation (see docs/scenarios.md).
+    """Settings of the daily-life simulation (see docs/scenarios.md, which gives each default's origin).
 
     Attributes:
         tick_min: Minutes per model step.

@@ -110,3 +110,24 @@ def test_sizes_beyond_the_implementation_limits_are_bad_input(tmp_path):
     with pytest.raises(ScenarioError) as err:
         load_scenario(path)
     assert any(p.key == "grid" for p in err.value.problems)
+
+
+@pytest.mark.parametrize("engine", ["agents", "fast"])
+def test_mesa_grid_view_counts_everyone_where_they_are(tmp_path, engine):
+    from mesa.discrete_space import OrthogonalMooreGrid
+
+    path = write_small(tmp_path, residents=120)
+    model = LifeCircleModel(path, seed=4, engine=engine)
+    for _ in range(150):  # into the morning: some residents are out
+        model.step()
+    grid = model.grid
+    assert isinstance(grid, OrthogonalMooreGrid)
+    people = grid.people.data  # indexed [x, y]
+    assert people.sum() == len(model.population)
+    pos = model.positions()
+    xs, ys = pos % model.city.width, pos // model.city.width
+    expected = np.zeros_like(people)
+    np.add.at(expected, (xs, ys), 1)
+    np.testing.assert_array_equal(people, expected)
+    assert (grid.walkable.data == model.city.walkable.T).all()
+    assert (pos != model.population.cell).any()  # somebody has left home

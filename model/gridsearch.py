@@ -163,7 +163,7 @@ def bounded_distances(
     x0, x1 = np.clip(sx - radius, 0, width), np.clip(sx + radius + 1, 0, width)
     y0, y1 = np.clip(sy - radius, 0, height), np.clip(sy + radius + 1, 0, height)
     room = table[y1, x1] - table[y0, x1] - table[y1, x0] + table[y0, x0]
-    offsets = np.concatenate([[0], np.cumsum(room)[:-1]]).astype(np.int64)
+    offsets = (np.cumsum(room) - room).astype(np.int64)
     out_origin = np.empty(int(room.sum()), dtype=np.int64)
     out_dist = np.empty(int(room.sum()))
     counts = np.zeros(sources.size, dtype=np.int64)

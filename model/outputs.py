@@ -265,7 +265,8 @@ def plot_coverage(path: Path, table: pd.DataFrame, scenario: Scenario) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share of users within the life-circle level")
     ax.set_title(f"{scenario.name}: who reaches each facility type within its level, by age")
-    ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    if bands and types:
+        ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -289,7 +290,8 @@ def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
         f"{model.scenario.name}: occupancy through the day by facility type"
         + (f" (mean of {days} days)" if days > 1 else "")
     )
-    top.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    if model.city.types:
+        top.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     for key, colour in (("walking", "#2c7bb6"), ("waiting", "#d7191c"), ("at_facilities", "#1a9641")):
         bottom.plot(by_minute.index, by_minute[key], label=key.replace("_", " "), color=colour)
     bottom.set_ylabel("residents")

@@ -131,3 +131,54 @@ def test_mesa_grid_view_counts_everyone_where_they_are(tmp_path, engine):
     np.testing.assert_array_equal(people, expected)
     assert (grid.walkable.data == model.city.walkable.T).all()
     assert (pos != model.population.cell).any()  # somebody has left home
+
+
+NO_FACILITIES = """
+name = "empty"
+[grid]
+width = 10
+height = 8
+[population]
+groups = { a = 1.0 }
+ages = { "0-100" = 1.0 }
+[walking]
+m_per_min = { "0-100" = 70.0 }
+[[communities]]
+name = "c"
+area = [1, 1, 3, 3]
+residents = 20
+"""
+
+
+@pytest.mark.parametrize("engine", ["agents", "fast"])
+def test_a_city_without_facilities_runs_end_to_end(tmp_path, engine):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "empty.toml"
+    path.write_text(NO_FACILITIES)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model.cli",
+            "run",
+            str(path),
+            "--engine",
+            engine,
+            "--out",
+            str(out),
+            "--quiet",
+            "--log-visits",
+            "--contacts",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["access"] == {} and summary["usage"] == {} and summary["residents"] == 20
+    assert (out / "visits.csv").read_text() == "resident,facility,type,arrive_min,leave_min,walk_min\n"

@@ -138,8 +138,10 @@ def assert_same_visits(agents, fast):
     assert np.array_equal(agents.unmet_counts(), fast.unmet_counts())
 
 
-def test_without_randomness_both_engines_make_the_same_visits(tmp_path):
-    agents, fast = run_both(write_small(tmp_path, residents=300, extra=CERTAIN), seed=5, days=2)
+@pytest.mark.parametrize("tick_min", [1, 5])
+def test_without_randomness_both_engines_make_the_same_visits(tmp_path, tick_min):
+    extra = CERTAIN + f"[simulation]\ntick_min = {tick_min}\n"
+    agents, fast = run_both(write_small(tmp_path, residents=300, extra=extra), seed=5, days=2)
     assert len(visit_table(agents)) > 0
     assert_same_visits(agents, fast)
     ta, tf = agents.facility_totals(), fast.facility_totals()

@@ -2,7 +2,8 @@
 
 1. Without randomness in behaviour (every visit certain, one departure minute, nearest
    facility, room for everyone) both engines must produce the very same visits.
-2. With randomness, over 5 seeds per engine, usage and activity mixing must agree within
+2. With randomness, over 5 seeds of the per-agent engine and 20 of the fast one (at least 5
+   each, as the issue asks; the fast runs are cheap), usage and activity mixing must agree within
    sampling error: a Welch two-sample t-test per figure, Bonferroni-corrected so that the
    whole family of comparisons in one test raises a false alarm with probability at most
    FAMILY_ALPHA when the engines follow the same rules.
@@ -22,7 +23,8 @@ from model.model import LifeCircleModel
 from model.run import summarise
 from tests.conftest import ROOT, write_small
 
-SEEDS = range(1, 6)
+SEEDS = range(1, 6)  # per-agent reference runs (the costly ones)
+FAST_SEEDS = range(1, 21)  # the fast engine is cheap: more runs give the comparison more power
 FAMILY_ALPHA = 1e-3
 
 
@@ -45,7 +47,7 @@ def figures(summary) -> dict[str, float]:
 
 def assert_same_distribution(scenario):
     agents = [figures(run_summary(scenario, s, "agents")[1]) for s in SEEDS]
-    fast = [figures(run_summary(scenario, s, "fast")[1]) for s in SEEDS]
+    fast = [figures(run_summary(scenario, s, "fast")[1]) for s in FAST_SEEDS]
     keys = list(agents[0])
     alpha = FAMILY_ALPHA / len(keys)
     failures = []

@@ -251,13 +251,21 @@ def plot_coverage(path: Path, table: pd.DataFrame, scenario: Scenario) -> None:
     bands = [str(b) for b in scenario.ages]
     colours = plt.get_cmap("viridis")(np.linspace(0.1, 0.9, len(bands)))
     fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(types) + 3), 4.8))
-    width = 0.8 / max(1, len(bands))
-    for j, band in enumerate(bands):
-        sub = table[table["age_band"] == band].set_index("type")
-        xs = [i + (j - (len(bands) - 1) / 2) * width for i, t in enumerate(types) if t in sub.index]
-        ys = [sub.loc[t, "within_level"] for t in types if t in sub.index]
-        if xs:
-            ax.bar(xs, ys, width=width, color=colours[j], label=f"age {band}")
+    most = max((int((table["type"] == t).sum()) for t in types), default=1)
+    width = 0.8 / max(1, most)
+    labelled = set()
+    for i, t in enumerate(types):  # each type's bars side by side, centred on its tick
+        rows = table[table["type"] == t]
+        for k, (band, share) in enumerate(zip(rows["age_band"], rows["within_level"])):
+            j = bands.index(band)
+            ax.bar(
+                i + (k - (len(rows) - 1) / 2) * width,
+                share,
+                width=width,
+                color=colours[j],
+                label=None if band in labelled else f"age {band}",
+            )
+            labelled.add(band)
     ax.set_xticks(range(len(types)))
     ax.set_xticklabels(
         [f"{t}\n({scenario.types[t].level_min:g} min)" for t in types], rotation=30, ha="right", fontsize=8
@@ -265,8 +273,18 @@ def plot_coverage(path: Path, table: pd.DataFrame, scenario: Scenario) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share of users within the life-circle level")
     ax.set_title(f"{scenario.name}: who reaches each facility type within its level, by age")
-    if bands and types:
-        ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        order = sorted(range(len(labels)), key=lambda k: bands.index(labels[k].removeprefix("age ")))
+        ax.legend(
+            [handles[k] for k in order],
+            [labels[k] for k in order],
+            fontsize=8,
+            ncol=2,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1),
+            frameon=False,
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

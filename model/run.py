@@ -184,11 +184,16 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     series.to_csv(out / "timeseries.csv", lineterminator="\n")
     maps = out / "maps"
     maps.mkdir(exist_ok=True)
-    for t, field in static.fields_m.items():
-        outputs.plot_access_map(maps / f"access_{t}.png", static.city, scenario, t, field)
+    jobs = [
+        (outputs.plot_access_map, (maps / f"access_{t}.png", static.city, scenario, t, field))
+        for t, field in static.fields_m.items()
+    ]
     if len(scenario.communities) <= outputs.GUIDANCE_MAX_COMMUNITIES:
-        for i in range(len(scenario.communities)):
-            outputs.plot_guidance_map(maps / f"guidance_{i}.png", static.city, scenario, i)
+        jobs += [
+            (outputs.plot_guidance_map, (maps / f"guidance_{i}.png", static.city, scenario, i))
+            for i in range(len(scenario.communities))
+        ]
+    outputs.draw_all(jobs)
     coverage = outputs.coverage_table(static.residents, scenario, static.minutes)
     outputs.write_csv(out / "coverage.csv", coverage)
     outputs.plot_coverage(out / "coverage.png", coverage, scenario)

@@ -23,7 +23,7 @@ import numpy as np
 _ROUNDING = 1e-9  # as model.clock: walking minutes are rounded up to ticks with this tolerance
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def choose_many(
     indptr,
     facility,
@@ -62,7 +62,7 @@ def choose_many(
     """
     n = group.size
     counts = np.zeros(n, dtype=np.int64)
-    for i in range(n):
+    for i in numba.prange(n):  # departures are independent: split over the cores
         lo = indptr[group[i]]
         hi = indptr[group[i] + 1]
         usable = np.empty(hi - lo, dtype=np.int64)

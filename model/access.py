@@ -11,6 +11,7 @@ field of that type over the whole grid; residents read their home cell from it.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,28 +132,45 @@ def facility_reach(city: City, origins: np.ndarray, limit_m: float) -> Reach:
 
 
 class PathTrees:
-    """Shortest walking paths to facility cells, from one cached Dijkstra tree per target cell."""
+    """Shortest walking paths between cells, from cached Dijkstra trees (scipy.sparse.csgraph).
 
-    def __init__(self, city: City):
-        """Start with no trees; each is computed the first time a path to its cell is asked for."""
+    A tree rooted at a cell gives the path from every cell to it; read backwards, the path from
+    it. Residents walk between home and facilities, so trees rooted at facility cells serve both
+    ways. At most ``max_trees`` trees are kept (least recently used first out): a tree holds two
+    numbers per grid cell.
+    """
+
+    def __init__(self, city: City, max_trees: int = 512):
+        """Start with no trees; each is computed the first time a path to or from its cell needs it."""
         self.city = city
-        self._trees: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.max_trees = max_trees
+        self._trees: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
-    def _tree(self, target: int) -> tuple[np.ndarray, np.ndarray]:
-        if target not in self._trees:
-            dist, pred = csgraph.dijkstra(self.city.graph, directed=False, indices=target, return_predecessors=True)
-            self._trees[target] = (dist, pred)
-        return self._trees[target]
+    def _tree(self, root: int) -> tuple[np.ndarray, np.ndarray]:
+        if root in self._trees:
+            self._trees.move_to_end(root)
+        else:
+            dist, pred = csgraph.dijkstra(self.city.graph, directed=False, indices=root, return_predecessors=True)
+            self._trees[root] = (dist, pred)
+            if len(self._trees) > self.max_trees:
+                self._trees.popitem(last=False)
+        return self._trees[root]
 
     def metres(self, source: int, target: int) -> float:
         """Shortest walking distance between two cells."""
-        return float(self._tree(target)[0][source])
+        root, other = (source, target) if source in self._trees else (target, source)
+        return float(self._tree(root)[0][other])
 
     def path(self, source: int, target: int) -> tuple[list[int], np.ndarray]:
         """Cells from ``source`` to ``target`` (both included) and the metres walked at each."""
-        dist, pred = self._tree(target)
+        if target not in self._trees and source in self._trees:
+            cells, along = self._path_to(target, source)
+            return cells[::-1], along[-1] - along[::-1]
+        return self._path_to(source, target)
+
+    def _path_to(self, source: int, root: int) -> tuple[list[int], np.ndarray]:
+        dist, pred = self._tree(root)
         cells = [source]
-        while cells[-1] != target:
+        while cells[-1] != root:
             cells.append(int(pred[cells[-1]]))
-        along = dist[source] - dist[cells]
-        return cells, along
+        return cells, dist[source] - dist[cells]

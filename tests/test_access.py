@@ -135,3 +135,36 @@ def test_access_summary_hand_worked():
     assert (a["within_5"], a["within_10"], a["within_15"]) == (0.5, 0.5, 0.75)
     # residents 0, 1 reach within the 5-minute level; 4 needs nothing: 3 of 5 complete
     assert complete == pytest.approx(0.6)
+
+
+def test_path_trees_give_shortest_paths_both_ways_within_their_memory_bound():
+    from model.access import PathTrees
+
+    rng = np.random.default_rng(9)
+    walkable = rng.random((15, 18)) > 0.25
+    city = make_city(walkable, cell_m=40.0)
+    g = reference_graph(walkable, 40.0)
+    cells = [int(c) for c in np.flatnonzero(walkable.ravel())]
+    paths = PathTrees(city, max_trees=3)
+    checked = 0
+    for _ in range(40):
+        a, b = (int(c) for c in rng.choice(cells, 2, replace=False))
+        xa, ya = a % city.width, a // city.width
+        xb, yb = b % city.width, b // city.width
+        if not nx.has_path(g, (xa, ya), (xb, yb)):
+            continue
+        expected = nx.dijkstra_path_length(g, (xa, ya), (xb, yb))
+        for source, target in ((a, b), (b, a)):  # the second direction reads the first's tree backwards
+            route, along = paths.path(source, target)
+            assert route[0] == source and route[-1] == target
+            assert along[0] == 0 and along[-1] == pytest.approx(expected, rel=1e-12)
+            for (c1, c2), step in zip(zip(route, route[1:]), np.diff(along)):
+                assert g.has_edge((c1 % city.width, c1 // city.width), (c2 % city.width, c2 // city.width))
+                assert step == pytest.approx(
+                    g.edges[(c1 % city.width, c1 // city.width), (c2 % city.width, c2 // city.width)]["weight"],
+                    rel=1e-9,
+                )
+            assert paths.metres(source, target) == pytest.approx(expected, rel=1e-12)
+        checked += 1
+        assert len(paths._trees) <= 3
+    assert checked > 10

@@ -108,6 +108,7 @@ class LifeCircleModel(mesa.Model):
             self.running = False
             return
         if self.fast is None:
+            # Mesa's shuffle_do would draw the order from model.random; model.rng keeps one generator
             for i in self.rng.permutation(len(self.residents)):
                 self.residents[i].step()
             for facility in self.facilities:

@@ -35,6 +35,10 @@ DEFAULT_CASES = (
 )
 
 
+class CaseFailed(Exception):
+    """A benchmark case's run did not succeed (its error output is the message)."""
+
+
 @dataclass
 class Result:
     """One benchmark case's measurements."""
@@ -98,7 +102,7 @@ def run_case(scenario: str, engine: str, days: int, extra: list[str]) -> Result:
         wall = time.perf_counter() - t0
         stderr = proc.stderr.read().decode() if proc.stderr else ""
         if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr}")
+            raise CaseFailed(f"{scenario} ({engine}): lifecircle run failed:\n{stderr.strip()}")
         summary = json.loads((out / "summary.json").read_text())
         run = json.loads((out / "run.json").read_text())
     stages = dict(run["wall_s"])
@@ -156,6 +160,24 @@ def main(argv: list[str] | None = None) -> int:
             if len(parts) not in (2, 3) or parts[1] not in ("agents", "fast"):
                 parser.error(f"--case must be SCENARIO:ENGINE[:DAYS], not {spec!r}")
             cases.append((parts[0], parts[1], int(parts[2]) if len(parts) == 3 else 1))
+    sys.path.insert(0, str(ROOT))
+    from model.scenario import ScenarioError, load_scenario
+
+    try:  # check every scenario first, so that a typo fails in a second, not after the slow cases
+        for scenario in {c[0] for c in cases} | ({args.access} if args.access else set()):
+            load_scenario(scenario)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    try:
+        return _run_suite(cases, args.access)
+    except CaseFailed as exc:
+        print(f"lifecircle bench: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_suite(cases, access: str) -> int:
     print(f"machine: {machine()}", flush=True)
     # the numba kernels compile once per installation (cached on disk); do it before timing
     warm = run_case("demo", "fast", 1, [])
@@ -172,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         results.append(result)
     print(table(results))
-    if args.access:
-        seconds, cells, types = time_access(args.access)
-        print(f"\naccess fields of {types} facility types on {args.access} ({cells:,} cells): {seconds:.3f} s")
+    if access:
+        seconds, cells, types = time_access(access)
+        print(f"\naccess fields of {types} facility types on {access} ({cells:,} cells): {seconds:.3f} s")
     return 0

@@ -94,9 +94,13 @@ class Clock:
         It must arrive before closing, and the whole visit and the walk home must end by the
         day's last tick.
         """
+        reachable = np.isfinite(there_min) & np.isfinite(back_min)
+        there_min = np.where(reachable, there_min, 0.0)  # unreachable: never fits (and no inf to round)
+        back_min = np.where(reachable, back_min, 0.0)
         arrive = start + self.walk_ticks(there_min)
         back = arrive + self.minutes_to_ticks(ftype.visit_min) + self.walk_ticks(back_min)
-        return (arrive < self.close_tick(start, ftype)) & (back <= self.last_tick(start))
+        fits = reachable & (arrive < self.close_tick(start, ftype)) & (back <= self.last_tick(start))
+        return fits if fits.ndim else bool(fits)
 
     def give_up_tick(self, arrive, ftype: FacilityType, back_min):
         """The tick at which a resident who arrived in ``arrive`` and still waits gives up.

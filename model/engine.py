@@ -150,8 +150,10 @@ class FastEngine:
         self.wait_key = np.zeros(n)
         self._paths: PathTrees | None = None
         self.cutoff = scenario.simulation.cutoff_min
-        # next choices lie within the cut-off of home, so at most twice the cut-off apart
-        self._pairs = PairDistances(city.walkable, city.cell_m, 2 * self.cutoff * float(self.speed.max()) if n else 0.0)
+        # next choices lie within the cut-off of home, so at most twice the cut-off apart (plus a
+        # cell, so that rounding at the bound cannot lose a pair)
+        pair_limit = 2 * self.cutoff * float(self.speed.max()) + city.cell_m if n else 0.0
+        self._pairs = PairDistances(city.walkable, city.cell_m, pair_limit)
 
     # ----------------------------------------------------------------- helpers
 

@@ -97,6 +97,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _BadArgument(f"--out: cannot create {out}: {exc.strerror or exc}") from None
+    show = not args.quiet and sys.stderr.isatty()  # stage lines, like the progress bar, only on a terminal
+
+    def stage(text: str) -> None:
+        if show:
+            print(text, file=sys.stderr, flush=True)
+
+    residents = sum(c.residents for c in scenario.communities)
+    stage(f"{scenario.name}: building the city, {residents:,} residents and their walking access ...")
     t1 = time.perf_counter()
     model = LifeCircleModel(
         scenario,
@@ -117,6 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     ) as bar:
         model.run(progress=lambda done: bar.update(done - bar.n))
     timings["simulate_s"] = time.perf_counter() - t2
+    stage("writing tables, maps and charts ...")
     summary = write_results(model, out, timings, contacts=args.contacts)
     timings["total_s"] = time.perf_counter() - t0
     _print_access(summary, sys.stdout)

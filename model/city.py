@@ -53,10 +53,6 @@ class City:
         """Cell number(s) of column x, row y."""
         return np.asarray(y) * self.width + np.asarray(x)
 
-    def xy_of(self, cell):
-        """Column and row of cell number(s)."""
-        return np.asarray(cell) % self.width, np.asarray(cell) // self.width
-
     def facility_cells(self, ftype: str) -> np.ndarray:
         """Cells of the facilities of one type."""
         return self.facilities.loc[self.facilities["type"] == ftype, "cell"].to_numpy()

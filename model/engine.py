@@ -96,11 +96,8 @@ class FastEngine:
         self.t_depart = np.array([t.depart_min for t in types], dtype=np.int64).reshape(-1, 2)
         # Resident.plan_day sorts (tick, type id): ties in departure tick go by type name
         self.t_name_rank = np.argsort(np.argsort(np.array(city.types, dtype=object)))
-        self.needs = (
-            np.stack([(pop.age >= t.ages.lo) & (pop.age <= t.ages.hi) for t in types], axis=1)
-            if types
-            else np.zeros((n, 0), dtype=bool)
-        )
+        needs = model.static.needs()
+        self.needs = np.stack([needs[t] for t in city.types], axis=1) if types else np.zeros((n, 0), dtype=bool)
         # facilities
         fac = city.facilities
         self.f_type = fac["type"].map(model.type_index).to_numpy(dtype=np.int64)
@@ -168,10 +165,6 @@ class FastEngine:
         self.state_count -= old
         self.state_count[state] += residents.size
         self.state[residents] = state
-
-    def _facility_metres(self, a_cells: np.ndarray, b_cells: np.ndarray) -> np.ndarray:
-        """Walking metres between facility cells (exact; searches limited to twice the cut-off)."""
-        return self._pairs.metres(a_cells, b_cells)
 
     def _start_walk(self, residents: np.ndarray, start: int, from_cells, to_cells, minutes) -> None:
         """Walk from ``from_cells`` to ``to_cells`` starting in tick ``start`` (arrives start + ticks)."""
@@ -390,7 +383,7 @@ class FastEngine:
             if not look.any():
                 break
             rl, fl = r[look], cand[look]
-            there = self._facility_metres(here[look], self.f_cell[fl]) / self.speed[rl]
+            there = self._pairs.metres(here[look], self.f_cell[fl]) / self.speed[rl]
             back = self.choice_home_m[rl, self.choice_ptr[rl]] / self.speed[rl]
             fits = self.clock.trip_fits(tick + 1, there, back, self._params(self.f_type[fl]))
             idx = np.flatnonzero(look)[fits]

@@ -252,8 +252,12 @@ def plot_access_map(path: Path, city: City, scenario: Scenario, ftype: str, fiel
     plt.close(fig)
 
 
-def coverage_table(residents: Residents, scenario: Scenario, minutes: dict[str, np.ndarray]) -> pd.DataFrame:
+def coverage_table(
+    residents: Residents, scenario: Scenario, minutes: dict[str, np.ndarray], needs: dict[str, np.ndarray]
+) -> pd.DataFrame:
     """Share of users within each type's level, by type and age band of population.ages.
+
+    ``needs`` says per type which residents use it (``StaticResult.needs``).
 
     Returns:
         One row per (type, age band) with users: type, age_band, users, within_level.
@@ -262,8 +266,7 @@ def coverage_table(residents: Residents, scenario: Scenario, minutes: dict[str, 
     for t, mins in minutes.items():
         ft = scenario.types[t]
         for band in scenario.ages:
-            sel = (residents.age >= band.lo) & (residents.age <= band.hi) & (residents.age >= ft.ages.lo)
-            sel &= residents.age <= ft.ages.hi
+            sel = (residents.age >= band.lo) & (residents.age <= band.hi) & needs[t]
             n = int(sel.sum())
             if n:
                 rows.append(

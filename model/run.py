@@ -194,7 +194,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
             for i in range(len(scenario.communities))
         ]
     outputs.draw_all(jobs)
-    coverage = outputs.coverage_table(static.residents, scenario, static.minutes)
+    coverage = outputs.coverage_table(static.residents, scenario, static.minutes, static.needs())
     outputs.write_csv(out / "coverage.csv", coverage)
     outputs.plot_coverage(out / "coverage.png", coverage, scenario)
     outputs.plot_occupancy(out / "occupancy.png", series, model)

@@ -31,7 +31,6 @@ class VisitLog:
     def __init__(self, type_names: tuple[str, ...], path: Path | None = None):
         """Start an empty log; write rows to ``path`` as they come if given."""
         self.type_names = type_names
-        self.path = path
         self._rows: list[tuple] = []
         self._chunks: list[dict[str, np.ndarray]] = []
         self._file = CsvStream(path, list(COLUMNS)) if path is not None else None

@@ -155,6 +155,12 @@ class LifeCircleModel(mesa.Model):
             self._snapshot_tick = self.tick
         return self._snapshot
 
+    def resident_states(self) -> np.ndarray:
+        """Every resident's :class:`State` now, as integers."""
+        if self.fast is not None:
+            return self.fast.state.copy()
+        return np.array([int(r.state) for r in self.residents], dtype=np.int64)
+
     def positions(self) -> np.ndarray:
         """Every resident's current cell."""
         if self.fast is not None:

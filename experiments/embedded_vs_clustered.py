@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from model.measures.summary import summarise  # noqa: E402
 from model.model import LifeCircleModel  # noqa: E402
-from model.run import summarise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {

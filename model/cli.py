@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from model.measures.access import BANDS_MIN
 from model.scenario import ROOT, ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
@@ -35,16 +36,14 @@ def _check_out(out: Path | None) -> None:
 def _print_access(summary: dict, out) -> None:
     access = summary["access"]
     print(f"{summary['scenario']}: {summary['residents']:,} residents (seed {summary['seed']})", file=out)
-    header = (
-        f"  {'facility type':<16}{'users':>9}{'mean min':>10}{'p90 min':>9}"
-        f"{'<=5':>7}{'<=10':>7}{'<=15':>7}{'unreach':>9}"
-    )
+    bands = "".join(f"{f'<={k}':>7}" for k in BANDS_MIN)
+    header = f"  {'facility type':<16}{'users':>9}{'mean min':>10}{'p90 min':>9}{bands}{'unreach':>9}"
     print(header, file=out)
     for t, a in access.items():
         mean = f"{a['mean_min']:.1f}" if a["mean_min"] is not None else "-"
         p90 = f"{a['p90_min']:.1f}" if a["p90_min"] is not None else "-"
         shares = "".join(
-            f"{a[f'within_{k}']:>7.0%}" if a[f"within_{k}"] is not None else f"{'-':>7}" for k in (5, 10, 15)
+            f"{a[f'within_{k}']:>7.0%}" if a[f"within_{k}"] is not None else f"{'-':>7}" for k in BANDS_MIN
         )
         print(f"  {t:<16}{a['users']:>9,}{mean:>10}{p90:>9}{shares}{a['unreachable']:>9,}", file=out)
     complete = summary["life_circle_complete"]
@@ -85,7 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from model.model import LifeCircleModel
-    from model.run import default_out_dir, write_results
+    from model.report.files import VisitsCsv
+    from model.report.results import default_out_dir, write_results
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -111,7 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         days=args.days,
         engine=args.engine,
-        visits_path=out / "visits.csv" if args.log_visits else None,
+        visit_sink=VisitsCsv(out / "visits.csv") if args.log_visits else None,
     )
     timings["build_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()

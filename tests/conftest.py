@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +65,93 @@ def write_small(tmp_path: Path, mixing: float = 1.0, residents: int = 400, extra
     return path
 
 
+CELL_M = 50.0  # cell side of the tiny scenarios
+
+
+def write_tiny(
+    tmp_path: Path,
+    *,
+    width: int,
+    height: int,
+    communities: str,
+    facilities: str,
+    types: str,
+    blocked: str = "[]",
+    groups: str = "{ a = 1.0 }",
+    ages: str = '{ "30-30" = 1.0 }',
+    speeds: str = '{ "0-100" = 60.0 }',
+    simulation: str = 'day_start = "07:00"\nday_end = "10:00"',
+    name: str = "tiny",
+) -> Path:
+    """A tiny scenario file; every section is given as TOML text."""
+    text = f"""
+name = "{name}"
+seed = 11
+
+[grid]
+width = {width}
+height = {height}
+cell_m = {CELL_M}
+blocked = {blocked}
+
+[population]
+groups = {groups}
+ages = {ages}
+mixing = 1.0
+
+[walking]
+m_per_min = {speeds}
+
+[simulation]
+{simulation}
+
+{communities}
+
+{facilities}
+
+{types}
+"""
+    path = tmp_path / f"{name}.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def community(x: int, y: int, residents: int, w: int = 1, h: int = 1, name: str = "home") -> str:
+    return f'[[communities]]\nname = "{name}"\narea = [{x}, {y}, {w}, {h}]\nresidents = {residents}\n'
+
+
+def facility(ftype: str, x: int, y: int, capacity: int | None = None) -> str:
+    cap = f"capacity = {capacity}\n" if capacity is not None else ""
+    return f'[[facilities]]\ntype = "{ftype}"\nat = [{x}, {y}]\n{cap}'
+
+
+def ftype(name: str, **fields) -> str:
+    """A [facility_types.<name>] override table."""
+    lines = [f"[facility_types.{name}]"]
+    for key, value in fields.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, str):
+            lines.append(f'{key} = "{value}"')
+        elif isinstance(value, float) and math.isinf(value):
+            lines.append(f"{key} = inf")
+        elif isinstance(value, (list, tuple)):
+            inner = ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in value)
+            lines.append(f"{key} = [{inner}]")
+        else:
+            lines.append(f"{key} = {value}")
+    return "\n".join(lines) + "\n"
+
+
+def visits_of(model) -> dict[str, np.ndarray]:
+    return model.visit_log.columns()
+
+
+def chebyshev(model, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    w = model.city.width
+    return np.maximum(np.abs(a % w - b % w), np.abs(a // w - b // w))
+
+
 @pytest.fixture
 def small_scenario(tmp_path):
     """Path of the small scenario."""
@@ -78,8 +167,8 @@ def compiled_kernels():
     """
     import numpy as np
 
-    from model.access import facility_reach
-    from model.city import build_city
+    from model.city.candidates import facility_reach
+    from model.city.grid import build_city
     from model.model import LifeCircleModel
     from model.scenario import load_scenario
 

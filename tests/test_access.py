@@ -8,8 +8,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from model.access import access_minutes, access_summary, distance_field
-from model.city import City, walkable_mask, walking_graph
+from model.city.access import access_minutes, distance_field
+from model.city.grid import City, walkable_mask, walking_graph
+from model.measures.access import access_summary
 
 SQRT2 = math.sqrt(2)
 
@@ -138,7 +139,7 @@ def test_access_summary_hand_worked():
 
 
 def test_path_trees_give_shortest_paths_both_ways_within_their_memory_bound():
-    from model.access import PathTrees
+    from model.city.access import PathTrees
 
     rng = np.random.default_rng(9)
     walkable = rng.random((15, 18)) > 0.25

@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import metrics
-from model.behaviour import State
+from model.measures import segregation
 from model.model import LifeCircleModel
-from model.run import block_cells_of, block_keys
+from model.simulation.rules import State
 from tests.conftest import write_small
 
 MAX_STEPS = 30
@@ -54,7 +53,8 @@ def reporters_after(scenario: str, seed: int, steps: int) -> dict:
     model = LifeCircleModel(scenario, seed=seed, days=1, engine="agents")
     for _ in range(steps):
         model.step()
-    states = np.array([int(r.state) for r in model.residents])
+    agents = model.engine
+    states = np.array([int(r.state) for r in agents.residents])
     out = {
         "home": int((states == State.HOME).sum()),
         "walking": int((states == State.WALKING).sum()),
@@ -64,10 +64,10 @@ def reporters_after(scenario: str, seed: int, steps: int) -> dict:
         "minute_of_day": 8 * 60 + steps - 1,  # the minute of the last tick simulated
     }
     for t in model.city.types:
-        out[f"occupancy_{t}"] = sum(len(f.visitors) for f in model.facilities if f.ftype.id == t)
-    groups = [r.group for f in model.facilities for r in f.visitors]
+        out[f"occupancy_{t}"] = sum(len(f.visitors) for f in agents.facilities if model.city.types[f.type_index] == t)
+    groups = [r.group for f in agents.facilities for r in f.visitors]
     cross = 0
-    for f in model.facilities:
+    for f in agents.facilities:
         gs = [r.group for r in f.visitors]
         cross += sum(g != h for g in gs for h in gs)
     out["cross_group_copresence"] = cross
@@ -90,7 +90,7 @@ def test_batch_run_returns_one_row_per_run_with_the_reporters(rows, scenario):
         by_hand = LifeCircleModel(scenario, seed=seed, days=1)
         for _ in range(MAX_STEPS):
             by_hand.step()
-        counts = by_hand.state_counts()
+        counts = np.bincount(by_hand.resident_states(), minlength=len(State))
         row = frame[frame["seed"] == seed].iloc[0]
         assert [row[k] for k in ("home", "walking", "waiting", "at_facilities")] == list(counts)
         assert row["minute_of_day"] == 8 * 60 + MAX_STEPS - 1
@@ -132,8 +132,9 @@ def test_mixing_override_changes_residential_dissimilarity(scenario):
         model = LifeCircleModel(scenario, seed=1, mixing=mixing)
         assert model.scenario.mixing == mixing
         pop = model.population
-        _, table = metrics.count_table(block_keys(pop, block_cells_of(model.scenario)), pop.group, len(pop.group_names))
-        return [metrics.dissimilarity(table, g) for g in range(len(pop.group_names))], model
+        blocks = np.stack([pop.x // 4, pop.y // 4], axis=1)  # blocks of 200 m = 4 cells of 50 m
+        _, table = segregation.count_table(blocks, pop.group, len(pop.group_names))
+        return [segregation.dissimilarity(table, g) for g in range(len(pop.group_names))], model
 
     separated, model = dissimilarity(0.0)
     mixed, _ = dissimilarity(1.0)

@@ -1,24 +1,34 @@
-"""The fast engine's destination-choice kernels (model/choice.py) against exact probabilities."""
+"""The destination-choice kernels (model/simulation/choice.py, model/city/candidates.py) against exact
+probabilities and brute force."""
 
 from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 from scipy import stats
 
-from model.choice import candidate_table, choose_many
+from model.city.candidates import candidate_table
+from model.simulation import rules
+from model.simulation.choice import choose_many
+from tests.conftest import ROOT
 
 FALSE_ALARM = 1e-3  # each statistical test below fails with at most this probability when correct
 
 
-def draw(metres, facility, speed, beta, tries, n, cutoff=30.0, max_ticks=10_000, seed=0):
+def draw(metres, facility, speed, beta, tries, n, cutoff=30.0, max_ticks=10_000, seed=0, uniforms=None, kernel=None):
+    """Departures from one origin, 1-minute ticks; the walk limit is what rules.walk_limit_min
+    makes of ``cutoff`` and ``max_ticks`` (a walk of m minutes takes ceil(m - 1e-9) ticks)."""
     indptr = np.array([0, len(metres)])
     rng = np.random.default_rng(seed)
+    limit_min = min(cutoff, max_ticks + rules.ROUNDING)
     out_f = np.full((n, tries), -1, dtype=np.int64)
     out_m = np.zeros((n, tries))
-    counts = choose_many(
+    counts = (kernel or choose_many)(
         indptr,
         np.asarray(facility, dtype=np.int64),
         np.asarray(metres, dtype=float),
@@ -26,10 +36,8 @@ def draw(metres, facility, speed, beta, tries, n, cutoff=30.0, max_ticks=10_000,
         np.full(n, speed),
         np.full(n, beta),
         np.full(n, tries, dtype=np.int64),
-        cutoff,
-        1.0,
-        np.full(n, max_ticks, dtype=np.int64),
-        rng.random((n, tries)),
+        np.full(n, limit_min),
+        rng.random((n, tries)) if uniforms is None else np.asarray(uniforms, dtype=float).reshape(n, tries),
         out_f,
         out_m,
     )
@@ -108,3 +116,50 @@ def test_candidate_table_groups_like_a_brute_force():
                 if fac_cell[f] == c and fac_type[f] == t
             )
             assert got == expected
+
+
+@pytest.mark.parametrize("tries", range(1, 11))
+def test_every_accepted_tries_terminates_even_when_rounding_lands_on_a_chosen_facility(tries):
+    """Uniform numbers at 0 and just below 1 push the inverse-CDF draw onto intervals already chosen
+    (rounding in the cumulative weights). An earlier version stepped to a free neighbour by going
+    down and bouncing at 0, and looped for ever when every position below was taken (found by a
+    search with these minutes, beta 50 and 5 tries). Run in a child process so that a regression
+    fails on a time limit instead of hanging the suite."""
+    code = f"""
+import numpy as np
+from tests.test_choice import draw
+minutes = [0.4, 0.62, 0.01, 0.99, 0.64, 0.02, 0.5, 0.77, 0.3, 0.9, 0.1, 0.6]
+uniforms = np.resize([0.999999999999, 1 - 2**-53, 0.5093994100896208, 1 - 2**-53, 0.999999999999, 0.0], 3 * {tries})
+u = max(5, {tries})
+counts, f, _ = draw(np.array(minutes[:u]) * 60.0, range(u), 60.0, 50.0, {tries}, 3, uniforms=uniforms)
+assert (counts == {tries}).all()
+assert all(len(set(row)) == {tries} for row in f), f
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_the_compiled_kernel_is_its_own_source():
+    """numba's on-disk cache of choose_many does not notice a change in the rulebook function it calls
+    (rules.nearest_first, another file): the compiled kernel must give what its Python source gives."""
+    for beta in (math.inf, 0.3):
+        args = dict(speed=50.0, beta=beta, tries=3, n=40, cutoff=9.0, seed=4)
+        metres = [300.0, 100.0, 100.0, 50.0, 420.0, 250.0]
+        compiled = draw(metres, [7, 9, 4, 8, 1, 3], **args)
+        source = draw(metres, [7, 9, 4, 8, 1, 3], kernel=choose_many.py_func, **args)
+        for a, b in zip(compiled, source):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_the_kernel_uses_the_candidates_the_rulebook_finds_usable():
+    """Every candidate that rules.usable accepts, and no other, can be drawn (all tries, beta 0)."""
+    metres = np.array([0.0, 49.99, 50.0, 100.0, 149.0, 150.0, 151.0, 300.0])  # at 50 m/min: 0 .. 6 min
+    for cutoff, max_ticks in [(30.0, 10_000), (3.0, 10_000), (30.0, 2), (2.98, 3), (30.0, 0), (30.0, -1)]:
+        limit = min(cutoff, max_ticks + rules.ROUNDING)
+        expected = set(np.flatnonzero(rules.usable(metres / 50.0, limit)).tolist())
+        counts, f, _ = draw(
+            metres, range(metres.size), speed=50.0, beta=0.0, tries=metres.size, n=3, cutoff=cutoff, max_ticks=max_ticks
+        )
+        assert (counts == len(expected)).all()
+        assert all(set(row[: len(expected)].tolist()) == expected for row in f), (cutoff, max_ticks)

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from model.measures.summary import summarise
 from model.model import LifeCircleModel
-from model.run import summarise
 from tests.conftest import ROOT, write_small
 
 SEEDS = range(1, 6)  # per-agent reference runs (the costly ones)
@@ -100,8 +100,8 @@ def test_engines_agree_on_a_reduced_circle(reduced_circle):
 
 
 def test_access_identical(reduced_circle):
-    a = LifeCircleModel(reduced_circle, seed=4, engine="agents").static
-    f = LifeCircleModel(reduced_circle, seed=4, engine="fast").static
+    a = LifeCircleModel(reduced_circle, seed=4, engine="agents").built
+    f = LifeCircleModel(reduced_circle, seed=4, engine="fast").built
     assert a.residents.frame().equals(f.residents.frame())
     for t in a.minutes:
         np.testing.assert_array_equal(a.minutes[t], f.minutes[t])
@@ -169,3 +169,30 @@ def test_a_failed_departure_does_not_delay_the_next_due_visit(tmp_path):
     agents, fast = run_both(write_small(tmp_path, residents=300, extra=COLLIDING), seed=2, days=1)
     assert agents.unmet_counts().sum() > 0  # the cut-off really binds for some
     assert_same_visits(agents, fast)
+
+
+# Late in the day: the park's 20-minute visits at 21:30 fit only for homes within 4 minutes (the
+# walk home must end by 21:59); the market closes at 21:00, so visits that start at 20:50 are cut
+# at closing, and homes more than 9 minutes away cannot arrive before it closes.
+LATE = certain("park", "21:30") + "visit_min = 20\n" + certain("market", "20:50") + certain("elderly_care", "09:00")
+
+
+@pytest.mark.parametrize("tick_min", [1, 5])
+def test_both_engines_make_the_same_visits_at_closing_time_and_the_days_end(tmp_path, tick_min):
+    extra = LATE + f"[simulation]\ntick_min = {tick_min}\n"
+    agents, fast = run_both(write_small(tmp_path, residents=300, extra=extra), seed=6, days=2)
+    v = visit_table(fast)
+    market, park = fast.type_index["market"], fast.type_index["park"]
+    close = 900  # 21:00 is 900 minutes after 06:00
+    ends = (v["leave_min"] % 1440)[v["type"] == market]
+    assert (ends == close).any() and (ends <= close).all()  # some market visits end at closing
+    unmet = fast.unmet_counts()
+    assert unmet[:, park].sum() > 0 and (v["type"] == park).sum() > 0  # the day's end binds for some
+    assert unmet[:, market].sum() > 0  # closing time binds for some
+    assert_same_visits(agents, fast)
+    ta, tf = agents.facility_totals(), fast.facility_totals()
+    for key in ta:
+        assert np.array_equal(ta[key], tf[key]), key
+    pd.testing.assert_frame_equal(
+        agents.datacollector.get_model_vars_dataframe(), fast.datacollector.get_model_vars_dataframe()
+    )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.behaviour import State
 from model.model import LifeCircleModel
 from model.scenario import ScenarioError, load_scenario
+from model.simulation.rules import State
 from tests.conftest import write_small
 
 CROWDED = """
@@ -25,11 +25,11 @@ daily_prob = 0.8
 def stepped(tmp_path_factory):
     path = write_small(tmp_path_factory.mktemp("fast"), residents=500, extra=CROWDED)
     model = LifeCircleModel(path, seed=11, days=2, engine="fast")
-    eng = model.fast
+    eng = model.engine
     checks = {"max_ratio": 0.0, "ticks": 0}
     while model.running:
         model.step()
-        tick = model.tick - 1
+        tick = model.current_tick
         checks["ticks"] += 1
         assert eng.state_count.sum() == len(model.population)
         assert np.array_equal(np.bincount(eng.state, minlength=len(State)), eng.state_count)
@@ -59,7 +59,7 @@ def test_visit_log_matches_facility_totals_and_occupancy(stepped):
     model, _ = stepped
     v = model.visit_log.columns()
     totals = model.facility_totals()
-    assert np.array_equal(np.bincount(v["facility"], minlength=len(model.facilities)), totals["visits"])
+    assert np.array_equal(np.bincount(v["facility"], minlength=len(model.city.facilities)), totals["visits"])
     assert (v["leave_min"] > v["arrive_min"]).all()
     # presence rebuilt from the log equals the occupancy the DataCollector saw, every tick
     series = model.datacollector.get_model_vars_dataframe().iloc[1:]
@@ -86,7 +86,7 @@ def test_wanted_visits_are_served_or_unmet(stepped):
     the run, so check the weaker identity that unmet visits happen only for needed types."""
     model, _ = stepped
     unmet = model.unmet_counts()
-    needs = model.fast.needs
+    needs = model.engine.needs
     assert (unmet[~needs] == 0).all()
     assert unmet.sum() > 0
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.sparse import csgraph
 
-from model.city import walkable_mask, walking_graph
-from model.gridsearch import PairDistances, bounded_distances
+from model.city.grid import walkable_mask, walking_graph
+from model.city.gridsearch import PairDistances, bounded_distances
 
 
 def random_grid(seed, width=23, height=17, density=0.25):

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from model.metrics import (
-    activity_mixing,
+from model.measures.activity import activity_mixing
+from model.measures.segregation import (
     count_table,
     dissimilarity,
     exposure,

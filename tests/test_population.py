@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.city import build_city
-from model.population import build_residents
+from model.city.grid import build_city
+from model.city.residents import build_residents
 from model.scenario import load_scenario
 from tests.conftest import write_small
 

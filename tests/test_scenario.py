@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from model.scenario import AgeBand, Problem, ScenarioError, load_catalogue, load_scenario
+from model.scenario import MAX_TRIES, AgeBand, Problem, ScenarioError, load_catalogue, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -525,6 +525,42 @@ def test_bad_input_is_reported_with_file_and_key(tmp_path, old, new, key, fragme
     path = write(tmp_path, mutate(VALID, old, new))
     problem = find(problems_of(path), "s.toml", key, fragment)
     assert str(problem) == f"s.toml: {key}: {problem.message}"
+
+
+# facility_types.<type>.tries: an integer from 1 to MAX_TRIES (10); the engine allocates residents x tries
+TRIES_BAD = [
+    pytest.param("0", "must be positive, not 0", id="zero"),
+    pytest.param("-1", "must be positive, not -1", id="negative"),
+    pytest.param("11", "must be at most 10 (facilities tried in one trip), not 11", id="above-limit"),
+    pytest.param("2.5", "must be an integer, not 2.5", id="float"),
+    pytest.param('"3"', "must be an integer, not '3'", id="string"),
+]
+
+
+def with_park_tries(value: str) -> str:
+    return mutate(VALID, "[grid]", f"[facility_types.park]\ntries = {value}\n\n[grid]")
+
+
+@pytest.mark.parametrize(("value", "message"), TRIES_BAD)
+def test_bad_tries_is_one_problem(tmp_path, value, message):
+    problems = problems_of(write(tmp_path, with_park_tries(value)))
+    assert [str(p) for p in problems] == [f"s.toml: facility_types.park.tries: {message}"]
+
+
+@pytest.mark.parametrize(("value", "message"), TRIES_BAD)
+def test_cli_validate_bad_tries_exits_2(tmp_path, value, message):
+    proc = run_cli("validate", str(write(tmp_path, with_park_tries(value))))
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [f"s.toml: facility_types.park.tries: {message}"]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("tries", [1, 10])
+def test_tries_from_1_to_the_limit_load(tmp_path, tries):
+    s = load_scenario(write(tmp_path, with_park_tries(str(tries))))
+    assert s.types["park"].tries == tries
+    assert MAX_TRIES == 10
 
 
 def test_area_covered_by_several_rectangles(tmp_path):

@@ -113,8 +113,8 @@ def run_case(scenario: str, engine: str, days: int, extra: list[str]) -> Result:
 def time_access(scenario: str) -> tuple[float, int, int]:
     """Seconds to compute the walking-time field of every facility type (in this process), cells, types."""
     sys.path.insert(0, str(ROOT))
-    from model.access import type_fields
-    from model.city import build_city
+    from model.city.access import type_fields
+    from model.city.grid import build_city
     from model.scenario import load_scenario
 
     city = build_city(load_scenario(scenario))

@@ -1,4 +1,4 @@
-"""The fast engine: the rules of model/behaviour.py on whole-population arrays.
+"""The fast engine: the rules of the rulebook on whole-population arrays.
 
 Residents are rows of numpy arrays (a struct of arrays, as in mesa-frames). Nothing loops over
 residents in Python: each tick handles only the residents with something to do, found through
@@ -21,58 +21,36 @@ One tick, in the order that reproduces ``Resident.step`` followed by ``Facility.
    out give up and walk to their next choice, or home unserved (``Facility.admit``,
    ``Resident.turned_away``).
 
+Every rule (needs, opening hours, whether a trip fits, give-up and leave ticks, plan order, the
+ranking at ``beta = inf``) is a function of model/simulation/rules.py, called here on arrays and
+by the agents engine on one resident; only the stepping is this module's own.
+
 Walkers' cells are not needed by any rule (arrival is a precomputed tick), so they are computed
-only when asked for (:meth:`FastEngine.positions`).
+only when asked for (:meth:`FastEngine.positions`). This engine creates no Mesa agents: residents
+and facilities are rows of arrays, so ``model.agents`` is empty under it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.access import PathTrees
-from model.behaviour import State
-from model.choice import choose_many
-from model.gridsearch import PairDistances
+from model.city.access import PathTrees
+from model.city.gridsearch import PairDistances
+from model.simulation import rules
+from model.simulation.choice import choose_many
+from model.simulation.events import Buckets, segments
+from model.simulation.rules import State
 
 if TYPE_CHECKING:
-    from model.model import LifeCircleModel
+    from model.simulation.model import LifeCircleModel
 
 _NONE = -1
 
 
-def _segments(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For segments of the given lengths laid end to end: owner segment and offset of each element."""
-    owner = np.repeat(np.arange(lengths.size), lengths)
-    offset = np.arange(owner.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return owner, offset
-
-
-class _Buckets:
-    """Residents to handle at a future tick, appended in batches."""
-
-    def __init__(self):
-        self._at: dict[int, list[np.ndarray]] = defaultdict(list)
-
-    def add(self, ticks: np.ndarray, residents: np.ndarray) -> None:
-        if residents.size == 0:
-            return
-        order = np.argsort(ticks, kind="stable")
-        ticks, residents = ticks[order], residents[order]
-        cuts = np.flatnonzero(np.diff(ticks)) + 1
-        for tick, group in zip(ticks[np.r_[0, cuts]], np.split(residents, cuts)):
-            self._at[int(tick)].append(group)
-
-    def pop(self, tick: int) -> np.ndarray:
-        parts = self._at.pop(tick, None)
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-
-
 class FastEngine:
-    """Vectorised stepping of a :class:`model.model.LifeCircleModel`'s residents."""
+    """Vectorised stepping of a :class:`model.simulation.model.LifeCircleModel`'s residents."""
 
     def __init__(self, model: LifeCircleModel):
         """Set up resident, facility and type arrays; everyone is at home with no plans."""
@@ -82,22 +60,8 @@ class FastEngine:
         self.rng = model.rng
         n = len(pop)
         self.n = n
-        types = [scenario.types[t] for t in city.types]
-        self.types = types
-        # per-type parameters, indexed by type index
-        self.t_visit = np.array([t.visit_min for t in types], dtype=np.int64)
-        self.t_close = np.array([t.close_min for t in types], dtype=np.int64)
-        self.t_open = np.array([t.open_min for t in types], dtype=np.int64)
-        self.t_patience = np.array([t.patience_min for t in types], dtype=np.int64)
-        self.t_tries = np.array([t.tries for t in types], dtype=np.int64)
-        self.t_beta = np.array([t.beta_per_min for t in types], dtype=float)
-        self.t_prob = np.array([t.daily_prob for t in types], dtype=float)
-        self.t_weekdays = np.array([t.weekdays_only for t in types], dtype=bool)
-        self.t_depart = np.array([t.depart_min for t in types], dtype=np.int64).reshape(-1, 2)
-        # Resident.plan_day sorts (tick, type id): ties in departure tick go by type name
-        self.t_name_rank = np.argsort(np.argsort(np.array(city.types, dtype=object)))
-        needs = model.static.needs()
-        self.needs = np.stack([needs[t] for t in city.types], axis=1) if types else np.zeros((n, 0), dtype=bool)
+        self.types = model.types
+        self.needs = rules.needs(pop.age, self.types)
         # facilities
         fac = city.facilities
         self.f_type = fac["type"].map(model.type_index).to_numpy(dtype=np.int64)
@@ -117,7 +81,7 @@ class FastEngine:
         self.state = np.zeros(n, dtype=np.int8)
         self.state_count = np.zeros(len(State), dtype=np.int64)
         self.state_count[State.HOME] = n
-        max_tries = int(self.t_tries.max()) if types else 1
+        max_tries = int(self.types.tries.max()) if len(self.types) else 1
         self.choice = np.full((n, max_tries), _NONE, dtype=np.int64)
         self.choice_home_m = np.zeros((n, max_tries))
         self.choice_ptr = np.zeros(n, dtype=np.int64)
@@ -131,16 +95,16 @@ class FastEngine:
         self.heading_home = np.zeros(n, dtype=bool)
         self.give_up = np.zeros(n, dtype=np.int64)
         self.admit_tick = np.zeros(n, dtype=np.int64)
-        self.unmet = np.zeros((n, len(types)), dtype=np.int64)
+        self.unmet = np.zeros((n, len(self.types)), dtype=np.int64)
         # today's plan, CSR by resident
         self.plan_tick = np.zeros(0, dtype=np.int64)
         self.plan_type = np.zeros(0, dtype=np.int64)
         self.plan_ptr = np.zeros(n, dtype=np.int64)
         self.plan_end = np.zeros(n, dtype=np.int64)
         # events
-        self.departures = _Buckets()
-        self.arrivals = _Buckets()
-        self.leaves = _Buckets()
+        self.departures = Buckets()
+        self.arrivals = Buckets()
+        self.leaves = Buckets()
         self.recheck = np.zeros(0, dtype=np.int64)  # came home with overdue plans: look again next tick
         self.waiting = np.zeros(0, dtype=np.int64)
         self.wait_since = np.zeros(n, dtype=np.int64)
@@ -154,12 +118,6 @@ class FastEngine:
 
     # ----------------------------------------------------------------- helpers
 
-    def _params(self, type_idx: np.ndarray) -> SimpleNamespace:
-        """Facility-type parameters per element, in the attribute names of FacilityType (for Clock)."""
-        return SimpleNamespace(
-            visit_min=self.t_visit[type_idx], close_min=self.t_close[type_idx], patience_min=self.t_patience[type_idx]
-        )
-
     def _set_state(self, residents: np.ndarray, state: State) -> None:
         old = np.bincount(self.state[residents], minlength=len(State))
         self.state_count -= old
@@ -172,7 +130,7 @@ class FastEngine:
         self.walk_to[residents] = to_cells
         self.walk_start[residents] = start
         self.leg_min[residents] = minutes
-        arrive = start + self.clock.walk_ticks(minutes)
+        arrive = start + rules.whole_ticks(minutes, self.clock.tick_min)
         self.arrive_tick[residents] = arrive
         self._set_state(residents, State.WALKING)
         self.arrivals.add(arrive, residents)
@@ -188,8 +146,9 @@ class FastEngine:
 
     # ----------------------------------------------------------------- the tick
 
-    def step(self, tick: int) -> None:
-        """Advance every resident and facility by one tick."""
+    def step(self) -> None:
+        """Advance every resident and facility by one tick (the model's current tick)."""
+        tick = self.model.current_tick
         clock = self.clock
         if clock.tick_of_day(tick) == 0:
             self._plan_day(clock.day(tick))
@@ -202,22 +161,22 @@ class FastEngine:
 
     def _plan_day(self, day: int) -> None:
         """Every resident draws today's visits (Resident.plan_day)."""
-        weekend = self.clock.is_weekend(day)
-        owners, types, minutes = [], [], []
-        for t in range(len(self.types)):
-            if self.t_weekdays[t] and weekend:
+        types = self.types
+        wanted = rules.wanted_today(types, self.clock.is_weekend(day))
+        owners, kinds, minutes = [], [], []
+        for t in range(len(types)):
+            if not wanted[t]:
                 continue
             who = np.flatnonzero(self.needs[:, t])
-            go = who[self.rng.random(who.size) < self.t_prob[t]]
-            lo, hi = self.t_depart[t]
+            go = who[self.rng.random(who.size) < types.daily_prob[t]]
             owners.append(go)
-            types.append(np.full(go.size, t, dtype=np.int64))
-            minutes.append(self.rng.integers(lo, hi + 1, size=go.size))
+            kinds.append(np.full(go.size, t, dtype=np.int64))
+            minutes.append(self.rng.integers(types.depart_lo[t], types.depart_hi[t] + 1, size=go.size))
         owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
-        ptype = np.concatenate(types) if types else np.zeros(0, dtype=np.int64)
+        kind = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
         ticks = self.clock.tick_at(day, np.concatenate(minutes)) if owners else np.zeros(0, dtype=np.int64)
-        order = np.lexsort((self.t_name_rank[ptype], ticks, owner))
-        owner, self.plan_type, self.plan_tick = owner[order], ptype[order], np.asarray(ticks)[order]
+        order = rules.plan_order(owner, ticks, kind, types)
+        owner, self.plan_type, self.plan_tick = owner[order], kind[order], np.asarray(ticks)[order]
         counts = np.bincount(owner, minlength=self.n)
         self.plan_end = np.cumsum(counts)
         self.plan_ptr = self.plan_end - counts
@@ -273,12 +232,9 @@ class FastEngine:
     def _choose(self, r: np.ndarray, ttype: np.ndarray, tick: int) -> np.ndarray:
         """Rank candidate facilities for each resident (Resident.choose_facilities); True where any."""
         reach = self.model.reach
-        params = self._params(ttype)
         clock = self.clock
-        # trip_fits as a bound on walking ticks: arrive before closing, and there + visit + back fits
-        to_close = clock.close_tick(tick, params) - tick - 1
-        to_end = (clock.last_tick(tick) - tick - clock.minutes_to_ticks(params.visit_min)) // 2
-        tries = self.t_tries[ttype]
+        limit = rules.walk_limit_min(clock, tick, self.cutoff, self.types, ttype)
+        tries = self.types.tries[ttype]
         width = self.choice.shape[1]
         out_f = np.full((r.size, width), _NONE, dtype=np.int64)
         out_m = np.zeros((r.size, width))
@@ -288,11 +244,9 @@ class FastEngine:
             reach.metres,
             self.origin[r] * reach.n_types + ttype,
             self.speed[r],
-            self.t_beta[ttype],
+            self.types.beta_per_min[ttype],
             tries,
-            float(self.cutoff),
-            float(clock.tick_min),
-            np.minimum(to_close, to_end).astype(np.int64),
+            np.asarray(limit, dtype=float),
             self.rng.random((r.size, width)),
             out_f,
             out_m,
@@ -318,7 +272,7 @@ class FastEngine:
         f = self.choice[q, ptr]
         self.walk_min[q] += self.leg_min[q]
         home_min = self.choice_home_m[q, ptr] / self.speed[q]
-        self.give_up[q] = self.clock.give_up_tick(tick, self._params(self.f_type[f]), home_min)
+        self.give_up[q] = rules.give_up_tick(self.clock, tick, home_min, self.types, self.f_type[f])
         self.wait_since[q] = tick
         self.wait_key[q] = self.rng.random(q.size)
         self._set_state(q, State.WAITING)
@@ -328,7 +282,7 @@ class FastEngine:
         """Plans never started today are unmet (Resident.end_day)."""
         left = self.plan_end - self.plan_ptr
         if left.sum():
-            owner, offset = _segments(left)
+            owner, offset = segments(left)
             entries = self.plan_ptr[owner] + offset
             np.add.at(self.unmet, (owner, self.plan_type[entries]), 1)
         self.plan_ptr = self.plan_end.copy()
@@ -339,9 +293,7 @@ class FastEngine:
         if w.size == 0:
             return
         f = self.choice[w, self.choice_ptr[w]]
-        minute = self.clock.minute_of_day(tick)
-        ft = self.f_type[f]
-        is_open = (self.t_open[ft] <= minute) & (minute < self.t_close[ft])
+        is_open = rules.is_open(self.clock.minute_of_day(tick), self.types, self.f_type[f])
         order = np.lexsort((self.wait_key[w], self.wait_since[w], f))
         w, f, is_open = w[order], f[order], is_open[order]
         first = np.r_[True, f[1:] != f[:-1]]
@@ -356,7 +308,7 @@ class FastEngine:
             self.f_peak = np.maximum(self.f_peak, self.f_total)
             self.admit_tick[a] = tick
             home_min = self.choice_home_m[a, self.choice_ptr[a]] / self.speed[a]
-            leave = self.clock.leave_tick(tick, self._params(self.f_type[fa]), home_min)
+            leave = rules.leave_tick(self.clock, tick, home_min, self.types, self.f_type[fa])
             self._set_state(a, State.VISITING)
             self.leaves.add(np.asarray(leave, dtype=np.int64), a)
         still, fs = w[~admit], f[~admit]
@@ -369,6 +321,7 @@ class FastEngine:
 
     def _turned_away(self, r: np.ndarray, at: np.ndarray, tick: int) -> None:
         """Try the next feasible choice from here, or walk home unserved (Resident.turned_away)."""
+        start = tick + rules.TURN_AWAY_DELAY_TICKS
         here = self.f_cell[at]
         here_home_m = self.choice_home_m[r, self.choice_ptr[r]]
         tries = self.choice.shape[1]
@@ -385,7 +338,7 @@ class FastEngine:
             rl, fl = r[look], cand[look]
             there = self._pairs.metres(here[look], self.f_cell[fl]) / self.speed[rl]
             back = self.choice_home_m[rl, self.choice_ptr[rl]] / self.speed[rl]
-            fits = self.clock.trip_fits(tick + 1, there, back, self._params(self.f_type[fl]))
+            fits = rules.trip_fits(self.clock, start, there, back, self.types, self.f_type[fl])
             idx = np.flatnonzero(look)[fits]
             going[idx] = True
             there_min[idx] = there[fits]
@@ -394,13 +347,13 @@ class FastEngine:
         go = r[going]
         if go.size:
             nxt = self.choice[go, self.choice_ptr[go]]
-            self._start_walk(go, tick + 1, here[going], self.f_cell[nxt], there_min[going])
+            self._start_walk(go, start, here[going], self.f_cell[nxt], there_min[going])
         home = r[~going]
         if home.size:
             self._count_unmet(home)
             back_min = here_home_m[~going] / self.speed[home]
             self.heading_home[home] = True
-            self._start_walk(home, tick + 1, here[~going], self.home[home], back_min)
+            self._start_walk(home, start, here[~going], self.home[home], back_min)
 
     # ----------------------------------------------------------------- reporters
 
@@ -424,9 +377,13 @@ class FastEngine:
         """Wanted visits not served per resident and type."""
         return self.unmet.copy()
 
+    def resident_states(self) -> np.ndarray:
+        """Every resident's :class:`State` now, as integers."""
+        return self.state.astype(np.int64)
+
     def positions(self) -> np.ndarray:
         """Every resident's cell now (walkers' cells traced along their shortest paths: slow, on demand)."""
-        tick = self.model.tick - 1  # the tick just simulated
+        tick = self.model.current_tick  # the tick just simulated
         pos = self.home.copy()
         inside = (self.state == State.WAITING) | (self.state == State.VISITING)
         pos[inside] = self.f_cell[self.choice[inside, self.choice_ptr[inside]]]

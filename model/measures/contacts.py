@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from model.clock import MINUTES_PER_DAY
+from model.simulation.clock import MINUTES_PER_DAY
 
 DEFAULT_MAX_RESIDENTS = 5_000
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.city import City
+from model.city.grid import City
 from model.scenario import Scenario
 
 

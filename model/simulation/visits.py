@@ -1,53 +1,54 @@
-"""The visit log: one record per completed visit, kept in memory or streamed to visits.csv.
+"""The visit log: one record per completed visit, kept in memory and optionally passed to a sink.
 
 Columns: resident, facility, type, arrive_min, leave_min, walk_min. The resident is present at
 the facility for run minutes ``arrive_min <= t < leave_min`` (from admission to leaving);
 ``walk_min`` is the realised one-way walking time from home to the facility, in minutes (path
-metres over own speed, summed over the legs when a first choice turned the resident away), written
-at full precision so that the summary's walking figures recompute exactly from the file.
+metres over own speed, summed over the legs when a first choice turned the resident away).
+
+A sink (for example ``model.report.files.VisitsCsv``, which writes visits.csv) receives the
+visits chunk by chunk as they come, so that a long run's log never has to be held as text.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
-import pandas as pd
-
-from model.outputs import CsvStream
 
 COLUMNS = ("resident", "facility", "type", "arrive_min", "leave_min", "walk_min")
 _CHUNK_ROWS = 200_000
 
 
-class VisitLog:
-    """Collects completed visits as column chunks; optionally streams them to a CSV file.
+class VisitSink(Protocol):
+    """Where visits go as they are recorded (besides memory)."""
 
-    Visits are kept as compact integer and float arrays (about 50 bytes a visit) for the
-    summary's figures; with a ``path`` the text rows go to disk chunk by chunk as they come,
-    never held whole in memory.
+    def write(self, columns: dict[str, np.ndarray]) -> None:
+        """Take one chunk of visits: the COLUMNS as arrays, ``type`` as type names."""
+
+    def close(self) -> None:
+        """No more visits."""
+
+
+class VisitLog:
+    """Collects completed visits as column chunks (about 50 bytes a visit) for the summary's figures.
+
+    Args:
+        type_names: Name of each type index.
+        sink: Receives every chunk as it is added (type indices replaced by names), or None.
     """
 
-    def __init__(self, type_names: tuple[str, ...], path: Path | None = None):
-        """Start an empty log; write rows to ``path`` as they come if given."""
+    def __init__(self, type_names: tuple[str, ...], sink: VisitSink | None = None):
+        """Start an empty log."""
         self.type_names = type_names
         self._rows: list[tuple] = []
         self._chunks: list[dict[str, np.ndarray]] = []
-        self._file = CsvStream(path, list(COLUMNS)) if path is not None else None
+        self._sink = sink
 
-    def record(self, resident, facility, admit_tick: int, leave_tick: int) -> None:
-        """Record one visit of a :class:`model.behaviour.Resident` at a :class:`model.behaviour.Facility`."""
-        clock = resident.model.clock
-        self._rows.append(
-            (
-                resident.rid,
-                facility.fid,
-                resident.model.type_index[facility.ftype.id],
-                clock.run_minute(admit_tick),
-                clock.run_minute(leave_tick),
-                resident.walk_min,
-            )
-        )
+    def record(
+        self, resident: int, facility: int, type_index: int, arrive_min: int, leave_min: int, walk_min: float
+    ) -> None:
+        """Record one visit."""
+        self._rows.append((resident, facility, type_index, arrive_min, leave_min, walk_min))
         if len(self._rows) >= _CHUNK_ROWS:
             self._flush_rows()
 
@@ -74,12 +75,10 @@ class VisitLog:
         if chunk["resident"].size == 0:
             return
         self._chunks.append(chunk)
-        if self._file is not None:
-            frame = pd.DataFrame(chunk)
-            frame["type"] = np.asarray(self.type_names, dtype=object)[chunk["type"]]
-            # walk_min at full (shortest round-trip) precision: the summary's mean_walk_min and
-            # fifteen_minute_usage must be exactly recomputable from this file
-            self._file.write(frame)
+        if self._sink is not None:
+            named = dict(chunk)
+            named["type"] = np.asarray(self.type_names, dtype=object)[chunk["type"]]
+            self._sink.write(named)
 
     def columns(self) -> dict[str, np.ndarray]:
         """All visits so far as arrays (type as an index into ``type_names``), in the order recorded."""
@@ -89,8 +88,8 @@ class VisitLog:
         return {c: np.concatenate([ch[c] for ch in self._chunks]) for c in COLUMNS}
 
     def close(self) -> None:
-        """Write what is pending and close the file."""
+        """Pass what is pending to the sink and close it."""
         self._flush_rows()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None

@@ -1,14 +1,13 @@
-"""Output files: summary.json, run.json, tables as CSV, maps and charts as PNG.
+"""Pictures: access and guidance maps, coverage, occupancy and exposure charts (matplotlib).
 
-Everything except run.json is a deterministic function of scenario and seed (byte-identical
-across runs); wall times, versions and timestamps go to run.json only.
+The only module that imports matplotlib (with the non-interactive Agg backend). Every function
+draws from numbers computed elsewhere (walking fields, tables, the summary); none computes a
+measure or a shortest path itself.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import json
-import math
 import multiprocessing
 import os
 from pathlib import Path
@@ -19,116 +18,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import pyarrow as pa  # noqa: E402
-import pyarrow.compute as pacompute  # noqa: E402
-import pyarrow.csv as pacsv  # noqa: E402
 from matplotlib.colors import to_rgb  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 
-from model.city import City  # noqa: E402
-from model.population import Residents  # noqa: E402
+from model.city.grid import City  # noqa: E402
+from model.measures.access import BANDS_MIN  # noqa: E402
 from model.scenario import Scenario  # noqa: E402
 
-# Colours of the 5/10/15-minute bands, after the guidance maps at Hohhot's residential gates.
-BAND_EDGES_MIN = (0, 5, 10, 15)
+# Colours of the bands of BANDS_MIN and beyond, after the guidance maps at Hohhot's residential gates.
 BAND_COLOURS = ("#1a9850", "#91cf60", "#fee08b", "#e0e0e0")
 BLOCKED_COLOUR = "#4a6fa5"
 UNREACHABLE_COLOUR = "#ffffff"
 MANY_MARKERS = 300  # above this many facilities, a map marks them with small dots
 REFERENCE_AGE = 40  # the walker the maps are drawn for: an adult (speed from [walking])
 
-
-def _clean(value):
-    """JSON-ready copy: numpy scalars to Python, NaN and inf to null."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write ``data`` as indented JSON (NaN and inf written as null)."""
-    path.write_text(json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def residents_table(residents: Residents, minutes: dict[str, np.ndarray]) -> pd.DataFrame:
-    """residents.csv: id, community, group, age, x, y, m_per_min, then min_<type> (NaN = unreachable)."""
-    frame = residents.frame()
-    for t, mins in minutes.items():
-        frame[f"min_{t}"] = np.where(np.isfinite(mins), mins, np.nan)
-    return frame
-
-
-def facilities_table(city: City) -> pd.DataFrame:
-    """facilities.csv: id, type, name, x, y, capacity."""
-    return city.facilities[["id", "type", "name", "x", "y", "capacity"]]
-
-
-def _arrow_table(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
-
-
-def _csv_options(table: pa.Table) -> pacsv.WriteOptions:
-    """Plain fields; quotes only if some text holds a comma, quote or line break (header written apart)."""
-    for column, field in zip(table.columns, table.schema):
-        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            special = pacompute.match_substring_regex(column, '[,"\\n\\r]')
-            if pacompute.any(special).as_py():
-                return pacsv.WriteOptions(quoting_style="needed", include_header=False)
-    return pacsv.WriteOptions(quoting_style="none", include_header=False)
-
-
-def _header(columns) -> str:
-    return ",".join(columns) + "\n"
-
-
-def write_csv(path: Path, frame: pd.DataFrame) -> None:
-    """Write a table as CSV: floats at full (shortest round-trip) precision, missing values empty.
-
-    pyarrow's writer: on wuhai_city's residents.csv (532,100 rows x 31 columns) 10x faster than
-    pandas.DataFrame.to_csv (measured 0.9 s against 9 s), and the numbers are exact.
-    """
-    table = _arrow_table(frame)
-    with open(path, "wb") as fh:
-        fh.write(_header(frame.columns).encode("utf-8"))
-        pacsv.write_csv(table, fh, write_options=_csv_options(table))
-
-
-class CsvStream:
-    """A CSV file written chunk by chunk (floats at full precision, no quotes: numbers and type ids)."""
-
-    def __init__(self, path: Path, columns: list[str]):
-        """Remember the file; it is opened with the first chunk (a header alone on close if none)."""
-        self.path = path
-        self.columns = columns
-        self._writer = None
-
-    def write(self, frame: pd.DataFrame) -> None:
-        """Append the rows of ``frame`` (columns in ``self.columns`` order)."""
-        table = _arrow_table(frame[self.columns])
-        if self._writer is None:
-            self._fh = open(self.path, "wb")  # noqa: SIM115 (closed in close())
-            self._fh.write(_header(self.columns).encode("utf-8"))
-            options = pacsv.WriteOptions(quoting_style="none", include_header=False)
-            self._writer = pacsv.CSVWriter(self._fh, table.schema, write_options=options)
-        self._writer.write_table(table)
-
-    def close(self) -> None:
-        """Finish the file."""
-        if self._writer is None:
-            self.path.write_text(_header(self.columns), encoding="utf-8")
-        else:
-            self._writer.close()
-            self._fh.close()
-            self._writer = None
-
-
-# --------------------------------------------------------------------------- pictures
 
 _JOBS: list = []  # the drawing jobs of draw_all, inherited by its forked workers
 
@@ -163,10 +66,18 @@ def draw_all(jobs: list) -> None:
 def _band_image(city: City, minutes: np.ndarray) -> np.ndarray:
     """RGB image of the 5/10/15-minute bands, unreachable cells white, blocked cells in blue."""
     palette = np.array([to_rgb(c) for c in (*BAND_COLOURS, UNREACHABLE_COLOUR, BLOCKED_COLOUR)])
-    band = np.searchsorted(np.array(BAND_EDGES_MIN[1:]), minutes, side="left")  # 0..3 (inf -> 3)
+    band = np.searchsorted(np.array(BANDS_MIN), minutes, side="left")  # 0..3 (inf -> 3)
     band = np.where(np.isfinite(minutes), band, len(BAND_COLOURS))
     band = np.where(city.walkable, band, len(BAND_COLOURS) + 1)
     return palette[band]
+
+
+def _band_handles() -> list:
+    """Legend entries of the bands: within 5 min, 5-10 min, 10-15 min, over 15 min."""
+    labels = [f"within {BANDS_MIN[0]} min"]
+    labels += [f"{lo}-{hi} min" for lo, hi in zip(BANDS_MIN[:-1], BANDS_MIN[1:])]
+    labels += [f"over {BANDS_MIN[-1]} min"]
+    return [Patch(color=colour, label=label) for colour, label in zip(BAND_COLOURS, labels)]
 
 
 def _draw_city(ax, city: City, scenario: Scenario) -> None:
@@ -236,10 +147,7 @@ def plot_access_map(path: Path, city: City, scenario: Scenario, ftype: str, fiel
         fontsize=11,
     )
     handles = [
-        Patch(color=BAND_COLOURS[0], label="within 5 min"),
-        Patch(color=BAND_COLOURS[1], label="5-10 min"),
-        Patch(color=BAND_COLOURS[2], label="10-15 min"),
-        Patch(color=BAND_COLOURS[3], label="over 15 min"),
+        *_band_handles(),
         Patch(facecolor=UNREACHABLE_COLOUR, edgecolor="grey", label="unreachable"),
         Patch(color=BLOCKED_COLOUR, label="blocked (water, rail, walls)"),
         plt.Line2D([], [], marker="*", ls="", color="#d7191c", markeredgecolor="black", ms=11, label=label),
@@ -250,34 +158,6 @@ def plot_access_map(path: Path, city: City, scenario: Scenario, ftype: str, fiel
     ax.set_ylabel("y (cells)")
     fig.savefig(path, dpi=100)
     plt.close(fig)
-
-
-def coverage_table(
-    residents: Residents, scenario: Scenario, minutes: dict[str, np.ndarray], needs: dict[str, np.ndarray]
-) -> pd.DataFrame:
-    """Share of users within each type's level, by type and age band of population.ages.
-
-    ``needs`` says per type which residents use it (``StaticResult.needs``).
-
-    Returns:
-        One row per (type, age band) with users: type, age_band, users, within_level.
-    """
-    rows = []
-    for t, mins in minutes.items():
-        ft = scenario.types[t]
-        for band in scenario.ages:
-            sel = (residents.age >= band.lo) & (residents.age <= band.hi) & needs[t]
-            n = int(sel.sum())
-            if n:
-                rows.append(
-                    {
-                        "type": t,
-                        "age_band": str(band),
-                        "users": n,
-                        "within_level": float((mins[sel] <= ft.level_min).mean()),
-                    }
-                )
-    return pd.DataFrame(rows, columns=["type", "age_band", "users", "within_level"])
 
 
 def plot_coverage(path: Path, table: pd.DataFrame, scenario: Scenario) -> None:
@@ -393,29 +273,22 @@ GUIDANCE_MAX_COMMUNITIES = 12  # guidance maps are drawn for scenarios with at m
 _TYPE_MARKERS = "o s ^ v D P X h p < > *".split()
 
 
-def plot_guidance_map(path: Path, city: City, scenario: Scenario, community_index: int) -> None:
+def plot_guidance_map(path: Path, city: City, scenario: Scenario, community_index: int, field_m: np.ndarray) -> None:
     """The map posted at a residential gate (Hohhot's Huimin district).
 
     What one community reaches in 5, 10 and 15 minutes on foot, every facility marked by type.
 
-    Minutes are from the nearest cell of the community, for an adult of ``REFERENCE_AGE``.
+    ``field_m`` holds the metres from every cell to the nearest cell of the community; minutes
+    are for an adult of ``REFERENCE_AGE``.
     """
-    from model.access import distance_field
-
     com = scenario.communities[community_index]
-    x, y, w, h = com.area
-    ys, xs = np.nonzero(city.walkable[y : y + h, x : x + w])
-    field = distance_field(city, (ys + y) * city.width + (xs + x))
     speed = scenario.speed_for(REFERENCE_AGE)
-    minutes = (field / speed).reshape(city.height, city.width)
+    minutes = (field_m / speed).reshape(city.height, city.width)
     fig, ax = _map_figure(city)
     ax.imshow(_band_image(city, minutes), interpolation="nearest")
     _draw_city(ax, city, scenario)
     handles = [
-        Patch(color=BAND_COLOURS[0], label="within 5 min"),
-        Patch(color=BAND_COLOURS[1], label="5-10 min"),
-        Patch(color=BAND_COLOURS[2], label="10-15 min"),
-        Patch(color=BAND_COLOURS[3], label="over 15 min"),
+        *_band_handles(),
         Patch(color=BLOCKED_COLOUR, label="blocked"),
     ]
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))

@@ -1,0 +1,42 @@
+"""The built city of one scenario and seed: grid, residents and their walking access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.city.access import access_minutes, type_fields
+from model.city.grid import City, build_city
+from model.city.residents import Residents, build_residents
+from model.scenario import Scenario
+
+
+@dataclass(frozen=True, eq=False)
+class BuiltCity:
+    """City, residents and walking access of one scenario and seed.
+
+    Attributes:
+        scenario: The scenario it was built from.
+        seed: The seed the residents were drawn with.
+        city: Grid, walking graph and facilities.
+        residents: Every resident's community, group, age, home and speed.
+        fields_m: Per facility type present, metres from every cell to the nearest facility.
+        minutes: Per facility type present, every resident's walking minutes to the nearest.
+    """
+
+    scenario: Scenario
+    seed: int
+    city: City
+    residents: Residents
+    fields_m: dict[str, np.ndarray]
+    minutes: dict[str, np.ndarray]
+
+
+def build(scenario: Scenario, rng: np.random.Generator, seed: int) -> BuiltCity:
+    """Build the city and residents and compute every resident's walking access."""
+    city = build_city(scenario)
+    residents = build_residents(scenario, city, rng)
+    fields = type_fields(city)
+    minutes = access_minutes(fields, residents.cell, residents.m_per_min)
+    return BuiltCity(scenario, seed, city, residents, fields, minutes)

@@ -1,0 +1,104 @@
+"""The candidate table: walking distances from home cells to every facility within reach.
+
+Destination choice needs, for every home cell and facility type, the facilities within the
+cut-off and their walking distances. One bounded search per distinct facility cell (walking is
+symmetric, so the distance from a facility is the distance to it) with the grid kernel of
+model/city/gridsearch.py, then a counting sort by (origin, type) group (numba).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from model.city.grid import City
+from model.city.gridsearch import bounded_distances
+
+
+@dataclass(frozen=True, eq=False)
+class Reach:
+    """Walking distances from origin cells to every facility within a limit, for destination choice.
+
+    Entries are grouped by (origin, facility type), so the candidates of one origin and type are
+    one slice (in no particular order: the choice rules do not depend on it).
+
+    Attributes:
+        origins: The origin cells (unique, sorted).
+        n_types: Number of facility types (type index = position in ``City.types``).
+        indptr: Offsets; group (o, t) is ``indptr[o * n_types + t] : indptr[o * n_types + t + 1]``.
+        facility: Facility id of each entry.
+        metres: Walking distance of each entry.
+    """
+
+    origins: np.ndarray
+    n_types: int
+    indptr: np.ndarray
+    facility: np.ndarray
+    metres: np.ndarray
+
+    def origin_index(self, cells: np.ndarray) -> np.ndarray:
+        """Row of each cell in ``origins`` (cells must be origins)."""
+        return np.searchsorted(self.origins, cells)
+
+    def candidates(self, origin: int, type_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Facility ids and metres of one origin and type."""
+        k = origin * self.n_types + type_index
+        sl = slice(self.indptr[k], self.indptr[k + 1])
+        return self.facility[sl], self.metres[sl]
+
+
+def facility_reach(city: City, origins: np.ndarray, limit_m: float) -> Reach:
+    """Distances from each origin cell to every facility within ``limit_m`` metres (the candidate table)."""
+    origins = np.unique(np.asarray(origins, dtype=np.int64))
+    fac = city.facilities
+    type_index = {t: i for i, t in enumerate(city.types)}
+    fac_type = fac["type"].map(type_index).to_numpy(dtype=np.int64)
+    cells, fac_cell_idx = np.unique(fac["cell"].to_numpy(), return_inverse=True)
+    cell_idx, origin, metres = bounded_distances(city.walkable, city.cell_m, cells, origins, limit_m)
+    by_cell = np.argsort(fac_cell_idx, kind="stable")
+    cell_indptr = np.concatenate([[0], np.cumsum(np.bincount(fac_cell_idx, minlength=cells.size))])
+    indptr, facility, metres = candidate_table(
+        cell_idx, origin, metres, cell_indptr, by_cell, fac_type, len(city.types), origins.size
+    )
+    return Reach(origins, len(city.types), indptr, facility, metres)
+
+
+@numba.njit(cache=True)
+def candidate_table(cell_idx, origin, metres, cell_indptr, cell_facility, facility_type, n_types, n_origins):
+    """The candidate table from search results, by (origin, type) group (a counting sort).
+
+    Args:
+        cell_idx: Search results: facility cell (index into the searched cells).
+        origin: Search results: origin (index).
+        metres: Search results: distance.
+        cell_indptr: Offsets of the facilities on each facility cell.
+        cell_facility: The facilities on each facility cell, cell after cell.
+        facility_type: Type index of each facility.
+        n_types: Number of facility types.
+        n_origins: Number of origins.
+
+    Returns:
+        ``(indptr, facility, metres)``: group ``g = o * n_types + t`` is ``indptr[g]:indptr[g + 1]``,
+        in the order of the search results (no rule depends on the order within a group).
+    """
+    n_groups = n_origins * n_types
+    counts = np.zeros(n_groups + 1, dtype=np.int64)
+    for i in range(cell_idx.size):
+        c = cell_idx[i]
+        for j in range(cell_indptr[c], cell_indptr[c + 1]):
+            counts[origin[i] * n_types + facility_type[cell_facility[j]] + 1] += 1
+    indptr = np.cumsum(counts)
+    fill = indptr[:-1].copy()
+    out_f = np.empty(indptr[-1], dtype=np.int64)
+    out_m = np.empty(indptr[-1])
+    for i in range(cell_idx.size):
+        c = cell_idx[i]
+        for j in range(cell_indptr[c], cell_indptr[c + 1]):
+            f = cell_facility[j]
+            g = origin[i] * n_types + facility_type[f]
+            out_f[fill[g]] = f
+            out_m[fill[g]] = metres[i]
+            fill[g] += 1
+    return indptr, out_f, out_m

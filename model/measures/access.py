@@ -1,0 +1,89 @@
+"""Walking access: coverage, the 5/10/15-minute bands and the life circle's completeness.
+
+Definitions in docs/metrics.md ("Walking access"). Minutes come from model/city/access.py; who
+uses a type is the rulebook's rule (``rules.needs``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from model.city.residents import Residents
+from model.scenario import Scenario
+from model.simulation import rules
+
+# The reporting bands: the 5-, 10- and 15-minute walking levels of GB 50180-2018, drawn as bands
+# on the guidance maps posted at Hohhot's residential gates.
+BANDS_MIN = (5, 10, 15)
+
+
+def needs_by_type(age: np.ndarray, table: rules.TypeTable) -> dict[str, np.ndarray]:
+    """Per type of the table: which residents need it (``rules.needs``), as a bool array each."""
+    matrix = rules.needs(age, table)
+    return {t: matrix[:, i] for i, t in enumerate(table.names)}
+
+
+def access_summary(
+    minutes: dict[str, np.ndarray], needs: dict[str, np.ndarray], levels: dict[str, float]
+) -> tuple[dict, float | None]:
+    """The "access" block of summary.json (definitions in docs/metrics.md).
+
+    Args:
+        minutes: Per type, every resident's access minutes (inf if unreachable).
+        needs: Per type, a bool array: which residents need the type (its users).
+        levels: Per type, its life-circle level in minutes.
+
+    Returns:
+        ``({type: {...}}, life_circle_complete)``: the "access" block, where each type has users,
+        mean_min, p90_min, max_min (over reachable users; None if none), unreachable and
+        within_<k> for k in BANDS_MIN (shares of users). p90 is numpy's default (linear) percentile.
+        life_circle_complete is the share of all residents who reach every type present that
+        they need within its level (a resident needing none counts as complete).
+    """
+    types = {}
+    complete = None
+    for t, mins in minutes.items():
+        users = mins[needs[t]]
+        reach = users[np.isfinite(users)]
+        n = int(users.size)
+        types[t] = {
+            "users": n,
+            "mean_min": float(reach.mean()) if reach.size else None,
+            "p90_min": float(np.percentile(reach, 90)) if reach.size else None,
+            "max_min": float(reach.max()) if reach.size else None,
+            "unreachable": int(n - reach.size),
+            **{f"within_{k}": (float((users <= k).sum() / n) if n else None) for k in BANDS_MIN},
+        }
+        ok = ~needs[t] | (mins <= levels[t])
+        complete = ok if complete is None else complete & ok
+    share = float(complete.mean()) if complete is not None and complete.size else None
+    return types, share
+
+
+def coverage_table(
+    residents: Residents, scenario: Scenario, minutes: dict[str, np.ndarray], needs: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Share of users within each type's level, by type and age band of population.ages.
+
+    ``needs`` says per type which residents use it (:func:`needs_by_type`).
+
+    Returns:
+        One row per (type, age band) with users: type, age_band, users, within_level.
+    """
+    rows = []
+    for t, mins in minutes.items():
+        ft = scenario.types[t]
+        for band in scenario.ages:
+            sel = (residents.age >= band.lo) & (residents.age <= band.hi) & needs[t]
+            n = int(sel.sum())
+            if n:
+                rows.append(
+                    {
+                        "type": t,
+                        "age_band": str(band),
+                        "users": n,
+                        "within_level": float((mins[sel] <= ft.level_min).mean()),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["type", "age_band", "users", "within_level"])

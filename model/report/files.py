@@ -1,0 +1,127 @@
+"""Output files: JSON, and tables as CSV (floats at full precision, written by pyarrow).
+
+Everything a run writes except run.json is a deterministic function of scenario and seed
+(byte-identical across runs); wall times, versions and timestamps go to run.json only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pacompute
+import pyarrow.csv as pacsv
+
+from model.city.grid import City
+from model.city.residents import Residents
+from model.simulation.visits import COLUMNS as VISIT_COLUMNS
+
+
+def _clean(value):
+    """JSON-ready copy: numpy scalars to Python, NaN and inf to null."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as indented JSON (NaN and inf written as null)."""
+    path.write_text(json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def residents_table(residents: Residents, minutes: dict[str, np.ndarray]) -> pd.DataFrame:
+    """residents.csv: id, community, group, age, x, y, m_per_min, then min_<type> (NaN = unreachable)."""
+    frame = residents.frame()
+    for t, mins in minutes.items():
+        frame[f"min_{t}"] = np.where(np.isfinite(mins), mins, np.nan)
+    return frame
+
+
+def facilities_table(city: City) -> pd.DataFrame:
+    """facilities.csv: id, type, name, x, y, capacity."""
+    return city.facilities[["id", "type", "name", "x", "y", "capacity"]]
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _csv_options(table: pa.Table) -> pacsv.WriteOptions:
+    """Plain fields; quotes only if some text holds a comma, quote or line break (header written apart)."""
+    for column, field in zip(table.columns, table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            special = pacompute.match_substring_regex(column, '[,"\\n\\r]')
+            if pacompute.any(special).as_py():
+                return pacsv.WriteOptions(quoting_style="needed", include_header=False)
+    return pacsv.WriteOptions(quoting_style="none", include_header=False)
+
+
+def _header(columns) -> str:
+    return ",".join(columns) + "\n"
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> None:
+    """Write a table as CSV: floats at full (shortest round-trip) precision, missing values empty.
+
+    pyarrow's writer: on wuhai_city's residents.csv (532,100 rows x 31 columns) 10x faster than
+    pandas.DataFrame.to_csv (measured 0.9 s against 9 s), and the numbers are exact.
+    """
+    table = _arrow_table(frame)
+    with open(path, "wb") as fh:
+        fh.write(_header(frame.columns).encode("utf-8"))
+        pacsv.write_csv(table, fh, write_options=_csv_options(table))
+
+
+class CsvStream:
+    """A CSV file written chunk by chunk (floats at full precision, no quotes: numbers and type ids)."""
+
+    def __init__(self, path: Path, columns: list[str]):
+        """Remember the file; it is opened with the first chunk (a header alone on close if none)."""
+        self.path = path
+        self.columns = columns
+        self._writer = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the rows of ``frame`` (columns in ``self.columns`` order)."""
+        table = _arrow_table(frame[self.columns])
+        if self._writer is None:
+            self._fh = open(self.path, "wb")  # noqa: SIM115 (closed in close())
+            self._fh.write(_header(self.columns).encode("utf-8"))
+            options = pacsv.WriteOptions(quoting_style="none", include_header=False)
+            self._writer = pacsv.CSVWriter(self._fh, table.schema, write_options=options)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._writer is None:
+            self.path.write_text(_header(self.columns), encoding="utf-8")
+        else:
+            self._writer.close()
+            self._fh.close()
+            self._writer = None
+
+
+class VisitsCsv(CsvStream):
+    """visits.csv, written as the run goes: a sink for :class:`model.simulation.visits.VisitLog`.
+
+    walk_min is written at full (shortest round-trip) precision, so that the summary's walking
+    figures recompute exactly from the file.
+    """
+
+    def __init__(self, path: Path):
+        """Write to ``path`` (created with the first chunk, or with the header alone on close)."""
+        super().__init__(path, list(VISIT_COLUMNS))
+
+    def write(self, columns) -> None:
+        """Append one chunk of visits (arrays by column, type as names)."""
+        super().write(pd.DataFrame(columns))

@@ -1,0 +1,68 @@
+"""Scenario files: load, extend, validate.
+
+A scenario is a TOML file (see docs/scenarios.md). :func:`load_scenario` runs this stage's
+pipeline:
+
+1. read the file and, recursively, the file it ``extends`` (:mod:`.files`);
+2. check each file's keys and value shapes against the schema (:mod:`.schema`), and merge the
+   files: tables key by key, ``[[communities]]`` and ``[[facilities]]`` appended, an entry with
+   the same ``name`` as one in the base replacing it (:mod:`.files`);
+3. check every value of the merged data, collecting *all* problems before reporting them
+   (:mod:`.checks`, and :mod:`.sites` for facility types, communities and facilities);
+4. return a frozen :class:`Scenario` (:mod:`.spec`).
+
+Modules:
+
+* :mod:`.errors`: :class:`Problem` and :class:`ScenarioError`.
+* :mod:`.spec`: the frozen dataclasses of a valid scenario, the limits and every default.
+* :mod:`.schema`: the schema language (value kinds, allowed keys), time and age-band parsing, the
+  shape check.
+* :mod:`.files`: reading TOML, merging with ``extends``, finding scenario files, the catalogue.
+* :mod:`.checks`: the semantic checks of grid, population, walking and simulation, and
+  :func:`load_scenario`.
+* :mod:`.sites`: the semantic checks of facility types, communities and facilities.
+
+Every problem names the file and the key path (``demo.toml: facilities[3].at: ...``), so the
+command line can print them and exit 2. Files are data: nothing in them is executed.
+"""
+
+from .checks import load_scenario
+from .errors import Problem, ScenarioError
+from .files import DEFAULT_SCENARIO, ROOT, SCENARIO_DIR, load_catalogue, resolve_scenario_path
+from .schema import parse_band
+from .spec import (
+    MAX_AGE,
+    MAX_CELLS,
+    MAX_RESIDENTS,
+    MAX_TRIES,
+    AgeBand,
+    Community,
+    FacilitySite,
+    FacilityType,
+    Grid,
+    Scenario,
+    Simulation,
+)
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "MAX_AGE",
+    "MAX_CELLS",
+    "MAX_RESIDENTS",
+    "MAX_TRIES",
+    "ROOT",
+    "SCENARIO_DIR",
+    "AgeBand",
+    "Community",
+    "FacilitySite",
+    "FacilityType",
+    "Grid",
+    "Problem",
+    "Scenario",
+    "ScenarioError",
+    "Simulation",
+    "load_catalogue",
+    "load_scenario",
+    "parse_band",
+    "resolve_scenario_path",
+]

@@ -1,0 +1,286 @@
+"""Semantic checks of a merged scenario, and :func:`load_scenario`, the entry point of this stage.
+
+:class:`_Checker` collects problems with file and key path; the checks of the grid, the
+population, walking and the simulation settings are here, those of facility types,
+communities and facilities in :mod:`.sites`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from .errors import Problem, ScenarioError
+from .files import _Raw, _read_chain, resolve_scenario_path
+from .schema import _KIND_WORDS, _is_number, _kind_ok, _parse_time, parse_band
+from .sites import _check_communities, _check_facilities, _check_types
+from .spec import (
+    MAX_AGE,
+    MAX_CELLS,
+    MAX_NAME_BYTES,
+    MAX_RESIDENTS,
+    SHARE_TOLERANCE,
+    AgeBand,
+    Grid,
+    Scenario,
+    Simulation,
+    _default,
+)
+
+# the scenario name becomes part of the results folder's name (results/<name>-<time>)
+_UNSAFE_NAME = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+
+
+class _Checker:
+    """Semantic checks on merged data; collects problems with file and key path."""
+
+    def __init__(self, raw: _Raw, top_file: str, problems: list[Problem]):
+        self.raw = raw
+        self.top = top_file
+        self.problems = problems
+
+    def where(self, key: str) -> str:
+        """Return the file that set ``key`` (its own, or the nearest table that set it)."""
+        k = key
+        while k:
+            if k in self.raw.origin:
+                return self.raw.origin[k]
+            k = k.rpartition(".")[0]
+        return self.top
+
+    def bad(self, key: str, message: str, file: str | None = None) -> None:
+        """Record a problem at ``key``."""
+        self.problems.append(Problem(file or self.where(key), key, message))
+
+    def table(self, key: str) -> dict:
+        """Return a merged top-level table (empty if absent)."""
+        return self.raw.data.get(key, {})
+
+    def require(self, table: dict, key: str, path: str) -> Any:
+        """Return the value of a required key, or None after recording its absence."""
+        if key not in table:
+            if any(p.key == path for p in self.problems):
+                return None  # already reported with its wrong value
+            self.bad(path, "required key is missing", self.where(path.rpartition(".")[0]) if "." in path else self.top)
+            return None
+        return table[key]
+
+    def positive(self, value: Any, path: str, file: str | None = None) -> bool:
+        """Check that a number is finite and > 0."""
+        if value is None:
+            return False
+        if not math.isfinite(value):
+            self.bad(path, f"must be a finite number, not {value}", file)
+            return False
+        if value <= 0:
+            self.bad(path, f"must be positive, not {value}", file)
+            return False
+        return True
+
+    def shares(self, value: dict, path: str, file: str | None = None) -> dict[str, float] | None:
+        """Check a table of non-negative shares summing to 1."""
+        ok = True
+        for k, v in value.items():
+            if not _is_number(v) or not math.isfinite(v) or v < 0:
+                self.bad(f"{path}.{k}", f"must be a share between 0 and 1, not {v!r}", file)
+                ok = False
+        if not value:
+            self.bad(path, "must list at least one share", file)
+            return None
+        if ok:
+            total = sum(value.values())
+            if abs(total - 1.0) > SHARE_TOLERANCE:
+                self.bad(path, f"shares must sum to 1, not {total:.6g}", file)
+                ok = False
+        return {k: float(v) for k, v in value.items()} if ok else None
+
+    def bands(self, value: dict, path: str, cover_all: bool) -> dict[AgeBand, float] | None:
+        """Parse age-band keys; reject overlaps and, if ``cover_all``, gaps in 0..100."""
+        out: dict[AgeBand, float] = {}
+        for k, v in value.items():
+            band = parse_band(k)
+            if band is None:
+                self.bad(f"{path}.{k}", f'age band must be "lo-hi" with 0 <= lo <= hi <= {MAX_AGE}')
+                return None
+            if band in out:  # the same band written twice, e.g. "0-2" and "0 - 2"
+                self.bad(path, f'age bands "{band}" and "{band}" overlap')
+                return None
+            out[band] = v
+        ordered = sorted(out, key=lambda b: b.lo)
+        for a, b in zip(ordered, ordered[1:], strict=False):
+            if b.lo <= a.hi:
+                self.bad(path, f'age bands "{a}" and "{b}" overlap')
+                return None
+        if cover_all:
+            edge = 0
+            for b in ordered:
+                if b.lo > edge:
+                    self.bad(path, f"ages {edge} to {b.lo - 1} have no band")
+                    return None
+                edge = b.hi + 1
+            if edge <= MAX_AGE:
+                self.bad(path, f"ages {edge} to {MAX_AGE} have no band")
+                return None
+        return dict(sorted(out.items(), key=lambda kv: kv[0].lo))
+
+    def rect_in_grid(self, rect: list[int], grid: Grid | None, path: str, file: str | None = None) -> bool:
+        """Check a rectangle has positive size and lies inside the grid."""
+        x, y, w, h = rect
+        if w <= 0 or h <= 0:
+            self.bad(path, f"width and height must be positive, not {w}x{h}", file)
+            return False
+        if grid and (x < 0 or y < 0 or x + w > grid.width or y + h > grid.height):
+            self.bad(path, f"rectangle {rect} is not inside the {grid.width}x{grid.height} grid", file)
+            return False
+        return True
+
+
+def _check_grid(c: _Checker) -> Grid | None:
+    g = c.table("grid")
+    if "grid" not in c.raw.data:
+        c.bad("grid", "required table is missing", c.top)
+        return None
+    width, height = c.require(g, "width", "grid.width"), c.require(g, "height", "grid.height")
+    cell_m = g.get("cell_m", _default(Grid, "cell_m"))
+    ok = c.positive(width, "grid.width") & c.positive(height, "grid.height") & c.positive(cell_m, "grid.cell_m")
+    if not ok:
+        return None
+    if width * height > MAX_CELLS:
+        c.bad("grid", f"{width}x{height} = {width * height:,} cells is more than this version handles ({MAX_CELLS:,})")
+        return None
+    grid = Grid(width, height, float(cell_m))
+    rects = []
+    for i, r in enumerate(g.get("blocked", _default(Grid, "blocked"))):
+        path = f"grid.blocked[{i}]"
+        if not _kind_ok("rect", r):
+            c.bad(path, f"must be {_KIND_WORDS['rect']}, not {r!r}")
+        elif c.rect_in_grid(r, grid, path):
+            rects.append(tuple(r))
+    return Grid(width, height, float(cell_m), tuple(rects))
+
+
+def _check_population(c: _Checker):
+    p = c.table("population")
+    if "population" not in c.raw.data:
+        c.bad("population", "required table is missing", c.top)
+        return None, None, None
+    groups = c.require(p, "groups", "population.groups")
+    groups = c.shares(groups, "population.groups") if groups is not None else None
+    ages = c.require(p, "ages", "population.ages")
+    if ages is not None:
+        shares = c.shares(ages, "population.ages")
+        ages = c.bands(shares, "population.ages", cover_all=False) if shares else None
+    mixing = p.get("mixing", _default(Scenario, "mixing"))
+    if not 0.0 <= mixing <= 1.0:
+        c.bad("population.mixing", f"must be between 0 and 1, not {mixing}")
+        mixing = None
+    return groups, ages, mixing
+
+
+def _check_walking(c: _Checker) -> dict[AgeBand, float] | None:
+    w = c.table("walking")
+    if "walking" not in c.raw.data:
+        c.bad("walking", "required table is missing", c.top)
+        return None
+    speeds = c.require(w, "m_per_min", "walking.m_per_min")
+    if speeds is None:
+        return None
+    ok = True
+    for k, v in speeds.items():
+        if not _is_number(v):
+            c.bad(f"walking.m_per_min.{k}", f"must be a speed in metres per minute, not {v!r}")
+            ok = False
+        elif not c.positive(v, f"walking.m_per_min.{k}"):
+            ok = False
+    bands = c.bands(speeds, "walking.m_per_min", cover_all=True)
+    return {b: float(v) for b, v in bands.items()} if (bands and ok) else None
+
+
+def _check_simulation(c: _Checker) -> Simulation | None:
+    s = c.table("simulation")
+    d = Simulation()
+    tick = s.get("tick_min", d.tick_min)
+    start = _parse_time(s["day_start"]) if "day_start" in s else d.day_start_min
+    end = _parse_time(s["day_end"]) if "day_end" in s else d.day_end_min
+    values = dict(
+        tick_min=tick,
+        day_start_min=start,
+        day_end_min=end,
+        cutoff_min=float(s.get("cutoff_min", d.cutoff_min)),
+        block_m=float(s.get("block_m", d.block_m)),
+        contact_min=s.get("contact_min", d.contact_min),
+        first_weekday=s.get("first_weekday", d.first_weekday),
+    )
+    ok = True
+    for key in ("tick_min", "cutoff_min", "block_m", "contact_min"):
+        ok &= c.positive(values[key], f"simulation.{key}")
+    if end <= start:
+        c.bad("simulation.day_end", "the day must end after it starts")
+        ok = False
+    elif ok and (end - start) % tick:
+        c.bad("simulation.tick_min", f"must divide the day's {end - start} minutes")
+        ok = False
+    if not 0 <= values["first_weekday"] <= 6:
+        c.bad("simulation.first_weekday", "must be 0 (Monday) to 6 (Sunday)")
+        ok = False
+    return Simulation(**values) if ok else None
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """Load, merge and validate a scenario file.
+
+    Args:
+        path: A scenario file; a bare name ("demo") finds a bundled scenario; None is the default.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        ScenarioError: With every problem found, each naming file and key path.
+
+    """
+    path = resolve_scenario_path(path)
+    problems: list[Problem] = []
+    raw = _read_chain(path, (), None, problems)
+    if raw is None:
+        raise ScenarioError(problems)
+    c = _Checker(raw, path.name, problems)
+    name = raw.data.get("name")
+    if name is None:
+        c.bad("name", "required key is missing", path.name)
+    elif not name.strip(". ") or _UNSAFE_NAME.search(name):
+        c.bad("name", f'must be usable in a folder name (no / \\ : * ? " < > | or control characters), not {name!r}')
+    elif len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        c.bad("name", f"must be at most {MAX_NAME_BYTES} bytes long in UTF-8")
+    seed = raw.data.get("seed", _default(Scenario, "seed"))
+    if seed < 0:
+        c.bad("seed", f"must not be negative, not {seed}")
+    grid = _check_grid(c)
+    groups, ages, mixing = _check_population(c)
+    speeds = _check_walking(c)
+    types, type_names = _check_types(c)
+    simulation = _check_simulation(c)
+    communities = _check_communities(c, grid, groups)
+    total = sum(com.residents for com in communities)
+    if total > MAX_RESIDENTS:
+        c.bad("communities", f"{total:,} residents in all is more than this version handles ({MAX_RESIDENTS:,})")
+    facilities = _check_facilities(c, grid, types, type_names)
+    if problems:
+        raise ScenarioError(problems)
+    return Scenario(
+        name=name,
+        path=path.resolve(),
+        description=raw.data.get("description", _default(Scenario, "description")),
+        seed=seed,
+        grid=grid,
+        groups=groups,
+        ages=ages,
+        mixing=float(mixing),
+        speeds=speeds,
+        communities=communities,
+        facilities=facilities,
+        types=types,
+        simulation=simulation,
+    )

@@ -1,0 +1,181 @@
+"""The schema language: which keys a scenario file may hold and the shape of each value.
+
+:func:`_check_shape` checks one file's keys and value shapes (not their ranges: that is
+:mod:`.checks`), removing bad values so that later stages see only well-shaped data.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from typing import Any
+
+from .errors import Problem
+from .spec import MAX_AGE, AgeBand
+
+# Value kinds: "str", "int", "float", "bool", "rect", "cell", "shares", "speeds", "time",
+# "window", "band", "table" (nested schema), "list" (list of nested schema)
+_COMMUNITY = {"name": "str", "area": "rect", "residents": "int", "groups": "shares"}
+_FACILITY = {"type": "str", "at": "cell", "capacity": "int", "name": "str"}
+_TYPE_FIELDS = {
+    "label": "str",
+    "level_min": "float",
+    "ages": "band",
+    "daily_prob": "float",
+    "weekdays_only": "bool",
+    "depart": "window",
+    "visit_min": "int",
+    "open": "time",
+    "close": "time",
+    "capacity": "int",
+    "beta_per_min": "float",
+    "patience_min": "int",
+    "tries": "int",
+    "source": "sources",
+}
+_SCHEMA: dict[str, Any] = {
+    "name": "str",
+    "description": "str",
+    "extends": "str",
+    "seed": "int",
+    "grid": {"width": "int", "height": "int", "cell_m": "float", "blocked": "rects"},
+    "population": {"groups": "shares", "ages": "shares", "mixing": "float"},
+    "walking": {"m_per_min": "speeds"},
+    "simulation": {
+        "tick_min": "int",
+        "day_start": "time",
+        "day_end": "time",
+        "cutoff_min": "float",
+        "block_m": "float",
+        "contact_min": "int",
+        "first_weekday": "int",
+    },
+    "communities": [_COMMUNITY],
+    "facilities": [_FACILITY],
+    "facility_types": "types",
+}
+_KIND_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "rect": "[x, y, w, h] (four integers)",
+    "rects": "a list of [x, y, w, h] rectangles",
+    "cell": "[x, y] (two integers)",
+    "shares": "a table of shares, e.g. { han = 0.9, mongol = 0.1 }",
+    "speeds": 'a table of speeds by age band, e.g. { "0-59" = 78.0, "60-100" = 60.0 }',
+    "time": 'a time "HH:MM"',
+    "window": 'two times ["HH:MM", "HH:MM"]',
+    "band": "[lowest, highest] ages (two integers)",
+    "sources": "a table of strings",
+    "types": "a table of facility types",
+}
+# ASCII digits only, and few of them: int() of a long digit string is slow or refused
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+_BAND = re.compile(r"\s*([0-9]{1,3})\s*-\s*([0-9]{1,3})\s*")
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, (int, float))) and not isinstance(v, bool)
+
+
+def _parse_time(v: Any) -> int | None:
+    """Minutes after midnight of "HH:MM" (24:00 allowed), or None."""
+    if not isinstance(v, str):
+        return None
+    m = _TIME.fullmatch(v)
+    if not m:
+        return None
+    h, mnt = int(m.group(1)), int(m.group(2))
+    if mnt >= 60 or h > 24 or (h == 24 and mnt):
+        return None
+    return h * 60 + mnt
+
+
+def parse_band(text: str) -> AgeBand | None:
+    """Parse an age band "lo-hi" (inclusive years, 0..100), or None if malformed."""
+    m = _BAND.fullmatch(text) if isinstance(text, str) else None
+    if not m:
+        return None
+    lo, hi = int(m.group(1)), int(m.group(2))
+    if lo > hi or hi > MAX_AGE:
+        return None
+    return AgeBand(lo, hi)
+
+
+def _kind_ok(kind: str, v: Any) -> bool:
+    """Whether value ``v`` has the shape of ``kind`` (not its range)."""
+    if kind == "str":
+        return isinstance(v, str)
+    if kind == "int":
+        return _is_int(v)
+    if kind == "float":
+        return _is_number(v) and not math.isnan(v)
+    if kind == "bool":
+        return isinstance(v, bool)
+    if kind == "rect":
+        return isinstance(v, list) and len(v) == 4 and all(_is_int(a) for a in v)
+    if kind == "rects":
+        return isinstance(v, list)
+    if kind == "cell":
+        return isinstance(v, list) and len(v) == 2 and all(_is_int(a) for a in v)
+    if kind == "band":
+        return isinstance(v, list) and len(v) == 2 and all(_is_int(a) for a in v)
+    if kind == "sources":
+        return isinstance(v, dict) and all(isinstance(a, str) for a in v.values())
+    if kind in ("shares", "speeds", "types"):
+        return isinstance(v, dict)
+    if kind == "time":
+        return _parse_time(v) is not None
+    if kind == "window":
+        return isinstance(v, list) and len(v) == 2 and all(_parse_time(a) is not None for a in v)
+    raise AssertionError(kind)
+
+
+def _suggest(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_shape(data: dict, schema: dict, path: str, file: str, problems: list[Problem]) -> None:
+    """Check keys and value shapes of one file's data against the schema (in place: bad values removed)."""
+    for key in list(data):
+        kpath = f"{path}.{key}" if path else key
+        if key not in schema:
+            problems.append(Problem(file, kpath, f"unknown key{_suggest(key, list(schema))}"))
+            del data[key]
+            continue
+        kind, value = schema[key], data[key]
+        if isinstance(kind, dict):
+            if not isinstance(value, dict):
+                problems.append(Problem(file, kpath, "must be a table"))
+                del data[key]
+            else:
+                _check_shape(value, kind, kpath, file, problems)
+        elif isinstance(kind, list):
+            if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+                problems.append(Problem(file, kpath, f"must be a list of tables ([[{key}]])"))
+                del data[key]
+            else:
+                for i, entry in enumerate(value):
+                    _check_shape(entry, kind[0], f"{kpath}[{i}]", file, problems)
+        elif kind == "types":
+            if not isinstance(value, dict):
+                problems.append(Problem(file, kpath, f"must be {_KIND_WORDS[kind]}"))
+                del data[key]
+                continue
+            for tname in list(value):
+                tpath = f"{kpath}.{tname}"
+                if not isinstance(value[tname], dict):
+                    problems.append(Problem(file, tpath, "must be a table of catalogue fields"))
+                    del value[tname]
+                else:
+                    _check_shape(value[tname], _TYPE_FIELDS, tpath, file, problems)
+        elif not _kind_ok(kind, value):
+            problems.append(Problem(file, kpath, f"must be {_KIND_WORDS[kind]}, not {value!r}"))
+            del data[key]

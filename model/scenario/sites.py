@@ -1,0 +1,201 @@
+"""Semantic checks of what stands on the grid: facility types, communities and facilities."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .files import load_catalogue
+from .schema import _TYPE_FIELDS, _parse_time, _suggest
+from .spec import MAX_AGE, MAX_RESIDENTS, MAX_TRIES, AgeBand, Community, FacilitySite, FacilityType, Grid, _default
+
+if TYPE_CHECKING:
+    from .checks import _Checker
+
+
+def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
+    """Check the facility types; return the valid ones and the names of all, valid or not."""
+    catalogue = load_catalogue()
+    merged: dict[str, dict] = {k: dict(v) for k, v in catalogue.items()}
+    overrides = c.table("facility_types")
+    for tname, fields in overrides.items():
+        if tname in merged:
+            merged[tname].update(fields)
+            merged[tname]["source"] = {**catalogue[tname].get("source", {}), **fields.get("source", {})}
+        else:
+            missing = [f for f in _TYPE_FIELDS if f not in fields and f != "source"]
+            if missing:
+                c.bad(
+                    f"facility_types.{tname}",
+                    f"a new facility type must give every field; missing: {', '.join(missing)}"
+                    f"{_suggest(tname, list(catalogue))}",
+                )
+                continue
+            merged[tname] = dict(fields)
+    types = {}
+    for tname, f in merged.items():
+        path = f"facility_types.{tname}"
+        problems_before = len(c.problems)
+        lo, hi = f["ages"]
+        if not 0 <= lo <= hi <= MAX_AGE:
+            c.bad(f"{path}.ages", f"must be [lo, hi] with 0 <= lo <= hi <= {MAX_AGE}")
+        if f["level_min"] <= 0 or not math.isfinite(f["level_min"]):
+            c.bad(f"{path}.level_min", f"must be a positive number of minutes, not {f['level_min']}")
+        if not 0 <= f["daily_prob"] <= 1:
+            c.bad(f"{path}.daily_prob", f"must be a probability between 0 and 1, not {f['daily_prob']}")
+        for key in ("visit_min", "capacity", "tries"):
+            if f[key] <= 0:
+                c.bad(f"{path}.{key}", f"must be positive, not {f[key]}")
+        if f["tries"] > MAX_TRIES:
+            c.bad(f"{path}.tries", f"must be at most {MAX_TRIES} (facilities tried in one trip), not {f['tries']}")
+        if f["patience_min"] < 0:
+            c.bad(f"{path}.patience_min", f"must not be negative, not {f['patience_min']}")
+        if f["beta_per_min"] < 0:
+            c.bad(f"{path}.beta_per_min", f"must not be negative, not {f['beta_per_min']}")
+        open_min, close_min = _parse_time(f["open"]), _parse_time(f["close"])
+        d0, d1 = (_parse_time(t) for t in f["depart"])
+        if open_min >= close_min:
+            c.bad(f"{path}.close", f"closing time {f['close']} must be after opening time {f['open']}")
+        if d0 > d1:
+            c.bad(f"{path}.depart", "the window must not end before it starts")
+        elif open_min < close_min and (d0 < open_min or d1 >= close_min):
+            c.bad(
+                f"{path}.depart",
+                f"departures {f['depart'][0]}-{f['depart'][1]} must fall within the opening "
+                f"hours {f['open']}-{f['close']}",
+            )
+        if len(c.problems) > problems_before:
+            continue
+        types[tname] = FacilityType(
+            id=tname,
+            label=f["label"],
+            level_min=float(f["level_min"]),
+            ages=AgeBand(lo, hi),
+            daily_prob=float(f["daily_prob"]),
+            weekdays_only=f["weekdays_only"],
+            depart_min=(d0, d1),
+            visit_min=f["visit_min"],
+            open_min=open_min,
+            close_min=close_min,
+            capacity=f["capacity"],
+            beta_per_min=float(f["beta_per_min"]),
+            patience_min=f["patience_min"],
+            tries=f["tries"],
+            source=dict(f.get("source", _default(FacilityType, "source"))),
+        )
+    return types, set(merged) | set(overrides)
+
+
+def _cell_blocked(grid: Grid, x: int, y: int) -> bool:
+    """Whether cell (x, y) lies in a blocked rectangle."""
+    return any(bx <= x < bx + bw and by <= y < by + bh for bx, by, bw, bh in grid.blocked)
+
+
+def _area_blocked(grid: Grid, area: tuple[int, int, int, int]) -> bool:
+    """Whether the blocked rectangles cover every cell of ``area``.
+
+    Works on the grid compressed to the rectangles' edges, so that the cost does not grow with
+    the size of the grid or the area (a scenario may give any size; the loader must not run out
+    of memory checking it).
+    """
+    x0, y0, w, h = area
+    x1, y1 = x0 + w, y0 + h
+    clipped = [(max(bx, x0), max(by, y0), min(bx + bw, x1), min(by + bh, y1)) for bx, by, bw, bh in grid.blocked]
+    clipped = [r for r in clipped if r[0] < r[2] and r[1] < r[3]]
+    if not clipped:
+        return False
+    xs = sorted({x0, x1, *(r[0] for r in clipped), *(r[2] for r in clipped)})
+    ys = sorted({y0, y1, *(r[1] for r in clipped), *(r[3] for r in clipped)})
+    covered = np.zeros((len(ys) - 1, len(xs) - 1), dtype=bool)
+    for rx0, ry0, rx1, ry1 in clipped:
+        covered[ys.index(ry0) : ys.index(ry1), xs.index(rx0) : xs.index(rx1)] = True
+    return bool(covered.all())
+
+
+def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> tuple[Community, ...]:
+    entries = c.raw.lists["communities"]
+    if not entries:
+        c.bad("communities", "at least one [[communities]] entry is required", c.top)
+        return ()
+    out, seen = [], set()
+    for e in entries:
+        path, file, d = f"communities[{e.index}]", e.file, e.data
+        n_before = len(c.problems)
+        name = d.get("name")
+        if name is None:
+            c.bad(f"{path}.name", "required key is missing", file)
+        elif name in seen:
+            c.bad(f"{path}.name", f"community name {name!r} is used twice", file)
+        seen.add(name)
+        area = d.get("area")
+        if area is None:
+            c.bad(f"{path}.area", "required key is missing", file)
+        elif c.rect_in_grid(area, grid, f"{path}.area", file) and grid and _area_blocked(grid, area):
+            c.bad(f"{path}.area", f"area {area} has no walkable cell", file)
+        residents = d.get("residents")
+        if residents is None:
+            c.bad(f"{path}.residents", "required key is missing", file)
+        elif c.positive(residents, f"{path}.residents", file) and residents > MAX_RESIDENTS:
+            c.bad(f"{path}.residents", f"{residents:,} is more than this version handles ({MAX_RESIDENTS:,})", file)
+        own = d.get("groups", _default(Community, "groups"))
+        if own is not None:
+            own = c.shares(own, f"{path}.groups", file)
+            if own and groups:
+                for g in own:
+                    if g not in groups:
+                        c.bad(f"{path}.groups.{g}", f"group not in population.groups{_suggest(g, list(groups))}", file)
+        if len(c.problems) == n_before:
+            out.append(Community(name, tuple(area), residents, own))
+    return tuple(out)
+
+
+def _check_facilities(
+    c: _Checker, grid: Grid | None, types: dict[str, FacilityType], type_names: set[str]
+) -> tuple[FacilitySite, ...]:
+    out, seen = [], set()
+    for e in c.raw.lists["facilities"]:
+        path, file, d = f"facilities[{e.index}]", e.file, e.data
+        n_before = len(c.problems)
+        ftype = d.get("type")
+        if ftype is None:
+            c.bad(f"{path}.type", "required key is missing", file)
+        elif ftype not in type_names:
+            c.bad(f"{path}.type", f"unknown facility type {ftype!r}{_suggest(ftype, sorted(type_names))}", file)
+        at = d.get("at")
+        if at is None:
+            c.bad(f"{path}.at", "required key is missing", file)
+        elif grid:
+            x, y = at
+            if not (0 <= x < grid.width and 0 <= y < grid.height):
+                c.bad(f"{path}.at", f"cell ({x}, {y}) is outside the {grid.width}x{grid.height} grid", file)
+            elif _cell_blocked(grid, x, y):
+                c.bad(f"{path}.at", f"cell ({x}, {y}) is blocked", file)
+        capacity = d.get("capacity")
+        if capacity is not None:
+            c.positive(capacity, f"{path}.capacity", file)
+        name = d.get("name")
+        if name is not None:
+            if name in seen:
+                c.bad(f"{path}.name", f"facility name {name!r} is used twice", file)
+            seen.add(name)
+        if len(c.problems) == n_before and grid and ftype in types:  # a bad type's own problem is reported
+            cap = capacity if capacity is not None else types[ftype].capacity
+            out.append(FacilitySite(ftype, at[0], at[1], cap, name or ""))
+    # unnamed facilities get "<type> <n>": the n-th facility of its type in file order, or the
+    # next free number if a facility was given that name explicitly (names stay unique)
+    counts: dict[str, int] = {}
+    taken = {f.name for f in out if f.name}
+    named = []
+    for f in out:
+        counts[f.type] = counts.get(f.type, 0) + 1
+        if f.name:
+            named.append(f)
+            continue
+        n = counts[f.type]
+        while f"{f.type} {n}" in taken:
+            n += 1
+        taken.add(f"{f.type} {n}")
+        named.append(FacilitySite(f.type, f.x, f.y, f.capacity, f"{f.type} {n}"))
+    return tuple(named)

@@ -1,0 +1,187 @@
+"""What a valid scenario is: the frozen dataclasses the loader returns, the limits, and every default.
+
+Every default of a scenario file's optional keys is written here once, as a field default; the
+checker reads it with :func:`_default` (or from ``Simulation()``). docs/scenarios.md gives the
+same defaults and where they come from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+# --------------------------------------------------------------------------- limits
+
+MAX_AGE = 100  # ages are whole years 0..100; walking speeds must cover every one of them
+SHARE_TOLERANCE = 1e-6  # shares must sum to 1 within this
+# Limits of this implementation (memory on a 24 GB machine), reported as bad input rather than
+# failing later: 50 million cells (a 350 km square at 50 m cells) and 20 million residents.
+MAX_CELLS = 50_000_000
+MAX_RESIDENTS = 20_000_000
+# Limit of this implementation: a resident tries at most 10 facilities of a type in one trip (the
+# engine allocates residents x tries arrays); the catalogue uses 1 or 2.
+MAX_TRIES = 10
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per folder name; the time stamp needs the rest
+
+
+def _default(cls: type, name: str) -> Any:
+    """Return the default of field ``name`` of dataclass ``cls`` (the one place it is written)."""
+    for f in fields(cls):
+        if f.name == name:
+            if f.default is not MISSING:
+                return f.default
+            if f.default_factory is not MISSING:
+                return f.default_factory()
+            raise ValueError(f"{cls.__name__}.{name} has no default")
+    raise ValueError(f"{cls.__name__} has no field {name!r}")
+
+
+# --------------------------------------------------------------------------- the result
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    """An inclusive band of ages in years, written "lo-hi" in files."""
+
+    lo: int
+    hi: int
+
+    def __str__(self) -> str:
+        """Write as in scenario files."""
+        return f"{self.lo}-{self.hi}"
+
+    def contains(self, age: int) -> bool:
+        """Whether ``age`` is in the band."""
+        return self.lo <= age <= self.hi
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The walkable grid.
+
+    Attributes:
+        width: Columns (x = 0..width-1).
+        height: Rows (y = 0..height-1).
+        cell_m: Metres per cell side.
+        blocked: Rectangles (x, y, w, h) of cells nobody can walk on.
+
+    """
+
+    width: int
+    height: int
+    cell_m: float = 50.0  # assumption (a design choice): a 50 m cell holds a few apartment blocks
+    blocked: tuple[tuple[int, int, int, int], ...] = ()  # nothing blocked
+
+
+@dataclass(frozen=True)
+class Community:
+    """A community: residents live on the walkable cells of ``area``.
+
+    Attributes:
+        name: Unique name.
+        area: Rectangle (x, y, w, h) in cells.
+        residents: Number of residents.
+        groups: The community's own group shares, or None for the population's.
+
+    """
+
+    name: str
+    area: tuple[int, int, int, int]
+    residents: int
+    groups: dict[str, float] | None = None  # none of its own: the population's shares
+
+
+@dataclass(frozen=True)
+class FacilitySite:
+    """One facility placed by the scenario."""
+
+    type: str
+    x: int
+    y: int
+    capacity: int
+    name: str
+
+
+@dataclass(frozen=True)
+class FacilityType:
+    """A catalogue entry, after the scenario's overrides (see model/catalogue.toml).
+
+    The rules that apply these numbers (who needs the type, opening hours, whether a trip fits)
+    are in the rulebook, model/simulation/rules.py.
+    """
+
+    id: str
+    label: str
+    level_min: float
+    ages: AgeBand
+    daily_prob: float
+    weekdays_only: bool
+    depart_min: tuple[int, int]
+    visit_min: int
+    open_min: int
+    close_min: int
+    capacity: int
+    beta_per_min: float
+    patience_min: int
+    tries: int
+    source: dict[str, str] = field(default_factory=dict, compare=False)  # no sources given
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Settings of the daily-life simulation (see docs/scenarios.md, which gives each default's origin).
+
+    Attributes:
+        tick_min: Minutes per model step.
+        day_start_min: First minute of the simulated day (minutes after midnight).
+        day_end_min: Minute the simulated day ends.
+        cutoff_min: Facilities farther than this (own walking minutes) are not chosen.
+        block_m: Side of a residential block for the mixing indices, in metres.
+        contact_min: Minutes of co-presence that make a contact.
+        first_weekday: Weekday of day 0 (0 = Monday).
+
+    """
+
+    tick_min: int = 1  # assumption (design choice): one-minute steps
+    day_start_min: int = 6 * 60  # assumption (design choice): 06:00-22:00 holds the catalogue's visiting windows
+    day_end_min: int = 22 * 60  # assumption, as day_start_min
+    cutoff_min: float = 30.0  # assumption (design choice): twice the life circle's 15 minutes
+    block_m: float = 200.0  # about a residential compound (居住街坊) of GB 50180-2018
+    contact_min: int = 10  # assumption (design choice): long enough to be a conversation
+    first_weekday: int = 0  # assumption: day 0 is a Monday
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scenario:
+    """A validated scenario: everything needed to build the city and its residents.
+
+    Keyword-only, so that fields with defaults keep their place (and the repr its order).
+    """
+
+    name: str
+    path: Path
+    description: str = ""  # none
+    seed: int = 0  # assumption: any fixed seed makes runs repeatable; ``lifecircle run --seed`` overrides it
+    grid: Grid
+    groups: dict[str, float]
+    ages: dict[AgeBand, float]
+    mixing: float = 1.0  # assumption: homes assigned regardless of group, the case without separation
+    speeds: dict[AgeBand, float]
+    communities: tuple[Community, ...]
+    facilities: tuple[FacilitySite, ...]
+    types: dict[str, FacilityType]
+    simulation: Simulation
+
+    @property
+    def types_present(self) -> list[str]:
+        """Facility types that have at least one facility, in catalogue order."""
+        present = {f.type for f in self.facilities}
+        return [t for t in self.types if t in present]
+
+    def speed_for(self, age: int) -> float:
+        """Return the walking speed in m/min of a resident of this age."""
+        for band, speed in self.speeds.items():
+            if band.contains(age):
+                return speed
+        raise ValueError(f"no walking speed for age {age}")  # validation rules this out

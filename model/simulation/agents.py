@@ -1,0 +1,371 @@
+"""The agents engine: one Mesa agent per resident and per facility, the readable specification.
+
+``Resident.step()`` is what one resident does in one tick; ``Facility.admit()`` is what one
+facility does at the end of the tick, after every resident has moved. Every rule they apply
+(who needs what, opening hours, whether a trip fits, when to give up or leave) is a function of
+the rulebook, model/simulation/rules.py, which the fast engine calls too. docs/behaviour.md
+states the rules in prose with the source or assumption behind every number.
+
+Time: the model counts ticks from the start of the run (``model.current_tick``); ``model.clock``
+converts between ticks, days and minutes. In its own step a resident makes at most one move
+(leave home, arrive, leave a facility), except that a walk of zero ticks (home and facility on
+the same cell) ends in the tick it starts; the facility may then admit it, or turn it away, at
+the end of the same tick.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from model.city.access import PathTrees
+from model.simulation import rules
+from model.simulation.choice import nearest_first
+from model.simulation.rules import State
+
+if TYPE_CHECKING:
+    from model.simulation.model import LifeCircleModel
+
+
+class Facility(mesa.Agent):
+    """A facility: admits waiting residents first come, first served, up to its capacity.
+
+    Attributes:
+        fid: Facility id (row of facilities.csv).
+        type_index: Its type's index in the model's :class:`rules.TypeTable`.
+        site: Its cell number.
+        capacity: Most visitors present at once.
+        visitors: Residents inside now.
+        queue: Residents waiting outside, in order of arrival.
+        turned_away: Arrivals that gave up after their patience (all days).
+        peak: Most visitors present at once so far.
+        visits: Completed visits (all days).
+    """
+
+    def __init__(self, model: LifeCircleModel, fid: int, type_index: int, cell: int, capacity: int):
+        """Create an empty facility."""
+        super().__init__(model)
+        self.fid = fid
+        self.type_index = type_index
+        self.site = cell
+        self.capacity = capacity
+        self.visitors: dict[Resident, None] = {}  # insertion-ordered set
+        self.queue: deque[Resident] = deque()
+        self.turned_away = 0
+        self.peak = 0
+        self.visits = 0
+
+    def admit(self) -> None:
+        """End of tick: admit from the queue while there is room, then turn away the impatient."""
+        model = self.model
+        tick = model.current_tick
+        if rules.is_open(model.clock.minute_of_day(tick), model.types, self.type_index):
+            while self.queue and len(self.visitors) < self.capacity:
+                resident = self.queue.popleft()
+                self.visitors[resident] = None
+                resident.admitted(self, tick)
+        for resident in list(self.queue):
+            if tick >= resident.give_up_tick:
+                self.queue.remove(resident)
+                self.turned_away += 1
+                resident.turned_away(self, tick)
+        self.peak = max(self.peak, len(self.visitors))
+
+    def leave(self, resident: Resident) -> None:
+        """A visitor leaves."""
+        del self.visitors[resident]
+        self.visits += 1
+
+
+class Resident(mesa.Agent):
+    """A resident: plans the day's visits by life stage, walks to facilities, queues, visits, walks home.
+
+    Attributes:
+        rid: Resident id (row of residents.csv).
+        age: Age in years.
+        group: Group index.
+        home: Home cell.
+        m_per_min: Own walking speed.
+        needs: Type indices this resident needs (``rules.needs``).
+        state: Where the resident is (:class:`State`).
+        plan: Today's wanted visits not yet started: (departure tick, type index), in plan order.
+        unmet: Wanted visits not served, per type index (all days).
+    """
+
+    def __init__(self, model: LifeCircleModel, rid: int, needs: np.ndarray):
+        """Create a resident at home with no plans."""
+        super().__init__(model)
+        pop = model.population
+        self.rid = rid
+        self.age = int(pop.age[rid])
+        self.group = int(pop.group[rid])
+        self.home = int(pop.cell[rid])
+        self.m_per_min = float(pop.m_per_min[rid])
+        self.needs = [int(t) for t in np.flatnonzero(needs)]
+        self.state = State.HOME
+        self.position = self.home  # current cell
+        self.plan: list[tuple[int, int]] = []
+        self.unmet: dict[int, int] = {}
+        # the trip under way
+        self.trip_type = -1
+        self.choices: list[Facility] = []  # facilities still to try, best first
+        self.walk_cells: list[int] = []
+        self.walk_along: np.ndarray = np.zeros(1)
+        self.walk_start = 0
+        self.arrive_tick = 0
+        self.walk_min = 0.0  # walking minutes of this trip so far (all legs to the facility)
+        self.give_up_tick = 0
+        self.admit_tick = 0
+        self.leave_tick = 0
+
+    # ----------------------------------------------------------------- the step
+
+    def step(self) -> None:
+        """One tick of this resident's day."""
+        model = self.model
+        tick = model.current_tick
+        if model.clock.tick_of_day(tick) == 0:
+            self.plan_day(model.clock.day(tick))
+        if self.state == State.HOME:
+            if self.plan and self.plan[0][0] <= tick:
+                _, t = self.plan.pop(0)
+                self.start_trip(t, tick)
+        elif self.state == State.WALKING:
+            self.walk(tick)
+        elif self.state == State.VISITING:
+            if tick >= self.leave_tick:
+                self.leave(tick)
+        # WAITING: the facility decides (Facility.admit)
+        if model.clock.is_last_tick_of_day(tick):
+            self.end_day()
+
+    # ----------------------------------------------------------------- planning
+
+    def plan_day(self, day: int) -> None:
+        """Draw today's visits: each needed type with its daily probability, at a time in its window.
+
+        Types visited only on weekdays are skipped at weekends. Departure minutes are uniform
+        whole minutes in the type's ``depart`` window (clipped to the simulated day).
+        """
+        clock, rng, types = self.model.clock, self.model.rng, self.model.types
+        wanted = rules.wanted_today(types, clock.is_weekend(day))
+        ticks, kinds = [], []
+        for t in self.needs:
+            if wanted[t] and rng.random() < types.daily_prob[t]:
+                minute = int(rng.integers(types.depart_lo[t], types.depart_hi[t] + 1))
+                ticks.append(clock.tick_at(day, minute))
+                kinds.append(t)
+        ticks_a, kinds_a = np.array(ticks, dtype=np.int64), np.array(kinds, dtype=np.int64)
+        order = rules.plan_order(np.zeros(len(ticks), dtype=np.int64), ticks_a, kinds_a, types)
+        self.plan = [(ticks[i], kinds[i]) for i in order]
+
+    def choose_facilities(self, t: int, tick: int) -> list[Facility]:
+        """Rank the facilities of type ``t`` this resident may use now: the first is the destination.
+
+        Candidates are the facilities the rulebook finds usable (``rules.usable``, with the limit
+        of ``rules.walk_limit_min``: within ``cutoff_min`` of the resident's own walking time
+        from home, reachable before closing time with the whole visit and the walk home fitting
+        in the day). Each candidate's utility
+        is ``-beta * minutes``; adding a standard Gumbel draw to each and sorting gives a ranking
+        whose first element has exactly the multinomial-logit probability
+        ``exp(-beta * m_f) / sum_g exp(-beta * m_g)`` (McFadden 1974; Huff 1964 for retail),
+        and whose later elements are the next choices. With ``beta = inf`` the ranking is
+        ``rules.nearest_first``. Only the first ``tries`` are kept.
+        """
+        model = self.model
+        types = model.types
+        ids, metres = model.reach.candidates(model.origin_of[self.rid], t)
+        minutes = metres / self.m_per_min
+        limit = rules.walk_limit_min(model.clock, tick, model.scenario.simulation.cutoff_min, types, t)
+        keep = rules.usable(minutes, limit)
+        ids, minutes = ids[keep], minutes[keep]
+        if ids.size == 0:
+            return []
+        tries = int(types.tries[t])
+        if math.isinf(types.beta_per_min[t]):
+            order = nearest_first(ids, minutes, min(tries, ids.size))
+        else:
+            utility = -types.beta_per_min[t] * minutes + model.rng.gumbel(size=ids.size)
+            order = np.argsort(-utility, kind="stable")[:tries]
+        return [model.engine.facilities[i] for i in ids[order]]
+
+    # ----------------------------------------------------------------- trips
+
+    def start_trip(self, t: int, tick: int) -> None:
+        """Leave home for a visit of type ``t``, or count it unmet if no facility can be used."""
+        self.trip_type = t
+        self.choices = self.choose_facilities(t, tick)
+        self.walk_min = 0.0
+        if not self.choices:
+            self.count_unmet()
+            return
+        self.walk_to(self.choices[0].site, tick)
+
+    def walk_to(self, target: int, tick: int) -> None:
+        """Walk the shortest path from the current cell to ``target``, starting in tick ``tick``.
+
+        A walk of ``n`` ticks that starts in tick ``s`` arrives in tick ``s + n``, where ``n`` is
+        the walking minutes rounded up to whole ticks; a walk started now moves in this step.
+        """
+        self.walk_cells, self.walk_along = self.model.engine.paths.path(self.position, target)
+        self.walk_start = tick
+        self.arrive_tick = tick + rules.whole_ticks(self.walk_along[-1] / self.m_per_min, self.model.clock.tick_min)
+        self.state = State.WALKING
+        if tick == self.model.current_tick:
+            self.walk(tick)
+
+    def walk(self, tick: int) -> None:
+        """Advance along the path by the distance this resident's speed covers per tick; arrive at the end."""
+        if tick >= self.arrive_tick:
+            self.position = self.walk_cells[-1]
+            self.arrive(tick)
+            return
+        covered = (tick - self.walk_start) * self.m_per_min * self.model.clock.tick_min
+        self.position = self.walk_cells[int(np.searchsorted(self.walk_along, covered, side="right")) - 1]
+
+    def arrive(self, tick: int) -> None:
+        """At the end of a walk: home, or the queue of the facility walked to."""
+        if self.position == self.home and not self.choices:
+            self.state = State.HOME
+            return
+        facility = self.choices[0]
+        self.walk_min += self.walk_along[-1] / self.m_per_min
+        self.state = State.WAITING
+        model = self.model
+        self.give_up_tick = rules.give_up_tick(
+            model.clock, tick, self.home_minutes(facility), model.types, facility.type_index
+        )
+        facility.queue.append(self)
+
+    def home_minutes(self, facility: Facility) -> float:
+        """Own walking minutes from a facility back home."""
+        return self.model.engine.paths.metres(self.home, facility.site) / self.m_per_min
+
+    def admitted(self, facility: Facility, tick: int) -> None:
+        """Called by the facility: in, for the visit's duration (shortened by closing time or the day's end)."""
+        self.state = State.VISITING
+        self.admit_tick = tick
+        model = self.model
+        self.leave_tick = rules.leave_tick(
+            model.clock, tick, self.home_minutes(facility), model.types, facility.type_index
+        )
+
+    def turned_away(self, facility: Facility, tick: int) -> None:
+        """Called by the facility after the patience ran out: try the next choice, or go home unserved."""
+        model = self.model
+        start = tick + rules.TURN_AWAY_DELAY_TICKS
+        self.choices.pop(0)
+        while self.choices:
+            nxt = self.choices[0]
+            there = model.engine.paths.metres(facility.site, nxt.site) / self.m_per_min
+            if rules.trip_fits(model.clock, start, there, self.home_minutes(nxt), model.types, nxt.type_index):
+                self.walk_to(nxt.site, start)
+                return
+            self.choices.pop(0)
+        self.count_unmet()
+        self.walk_to(self.home, start)
+
+    def leave(self, tick: int) -> None:
+        """End a visit: record it and walk home."""
+        facility = self.choices[0]
+        facility.leave(self)
+        clock = self.model.clock
+        self.model.visit_log.record(
+            self.rid,
+            facility.fid,
+            facility.type_index,
+            clock.run_minute(self.admit_tick),
+            clock.run_minute(tick),
+            self.walk_min,
+        )
+        self.choices = []
+        self.walk_to(self.home, tick)
+
+    def count_unmet(self) -> None:
+        """Count the current trip's type as an unmet need and drop the remaining choices."""
+        self.unmet[self.trip_type] = self.unmet.get(self.trip_type, 0) + 1
+        self.choices = []
+
+    def end_day(self) -> None:
+        """At the day's last tick: visits still planned but never started are unmet."""
+        for _, t in self.plan:
+            self.unmet[t] = self.unmet.get(t, 0) + 1
+        self.plan = []
+
+
+class AgentsEngine:
+    """Steps one :class:`Resident` agent per resident, then every :class:`Facility` agent.
+
+    The readable reference: every hand-worked test runs on it and on the fast engine.
+    Its agents are the model's ``model.agents``.
+    """
+
+    def __init__(self, model: LifeCircleModel):
+        """Create the facility and resident agents; everyone is at home with no plans."""
+        self.model = model
+        self.paths = PathTrees(model.city)
+        fac = model.city.facilities
+        type_of = fac["type"].map(model.type_index).to_numpy()
+        self.facilities = [
+            Facility(model, int(i), int(t), int(c), int(cap))
+            for i, t, c, cap in zip(fac["id"], type_of, fac["cell"], fac["capacity"])
+        ]
+        needs = rules.needs(model.population.age, model.types)
+        self.residents = [Resident(model, i, needs[i]) for i in range(len(model.population))]
+        self._snapshot_tick: int | None = None
+
+    def step(self) -> None:
+        """One tick: every resident acts in random order, then every facility admits its queue."""
+        # Mesa's shuffle_do would draw the order from model.random; model.rng keeps one generator
+        for i in self.model.rng.permutation(len(self.residents)):
+            self.residents[i].step()
+        for facility in self.facilities:
+            facility.admit()
+
+    def _snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """State counts and occupancy read off the agents, once per tick (reporters ask many times)."""
+        if self._snapshot_tick != self.model.steps:
+            counts = np.bincount([r.state for r in self.residents], minlength=len(State))
+            occ = np.zeros((len(self.facilities), self.model.n_groups), dtype=np.int64)
+            for f in self.facilities:
+                for r in f.visitors:
+                    occ[f.fid, r.group] += 1
+            self._counts_occ = (counts, occ)
+            self._snapshot_tick = self.model.steps
+        return self._counts_occ
+
+    def state_counts(self) -> np.ndarray:
+        """Residents per :class:`State` now."""
+        return self._snapshot()[0]
+
+    def occupancy_by_group(self) -> np.ndarray:
+        """Visitors present now, per facility (rows) and group (columns)."""
+        return self._snapshot()[1]
+
+    def resident_states(self) -> np.ndarray:
+        """Every resident's :class:`State` now, as integers."""
+        return np.array([int(r.state) for r in self.residents], dtype=np.int64)
+
+    def positions(self) -> np.ndarray:
+        """Every resident's current cell."""
+        return np.array([r.position for r in self.residents], dtype=np.int64)
+
+    def facility_totals(self) -> dict[str, np.ndarray]:
+        """Per facility, over the run so far: visits, peak_occupancy, turned_away."""
+        return {
+            "visits": np.array([f.visits for f in self.facilities], dtype=np.int64),
+            "peak_occupancy": np.array([f.peak for f in self.facilities], dtype=np.int64),
+            "turned_away": np.array([f.turned_away for f in self.facilities], dtype=np.int64),
+        }
+
+    def unmet_counts(self) -> np.ndarray:
+        """Wanted visits not served, per resident (rows) and facility type (columns)."""
+        out = np.zeros((len(self.residents), len(self.model.types)), dtype=np.int64)
+        for r in self.residents:
+            for t, n in r.unmet.items():
+                out[r.rid, t] = n
+        return out

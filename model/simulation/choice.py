@@ -1,0 +1,129 @@
+"""Destination choice on the candidate table, many departures at once (a numba kernel).
+
+The rule is the one ``Resident.choose_facilities`` states (model/simulation/agents.py):
+candidates are the facilities of the type within the cut-off of the resident's own walking minutes that can be
+reached before closing with the whole visit and the walk home fitting in the day; the first
+choice has probability ``exp(-beta * m_f) / sum_g exp(-beta * m_g)`` and the next choices follow
+without replacement (a Plackett-Luce ranking); ``beta = inf`` ranks by distance, ties by
+facility id. The agents engine draws that ranking with Gumbel keys; here each choice is drawn
+by inverting the cumulative weights with one uniform number, the chosen facilities' weights
+taken out: the same distribution, with ``tries`` random numbers per departure instead of one
+per candidate (a city has 1,500 convenience outlets within 30 minutes of a home).
+
+Each departure scans its (origin, type) group once for usable candidates, then draws. Which
+candidates are usable (``rules.walk_limit_min``, per departure) and the ranking at
+``beta = inf`` (``rules.nearest_first``, compiled here; the agents engine calls the same
+compiled function) come from the rulebook, model/simulation/rules.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from model.simulation import rules
+
+# The rulebook's ranking at beta = inf, compiled from its own source. numba's cache of a kernel
+# does not notice a change in a function it calls from another file; tests/test_choice.py runs
+# the kernel against its uncompiled self to catch a stale cache.
+nearest_first = numba.njit(cache=True)(rules.nearest_first)
+
+
+@numba.njit(cache=True)
+def _free_near(taken, q, u):
+    """``q`` if it is not taken, else the nearest free position below it, else the nearest above.
+
+    Rounding in the cumulative weights may land a draw on a facility already chosen. At most
+    ``u - 1`` positions are taken when this is called, so a free one exists and the search ends.
+    """
+    step = -1
+    while True:
+        clash = False
+        for t in taken:
+            if t == q:
+                clash = True
+        if not clash:
+            return q
+        if step < 0 and q == 0:
+            step = 1  # nothing free below the draw: look above it
+        q += step
+        if q >= u:
+            return -1  # unreachable while fewer than u positions are taken
+
+
+@numba.njit(cache=True, parallel=True)
+def choose_many(
+    indptr,
+    facility,
+    metres,
+    group,
+    speed,
+    beta,
+    tries,
+    walk_limit_min,
+    uniforms,
+    out_facility,
+    out_metres,
+):
+    """Draw up to ``tries[i]`` ranked facilities for each departure ``i``.
+
+    Args:
+        indptr: Candidate table offsets (see model.city.candidates.Reach).
+        facility: Candidate table facility ids.
+        metres: Candidate table distances.
+        group: Candidate group (origin * n_types + type) of each departure.
+        speed: Walking speed (m/min) of each departure's resident.
+        beta: Distance decay per minute of each departure's type (inf: nearest first).
+        tries: Choices wanted per departure.
+        walk_limit_min: Per departure, the longest walk in own minutes each way that is within
+            the cut-off and lets the trip fit (``rules.walk_limit_min``).
+        uniforms: Uniform numbers on [0, 1), shape (departures, max tries).
+        out_facility: Filled with the chosen facilities (-1 where none), shape as ``uniforms``.
+        out_metres: Filled with the chosen facilities' distances.
+
+    Returns:
+        The number of choices made for each departure (0: no usable facility).
+    """
+    n = group.size
+    counts = np.zeros(n, dtype=np.int64)
+    for i in numba.prange(n):  # departures are independent: split over the cores
+        lo = indptr[group[i]]
+        hi = indptr[group[i] + 1]
+        usable_at = np.empty(hi - lo, dtype=np.int64)
+        minutes = np.empty(hi - lo)
+        u = 0
+        for j in range(lo, hi):
+            m = metres[j] / speed[i]
+            if m <= walk_limit_min[i]:  # rules.usable
+                usable_at[u] = j
+                minutes[u] = m
+                u += 1
+        k = min(tries[i], u)
+        counts[i] = k
+        if k == 0:
+            continue
+        if math.isinf(beta[i]):
+            taken = nearest_first(facility[usable_at[:u]], minutes[:u], k)
+        else:
+            taken = np.full(k, -1, dtype=np.int64)
+            nearest = minutes[:u].min()
+            cum = np.empty(u)
+            total = 0.0
+            for q in range(u):
+                total += math.exp(-beta[i] * (minutes[q] - nearest))
+                cum[q] = total
+            taken_w = 0.0
+            for c in range(k):
+                target = uniforms[i, c] * (total - taken_w)
+                for t in np.sort(taken[:c]):  # step over the chosen intervals, in order
+                    if target >= (cum[t - 1] if t > 0 else 0.0):
+                        target += cum[t] - (cum[t - 1] if t > 0 else 0.0)
+                q = min(np.searchsorted(cum, target, side="right"), u - 1)
+                taken[c] = _free_near(taken[:c], q, u)
+                taken_w += cum[q] - (cum[q - 1] if q > 0 else 0.0)
+        for c in range(k):
+            out_facility[i, c] = facility[usable_at[taken[c]]]
+            out_metres[i, c] = metres[usable_at[taken[c]]]
+    return counts

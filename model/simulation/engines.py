@@ -1,0 +1,43 @@
+"""The engine interface: what ``LifeCircleModel`` asks of an engine, and the engines by name.
+
+An engine steps the residents and facilities of a model through one tick and answers for their
+state. Both engines apply the rulebook (model/simulation/rules.py); they differ only in how they
+step: one Mesa agent at a time, or whole arrays at once.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from model.simulation.agents import AgentsEngine
+from model.simulation.fast import FastEngine
+
+
+class Engine(Protocol):
+    """What both engines implement (tests/test_rules_by_hand.py runs every hand-worked case on both)."""
+
+    def step(self) -> None:
+        """Simulate the model's current tick (``model.current_tick``)."""
+
+    def state_counts(self) -> np.ndarray:
+        """Residents per :class:`model.simulation.rules.State` now."""
+
+    def occupancy_by_group(self) -> np.ndarray:
+        """Visitors present now, per facility (rows) and group (columns)."""
+
+    def resident_states(self) -> np.ndarray:
+        """Every resident's :class:`model.simulation.rules.State` now, as integers."""
+
+    def positions(self) -> np.ndarray:
+        """Every resident's current cell."""
+
+    def facility_totals(self) -> dict[str, np.ndarray]:
+        """Per facility, over the run so far: visits, peak_occupancy, turned_away."""
+
+    def unmet_counts(self) -> np.ndarray:
+        """Wanted visits not served, per resident (rows) and facility type (columns)."""
+
+
+ENGINES: dict[str, type] = {"agents": AgentsEngine, "fast": FastEngine}

@@ -1,0 +1,225 @@
+"""The rulebook: every rule of daily life, defined once and called by both engines.
+
+The agents engine (model/simulation/agents.py) applies these rules to one resident at a time,
+the fast engine (model/simulation/fast.py) to arrays of residents; the choice kernel
+(model/simulation/choice.py) compiles :func:`usable` and :func:`nearest_first` with numba
+from the very functions below. An engine translates the stepping, never a rule: a change here
+reaches both engines. docs/behaviour.md states the rules in prose with their sources.
+
+Per-type parameters come from the scenario's catalogue entries as a :class:`TypeTable`
+(arrays indexed by type index, the position of the type in ``City.types``). The functions take
+a type index ``t`` that is a number (one resident) or an array (many residents) and return a
+number or an array to match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from model.scenario import FacilityType
+
+# Walking and visit minutes are rounded up to whole ticks; this tolerance keeps a walk of
+# 5.000000000001 minutes (floating-point noise on an exact 5) at 5 ticks of one minute.
+ROUNDING = 1e-9
+# A facility turns residents away at the end of a tick (after everyone moved), so a turned-away
+# resident sets off for its next choice, or home, this many ticks later.
+TURN_AWAY_DELAY_TICKS = 1
+
+
+class State(IntEnum):
+    """Where a resident is."""
+
+    HOME = 0
+    WALKING = 1  # to a facility, or home
+    WAITING = 2  # at a full (or not yet open) facility, in its queue
+    VISITING = 3  # inside a facility
+
+
+@dataclass(frozen=True, eq=False)
+class TypeTable:
+    """The parameters of the facility types present, one array entry per type index.
+
+    Built from the scenario's catalogue entries (:class:`model.scenario.FacilityType`), so both
+    engines read the same numbers. Times are minutes after midnight, durations minutes.
+    """
+
+    names: tuple[str, ...]
+    age_lo: np.ndarray
+    age_hi: np.ndarray
+    daily_prob: np.ndarray
+    weekdays_only: np.ndarray
+    depart_lo: np.ndarray
+    depart_hi: np.ndarray
+    visit_min: np.ndarray
+    open_min: np.ndarray
+    close_min: np.ndarray
+    patience_min: np.ndarray
+    beta_per_min: np.ndarray
+    tries: np.ndarray
+    name_rank: np.ndarray  # position of the type's id in alphabetical order (plan tie-break)
+
+    @classmethod
+    def from_types(cls, types: Sequence[FacilityType]) -> TypeTable:
+        """The table of these catalogue entries, in this order."""
+
+        def column(get, dtype):
+            return np.array([get(t) for t in types], dtype=dtype)
+
+        names = tuple(t.id for t in types)
+        return cls(
+            names=names,
+            age_lo=column(lambda t: t.ages.lo, np.int64),
+            age_hi=column(lambda t: t.ages.hi, np.int64),
+            daily_prob=column(lambda t: t.daily_prob, float),
+            weekdays_only=column(lambda t: t.weekdays_only, bool),
+            depart_lo=column(lambda t: t.depart_min[0], np.int64),
+            depart_hi=column(lambda t: t.depart_min[1], np.int64),
+            visit_min=column(lambda t: t.visit_min, np.int64),
+            open_min=column(lambda t: t.open_min, np.int64),
+            close_min=column(lambda t: t.close_min, np.int64),
+            patience_min=column(lambda t: t.patience_min, np.int64),
+            beta_per_min=column(lambda t: t.beta_per_min, float),
+            tries=column(lambda t: t.tries, np.int64),
+            name_rank=np.argsort(np.argsort(np.array(names, dtype=object))).astype(np.int64),
+        )
+
+    def __len__(self) -> int:
+        """Number of types."""
+        return len(self.names)
+
+
+# --------------------------------------------------------------------------- who wants what
+
+
+def needs(age: np.ndarray, table: TypeTable) -> np.ndarray:
+    """Who needs which type: ``out[i, t]`` is True when resident i's age lies in type t's age band."""
+    age = np.asarray(age)[:, None]
+    return (age >= table.age_lo) & (age <= table.age_hi)
+
+
+def wanted_today(table: TypeTable, weekend: bool) -> np.ndarray:
+    """Per type, whether residents plan visits of it today (weekday-only types rest at weekends)."""
+    return ~(table.weekdays_only & weekend)
+
+
+def plan_order(owner: np.ndarray, tick: np.ndarray, type_index: np.ndarray, table: TypeTable) -> np.ndarray:
+    """The order of the day's planned visits: by resident, then departure tick, then type id (A-Z)."""
+    return np.lexsort((table.name_rank[type_index], tick, owner))
+
+
+# --------------------------------------------------------------------------- time
+
+
+def ticks_for(minutes, tick_min):
+    """Whole ticks that a walk or a stay of ``minutes`` takes: rounded up, within ``ROUNDING``.
+
+    Returns floats (inf stays inf).
+    """
+    return np.ceil(minutes / tick_min - ROUNDING)
+
+
+def whole_ticks(minutes, tick_min):
+    """:func:`ticks_for` as integers (finite minutes only): an int for a number, int64 for an array."""
+    ticks = ticks_for(np.asarray(minutes, dtype=float), tick_min)
+    return ticks.astype(np.int64) if ticks.ndim else int(ticks)
+
+
+def is_open(minute_of_day, table: TypeTable, t):
+    """Whether a facility of type ``t`` admits visitors at this clock minute (opening hours)."""
+    return (table.open_min[t] <= minute_of_day) & (minute_of_day < table.close_min[t])
+
+
+def close_tick(clock, tick, table: TypeTable, t):
+    """The first tick of the tick's day at which a facility of type ``t`` is closed."""
+    return clock.first_tick(tick) + whole_ticks(table.close_min[t] - clock.sim.day_start_min, clock.tick_min)
+
+
+def trip_fits(clock, start, there_min, back_min, table: TypeTable, t):
+    """Whether a trip starting in tick ``start`` fits the day.
+
+    It walks ``there_min`` to a facility of type ``t`` and must arrive before closing; the whole
+    visit and the walk home (``back_min``) must end by the day's last tick. Unreachable (infinite)
+    walks never fit.
+    """
+    reachable = np.isfinite(there_min) & np.isfinite(back_min)
+    there_min = np.where(reachable, there_min, 0.0)  # no infinity to round
+    back_min = np.where(reachable, back_min, 0.0)
+    arrive = start + whole_ticks(there_min, clock.tick_min)
+    back = arrive + whole_ticks(table.visit_min[t], clock.tick_min) + whole_ticks(back_min, clock.tick_min)
+    fits = reachable & (arrive < close_tick(clock, start, table, t)) & (back <= clock.last_tick(start))
+    return fits if fits.ndim else bool(fits)
+
+
+def round_trip_walk_limit(clock, start, table: TypeTable, t):
+    """The longest walk, in ticks each way, of a trip from home that :func:`trip_fits`.
+
+    :func:`trip_fits` solved for a walk of the same length there and back (home to a facility and
+    back): arrive before closing (walk <= close - start - 1) and walk + visit + walk by the
+    day's last tick. tests/test_rules.py checks the two agree.
+    """
+    to_close = close_tick(clock, start, table, t) - start - 1
+    to_end = (clock.last_tick(start) - start - whole_ticks(table.visit_min[t], clock.tick_min)) // 2
+    return np.minimum(to_close, to_end)
+
+
+def walk_limit_min(clock, start, cutoff_min, table: TypeTable, t):
+    """The longest walk, in own minutes each way, to a facility of type ``t`` for a trip from home.
+
+    Within the cut-off, and :func:`round_trip_walk_limit` in ticks: a walk of ``m`` minutes takes
+    ``ceil(m / tick - ROUNDING)`` ticks, at most ``L`` exactly when ``m <= (L + ROUNDING) * tick``.
+    """
+    ticks = round_trip_walk_limit(clock, start, table, t)
+    return np.minimum(cutoff_min, (ticks + ROUNDING) * clock.tick_min)
+
+
+def usable(minutes, limit_min):
+    """Whether a facility ``minutes`` of own walking from home may be chosen (limit: :func:`walk_limit_min`)."""
+    return minutes <= limit_min
+
+
+def nearest_first(facility, minutes, k):
+    """Positions of the ``k`` nearest candidates, nearest first, ties by the lower facility id.
+
+    The ranking when distance decay is infinite (``beta_per_min = inf``). Written as loops so that
+    numba compiles it for both engines (model/simulation/choice.py).
+    """
+    taken = np.full(k, -1, dtype=np.int64)
+    for c in range(k):
+        best = -1
+        for q in range(minutes.size):
+            free = True
+            for j in range(c):
+                if taken[j] == q:
+                    free = False
+            if not free:
+                continue
+            if best < 0 or minutes[q] < minutes[best] or (minutes[q] == minutes[best] and facility[q] < facility[best]):
+                best = q
+        taken[c] = best
+    return taken
+
+
+def give_up_tick(clock, arrive, back_min, table: TypeTable, t):
+    """The tick at which a resident who arrived in ``arrive`` and still waits gives up.
+
+    That is after its patience, at closing time, or when only the walk home and one tick of
+    visit would still fit in the day, whichever comes first.
+    """
+    latest = clock.last_tick(arrive) - whole_ticks(back_min, clock.tick_min) - 1
+    patience = arrive + whole_ticks(table.patience_min[t], clock.tick_min)
+    return np.minimum(np.minimum(patience, close_tick(clock, arrive, table, t)), latest)
+
+
+def leave_tick(clock, admit, back_min, table: TypeTable, t):
+    """The tick a visitor admitted in ``admit`` leaves.
+
+    That is after the visit's duration, at closing time, or in time to walk home by the day's
+    last tick, whichever comes first (never before ``admit + 1``).
+    """
+    end = np.minimum(admit + whole_ticks(table.visit_min[t], clock.tick_min), close_tick(clock, admit, table, t))
+    end = np.minimum(end, clock.last_tick(admit) - whole_ticks(back_min, clock.tick_min))
+    return np.maximum(end, admit + 1)

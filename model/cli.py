@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-from model.measures.access import BANDS_MIN
 from model.scenario import ROOT, ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
@@ -34,6 +33,8 @@ def _check_out(out: Path | None) -> None:
 
 
 def _print_access(summary: dict, out) -> None:
+    from model.measures.access import BANDS_MIN
+
     access = summary["access"]
     print(f"{summary['scenario']}: {summary['residents']:,} residents (seed {summary['seed']})", file=out)
     bands = "".join(f"{f'<={k}':>7}" for k in BANDS_MIN)

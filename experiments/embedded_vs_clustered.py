@@ -2,8 +2,8 @@
 
 Runs the Wuhai life circle at mixing 0.1 (clustered) and 0.9 (embedded) over several seeds with
 the fast engine and compares, for each group, the exposure to other groups where residents live
-(blocks of about 200 m) and where they go (co-presence at facilities; ../shared/METRICS.md).
-Writes a table (CSV) and a chart into the output folder.
+(blocks of about 200 m) and where they go (co-presence at facilities; docs/metrics.md,
+"Activity-space mixing"). Writes a table (CSV) and a chart into the output folder.
 
     python -m experiments.embedded_vs_clustered [--seeds 5] [--days 1] [--out DIR]
 """
@@ -24,7 +24,6 @@ from tqdm import tqdm  # noqa: E402
 from model.measures.summary import summarise  # noqa: E402
 from model.model import LifeCircleModel  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = {
     "clustered (mixing 0.1)": "wuhai_life_circle_clustered",
     "embedded (mixing 0.9)": "wuhai_life_circle_embedded",
@@ -102,7 +101,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--days", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "embedded_vs_clustered")
+    parser.add_argument("--out", type=Path, default=Path("results") / "embedded_vs_clustered")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     table = run(args.seeds, args.days)

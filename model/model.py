@@ -10,8 +10,18 @@ tick per ``step()`` from day start to day end, day after day, with one of two en
 
 ``model.agents`` therefore holds exactly the agents an engine steps: every ``Resident`` and
 ``Facility`` under the agents engine, none under the fast engine, whose residents are rows of
-arrays. Mesa's ``steps`` is the only tick counter. The DataCollector's reporters read the engine
-through the interface both engines implement (:class:`model.simulation.engines.Engine`).
+arrays. Mesa's ``steps`` is the only tick counter.
+
+The DataCollector has two kinds of model reporter:
+
+* per tick (``TICK_REPORTERS`` and ``occupancy_<type>``): where residents are, occupancy and
+  co-presence, read from the engine through the interface both engines implement
+  (:class:`model.simulation.engines.Engine`); they make timeseries.csv;
+* at the end of the run: every scalar of summary.json, named by its dotted path
+  (``access.elderly_care.within_15``, ``mixing.activity.exposure.mongol``), so that
+  ``mesa.batch_run`` rows carry the numbers of ``lifecircle run``: the run's identity, access
+  and residential mixing from the start, usage and activity mixing (which the days change) None
+  until the last tick (run at least ``days`` x ticks per day steps to get them).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import numpy as np
 from model.city.build import BuiltCity, build
 from model.city.candidates import facility_reach
 from model.measures.activity import cross_group_copresence
+from model.measures.summary import fixed_before_the_run, flatten, summarise
 from model.scenario import Problem, Scenario, ScenarioError, load_scenario
 from model.simulation.clock import Clock
 from model.simulation.engines import ENGINES, Engine
@@ -81,7 +92,17 @@ class LifeCircleModel(mesa.Model):
         self.origin_of = self.reach.origin_index(self.population.cell)
         self.visit_log = VisitLog(self.city.types, visit_sink)
         self.engine: Engine = ENGINES[engine](self)
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self._summary: dict | None = None
+        self.tick_reporters = self._tick_reporters()
+        # the summary's keys depend only on the types and groups present, known now, and so do
+        # its values but for usage and activity mixing (None until the run ends)
+        initial = flatten(summarise(self))
+        self.summary_keys = tuple(initial)
+        self._final = fixed_before_the_run(initial)
+        reporters = dict(self.tick_reporters)
+        for key in self.summary_keys:
+            reporters[key] = lambda m, key=key: m._final.get(key)
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
 
     # ----------------------------------------------------------------- stepping
@@ -105,10 +126,19 @@ class LifeCircleModel(mesa.Model):
             self.running = False
             return
         self.engine.step()
-        if self.steps >= self.total_ticks:
-            self.running = False
-            self.visit_log.close()
+        if self.steps < self.total_ticks:
+            self.datacollector.collect(self)
+            return
+        self.running = False
+        self.visit_log.close()
+        self._final = flatten(self.summary())
         self.datacollector.collect(self)
+        # Mesa 3.3.1's batch_run reads the record of step ``steps - 1`` (its record 0 is the
+        # state before the first step; Mesa issues #2987, #3057): give that record the run's
+        # figures too, so that batch_run rows carry them. The per-tick columns are untouched.
+        if len(self.datacollector.model_vars[self.summary_keys[0]]) >= 2:
+            for key in self.summary_keys:
+                self.datacollector.model_vars[key][-2] = self._final[key]
 
     def run(self, progress=None) -> None:
         """Step until the run is over; ``progress(ticks_done)`` is called once a simulated hour."""
@@ -117,6 +147,17 @@ class LifeCircleModel(mesa.Model):
             self.step()
             if progress is not None and (self.steps % hour == 0 or not self.running):
                 progress(self.current_tick + 1)
+
+    def summary(self) -> dict:
+        """summary.json of the run: access, usage and mixing (computed once, at the end of the run).
+
+        Before the last tick it is the summary of the run so far, not kept.
+        """
+        if self.running:
+            return summarise(self)
+        if self._summary is None:
+            self._summary = summarise(self)
+        return self._summary
 
     # ----------------------------------------------------------------- state, from the engine
 
@@ -138,15 +179,15 @@ class LifeCircleModel(mesa.Model):
 
     # ----------------------------------------------------------------- data collection
 
-    def _reporters(self) -> dict:
-        """The DataCollector's model reporters: one value per tick each (timeseries.csv)."""
+    def _tick_reporters(self) -> dict:
+        """The per-tick model reporters (the columns of timeseries.csv): day, minute, states, occupancy."""
 
         def tick(m):
             return max(m.current_tick, 0)
 
         reporters = {
             "day": lambda m: m.clock.day(tick(m)),
-            "minute_of_day": lambda m: m.clock.minute_of_day(tick(m)) if m.steps else m.clock.sim.day_start_min,
+            "minute": lambda m: m.clock.minute_of_day(tick(m)) if m.steps else m.clock.sim.day_start_min,
             "home": lambda m: int(m.engine.state_counts()[State.HOME]),
             "walking": lambda m: int(m.engine.state_counts()[State.WALKING]),
             "waiting": lambda m: int(m.engine.state_counts()[State.WAITING]),

@@ -95,9 +95,12 @@ def finished(runs, name):
 
 
 def read(out):
-    """The run's files; floats read back exactly (round trip)."""
+    """The run's files; floats read back exactly (round trip). Visit times become one timeline:
+    clock minutes since midnight of day 0 (day * 1440 + clock minute)."""
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     visits = pd.read_csv(out / "visits.csv", float_precision="round_trip")
+    for column in ("arrive_min", "leave_min"):
+        visits[column] = visits["day"] * 1440 + visits[column]
     facilities = pd.read_csv(out / "facilities.csv", float_precision="round_trip")
     residents = pd.read_csv(out / "residents.csv", float_precision="round_trip", keep_default_na=False, na_values=[""])
     return summary, visits, facilities, residents
@@ -146,10 +149,14 @@ def test_files_and_contract_keys(runs, name):
         for k in ("dissimilarity", "isolation", "exposure"):
             assert set(r[k]) == groups
     act = mixing["activity"]
-    assert set(act) == {"exposure", "exposure_matrix", "cross_group_minutes_per_capita"}
+    assert set(act) == {"exposure", "exposure_matrix", "cross_group_person_minutes_per_resident_day"}
     assert set(act["exposure"]) == groups and set(act["exposure_matrix"]) == groups
     assert "group_assortativity" in summary["contacts"]
-    assert list(visits.columns) == ["resident", "facility", "type", "arrive_min", "leave_min", "walk_min"]
+    assert list(visits.columns) == ["resident", "facility", "type", "day", "arrive_min", "leave_min", "walk_min"]
+    raw = pd.read_csv(out / "visits.csv")
+    day_start, day_end = DAY_START_MIN, DAY_START_MIN + TICKS_PER_DAY
+    assert raw["day"].between(0, DAYS - 1).all()
+    assert (raw["arrive_min"] >= day_start).all() and (raw["leave_min"] <= day_end).all()  # clock minutes
     assert {"block", *(f"unmet_{t}" for t in types)} <= set(residents.columns)
     assert {"visits", "peak_occupancy", "turned_away"} <= set(facilities.columns)
     series = pd.read_csv(out / "timeseries.csv")
@@ -161,7 +168,8 @@ def test_files_and_contract_keys(runs, name):
         "cross_group_copresence",
         *(f"occupancy_{t}" for t in types),
     } <= set(series.columns)
-    assert len(series) == DAYS * TICKS_PER_DAY + 1  # the initial state, then one row per tick
+    assert list(series.columns[:2]) == ["day", "minute"]
+    assert len(series) == DAYS * TICKS_PER_DAY  # one row per tick
     assert (series[["home", "walking", "waiting", "at_facilities"]].sum(axis=1) == len(residents)).all()
     assert len(visits) > 0
 
@@ -217,22 +225,23 @@ def test_usage_recomputes_from_the_files(runs, name):
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_timeseries_agrees_with_the_visit_log(runs, name):
-    """Row k + 1 of timeseries.csv is the state after tick k: its occupancy_<type> equals the
-    visitors present at that tick's minute by visits.csv, and cross_group_copresence summed over
-    the ticks is the out-group person-minutes of the activity figures."""
+    """Row k of timeseries.csv is the state after tick k: its occupancy_<type> equals the visitors
+    present at that tick's minute by visits.csv, and cross_group_copresence summed over the ticks
+    is the out-group person-minutes of the activity figures."""
     out = finished(runs, name)
     summary, visits, facilities, residents = read(out)
     series = pd.read_csv(out / "timeseries.csv")
     ticks = np.arange(DAYS * TICKS_PER_DAY)
-    minute = (ticks // TICKS_PER_DAY) * 1440 + ticks % TICKS_PER_DAY
-    assert (series["minute_of_day"].to_numpy()[1:] == DAY_START_MIN + ticks % TICKS_PER_DAY).all()
+    assert (series["day"].to_numpy() == ticks // TICKS_PER_DAY).all()
+    assert (series["minute"].to_numpy() == DAY_START_MIN + ticks % TICKS_PER_DAY).all()
+    minute = series["day"].to_numpy() * 1440 + series["minute"].to_numpy()  # the timeline of read()
     for t in facilities["type"].unique():
         mine = visits[visits["type"] == t]
         counts = np.zeros(minute[-1] + 2, dtype=int)
         np.add.at(counts, mine["arrive_min"].to_numpy(), 1)
         np.add.at(counts, mine["leave_min"].to_numpy(), -1)
-        assert (series[f"occupancy_{t}"].to_numpy()[1:] == np.cumsum(counts)[minute]).all(), t
-    per_capita = summary["mixing"]["activity"]["cross_group_minutes_per_capita"]
+        assert (series[f"occupancy_{t}"].to_numpy() == np.cumsum(counts)[minute]).all(), t
+    per_capita = summary["mixing"]["activity"]["cross_group_person_minutes_per_resident_day"]
     total = series["cross_group_copresence"].sum()
     assert close(per_capita, total / (len(residents) * DAYS))
 
@@ -241,7 +250,7 @@ def test_timeseries_agrees_with_the_visit_log(runs, name):
 
 
 def brute_force_activity(visits: pd.DataFrame, residents: pd.DataFrame, days: int) -> dict:
-    """METRICS.md "Activity-space mixing", literally: each facility, each minute, each person present."""
+    """docs/metrics.md "Activity-space mixing", literally: each facility, each minute, each person present."""
     group = dict(zip(residents["id"], residents["group"]))
     names = sorted(set(residents["group"]))
     share_sum = defaultdict(lambda: defaultdict(float))  # r -> h -> sum of share_rh(t)
@@ -269,7 +278,7 @@ def brute_force_activity(visits: pd.DataFrame, residents: pd.DataFrame, days: in
     return {
         "exposure": exposure,
         "exposure_matrix": matrix,
-        "cross_group_minutes_per_capita": out_group_others / (len(residents) * days),
+        "cross_group_person_minutes_per_resident_day": out_group_others / (len(residents) * days),
     }
 
 
@@ -305,7 +314,7 @@ def table_activity(visits: pd.DataFrame, residents: pd.DataFrame, days: int) -> 
     return {
         "exposure": exposure,
         "exposure_matrix": table,
-        "cross_group_minutes_per_capita": out_group / (len(residents) * days),
+        "cross_group_person_minutes_per_resident_day": out_group / (len(residents) * days),
     }
 
 
@@ -314,8 +323,10 @@ def check_activity(act: dict, expected: dict) -> None:
         assert close(act["exposure"][g], value), (g, act["exposure"][g], value)
         for h, v in expected["exposure_matrix"][g].items():
             assert close(act["exposure_matrix"][g][h], v), (g, h, act["exposure_matrix"][g][h], v)
-    assert close(act["cross_group_minutes_per_capita"], expected["cross_group_minutes_per_capita"])
-    assert expected["cross_group_minutes_per_capita"] > 0
+    assert close(
+        act["cross_group_person_minutes_per_resident_day"], expected["cross_group_person_minutes_per_resident_day"]
+    )
+    assert expected["cross_group_person_minutes_per_resident_day"] > 0
     assert sum(v is not None for v in expected["exposure"].values()) >= 2
 
 
@@ -337,7 +348,7 @@ def test_activity_mixing_recomputes_on_the_demo(runs):
 
 
 def residential_indices(units: pd.Series, groups: pd.Series) -> dict:
-    """The METRICS.md formulas on the unit x group table, written out term by term."""
+    """The docs/metrics.md formulas on the unit x group table, written out term by term."""
     table = pd.crosstab(units, groups)
     t = table.sum(axis=1)
     T = t.sum()

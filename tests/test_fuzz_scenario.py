@@ -1,5 +1,6 @@
 """Fuzzing model.scenario.load_scenario: whatever the file holds, the loader returns a
-Scenario or raises ScenarioError, never any other exception.
+Scenario or raises ScenarioError, never any other exception; and a Scenario it returns, written
+with scenario_toml, loads back equal.
 
 Valid scenario texts are mutated on two levels:
 
@@ -22,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from model.scenario import Scenario, ScenarioError, load_scenario
+from model.scenario import Problem, Scenario, ScenarioError, load_scenario, scenario_toml
 from tests.test_scenario import BASE, VALID, VARIANT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -381,6 +382,20 @@ def assert_loads_or_reports(path: Path) -> None:
         assert f.type in s.types and f.capacity > 0
     assert len({f.name for f in s.facilities}) == len(s.facilities)
     assert len({c.name for c in s.communities}) == len(s.communities)
+    assert s.files and s.files[0] == s.path
+    assert all(isinstance(w, Problem) and w.file and w.key and w.message for w in s.warnings)
+    assert_round_trip(s, path.with_name(f"{path.stem}.resolved.toml"))
+
+
+def assert_round_trip(s: Scenario, out: Path) -> None:
+    """Writing the resolved scenario and loading it gives the same scenario, in the same order."""
+    out.write_text(scenario_toml(s), encoding="utf-8")
+    again = load_scenario(out)
+    assert again == s
+    assert list(again.types) == list(s.types)
+    assert [t.source for t in again.types.values()] == [t.source for t in s.types.values()]
+    assert [(w.key, w.message) for w in again.warnings] == [(w.key, w.message) for w in s.warnings]
+    assert again.files == (out.resolve(),)
 
 
 @FUZZ

@@ -206,7 +206,7 @@ def test_residential_mixing_assembles_and_serialises():
 
 
 def reference_single(counts: np.ndarray, g: int) -> tuple[float, float, float]:
-    """(D_g, xPx_g, xPy_g) by the METRICS.md formulas, one unit at a time."""
+    """(D_g, xPx_g, xPy_g) by the docs/metrics.md formulas, one unit at a time."""
     rows = [[int(c) for c in row] for row in counts if sum(row) > 0]
     total = sum(sum(row) for row in rows)
     m_g = sum(row[g] for row in rows)
@@ -221,7 +221,7 @@ def reference_single(counts: np.ndarray, g: int) -> tuple[float, float, float]:
 
 
 def reference_multigroup(counts: np.ndarray) -> tuple[float, float]:
-    """(multigroup D, Theil's H) by the METRICS.md formulas, one unit and group at a time."""
+    """(multigroup D, Theil's H) by the docs/metrics.md formulas, one unit and group at a time."""
     rows = [[int(c) for c in row] for row in counts if sum(row) > 0]
     n_groups = counts.shape[1]
     total = sum(sum(row) for row in rows)
@@ -277,7 +277,7 @@ def test_multigroup_indices_match_loops(counts):
 
 
 def brute_activity(resident, facility, arrive, leave, group_of, n_groups, n_residents, days):
-    """METRICS.md taken literally: build V(f, t) for every facility and minute."""
+    """docs/metrics.md taken literally: build V(f, t) for every facility and minute."""
     present = defaultdict(set)  # (f, t) -> V(f, t)
     for r, f, a, b in zip(resident, facility, arrive, leave, strict=True):
         for t in range(a, b):
@@ -332,7 +332,7 @@ def assert_activity_matches_brute(columns, group_of, n_groups, n_residents, days
         assert_same(result["exposure"][name], expo[g], tol=1e-9)
         for h, other in enumerate(names):
             assert_same(result["exposure_matrix"][name][other], matrix[g][h], tol=1e-9)
-    assert_same(result["cross_group_minutes_per_capita"], cross, tol=1e-9)
+    assert_same(result["cross_group_person_minutes_per_resident_day"], cross, tol=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -390,9 +390,9 @@ def test_activity_mixing_hand_worked():
     assert_same(result["exposure"]["a"], 0.65)
     assert_same(result["exposure"]["b"], 1.0)
     assert math.isnan(result["exposure"]["c"])
-    assert_same(result["cross_group_minutes_per_capita"], 3.5)
+    assert_same(result["cross_group_person_minutes_per_resident_day"], 3.5)
     two_days = activity_mixing(resident, facility, arrive, leave, group_of, names, 4, 2)
-    assert_same(two_days["cross_group_minutes_per_capita"], 1.75)
+    assert_same(two_days["cross_group_person_minutes_per_resident_day"], 1.75)
 
 
 def test_activity_mixing_split_visit_and_row_order_do_not_matter():
@@ -404,7 +404,9 @@ def test_activity_mixing_split_visit_and_row_order_do_not_matter():
     second = activity_mixing(*split, group_of, ["x", "y"], 3, 1)
     for g in ("x", "y"):
         assert_same(second["exposure"][g], first["exposure"][g])
-    assert_same(second["cross_group_minutes_per_capita"], first["cross_group_minutes_per_capita"])
+    assert_same(
+        second["cross_group_person_minutes_per_resident_day"], first["cross_group_person_minutes_per_resident_day"]
+    )
 
 
 def test_activity_mixing_empty_log():
@@ -412,7 +414,7 @@ def test_activity_mixing_empty_log():
     result = activity_mixing(empty, empty, empty, empty, np.array([0, 1]), ["x", "y"], 2, 1)
     assert math.isnan(result["exposure"]["x"])
     assert math.isnan(result["exposure_matrix"]["y"]["x"])
-    assert result["cross_group_minutes_per_capita"] == 0.0
+    assert result["cross_group_person_minutes_per_resident_day"] == 0.0
 
 
 def test_activity_mixing_rejects_bad_logs():

@@ -6,15 +6,19 @@ checks that the loader raises ScenarioError naming the file, the key path and th
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tomli_w
 
-from model.scenario import MAX_TRIES, AgeBand, Problem, ScenarioError, load_catalogue, load_scenario
+from model.scenario import MAX_TRIES, AgeBand, Grid, Problem, ScenarioError, load_catalogue, load_scenario
+from model.scenario.sites import _blocked_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -630,8 +634,9 @@ def test_file_that_is_not_utf8(tmp_path):
 
 
 def test_missing_file(tmp_path):
+    # a file that cannot be read is named as given (with its folder), not by its bare name
     (problem,) = problems_of(tmp_path / "nowhere.toml")
-    assert (problem.file, problem.key, problem.message) == ("nowhere.toml", "", "file not found")
+    assert (problem.file, problem.key, problem.message) == (str(tmp_path / "nowhere.toml"), "", "file not found")
 
 
 # --------------------------------------------------------------------------- every problem at once
@@ -737,6 +742,203 @@ def test_large_grid_is_checked_without_allocating_it(tmp_path):
         "facilities[1].at",
         "is blocked",
     )
+
+
+# --------------------------------------------------------------------------- one problem per wrong value
+
+
+def _section(text: str, header: str) -> str:
+    """The lines of ``header``'s section of VALID (up to the next blank line), to cut or move."""
+    start = text.index(header)
+    return text[start : text.index("\n\n", start) + 2]
+
+
+def _without_communities(text: str) -> str:
+    return text[: text.index("[[communities]]")] + text[text.index("[[facilities]]") :]
+
+
+# (id, text of the scenario, key path, message fragment): each required key given with a wrong
+# type is reported once, for its type, and not also as "required key is missing"
+WRONG_TYPE_OF_REQUIRED = [
+    ("name", mutate(VALID, 'name = "mini"', "name = 5"), "name", "must be a string"),
+    ("grid-width", mutate(VALID, "width = 20", 'width = "40"'), "grid.width", "must be an integer"),
+    ("grid-height", mutate(VALID, "height = 10", "height = 1.5"), "grid.height", "must be an integer"),
+    (
+        "population-groups",
+        mutate(VALID, "groups = { han = 0.9, mongol = 0.1 }", 'groups = "han"'),
+        "population.groups",
+        "table of shares",
+    ),
+    (
+        "population-ages",
+        mutate(VALID, 'ages = { "0-17" = 0.2, "18-59" = 0.5, "60-100" = 0.3 }', "ages = [0.2, 0.8]"),
+        "population.ages",
+        "table of shares",
+    ),
+    (
+        "walking-m-per-min",
+        mutate(VALID, 'm_per_min = { "0-59" = 78.0, "60-100" = 60.0 }', "m_per_min = 70.0"),
+        "walking.m_per_min",
+        "table of speeds",
+    ),
+    ("community-name", mutate(VALID, 'name = "north"', "name = 1"), "communities[0].name", "must be a string"),
+    ("community-area", mutate(VALID, "area = [0, 0, 5, 5]", 'area = "0 0 5 5"'), "communities[0].area", "[x, y"),
+    (
+        "community-residents",
+        mutate(VALID, "residents = 100", 'residents = "100"'),
+        "communities[0].residents",
+        "must be an integer",
+    ),
+    ("facility-type", mutate(VALID, 'type = "park"', "type = 3"), "facilities[0].type", "must be a string"),
+    ("facility-at", mutate(VALID, "at = [2, 2]", "at = 22"), "facilities[0].at", "[x, y] (two integers)"),
+    ("grid-table", mutate(VALID, _section(VALID, "[grid]"), "grid = 5\n\n"), "grid", "must be a table"),
+    (
+        "population-table",
+        "population = 5\n" + mutate(VALID, _section(VALID, "[population]"), ""),
+        "population",
+        "must be a table",
+    ),
+    ("walking-table", "walking = 5\n" + mutate(VALID, _section(VALID, "[walking]"), ""), "walking", "must be a table"),
+    (
+        "communities-list",
+        "communities = 5\n" + _without_communities(VALID),
+        "communities",
+        "must be a list of tables",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "fragment"), [pytest.param(*c[1:], id=c[0]) for c in WRONG_TYPE_OF_REQUIRED])
+def test_a_required_key_of_the_wrong_type_is_one_problem(tmp_path, text, key, fragment):
+    problems = problems_of(write(tmp_path, text))
+    assert [p.key for p in problems] == [key], "\n".join(map(str, problems))
+    assert fragment in problems[0].message
+
+
+def test_a_new_type_field_of_the_wrong_type_is_not_also_missing(tmp_path):
+    gym = {f: v for f, v in load_catalogue()["park"].items() if f != "source"}
+    text = VALID + "\n" + tomli_w.dumps({"facility_types": {"gym": gym}})
+    assert load_scenario(write(tmp_path, text)).types["gym"].capacity == gym["capacity"]
+    text = mutate(text, f"capacity = {gym['capacity']}", 'capacity = "big"')
+    problems = problems_of(write(tmp_path, text))
+    assert [str(p) for p in problems] == ["s.toml: facility_types.gym.capacity: must be an integer, not 'big'"]
+    # another field really missing is still reported, alone
+    problems = problems_of(write(tmp_path, mutate(text, f"tries = {gym['tries']}\n", "")))
+    assert [str(p) for p in problems] == [
+        "s.toml: facility_types.gym.capacity: must be an integer, not 'big'",
+        "s.toml: facility_types.gym: a new facility type must give every field; missing: tries",
+    ]
+
+
+def test_a_wrong_type_in_a_base_is_not_a_missing_key_of_the_variant(tmp_path):
+    write(tmp_path, mutate(VALID, "width = 20", 'width = "20"'), "parts/base.toml")
+    problems = problems_of(write(tmp_path, 'name = "v"\nextends = "parts/base.toml"\n', "v.toml"))
+    assert [str(p) for p in problems] == ["base.toml: grid.width: must be an integer, not '20'"]
+
+
+def test_a_missing_name_is_reported_even_if_the_base_has_a_bad_one(tmp_path):
+    write(tmp_path, mutate(VALID, 'name = "mini"', "name = 5"), "parts/base.toml")
+    problems = problems_of(write(tmp_path, 'extends = "parts/base.toml"\n', "v.toml"))
+    assert [str(p) for p in problems] == [
+        "base.toml: name: must be a string, not 5",
+        "v.toml: name: required key is missing",
+    ]
+
+
+# --------------------------------------------------------------------------- counts in messages
+
+
+def _type_field(field: str, value: str) -> str:
+    return mutate(VALID, "[grid]", f"[facility_types.park]\n{field} = {value}\n\n[grid]")
+
+
+def _wide_grid() -> str:  # a facility beyond a 2,000-column grid: coordinates plain, the grid's size a count
+    return mutate(mutate(VALID, "width = 20", "width = 2000"), "at = [12, 3]", "at = [2500, 3]")
+
+
+def _whole_day() -> str:  # 00:00-24:00 in steps of 7 minutes
+    text = mutate(mutate(VALID, 'day_start = "06:00"', 'day_start = "00:00"'), 'day_end = "22:00"', 'day_end = "24:00"')
+    return mutate(text, "tick_min = 5", "tick_min = 7")
+
+
+COUNTS = [
+    ("residents", mutate(VALID, "residents = 100", "residents = -1500"), "communities[0].residents", "not -1,500"),
+    ("capacity", mutate(VALID, "capacity = 99", "capacity = -2000"), "facilities[1].capacity", "not -2,000"),
+    ("grid-size", _wide_grid(), "facilities[1].at", "cell (2500, 3) is outside the 2,000x10 grid"),
+    ("day-minutes", _whole_day(), "simulation.tick_min", "must divide the day's 1,440 minutes"),
+    ("type-capacity", _type_field("capacity", "-1000"), "facility_types.park.capacity", "not -1,000"),
+    ("type-tries", _type_field("tries", "1000"), "facility_types.park.tries", "at most 10 (facilities tried"),
+    ("type-tries-value", _type_field("tries", "1000"), "facility_types.park.tries", "trip), not 1,000"),
+    ("type-patience", _type_field("patience_min", "-1440"), "facility_types.park.patience_min", "not -1,440"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "fragment"), [pytest.param(*c[1:], id=c[0]) for c in COUNTS])
+def test_counts_in_messages_have_thousands_separators(tmp_path, text, key, fragment):
+    find(problems_of(write(tmp_path, text)), "s.toml", key, fragment)
+
+
+def test_grid_cells_have_thousands_separators(tmp_path):
+    text = mutate(mutate(VALID, "width = 20", "width = 10000"), "height = 10", "height = 6000")
+    (problem,) = problems_of(write(tmp_path, text))
+    assert str(problem) == (
+        "s.toml: grid: 10,000x6,000 = 60,000,000 cells is more than this version handles (50,000,000)"
+    )
+
+
+# --------------------------------------------------------------------------- warnings
+
+
+def _crowded(blocked: str) -> str:
+    """VALID with ``blocked`` rectangles over the north community (area [0, 0, 5, 5]); its park moved off them."""
+    return mutate(mutate(VALID, "blocked = [[10, 0, 1, 4]]", f"blocked = {blocked}"), "at = [2, 2]", "at = [4, 4]")
+
+
+def test_a_community_on_mostly_blocked_cells_loads_with_a_warning(tmp_path):
+    # [0, 0, 4, 3] and [1, 2, 4, 2] overlap on 3 cells: 12 + 8 - 3 = 17 of 25 blocked, 8 walkable
+    s = load_scenario(write(tmp_path, _crowded("[[0, 0, 4, 3], [1, 2, 4, 2], [10, 0, 1, 4]]")))
+    assert [str(w) for w in s.warnings] == [
+        "s.toml: communities[0].area: only 8 of 25 cells (32%) are walkable; the community's homes crowd onto them"
+    ]
+    assert s.communities[0].area == (0, 0, 5, 5)
+
+
+def test_a_community_with_half_its_cells_walkable_does_not_warn(tmp_path):
+    # 12 of the 24 cells of [0, 0, 4, 6] blocked: half walkable is enough
+    text = mutate(_crowded("[[0, 0, 4, 3]]"), "area = [0, 0, 5, 5]", "area = [0, 0, 4, 6]")
+    text = mutate(text, "area = [0, 5, 5, 5]", "area = [4, 5, 5, 5]")
+    assert load_scenario(write(tmp_path, text)).warnings == ()
+    assert load_scenario(write(tmp_path, VALID)).warnings == ()
+
+
+def test_warnings_name_the_file_of_the_community(tmp_path):
+    write(tmp_path, mutate(VALID, "at = [2, 2]", "at = [4, 4]"), "parts/base.toml")
+    text = 'name = "v"\nextends = "parts/base.toml"\n[grid]\nblocked = [[0, 0, 5, 4]]\n'
+    s = load_scenario(write(tmp_path, text, "v.toml"))
+    assert [(w.file, w.key) for w in s.warnings] == [("base.toml", "communities[0].area")]
+    assert "only 5 of 25 cells (20%)" in s.warnings[0].message
+
+
+def test_blocked_cells_are_counted_like_a_mask(tmp_path):
+    rng = random.Random(5)
+    for _ in range(300):
+        grid = Grid(30, 20, 50.0, tuple(_random_rect(rng, 30, 20) for _ in range(rng.randrange(0, 6))))
+        area = _random_rect(rng, 30, 20)
+        mask = np.zeros((20, 30), dtype=bool)
+        for x, y, w, h in grid.blocked:
+            mask[y : y + h, x : x + w] = True
+        x, y, w, h = area
+        assert _blocked_cells(grid, area) == int(mask[y : y + h, x : x + w].sum())
+
+
+def _random_rect(rng: random.Random, width: int, height: int) -> tuple[int, int, int, int]:
+    x, y = rng.randrange(width), rng.randrange(height)
+    return (x, y, rng.randint(1, width - x), rng.randint(1, height - y))
+
+
+def test_no_bundled_scenario_warns():
+    for path in BUNDLED:
+        assert load_scenario(path).warnings == (), path.name
 
 
 # --------------------------------------------------------------------------- extends

@@ -24,8 +24,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
 # (scenario, engine, days): the default suite
 DEFAULT_CASES = (
     ("wuhai_life_circle", "agents", 1),
@@ -97,7 +95,7 @@ def run_case(scenario: str, engine: str, days: int, extra: list[str]) -> Result:
             *extra,
         ]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         stderr = proc.stderr.read().decode() if proc.stderr else ""
@@ -112,7 +110,6 @@ def run_case(scenario: str, engine: str, days: int, extra: list[str]) -> Result:
 
 def time_access(scenario: str) -> tuple[float, int, int]:
     """Seconds to compute the walking-time field of every facility type (in this process), cells, types."""
-    sys.path.insert(0, str(ROOT))
     from model.city.access import type_fields
     from model.city.grid import build_city
     from model.scenario import load_scenario
@@ -160,7 +157,6 @@ def main(argv: list[str] | None = None) -> int:
             if len(parts) not in (2, 3) or parts[1] not in ("agents", "fast"):
                 parser.error(f"--case must be SCENARIO:ENGINE[:DAYS], not {spec!r}")
             cases.append((parts[0], parts[1], int(parts[2]) if len(parts) == 3 else 1))
-    sys.path.insert(0, str(ROOT))
     from model.scenario import ScenarioError, load_scenario
 
     try:  # check every scenario first, so that a typo fails in a second, not after the slow cases

@@ -23,7 +23,7 @@ def cross_group_copresence(occupancy: NDArray[np.int64]) -> int:
 
     With ``occupancy[f, g]`` visitors of group g at facility f, that is
     ``sum_f sum_g occ[f, g] * (n_f - occ[f, g])``: the per-tick term of
-    cross_group_minutes_per_capita (docs/metrics.md).
+    cross_group_person_minutes_per_resident_day (docs/metrics.md).
     """
     n = occupancy.sum(axis=1, keepdims=True)
     return int((occupancy * (n - occupancy)).sum())
@@ -117,7 +117,7 @@ def activity_mixing(
     - exposure[g] = Σ_{h≠g} exposure_matrix[g][h], the out-group share of the company that
       members of g experience where they go (the complement of "experienced isolation", Athey et
       al. 2021; cf. experienced segregation from co-location at places, Moro et al. 2021);
-    - cross_group_minutes_per_capita = Σ_{r, t} |{s ∈ V(f, t) : group(s) ≠ group(r)}| /
+    - cross_group_person_minutes_per_resident_day = Σ_{r, t} |{s ∈ V(f, t) : group(s) ≠ group(r)}| /
       (n_residents · days).
 
     Method (linear, not quadratic, in the visitors of a facility): arrivals and departures cut
@@ -140,7 +140,7 @@ def activity_mixing(
 
     Returns:
         ``{"exposure": {g: float}, "exposure_matrix": {g: {h: float}},
-        "cross_group_minutes_per_capita": float}`` keyed by group name, plain Python floats.
+        "cross_group_person_minutes_per_resident_day": float}`` keyed by group name, plain Python floats.
         Groups none of whose residents ever had company get NaN in ``exposure`` and in their
         ``exposure_matrix`` row.
 
@@ -225,5 +225,5 @@ def activity_mixing(
             name: {other: float(matrix[g, h]) for h, other in enumerate(group_names)}
             for g, name in enumerate(group_names)
         },
-        "cross_group_minutes_per_capita": cross_min / (n_residents * days),
+        "cross_group_person_minutes_per_resident_day": cross_min / (n_residents * days),
     }

@@ -7,6 +7,8 @@ finished model and puts the results in place.
 
 from __future__ import annotations
 
+import math
+
 from model.measures import activity, segregation, usage
 from model.measures.access import access_summary, needs_by_type
 
@@ -67,6 +69,33 @@ def summarise(model) -> dict:
         ),
     }
     return summary
+
+
+# The parts of the summary that the simulated days change; everything else (the run's identity,
+# access, residential mixing) is fixed once the city and its residents are built.
+RUN_DEPENDENT = ("usage.", "mixing.activity.")
+
+
+def fixed_before_the_run(flat: dict) -> dict:
+    """The entries of a flattened summary that do not depend on the simulated days."""
+    return {key: value for key, value in flat.items() if not key.startswith(RUN_DEPENDENT)}
+
+
+def flatten(summary: dict, prefix: str = "") -> dict:
+    """Every scalar of a summary by its dotted path: ``{"access.park.within_15": 0.93, ...}``.
+
+    NaN and infinite numbers become None, as in summary.json.
+    """
+    out = {}
+    for key, value in summary.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{path}."))
+        elif isinstance(value, float) and not math.isfinite(value):
+            out[path] = None
+        else:
+            out[path] = value
+    return out
 
 
 def block_cells(model) -> int:

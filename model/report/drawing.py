@@ -210,9 +210,11 @@ def _hhmm(minute: float) -> str:
 
 
 def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
-    """Visitors present by facility type through the day (mean over days), and where residents are."""
-    body = series.iloc[1:]  # the first row is the state before the first tick
-    by_minute = body.groupby("minute_of_day").mean(numeric_only=True)
+    """Visitors present by facility type through the day (mean over days), and where residents are.
+
+    ``series`` is timeseries.csv: one row per tick, with the clock ``minute`` of each.
+    """
+    by_minute = series.groupby("minute").mean(numeric_only=True)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7.5), sharex=True, height_ratios=[3, 2])
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
     for i, t in enumerate(model.city.types):

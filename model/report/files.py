@@ -18,7 +18,7 @@ import pyarrow.csv as pacsv
 
 from model.city.grid import City
 from model.city.residents import Residents
-from model.simulation.visits import COLUMNS as VISIT_COLUMNS
+from model.simulation.clock import MINUTES_PER_DAY
 
 
 def _clean(value):
@@ -114,14 +114,40 @@ class CsvStream:
 class VisitsCsv(CsvStream):
     """visits.csv, written as the run goes: a sink for :class:`model.simulation.visits.VisitLog`.
 
+    Columns: resident, facility, type, day, arrive_min, leave_min, walk_min. Times follow the
+    convention of every output file: ``day`` of the run (0 = first) and clock minutes after
+    midnight of that day (a visit never spans midnight: everyone is home by the day's end).
     walk_min is written at full (shortest round-trip) precision, so that the summary's walking
     figures recompute exactly from the file.
+
+    Args:
+        path: The file (created with the first chunk, or with the header alone on close).
+        day_start_min: Clock minute at which the simulated day starts (``simulation.day_start``).
     """
 
-    def __init__(self, path: Path):
-        """Write to ``path`` (created with the first chunk, or with the header alone on close)."""
-        super().__init__(path, list(VISIT_COLUMNS))
+    COLUMNS = ("resident", "facility", "type", "day", "arrive_min", "leave_min", "walk_min")
+
+    def __init__(self, path: Path, day_start_min: int):
+        """Write to ``path``."""
+        super().__init__(path, list(self.COLUMNS))
+        self.day_start_min = day_start_min
 
     def write(self, columns) -> None:
-        """Append one chunk of visits (arrays by column, type as names)."""
-        super().write(pd.DataFrame(columns))
+        """Append one chunk of visits (the visit log's arrays by column, type as names)."""
+        day, arrive = clock_time(columns["arrive_min"], self.day_start_min)
+        _, leave = clock_time(columns["leave_min"], self.day_start_min, day)
+        frame = pd.DataFrame(columns)
+        frame["day"], frame["arrive_min"], frame["leave_min"] = day, arrive, leave
+        super().write(frame)
+
+
+def clock_time(run_min: np.ndarray, day_start_min: int, day: np.ndarray | None = None):
+    """Day and clock minute (after midnight) of run minutes (model/simulation/clock.py).
+
+    A run minute is ``day * 1440 + (clock minute - day start)``; ``day`` may be given (the day of
+    a visit's arrival, for its leaving minute, which may be the day's end).
+    """
+    run_min = np.asarray(run_min, dtype=np.int64)
+    if day is None:
+        day = run_min // MINUTES_PER_DAY
+    return day, run_min - day * MINUTES_PER_DAY + day_start_min

@@ -6,12 +6,16 @@ measures (model/measures) and the drawing module (model/report/drawing.py).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
+import re
+import shutil
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 
 import networkx as nx
@@ -21,9 +25,9 @@ from model.city.access import distance_field
 from model.measures import segregation
 from model.measures.access import coverage_table, needs_by_type
 from model.measures.contacts import contact_graph, group_assortativity
-from model.measures.summary import block_cells, summarise
+from model.measures.summary import block_cells
 from model.report import drawing, files
-from model.scenario import Scenario
+from model.scenario import Scenario, scenario_toml
 
 
 def default_out_dir(scenario: Scenario, root: Path) -> Path:
@@ -37,14 +41,97 @@ def default_out_dir(scenario: Scenario, root: Path) -> Path:
     return out
 
 
-def _versions() -> dict[str, str]:
-    names = ("lifecircle", "mesa", "numpy", "scipy", "pandas", "networkx", "matplotlib")
-    out = {"python": platform.python_version()}
-    for name in names:
+# Every file a run may write (maps/ holds access_<type>.png and guidance_<n>.png besides).
+RUN_FILES = (
+    "summary.json",
+    "run.json",
+    "scenario.toml",
+    "residents.csv",
+    "facilities.csv",
+    "visits.csv",
+    "timeseries.csv",
+    "coverage.csv",
+    "contacts.graphml",
+    "coverage.png",
+    "occupancy.png",
+    "exposure.png",
+)
+MAP_PATTERNS = ("access_*.png", "guidance_*.png")
+
+
+def run_files_in(folder: Path) -> list[Path]:
+    """The files of an earlier run in ``folder`` (none if it holds no run or does not exist)."""
+    if not folder.is_dir():
+        return []
+    found = [folder / name for name in RUN_FILES if (folder / name).is_file()]
+    maps = folder / "maps"
+    if maps.is_dir():
+        found += sorted(p for pattern in MAP_PATTERNS for p in maps.glob(pattern))
+    return found
+
+
+def write_scenario(scenario: Scenario, out: Path) -> None:
+    """scenario.toml: the resolved scenario (no ``extends``, every catalogue entry written out).
+
+    ``lifecircle run <out>/scenario.toml --seed <seed>`` reproduces the run's deterministic files.
+    """
+    (out / "scenario.toml").write_text(scenario_toml(scenario), encoding="utf-8")
+
+
+def provenance(scenario: Scenario) -> dict:
+    """What a run was made from: the scenario files (with extends) and the catalogue, by sha256."""
+    catalogue = resources.files("model").joinpath("catalogue.toml")
+    return {
+        "scenario_files": [{"path": str(path), "sha256": _sha256(path.read_bytes())} for path in scenario.files],
+        "catalogue": {"path": str(catalogue), "sha256": _sha256(catalogue.read_bytes())},
+    }
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def code_version() -> dict:
+    """The package version and, when it runs from a git checkout, the commit and whether the tree was dirty."""
+    out: dict = {"lifecircle": _version("lifecircle")}
+    root = Path(__file__).resolve().parents[2]
+    if (root / ".git").exists() and shutil.which("git"):
         try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
+            commit = subprocess.run(
+                ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+            ).stdout.strip()
+            changes = subprocess.run(
+                ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout
+            out["git"] = {"commit": commit, "dirty": bool(changes.strip())}
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return out
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _versions() -> dict[str, str]:
+    """Python and every runtime dependency of lifecircle (its requirements without extras)."""
+    out = {"python": platform.python_version()}
+    try:
+        requirements = metadata.requires("lifecircle") or []
+    except metadata.PackageNotFoundError:
+        requirements = []
+    for requirement in requirements:
+        if "extra ==" in requirement:
+            continue
+        name = re.match(r"[A-Za-z0-9._-]+", requirement).group(0)
+        out[name] = _version(name)
     return out
 
 
@@ -56,7 +143,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     """
     t0 = time.perf_counter()
     built, scenario = model.built, model.scenario
-    summary = summarise(model)
+    summary = dict(model.summary())
     if contacts:
         graph = contact_graph(
             model.visit_log.columns(),
@@ -87,9 +174,8 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     for key, values in model.facility_totals().items():
         facilities[key] = values
     files.write_csv(out / "facilities.csv", facilities)
-    series = model.datacollector.get_model_vars_dataframe()
-    series.index.name = "step"
-    series.to_csv(out / "timeseries.csv", lineterminator="\n")
+    series = timeseries(model)
+    series.to_csv(out / "timeseries.csv", index=False, lineterminator="\n")
     maps = out / "maps"
     maps.mkdir(exist_ok=True)
     jobs = [
@@ -114,6 +200,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
         {
             "scenario": scenario.name,
             "scenario_file": str(scenario.path),
+            **provenance(scenario),
             "seed": model.seed,
             "engine": model.engine_name,
             "days": model.days,
@@ -121,6 +208,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
             "command": sys.argv,
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_s": timings,
+            "version": code_version(),
             "versions": _versions(),
             "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         },
@@ -134,3 +222,13 @@ def _gate_field(model, index: int):
     x, y, w, h = model.scenario.communities[index].area
     ys, xs = city.walkable[y : y + h, x : x + w].nonzero()
     return distance_field(city, (ys + y) * city.width + (xs + x))
+
+
+def timeseries(model) -> pd.DataFrame:
+    """timeseries.csv: one row per tick simulated (day, clock minute, states, occupancy, co-presence).
+
+    The DataCollector also holds the state before the first tick (Mesa's batch_run reads it by
+    step number) and the end-of-run summary columns; neither belongs to the per-tick table.
+    """
+    frame = model.datacollector.get_model_vars_dataframe()
+    return frame[list(model.tick_reporters)].iloc[1:].reset_index(drop=True)

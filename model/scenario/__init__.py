@@ -9,7 +9,10 @@ pipeline:
    the same ``name`` as one in the base replacing it (:mod:`.files`);
 3. check every value of the merged data, collecting *all* problems before reporting them
    (:mod:`.checks`, and :mod:`.sites` for facility types, communities and facilities);
-4. return a frozen :class:`Scenario` (:mod:`.spec`).
+4. return a frozen :class:`Scenario` (:mod:`.spec`), with the files it was read from and its
+   warnings (problems that do not stop a run).
+
+:func:`scenario_toml` (:mod:`.write`) writes a loaded scenario back as one standalone file.
 
 Modules:
 
@@ -17,10 +20,12 @@ Modules:
 * :mod:`.spec`: the frozen dataclasses of a valid scenario, the limits and every default.
 * :mod:`.schema`: the schema language (value kinds, allowed keys), time and age-band parsing, the
   shape check.
-* :mod:`.files`: reading TOML, merging with ``extends``, finding scenario files, the catalogue.
+* :mod:`.files`: reading TOML, merging with ``extends``, finding scenario files (the bundled ones
+  with importlib.resources), the catalogue.
 * :mod:`.checks`: the semantic checks of grid, population, walking and simulation, and
   :func:`load_scenario`.
 * :mod:`.sites`: the semantic checks of facility types, communities and facilities.
+* :mod:`.write`: the resolved scenario as TOML text.
 
 Every problem names the file and the key path (``demo.toml: facilities[3].at: ...``), so the
 command line can print them and exit 2. Files are data: nothing in them is executed.
@@ -28,7 +33,7 @@ command line can print them and exit 2. Files are data: nothing in them is execu
 
 from .checks import load_scenario
 from .errors import Problem, ScenarioError
-from .files import DEFAULT_SCENARIO, ROOT, SCENARIO_DIR, load_catalogue, resolve_scenario_path
+from .files import DEFAULT_SCENARIO, SCENARIO_DIR, bundled_scenarios, load_catalogue, resolve_scenario_path
 from .schema import parse_band
 from .spec import (
     MAX_AGE,
@@ -43,6 +48,7 @@ from .spec import (
     Scenario,
     Simulation,
 )
+from .write import scenario_toml
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -50,7 +56,6 @@ __all__ = [
     "MAX_CELLS",
     "MAX_RESIDENTS",
     "MAX_TRIES",
-    "ROOT",
     "SCENARIO_DIR",
     "AgeBand",
     "Community",
@@ -61,8 +66,10 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Simulation",
+    "bundled_scenarios",
     "load_catalogue",
     "load_scenario",
     "parse_band",
     "resolve_scenario_path",
+    "scenario_toml",
 ]

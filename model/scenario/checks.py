@@ -40,6 +40,7 @@ class _Checker:
         self.raw = raw
         self.top = top_file
         self.problems = problems
+        self.warnings: list[Problem] = []
 
     def where(self, key: str) -> str:
         """Return the file that set ``key`` (its own, or the nearest table that set it)."""
@@ -54,6 +55,24 @@ class _Checker:
         """Record a problem at ``key``."""
         self.problems.append(Problem(file or self.where(key), key, message))
 
+    def warn(self, key: str, message: str, file: str | None = None) -> None:
+        """Record a warning at ``key``: something odd that does not stop a run."""
+        self.warnings.append(Problem(file or self.where(key), key, message))
+
+    def reported(self, key: str, file: str | None = None) -> bool:
+        """Whether a problem at ``key`` (in ``file``, if given) is recorded already, e.g. a wrong type."""
+        return any(p.key == key and (file is None or p.file == file) for p in self.problems)
+
+    def missing(self, key: str, file: str, what: str = "required key is missing", any_file: bool = False) -> None:
+        """Record that ``key`` is missing from ``file``, unless it was given with a wrong type.
+
+        A value of the wrong type is reported, then removed; it is not missing as well. With
+        ``any_file``, a wrong value in any file counts (a table merged from the bases); without,
+        only one in ``file`` (an entry of a list, the scenario's name: a base's is not inherited).
+        """
+        if not self.reported(key, None if any_file else file):
+            self.bad(key, what, file)
+
     def table(self, key: str) -> dict:
         """Return a merged top-level table (empty if absent)."""
         return self.raw.data.get(key, {})
@@ -61,9 +80,7 @@ class _Checker:
     def require(self, table: dict, key: str, path: str) -> Any:
         """Return the value of a required key, or None after recording its absence."""
         if key not in table:
-            if any(p.key == path for p in self.problems):
-                return None  # already reported with its wrong value
-            self.bad(path, "required key is missing", self.where(path.rpartition(".")[0]) if "." in path else self.top)
+            self.missing(path, self.where(path.rpartition(".")[0]) if "." in path else self.top, any_file=True)
             return None
         return table[key]
 
@@ -75,7 +92,8 @@ class _Checker:
             self.bad(path, f"must be a finite number, not {value}", file)
             return False
         if value <= 0:
-            self.bad(path, f"must be positive, not {value}", file)
+            shown = f"{value:,}" if isinstance(value, int) else value  # counts with thousands separators
+            self.bad(path, f"must be positive, not {shown}", file)
             return False
         return True
 
@@ -132,7 +150,7 @@ class _Checker:
             self.bad(path, f"width and height must be positive, not {w}x{h}", file)
             return False
         if grid and (x < 0 or y < 0 or x + w > grid.width or y + h > grid.height):
-            self.bad(path, f"rectangle {rect} is not inside the {grid.width}x{grid.height} grid", file)
+            self.bad(path, f"rectangle {rect} is not inside the {grid.width:,}x{grid.height:,} grid", file)
             return False
         return True
 
@@ -140,7 +158,7 @@ class _Checker:
 def _check_grid(c: _Checker) -> Grid | None:
     g = c.table("grid")
     if "grid" not in c.raw.data:
-        c.bad("grid", "required table is missing", c.top)
+        c.missing("grid", c.top, "required table is missing", any_file=True)
         return None
     width, height = c.require(g, "width", "grid.width"), c.require(g, "height", "grid.height")
     cell_m = g.get("cell_m", _default(Grid, "cell_m"))
@@ -148,7 +166,8 @@ def _check_grid(c: _Checker) -> Grid | None:
     if not ok:
         return None
     if width * height > MAX_CELLS:
-        c.bad("grid", f"{width}x{height} = {width * height:,} cells is more than this version handles ({MAX_CELLS:,})")
+        cells = f"{width:,}x{height:,} = {width * height:,} cells"
+        c.bad("grid", f"{cells} is more than this version handles ({MAX_CELLS:,})")
         return None
     grid = Grid(width, height, float(cell_m))
     rects = []
@@ -164,7 +183,7 @@ def _check_grid(c: _Checker) -> Grid | None:
 def _check_population(c: _Checker):
     p = c.table("population")
     if "population" not in c.raw.data:
-        c.bad("population", "required table is missing", c.top)
+        c.missing("population", c.top, "required table is missing", any_file=True)
         return None, None, None
     groups = c.require(p, "groups", "population.groups")
     groups = c.shares(groups, "population.groups") if groups is not None else None
@@ -182,7 +201,7 @@ def _check_population(c: _Checker):
 def _check_walking(c: _Checker) -> dict[AgeBand, float] | None:
     w = c.table("walking")
     if "walking" not in c.raw.data:
-        c.bad("walking", "required table is missing", c.top)
+        c.missing("walking", c.top, "required table is missing", any_file=True)
         return None
     speeds = c.require(w, "m_per_min", "walking.m_per_min")
     if speeds is None:
@@ -220,7 +239,7 @@ def _check_simulation(c: _Checker) -> Simulation | None:
         c.bad("simulation.day_end", "the day must end after it starts")
         ok = False
     elif ok and (end - start) % tick:
-        c.bad("simulation.tick_min", f"must divide the day's {end - start} minutes")
+        c.bad("simulation.tick_min", f"must divide the day's {end - start:,} minutes")
         ok = False
     if not 0 <= values["first_weekday"] <= 6:
         c.bad("simulation.first_weekday", "must be 0 (Monday) to 6 (Sunday)")
@@ -232,28 +251,32 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     """Load, merge and validate a scenario file.
 
     Args:
-        path: A scenario file; a bare name ("demo") finds a bundled scenario; None is the default.
+        path: A scenario file; a bare name ("demo" or "demo.toml") finds a bundled scenario; None
+            is the bundled default (demo).
 
     Returns:
-        The validated scenario.
+        The validated scenario, with the files it was read from and its warnings.
 
     Raises:
-        ScenarioError: With every problem found, each naming file and key path.
+        ScenarioError: With every problem found, each naming file and key path (a file that cannot
+            be read is named as given).
 
     """
+    given = "" if path is None else str(path)
     path = resolve_scenario_path(path)
     problems: list[Problem] = []
-    raw = _read_chain(path, (), None, problems)
+    raw = _read_chain(path, (), None, problems, given or str(path))
     if raw is None:
         raise ScenarioError(problems)
-    c = _Checker(raw, path.name, problems)
+    top = raw.files[0].name
+    c = _Checker(raw, top, problems)
     name = raw.data.get("name")
     if name is None:
-        c.bad("name", "required key is missing", path.name)
+        c.missing("name", top)
     elif not name.strip(". ") or _UNSAFE_NAME.search(name):
         c.bad("name", f'must be usable in a folder name (no / \\ : * ? " < > | or control characters), not {name!r}')
     elif len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        c.bad("name", f"must be at most {MAX_NAME_BYTES} bytes long in UTF-8")
+        c.bad("name", f"must be at most {MAX_NAME_BYTES:,} bytes long in UTF-8")
     seed = raw.data.get("seed", _default(Scenario, "seed"))
     if seed < 0:
         c.bad("seed", f"must not be negative, not {seed}")
@@ -271,7 +294,8 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         raise ScenarioError(problems)
     return Scenario(
         name=name,
-        path=path.resolve(),
+        path=raw.files[0],
+        files=tuple(raw.files),
         description=raw.data.get("description", _default(Scenario, "description")),
         seed=seed,
         grid=grid,
@@ -283,4 +307,5 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
         facilities=facilities,
         types=types,
         simulation=simulation,
+        warnings=tuple(c.warnings),
     )

@@ -26,12 +26,15 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
             merged[tname]["source"] = {**catalogue[tname].get("source", {}), **fields.get("source", {})}
         else:
             missing = [f for f in _TYPE_FIELDS if f not in fields and f != "source"]
-            if missing:
+            # a field given with a wrong type is reported (and removed) already: not missing as well
+            unreported = [f for f in missing if not c.reported(f"facility_types.{tname}.{f}")]
+            if unreported:
                 c.bad(
                     f"facility_types.{tname}",
-                    f"a new facility type must give every field; missing: {', '.join(missing)}"
+                    f"a new facility type must give every field; missing: {', '.join(unreported)}"
                     f"{_suggest(tname, list(catalogue))}",
                 )
+            if missing:
                 continue
             merged[tname] = dict(fields)
     types = {}
@@ -47,11 +50,11 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
             c.bad(f"{path}.daily_prob", f"must be a probability between 0 and 1, not {f['daily_prob']}")
         for key in ("visit_min", "capacity", "tries"):
             if f[key] <= 0:
-                c.bad(f"{path}.{key}", f"must be positive, not {f[key]}")
+                c.bad(f"{path}.{key}", f"must be positive, not {f[key]:,}")
         if f["tries"] > MAX_TRIES:
-            c.bad(f"{path}.tries", f"must be at most {MAX_TRIES} (facilities tried in one trip), not {f['tries']}")
+            c.bad(f"{path}.tries", f"must be at most {MAX_TRIES:,} (facilities tried in one trip), not {f['tries']:,}")
         if f["patience_min"] < 0:
-            c.bad(f"{path}.patience_min", f"must not be negative, not {f['patience_min']}")
+            c.bad(f"{path}.patience_min", f"must not be negative, not {f['patience_min']:,}")
         if f["beta_per_min"] < 0:
             c.bad(f"{path}.beta_per_min", f"must not be negative, not {f['beta_per_min']}")
         open_min, close_min = _parse_time(f["open"]), _parse_time(f["close"])
@@ -93,31 +96,34 @@ def _cell_blocked(grid: Grid, x: int, y: int) -> bool:
     return any(bx <= x < bx + bw and by <= y < by + bh for bx, by, bw, bh in grid.blocked)
 
 
-def _area_blocked(grid: Grid, area: tuple[int, int, int, int]) -> bool:
-    """Whether the blocked rectangles cover every cell of ``area``.
+def _blocked_cells(grid: Grid, area: tuple[int, int, int, int]) -> int:
+    """Count the cells of ``area`` that lie in at least one blocked rectangle (which may overlap).
 
-    Works on the grid compressed to the rectangles' edges, so that the cost does not grow with
+    Works on the area compressed to the rectangles' edges, so that the cost does not grow with
     the size of the grid or the area (a scenario may give any size; the loader must not run out
-    of memory checking it).
+    of memory checking it): each compressed cell is wholly blocked or not, and weighs its size.
     """
     x0, y0, w, h = area
     x1, y1 = x0 + w, y0 + h
     clipped = [(max(bx, x0), max(by, y0), min(bx + bw, x1), min(by + bh, y1)) for bx, by, bw, bh in grid.blocked]
     clipped = [r for r in clipped if r[0] < r[2] and r[1] < r[3]]
     if not clipped:
-        return False
+        return 0
     xs = sorted({x0, x1, *(r[0] for r in clipped), *(r[2] for r in clipped)})
     ys = sorted({y0, y1, *(r[1] for r in clipped), *(r[3] for r in clipped)})
+    xi, yi = {x: i for i, x in enumerate(xs)}, {y: i for i, y in enumerate(ys)}
     covered = np.zeros((len(ys) - 1, len(xs) - 1), dtype=bool)
     for rx0, ry0, rx1, ry1 in clipped:
-        covered[ys.index(ry0) : ys.index(ry1), xs.index(rx0) : xs.index(rx1)] = True
-    return bool(covered.all())
+        covered[yi[ry0] : yi[ry1], xi[rx0] : xi[rx1]] = True
+    widths = np.diff(np.array(xs, dtype=np.int64))
+    heights = np.diff(np.array(ys, dtype=np.int64))
+    return sum(int(dy) * int(widths[row].sum()) for dy, row in zip(heights, covered))
 
 
 def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> tuple[Community, ...]:
     entries = c.raw.lists["communities"]
     if not entries:
-        c.bad("communities", "at least one [[communities]] entry is required", c.top)
+        c.missing("communities", c.top, "at least one [[communities]] entry is required", any_file=True)
         return ()
     out, seen = [], set()
     for e in entries:
@@ -125,18 +131,28 @@ def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> t
         n_before = len(c.problems)
         name = d.get("name")
         if name is None:
-            c.bad(f"{path}.name", "required key is missing", file)
+            c.missing(f"{path}.name", file)
         elif name in seen:
             c.bad(f"{path}.name", f"community name {name!r} is used twice", file)
         seen.add(name)
         area = d.get("area")
         if area is None:
-            c.bad(f"{path}.area", "required key is missing", file)
-        elif c.rect_in_grid(area, grid, f"{path}.area", file) and grid and _area_blocked(grid, area):
-            c.bad(f"{path}.area", f"area {area} has no walkable cell", file)
+            c.missing(f"{path}.area", file)
+        elif c.rect_in_grid(area, grid, f"{path}.area", file) and grid:
+            cells = area[2] * area[3]
+            walkable = cells - _blocked_cells(grid, area)
+            if not walkable:
+                c.bad(f"{path}.area", f"area {area} has no walkable cell", file)
+            elif 2 * walkable < cells:
+                c.warn(
+                    f"{path}.area",
+                    f"only {walkable:,} of {cells:,} cells ({100 * walkable // cells}%) are walkable; "
+                    "the community's homes crowd onto them",
+                    file,
+                )
         residents = d.get("residents")
         if residents is None:
-            c.bad(f"{path}.residents", "required key is missing", file)
+            c.missing(f"{path}.residents", file)
         elif c.positive(residents, f"{path}.residents", file) and residents > MAX_RESIDENTS:
             c.bad(f"{path}.residents", f"{residents:,} is more than this version handles ({MAX_RESIDENTS:,})", file)
         own = d.get("groups", _default(Community, "groups"))
@@ -146,7 +162,7 @@ def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> t
                 for g in own:
                     if g not in groups:
                         c.bad(f"{path}.groups.{g}", f"group not in population.groups{_suggest(g, list(groups))}", file)
-        if len(c.problems) == n_before:
+        if len(c.problems) == n_before and None not in (name, area, residents):  # a wrong type: reported, None
             out.append(Community(name, tuple(area), residents, own))
     return tuple(out)
 
@@ -160,16 +176,16 @@ def _check_facilities(
         n_before = len(c.problems)
         ftype = d.get("type")
         if ftype is None:
-            c.bad(f"{path}.type", "required key is missing", file)
+            c.missing(f"{path}.type", file)
         elif ftype not in type_names:
             c.bad(f"{path}.type", f"unknown facility type {ftype!r}{_suggest(ftype, sorted(type_names))}", file)
         at = d.get("at")
         if at is None:
-            c.bad(f"{path}.at", "required key is missing", file)
+            c.missing(f"{path}.at", file)
         elif grid:
             x, y = at
             if not (0 <= x < grid.width and 0 <= y < grid.height):
-                c.bad(f"{path}.at", f"cell ({x}, {y}) is outside the {grid.width}x{grid.height} grid", file)
+                c.bad(f"{path}.at", f"cell ({x}, {y}) is outside the {grid.width:,}x{grid.height:,} grid", file)
             elif _cell_blocked(grid, x, y):
                 c.bad(f"{path}.at", f"cell ({x}, {y}) is blocked", file)
         capacity = d.get("capacity")
@@ -180,7 +196,8 @@ def _check_facilities(
             if name in seen:
                 c.bad(f"{path}.name", f"facility name {name!r} is used twice", file)
             seen.add(name)
-        if len(c.problems) == n_before and grid and ftype in types:  # a bad type's own problem is reported
+        # a bad type's own problem is reported; a value of a wrong type is reported and None
+        if len(c.problems) == n_before and grid and ftype in types and at is not None:
             cap = capacity if capacity is not None else types[ftype].capacity
             out.append(FacilitySite(ftype, at[0], at[1], cap, name or ""))
     # unnamed facilities get "<type> <n>": the n-th facility of its type in file order, or the

@@ -11,6 +11,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .errors import Problem
+
 # --------------------------------------------------------------------------- limits
 
 MAX_AGE = 100  # ages are whole years 0..100; walking speeds must cover every one of them
@@ -157,10 +159,19 @@ class Scenario:
     """A validated scenario: everything needed to build the city and its residents.
 
     Keyword-only, so that fields with defaults keep their place (and the repr its order).
+    Where it was read from (``path``, ``files``) and its ``warnings`` are not part of a
+    scenario's value: scenarios read from different files compare equal if their values are equal.
+
+    Attributes:
+        path: The file it was loaded from (resolved).
+        files: The file and every file it ``extends``: itself first, then its base, the base's base.
+        warnings: Problems that do not stop a run (e.g. a community on mostly blocked cells).
+
     """
 
     name: str
-    path: Path
+    path: Path = field(compare=False)
+    files: tuple[Path, ...] = field(default=(), compare=False)  # not recorded
     description: str = ""  # none
     seed: int = 0  # assumption: any fixed seed makes runs repeatable; ``lifecircle run --seed`` overrides it
     grid: Grid
@@ -172,6 +183,7 @@ class Scenario:
     facilities: tuple[FacilitySite, ...]
     types: dict[str, FacilityType]
     simulation: Simulation
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)  # none
 
     @property
     def types_present(self) -> list[str]:

@@ -28,8 +28,8 @@ lies inside the grid on a walkable cell that is reachable from the rest of the c
 community overlaps another or a blocked cell, residents sum to the published totals, group
 shares sum to 1, and the facility counts are the ones stated in the header.
 
-Published figures come from ../shared/DOMAIN.md; every other number is an assumption and is
-named as one in the written files.
+Published figures are those of docs/sources.md ("Wuhai", "Qingshan, Baotou", with the articles they
+come from); every other number is an assumption and is named as one in the written files.
 """
 
 from __future__ import annotations
@@ -516,7 +516,7 @@ def facility_block(city: City, order: list[str], headers: dict[str, list[str]]) 
 
 WUHAI_SEED = 83  # assumption: any fixed seed (83 communities)
 
-# --------------------------------------------------------------------------- published (../shared/DOMAIN.md)
+# --------------------------------------------------------------------------- published (docs/sources.md#wuhai)
 WUHAI_RESIDENTS = 532_100  # residents covered by the life circles
 WUHAI_CIRCLES = 14  # life circles
 WUHAI_COMMUNITIES = 83  # communities and villages
@@ -801,7 +801,7 @@ WUHAI_HEADER = """\
 # The [grid] table comes at the END of this file: TOML needs the top-level arrays `communities`
 # and `facilities` (one inline table a line, to keep {n_fac:,} facilities compact) before the first [table].
 #
-# PUBLISHED (../shared/DOMAIN.md, "Wuhai, the main case"):
+# PUBLISHED (docs/sources.md#wuhai):
 #   - {communities} communities and villages in {circles} life circles, about 40,000 residents each;
 #     {residents:,} residents covered (here exactly, summed over the communities);
 #   - {care} elderly care centres and stations in the {communities} communities;
@@ -815,10 +815,10 @@ WUHAI_HEADER = """\
 #   - the pilots Xinda Jiayuan (0.23 km2, over 10,000 residents, two health stations, several
 #     kindergartens and schools, large supermarkets) and Changqing community (names published;
 #     their positions here are assumed).
-# GENERAL GEOGRAPHY (not figures of DOMAIN.md): Haibowan district in the north on the east bank of
+# GENERAL GEOGRAPHY (not figures of the source articles): Haibowan district in the north on the east bank of
 #   the Yellow River, Wuda district on the west bank, Hainan district in the south; hills to the
 #   east; the river dammed into Wuhai Lake; a rail line along the east bank.
-# NORMS (GB 50180-2018 as cited in ../shared/DOMAIN.md and model/catalogue.toml; not Wuhai data):
+# NORMS (GB 50180-2018 as cited in docs/sources.md#gb-50180-2018-walking-levels and model/catalogue.toml; not Wuhai data):
 #   15-minute circle 50-100k residents (middle school, community health service centre, service
 #   centre), 10-minute circle 15-25k (primary school), 5-minute circle 5-12k (health station).
 # ASSUMED (everything else):
@@ -991,7 +991,7 @@ def render_wuhai() -> str:
 
 QINGSHAN_SEED = 77  # assumption: any fixed seed (77 communities and villages)
 
-# --------------------------------------------------------------------------- published (../shared/DOMAIN.md)
+# --------------------------------------------------------------------------- published (docs/sources.md#qingshan-baotou)
 Q_RESIDENTS = 535_100
 Q_MINORITY_SHARE = 0.0766  # 41,000 of 535,100 from minorities, 44 ethnic groups
 Q_SUBDISTRICTS, Q_TOWNS = 8, 2
@@ -1282,16 +1282,16 @@ QINGSHAN_HEADER = """\
 # `communities` and `facilities` (one inline table a line, to keep {n_fac:,} facilities compact)
 # before the first [table].
 #
-# PUBLISHED (../shared/DOMAIN.md, "Baotou, Qingshan district"):
+# PUBLISHED (docs/sources.md#qingshan-baotou):
 #   - {residents:,} residents of 44 ethnic groups, 41,000 of them ({minority_share:.2%}) from minorities;
 #   - {subdistricts} subdistricts, {towns} towns, {communities} communities, {villages} villages;
 #   - {parks} parks, {lakes} artificial lakes, {squares} squares, {gardens} gardens
 #     (a "15-minute leisure and fitness circle");
 #   - 56 community ethnic-affairs groups and 56 "pomegranate" volunteer stations (not modelled as
 #     facilities: no catalogue type fits; assumed housed in the community service rooms).
-# GENERAL GEOGRAPHY (not figures of DOMAIN.md): the district lies at the foot of the Daqing (Yin)
+# GENERAL GEOGRAPHY (not figures of the source articles): the district lies at the foot of the Daqing (Yin)
 #   mountains, with villages on its edges; dry sand-river channels run down from the mountains.
-# NORMS (GB 50180-2018 as cited in ../shared/DOMAIN.md and model/catalogue.toml): 15-minute circle
+# NORMS (GB 50180-2018 as cited in docs/sources.md#gb-50180-2018-walking-levels and model/catalogue.toml): 15-minute circle
 #   50-100k residents, 10-minute 15-25k, 5-minute 5-12k; each subdistrict ({sub_min:,}-{sub_max:,}) is
 #   taken as one 15-minute circle.
 # ASSUMED (everything else):

@@ -1,0 +1,62 @@
+"""The ``lifecircle`` command: one module per subcommand, each a thin layer over the stages.
+
+Bad input (a scenario with problems, a bad flag value) prints one line per problem on stderr,
+names the file and key, writes nothing and exits with status 2; it never prints a traceback.
+A reader that stops reading (``lifecircle run | head -3``) ends the command quietly.
+
+Subcommands: ``run`` (model/cli/run.py), ``scenarios`` and ``validate``
+(model/cli/scenarios.py), ``bench`` (model/cli/bench.py). A new command gets a module of its
+own with an ``add_parser`` function, registered in :func:`build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from model.cli import bench, run, scenarios
+from model.cli.common import EXIT_BAD_INPUT, BadArgument
+from model.scenario import ScenarioError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="lifecircle", description="Simulate 15-minute community life circles (一刻钟社区生活圈)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run.add_parser(sub)
+    scenarios.add_parsers(sub)
+    sub.add_parser(
+        "bench",
+        help="time whole runs of the benchmark scenarios (needs the source checkout: experiments/benchmarks)",
+        add_help=False,
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lifecircle`` command; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv[:1] == ["bench"]:  # the harness parses its own options
+            return bench.cmd_bench(argv[1:])
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except ScenarioError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BadArgument as exc:
+        print(f"lifecircle: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("lifecircle: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader of our output went away: stop quietly, and keep Python from complaining
+        # again when it flushes stdout at exit (the recipe of the signal module's documentation)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -1,0 +1,164 @@
+"""Write a loaded scenario back as one TOML file: every value resolved, nothing inherited.
+
+:func:`scenario_toml` is the inverse of :func:`~model.scenario.load_scenario`: loading the text
+it returns gives a scenario equal to the one written (and with its types, communities and
+facilities in the same order). A run writes it, so that its results folder says exactly what
+was simulated, whatever the scenario file ``extends`` and whatever the catalogue held then.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+import tomli_w
+
+from .spec import AgeBand, FacilityType, Scenario
+
+
+def _time(minute: int) -> str:
+    """Write minutes after midnight as "HH:MM" (24:00 for the end of the day)."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _bands(table: dict[AgeBand, float]) -> dict[str, float]:
+    return {str(band): value for band, value in table.items()}
+
+
+def _type_table(t: FacilityType) -> dict[str, Any]:
+    """Every catalogue field of a facility type, as model/catalogue.toml writes it."""
+    return {
+        "label": t.label,
+        "level_min": t.level_min,
+        "ages": [t.ages.lo, t.ages.hi],
+        "daily_prob": t.daily_prob,
+        "weekdays_only": t.weekdays_only,
+        "depart": [_time(t.depart_min[0]), _time(t.depart_min[1])],
+        "visit_min": t.visit_min,
+        "open": _time(t.open_min),
+        "close": _time(t.close_min),
+        "capacity": t.capacity,
+        "beta_per_min": t.beta_per_min,
+        "patience_min": t.patience_min,
+        "tries": t.tries,
+        "source": dict(t.source),
+    }
+
+
+def _data(s: Scenario) -> dict[str, Any]:
+    """The scenario as the tables of a scenario file, without ``extends``."""
+    sim = s.simulation
+    communities = []
+    for com in s.communities:
+        entry: dict[str, Any] = {"name": com.name, "area": list(com.area), "residents": com.residents}
+        if com.groups is not None:
+            entry["groups"] = dict(com.groups)
+        communities.append(entry)
+    return {
+        "name": s.name,
+        "description": s.description,
+        "seed": s.seed,
+        "grid": {
+            "width": s.grid.width,
+            "height": s.grid.height,
+            "cell_m": s.grid.cell_m,
+            "blocked": [list(r) for r in s.grid.blocked],
+        },
+        "population": {"groups": dict(s.groups), "ages": _bands(s.ages), "mixing": s.mixing},
+        "walking": {"m_per_min": _bands(s.speeds)},
+        "simulation": {
+            "tick_min": sim.tick_min,
+            "day_start": _time(sim.day_start_min),
+            "day_end": _time(sim.day_end_min),
+            "cutoff_min": sim.cutoff_min,
+            "block_m": sim.block_m,
+            "contact_min": sim.contact_min,
+            "first_weekday": sim.first_weekday,
+        },
+        "communities": communities,
+        "facilities": [
+            {"type": f.type, "at": [f.x, f.y], "capacity": f.capacity, "name": f.name} for f in s.facilities
+        ],
+        # every type, the catalogue's too: the file does not depend on the catalogue it is read with
+        "facility_types": {tid: _type_table(t) for tid, t in s.types.items()},
+    }
+
+
+def _comment(text: str) -> str:
+    """``text`` made safe for a TOML comment (which must not hold control characters)."""
+    return re.sub(r"[\x00-\x08\x0a-\x1f\x7f]", "?", text)
+
+
+@functools.cache
+def _key(key: str) -> str:
+    """A key as TOML writes it: bare if it can be, else quoted."""
+    return tomli_w.dumps({key: 0})[: -len(" = 0\n")]
+
+
+def _value(v: Any) -> str:
+    """A value as TOML: arrays and tables inline, an array of arrays one per line.
+
+    Scalars are written by tomli_w (strings escaped, floats as their repr, so they read back
+    exactly; ``inf`` is TOML too).
+    """
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    if isinstance(v, list):
+        if v and all(isinstance(x, list) for x in v):
+            return "[\n" + "".join(f"    {_value(x)},\n" for x in v) + "]"
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }" if v else "{}"
+    return tomli_w.dumps({"v": v})[len("v = ") : -1]
+
+
+def _lines(table: dict[str, Any]) -> list[str]:
+    return [f"{_key(k)} = {_value(v)}" for k, v in table.items()]
+
+
+def _text(data: dict[str, Any]) -> str:
+    """Lay out the tables of a scenario file as the bundled files do.
+
+    One ``[table]`` per section, one ``[[communities]]`` or ``[[facilities]]`` per entry, one
+    ``[facility_types.<id>]`` per type followed by its ``.source`` table. (tomli_w alone would
+    write every array over several lines: ten lines for each facility.)
+    """
+    blocks = ["\n".join(_lines({k: v for k, v in data.items() if not isinstance(v, (dict, list))}))]
+    for key in ("grid", "population", "walking", "simulation"):
+        blocks.append("\n".join([f"[{key}]", *_lines(data[key])]))
+    for key in ("communities", "facilities"):
+        blocks.extend("\n".join([f"[[{key}]]", *_lines(entry)]) for entry in data[key])
+    for tid, fields in data["facility_types"].items():
+        header = f"facility_types.{_key(tid)}"
+        blocks.append("\n".join([f"[{header}]", *_lines({k: v for k, v in fields.items() if k != "source"})]))
+        if fields["source"]:
+            blocks.append("\n".join([f"[{header}.source]", *_lines(fields["source"])]))
+    return "\n\n".join(blocks) + "\n"
+
+
+def scenario_toml(scenario: Scenario) -> str:
+    """Write the resolved scenario as the text of a TOML scenario file.
+
+    Every value is written out: the grid, population, walking and simulation tables with every
+    key (defaults too), each community and facility (with its capacity and name, generated or
+    not) and every facility type with all its catalogue fields and sources. There is no
+    ``extends``: the file stands alone, and loading it gives a scenario equal to ``scenario``.
+
+    Args:
+        scenario: A loaded scenario.
+
+    Returns:
+        The TOML text, starting with a comment that says where it comes from.
+
+    """
+    origin = str(scenario.path)
+    if len(scenario.files) > 1:
+        origin += f" (with its bases {', '.join(p.name for p in scenario.files[1:])})"
+    header = [
+        f"# The resolved scenario {scenario.name!r}, written by lifecircle from {origin}.",
+        "# Every value is written out, nothing is left to a base file or the catalogue: loading this",
+        "# file gives the same scenario. Where the facility types' numbers come from: their source tables.",
+        "",
+    ]
+    return "\n".join(_comment(line) for line in header) + "\n" + _text(_data(scenario))

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from model.model import LifeCircleModel
 from tests.conftest import ROOT, write_small
 
 DETERMINISTIC = ("summary.json", "residents.csv", "facilities.csv")
+UNTRACKED = (".git", "build", "dist", "results", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "venv")
 
 
 def cli(*args, cwd, env=None, timeout=600):
@@ -40,9 +43,13 @@ def wheel_site(tmp_path_factory):
     """The project installed as a new user installs it (``pip install .``: a wheel is built and
     installed, not an editable link), into a folder of its own outside the source tree. Its
     dependencies are those of the test environment."""
-    site = tmp_path_factory.mktemp("wheel") / "site"
+    base = tmp_path_factory.mktemp("wheel")
+    # a copy of the sources: setuptools would reuse (and leave behind) a build/ folder in the checkout
+    source = base / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*UNTRACKED))
+    site = base / "site"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site), str(ROOT)],
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site), str(source)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -58,13 +65,33 @@ def from_wheel(wheel_site, tmp_path_factory):
     """Run the installed wheel's command in an empty folder far from the checkout."""
     empty = tmp_path_factory.mktemp("empty")
     env = {**os.environ, "PYTHONPATH": str(wheel_site)}
+    # The test environment holds an editable install of the checkout, whose import hook would
+    # supply any module the wheel lacks: switch it off, so that only the wheel's files are used.
+    only_the_wheel = (
+        "import sys, runpy; "
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+        "sys.argv[0] = 'lifecircle'; runpy.run_module('model.cli', run_name='__main__')"
+    )
 
     def run(*args):
-        return cli(*args, cwd=empty, env=env)
+        return subprocess.run(
+            [sys.executable, "-c", only_the_wheel, *args],
+            capture_output=True,
+            text=True,
+            cwd=empty,
+            env=env,
+            timeout=600,
+        )
 
-    code = "import model; print(model.__file__)"
+    code = (
+        "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()]; "
+        "import model.cli, model.model, model.report.results; "
+        "print(model.cli.__file__, model.model.__file__, model.report.results.__file__)"
+    )
     where = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=empty, env=env)
-    assert Path(where.stdout.strip()).is_relative_to(wheel_site), where.stdout  # not the checkout's
+    assert where.returncode == 0, where.stderr
+    for module_file in where.stdout.split():
+        assert Path(module_file).is_relative_to(wheel_site), module_file  # not the checkout's
     return run, empty
 
 
@@ -89,6 +116,16 @@ def test_the_wheel_lists_its_scenarios(from_wheel):
     assert {"demo", "huimin_block", "wuhai_life_circle", "wuhai_city", "qingshan_city"} <= set(names)
     demo = next(line for line in listing.stdout.splitlines() if line.startswith("demo "))
     assert "3,000" in demo and "Wuhai" in demo
+
+
+def test_the_wheel_lists_every_subpackage():
+    """pyproject.toml lists the packages by hand (one of them is mapped from scenarios/): none of
+    model/'s subpackages may be missing."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "model").rglob("__init__.py")} | {
+        "model.bundled_scenarios"
+    }
+    assert listed == found
 
 
 def test_an_unknown_name_suggests_the_closest(from_wheel):

@@ -128,15 +128,15 @@ def print_usage(summary: dict, out) -> None:
     """The usage table (per day and shares, with units in the headers) and exposure by group."""
     print(f"  daily life over {summary['days']:,} day(s), {summary['engine']} engine:", file=out)
     print(
-        f"  {'facility type':<16}{'visits/day':>11}{'turned away/day':>16}{'unmet % wanted':>15}"
-        f"{'mean walk min':>14}{'walk <=15 min %':>16}{'peak/capacity':>14}",
+        f"  {'facility type':<16}{'visits/day':>12}{'turned away/day':>17}{'unmet % wanted':>16}"
+        f"{'mean walk min':>15}{'walk <=15 min %':>17}{'peak/capacity':>15}",
         file=out,
     )
     for t, u in summary["usage"].items():
         print(
-            f"  {t:<16}{u['visits']:>11,.1f}{u['turned_away']:>16,.1f}{fmt(u['unmet_share'], '>15.1%')}"
-            f"{fmt(u['mean_walk_min'], '>14.1f')}{fmt(u['fifteen_minute_usage'], '>16.0%')}"
-            f"{fmt(u['peak_occupancy_ratio'], '>14.2f')}",
+            f"  {t:<16}{u['visits']:>12,.1f}{u['turned_away']:>17,.1f}{fmt(u['unmet_share'], '>16.1%')}"
+            f"{fmt(u['mean_walk_min'], '>15.1f')}{fmt(u['fifteen_minute_usage'], '>17.0%')}"
+            f"{fmt(u['peak_occupancy_ratio'], '>15.2f')}",
             file=out,
         )
     act = summary["mixing"]["activity"]

@@ -33,6 +33,7 @@ import mesa
 import numpy as np
 
 from model.city.build import BuiltCity, build
+from model.city.cache import CityCache
 from model.city.candidates import facility_reach
 from model.measures.activity import cross_group_copresence
 from model.measures.summary import fixed_before_the_run, flatten, summarise
@@ -55,6 +56,8 @@ class LifeCircleModel(mesa.Model):
         cutoff_min: Override of ``simulation.cutoff_min``, or None.
         visit_sink: Receives the visit log chunk by chunk as the run goes (e.g. a writer of
             visits.csv), or None to keep it in memory only.
+        city_cache: Shares the grid, walking fields and candidate table with earlier models of
+            the same place (a :class:`model.city.cache.CityCache`), or None to compute them.
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class LifeCircleModel(mesa.Model):
         mixing: float | None = None,
         cutoff_min: float | None = None,
         visit_sink: VisitSink | None = None,
+        city_cache: CityCache | None = None,
     ):
         """Build city, residents, access and the engine; collect the initial state."""
         scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -81,14 +85,18 @@ class LifeCircleModel(mesa.Model):
         self.days = int(days)
         self.engine_name = engine
         self.clock = Clock(scenario.simulation)
-        self.built: BuiltCity = build(scenario, self.rng, seed)
+        self.built: BuiltCity = build(scenario, self.rng, seed, city_cache)
         self.city = self.built.city
         self.population = self.built.residents
         self.type_index = {t: i for i, t in enumerate(self.city.types)}
         self.types = TypeTable.from_types([scenario.types[t] for t in self.city.types])
         self.n_groups = len(self.population.group_names)
         max_speed = max(scenario.speeds.values())
-        self.reach = facility_reach(self.city, self.population.cell, scenario.simulation.cutoff_min * max_speed)
+        limit_m = scenario.simulation.cutoff_min * max_speed
+        if city_cache is None:
+            self.reach = facility_reach(self.city, self.population.cell, limit_m)
+        else:
+            self.reach = city_cache.reach(scenario, self.city, self.population.cell, limit_m)
         self.origin_of = self.reach.origin_index(self.population.cell)
         self.visit_log = VisitLog(self.city.types, visit_sink)
         self.engine: Engine = ENGINES[engine](self)

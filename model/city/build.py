@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.city.access import access_minutes, type_fields
+from model.city.cache import CityCache
 from model.city.grid import City, build_city
 from model.city.residents import Residents, build_residents
 from model.scenario import Scenario
@@ -33,10 +34,14 @@ class BuiltCity:
     minutes: dict[str, np.ndarray]
 
 
-def build(scenario: Scenario, rng: np.random.Generator, seed: int) -> BuiltCity:
-    """Build the city and residents and compute every resident's walking access."""
-    city = build_city(scenario)
+def build(scenario: Scenario, rng: np.random.Generator, seed: int, cache: CityCache | None = None) -> BuiltCity:
+    """Build the city and residents and compute every resident's walking access.
+
+    With a ``cache``, the grid and the walking fields come from it when the same place was built
+    before; the residents are always drawn anew with ``rng``.
+    """
+    city = cache.city(scenario) if cache else build_city(scenario)
     residents = build_residents(scenario, city, rng)
-    fields = type_fields(city)
+    fields = cache.fields(scenario, city) if cache else type_fields(city)
     minutes = access_minutes(fields, residents.cell, residents.m_per_min)
     return BuiltCity(scenario, seed, city, residents, fields, minutes)

@@ -4,7 +4,7 @@ Bad input (a scenario with problems, a bad flag value) prints one line per probl
 names the file and key, writes nothing and exits with status 2; it never prints a traceback.
 A reader that stops reading (``lifecircle run | head -3``) ends the command quietly.
 
-Subcommands: ``run`` (model/cli/run.py), ``scenarios`` and ``validate``
+Subcommands: ``run`` (model/cli/run.py), ``batch`` (model/cli/batch.py), ``scenarios`` and ``validate``
 (model/cli/scenarios.py), ``bench`` (model/cli/bench.py). A new command gets a module of its
 own with an ``add_parser`` function, registered in :func:`build_parser`.
 """
@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-from model.cli import bench, run, scenarios
+from model.cli import batch, bench, run, scenarios
 from model.cli.common import EXIT_BAD_INPUT, BadArgument
 from model.scenario import ScenarioError
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     run.add_parser(sub)
+    batch.add_parser(sub)
     scenarios.add_parsers(sub)
     sub.add_parser(
         "bench",

@@ -1,0 +1,339 @@
+"""Experiment files: which scenarios, parameters and seeds a batch runs (docs/experiments.md).
+
+An experiment file is TOML data, never executed. Reading it checks every key and value and every
+scenario, parameter key and parameter value against the scenarios (through the scenario loader's
+overrides), so that a typo fails before any run starts. Every problem names the file and the
+key; the command line prints them all and exits 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from model.scenario import Problem, ScenarioError, load_scenario, override_kind, resolve_scenario_path
+
+METHODS = ("morris", "sobol")
+MAX_SEEDS = 10_000
+_TOP_KEYS = ("name", "description", "scenarios", "seeds", "replicates", "days", "engine", "metrics")
+_TABLES = ("parameters", "cases", "sensitivity")
+_SENSITIVITY_KEYS = ("method", "trajectories", "levels", "samples", "seed", "parameters")
+DEFAULTS = {"days": 1, "engine": "fast", "trajectories": 10, "levels": 4, "samples": 256, "seed": 1}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The range of one parameter of a sensitivity analysis."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """A global sensitivity analysis: a SALib design over parameter ranges.
+
+    Attributes:
+        method: "morris" (elementary effects) or "sobol" (variance-based indices).
+        parameters: Dotted scenario key -> its range.
+        trajectories: Morris trajectories (the design has trajectories x (parameters + 1) points).
+        levels: Morris grid levels.
+        samples: Sobol base samples (the design has samples x (2 x parameters + 2) points).
+        seed: Seed of the design's sampling and of the bootstrap of confidence intervals.
+    """
+
+    method: str
+    parameters: dict[str, Bounds]
+    trajectories: int = DEFAULTS["trajectories"]
+    levels: int = DEFAULTS["levels"]
+    samples: int = DEFAULTS["samples"]
+    seed: int = DEFAULTS["seed"]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A checked experiment file.
+
+    Attributes:
+        name: Used for the default output folder.
+        path: The file.
+        scenarios: Scenario files, resolved (bundled names or paths relative to the file).
+        seeds: Seeds of every combination.
+        days: Days per run.
+        engine: "fast" or "agents".
+        metrics: Dotted summary keys to plot and analyse (empty: every scalar for the tables).
+        grid: Parameter key -> values, crossed in full (file order).
+        cases: Explicit parameter combinations, run besides the grid.
+        sensitivity: A sensitivity design instead of a grid, or None.
+        kinds: Schema kind of every parameter key ("int" keys are rounded).
+    """
+
+    name: str
+    path: Path
+    scenarios: tuple[Path, ...]
+    seeds: tuple[int, ...]
+    days: int = 1
+    engine: str = "fast"
+    metrics: tuple[str, ...] = ()
+    grid: dict[str, tuple] = field(default_factory=dict)
+    cases: tuple[dict[str, Any], ...] = ()
+    sensitivity: Sensitivity | None = None
+    kinds: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+class _Problems:
+    """Collects problems of one experiment file."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.list: list[Problem] = []
+
+    def bad(self, key: str, message: str) -> None:
+        self.list.append(Problem(self.file, key, message))
+
+
+def _suggest(key: str, allowed) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and check an experiment file, its scenarios and every parameter value.
+
+    Raises:
+        ScenarioError: With every problem found, each naming the file (experiment or scenario) and key.
+    """
+    path = Path(path)
+    p = _Problems(str(path) if not path.is_file() else path.name)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(path), "", "file not found")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(str(path), "", "is a folder, not an experiment file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([Problem(path.name, "", f"TOML syntax error: {exc}")]) from None
+    p.file = path.name
+    for key in data:
+        if key not in _TOP_KEYS and key not in _TABLES:
+            p.bad(key, f"unknown key{_suggest(key, _TOP_KEYS + _TABLES)}")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in '/\\:*?"<>|'):
+        p.bad(
+            "name",
+            "required: a name usable in a folder name"
+            if name is None
+            else f"must be usable in a folder name, not {name!r}",
+        )
+    scenarios = _scenarios(data, path, p)
+    seeds = _seeds(data, p)
+    days = data.get("days", DEFAULTS["days"])
+    if not _is_int(days) or days < 1:
+        p.bad("days", f"must be a positive integer, not {days!r}")
+    engine = data.get("engine", DEFAULTS["engine"])
+    if engine not in ("fast", "agents"):
+        p.bad("engine", f"must be 'fast' or 'agents', not {engine!r}")
+    metrics = data.get("metrics", [])
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        p.bad("metrics", 'must be a list of dotted summary keys, e.g. ["usage.park.visits"]')
+        metrics = []
+    if "sensitivity" in data and ("parameters" in data or "cases" in data):
+        p.bad("sensitivity", "a sensitivity analysis replaces [parameters] and [[cases]]: give one or the other")
+    grid = _grid(data.get("parameters", {}), p)
+    cases = _cases(data.get("cases", []), p)
+    sensitivity = _sensitivity(data["sensitivity"], p) if "sensitivity" in data else None
+    keys = set(grid) | {k for c in cases for k in c} | (set(sensitivity.parameters) if sensitivity else set())
+    kinds = {}
+    for key in sorted(keys):
+        kind = override_kind(key)
+        if kind is None:
+            p.bad(
+                _where(key, grid, cases),
+                'not a scenario key (e.g. "population.mixing", "facility_types.park.capacity")',
+            )
+        elif sensitivity and key in sensitivity.parameters and kind not in ("int", "float"):
+            p.bad(f"sensitivity.parameters.{key}", f"a sensitivity analysis varies numbers; this key is {kind}")
+        else:
+            kinds[key] = kind
+    if p.list:
+        raise ScenarioError(p.list)
+    experiment = Experiment(
+        name=name,
+        path=path.resolve(),
+        description=data.get("description", ""),
+        scenarios=scenarios,
+        seeds=seeds,
+        days=days,
+        engine=engine,
+        metrics=tuple(metrics),
+        grid={k: tuple(_typed(v, kinds[k]) for v in vs) for k, vs in grid.items()},
+        cases=tuple({k: _typed(v, kinds[k]) for k, v in c.items()} for c in cases),
+        sensitivity=sensitivity,
+        kinds=kinds,
+    )
+    _check_against_scenarios(experiment, p)
+    return experiment
+
+
+def _where(key: str, grid: dict, cases: list) -> str:
+    if key in grid:
+        return f'parameters."{key}"'
+    if any(key in c for c in cases):
+        return f'cases."{key}"'
+    return f'sensitivity.parameters."{key}"'
+
+
+def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
+    names = data.get("scenarios")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        p.bad("scenarios", "required: a non-empty list of bundled scenario names or files")
+        return ()
+    out = []
+    for i, name in enumerate(names):
+        local = path.parent / name
+        resolved = local if local.is_file() else resolve_scenario_path(name)
+        if not Path(resolved).is_file():
+            try:
+                load_scenario(name)  # says why, with suggestions
+            except ScenarioError as exc:
+                p.bad(f"scenarios[{i}]", "; ".join(pr.message for pr in exc.problems))
+            continue
+        out.append(Path(resolved).resolve())
+    return tuple(out)
+
+
+def _seeds(data: dict, p: _Problems) -> tuple[int, ...]:
+    if "seeds" in data and "replicates" in data:
+        p.bad("seeds", "give seeds or replicates, not both")
+        return ()
+    if "replicates" in data:
+        n = data["replicates"]
+        if not _is_int(n) or not 1 <= n <= MAX_SEEDS:
+            p.bad("replicates", f"must be an integer from 1 to {MAX_SEEDS:,}, not {n!r}")
+            return ()
+        return tuple(range(1, n + 1))
+    seeds = data.get("seeds")
+    if not isinstance(seeds, list) or not seeds:
+        p.bad("seeds", "required: a non-empty list of seeds, or replicates = N (seeds 1..N)")
+        return ()
+    if not all(_is_int(s) and s >= 0 for s in seeds):
+        p.bad("seeds", "seeds must be non-negative integers")
+        return ()
+    if len(set(seeds)) != len(seeds):
+        p.bad("seeds", "a seed is listed twice")
+    return tuple(seeds)
+
+
+def _grid(table: Any, p: _Problems) -> dict[str, list]:
+    if not isinstance(table, dict):
+        p.bad("parameters", 'must be a table: "dotted.key" = [values]')
+        return {}
+    out = {}
+    for key, values in table.items():
+        if isinstance(values, dict):
+            p.bad(f"parameters.{key}", 'write the dotted key in quotes: "population.mixing" = [0.0, 1.0]')
+        elif not isinstance(values, list) or not values:
+            p.bad(f'parameters."{key}"', "must be a non-empty list of values")
+        else:
+            out[key] = values
+    return out
+
+
+def _cases(entries: Any, p: _Problems) -> list[dict]:
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        p.bad("cases", 'must be [[cases]] tables of "dotted.key" = value')
+        return []
+    out = []
+    for i, entry in enumerate(entries):
+        if not entry:
+            p.bad(f"cases[{i}]", "is empty")
+        for key, value in entry.items():
+            if isinstance(value, (dict, list)) and not key.endswith(("groups", "ages", "m_per_min")):
+                p.bad(f'cases[{i}]."{key}"', "must be one value (write dotted keys in quotes)")
+        out.append(dict(entry))
+    return out
+
+
+def _sensitivity(table: Any, p: _Problems) -> Sensitivity | None:
+    if not isinstance(table, dict):
+        p.bad("sensitivity", "must be a table")
+        return None
+    for key in table:
+        if key not in _SENSITIVITY_KEYS:
+            p.bad(f"sensitivity.{key}", f"unknown key{_suggest(key, _SENSITIVITY_KEYS)}")
+    method = table.get("method")
+    if method not in METHODS:
+        p.bad("sensitivity.method", f"must be one of {', '.join(METHODS)}, not {method!r}")
+    numbers = {}
+    for key, low in (("trajectories", 2), ("levels", 2), ("samples", 2), ("seed", 0)):
+        value = table.get(key, DEFAULTS[key])
+        if not _is_int(value) or value < low:
+            p.bad(f"sensitivity.{key}", f"must be an integer of at least {low}, not {value!r}")
+        numbers[key] = value
+    if method == "sobol" and _is_int(numbers["samples"]) and numbers["samples"] & (numbers["samples"] - 1):
+        p.bad("sensitivity.samples", f"must be a power of 2 (Sobol' sequences), not {numbers['samples']:,}")
+    params = table.get("parameters")
+    bounds = {}
+    if not isinstance(params, dict) or not params:
+        p.bad("sensitivity.parameters", 'required: "dotted.key" = { min = ..., max = ... } for each parameter')
+    else:
+        for key, rng in params.items():
+            where = f'sensitivity.parameters."{key}"'
+            if not isinstance(rng, dict) or set(rng) != {"min", "max"}:
+                p.bad(where, "must be { min = number, max = number }")
+            elif not (_is_number(rng["min"]) and _is_number(rng["max"])):
+                p.bad(where, "min and max must be finite numbers")
+            elif rng["min"] >= rng["max"]:
+                p.bad(where, f"min ({rng['min']}) must be below max ({rng['max']})")
+            else:
+                bounds[key] = Bounds(float(rng["min"]), float(rng["max"]))
+    if p.list:
+        return None
+    return Sensitivity(method=method, parameters=bounds, **numbers)
+
+
+def _typed(value, kind: str):
+    """A parameter value as the scenario key wants it: integers rounded (design points are floats)."""
+    if kind == "int" and _is_number(value):
+        return int(round(value))
+    if kind == "float" and _is_int(value):
+        return float(value)
+    return value
+
+
+def _check_against_scenarios(experiment: Experiment, p: _Problems) -> None:
+    """Load every scenario with every parameter value alone (and every case whole), before any run."""
+    trials: list[dict] = [{}]
+    trials += [{key: value} for key, values in experiment.grid.items() for value in values]
+    trials += list(experiment.cases)
+    if experiment.sensitivity:
+        for key, b in experiment.sensitivity.parameters.items():
+            kind = experiment.kinds[key]
+            trials += [{key: _typed(b.low, kind)}, {key: _typed(b.high, kind)}]
+    seen = set()
+    for scenario in experiment.scenarios:
+        for overrides in trials:
+            try:
+                load_scenario(scenario, overrides=overrides, overrides_file=p.file)
+            except ScenarioError as exc:
+                for problem in exc.problems:
+                    if str(problem) not in seen:
+                        seen.add(str(problem))
+                        p.list.append(problem)
+    if p.list:
+        raise ScenarioError(p.list)

@@ -1,0 +1,58 @@
+"""``lifecircle batch``: run an experiment file's scenarios x parameters x seeds, locally or on Dask."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from model.cli.common import BadArgument, positive_int
+
+
+def add_parser(sub) -> None:
+    """The ``batch`` subcommand's arguments."""
+    import os
+
+    batch = sub.add_parser("batch", help="run an experiment file: scenarios x parameters x seeds (docs/experiments.md)")
+    batch.add_argument("experiment", type=Path, help="experiment file (TOML)")
+    batch.add_argument(
+        "--workers", type=positive_int, default=os.cpu_count() or 1, help="local worker processes (default: the cores)"
+    )
+    batch.add_argument("--scheduler", help="run on a Dask cluster: its scheduler's address, tcp://HOST:PORT")
+    batch.add_argument("--out", type=Path, help="output folder (default: results/<experiment name> in this folder)")
+    batch.add_argument("--resume", action="store_true", help="keep the runs already done in --out, run the rest")
+    batch.add_argument("--overwrite", action="store_true", help="remove an earlier batch's files from --out first")
+    batch.add_argument("--quiet", action="store_true", help="no progress output")
+    batch.set_defaults(func=cmd_batch)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Check the experiment, run what is missing, write the tables; exit 1 if some runs failed."""
+    from model.batch.batch import check_metrics, clear, earlier_batch, run_batch
+    from model.batch.experiment import load_experiment
+
+    if args.resume and args.overwrite:
+        raise BadArgument("batch: --resume keeps the runs in --out, --overwrite removes them: give one")
+    if args.scheduler:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise BadArgument(
+                "batch: --scheduler needs Dask: pip install 'lifecircle[dask]' (dask and distributed)"
+            ) from None
+    experiment = load_experiment(args.experiment)
+    check_metrics(experiment)
+    out = args.out or Path.cwd() / "results" / experiment.name
+    if out.exists() and not out.is_dir():
+        raise BadArgument(f"--out: {out} exists and is not a folder")
+    if earlier_batch(out) and not (args.resume or args.overwrite):
+        raise BadArgument(f"--out: {out} already holds a batch; add --resume to finish it or --overwrite to replace it")
+    if args.overwrite:
+        clear(out)
+    counts = run_batch(experiment, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
+    print(f"{experiment.name}: {counts['done']:,} of {counts['runs']:,} runs done, {counts['failed']:,} failed")
+    print(f"results written to {out}")
+    if counts["failed"]:
+        print(f"lifecircle batch: {counts['failed']:,} run(s) failed; see runs.csv (status, error)", file=sys.stderr)
+        return 1
+    return 0

@@ -12,6 +12,10 @@ pipeline:
 4. return a frozen :class:`Scenario` (:mod:`.spec`), with the files it was read from and its
    warnings (problems that do not stop a run).
 
+``load_scenario(path, overrides={...})`` applies values given by dotted keys as one more layer on
+top of step 2, as if a variant file that ``extends`` the scenario had set them (:mod:`.overrides`);
+:func:`override_kind` gives the schema kind of such a key.
+
 :func:`scenario_toml` (:mod:`.write`) writes a loaded scenario back as one standalone file.
 
 Modules:
@@ -22,6 +26,7 @@ Modules:
   shape check.
 * :mod:`.files`: reading TOML, merging with ``extends``, finding scenario files (the bundled ones
   with importlib.resources), the catalogue.
+* :mod:`.overrides`: dotted-key overrides as a layer on top of the merged files.
 * :mod:`.checks`: the semantic checks of grid, population, walking and simulation, and
   :func:`load_scenario`.
 * :mod:`.sites`: the semantic checks of facility types, communities and facilities.
@@ -34,7 +39,7 @@ command line can print them and exit 2. Files are data: nothing in them is execu
 from .checks import load_scenario
 from .errors import Problem, ScenarioError
 from .files import DEFAULT_SCENARIO, SCENARIO_DIR, bundled_scenarios, load_catalogue, resolve_scenario_path
-from .schema import parse_band
+from .schema import override_kind, parse_band
 from .spec import (
     MAX_AGE,
     MAX_CELLS,
@@ -69,6 +74,7 @@ __all__ = [
     "bundled_scenarios",
     "load_catalogue",
     "load_scenario",
+    "override_kind",
     "parse_band",
     "resolve_scenario_path",
     "scenario_toml",

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .errors import Problem, ScenarioError
 from .files import _Raw, _read_chain, resolve_scenario_path
+from .overrides import _apply_overrides, _overrides_layer
 from .schema import _KIND_WORDS, _is_number, _kind_ok, _parse_time, parse_band
 from .sites import _check_communities, _check_facilities, _check_types
 from .spec import (
@@ -48,7 +50,8 @@ class _Checker:
         while k:
             if k in self.raw.origin:
                 return self.raw.origin[k]
-            k = k.rpartition(".")[0]
+            # an element of a list value ("grid.blocked[0]") was set with the list
+            k = k[: k.rindex("[")] if k.endswith("]") and "[" in k else k.rpartition(".")[0]
         return self.top
 
     def bad(self, key: str, message: str, file: str | None = None) -> None:
@@ -247,12 +250,33 @@ def _check_simulation(c: _Checker) -> Simulation | None:
     return Simulation(**values) if ok else None
 
 
-def load_scenario(path: str | Path | None = None) -> Scenario:
-    """Load, merge and validate a scenario file.
+def load_scenario(
+    path: str | Path | None = None, *, overrides: Mapping[str, object] | None = None, overrides_file: str = "overrides"
+) -> Scenario:
+    """Load, merge and validate a scenario file, with values overridden if given.
+
+    Overrides are applied as one more layer on top of the file and its bases, exactly as if a
+    variant file named ``overrides_file`` that ``extends`` the scenario had set them:
+
+    * keys are dotted paths of the schema (``population.mixing``, ``grid.cell_m``, ``seed``,
+      ``facility_types.elderly_care.capacity``, ``population.groups``); a value has the shape a
+      file would give it (an integer for an integer key: ``40``, not ``40.5``; a table for a share
+      table, e.g. ``{"han": 0.8, "mongol": 0.2}``); :func:`override_kind` gives a key's kind;
+    * they merge as a file does: tables key by key, share and speed tables replaced whole;
+    * the shape and semantic checks are those of a file, and every problem at a key they set
+      names ``overrides_file`` and the key (``overrides: population.mixing: must be between 0 and
+      1, not 1.5``); an unknown key suggests a close one;
+    * ``[[communities]]`` and ``[[facilities]]`` entries, ``name`` and ``extends`` cannot be
+      overridden (a problem), nor can a key inside a value that is not a table
+      (``population.mixing.x``).
+
+    None or an empty mapping changes nothing. The scenario keeps its name and files.
 
     Args:
         path: A scenario file; a bare name ("demo" or "demo.toml") finds a bundled scenario; None
             is the bundled default (demo).
+        overrides: Dotted key -> value, applied on top of the scenario.
+        overrides_file: The file name that problems caused by ``overrides`` give.
 
     Returns:
         The validated scenario, with the files it was read from and its warnings.
@@ -260,14 +284,17 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     Raises:
         ScenarioError: With every problem found, each naming file and key path (a file that cannot
             be read is named as given).
+        TypeError: If ``overrides`` is not a mapping.
 
     """
     given = "" if path is None else str(path)
     path = resolve_scenario_path(path)
     problems: list[Problem] = []
     raw = _read_chain(path, (), None, problems, given or str(path))
+    layer = _overrides_layer(overrides or {}, overrides_file, problems)
     if raw is None:
         raise ScenarioError(problems)
+    _apply_overrides(raw, layer, overrides_file)
     top = raw.files[0].name
     c = _Checker(raw, top, problems)
     name = raw.data.get("name")

@@ -2,6 +2,7 @@
 
 :func:`_check_shape` checks one file's keys and value shapes (not their ranges: that is
 :mod:`.checks`), removing bad values so that later stages see only well-shaped data.
+:func:`override_kind` gives the kind of a dotted key, as overrides (:mod:`.overrides`) give them.
 """
 
 from __future__ import annotations
@@ -179,3 +180,64 @@ def _check_shape(data: dict, schema: dict, path: str, file: str, problems: list[
         elif not _kind_ok(kind, value):
             problems.append(Problem(file, kpath, f"must be {_KIND_WORDS[kind]}, not {value!r}"))
             del data[key]
+
+
+# tables whose keys are free (group names, age bands, source names): the kind of their values
+_OPEN_TABLES = {"shares": "float", "speeds": "float", "sources": "str"}
+_FIXED_KEYS = {
+    "name": "the scenario's name cannot be overridden; change the scenario file",
+    "extends": "cannot be overridden; change the scenario file",
+}
+
+
+def _key_kind(key: str) -> tuple[str | None, str]:
+    """Resolve a dotted override key against the schema.
+
+    Returns:
+        (kind, "") for a key that can be overridden (kind "table" for a table of the schema), or
+        (None, why) for one that cannot: not in the schema, a list, ``name`` or ``extends``.
+
+    """
+    parts = key.split(".") if isinstance(key, str) else []
+    if not all(p.strip() for p in parts) or not parts:
+        return None, "must be a dotted key such as 'population.mixing'"
+    head = parts[0].partition("[")[0]
+    if isinstance(_SCHEMA.get(head), list):
+        return None, "lists cannot be overridden; change the scenario file"
+    if head in _FIXED_KEYS:
+        return None, _FIXED_KEYS[head]
+    node: Any = _SCHEMA
+    for i, part in enumerate(parts):
+        if "[" in part or "]" in part:
+            return None, "an element of a list cannot be overridden; give the whole list"
+        if isinstance(node, dict):
+            if part not in node:
+                allowed = [k for k in node if k not in _FIXED_KEYS and not isinstance(node[k], list)]
+                what = "unknown key" if i == len(parts) - 1 else f"unknown table '{part}'"
+                return None, f"{what}{_suggest(part, allowed)}"
+            node = node[part]
+        elif node == "types":  # any facility type: a catalogue one, or a new one the scenario defines
+            node = _TYPE_FIELDS
+        elif node in _OPEN_TABLES:
+            node = _OPEN_TABLES[node]
+        else:
+            return None, f"'{'.'.join(parts[:i])}' is not a table: it is {_KIND_WORDS[node]}"
+    return ("table" if isinstance(node, dict) else node), ""
+
+
+def override_kind(key: str) -> str | None:
+    """Return the schema kind of a dotted scenario key, as an override would give it.
+
+    Args:
+        key: A dotted key, e.g. ``population.mixing`` or ``facility_types.park.capacity``.
+
+    Returns:
+        The kind: "int", "float", "bool", "str", "time", "window", "band", "rect", "rects",
+        "shares", "speeds", "sources", "types" (the ``facility_types`` table) or "table" (another
+        table of the schema). ``facility_types.<any type>.<field>`` has the kind of that catalogue
+        field; a key inside a share or speed table ("float") or ``source`` ("str") that of its
+        values. None when the key is not in the schema or cannot be overridden (``name``,
+        ``extends``, ``[[communities]]``, ``[[facilities]]``).
+
+    """
+    return _key_kind(key)[0]

@@ -1,0 +1,62 @@
+"""Overrides: scenario values given by dotted keys, applied as one more layer on top of a scenario.
+
+``{"population.mixing": 0.5}`` acts as a variant file that ``extends`` the scenario and sets
+``[population] mixing = 0.5``: the keys and value shapes are checked against the schema as a file's
+are, the layer is merged as a file is (tables key by key, share and speed tables replaced whole),
+and the values it sets are recorded as set by the layer's file name, so that the semantic checks
+name it. Lists (``[[communities]]``, ``[[facilities]]``), ``name`` and ``extends`` cannot be
+overridden.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+
+from .errors import Problem
+from .files import _merge_tables, _Raw
+from .schema import _SCHEMA, _check_shape, _key_kind
+
+
+def _overrides_layer(overrides: Mapping[str, object], file: str, problems: list[Problem]) -> dict:
+    """Nest the overrides into the table a variant file would hold, checking keys and shapes.
+
+    Args:
+        overrides: Dotted key -> value.
+        file: The name problems give as the file.
+        problems: Where problems are recorded; a key or value with a problem is left out.
+
+    Returns:
+        The checked layer, e.g. ``{"population": {"mixing": 0.5}}`` (values copied).
+
+    Raises:
+        TypeError: If ``overrides`` is not a mapping.
+
+    """
+    if not isinstance(overrides, Mapping):
+        raise TypeError(f"overrides must be a mapping of dotted keys to values, not {type(overrides).__name__}")
+    layer: dict = {}
+    given: list[tuple[str, ...]] = []
+    for key, value in overrides.items():
+        kind, why = _key_kind(key)
+        if kind is None:
+            problems.append(Problem(file, str(key), why))
+            continue
+        parts = tuple(key.split("."))
+        # as in a TOML file, a value cannot be set twice: once by itself and once in its table
+        clash = next((g for g in given if g[: len(parts)] == parts or parts[: len(g)] == g), None)
+        if clash is not None:
+            problems.append(Problem(file, key, f"overlaps the override '{'.'.join(clash)}'; give each value once"))
+            continue
+        given.append(parts)
+        table = layer
+        for part in parts[:-1]:
+            table = table.setdefault(part, {})
+        table[parts[-1]] = copy.deepcopy(value)  # the shape check removes bad values: not from the caller's
+    _check_shape(layer, _SCHEMA, "", file, problems)
+    return layer
+
+
+def _apply_overrides(raw: _Raw, layer: dict, file: str) -> None:
+    """Merge a checked layer into the merged data of a scenario, as a variant file would be merged."""
+    _merge_tables(raw.data, layer, raw.origin, file)

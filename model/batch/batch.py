@@ -68,7 +68,7 @@ def run_batch(
     out: Path,
     workers: int = 1,
     scheduler: str | None = None,
-    run: Callable[[RunSpec], dict] = runner.run_one,
+    run: Callable[[RunSpec], dict] | None = None,
     quiet: bool = False,
 ) -> dict:
     """Run the experiment's missing runs and write every table and chart into ``out``.
@@ -76,7 +76,7 @@ def run_batch(
     Returns:
         Counts: ``{"runs": n, "done": n, "failed": n}``.
     """
-    runs, points, design = build_runs(experiment)
+    runs, points, design, members = build_runs(experiment)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(experiment.path, out / "experiment.toml")
     records = runner.execute(runs, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet)
@@ -94,9 +94,8 @@ def run_batch(
 
         parts = []
         for scenario in dict.fromkeys(spec.scenario for spec in runs):
-            mine = [spec for spec in runs if spec.scenario == scenario]
-            part = results[results["scenario"] == scenario]
-            means = tables.point_means(part, mine, metrics, len(points))
+            ids = [members[(scenario, p)] for p in range(len(points))]
+            means = tables.point_means(results[results["scenario"] == scenario], ids, metrics)
             parts.append(analyze(experiment.sensitivity, design, means).assign(scenario=scenario))
         sensitivity = tables.pd.concat(parts, ignore_index=True)
         _write_csv(sensitivity, out / "sensitivity.csv")

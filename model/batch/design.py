@@ -91,10 +91,20 @@ def _typed(value: float, kind: str):
     return int(round(value)) if kind == "int" else value
 
 
-def build_runs(experiment: Experiment) -> tuple[list[RunSpec], list[dict], np.ndarray | None]:
-    """Every run of the experiment, in design order (scenario, then point, then seed)."""
+def build_runs(experiment: Experiment) -> tuple[list[RunSpec], list[dict], np.ndarray | None, dict]:
+    """Every distinct run of the experiment, in design order (scenario, then point, then seed).
+
+    A sensitivity design may hold the same point twice (integer parameters are rounded; Morris
+    trajectories cross): its runs are the same runs, run once.
+
+    Returns:
+        ``(runs, points, design, members)``: the runs; the parameter combinations; the SALib
+        design (or None); and for each (scenario name, point index) the ids of its runs.
+    """
     points, design = parameter_points(experiment)
-    runs = []
+    runs: list[RunSpec] = []
+    members: dict[tuple[str, int], list[str]] = {}
+    seen: set[str] = set()
     file = experiment.path.name
     for scenario_file in experiment.scenarios:
         for p, parameters in enumerate(points):
@@ -111,6 +121,10 @@ def build_runs(experiment: Experiment) -> tuple[list[RunSpec], list[dict], np.nd
                     "code": code_digest(),
                 }
                 run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+                members.setdefault((scenario.name, p), []).append(run_id)
+                if run_id in seen:
+                    continue
+                seen.add(run_id)
                 runs.append(
                     RunSpec(
                         run_id=run_id,
@@ -125,4 +139,4 @@ def build_runs(experiment: Experiment) -> tuple[list[RunSpec], list[dict], np.nd
                         experiment_file=file,
                     )
                 )
-    return runs, points, design
+    return runs, points, design, members

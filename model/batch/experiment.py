@@ -42,7 +42,7 @@ class Sensitivity:
         parameters: Dotted scenario key -> its range.
         trajectories: Morris trajectories (the design has trajectories x (parameters + 1) points).
         levels: Morris grid levels.
-        samples: Sobol base samples (the design has samples x (2 x parameters + 2) points).
+        samples: Sobol' base samples (the design has samples x (parameters + 2) points).
         seed: Seed of the design's sampling and of the bootstrap of confidence intervals.
     """
 

@@ -28,7 +28,6 @@ from model.city.cache import CityCache
 
 IDENTITY = ("scenario", "seed", "residents", "engine", "days")  # columns of their own, not metrics
 _CACHE = CityCache()  # one per worker process
-POOL_RESTARTS = 2  # a local worker that dies takes the pool with it: start a new pool this often
 
 
 def run_one(spec: RunSpec) -> dict:
@@ -69,7 +68,9 @@ def write_record(folder: Path, record: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{record['run_id']}.json"
     tmp = folder / f".{record['run_id']}.json.tmp"
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+    # keys in the order of the record (the summary's order): tables built from records read back
+    # from disk are then the same as those built from records just made
+    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
     os.replace(tmp, final)
 
 
@@ -108,9 +109,10 @@ class Progress:
             self.bar.update(1)
         elif not self.quiet:
             state = "done" if record["status"] == "done" else f"FAILED ({record['error']})"
+            point = str(spec.parameters) if len(str(spec.parameters)) <= 80 else f"point {spec.point + 1}"
             print(
                 f"run {self.done}/{self.total} {spec.run_id} {spec.scenario} seed {spec.seed} "
-                f"{spec.parameters}: {state} in {record['wall_s']:.1f} s",
+                f"{point}: {state} in {record['wall_s']:.1f} s",
                 file=sys.stderr,
                 flush=True,
             )
@@ -126,7 +128,7 @@ def execute(
     folder: Path,
     workers: int = 1,
     scheduler: str | None = None,
-    run: Callable[[RunSpec], dict] = run_one,
+    run: Callable[[RunSpec], dict] | None = None,
     quiet: bool = False,
 ) -> dict[str, dict]:
     """Run every run that has no record in ``folder`` yet; return every record by run id.
@@ -136,9 +138,11 @@ def execute(
         folder: Where records are kept (``<out>/runs``).
         workers: Local worker processes (1: in this process).
         scheduler: Address of a Dask scheduler (``tcp://host:port``) to run on instead.
-        run: The function that runs one spec (a module-level function: it is sent to workers).
+        run: The function that runs one spec (a module-level function: it is sent to workers);
+            None: :func:`run_one`.
         quiet: No progress output.
     """
+    run = run or run_one
     records = read_records(folder)
     todo = [r for r in runs if records.get(r.run_id, {}).get("status") != "done"]
     progress = Progress(len(runs), len(runs) - len(todo), quiet)
@@ -149,7 +153,11 @@ def execute(
             _on_dask(todo, folder, scheduler, run, records, progress)
         elif workers <= 1:
             for spec in todo:
-                _finish(run(spec), spec, folder, records, progress)
+                try:
+                    record = run(spec)
+                except Exception as exc:  # a run function that raises fails its run, not the batch
+                    record = _failed(spec, f"{type(exc).__name__}: {exc}")
+                _finish(record, spec, folder, records, progress)
         else:
             _on_pool(todo, folder, workers, run, records, progress)
     finally:
@@ -163,33 +171,66 @@ def _finish(record: dict, spec: RunSpec, folder: Path, records: dict, progress: 
     progress.update(record, spec)
 
 
+def _share_cores(threads: int) -> None:
+    """In a pool worker: numba's parallel kernels use this worker's share of the cores, not all of them."""
+    import numba
+
+    numba.set_num_threads(threads)
+
+
+def _failed(spec: RunSpec, error: str) -> dict:
+    return {"run_id": spec.run_id, "status": "failed", "error": error, "metrics": {}, "wall_s": 0.0}
+
+
+def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    return concurrent.futures.ProcessPoolExecutor(workers, initializer=_share_cores, initargs=(threads,))
+
+
 def _on_pool(todo, folder, workers, run, records, progress) -> None:
-    """A local process pool; a worker that dies breaks the pool, which is started again."""
-    remaining = list(todo)
-    for _ in range(POOL_RESTARTS + 1):
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run, spec): spec for spec in remaining}
+    """A local process pool, fed a few runs at a time.
+
+    A worker that dies (killed, out of memory) breaks the whole pool and every run in flight
+    with it. Only ``2 x workers`` runs are in flight at once; those of a broken pool are run
+    again one by one, each in a pool of its own, so that the run that kills its worker is the
+    only one recorded as failed, and the rest go on in a new pool.
+    """
+    pending = list(reversed(todo))
+    suspects: list[RunSpec] = []
+    while pending or suspects:
+        if suspects:
+            spec = suspects.pop(0)
+            with _pool(1) as alone:
+                _collect(alone.submit(run, spec), spec, folder, records, progress, died="worker process died")
+            continue
+        with _pool(workers) as pool:
+            in_flight: dict = {}
             broken = False
-            for future in concurrent.futures.as_completed(futures):
-                spec = futures[future]
-                try:
-                    record = future.result()
-                except concurrent.futures.process.BrokenProcessPool:
-                    broken = True
-                    continue
-                _finish(record, spec, folder, records, progress)
-        remaining = [s for s in remaining if s.run_id not in records]
-        if not broken or not remaining:
-            return
-    for spec in remaining:  # the pool broke every time these ran
-        record = {
-            "run_id": spec.run_id,
-            "status": "failed",
-            "error": "worker process died",
-            "metrics": {},
-            "wall_s": 0.0,
-        }
-        _finish(record, spec, folder, records, progress)
+            while (pending or in_flight) and not broken:
+                while pending and len(in_flight) < 2 * workers:
+                    spec = pending.pop()
+                    in_flight[pool.submit(run, spec)] = spec
+                done, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in done:
+                    spec = in_flight.pop(future)
+                    if not _collect(future, spec, folder, records, progress):
+                        broken = True
+                        suspects.append(spec)
+            suspects.extend(in_flight.values())  # lost with the broken pool: retried alone
+
+
+def _collect(future, spec, folder, records, progress, died: str | None = None) -> bool:
+    """Record a finished future's run; False if its pool broke (and ``died`` is None)."""
+    try:
+        record = future.result()
+    except concurrent.futures.process.BrokenProcessPool:
+        if died is None:
+            return False
+        record = _failed(spec, died)
+    except Exception as exc:  # a run function that raises fails its run, not the batch
+        record = _failed(spec, f"{type(exc).__name__}: {exc}")
+    _finish(record, spec, folder, records, progress)
+    return True
 
 
 def _on_dask(todo, folder, scheduler, run, records, progress) -> None:
@@ -204,5 +245,5 @@ def _on_dask(todo, folder, scheduler, run, records, progress) -> None:
             try:
                 record = future.result()
             except Exception as exc:  # the task itself was lost (e.g. its workers kept dying)
-                record = {"run_id": spec.run_id, "status": "failed", "error": repr(exc), "metrics": {}, "wall_s": 0.0}
+                record = _failed(spec, repr(exc))
             _finish(record, spec, folder, records, progress)

@@ -80,16 +80,18 @@ def summary_table(results: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
     return out[columns]
 
 
-def point_means(results: pd.DataFrame, runs: list[RunSpec], metrics: list[str], n_points: int) -> dict[str, np.ndarray]:
-    """Per metric, the mean over seeds at every design point (NaN where no run of a point gave a value)."""
-    point_of = {spec.run_id: spec.point for spec in runs}
-    frame = results[results["metric"].isin(metrics)].assign(point=lambda f: f["run_id"].map(point_of))
-    means = frame.groupby(["metric", "point"])["value"].mean()
+def point_means(results: pd.DataFrame, run_ids: list[list[str]], metrics: list[str]) -> dict[str, np.ndarray]:
+    """Per metric, the mean over seeds at every design point (NaN where no run of a point gave a value).
+
+    Args:
+        results: results.csv's rows.
+        run_ids: For every design point in order, the ids of its runs (a point repeated in the
+            design shares its runs with the first).
+        metrics: The metrics wanted.
+    """
+    values = results[results["metric"].isin(metrics)].set_index(["metric", "run_id"])["value"]
     out = {}
     for metric in metrics:
-        y = np.full(n_points, np.nan)
-        if metric in means.index.get_level_values(0):
-            series = means.loc[metric]
-            y[series.index.to_numpy()] = series.to_numpy()
-        out[metric] = y
+        mine = values.loc[metric] if metric in values.index.get_level_values(0) else pd.Series(dtype=float)
+        out[metric] = np.array([mine.reindex(ids).mean() for ids in run_ids])
     return out

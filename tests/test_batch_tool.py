@@ -175,6 +175,19 @@ def dying_run(spec):
     return _RUN_ONE(spec)
 
 
+def dying_once(spec):
+    """run_one, except that the first worker to run seed 2 with mixing 0.0 dies on the spot.
+
+    A marker file (named by LIFECIRCLE_TEST_DIE_ONCE, set before the cluster's workers start)
+    records that it died, so that the run succeeds when it runs again elsewhere.
+    """
+    marker = Path(os.environ["LIFECIRCLE_TEST_DIE_ONCE"])
+    if spec.seed == 2 and spec.parameters.get(MIX) == 0.0 and not marker.exists():
+        marker.write_text("died")
+        os._exit(1)
+    return _RUN_ONE(spec)
+
+
 # ---------------------------------------------------------------------------------------------
 # 1. the local pool, end to end
 
@@ -330,6 +343,24 @@ def test_same_tables_with_one_worker_two_workers_and_dask(grid, grid_w2):
     runs = {out: read_csv(out / "runs.csv").drop(columns="wall_s") for out in (out1, out2, outd)}
     pd.testing.assert_frame_equal(runs[out1], runs[out2])
     pd.testing.assert_frame_equal(runs[outd], runs[out2])
+
+
+def test_a_dask_worker_that_dies_mid_run_is_replaced_and_the_batch_completes(failing, tmp_path, monkeypatch):
+    from distributed import LocalCluster
+
+    marker = tmp_path / "died"
+    monkeypatch.setenv("LIFECIRCLE_TEST_DIE_ONCE", str(marker))
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        counts = run_batch(
+            load_experiment(failing), tmp_path / "out", scheduler=cluster.scheduler_address, run=dying_once, quiet=True
+        )
+    assert marker.read_text() == "died"  # a worker did die, mid-run
+    assert counts == {"runs": 6, "done": 6, "failed": 0}  # and its run was run again elsewhere
+    reference = tmp_path / "reference"
+    run_batch(load_experiment(failing), reference, workers=1, quiet=True)
+    assert (tmp_path / "out" / "results.csv").read_bytes() == (reference / "results.csv").read_bytes()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 
-from model.cli import batch, bench, run, scenarios
+from model.cli import batch, bench, compare, optimize, run, scenarios
 from model.cli.common import EXIT_BAD_INPUT, BadArgument
 from model.scenario import ScenarioError
 
@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run.add_parser(sub)
     batch.add_parser(sub)
+    compare.add_parser(sub)
+    optimize.add_parser(sub)
     scenarios.add_parsers(sub)
     sub.add_parser(
         "bench",

@@ -35,6 +35,9 @@ def add_parser(sub) -> None:
         action="store_true",
         help="write contacts.graphml, the network of who met whom, and its group assortativity",
     )
+    run.add_argument(
+        "--geojson", action="store_true", help="write geo/*.geojson: facilities, communities, blocked land, bands"
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 
@@ -95,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         model.run(progress=lambda done: bar.update(done - bar.n))
     timings["simulate_s"] = time.perf_counter() - t2
     stage("writing tables, maps and charts ...")
-    summary = results.write_results(model, out, timings, contacts=args.contacts)
+    summary = results.write_results(model, out, timings, contacts=args.contacts, geojson=args.geojson)
     timings["total_s"] = time.perf_counter() - t0
     print_access(summary, sys.stdout)
     print_usage(summary, sys.stdout)

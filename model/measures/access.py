@@ -18,6 +18,16 @@ from model.simulation import rules
 BANDS_MIN = (5, 10, 15)
 
 
+def users_pace(m_per_min: np.ndarray, needs: np.ndarray) -> float:
+    """The median own walking pace (m/min) of a type's users: the pace its access map is drawn at.
+
+    The median (numpy's, the mean of the two middle values for an even count) of ``m_per_min``
+    over the residents who need the type; the adult pace nobody needs it is not defined: NaN.
+    """
+    paces = np.asarray(m_per_min)[np.asarray(needs)]
+    return float(np.median(paces)) if paces.size else float("nan")
+
+
 def needs_by_type(age: np.ndarray, table: rules.TypeTable) -> dict[str, np.ndarray]:
     """Per type of the table: which residents need it (``rules.needs``), as a bool array each."""
     matrix = rules.needs(age, table)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from model.city.access import distance_field
 from model.measures import segregation
-from model.measures.access import coverage_table, needs_by_type
+from model.measures.access import coverage_table, needs_by_type, users_pace
 from model.measures.contacts import contact_graph, group_assortativity
 from model.measures.summary import block_cells
 from model.report import drawing, files
@@ -32,12 +32,17 @@ from model.scenario import Scenario, scenario_toml
 
 def default_out_dir(scenario: Scenario, root: Path) -> Path:
     """A new folder under ``root`` named after the scenario and the time."""
+    return new_folder(root, scenario.name)
+
+
+def new_folder(root: Path, stem: str) -> Path:
+    """A folder ``root/<stem>-<time>`` that does not exist yet (a number appended if needed)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = root / f"{scenario.name}-{stamp}"
+    out = root / f"{stem}-{stamp}"
     n = 1
     while out.exists():
         n += 1
-        out = root / f"{scenario.name}-{stamp}-{n}"
+        out = root / f"{stem}-{stamp}-{n}"
     return out
 
 
@@ -67,6 +72,9 @@ def run_files_in(folder: Path) -> list[Path]:
     maps = folder / "maps"
     if maps.is_dir():
         found += sorted(p for pattern in MAP_PATTERNS for p in maps.glob(pattern))
+    geo = folder / "geo"
+    if geo.is_dir():
+        found += sorted(geo.glob("*.geojson"))
     return found
 
 
@@ -135,7 +143,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def write_results(model, out: Path, timings: dict[str, float], contacts: bool = False) -> dict:
+def write_results(model, out: Path, timings: dict[str, float], contacts: bool = False, geojson: bool = False) -> dict:
     """Write every output of a finished run into ``out``; return the summary.
 
     summary.json, residents.csv, facilities.csv, coverage.csv, timeseries.csv (and visits.csv
@@ -178,17 +186,28 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     series.to_csv(out / "timeseries.csv", index=False, lineterminator="\n")
     maps = out / "maps"
     maps.mkdir(exist_ok=True)
+    needs = needs_by_type(built.residents.age, model.types)
+    paces = {t: users_pace(built.residents.m_per_min, needs[t]) for t in built.fields_m}
     jobs = [
-        (drawing.plot_access_map, (maps / f"access_{t}.png", built.city, scenario, t, field))
+        (
+            drawing.plot_access_map,
+            (maps / f"access_{t}.png", built.city, scenario, t, field, paces[t], summary["access"][t]),
+        )
         for t, field in built.fields_m.items()
+        if needs[t].any()
     ]
     if len(scenario.communities) <= drawing.GUIDANCE_MAX_COMMUNITIES:
-        jobs += [
-            (drawing.plot_guidance_map, (maps / f"guidance_{i}.png", built.city, scenario, i, _gate_field(model, i)))
-            for i in range(len(scenario.communities))
-        ]
+        for i, com in enumerate(scenario.communities):
+            gates = com.gate_cells(built.city.walkable)
+            field = distance_field(built.city, [y * built.city.width + x for x, y in gates])
+            jobs.append(
+                (drawing.plot_guidance_map, (maps / f"guidance_{i}.png", built.city, scenario, i, field, gates))
+            )
     drawing.draw_all(jobs)
-    needs = needs_by_type(built.residents.age, model.types)
+    if geojson:
+        from model.report.geo import write_geojson
+
+        write_geojson(out, built.city, scenario, built.fields_m, paces, facilities)
     coverage = coverage_table(built.residents, scenario, built.minutes, needs)
     files.write_csv(out / "coverage.csv", coverage)
     drawing.plot_coverage(out / "coverage.png", coverage, scenario)
@@ -214,14 +233,6 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
         },
     )
     return summary
-
-
-def _gate_field(model, index: int):
-    """Metres from every cell to the nearest walkable cell of community ``index`` (its gate map)."""
-    city = model.city
-    x, y, w, h = model.scenario.communities[index].area
-    ys, xs = city.walkable[y : y + h, x : x + w].nonzero()
-    return distance_field(city, (ys + y) * city.width + (xs + x))
 
 
 def timeseries(model) -> pd.DataFrame:

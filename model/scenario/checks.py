@@ -21,6 +21,8 @@ from .sites import _check_communities, _check_facilities, _check_types
 from .spec import (
     MAX_AGE,
     MAX_CELLS,
+    MAX_LAT,
+    MAX_LON,
     MAX_NAME_BYTES,
     MAX_RESIDENTS,
     SHARE_TOLERANCE,
@@ -158,11 +160,30 @@ class _Checker:
         return True
 
 
+def _check_origin(c: _Checker, value: list | None) -> tuple[float, float] | None:
+    """Check ``grid.origin`` (shape checked already): finite WGS84 degrees, on the Earth and off the poles."""
+    if value is None:
+        return None
+    lon, lat = value
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        c.bad("grid.origin", f"must be finite numbers, not {value!r}")
+        return None
+    if not (-MAX_LON <= lon <= MAX_LON and -MAX_LAT <= lat <= MAX_LAT):
+        c.bad(
+            "grid.origin",
+            f"[longitude, latitude] must lie within [-{MAX_LON:g}, {MAX_LON:g}] and [-{MAX_LAT:g}, {MAX_LAT:g}] "
+            f"degrees, not {value!r}",
+        )
+        return None
+    return float(lon), float(lat)
+
+
 def _check_grid(c: _Checker) -> Grid | None:
     g = c.table("grid")
     if "grid" not in c.raw.data:
         c.missing("grid", c.top, "required table is missing", any_file=True)
         return None
+    origin = _check_origin(c, g.get("origin", _default(Grid, "origin")))
     width, height = c.require(g, "width", "grid.width"), c.require(g, "height", "grid.height")
     cell_m = g.get("cell_m", _default(Grid, "cell_m"))
     ok = c.positive(width, "grid.width") & c.positive(height, "grid.height") & c.positive(cell_m, "grid.cell_m")
@@ -180,7 +201,7 @@ def _check_grid(c: _Checker) -> Grid | None:
             c.bad(path, f"must be {_KIND_WORDS['rect']}, not {r!r}")
         elif c.rect_in_grid(r, grid, path):
             rects.append(tuple(r))
-    return Grid(width, height, float(cell_m), tuple(rects))
+    return Grid(width, height, float(cell_m), tuple(rects), origin)
 
 
 def _check_population(c: _Checker):

@@ -15,9 +15,9 @@ from typing import Any
 from .errors import Problem
 from .spec import MAX_AGE, AgeBand
 
-# Value kinds: "str", "int", "float", "bool", "rect", "cell", "shares", "speeds", "time",
-# "window", "band", "table" (nested schema), "list" (list of nested schema)
-_COMMUNITY = {"name": "str", "area": "rect", "residents": "int", "groups": "shares"}
+# Value kinds: "str", "int", "float", "bool", "rect", "rects", "cell", "cells", "lonlat", "shares",
+# "speeds", "time", "window", "band", "table" (nested schema), "list" (list of nested schema)
+_COMMUNITY = {"name": "str", "area": "rect", "residents": "int", "groups": "shares", "gates": "cells"}
 _FACILITY = {"type": "str", "at": "cell", "capacity": "int", "name": "str"}
 _TYPE_FIELDS = {
     "label": "str",
@@ -40,7 +40,7 @@ _SCHEMA: dict[str, Any] = {
     "description": "str",
     "extends": "str",
     "seed": "int",
-    "grid": {"width": "int", "height": "int", "cell_m": "float", "blocked": "rects"},
+    "grid": {"width": "int", "height": "int", "cell_m": "float", "blocked": "rects", "origin": "lonlat"},
     "population": {"groups": "shares", "ages": "shares", "mixing": "float"},
     "walking": {"m_per_min": "speeds"},
     "simulation": {
@@ -64,6 +64,8 @@ _KIND_WORDS = {
     "rect": "[x, y, w, h] (four integers)",
     "rects": "a list of [x, y, w, h] rectangles",
     "cell": "[x, y] (two integers)",
+    "cells": "a list of [x, y] cells, e.g. [[3, 4]]",
+    "lonlat": "[longitude, latitude] (two numbers, WGS84 degrees)",
     "shares": "a table of shares, e.g. { han = 0.9, mongol = 0.1 }",
     "speeds": 'a table of speeds by age band, e.g. { "0-59" = 78.0, "60-100" = 60.0 }',
     "time": 'a time "HH:MM"',
@@ -125,6 +127,10 @@ def _kind_ok(kind: str, v: Any) -> bool:
         return isinstance(v, list)
     if kind == "cell":
         return isinstance(v, list) and len(v) == 2 and all(_is_int(a) for a in v)
+    if kind == "cells":  # a list of lists; each cell is checked with its community
+        return isinstance(v, list) and all(isinstance(a, list) for a in v)
+    if kind == "lonlat":  # the ranges (finite, on the Earth) are checked with the grid
+        return isinstance(v, list) and len(v) == 2 and all(_is_number(a) for a in v)
     if kind == "band":
         return isinstance(v, list) and len(v) == 2 and all(_is_int(a) for a in v)
     if kind == "sources":
@@ -233,11 +239,12 @@ def override_kind(key: str) -> str | None:
 
     Returns:
         The kind: "int", "float", "bool", "str", "time", "window", "band", "rect", "rects",
-        "shares", "speeds", "sources", "types" (the ``facility_types`` table) or "table" (another
-        table of the schema). ``facility_types.<any type>.<field>`` has the kind of that catalogue
-        field; a key inside a share or speed table ("float") or ``source`` ("str") that of its
-        values. None when the key is not in the schema or cannot be overridden (``name``,
-        ``extends``, ``[[communities]]``, ``[[facilities]]``).
+        "lonlat" (``grid.origin``), "shares", "speeds", "sources", "types" (the ``facility_types``
+        table) or "table" (another table of the schema). ``facility_types.<any type>.<field>``
+        has the kind of that catalogue field; a key inside a share or speed table ("float") or
+        ``source`` ("str") that of its values. None when the key is not in the schema or cannot
+        be overridden (``name``, ``extends``, ``[[communities]]`` with their ``gates``,
+        ``[[facilities]]``).
 
     """
     return _key_kind(key)[0]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .files import load_catalogue
-from .schema import _TYPE_FIELDS, _parse_time, _suggest
+from .schema import _KIND_WORDS, _TYPE_FIELDS, _kind_ok, _parse_time, _suggest
 from .spec import MAX_AGE, MAX_RESIDENTS, MAX_TRIES, AgeBand, Community, FacilitySite, FacilityType, Grid, _default
 
 if TYPE_CHECKING:
@@ -135,10 +135,11 @@ def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> t
         elif name in seen:
             c.bad(f"{path}.name", f"community name {name!r} is used twice", file)
         seen.add(name)
-        area = d.get("area")
+        area, area_ok = d.get("area"), False
         if area is None:
             c.missing(f"{path}.area", file)
         elif c.rect_in_grid(area, grid, f"{path}.area", file) and grid:
+            area_ok = True
             cells = area[2] * area[3]
             walkable = cells - _blocked_cells(grid, area)
             if not walkable:
@@ -162,9 +163,46 @@ def _check_communities(c: _Checker, grid: Grid | None, groups: dict | None) -> t
                 for g in own:
                     if g not in groups:
                         c.bad(f"{path}.groups.{g}", f"group not in population.groups{_suggest(g, list(groups))}", file)
+        gates = d.get("gates", _default(Community, "gates"))
+        if gates is not None:
+            gates = _check_gates(c, gates, grid, area if area_ok else None, f"{path}.gates", file)
         if len(c.problems) == n_before and None not in (name, area, residents):  # a wrong type: reported, None
-            out.append(Community(name, tuple(area), residents, own))
+            out.append(Community(name, tuple(area), residents, own, gates))
     return tuple(out)
+
+
+def _check_gates(
+    c: _Checker, gates: list, grid: Grid | None, area: list[int] | None, path: str, file: str
+) -> tuple[tuple[int, int], ...] | None:
+    """Check a community's gates: at least one; each a walkable cell of the grid inside its ``area``.
+
+    ``area`` is None when the community's area is bad (reported already): the gates are then
+    checked against the grid alone.
+    """
+    if not gates:
+        c.bad(path, "must list at least one [x, y] cell; leave the key out for the default gate", file)
+        return None
+    out, ok = [], True
+    for i, cell in enumerate(gates):
+        gpath = f"{path}[{i}]"
+        if not _kind_ok("cell", cell):
+            c.bad(gpath, f"must be {_KIND_WORDS['cell']}, not {cell!r}", file)
+            ok = False
+            continue
+        x, y = cell
+        if grid and not (0 <= x < grid.width and 0 <= y < grid.height):
+            c.bad(gpath, f"cell ({x}, {y}) is outside the {grid.width:,}x{grid.height:,} grid", file)
+        elif area is not None and not (area[0] <= x < area[0] + area[2] and area[1] <= y < area[1] + area[3]):
+            c.bad(gpath, f"cell ({x}, {y}) is outside the community's area {list(area)}", file)
+        elif grid and _cell_blocked(grid, x, y):
+            c.bad(gpath, f"cell ({x}, {y}) is blocked", file)
+        elif (x, y) in out:
+            c.bad(gpath, f"cell ({x}, {y}) is given twice", file)
+        else:
+            out.append((x, y))
+            continue
+        ok = False
+    return tuple(out) if ok else None
 
 
 def _check_facilities(

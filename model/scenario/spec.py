@@ -11,6 +11,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import Problem
 
 # --------------------------------------------------------------------------- limits
@@ -25,6 +27,10 @@ MAX_RESIDENTS = 20_000_000
 # engine allocates residents x tries arrays); the catalogue uses 1 or 2.
 MAX_TRIES = 10
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per folder name; the time stamp needs the rest
+# [grid] origin: WGS84 longitude and latitude in degrees; latitudes are kept off the poles, where
+# a local transverse Mercator grid of cells (model/report/geo.py) stops making sense
+MAX_LON = 180.0
+MAX_LAT = 85.0
 
 
 def _default(cls: type, name: str) -> Any:
@@ -67,6 +73,10 @@ class Grid:
         height: Rows (y = 0..height-1).
         cell_m: Metres per cell side.
         blocked: Rectangles (x, y, w, h) of cells nobody can walk on.
+        origin: WGS84 (longitude, latitude) in degrees of the grid's north-west corner: the outer
+            corner of cell (0, 0), the one it shares with no other cell (grid metres (0, 0)).
+            Columns x grow eastwards, rows y southwards. None: the grid is not placed on the
+            Earth (the GeoJSON files of model/report/geo.py are then in grid metres).
 
     """
 
@@ -74,6 +84,7 @@ class Grid:
     height: int
     cell_m: float = 50.0  # assumption (a design choice): a 50 m cell holds a few apartment blocks
     blocked: tuple[tuple[int, int, int, int], ...] = ()  # nothing blocked
+    origin: tuple[float, float] | None = None  # not placed on the Earth
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,8 @@ class Community:
         area: Rectangle (x, y, w, h) in cells.
         residents: Number of residents.
         groups: The community's own group shares, or None for the population's.
+        gates: The cells (x, y) where its residents leave it, or None when not given (then
+            :meth:`gate_cells` gives the default gate).
 
     """
 
@@ -92,6 +105,36 @@ class Community:
     area: tuple[int, int, int, int]
     residents: int
     groups: dict[str, float] | None = None  # none of its own: the population's shares
+    gates: tuple[tuple[int, int], ...] | None = None  # not given: one gate, see gate_cells
+
+    def gate_cells(self, walkable: np.ndarray) -> list[tuple[int, int]]:
+        """Return the community's gates: the cells where its residents leave it.
+
+        The gates given in the scenario (``gates``), in their order; without them one default
+        gate: the walkable cell of ``area`` whose centre is nearest the centre of the area
+        (Euclidean distance in cells; of equally near cells the one with the lowest y, then the
+        lowest x). The guidance map of the community measures walking distances from its gates.
+
+        Args:
+            walkable: Bool array (height, width) of the grid, False on blocked cells.
+
+        Returns:
+            The gate cells as (x, y); empty only if the area has no walkable cell (a scenario
+            that loads always has one).
+
+        """
+        if self.gates is not None:
+            return [(int(x), int(y)) for x, y in self.gates]
+        x0, y0, w, h = self.area
+        ys, xs = np.nonzero(np.asarray(walkable, dtype=bool)[y0 : y0 + h, x0 : x0 + w])  # row by row: y, then x
+        if ys.size == 0:
+            return []
+        # twice the offsets from the area's centre, (w - 1) / 2 and (h - 1) / 2 cells from its
+        # first cell: whole numbers, so that equal distances compare equal
+        dx = 2 * xs.astype(np.int64) - (w - 1)
+        dy = 2 * ys.astype(np.int64) - (h - 1)
+        i = int(np.argmin(dx * dx + dy * dy))  # the first minimum: lowest y, then lowest x
+        return [(x0 + int(xs[i]), y0 + int(ys[i]))]
 
 
 @dataclass(frozen=True)

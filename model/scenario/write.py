@@ -54,17 +54,18 @@ def _data(s: Scenario) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": com.name, "area": list(com.area), "residents": com.residents}
         if com.groups is not None:
             entry["groups"] = dict(com.groups)
+        if com.gates is not None:  # only when given: without, the default gate is a rule, not a value
+            entry["gates"] = [list(cell) for cell in com.gates]
         communities.append(entry)
+    grid: dict[str, Any] = {"width": s.grid.width, "height": s.grid.height, "cell_m": s.grid.cell_m}
+    if s.grid.origin is not None:  # only when given: no origin is not a value TOML can write
+        grid["origin"] = list(s.grid.origin)
+    grid["blocked"] = [list(r) for r in s.grid.blocked]
     return {
         "name": s.name,
         "description": s.description,
         "seed": s.seed,
-        "grid": {
-            "width": s.grid.width,
-            "height": s.grid.height,
-            "cell_m": s.grid.cell_m,
-            "blocked": [list(r) for r in s.grid.blocked],
-        },
+        "grid": grid,
         "population": {"groups": dict(s.groups), "ages": _bands(s.ages), "mixing": s.mixing},
         "walking": {"m_per_min": _bands(s.speeds)},
         "simulation": {
@@ -144,6 +145,7 @@ def scenario_toml(scenario: Scenario) -> str:
     key (defaults too), each community and facility (with its capacity and name, generated or
     not) and every facility type with all its catalogue fields and sources. There is no
     ``extends``: the file stands alone, and loading it gives a scenario equal to ``scenario``.
+    The optional ``grid.origin`` and a community's ``gates`` are written only when given.
 
     Args:
         scenario: A loaded scenario.

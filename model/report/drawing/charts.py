@@ -22,22 +22,19 @@ def plot_coverage(path: Path, table: pd.DataFrame, scenario: Scenario) -> None:
     labelled = set()
     for i, t in enumerate(types):  # each type's bars side by side, centred on its tick
         rows = table[table["type"] == t]
-        for k, (band, share) in enumerate(zip(rows["age_band"], rows["within_level"])):
+        for k, (band, share, users) in enumerate(zip(rows["age_band"], rows["within_level"], rows["users"])):
             j = bands.index(band)
-            ax.bar(
-                i + (k - (len(rows) - 1) / 2) * width,
-                share,
-                width=width,
-                color=colours[j],
-                label=None if band in labelled else f"age {band}",
-            )
+            x = i + (k - (len(rows) - 1) / 2) * width
+            ax.bar(x, share, width=width, color=colours[j], label=None if band in labelled else f"age {band}")
+            # how many residents the bar stands for
+            ax.text(x, share + 0.01, f"{users:,}", rotation=90, ha="center", va="bottom", fontsize=5.5)
             labelled.add(band)
     ax.set_xticks(range(len(types)))
     ax.set_xticklabels(
         [f"{t}\n({scenario.types[t].level_min:g} min)" for t in types], rotation=30, ha="right", fontsize=8
     )
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("share of users within the life-circle level")
+    ax.set_ylim(0, 1.2)
+    ax.set_ylabel("share of users within the life-circle level\n(number above a bar: its users)")
     ax.set_title(f"{scenario.name}: who reaches each facility type within its level, by age")
     handles, labels = ax.get_legend_handles_labels()
     if handles:
@@ -61,33 +58,50 @@ def _hhmm(minute: float) -> str:
 
 
 def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
-    """Visitors present by facility type through the day (mean over days), and where residents are.
+    """Visitors present through the day, one panel per facility type, against the type's capacity.
 
-    ``series`` is timeseries.csv: one row per tick, with the clock ``minute`` of each.
+    ``series`` is timeseries.csv (one row per tick, with its clock ``minute``); the mean over days
+    is drawn. Each panel gives the type's places (the sum of its facilities' capacities, a dashed
+    line) and its turned-away visits per day; the last panel shows where residents are.
     """
     by_minute = series.groupby("minute").mean(numeric_only=True)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7.5), sharex=True, height_ratios=[3, 2])
-    colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
-    for i, t in enumerate(model.city.types):
-        top.plot(by_minute.index, by_minute[f"occupancy_{t}"], label=t, color=colours[i % 20], lw=1.4)
-    top.set_ylabel("visitors present")
+    types = list(model.city.types)
+    fac = model.city.facilities
+    usage = model.summary()["usage"]
+    cols = 3
+    rows = (len(types) + 1 + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.3 * rows + 0.8), squeeze=False)
+    ticks = np.arange(by_minute.index.min() // 60 * 60, by_minute.index.max() + 1, 180)
+    for ax, t in zip(axes.flat, types, strict=False):
+        places = int(fac.loc[fac["type"] == t, "capacity"].sum())
+        ax.plot(by_minute.index, by_minute[f"occupancy_{t}"], color="#2c7bb6", lw=1.3)
+        ax.axhline(places, ls="--", color="#d95f02", lw=1.0)
+        turned = usage[t]["turned_away"]
+        ax.set_title(f"{t}: {places:,} places, {turned:,.0f} turned away/day", fontsize=8.5)
+        ax.set_ylim(0, max(places, by_minute[f"occupancy_{t}"].max()) * 1.1 + 1)
+    ax = axes.flat[len(types)]
+    for key, colour, style in (
+        ("walking", "#2c7bb6", "-"),
+        ("waiting", "#d95f02", "--"),
+        ("at_facilities", "#1b9e77", ":"),
+    ):
+        ax.plot(by_minute.index, by_minute[key], label=key.replace("_", " "), color=colour, ls=style)
+    ax.set_title("residents", fontsize=8.5)
+    ax.legend(fontsize=7, frameon=False)
+    for ax in axes.flat[len(types) + 1 :]:
+        ax.set_visible(False)
+    for ax in axes.flat:
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([_hhmm(m) for m in ticks], fontsize=7)
+        ax.tick_params(axis="y", labelsize=7)
     days = model.days
-    top.set_title(
-        f"{model.scenario.name}: occupancy through the day by facility type"
-        + (f" (mean of {days} days)" if days > 1 else "")
+    fig.suptitle(
+        f"{model.scenario.name}: visitors present through the day (blue) against the places of each type "
+        f"(dashed){f', mean of {days} days' if days > 1 else ''}",
+        fontsize=10,
     )
-    if model.city.types:
-        top.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    for key, colour in (("walking", "#2c7bb6"), ("waiting", "#d7191c"), ("at_facilities", "#1a9641")):
-        bottom.plot(by_minute.index, by_minute[key], label=key.replace("_", " "), color=colour)
-    bottom.set_ylabel("residents")
-    bottom.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    ticks = np.arange(by_minute.index.min() // 60 * 60, by_minute.index.max() + 1, 120)
-    bottom.set_xticks(ticks)
-    bottom.set_xticklabels([_hhmm(m) for m in ticks])
-    bottom.set_xlabel("time of day")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 

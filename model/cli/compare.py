@@ -1,0 +1,44 @@
+"""``lifecircle compare``: placement options side by side (model/planning/compare.py)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from model.cli.common import BadArgument, positive_int, print_warnings, seed_type
+from model.scenario import load_scenario
+
+
+def add_parser(sub) -> None:
+    """The ``compare`` subcommand's arguments."""
+    cmp = sub.add_parser("compare", help="run scenarios with the same seed and report what changed for whom")
+    cmp.add_argument("scenarios", nargs="+", help="two or more scenario files or bundled names; the first is the base")
+    cmp.add_argument("--seed", type=seed_type, help="the seed of every run (default: the first scenario's)")
+    cmp.add_argument("--days", type=positive_int, default=1, help="days of daily life (default 1)")
+    cmp.add_argument("--out", type=Path, help="output folder (default: results/compare-<first>-<time>)")
+    cmp.add_argument("--geojson", action="store_true", help="write geo/*.geojson into each scenario's folder")
+    cmp.add_argument("--quiet", action="store_true", help="no progress lines")
+    cmp.set_defaults(func=cmd_compare)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run every scenario, write each run's folder, the comparison tables, maps and report."""
+    if len(args.scenarios) < 2:
+        raise BadArgument("compare: give at least two scenarios (the first is the base)")
+    scenarios = [load_scenario(s) for s in args.scenarios]
+    names = [s.name for s in scenarios]
+    if len(set(names)) < len(names):
+        raise BadArgument(f"compare: the scenarios must have different names, not {names}")
+    from model.report import results
+
+    out = args.out or results.new_folder(Path.cwd() / "results", f"compare-{scenarios[0].name}")
+    if results.run_files_in(out) or (out / "comparison.csv").exists():
+        raise BadArgument(f"--out: {out} already holds results; choose another folder")
+    for s in scenarios:
+        print_warnings(s)
+    from model.planning.compare import compare
+
+    report = compare(scenarios, out, seed=args.seed, days=args.days, quiet=args.quiet, geojson=args.geojson)
+    print(report, end="")
+    print(f"results written to {out}")
+    return 0

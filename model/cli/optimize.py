@@ -1,0 +1,134 @@
+"""``lifecircle optimize``: propose where K new facilities of a type go, or which K could close."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from model.cli.common import BadArgument, print_warnings, seed_type
+from model.scenario import load_scenario
+
+OBJECTIVES = ("coverage", "pmedian", "capacitated")
+
+
+def add_parser(sub) -> None:
+    """The ``optimize`` subcommand's arguments."""
+    opt = sub.add_parser("optimize", help="propose sites for K new facilities of a type (or K to close)")
+    opt.add_argument("scenario", help="scenario file or bundled name")
+    opt.add_argument("--type", required=True, dest="ftype", help="facility type, e.g. elderly_care")
+    how = opt.add_mutually_exclusive_group(required=True)
+    how.add_argument("--add", type=int, metavar="K", help="choose K new sites")
+    how.add_argument("--remove", type=int, metavar="K", help="choose K existing sites to close with the least loss")
+    opt.add_argument("--minutes", type=float, help="coverage standard M (default: the type's level)")
+    opt.add_argument("--weight", default="users", help="whose coverage counts: users, elders or group:NAME")
+    opt.add_argument("--candidates", type=Path, help="CSV with columns x, y (default: every walkable cell)")
+    opt.add_argument(
+        "--objective", choices=OBJECTIVES, default="coverage", help="coverage (default), pmedian, capacitated"
+    )
+    opt.add_argument("--exact", action="store_true", help="solve the mixed-integer program whatever its size")
+    opt.add_argument(
+        "--simulate", action="store_true", help="also run both scenarios and compare crowding and unmet visits"
+    )
+    opt.add_argument("--seed", type=seed_type, help="seed of the residents (default: the scenario's)")
+    opt.add_argument(
+        "--out", type=Path, help="the new scenario file (default: <scenario>_<type>_<objective>.toml here)"
+    )
+    opt.set_defaults(func=cmd_optimize)
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    """Check the request, build the matrices, solve, write the new scenario, print before and after."""
+    from model.model import LifeCircleModel
+    from model.planning import locate
+    from model.planning.optimize import HORIZON_MIN, build_instance, extend_toml, read_candidates, user_weights
+    from model.scenario import scenario_toml
+
+    scenario = load_scenario(args.scenario)
+    if args.ftype not in scenario.types:
+        close = difflib.get_close_matches(args.ftype, list(scenario.types), n=1)
+        raise BadArgument(
+            f"--type: unknown facility type {args.ftype!r}" + (f" (did you mean '{close[0]}'?)" if close else "")
+        )
+    k = args.add if args.add is not None else args.remove
+    if k <= 0:
+        raise BadArgument(f"--{'add' if args.add is not None else 'remove'}: K must be positive, not {k}")
+    if args.weight not in ("users", "elders") and not (
+        args.weight.startswith("group:") and args.weight.split(":", 1)[1] in scenario.groups
+    ):
+        raise BadArgument(f"--weight: users, elders or group:NAME with NAME one of {', '.join(scenario.groups)}")
+    if args.minutes is not None and not args.minutes > 0:
+        raise BadArgument(f"--minutes must be positive, not {args.minutes}")
+    out = args.out or Path.cwd() / f"{scenario.name}_{args.ftype}_{'remove' if args.remove else args.objective}.toml"
+    if out.exists():
+        raise BadArgument(f"--out: {out} exists; choose another file")
+    print_warnings(scenario)
+    ft = scenario.types[args.ftype]
+    limit = args.minutes or ft.level_min
+    model = LifeCircleModel(scenario, seed=args.seed)
+    city = model.city
+    weight = user_weights(model, args.ftype, args.weight)
+    method = "exact" if args.exact else "auto"
+    t0 = time.perf_counter()
+    if args.remove is not None:
+        sites = city.facilities[city.facilities["type"] == args.ftype]
+        if k > len(sites):
+            raise BadArgument(f"--remove: {k} is more than the {len(sites)} facilities of {args.ftype}")
+        cells = sites["cell"].to_numpy()
+        inst = build_instance(model, args.ftype, weight, cells, HORIZON_MIN)
+        objective = "coverage" if args.objective != "pmedian" else "pmedian"
+        sol = locate.remove(inst.minutes, inst.weight, k, objective=objective, limit_min=limit, method=method)
+        closed = set(sites["id"].to_numpy()[sol.sites].tolist())
+        kept = tuple(f for i, f in enumerate(scenario.facilities) if i not in closed)
+        how = f"lifecircle optimize --remove {k} --type {args.ftype} --objective {objective}: closed " + ", ".join(
+            scenario.facilities[i].name for i in sorted(closed)
+        )
+        text = scenario_toml(replace(scenario, facilities=kept, name=f"{scenario.name}_without_{k}_{args.ftype}"))
+        out.write_text(f"# {how}\n" + text, encoding="utf-8")
+    else:
+        if args.candidates:
+            candidates = read_candidates(args.candidates, city)
+        else:
+            candidates = np.flatnonzero(city.walkable.reshape(-1))
+        if k > candidates.size:
+            raise BadArgument(f"--add: {k} is more than the {candidates.size:,} candidate cells")
+        horizon = limit if args.objective != "pmedian" else max(limit, HORIZON_MIN)
+        inst = build_instance(model, args.ftype, weight, candidates, horizon)
+        if args.objective == "coverage":
+            sol = locate.coverage(inst.minutes, inst.weight, k, limit, inst.existing, method=method)
+        elif args.objective == "pmedian":
+            sol = locate.pmedian(inst.minutes, inst.weight, k, inst.existing, method=method)
+        else:
+            sol = locate.capacitated(inst.minutes, inst.weight, k, limit, ft.capacity, inst.existing, method=method)
+        chosen = [(int(c % city.width), int(c // city.width)) for c in candidates[sol.sites]]
+        how = (
+            f"lifecircle optimize --add {k} --type {args.ftype} --objective {args.objective} --minutes {limit:g} "
+            f"--weight {args.weight}: {sol.solver} ({sol.status}), seed {model.seed}"
+        )
+        out.write_text(
+            extend_toml(scenario.path, out, f"{scenario.name}_{args.ftype}_{args.objective}", args.ftype, chosen, how),
+            encoding="utf-8",
+        )
+    seconds = time.perf_counter() - t0
+    total = float(inst.weight.sum())
+    print(f"{args.ftype}, {args.weight} ({total:,.0f} of them), standard {limit:g} min, {sol.solver}: {sol.status}")
+    if sol.sense == "max":
+        print(f"  covered before: {sol.baseline:,.0f} ({sol.baseline / max(total, 1):.1%})")
+        print(f"  covered after:  {sol.objective:,.0f} ({sol.objective / max(total, 1):.1%})")
+    else:
+        print(f"  weighted minutes before: {sol.baseline:,.1f}; after: {sol.objective:,.1f}")
+    if sol.bound is not None:
+        print(f"  bound on the optimum: {sol.bound:,.1f}")
+    print(f"  solved in {seconds:.1f} s; new scenario written to {out}")
+    if args.simulate:
+        from model.planning.compare import compare
+
+        folder = out.with_suffix("")
+        report = compare([scenario, load_scenario(out)], folder, seed=model.seed, quiet=True)
+        print(report, end="")
+        print(f"simulated both: {folder}/comparison.md")
+    return 0

@@ -1,0 +1,261 @@
+"""Placement options side by side: the same seed on every scenario, and what changed for whom.
+
+``compare`` runs each scenario, writes each run's own results folder, and gathers:
+
+- ``comparison.csv``: one row per figure of summary.json (dotted path), one column per scenario
+  (its name), then ``diff_<name>``: each scenario minus the first;
+- ``groups.csv``: coverage within each type's own level by age band and by group, per scenario;
+- ``communities.csv``: the share of each community's residents whose life circle is complete;
+- ``comparison.md``: the report a planner reads (headline table, what changed and for whom, maps);
+- ``maps/``: for each type whose facilities differ, the access maps side by side and the minutes
+  gained or lost per home cell; ``who_gained.png``, the change of coverage by age band and group.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.measures.access import needs_by_type, users_pace
+from model.measures.summary import flatten
+
+
+def coverage_by_group(model) -> pd.DataFrame:
+    """Share of each type's users within the type's level, by age band and by group.
+
+    Columns: type, by ("age" or "group"), value (the band or group), users, within_level.
+    """
+    built, scenario = model.built, model.scenario
+    res = built.residents
+    needs = needs_by_type(res.age, model.types)
+    rows = []
+    for t, minutes in built.minutes.items():
+        level = scenario.types[t].level_min
+        within = minutes <= level
+        for band in scenario.ages:
+            sel = needs[t] & (res.age >= band.lo) & (res.age <= band.hi)
+            if sel.any():
+                rows.append((t, "age", str(band), int(sel.sum()), float(within[sel].mean())))
+        for g, name in enumerate(res.group_names):
+            sel = needs[t] & (res.group == g)
+            if sel.any():
+                rows.append((t, "group", name, int(sel.sum()), float(within[sel].mean())))
+    return pd.DataFrame(rows, columns=["type", "by", "value", "users", "within_level"])
+
+
+def community_completeness(model) -> pd.DataFrame:
+    """Per community: residents and the share whose life circle is complete (every needed type within its level)."""
+    built, scenario = model.built, model.scenario
+    res = built.residents
+    needs = needs_by_type(res.age, model.types)
+    complete = np.ones(len(res), dtype=bool)
+    for t, minutes in built.minutes.items():
+        complete &= ~needs[t] | (minutes <= scenario.types[t].level_min)
+    frame = pd.DataFrame({"community": np.asarray(res.community_names, dtype=object)[res.community], "ok": complete})
+    out = frame.groupby("community", sort=False)["ok"].agg(residents="size", complete="mean").reset_index()
+    return out
+
+
+def comparison_table(summaries: dict[str, dict]) -> pd.DataFrame:
+    """comparison.csv: figures by dotted path, a column per scenario, then each one's difference from the first."""
+    flats = {name: flatten(s) for name, s in summaries.items()}
+    names = list(flats)
+    keys = list(dict.fromkeys(k for flat in flats.values() for k in flat))
+    frame = pd.DataFrame({"metric": keys})
+    for name in names:
+        frame[name] = [flats[name].get(k) for k in keys]
+    first = names[0]
+    for name in names[1:]:
+        frame[f"diff_{name}"] = [_diff(flats[name].get(k), flats[first].get(k)) for k in keys]
+    return frame
+
+
+def _diff(a, b):
+    if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        return None
+    if isinstance(a, float) and math.isnan(a) or isinstance(b, float) and math.isnan(b):
+        return None
+    return a - b
+
+
+def placements(scenario) -> dict[str, set[tuple[int, int]]]:
+    """Where each type's facilities stand: type -> set of cells (x, y)."""
+    out: dict[str, set] = {}
+    for f in scenario.facilities:
+        out.setdefault(f.type, set()).add((f.x, f.y))
+    return out
+
+
+def changed_types(models: list) -> list[str]:
+    """Types whose facilities stand elsewhere in some scenario than in the first (in catalogue order)."""
+    first = placements(models[0].scenario)
+    changed = set()
+    for m in models[1:]:
+        other = placements(m.scenario)
+        changed |= {t for t in set(first) | set(other) if first.get(t, set()) != other.get(t, set())}
+    order = list(dict.fromkeys(t for m in models for t in m.scenario.types))
+    return [t for t in order if t in changed]
+
+
+def home_minutes(model, ftype: str, pace: float) -> np.ndarray:
+    """Minutes from every cell to the nearest facility of ``ftype`` at ``pace`` (inf where none), as (height, width)."""
+    city = model.city
+    field = model.built.fields_m.get(ftype)
+    if field is None:
+        return np.full((city.height, city.width), np.inf)
+    return (field / pace).reshape(city.height, city.width)
+
+
+def shared_pace(models: list, ftype: str) -> float:
+    """The pace both maps of a type are drawn at: the median own pace of its users in the first scenario."""
+    for m in models:
+        if ftype in m.built.minutes:
+            needs = needs_by_type(m.built.residents.age, m.types)[ftype]
+            return users_pace(m.built.residents.m_per_min, needs)
+    return float("nan")
+
+
+def home_cells(model) -> np.ndarray:
+    """Bool (height, width): cells where some resident lives."""
+    city = model.city
+    mask = np.zeros(city.height * city.width, dtype=bool)
+    mask[model.built.residents.cell] = True
+    return mask.reshape(city.height, city.width)
+
+
+def write_report(
+    path: Path, models: list, table: pd.DataFrame, groups: pd.DataFrame, completeness: dict, maps: dict
+) -> None:
+    """comparison.md: what a planner reads without the CSV."""
+    names = [m.scenario.name for m in models]
+    first = names[0]
+    lines = [f"# Comparison: {' vs '.join(names)}", ""]
+    lines.append(
+        f"Every scenario run with seed {models[0].seed} for {models[0].days} day(s); differences are each "
+        f"scenario minus **{first}**. Coverage is the share of a type's users within the type's own level "
+        "(5, 10 or 15 minutes) at their own walking pace. Every figure is in comparison.csv."
+    )
+    lines += ["", "## Headline", "", "| figure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+
+    def row(label, key, fmt="{:.1%}"):
+        values = table.set_index("metric")[names].loc[key] if key in set(table["metric"]) else None
+        if values is None:
+            return
+        cells = ["-" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v) for v in values]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    row("life circle complete (every needed type within its level)", "life_circle_complete")
+    types = list(dict.fromkeys(t for m in models for t in m.built.minutes))
+    for t in types:
+        level = models[0].scenario.types[t].level_min
+        row(f"{t}: users within its level ({level:g} min)", f"access.{t}.within_{int(level)}")
+    for t in types:
+        row(f"{t}: unmet share of wanted visits", f"usage.{t}.unmet_share")
+        row(f"{t}: peak occupancy / capacity", f"usage.{t}.peak_occupancy_ratio", "{:.2f}")
+    groups_names = list(models[0].built.residents.group_names)
+    for g in groups_names:
+        row(f"exposure of {g} to others, residential blocks", f"mixing.residential.blocks.exposure.{g}", "{:.3f}")
+        row(f"exposure of {g} to others, at facilities", f"mixing.activity.exposure.{g}", "{:.3f}")
+    lines += ["", "## What changed, and for whom", ""]
+    changed = changed_types(models)
+    if not changed:
+        lines.append("No facility type stands anywhere else in these scenarios.")
+    for t in changed:
+        per = groups[groups["type"] == t]
+        lines.append(f"**{t}** (facilities moved, added or removed):")
+        for name in names[1:]:
+            a = per[per["scenario"] == first].set_index(["by", "value"])["within_level"]
+            b = per[per["scenario"] == name].set_index(["by", "value"])["within_level"]
+            delta = (b - a).dropna().sort_values()
+            if delta.empty:
+                continue
+            best, worst = delta.index[-1], delta.index[0]
+            lines.append(
+                f"- {name}: users within the level change by {100 * delta.min():+.1f} to "
+                f"{100 * delta.max():+.1f} percentage points across age bands and groups; most gained: "
+                f"{best[0]} {best[1]} ({100 * delta.iloc[-1]:+.1f} pp); least: {worst[0]} {worst[1]} "
+                f"({100 * delta.iloc[0]:+.1f} pp)."
+            )
+        for image in maps.get(t, []):
+            lines.append(f"\n![{t}: {image.stem}]({image.as_posix()})")
+        lines.append("")
+    if "who_gained" in maps:
+        lines += [f"![who gained coverage]({maps['who_gained'].as_posix()})", ""]
+    lines += ["## Worst-served communities", ""]
+    lines.append(
+        "Share of each community's residents whose life circle is complete (lowest five of the first scenario):"
+    )
+    lines += ["", "| community | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    base = completeness[first].sort_values("complete").head(5)
+    for community in base["community"]:
+        cells = []
+        for name in names:
+            part = completeness[name]
+            value = part.loc[part["community"] == community, "complete"]
+            cells.append(f"{value.iloc[0]:.1%}" if len(value) else "-")
+        lines.append(f"| {community} | " + " | ".join(cells) + " |")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def compare(
+    scenarios: list, out: Path, seed: int | None = None, days: int = 1, quiet: bool = False, geojson: bool = False
+) -> str:
+    """Run every scenario with one seed; write each run's folder and the comparison; return the headline text."""
+    import sys
+
+    from model.model import LifeCircleModel
+    from model.report import results
+    from model.report.drawing import compare as charts
+
+    seed = scenarios[0].seed if seed is None else seed
+    out.mkdir(parents=True, exist_ok=True)
+    models, summaries, groups, completeness = [], {}, [], {}
+    for scenario in scenarios:
+        if not quiet:
+            print(f"running {scenario.name} (seed {seed}, {days} day(s)) ...", file=sys.stderr, flush=True)
+        model = LifeCircleModel(scenario, seed=seed, days=days)
+        model.run()
+        folder = out / scenario.name
+        folder.mkdir(exist_ok=True)
+        results.write_scenario(scenario, folder)
+        summaries[scenario.name] = results.write_results(model, folder, {}, geojson=geojson)
+        groups.append(coverage_by_group(model).assign(scenario=scenario.name))
+        completeness[scenario.name] = community_completeness(model)
+        models.append(model)
+    table = comparison_table(summaries)
+    table.to_csv(out / "comparison.csv", index=False, lineterminator="\n")
+    group_table = pd.concat(groups, ignore_index=True)
+    group_table.to_csv(out / "groups.csv", index=False, lineterminator="\n")
+    pd.concat([c.assign(scenario=n) for n, c in completeness.items()]).to_csv(
+        out / "communities.csv", index=False, lineterminator="\n"
+    )
+    maps_dir = out / "maps"
+    maps_dir.mkdir(exist_ok=True)
+    maps: dict = {}
+    changed = changed_types(models)
+    for t in changed:
+        pace = shared_pace(models, t)
+        minutes = [home_minutes(m, t, pace) for m in models]
+        side = maps_dir / f"{t}_side_by_side.png"
+        charts.plot_side_by_side(side, models, minutes, t, pace)
+        maps[t] = [side.relative_to(out)]
+        homes = home_cells(models[0])
+        for model, mins in zip(models[1:], minutes[1:], strict=True):
+            diff = maps_dir / f"{t}_minutes_{model.scenario.name}_minus_{models[0].scenario.name}.png"
+            charts.plot_difference(diff, models[0], model, minutes[0], mins, homes, t)
+            maps[t].append(diff.relative_to(out))
+    if changed:
+        who = maps_dir / "who_gained.png"
+        charts.plot_who_gained(who, group_table, [m.scenario.name for m in models], changed)
+        maps["who_gained"] = who.relative_to(out)
+    write_report(out / "comparison.md", models, table, group_table, completeness, maps)
+    names = [m.scenario.name for m in models]
+    lines = [f"compared {', '.join(names)} (seed {seed}); facilities differ for: {', '.join(changed) or 'none'}"]
+    indexed = table.set_index("metric")
+    if "life_circle_complete" in indexed.index:
+        values = ", ".join(f"{n} {indexed.loc['life_circle_complete', n]:.1%}" for n in names)
+        lines.append(f"life circle complete: {values}")
+    return "\n".join(lines) + "\n"

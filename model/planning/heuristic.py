@@ -1,0 +1,271 @@
+"""Heuristic solver: greedy, then the vertex-substitution (swap) improvement of Teitz & Bart (1968).
+
+Uncapacitated models (:class:`~model.planning.problem.CostForm`; coverage and p-median alike):
+
+- *greedy add* (``k`` new sites): K times, add the candidate with the largest cost reduction
+  ``g_j = sum_i w_i max(0, c_i - d_ij)`` (c_i: i's current cost); one ``np.bincount`` over the
+  pairs per step, ties to the lower candidate index;
+- *greedy drop* (``remove``): from all sites open, K times close the one whose closing costs
+  least (its users move to their second-best site), ties to the lower index;
+- *swap* (interchange): every pass evaluates all (s in S, j not in S) exchanges at once and
+  applies the best one if it improves by more than a tolerance, until none does (a swap-local
+  optimum, Teitz & Bart's interchange with best improvement). The value of swapping s for j is
+  ``g_j + delta_sj - loss_s``, where ``loss_s`` is what closing s costs, ``g_j`` the reduction of
+  adding j to S and ``delta_sj`` its correction over the users assigned to s (their cost without s
+  is their second-best). A pass is O(pairs): two ``np.bincount`` and a filtered copy, and an
+  array of |S| x candidates.
+
+Both are deterministic: no randomness, ties to the lower candidate index (for swaps, the lower
+incoming then the lower outgoing index).
+
+Bound (Nemhauser, Wolsey & Fisher 1978; the "online" bound of Leskovec et al. 2007): the cost
+reduction is a monotone submodular set function, so for any S and any optimum O with |O| <= K,
+``cost(O) >= cost(S) - (sum of the K largest g_j(S), j not in S)``. It is computed at every greedy
+step and swap pass for free; the best is reported.
+
+Capacitated coverage (:class:`~model.planning.problem.FlowForm`): the value of a set is a
+transportation LP (HiGHS), too costly for every candidate. Greedy adds, among the ``screen``
+candidates with the largest estimated gain ``min(c_j, sum_{i in N_j} r_i)`` (r: weight left
+unserved by the current set; a lower bound on the true gain), the one with the largest true gain;
+the swap pass does the same for each s in S with the residual of S minus s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.planning.problem import CostForm, FlowForm
+
+
+@dataclass
+class HeuristicResult:
+    """Greedy + swap's choice, in the form's terms."""
+
+    sites: np.ndarray  # ascending
+    value: float  # cost (CostForm) or served weight (FlowForm)
+    bound: float | None  # lower bound on the cost / upper bound on the served weight
+    swaps: int
+    passes: int
+    evaluations: int = 0  # LPs solved (FlowForm)
+
+
+def _tolerance(scale: float) -> float:
+    return 1e-9 * max(1.0, abs(scale))
+
+
+class _Cost:
+    """A CostForm's state for a set S: costs c1, second-best c2, assignment (position in S or -1)."""
+
+    def __init__(self, form: CostForm):
+        self.f = form
+        self.wr = form.weight[form.rows]  # weight per pair
+
+    def state(self, sites: np.ndarray):
+        """c1, c2 and the assignment of every user for the (ascending) ``sites``."""
+        f = self.f
+        c1, c2 = f.base.copy(), f.base.copy()
+        assign = np.full(f.base.size, -1, dtype=np.int64)
+        if sites.size:
+            lens = f.ptr[sites + 1] - f.ptr[sites]
+            idx = np.concatenate([np.arange(f.ptr[j], f.ptr[j + 1]) for j in sites])
+            pos = np.repeat(np.arange(sites.size), lens)
+            r, d = f.rows[idx], f.cost[idx]
+            order = np.lexsort((pos, d, r))  # by user, then cost, then lower site
+            r, d, pos = r[order], d[order], pos[order]
+            first = np.r_[True, r[1:] != r[:-1]]
+            c1[r[first]] = d[first]
+            assign[r[first]] = pos[first]
+            second = np.r_[False, first[:-1] & ~first[1:]]
+            c2[r[second]] = d[second]
+        return c1, c2, assign
+
+    def gains(self, c1: np.ndarray) -> np.ndarray:
+        """Cost reduction of adding each candidate to the set whose costs are c1."""
+        f = self.f
+        red = c1[f.rows] - f.cost
+        np.maximum(red, 0.0, out=red)
+        red *= self.wr
+        return np.bincount(f.cols, weights=red, minlength=f.n)
+
+    def losses(self, c1, c2, assign, size: int) -> np.ndarray:
+        """Cost increase of closing each site of S (by position)."""
+        a = assign >= 0
+        return np.bincount(assign[a], weights=self.f.weight[a] * (c2[a] - c1[a]), minlength=size)
+
+    def swap_delta(self, c1, c2, assign, size: int) -> np.ndarray:
+        """``delta[s, j]``: extra reduction of adding j once s (by position) is closed."""
+        f = self.f
+        a = assign[f.rows]
+        c2r = c2[f.rows]
+        sel = (a >= 0) & (f.cost < c2r)
+        d = f.cost[sel]
+        val = (c2r[sel] - d) - np.maximum(c1[f.rows[sel]] - d, 0.0)
+        val *= self.wr[sel]
+        flat = np.bincount(a[sel] * f.n + f.cols[sel], weights=val, minlength=size * f.n)
+        return flat.reshape(size, f.n)
+
+
+def rounded(x: np.ndarray, size: int) -> np.ndarray:
+    """The ``size`` candidates of largest LP value ``x`` (ties to the lower index), those above 0 only."""
+    top = np.argsort(-x, kind="stable")[:size]
+    return np.sort(top[x[top] > 1e-9])
+
+
+def cost_marginals(form: CostForm, sites: np.ndarray, closed: bool = False) -> np.ndarray:
+    """Per site of ``sites`` (ascending): the cost increase if it alone is dropped from ``sites``.
+
+    With ``closed``, ``sites`` are closed ones (the open set being the complement) and the value is
+    the cost decrease if it alone reopens.
+    """
+    ev = _Cost(form)
+    if not closed:
+        c1, c2, assign = ev.state(sites)
+        return ev.losses(c1, c2, assign, sites.size)
+    open_ = np.setdiff1d(np.arange(form.n), sites)
+    return ev.gains(ev.state(open_)[0])[sites]
+
+
+def _top_sum(g: np.ndarray, t: int) -> float:
+    t = min(t, g.size)
+    if t <= 0:
+        return 0.0
+    return float(np.partition(g, g.size - t)[g.size - t :].sum())
+
+
+def cost_greedy_swap(
+    form: CostForm, k: int, *, keep: int | None = None, start=None, swap: bool = True, max_swaps: int = 10_000
+) -> HeuristicResult:
+    """Greedy then swap on a CostForm.
+
+    Args:
+        form: The model.
+        k: Sites to choose (add). Ignored when ``keep`` is given.
+        keep: ``remove``: start from all candidates and close down to ``keep`` sites (the
+            result's ``sites`` are the ones kept).
+        start: Sites to start from instead of greedy (e.g. a rounded LP solution): for add, greedy
+            completes them to ``k``; for ``keep``, exactly ``keep`` sites that stay open.
+        swap: False to stop after greedy (only the bound of the final set is computed).
+        max_swaps: A guard on the number of swaps (never reached in practice).
+    """
+    ev = _Cost(form)
+    n = form.n
+    tol = _tolerance(form.baseline)
+    lower = -np.inf
+    size_opt = k if keep is None else min(keep, n - keep)  # |O \ S| <= size_opt
+    if keep is None:
+        sites = np.unique(np.asarray([] if start is None else start, dtype=np.int64))
+        c1 = ev.state(sites)[0]
+        while sites.size < min(k, n):
+            g = ev.gains(c1)
+            g[sites] = -1.0
+            lower = max(lower, float(form.weight @ c1) - _top_sum(np.maximum(g, 0), size_opt))
+            j = int(np.argmax(g))
+            sl = slice(form.ptr[j], form.ptr[j + 1])
+            np.minimum.at(c1, form.rows[sl], form.cost[sl])
+            sites = np.sort(np.r_[sites, j])
+    elif start is not None:
+        sites = np.unique(np.asarray(start, dtype=np.int64))
+        if sites.size != keep:
+            raise ValueError(f"start has {sites.size} sites, keep is {keep}")
+    else:
+        sites = np.arange(n)
+        while sites.size > keep:
+            c1, c2, assign = ev.state(sites)
+            loss = ev.losses(c1, c2, assign, sites.size)
+            sites = np.delete(sites, int(np.argmin(loss)))
+    swaps = passes = 0
+    while True:
+        c1, c2, assign = ev.state(sites)
+        g = ev.gains(c1)
+        inside = np.zeros(n, dtype=bool)
+        inside[sites] = True
+        g[inside] = 0.0
+        cost = float(form.weight @ c1)
+        lower = max(lower, cost - _top_sum(g, size_opt))
+        if not swap or sites.size == 0 or sites.size == n or swaps >= max_swaps:
+            break
+        passes += 1
+        net = ev.swap_delta(c1, c2, assign, sites.size)
+        net += g[None, :]
+        net -= ev.losses(c1, c2, assign, sites.size)[:, None]
+        net[:, inside] = -np.inf
+        best = int(np.argmax(net.T))  # lower incoming j first, then lower outgoing s
+        j, s = divmod(best, sites.size)
+        if net[s, j] <= tol:
+            break
+        sites = np.sort(np.r_[np.delete(sites, s), j])
+        swaps += 1
+    return HeuristicResult(sites, cost, lower, swaps, passes)
+
+
+def flow_greedy_swap(
+    form: FlowForm, k: int, *, screen: int = 10, start=None, max_swaps: int = 1_000
+) -> HeuristicResult:
+    """Greedy then swap on the capacitated form; ``screen`` candidates are evaluated exactly per step.
+
+    ``start``: sites to start from (greedy completes them to ``k``), e.g. a rounded LP solution.
+
+    The bound is ``served(S) + sum of the k largest min(c_j, weight within reach of j)`` over the
+    final S (valid because the served weight is a monotone submodular function of the set: the
+    rank of a polymatroid induced through the bipartite graph), and never more than the total
+    weight within reach.
+    """
+    n = form.n
+    wr = form.weight[form.rows]
+    reach = np.bincount(form.cols, weights=wr, minlength=n)
+    tol = _tolerance(float(form.weight.sum()))
+    evaluations = 0
+
+    def estimate(residual: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+        est = np.minimum(form.capacity, np.bincount(form.cols, weights=residual[form.rows], minlength=n))
+        est[exclude] = -1.0
+        return est
+
+    def shortlist(est: np.ndarray) -> np.ndarray:
+        t = min(screen, int((est > 0).sum()))
+        if t == 0:
+            return np.empty(0, dtype=np.int64)
+        # the t largest estimates, ties to the lower index: stable sort on -est
+        return np.argsort(-est, kind="stable")[:t]
+
+    sites = np.unique(np.asarray([] if start is None else start, dtype=np.int64))
+    value, served = form.served(sites)
+    while sites.size < min(k, n):
+        est = estimate(form.weight - served, sites)
+        best_j, best = -1, (value - 1.0, None)
+        for j in shortlist(est):
+            v = form.served(np.r_[sites, j])
+            evaluations += 1
+            if v[0] > best[0] + tol:
+                best_j, best = int(j), v
+        if best_j < 0:  # nothing adds weight: the lowest unused index
+            free = np.ones(n, dtype=bool)
+            free[sites] = False
+            best_j, best = int(np.argmax(free)), (value, served)
+        sites = np.sort(np.r_[sites, best_j])
+        value, served = best
+    swaps = passes = 0
+    while sites.size and sites.size < n and swaps < max_swaps:
+        passes += 1
+        move = None
+        for s_pos in range(sites.size):
+            rest = np.delete(sites, s_pos)
+            _, served_rest = form.served(rest)
+            evaluations += 1
+            for j in shortlist(estimate(form.weight - served_rest, sites)):
+                v = form.served(np.r_[rest, j])
+                evaluations += 1
+                if v[0] > value + tol and (move is None or v[0] > move[2][0] + tol):
+                    move = (s_pos, int(j), v)
+        if move is None:
+            break
+        s_pos, j, (value, served) = move
+        sites = np.sort(np.r_[np.delete(sites, s_pos), j])
+        swaps += 1
+    free = np.ones(n, dtype=bool)
+    free[sites] = False
+    ub = np.minimum(form.capacity, reach)
+    bound = min(float(form.weight.sum()), value + _top_sum(ub[free], k))
+    return HeuristicResult(sites, value, bound, swaps, passes, evaluations)

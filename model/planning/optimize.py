@@ -1,0 +1,124 @@
+"""``lifecircle optimize``: where the next facilities of a type should go, from a scenario's residents.
+
+Builds the matrices of model/planning/locate.py from the city and residents of a scenario (the
+users of a type, aggregated by home cell and walking pace; every walkable cell, or a CSV of
+cells, as candidates; walking minutes at each user's own pace through the grid search of
+destination choice), solves, and writes a new scenario that ``extends`` the input and adds the
+chosen facilities (for ``--remove``: the resolved scenario without the closed ones).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from model.city.gridsearch import bounded_distances
+from model.scenario import Problem, ScenarioError
+
+WEIGHTS = ("users", "elders")
+ELDER_AGE = 60  # "elders": users of this age or older (the catalogue's elderly-care band starts at 60)
+HORIZON_MIN = 30.0  # p-median and removal: walks longer than this count as this (the choice cut-off's default)
+
+
+@dataclass
+class Instance:
+    """The matrices of one optimisation, and where their rows and columns come from."""
+
+    minutes: sparse.csr_array  # users x candidates
+    weight: np.ndarray  # per user row
+    existing: np.ndarray  # per user row: minutes to the nearest existing facility of the type
+    user_cell: np.ndarray
+    user_pace: np.ndarray
+    candidates: np.ndarray  # cells
+
+
+def read_candidates(path: Path, city) -> np.ndarray:
+    """Candidate cells from a CSV with columns x, y (problems name the file and line; exit 2)."""
+    problems, cells = [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or not {"x", "y"} <= {f.strip() for f in reader.fieldnames}:
+                raise ScenarioError([Problem(str(path), "", "needs a header with columns x and y")])
+            for line, row in enumerate(reader, start=2):
+                try:
+                    x, y = int(row["x"]), int(row["y"])
+                except (TypeError, ValueError):
+                    problems.append(Problem(str(path), "x, y", f"not two integers: {row}", line))
+                    continue
+                if not (0 <= x < city.width and 0 <= y < city.height):
+                    problems.append(Problem(str(path), "x, y", f"cell ({x}, {y}) is outside the grid", line))
+                elif not city.walkable[y, x]:
+                    problems.append(Problem(str(path), "x, y", f"cell ({x}, {y}) is blocked", line))
+                else:
+                    cells.append(y * city.width + x)
+    except OSError as exc:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc.strerror or exc}")]) from None
+    if not cells and not problems:
+        problems.append(Problem(str(path), "", "no candidate cells"))
+    if problems:
+        raise ScenarioError(problems)
+    return np.unique(np.array(cells, dtype=np.int64))
+
+
+def user_weights(model, ftype: str, weight: str) -> np.ndarray:
+    """Per resident, how much its coverage counts: users of the type, only elders, or one group."""
+    from model.measures.access import needs_by_type
+
+    res = model.built.residents
+    needs = needs_by_type(res.age, model.types)[ftype].astype(float)
+    if weight == "elders":
+        return needs * (res.age >= ELDER_AGE)
+    if weight.startswith("group:"):
+        name = weight.split(":", 1)[1]
+        return needs * (res.group == res.group_names.index(name))
+    return needs
+
+
+def build_instance(model, ftype: str, weight: np.ndarray, candidates: np.ndarray, limit_min: float) -> Instance:
+    """Users (home cell x pace) and candidates with the minutes between them, within ``limit_min``."""
+    city, res = model.city, model.built.residents
+    keep = weight > 0
+    keys = np.stack([res.cell[keep], res.m_per_min[keep]], axis=1)
+    rows, inverse = np.unique(keys, axis=0, return_inverse=True)
+    w = np.bincount(inverse.reshape(-1), weights=weight[keep], minlength=len(rows))
+    cell, pace = rows[:, 0].astype(np.int64), rows[:, 1]
+    origins = np.unique(cell)
+    src, org, metres = bounded_distances(city.walkable, city.cell_m, candidates, origins, limit_min * pace.max())
+    # every user row of an origin cell gets that cell's distances, at its own pace
+    by_origin = np.searchsorted(origins, cell)
+    order = np.argsort(by_origin, kind="stable")
+    starts = np.searchsorted(by_origin[order], np.arange(origins.size))
+    counts = np.bincount(by_origin, minlength=origins.size)
+    per = counts[org]
+    user = order[np.repeat(starts[org], per) + _ramp(per)]
+    site = np.repeat(src, per)
+    minutes = np.repeat(metres, per) / pace[user]
+    inside = minutes <= limit_min
+    matrix = sparse.coo_array(
+        (minutes[inside], (user[inside], site[inside])), shape=(len(rows), candidates.size)
+    ).tocsr()
+    field = model.built.fields_m.get(ftype)
+    existing = field[cell] / pace if field is not None else np.full(len(rows), np.inf)
+    return Instance(matrix, w, existing, cell, pace, candidates)
+
+
+def _ramp(lengths: np.ndarray) -> np.ndarray:
+    """0, 1, .., n-1 for each length n, concatenated."""
+    total = int(lengths.sum())
+    return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+def extend_toml(source: Path, target: Path, name: str, ftype: str, cells: list[tuple[int, int]], how: str) -> str:
+    """A scenario that extends ``source`` and adds facilities of ``ftype`` at ``cells``."""
+    import os
+
+    relative = Path(os.path.relpath(source.resolve(), target.resolve().parent)).as_posix()
+    lines = [f"# {how}", f'name = "{name}"', f'extends = "{relative}"', ""]
+    for i, (x, y) in enumerate(cells, start=1):
+        lines += ["[[facilities]]", f'type = "{ftype}"', f"at = [{x}, {y}]", f'name = "{ftype} proposed {i}"', ""]
+    return "\n".join(lines)

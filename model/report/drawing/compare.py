@@ -1,0 +1,111 @@
+"""Charts of a comparison: access maps side by side, minutes gained or lost, who gained coverage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
+
+from model.report.drawing.maps import BLOCKED_COLOUR, FACILITY_COLOUR, _band_handles, _band_image
+
+
+def _panel(ax, model, minutes: np.ndarray, ftype: str, title: str) -> None:
+    city = model.city
+    m = city.cell_m
+    ax.imshow(_band_image(city, minutes), interpolation="nearest", extent=(0, city.width * m, city.height * m, 0))
+    fac = city.facilities[city.facilities["type"] == ftype]
+    ax.scatter(
+        (fac["x"] + 0.5) * m, (fac["y"] + 0.5) * m, marker="*", s=90, c=FACILITY_COLOUR, edgecolors="black", lw=0.5
+    )
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("x (m)")
+    ax.set_aspect("equal")
+
+
+def plot_side_by_side(path: Path, models: list, minutes: list[np.ndarray], ftype: str, pace: float) -> None:
+    """The access maps of one type in every scenario, at the same pace, side by side."""
+    n = len(models)
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n + 1.8, 4.8), squeeze=False)
+    for ax, model, mins in zip(axes[0], models, minutes, strict=True):
+        _panel(ax, model, mins, ftype, model.scenario.name)
+    axes[0][0].set_ylabel("y (m)")
+    handles = _band_handles(models[0].city, minutes[0], "blocked")
+    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
+    fig.suptitle(f"{ftype}: walking time to the nearest at {pace:g} m/min (median pace of its users)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1 - 1.6 / (4.6 * n + 1.8), 1))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_difference(
+    path: Path, base, other, before: np.ndarray, after: np.ndarray, homes: np.ndarray, ftype: str
+) -> None:
+    """Minutes gained (negative: shorter walks) or lost per home cell, ``other`` minus ``base``."""
+    city = base.city
+    m = city.cell_m
+    with np.errstate(invalid="ignore"):  # inf - inf where a cell reaches none in both
+        delta = np.where(homes & np.isfinite(before) & np.isfinite(after), after - before, np.nan)
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    grey = np.where(city.walkable, 1.0, 0.35)
+    ax.imshow(
+        grey, cmap="gray", vmin=0, vmax=1, extent=(0, city.width * m, city.height * m, 0), interpolation="nearest"
+    )
+    finite = delta[np.isfinite(delta)]
+    top = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    image = ax.imshow(
+        delta,
+        cmap="PuOr_r",
+        norm=TwoSlopeNorm(vcenter=0.0, vmin=-top, vmax=top),
+        extent=(0, city.width * m, city.height * m, 0),
+        interpolation="nearest",
+    )
+    for model, marker, label in ((base, "x", base.scenario.name), (other, "*", other.scenario.name)):
+        fac = model.city.facilities[model.city.facilities["type"] == ftype]
+        ax.scatter(
+            (fac["x"] + 0.5) * m, (fac["y"] + 0.5) * m, marker=marker, s=70, c="black", label=f"{ftype}: {label}"
+        )
+    fig.colorbar(image, ax=ax, label=f"minutes, {other.scenario.name} minus {base.scenario.name} (purple: shorter)")
+    ax.legend(fontsize=8, loc="upper right", facecolor=BLOCKED_COLOUR, labelcolor="white", framealpha=0.6)
+    ax.set_title(f"{ftype}: walking minutes gained or lost at every home cell", fontsize=10)
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_who_gained(path: Path, groups: pd.DataFrame, names: list[str], types: list[str]) -> None:
+    """Change of coverage within each type's level, by age band and by group, each scenario minus the first."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    first = names[0]
+    for ax, by in zip(axes, ("age", "group"), strict=True):
+        part = groups[(groups["by"] == by) & groups["type"].isin(types)]
+        values = list(dict.fromkeys(part["value"]))
+        base = part[part["scenario"] == first].set_index(["type", "value"])["within_level"]
+        width = 0.8 / max(1, len(types) * (len(names) - 1))
+        k = 0
+        for name in names[1:]:
+            other = part[part["scenario"] == name].set_index(["type", "value"])["within_level"]
+            for t in types:
+                delta = [(other.get((t, v), np.nan) - base.get((t, v), np.nan)) * 100 for v in values]
+                ax.bar(
+                    np.arange(len(values)) + (k - 0.5 * (len(types) * (len(names) - 1) - 1)) * width,
+                    delta,
+                    width,
+                    label=f"{t}, {name}",
+                )
+                k += 1
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(range(len(values)))
+        ax.set_xticklabels(values, fontsize=8)
+        ax.set_title(f"by {'age band' if by == 'age' else 'group'}", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel(f"users within the type's level: change in percentage points vs {first}")
+    axes[1].legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.suptitle("Who gained coverage", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

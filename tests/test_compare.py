@@ -1,0 +1,109 @@
+"""``lifecircle compare``: placement options side by side, checked against each run's own files."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.measures.access import users_pace
+from model.measures.summary import flatten
+from tests.conftest import write_small
+
+VARIANT = """
+name = "{name}"
+extends = "{base}"
+
+[[facilities]]
+type = "elderly_care"
+at = [4, 6]
+"""
+
+
+def cli(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    base = write_small(folder, residents=150)
+    variant = folder / "more_care.toml"
+    variant.write_text(VARIANT.format(name="more_care", base=base.as_posix()), encoding="utf-8")
+    done = cli("compare", str(base), str(variant), "--seed", "4", "--out", "out", "--quiet", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder / "out", done
+
+
+def test_comparison_csv_is_each_runs_summary_and_the_difference(compared):
+    out, _ = compared
+    table = pd.read_csv(out / "comparison.csv").set_index("metric")
+    assert list(table.columns) == ["small", "more_care", "diff_more_care"]
+    a = flatten(json.loads((out / "small" / "summary.json").read_text()))
+    b = flatten(json.loads((out / "more_care" / "summary.json").read_text()))
+    checked = 0
+    for key, value in a.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and b.get(key) is not None:
+            assert float(table.loc[key, "small"]) == pytest.approx(value, rel=1e-12, abs=1e-12)
+            assert float(table.loc[key, "diff_more_care"]) == pytest.approx(b[key] - value, rel=1e-9, abs=1e-12)
+            checked += 1
+    assert checked > 50
+    # the new care centre brings elders closer: their mean walk is shorter
+    assert table.loc["access.elderly_care.mean_min", "diff_more_care"] < 0
+
+
+def test_report_maps_and_group_table(compared):
+    out, done = compared
+    report = (out / "comparison.md").read_text(encoding="utf-8")
+    assert "elderly_care" in report and "## What changed, and for whom" in report
+    assert "elderly_care" in done.stdout
+    for name in ("elderly_care_side_by_side.png", "elderly_care_minutes_more_care_minus_small.png", "who_gained.png"):
+        assert (out / "maps" / name).stat().st_size > 10_000, name
+        assert f"maps/{name}" in report
+    assert not any(p.name.startswith("park_") for p in (out / "maps").iterdir())  # parks did not move
+    groups = pd.read_csv(out / "groups.csv")
+    residents = pd.read_csv(out / "small" / "residents.csv")
+    elders = residents[(residents["age"] >= 60)]
+    row = groups[(groups["scenario"] == "small") & (groups["type"] == "elderly_care") & (groups["by"] == "group")]
+    for _, r in row.iterrows():
+        mine = elders[elders["group"] == r["value"]]
+        assert r["users"] == len(mine)
+        assert r["within_level"] == pytest.approx((mine["min_elderly_care"] <= 5).mean(), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["demo"], ["demo", "demo"], ["demo", "dmeo"]],
+    ids=["one scenario", "same name twice", "unknown name"],
+)
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, args):
+    done = cli("compare", *args, "--out", "out", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_users_pace_is_the_median_own_pace_of_the_users():
+    paces = np.array([45.0, 60.0, 60.0, 78.0, 78.0, 55.0])
+    needs = np.array([True, True, False, False, True, True])
+    assert users_pace(paces, needs) == pytest.approx(np.median([45.0, 60.0, 78.0, 55.0]))  # 57.5
+    assert math.isnan(users_pace(paces, np.zeros(6, dtype=bool)))
+
+
+def test_geojson_is_written_by_run_and_compare(compared, tmp_path):
+    out, _ = compared
+    small = write_small(tmp_path, residents=40)
+    done = cli("run", str(small), "--geojson", "--quiet", "--out", "run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    names = {p.name for p in (tmp_path / "run" / "geo").iterdir()}
+    assert {"facilities.geojson", "communities.geojson", "blocked.geojson", "bands_park.geojson"} <= names
+    bands = json.loads((tmp_path / "run" / "geo" / "bands_park.geojson").read_text())
+    assert [f["properties"]["max_min"] for f in bands["features"]] == [5, 10, 15]
+    again = cli("run", str(small), "--quiet", "--out", "run", "--overwrite", cwd=tmp_path)
+    assert again.returncode == 0 and not (tmp_path / "run" / "geo" / "bands_park.geojson").exists()

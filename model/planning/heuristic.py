@@ -3,8 +3,9 @@
 Uncapacitated models (:class:`~model.planning.problem.CostForm`; coverage and p-median alike):
 
 - *greedy add* (``k`` new sites): K times, add the candidate with the largest cost reduction
-  ``g_j = sum_i w_i max(0, c_i - d_ij)`` (c_i: i's current cost); one ``np.bincount`` over the
-  pairs per step, ties to the lower candidate index;
+  ``g_j = sum_i w_i max(0, c_i - d_ij)`` (c_i: i's current cost), ties to the lower candidate
+  index; one ``np.bincount`` over the pairs, then lazily (Minoux 1978: a gain computed earlier
+  is an upper bound of the current one) only the columns of the leading candidates;
 - *greedy drop* (``remove``): from all sites open, K times close the one whose closing costs
   least (its users move to their second-best site), ties to the lower index;
 - *swap* (interchange): every pass evaluates all (s in S, j not in S) exchanges at once and
@@ -49,6 +50,12 @@ class HeuristicResult:
     swaps: int
     passes: int
     evaluations: int = 0  # LPs solved (FlowForm)
+    runs: int = 1  # greedy + swap runs (multi-start)
+
+
+def _sums(index: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    """``np.bincount`` with weights, always float (it returns int64 for an empty index)."""
+    return np.bincount(index, weights=weights, minlength=size).astype(float, copy=False)
 
 
 def _tolerance(scale: float) -> float:
@@ -72,6 +79,8 @@ class _Cost:
             idx = np.concatenate([np.arange(f.ptr[j], f.ptr[j + 1]) for j in sites])
             pos = np.repeat(np.arange(sites.size), lens)
             r, d = f.rows[idx], f.cost[idx]
+            if r.size == 0:
+                return c1, c2, assign
             order = np.lexsort((pos, d, r))  # by user, then cost, then lower site
             r, d, pos = r[order], d[order], pos[order]
             first = np.r_[True, r[1:] != r[:-1]]
@@ -87,12 +96,21 @@ class _Cost:
         red = c1[f.rows] - f.cost
         np.maximum(red, 0.0, out=red)
         red *= self.wr
-        return np.bincount(f.cols, weights=red, minlength=f.n)
+        return _sums(f.cols, red, f.n)
+
+    def gain(self, c1: np.ndarray, j: int) -> float:
+        """Cost reduction of adding candidate j (summed in the order of :meth:`gains`)."""
+        f = self.f
+        sl = slice(f.ptr[j], f.ptr[j + 1])
+        red = c1[f.rows[sl]] - f.cost[sl]
+        np.maximum(red, 0.0, out=red)
+        red *= self.wr[sl]
+        return float(np.bincount(np.zeros(red.size, dtype=np.intp), weights=red, minlength=1)[0])
 
     def losses(self, c1, c2, assign, size: int) -> np.ndarray:
         """Cost increase of closing each site of S (by position)."""
         a = assign >= 0
-        return np.bincount(assign[a], weights=self.f.weight[a] * (c2[a] - c1[a]), minlength=size)
+        return _sums(assign[a], self.f.weight[a] * (c2[a] - c1[a]), size)
 
     def swap_delta(self, c1, c2, assign, size: int) -> np.ndarray:
         """``delta[s, j]``: extra reduction of adding j once s (by position) is closed."""
@@ -103,14 +121,17 @@ class _Cost:
         d = f.cost[sel]
         val = (c2r[sel] - d) - np.maximum(c1[f.rows[sel]] - d, 0.0)
         val *= self.wr[sel]
-        flat = np.bincount(a[sel] * f.n + f.cols[sel], weights=val, minlength=size * f.n)
+        flat = _sums(a[sel] * f.n + f.cols[sel].astype(np.int64), val, size * f.n)
         return flat.reshape(size, f.n)
 
 
-def rounded(x: np.ndarray, size: int) -> np.ndarray:
-    """The ``size`` candidates of largest LP value ``x`` (ties to the lower index), those above 0 only."""
+def rounded(x: np.ndarray, size: int, exact: bool = False) -> np.ndarray:
+    """The ``size`` candidates of largest LP value ``x``, ties to the lower index.
+
+    Only those above 0, or exactly ``size`` with ``exact``.
+    """
     top = np.argsort(-x, kind="stable")[:size]
-    return np.sort(top[x[top] > 1e-9])
+    return np.sort(top if exact else top[x[top] > 1e-9])
 
 
 def cost_marginals(form: CostForm, sites: np.ndarray, closed: bool = False) -> np.ndarray:
@@ -135,7 +156,14 @@ def _top_sum(g: np.ndarray, t: int) -> float:
 
 
 def cost_greedy_swap(
-    form: CostForm, k: int, *, keep: int | None = None, start=None, swap: bool = True, max_swaps: int = 10_000
+    form: CostForm,
+    k: int,
+    *,
+    keep: int | None = None,
+    start=None,
+    first: int | None = None,
+    swap: bool = True,
+    max_swaps: int = 10_000,
 ) -> HeuristicResult:
     """Greedy then swap on a CostForm.
 
@@ -146,6 +174,8 @@ def cost_greedy_swap(
             result's ``sites`` are the ones kept).
         start: Sites to start from instead of greedy (e.g. a rounded LP solution): for add, greedy
             completes them to ``k``; for ``keep``, exactly ``keep`` sites that stay open.
+        first: The first greedy move, forced (a multi-start): the site added first, or for
+            ``keep`` the site closed first.
         swap: False to stop after greedy (only the bound of the final set is computed).
         max_swaps: A guard on the number of swaps (never reached in practice).
     """
@@ -155,22 +185,35 @@ def cost_greedy_swap(
     lower = -np.inf
     size_opt = k if keep is None else min(keep, n - keep)  # |O \ S| <= size_opt
     if keep is None:
-        sites = np.unique(np.asarray([] if start is None else start, dtype=np.int64))
+        start = ([] if start is None else list(start)) + ([] if first is None else [first])
+        sites = np.unique(np.asarray(start, dtype=np.int64))
         c1 = ev.state(sites)[0]
-        while sites.size < min(k, n):
+        if sites.size < min(k, n):
+            # lazy greedy (Minoux 1978): gains only shrink as sites are added, so a stale gain is an
+            # upper bound; the largest is recomputed from its column until it is current.
             g = ev.gains(c1)
-            g[sites] = -1.0
+            g[sites] = -np.inf
             lower = max(lower, float(form.weight @ c1) - _top_sum(np.maximum(g, 0), size_opt))
-            j = int(np.argmax(g))
+            current = np.ones(n, dtype=bool)
+        while sites.size < min(k, n):
+            while True:
+                j = int(np.argmax(g))  # ties to the lower index
+                if current[j]:
+                    break
+                g[j], current[j] = ev.gain(c1, j), True
             sl = slice(form.ptr[j], form.ptr[j + 1])
             np.minimum.at(c1, form.rows[sl], form.cost[sl])
             sites = np.sort(np.r_[sites, j])
+            g[j] = -np.inf
+            current[:] = False
     elif start is not None:
         sites = np.unique(np.asarray(start, dtype=np.int64))
         if sites.size != keep:
             raise ValueError(f"start has {sites.size} sites, keep is {keep}")
     else:
         sites = np.arange(n)
+        if first is not None and n > keep:
+            sites = np.delete(sites, first)
         while sites.size > keep:
             c1, c2, assign = ev.state(sites)
             loss = ev.losses(c1, c2, assign, sites.size)
@@ -200,6 +243,38 @@ def cost_greedy_swap(
     return HeuristicResult(sites, cost, lower, swaps, passes)
 
 
+def cost_multistart(form: CostForm, k: int, *, keep: int | None = None, starts: int = 8) -> HeuristicResult:
+    """Greedy + swap from up to ``starts`` first moves; the best result and the best bound.
+
+    The first run is plain greedy; the others force the first move to each of the next best
+    single moves (the candidates of largest gain, or for ``keep`` the sites of least loss, ties
+    to the lower index), then continue greedily and swap. Stops early once a result meets the
+    bound (then it is optimal). Over 60 random instances of 18 users x 12 candidates (integer
+    minutes, many ties; K = 1..4), one start left a local optimum at 89% of the optimum (coverage)
+    and 92% (p-median); 5 starts 100% and 96%; 8 starts reached the optimum on all.
+    """
+    ev = _Cost(form)
+    best = cost_greedy_swap(form, k, keep=keep)
+    lower, runs = best.bound, 1
+    tol = _tolerance(form.baseline)
+    if keep is None:
+        order = np.argsort(-ev.gains(form.base.copy()), kind="stable")
+    else:
+        everyone = np.arange(form.n)
+        c1, c2, assign = ev.state(everyone)
+        order = np.argsort(ev.losses(c1, c2, assign, form.n), kind="stable")
+    for j in order[1 : max(starts, 1)]:
+        if best.value <= lower + tol or (keep is None and k == 0) or (keep is not None and keep == form.n):
+            break
+        r = cost_greedy_swap(form, k, keep=keep, first=int(j))
+        runs += 1
+        lower = max(lower, r.bound)
+        if r.value < best.value - tol:
+            best = r
+    best.bound, best.runs = lower, runs
+    return best
+
+
 def flow_greedy_swap(
     form: FlowForm, k: int, *, screen: int = 10, start=None, max_swaps: int = 1_000
 ) -> HeuristicResult:
@@ -214,12 +289,12 @@ def flow_greedy_swap(
     """
     n = form.n
     wr = form.weight[form.rows]
-    reach = np.bincount(form.cols, weights=wr, minlength=n)
+    reach = _sums(form.cols, wr, n)
     tol = _tolerance(float(form.weight.sum()))
     evaluations = 0
 
     def estimate(residual: np.ndarray, exclude: np.ndarray) -> np.ndarray:
-        est = np.minimum(form.capacity, np.bincount(form.cols, weights=residual[form.rows], minlength=n))
+        est = np.minimum(form.capacity, _sums(form.cols, residual[form.rows], n))
         est[exclude] = -1.0
         return est
 
@@ -232,6 +307,7 @@ def flow_greedy_swap(
 
     sites = np.unique(np.asarray([] if start is None else start, dtype=np.int64))
     value, served = form.served(sites)
+    evaluations += 1
     while sites.size < min(k, n):
         est = estimate(form.weight - served, sites)
         best_j, best = -1, (value - 1.0, None)
@@ -269,3 +345,28 @@ def flow_greedy_swap(
     ub = np.minimum(form.capacity, reach)
     bound = min(float(form.weight.sum()), value + _top_sum(ub[free], k))
     return HeuristicResult(sites, value, bound, swaps, passes, evaluations)
+
+
+def flow_multistart(form: FlowForm, k: int, *, screen: int = 10, starts: int = 4) -> HeuristicResult:
+    """:func:`flow_greedy_swap` from up to ``starts`` first sites; the best result.
+
+    The first run is plain greedy; the others start from the next sites of largest single-site
+    weight served, ``min(c_j, weight within reach)``, ties to the lower index.
+    Over 30 random instances of 18 users x 10 candidates (K = 1..4) one start left a local
+    optimum at 94.6% of the optimum; 4 starts reached the optimum on all.
+    """
+    best = flow_greedy_swap(form, k, screen=screen)
+    runs, evaluations, bound = 1, best.evaluations, best.bound
+    tol = _tolerance(float(form.weight.sum()))
+    order = np.argsort(-form.capacity, kind="stable")  # capacity is already capped at the reach
+    for j in order[1 : max(starts, 1)]:
+        if k == 0 or best.value >= bound - tol or form.capacity[j] <= 0:
+            break
+        r = flow_greedy_swap(form, k, screen=screen, start=[int(j)])
+        runs += 1
+        evaluations += r.evaluations
+        bound = min(bound, r.bound)
+        if r.value > best.value + tol:
+            best = r
+    best.bound, best.runs, best.evaluations = bound, runs, evaluations
+    return best

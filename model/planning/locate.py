@@ -41,18 +41,34 @@ Models (the formulations as integer programs are in model/planning/exact.py):
    loss of coverage (``objective="coverage"``) or the least increase of weighted minutes
    (``objective="pmedian"``); ``other`` are minutes to facilities that stay whatever happens.
 
-Solvers (``method``):
+Solvers (``method``; model/planning/solvers.py):
 
 - ``"exact"``: the MIP solved by HiGHS through ``scipy.optimize.milp`` (sparse constraints),
   within ``time_limit`` seconds. If HiGHS stops at its time limit the heuristic is run too and
-  the better choice is returned with HiGHS's bound (status "time_limit").
-- ``"heuristic"``: greedy + swap (Teitz & Bart 1968; model/planning/heuristic.py), with a bound:
-  the greedy (submodular) bound, and the LP relaxation when ``lp_bound`` is True, or None and
-  the LP has at most ``LP_MAX_NNZ`` nonzeros.
-- ``"auto"`` (default): exact when the MIP's constraint matrix has at most ``EXACT_MAX_NNZ``
-  nonzeros (about that many user-candidate pairs within reach that can improve on existing
-  facilities: pairs + users + candidates for coverage, 3 x pairs for the p-median, 4 x pairs for
-  capacitated), else the heuristic.
+  the better choice is returned with the better bound (status "time_limit").
+- ``"heuristic"``: greedy + swap (Teitz & Bart 1968; model/planning/heuristic.py) from
+  ``starts`` first moves, then bounds while a gap is left, cheapest first: the greedy
+  (submodular) bound; the Lagrangian bound (model/planning/bounds.py: ``lagrange`` iterations
+  of subgradient, None: as many as fit in about 2e8 pair-iterations, at most 200); the LP
+  relaxation (``lp_bound`` True: always; None: if at most ``LP_MAX_NNZ[model]`` nonzeros,
+  coverage 1,000,000, p-median 200,000, capacitated 100,000), whose solution rounded to its K
+  largest x_j is one more start for the swaps.
+- ``"auto"`` (default): exact when the MIP's constraint matrix has at most
+  ``EXACT_MAX_NNZ[model]`` nonzeros (coverage 300,000, p-median 150,000, capacitated 70,000;
+  remove as its objective), else the heuristic. The count is ``details["mip_nnz"]``: about
+  pairs + users + candidates for coverage, 3 x pairs for the p-median and 4 x pairs for
+  capacitated, where the pairs are the (user, candidate) pairs that can improve on the existing
+  facilities (within M of an uncovered user; nearer than the user's existing facility).
+
+Size and time, measured on random walkable grids of 50 m cells with clustered homes (one core
+of a shared 2-core machine; HiGHS 1.12):
+
+- 20,000 candidates x 3,000 user cells, K = 5, coverage at M = 5 / 10 / 15 min (300,000 /
+  1,000,000 / 2,200,000 pairs): ``auto`` 1.2 s (MIP, optimal) / TIMES_10 / TIMES_15
+  (heuristic, and the Lagrangian bound proves it optimal);
+- a city, 93,600 candidates x 30,000 user cells, K = 20, M = 15 (24 million pairs, 2.4 GB at
+  peak with the input): coverage TIMES_CITY_COV, p-median TIMES_CITY_PMED (``method="heuristic"``;
+  ``starts=1`` cuts the heuristic to a fifth, ``lagrange=0`` drops the bound).
 
 Results: ``Solution.sites`` are candidate indices in ascending order; exactly ``k`` are returned
 (if fewer sites improve the objective, the rest are those of largest, then zero, gain, lowest
@@ -68,24 +84,30 @@ import time
 
 import numpy as np
 
-from model.planning import exact, heuristic
+from model.planning import heuristic, solvers
 from model.planning.problem import (
-    COVERAGE,
-    MEDIAN,
-    CostForm,
-    FlowForm,
     Solution,
     check_inputs,
-    finite_rows_and_max,
-    pairs_below,
+    coverage_form,
+    flow_form,
+    median_form,
 )
+from model.planning.solvers import EXACT_MAX_NNZ, LP_MAX_NNZ, METHODS, Options
 
-# The size rule of method="auto": exact when the MIP's constraint matrix has at most this many
-# nonzeros (measured: such MCLPs solve in well under a second to a few seconds with HiGHS).
-EXACT_MAX_NNZ = 200_000
-# The heuristic's LP relaxation bound is computed (lp_bound=None) up to this many nonzeros.
-LP_MAX_NNZ = 1_000_000
-METHODS = ("auto", "exact", "heuristic")
+__all__ = [
+    "EXACT_MAX_NNZ",
+    "LP_MAX_NNZ",
+    "METHODS",
+    "MODELS",
+    "Solution",
+    "capacitated",
+    "coverage",
+    "evaluate",
+    "pmedian",
+    "remove",
+    "solve",
+]
+
 MODELS = ("coverage", "pmedian", "capacitated", "remove")
 
 
@@ -97,153 +119,23 @@ def _check_k(k, n: int, what: str) -> int:
     return int(k)
 
 
-def _check_method(method: str) -> None:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-
-
-# --------------------------------------------------------------------------- forms of the models
-
-
-def _coverage_form(minutes, w, e, limit_min: float) -> tuple[CostForm, dict]:
-    shape = minutes.shape
-    covered = e <= limit_min
-    thr = np.where(~covered & (w > 0), float(limit_min), -np.inf)
-    r, c, _ = pairs_below(minutes, thr, strict=False)
-    form = CostForm.build(COVERAGE, shape, w, np.ones(shape[0]), r, c, np.zeros(r.size))
-    total, by_existing = float(w.sum()), float(w[covered].sum())
-    info = {
-        "total_weight": total,
-        "covered_by_existing": by_existing,
-        "coverable": float(form.weight.sum()),
-        "unreachable": total - by_existing - float(form.weight.sum()),
-    }
-    return form, info
-
-
-def _median_form(minutes, w, e, unserved_min) -> tuple[CostForm, dict]:
-    shape = minutes.shape
-    has, mx = finite_rows_and_max(minutes)
-    fe = np.isfinite(e)
-    horizon = max(mx, float(e[fe].max()) if fe.any() else 0.0)
-    cap = horizon if unserved_min is None else float(unserved_min)
-    if not np.isfinite(cap) or cap < 0:
-        raise ValueError(f"unserved_min must be finite and >= 0, got {unserved_min}")
-    reach = (fe | has) & (w > 0)
-    base = np.where(reach, np.minimum(e, cap), np.inf)
-    r, c, v = pairs_below(minutes, base, strict=True)
-    form = CostForm.build(MEDIAN, shape, w, base, r, c, v)
-    out = np.ones(shape[0], dtype=bool)
-    out[form.users] = False
-    constant = float(w[reach & out] @ base[reach & out])
-    info = {
-        "unserved_min": cap,
-        "reached_weight": float(w[reach].sum()),
-        "unreachable": float(w[(w > 0) & ~reach].sum()),
-        "constant": constant,
-        "_capped": reach & ~(e < cap),  # counted at the cap unless a chosen site serves them
-    }
-    return form, info
-
-
-def _flow_form(minutes, w, e, limit_min: float, capacity) -> tuple[FlowForm, dict]:
-    shape = minutes.shape
-    cap = np.asarray(capacity, dtype=float)
-    cap = np.full(shape[1], float(cap)) if cap.ndim == 0 else cap
-    if cap.shape != (shape[1],) or np.isnan(cap).any() or (cap < 0).any():
-        raise ValueError(f"capacity must be a scalar or ({shape[1]},) of values >= 0")
-    covered = e <= limit_min
-    thr = np.where(~covered & (w > 0), float(limit_min), -np.inf)
-    r, c, _ = pairs_below(minutes, thr, strict=False)
-    form = FlowForm.build(shape, w, ~covered, cap, r, c)
-    total, by_existing = float(w.sum()), float(w[covered].sum())
-    info = {
-        "total_weight": total,
-        "covered_by_existing": by_existing,
-        "coverable": float(form.weight.sum()),
-        "unreachable": total - by_existing - float(form.weight.sum()),
-    }
-    return form, info
-
-
-# --------------------------------------------------------------------------- solving a CostForm
-
-
-def _solve_cost(form: CostForm, k: int, keep: int | None, method: str, time_limit, mip_rel_gap, lp_bound, to_obj):
-    """Choose on a CostForm: ``k`` sites (add) or ``keep`` open sites.
-
-    Returns ``(sites, cost, lower, solver, status, info)``; the bounds in ``info`` are converted
-    to the model's objective by ``to_obj`` (from a cost).
-    """
-    keep_all = keep is not None
-    nnz = exact.cost_nnz(form, keep_all=keep_all)
-    info = {"pairs": form.nnz, "program_users": int(form.users.size), "mip_nnz": nnz}
-    lo, hi = (0, k) if keep is None else (keep, keep)
-    use_exact = method == "exact" or (method == "auto" and nnz <= EXACT_MAX_NNZ)
-    options, lower = [], -np.inf  # (cost, sites); a lower bound on the cost
-    if use_exact:
-        mip = exact.solve_cost(form, lo, hi, keep_all=keep_all, time_limit=time_limit, mip_rel_gap=mip_rel_gap)
-        info.update(mip_message=mip.message, mip_nodes=mip.nodes, mip_bound=_conv(to_obj, mip.bound))
-        if mip.bound is not None:
-            lower = mip.bound
-        if mip.sites is not None:
-            sites = mip.sites
-            if keep is None and sites.size < k:  # pad: the best remaining gains (0 if optimal)
-                sites = heuristic.cost_greedy_swap(form, k, start=sites, swap=False).sites
-            options.append((form.value(sites), sites))
-            if mip.status == "optimal":
-                return sites, options[0][0], lower, "highs-milp", "optimal", info
-    h = heuristic.cost_greedy_swap(form, k, keep=keep)
-    info.update(swaps=h.swaps, passes=h.passes, greedy_bound=_conv(to_obj, h.bound))
-    options.append((h.value, h.sites))
-    lower = max(lower, h.bound)
-    if not use_exact and (lp_bound or (lp_bound is None and nnz <= LP_MAX_NNZ)):
-        lp = exact.solve_cost(form, lo, hi, keep_all=keep_all, integral=False)
-        info["lp_bound"] = _conv(to_obj, lp.bound)
-        if lp.bound is not None:
-            lower = max(lower, lp.bound)
-        if lp.x is not None:  # the rounded LP solution, improved by swaps, competes with greedy's
-            r = heuristic.cost_greedy_swap(
-                form, k, keep=keep, start=heuristic.rounded(lp.x, hi) if keep is None else _round_keep(lp.x, keep)
-            )
-            info["lp_rounding"] = _conv(to_obj, r.value)
-            options.append((r.value, r.sites))
-            lower = max(lower, r.bound)
-    cost, sites = min(options, key=lambda o: o[0])  # ties: the MIP's, then greedy's
-    if use_exact:
-        return sites, cost, lower, "highs-milp+greedy-swap", mip.status, info
-    return sites, cost, lower, "greedy-swap", "heuristic", info
-
-
-def _round_keep(x: np.ndarray, keep: int) -> np.ndarray:
-    """The ``keep`` sites of largest LP value (ties to the lower index)."""
-    return np.sort(np.argsort(-x, kind="stable")[:keep])
-
-
-def _conv(to_obj, x):
-    return None if x is None else float(to_obj(x))
-
-
-def _finish(model, sense, sites, objective, baseline, bound, solver, status, t0, marginal, info) -> Solution:
-    info = {k: v for k, v in info.items() if not k.startswith("_")}
+def _finish(model, sense, outcome, objective, baseline, bound, t0, marginal, info) -> Solution:
+    info = {k: v for k, v in (info | outcome.info).items() if not k.startswith("_")}
     if bound is not None and abs(bound - objective) <= 1e-9 * max(1.0, abs(objective)):
-        bound = objective  # the LP's round-off on the wrong side of an optimal solution
+        bound = objective  # round-off on the wrong side of an optimal solution
     return Solution(
         model=model,
-        sites=np.asarray(sites, dtype=np.int64),
+        sites=np.asarray(outcome.sites, dtype=np.int64),
         objective=float(objective),
         baseline=float(baseline),
         bound=None if bound is None else float(bound),
         sense=sense,
-        solver=solver,
-        status=status,
+        solver=outcome.solver,
+        status=outcome.status,
         seconds=time.perf_counter() - t0,
         marginal=np.asarray(marginal, dtype=float),
         details=info,
     )
-
-
-# --------------------------------------------------------------------------- the models
 
 
 def coverage(
@@ -257,6 +149,8 @@ def coverage(
     time_limit: float | None = 10.0,
     mip_rel_gap: float = 1e-7,
     lp_bound: bool | None = None,
+    lagrange: int | None = None,
+    starts: int = 8,
 ) -> Solution:
     """Maximal covering location: K new sites covering the most weight within ``limit_min``.
 
@@ -270,9 +164,11 @@ def coverage(
         limit_min: The coverage standard M (covered: minutes <= M).
         existing: Per user, minutes to the nearest existing facility (None: there is none).
         method: "auto", "exact" or "heuristic" (module docstring).
-        time_limit: Seconds for HiGHS (None: no limit).
+        time_limit: Seconds for HiGHS, per MIP or LP (None: no limit).
         mip_rel_gap: HiGHS's relative optimality gap.
-        lp_bound: Whether the heuristic also computes the LP relaxation bound (None: if small).
+        lp_bound: Whether the heuristic computes the LP relaxation (None: if small and a gap is left).
+        lagrange: The heuristic's Lagrangian bound iterations (None: automatic; 0: none).
+        starts: The heuristic's greedy + swap runs, from different first sites.
 
     Returns:
         The :class:`Solution`: ``objective`` is the covered weight (existing facilities
@@ -280,19 +176,19 @@ def coverage(
         of a candidate and not covered yet) and unreachable (the rest).
     """
     t0 = time.perf_counter()
-    _check_method(method)
+    opts = Options(method, time_limit, mip_rel_gap, lp_bound, lagrange, starts)
     shape, w, e = check_inputs(minutes, weight, existing)
     k = _check_k(k, shape[1], "candidates")
-    form, info = _coverage_form(minutes, w, e, limit_min)
-    top = info["total_weight"] - info["unreachable"]  # covered = top - uncovered program weight
-    sites, cost, lower, solver, status, more = _solve_cost(
-        form, k, None, method, time_limit, mip_rel_gap, lp_bound, lambda c: top - c
-    )
-    marginal = heuristic.cost_marginals(form, sites)
-    bound = None if lower is None else top - lower
-    return _finish(
-        "coverage", "max", sites, top - cost, top - form.baseline, bound, solver, status, t0, marginal, info | more
-    )
+    form, info = coverage_form(minutes, w, e, limit_min)
+    top = info["total_weight"] - info["unreachable"]  # covered = top - uncovered weight of the form
+
+    def obj(cost):
+        return top - cost
+
+    out = solvers.solve_cost("coverage", form, k, None, opts, obj)
+    marginal = heuristic.cost_marginals(form, out.sites)
+    bound = None if out.bound is None else obj(out.bound)
+    return _finish("coverage", "max", out, obj(out.value), obj(form.baseline), bound, t0, marginal, info)
 
 
 def pmedian(
@@ -306,6 +202,8 @@ def pmedian(
     time_limit: float | None = 10.0,
     mip_rel_gap: float = 1e-7,
     lp_bound: bool | None = None,
+    lagrange: int | None = None,
+    starts: int = 8,
 ) -> Solution:
     """p-median: K new sites minimising the total weighted minutes to the nearest facility.
 
@@ -321,9 +219,11 @@ def pmedian(
         unserved_min: The minutes counted for a user without any facility (and the cap of every
             user's minutes); None: the largest finite minute of ``minutes`` and ``existing``.
         method: "auto", "exact" or "heuristic".
-        time_limit: Seconds for HiGHS (None: no limit).
+        time_limit: Seconds for HiGHS, per MIP or LP (None: no limit).
         mip_rel_gap: HiGHS's relative optimality gap.
-        lp_bound: Whether the heuristic also computes the LP relaxation bound (None: if small).
+        lp_bound: Whether the heuristic computes the LP relaxation (None: if small and a gap is left).
+        lagrange: The heuristic's Lagrangian bound iterations (None: automatic; 0: none).
+        starts: The heuristic's greedy + swap runs, from different first sites.
 
     Returns:
         The :class:`Solution`: ``objective`` is the total weighted minutes over the users who reach
@@ -332,23 +232,28 @@ def pmedian(
         solution) and mean_min (objective / reached_weight).
     """
     t0 = time.perf_counter()
-    _check_method(method)
+    opts = Options(method, time_limit, mip_rel_gap, lp_bound, lagrange, starts)
     shape, w, e = check_inputs(minutes, weight, existing)
     k = _check_k(k, shape[1], "candidates")
-    form, info = _median_form(minutes, w, e, unserved_min)
+    form, info = median_form(minutes, w, e, unserved_min)
     const = info["constant"]
-    sites, cost, lower, solver, status, more = _solve_cost(
-        form, k, None, method, time_limit, mip_rel_gap, lp_bound, lambda c: const + c
-    )
+
+    def obj(cost):
+        return const + cost
+
+    out = solvers.solve_cost("pmedian", form, k, None, opts, obj)
+    info["unserved"] = _unserved(form, info, w, out.sites)
+    info["mean_min"] = obj(out.value) / info["reached_weight"] if info["reached_weight"] else None
+    marginal = heuristic.cost_marginals(form, out.sites)
+    bound = None if out.bound is None else obj(out.bound)
+    return _finish("pmedian", "min", out, obj(out.value), obj(form.baseline), bound, t0, marginal, info)
+
+
+def _unserved(form, info, w, open_sites) -> float:
+    """Weight of the users counted at the cap with ``open_sites``."""
     capped = info["_capped"].copy()
-    capped[form.users[form.user_cost(sites) < form.base]] = False
-    info["unserved"] = float(w[capped].sum())
-    info["mean_min"] = (const + cost) / info["reached_weight"] if info["reached_weight"] else None
-    marginal = heuristic.cost_marginals(form, sites)
-    bound = None if lower is None else const + lower
-    return _finish(
-        "pmedian", "min", sites, const + cost, const + form.baseline, bound, solver, status, t0, marginal, info | more
-    )
+    capped[form.users[form.user_cost(open_sites) < form.base]] = False
+    return float(w[capped].sum())
 
 
 def capacitated(
@@ -363,6 +268,8 @@ def capacitated(
     time_limit: float | None = 10.0,
     mip_rel_gap: float = 1e-7,
     lp_bound: bool | None = None,
+    lagrange: int | None = None,
+    starts: int = 4,
     screen: int = 10,
 ) -> Solution:
     """Capacitated coverage: K new sites serving the most weight within ``limit_min``, each up to its capacity.
@@ -379,9 +286,12 @@ def capacitated(
         existing: Per user, minutes to the nearest existing facility (None: there is none); users
             within M of one are served by it (existing capacities are not modelled).
         method: "auto", "exact" or "heuristic".
-        time_limit: Seconds for HiGHS (None: no limit).
+        time_limit: Seconds for HiGHS, per MIP or LP (None: no limit).
         mip_rel_gap: HiGHS's relative optimality gap.
-        lp_bound: Whether the heuristic also computes the LP relaxation bound (None: if small).
+        lp_bound: Whether the heuristic computes the LP relaxation (None: if small and a gap is left).
+        lagrange: Iterations of the Lagrangian bound of the uncapacitated coverage on the same
+            pairs, a bound here too (None: automatic; 0: none).
+        starts: The heuristic's greedy + swap runs, from different first sites.
         screen: The heuristic's number of candidates evaluated exactly (one LP each) per step.
 
     Returns:
@@ -390,48 +300,21 @@ def capacitated(
         new sites).
     """
     t0 = time.perf_counter()
-    _check_method(method)
+    opts = Options(method, time_limit, mip_rel_gap, lp_bound, lagrange, starts, screen)
     shape, w, e = check_inputs(minutes, weight, existing)
     k = _check_k(k, shape[1], "candidates")
-    form, info = _flow_form(minutes, w, e, limit_min, capacity)
-    nnz = exact.flow_nnz(form)
+    form, info = flow_form(minutes, w, e, limit_min, capacity)
     by = info["covered_by_existing"]
-    info.update(pairs=form.nnz, program_users=int(form.users.size), mip_nnz=nnz)
-    use_exact = method == "exact" or (method == "auto" and nnz <= EXACT_MAX_NNZ)
-    options, upper = [], np.inf  # (served, sites); an upper bound on the served weight
-    solver, status = "greedy-swap", "heuristic"
-    if use_exact:
-        mip = exact.solve_flow(form, k, time_limit=time_limit, mip_rel_gap=mip_rel_gap)
-        info.update(mip_message=mip.message, mip_nodes=mip.nodes, mip_bound=_conv(lambda v: by + v, mip.bound))
-        solver, status = "highs-milp", mip.status
-        if mip.bound is not None:
-            upper = mip.bound
-        if mip.sites is not None:
-            options.append((mip.value, mip.sites))
-    if status != "optimal" or not options:
-        h = heuristic.flow_greedy_swap(form, k, screen=screen)
-        info.update(swaps=h.swaps, passes=h.passes, greedy_bound=by + h.bound, lps=h.evaluations)
-        options.append((h.value, h.sites))
-        upper = min(upper, h.bound)
-        if use_exact:
-            solver = "highs-milp+greedy-swap"
-        elif lp_bound or (lp_bound is None and nnz <= LP_MAX_NNZ):
-            lp = exact.solve_flow(form, k, integral=False)
-            info["lp_bound"] = _conv(lambda v: by + v, lp.bound)
-            if lp.bound is not None:
-                upper = min(upper, lp.bound)
-            if lp.x is not None:  # the rounded LP solution, improved by swaps
-                r = heuristic.flow_greedy_swap(form, k, screen=screen, start=heuristic.rounded(lp.x, k))
-                info["lp_rounding"] = by + r.value
-                options.append((r.value, r.sites))
-    served, sites = max(options, key=lambda o: o[0])  # ties: the MIP's, then greedy's
-    if sites.size < k:  # pad with the lowest unused indices (the MIP found no more weight to serve)
-        free = np.setdiff1d(np.arange(shape[1]), sites)
-        sites = np.sort(np.r_[sites, free[: k - sites.size]])
-    marginal = np.array([served - form.served(np.delete(sites, i))[0] for i in range(sites.size)])
-    info["served"] = served
-    bound = None if not np.isfinite(upper) else by + upper
-    return _finish("capacitated", "max", sites, by + served, by, bound, solver, status, t0, marginal, info)
+
+    def obj(served):
+        return by + served
+
+    out = solvers.solve_flow(form, k, opts, obj)
+    sites = out.sites
+    marginal = np.array([out.value - form.served(np.delete(sites, i))[0] for i in range(sites.size)])
+    info["served"] = out.value
+    bound = None if out.bound is None else obj(out.bound)
+    return _finish("capacitated", "max", out, obj(out.value), by, bound, t0, marginal, info)
 
 
 def remove(
@@ -447,12 +330,15 @@ def remove(
     time_limit: float | None = 10.0,
     mip_rel_gap: float = 1e-7,
     lp_bound: bool | None = None,
+    lagrange: int | None = None,
+    starts: int = 8,
 ) -> Solution:
     """Which K existing sites to close with the least loss: of coverage, or in weighted minutes.
 
     The complement problem: keep ``n - K`` of the ``n`` existing sites so as to maximise the
     coverage (MCLP, Church & ReVelle 1974) or minimise the weighted minutes (p-median, Hakimi
-    1964; ReVelle & Swain 1970), with ``sum_j x_j = n - K``.
+    1964; ReVelle & Swain 1970), with ``sum_j x_j = n - K``. The heuristic closes greedily (the
+    site whose closing costs least, K times), then swaps.
 
     Args:
         minutes: Users x EXISTING sites walking minutes (dense with inf, or sparse).
@@ -464,9 +350,11 @@ def remove(
             (None: there is none).
         unserved_min: As in :func:`pmedian` (objective "pmedian").
         method: "auto", "exact" or "heuristic".
-        time_limit: Seconds for HiGHS (None: no limit).
+        time_limit: Seconds for HiGHS, per MIP or LP (None: no limit).
         mip_rel_gap: HiGHS's relative optimality gap.
-        lp_bound: Whether the heuristic also computes the LP relaxation bound (None: if small).
+        lp_bound: Whether the heuristic computes the LP relaxation (None: if small and a gap is left).
+        lagrange: The heuristic's Lagrangian bound iterations (None: automatic; 0: none).
+        starts: The heuristic's greedy + swap runs, from different first closures.
 
     Returns:
         The :class:`Solution`: ``sites`` are the sites to close (ascending), ``objective`` the
@@ -474,45 +362,34 @@ def remove(
         per closed site is what reopening it alone would win back; ``details`` as for the model.
     """
     t0 = time.perf_counter()
-    _check_method(method)
+    opts = Options(method, time_limit, mip_rel_gap, lp_bound, lagrange, starts)
     shape, w, e = check_inputs(minutes, weight, other)
     k = _check_k(k, shape[1], "existing sites")
-    keep = shape[1] - k
     if objective == "coverage":
         if limit_min is None:
             raise ValueError("remove(objective='coverage') needs limit_min")
-        form, info = _coverage_form(minutes, w, e, limit_min)
-        top = info["total_weight"] - info["unreachable"]
-        sign, offset, sense = -1.0, top, "max"
+        form, info = coverage_form(minutes, w, e, limit_min)
+        sign, offset, sense = -1.0, info["total_weight"] - info["unreachable"], "max"
     elif objective == "pmedian":
-        form, info = _median_form(minutes, w, e, unserved_min)
+        form, info = median_form(minutes, w, e, unserved_min)
         sign, offset, sense = 1.0, info["constant"], "min"
     else:
         raise ValueError(f"objective must be 'coverage' or 'pmedian', got {objective!r}")
-    kept, cost, lower, solver, status, more = _solve_cost(
-        form, k, keep, method, time_limit, mip_rel_gap, lp_bound, lambda c: offset + sign * c
-    )
+
+    def obj(cost):
+        return offset + sign * cost
+
+    out = solvers.solve_cost(objective, form, k, shape[1] - k, opts, obj)
+    kept = out.sites
     closed = np.setdiff1d(np.arange(shape[1]), kept)
-    all_open = form.value(np.arange(shape[1]))
-    marginal = heuristic.cost_marginals(form, closed, closed=True)
     if objective == "pmedian":
-        capped = info["_capped"].copy()
-        capped[form.users[form.user_cost(kept) < form.base]] = False
-        info["unserved"] = float(w[capped].sum())
-    bound = None if lower is None else offset + sign * lower
-    return _finish(
-        "remove",
-        sense,
-        closed,
-        offset + sign * cost,
-        offset + sign * all_open,
-        bound,
-        solver,
-        status,
-        t0,
-        marginal,
-        info | more | {"objective": objective},
-    )
+        info["unserved"] = _unserved(form, info, w, kept)
+    info["objective"] = objective
+    out.sites = closed
+    marginal = heuristic.cost_marginals(form, closed, closed=True)
+    all_open = form.value(np.arange(shape[1]))
+    bound = None if out.bound is None else obj(out.bound)
+    return _finish("remove", sense, out, obj(out.value), obj(all_open), bound, t0, marginal, info)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -528,7 +405,8 @@ def solve(model: str, minutes, weight, k: int, *, method: str = "auto", **option
         k: Sites to choose (to close for "remove").
         method: "auto", "exact" or "heuristic" (module docstring for the size rule of "auto").
         **options: The keyword arguments of the model's function (limit_min, existing, capacity,
-            unserved_min, objective, other, time_limit, mip_rel_gap, lp_bound, screen).
+            unserved_min, objective, other, time_limit, mip_rel_gap, lp_bound, lagrange, starts,
+            screen).
     """
     funcs = {"coverage": coverage, "pmedian": pmedian, "capacitated": capacitated, "remove": remove}
     if model not in funcs:
@@ -551,18 +429,18 @@ def evaluate(model: str, minutes, weight, sites, **options) -> float:
         shape, w, e = check_inputs(minutes, weight, options.get("other"))
         kept = np.setdiff1d(np.arange(shape[1]), sites)
         if options.get("objective", "coverage") == "coverage":
-            form, info = _coverage_form(minutes, w, e, options["limit_min"])
+            form, info = coverage_form(minutes, w, e, options["limit_min"])
             return info["total_weight"] - info["unreachable"] - form.value(kept)
-        form, info = _median_form(minutes, w, e, options.get("unserved_min"))
+        form, info = median_form(minutes, w, e, options.get("unserved_min"))
         return info["constant"] + form.value(kept)
     shape, w, e = check_inputs(minutes, weight, options.get("existing"))
     if model == "coverage":
-        form, info = _coverage_form(minutes, w, e, options["limit_min"])
+        form, info = coverage_form(minutes, w, e, options["limit_min"])
         return info["total_weight"] - info["unreachable"] - form.value(sites)
     if model == "pmedian":
-        form, info = _median_form(minutes, w, e, options.get("unserved_min"))
+        form, info = median_form(minutes, w, e, options.get("unserved_min"))
         return info["constant"] + form.value(sites)
     if model == "capacitated":
-        form, info = _flow_form(minutes, w, e, options["limit_min"], options["capacity"])
+        form, info = flow_form(minutes, w, e, options["limit_min"], options["capacity"])
         return info["covered_by_existing"] + form.served(sites)[0]
     raise ValueError(f"model must be one of {MODELS}, got {model!r}")

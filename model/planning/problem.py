@@ -15,6 +15,9 @@ column-major layout (``ptr``, ``rows``, ``cols``, ``cost``: the pairs of candida
   weight they can serve (a transportation problem: each user's weight split among the sites
   within the standard, each site serving at most its capacity).
 
+``coverage_form``, ``median_form`` and ``flow_form`` build them from the inputs of
+model/planning/locate.py, with the constants that turn a form's value into the model's.
+
 Users are numbered 0..m-1 in the form (``users`` maps them back to the rows of the input);
 candidates keep their input index.
 """
@@ -26,6 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
+
+# Row and column numbers of the pairs: 4 bytes each (a city's tens of millions of pairs).
+INDEX = np.int32
 
 # The kinds of CostForm: which MILP formulation the exact solver uses (model/planning/exact.py).
 COVERAGE, MEDIAN = "coverage", "median"
@@ -128,16 +134,23 @@ def pairs_below(minutes, threshold: np.ndarray, strict: bool) -> tuple[np.ndarra
         ``(rows, cols, values)`` sorted by column then row.
     """
     if sp.issparse(minutes):
-        coo = sp.coo_array(minutes)
-        r, c, v = coo.row.astype(np.int64), coo.col.astype(np.int64), np.asarray(coo.data, dtype=float)
+        if minutes.format in ("csr", "csc") and minutes.has_canonical_format:  # no duplicates: a column-major copy
+            csc = sp.csc_array(minutes)
+            csc.sort_indices()
+            r = csc.indices.astype(INDEX, copy=False)
+            c = np.repeat(np.arange(csc.shape[1], dtype=INDEX), np.diff(csc.indptr))
+            v = np.asarray(csc.data, dtype=float)
+        else:  # triplets, maybe duplicated (a conversion would add their minutes up)
+            coo = sp.coo_array(minutes)
+            r, c, v = coo.row.astype(INDEX), coo.col.astype(INDEX), np.asarray(coo.data, dtype=float)
         if np.isnan(v).any() or (v < 0).any():
             raise ValueError("minutes must be >= 0 (np.inf for unreachable), not NaN")
         keep = (v < threshold[r]) if strict else (v <= threshold[r])
         keep &= np.isfinite(v)
         r, c, v = r[keep], c[keep], v[keep]
-        order = np.lexsort((v, r, c))
-        r, c, v = r[order], c[order], v[order]
-        if r.size > 1:  # duplicates: keep the first (least minutes) of each (col, row)
+        if not (r.size < 2 or ((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (r[1:] > r[:-1]))).all()):
+            order = np.lexsort((v, r, c))  # column-major, and the least minutes first among duplicates
+            r, c, v = r[order], c[order], v[order]
             first = np.r_[True, (c[1:] != c[:-1]) | (r[1:] != r[:-1])]
             r, c, v = r[first], c[first], v[first]
         return r, c, v
@@ -147,7 +160,7 @@ def pairs_below(minutes, threshold: np.ndarray, strict: bool) -> tuple[np.ndarra
     mask = (m < threshold[:, None]) if strict else (m <= threshold[:, None])
     mask &= np.isfinite(m)
     c, r = np.nonzero(mask.T)
-    return r.astype(np.int64), c.astype(np.int64), m[r, c]
+    return r.astype(INDEX), c.astype(INDEX), m[r, c]
 
 
 def finite_rows_and_max(minutes) -> tuple[np.ndarray, float]:
@@ -167,9 +180,11 @@ def _compress(n_users: int, n: int, r, c, v, keep_user: np.ndarray):
     """Pairs of the kept users renumbered 0..m-1; returns users, ptr, rows, cols, values."""
     sel = keep_user[r]
     r, c, v = r[sel], c[sel], v[sel]
-    users = np.unique(r)
-    index = np.full(n_users, -1, dtype=np.int64)
-    index[users] = np.arange(users.size)
+    present = np.zeros(n_users, dtype=bool)
+    present[r] = True
+    users = np.flatnonzero(present)
+    index = np.full(n_users, -1, dtype=INDEX)
+    index[users] = np.arange(users.size, dtype=INDEX)
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(c, minlength=n), out=ptr[1:])
     return users, ptr, index[r], c, v
@@ -252,7 +267,7 @@ class FlowForm:
         """From pairs of the whole input; ``capacity`` per candidate, may be inf."""
         users, ptr, rows, cols, _ = _compress(shape[0], shape[1], r, c, np.zeros(r.size), keep_user & (weight > 0))
         w = weight[users]
-        reach = np.bincount(cols, weights=w[rows], minlength=shape[1])
+        reach = np.bincount(cols, weights=w[rows], minlength=shape[1]).astype(float, copy=False)
         return cls(shape[1], users, w, np.minimum(capacity, reach), ptr, rows, cols)
 
     @property
@@ -284,3 +299,80 @@ class FlowForm:
         np.add.at(served, rows, flow)
         served = np.minimum(served, self.weight)
         return float(served.sum()), served
+
+
+# --------------------------------------------------------------------------- the models as forms
+
+
+def coverage_form(minutes, w, e, limit_min: float) -> tuple[CostForm, dict]:
+    """The maximal covering problem as a CostForm (0/1 costs) and its constants.
+
+    The constants: total_weight, covered_by_existing (``e <= limit_min``), coverable (the form's
+    users: not covered, a candidate within the standard) and unreachable (the rest).
+    """
+    shape = minutes.shape
+    covered = e <= limit_min
+    thr = np.where(~covered & (w > 0), float(limit_min), -np.inf)
+    r, c, _ = pairs_below(minutes, thr, strict=False)
+    form = CostForm.build(COVERAGE, shape, w, np.ones(shape[0]), r, c, np.zeros(r.size))
+    total, by_existing = float(w.sum()), float(w[covered].sum())
+    info = {
+        "total_weight": total,
+        "covered_by_existing": by_existing,
+        "coverable": float(form.weight.sum()),
+        "unreachable": total - by_existing - float(form.weight.sum()),
+    }
+    return form, info
+
+
+def median_form(minutes, w, e, unserved_min) -> tuple[CostForm, dict]:
+    """The p-median as a CostForm (costs capped at ``unserved_min``) and its constants.
+
+    ``unserved_min`` None: the largest finite minute of ``minutes`` and ``e`` (the horizon). The
+    constants: unserved_min, reached_weight (users with a facility or a candidate within reach),
+    unreachable (the weight of the others, left out), constant (the cost of the reached users
+    outside the form) and ``_capped`` (per input row: counted at the cap unless served).
+    """
+    shape = minutes.shape
+    has, mx = finite_rows_and_max(minutes)
+    fe = np.isfinite(e)
+    horizon = max(mx, float(e[fe].max()) if fe.any() else 0.0)
+    cap = horizon if unserved_min is None else float(unserved_min)
+    if not np.isfinite(cap) or cap < 0:
+        raise ValueError(f"unserved_min must be finite and >= 0, got {unserved_min}")
+    reach = (fe | has) & (w > 0)
+    base = np.where(reach, np.minimum(e, cap), np.inf)
+    r, c, v = pairs_below(minutes, base, strict=True)
+    form = CostForm.build(MEDIAN, shape, w, base, r, c, v)
+    out = np.ones(shape[0], dtype=bool)
+    out[form.users] = False
+    constant = float(w[reach & out] @ base[reach & out])
+    info = {
+        "unserved_min": cap,
+        "reached_weight": float(w[reach].sum()),
+        "unreachable": float(w[(w > 0) & ~reach].sum()),
+        "constant": constant,
+        "_capped": reach & ~(e < cap),  # counted at the cap unless a chosen site serves them
+    }
+    return form, info
+
+
+def flow_form(minutes, w, e, limit_min: float, capacity) -> tuple[FlowForm, dict]:
+    """The capacitated coverage as a FlowForm and its constants (as :func:`coverage_form`)."""
+    shape = minutes.shape
+    cap = np.asarray(capacity, dtype=float)
+    cap = np.full(shape[1], float(cap)) if cap.ndim == 0 else cap
+    if cap.shape != (shape[1],) or np.isnan(cap).any() or (cap < 0).any():
+        raise ValueError(f"capacity must be a scalar or ({shape[1]},) of values >= 0")
+    covered = e <= limit_min
+    thr = np.where(~covered & (w > 0), float(limit_min), -np.inf)
+    r, c, _ = pairs_below(minutes, thr, strict=False)
+    form = FlowForm.build(shape, w, ~covered, cap, r, c)
+    total, by_existing = float(w.sum()), float(w[covered].sum())
+    info = {
+        "total_weight": total,
+        "covered_by_existing": by_existing,
+        "coverable": float(form.weight.sum()),
+        "unreachable": total - by_existing - float(form.weight.sum()),
+    }
+    return form, info

@@ -107,3 +107,53 @@ def test_geojson_is_written_by_run_and_compare(compared, tmp_path):
     assert [f["properties"]["max_min"] for f in bands["features"]] == [5, 10, 15]
     again = cli("run", str(small), "--quiet", "--out", "run", "--overwrite", cwd=tmp_path)
     assert again.returncode == 0 and not (tmp_path / "run" / "geo" / "bands_park.geojson").exists()
+
+
+def test_sites_table_places_each_users_unmet_visits_at_the_nearest_site(compared):
+    """sites_elderly_care.csv against a brute force: one Dijkstra search per site, every elder's nearest."""
+    from scipy.sparse import csgraph
+
+    from model.model import LifeCircleModel
+    from model.scenario import load_scenario
+
+    out, _ = compared
+    sites = pd.read_csv(out / "sites_elderly_care.csv")
+    assert set(sites["status"]) == {"kept", "new"}
+    assert sites.loc[sites["status"] == "new", ["scenario", "x", "y"]].values.tolist() == [["more_care", 4, 6]]
+    for name in ("small", "more_care"):
+        mine = sites[sites["scenario"] == name].reset_index(drop=True)
+        facilities = pd.read_csv(out / name / "facilities.csv")
+        care = facilities[facilities["type"] == "elderly_care"].reset_index(drop=True)
+        assert mine["id"].tolist() == care["id"].tolist()
+        assert mine["visits"].tolist() == care["visits"].tolist()
+        residents = pd.read_csv(out / name / "residents.csv")
+        elders = residents[residents["age"] >= 60]
+        city = LifeCircleModel(load_scenario(out / name / "scenario.toml"), seed=4).city
+        dist = csgraph.dijkstra(city.graph, directed=False, indices=(care["y"] * city.width + care["x"]).to_numpy())
+        at_home = dist[:, (elders["y"] * city.width + elders["x"]).to_numpy()]  # sites x elders
+        nearest = at_home.min(axis=0)
+        reach = np.isfinite(nearest)
+        ties = (at_home == nearest).sum(axis=0) > 1
+        assert mine["catchment_users"].sum() == reach.sum()
+        assert mine["unmet_visits"].sum() == elders["unmet_elderly_care"].to_numpy()[reach].sum()
+        for j in range(len(care)):
+            strictly = reach & ~ties & (at_home[j] == nearest)
+            maybe = reach & (at_home[j] == nearest)
+            assert strictly.sum() <= mine.loc[j, "catchment_users"] <= maybe.sum()
+            unmet = elders["unmet_elderly_care"].to_numpy()
+            assert unmet[strictly].sum() <= mine.loc[j, "unmet_visits"] <= unmet[maybe].sum()
+
+
+def test_headline_shows_coverage_by_age_band_and_group(compared):
+    out, _ = compared
+    report = (out / "comparison.md").read_text(encoding="utf-8")
+    groups = pd.read_csv(out / "groups.csv")
+    care = groups[groups["type"] == "elderly_care"]
+    for (by, value), rows in care.groupby(["by", "value"]):
+        a = rows.loc[rows["scenario"] == "small", "within_level"].item()
+        b = rows.loc[rows["scenario"] == "more_care", "within_level"].item()
+        users = rows.loc[rows["scenario"] == "small", "users"].item()
+        label = f"ages {value}" if by == "age" else value
+        line = f"| elderly_care | {label} | {users:,} | {a:.1%} | {b:.1%} | {100 * (b - a):+.1f} pp |"
+        assert line in report, line
+    assert "| park |" not in report.split("## What changed")[0].split("by age band and by group")[1]

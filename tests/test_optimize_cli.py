@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
+import shapely
 from scipy.sparse import csgraph
 
 from model.model import LifeCircleModel
@@ -63,13 +66,61 @@ def test_one_new_site_covers_what_the_best_cell_covers(tmp_path):
             ["--type", "park", "--add", "1", "--candidates", "bad.csv"],
             "bad.csv:2: x, y: cell (99, 1) is outside the grid",
         ),
+        (
+            ["--type", "park", "--add", "1", "--candidates", "bad.csv"],
+            "bad.csv:3: x, y: cell (9, 1) is blocked",
+        ),
+        (["--type", "park", "--add", "2", "--candidates", "one.csv"], "more than the 1 candidate cells"),
         (["--type", "park", "--add", "1", "--weight", "group:zz"], "--weight"),
+        (["--type", "park", "--add", "1", "--minutes", "-5"], "--minutes must be positive"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
     small = write_small(tmp_path, residents=30)
     (tmp_path / "bad.csv").write_text("x,y\n99,1\n9,1\n", encoding="utf-8")
+    (tmp_path / "one.csv").write_text("x,y\n2,2\n", encoding="utf-8")
     before = set(tmp_path.iterdir())
     done = cli("optimize", str(small), *args, "--out", "new.toml", cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert set(tmp_path.iterdir()) == before
+
+
+def test_geojson_of_the_proposed_scenario(tmp_path):
+    small = write_small(tmp_path, residents=60)
+    done = cli(
+        "optimize", str(small), "--type", "elderly_care", "--add", "1", "--geojson", "--out", "new.toml", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    geo = tmp_path / "new" / "geo"
+    facilities = json.loads((geo / "facilities.geojson").read_text())
+    proposed = [f for f in facilities["features"] if f["properties"]["name"] == "elderly_care proposed 1"]
+    assert len(proposed) == 1
+    x, y = proposed[0]["properties"]["x"], proposed[0]["properties"]["y"]
+    assert proposed[0]["geometry"]["coordinates"] == [(x + 0.5) * 50.0, (y + 0.5) * 50.0]
+    bands = json.loads((geo / "bands_elderly_care.geojson").read_text())
+    five = shapely.geometry.shape(bands["features"][0]["geometry"])
+    assert bands["features"][0]["properties"]["max_min"] == 5
+    assert five.contains(shapely.Point((x + 0.5) * 50.0, (y + 0.5) * 50.0))
+    again = cli("optimize", str(small), "--type", "park", "--add", "1", "--geojson", "--out", "new.toml", cwd=tmp_path)
+    assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_remove_with_simulate_reports_the_closed_and_the_kept_sites(tmp_path):
+    small = write_small(tmp_path, residents=80)
+    done = cli(
+        "optimize", str(small), "--type", "park", "--remove", "1", "--simulate", "--out", "less.toml", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    sites = pd.read_csv(tmp_path / "less" / "sites_park.csv")
+    after = sites[sites["scenario"] == "small_without_1_park"]
+    assert sorted(after["status"]) == ["closed", "kept"]
+    closed = after[after["status"] == "closed"]
+    assert closed[["x", "y"]].values.tolist() in ([[3, 3]], [[15, 9]])
+    assert closed["visits"].isna().all()
+    kept = after[after["status"] == "kept"]
+    residents = pd.read_csv(tmp_path / "less" / "small_without_1_park" / "residents.csv")
+    users = np.isfinite(residents["min_park"])  # every resident uses parks in this scenario
+    assert kept["catchment_users"].item() == users.sum()
+    assert kept["unmet_visits"].item() == residents["unmet_park"].sum()
+    report = (tmp_path / "less" / "comparison.md").read_text(encoding="utf-8")
+    assert "| small_without_1_park | closed | 1 |" in report

@@ -28,6 +28,22 @@ def distance_field(city: City, sources: np.ndarray, limit_m: float = np.inf) -> 
     return csgraph.dijkstra(city.graph, directed=False, indices=sources, min_only=True, limit=limit_m)
 
 
+def nearest_source(city: City, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Metres from every cell to the nearest of ``sources``, and which source that is.
+
+    Returns:
+        (metres, source cell) per cell; the source is -1 where no source is reachable. Where two
+        sources are equally near, scipy's search picks one of them.
+    """
+    sources = np.unique(np.asarray(sources, dtype=np.int64))
+    if sources.size == 0:
+        return np.full(city.n_cells, np.inf), np.full(city.n_cells, -1, dtype=np.int64)
+    metres, _, nearest = csgraph.dijkstra(
+        city.graph, directed=False, indices=sources, min_only=True, return_predecessors=True
+    )
+    return metres, np.where(nearest < 0, -1, nearest).astype(np.int64)
+
+
 def type_fields(city: City) -> dict[str, np.ndarray]:
     """Distance field (metres, one value per cell) of every facility type present."""
     return {t: distance_field(city, city.facility_cells(t)) for t in city.types}

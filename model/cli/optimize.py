@@ -34,6 +34,11 @@ def add_parser(sub) -> None:
     opt.add_argument(
         "--simulate", action="store_true", help="also run both scenarios and compare crowding and unmet visits"
     )
+    opt.add_argument(
+        "--geojson",
+        action="store_true",
+        help="write the new scenario's geo/*.geojson into the folder named after --out (each run's with --simulate)",
+    )
     opt.add_argument("--seed", type=seed_type, help="seed of the residents (default: the scenario's)")
     opt.add_argument(
         "--out", type=Path, help="the new scenario file (default: <scenario>_<type>_<objective>.toml here)"
@@ -66,6 +71,9 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     out = args.out or Path.cwd() / f"{scenario.name}_{args.ftype}_{'remove' if args.remove else args.objective}.toml"
     if out.exists():
         raise BadArgument(f"--out: {out} exists; choose another file")
+    folder = out.with_suffix("")
+    if (args.simulate or args.geojson) and folder.exists():
+        raise BadArgument(f"--out: {folder} (the folder for --simulate and --geojson) exists; choose another file")
     print_warnings(scenario)
     ft = scenario.types[args.ftype]
     limit = args.minutes or ft.level_min
@@ -127,8 +135,12 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if args.simulate:
         from model.planning.compare import compare
 
-        folder = out.with_suffix("")
-        report = compare([scenario, load_scenario(out)], folder, seed=model.seed, quiet=True)
+        report = compare([scenario, load_scenario(out)], folder, seed=model.seed, quiet=True, geojson=args.geojson)
         print(report, end="")
         print(f"simulated both: {folder}/comparison.md")
+    elif args.geojson:
+        from model.report.geo import write_model_geojson
+
+        write_model_geojson(folder, LifeCircleModel(load_scenario(out), seed=model.seed))
+        print(f"GeoJSON of the new scenario: {folder}/geo/")
     return 0

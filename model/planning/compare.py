@@ -6,6 +6,9 @@
   (its name), then ``diff_<name>``: each scenario minus the first;
 - ``groups.csv``: coverage within each type's own level by age band and by group, per scenario;
 - ``communities.csv``: the share of each community's residents whose life circle is complete;
+- ``sites_<type>.csv``: for each type whose facilities differ, every site in every scenario with
+  its visits, crowding, turned-away visits and the unmet demand of its catchment, marked kept,
+  new or closed against the first scenario (model/planning/sites.py);
 - ``comparison.md``: the report a planner reads (headline table, what changed and for whom, maps);
 - ``maps/``: for each type whose facilities differ, the access maps side by side and the minutes
   gained or lost per home cell; ``who_gained.png``, the change of coverage by age band and group.
@@ -126,10 +129,82 @@ def home_cells(model) -> np.ndarray:
     return mask.reshape(city.height, city.width)
 
 
+def _by_band_and_group(groups: pd.DataFrame, names: list[str], types: list[str], changed: bool) -> list[str]:
+    """Headline rows: users within the type's level by age band and by group, per scenario and change."""
+    first = names[0]
+    lines = [
+        "",
+        "Users within each type's own level, by age band and by group"
+        + (" (the types whose facilities differ; every type is in groups.csv):" if changed else ":"),
+        "",
+        "| type | age band or group | users | "
+        + " | ".join(names)
+        + "".join(f" | {n} - {first}" for n in names[1:])
+        + " |",
+        "|---" * (3 + 2 * len(names) - 1) + "|",
+    ]
+    wide = groups.pivot_table(index=["type", "by", "value"], columns="scenario", values="within_level", sort=False)
+    users = groups[groups["scenario"] == first].set_index(["type", "by", "value"])["users"]
+    for (t, by, value), row in wide.iterrows():
+        if t not in types:
+            continue
+        cells = [_pct(row.get(n)) for n in names]
+        cells += [_pp(row.get(n), row.get(first)) for n in names[1:]]
+        label = f"ages {value}" if by == "age" else value
+        lines.append(f"| {t} | {label} | {users.get((t, by, value), 0):,} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _pct(value) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.1%}"
+
+
+def _pp(value, base) -> str:
+    if value is None or base is None or pd.isna(value) or pd.isna(base):
+        return "-"
+    return f"{100 * (value - base):+.1f} pp"
+
+
+def _site_lines(sites: pd.DataFrame, names: list[str]) -> list[str]:
+    """What the simulation met at the kept, new and closed sites of a type (model/planning/sites.py)."""
+    from model.planning.sites import site_summary
+
+    lines = [
+        "",
+        "At the sites (sites_<type>.csv has every site; unmet visits are those of the users living nearest each site):",
+        "",
+        "| scenario | sites | count | places | visits | turned away | unmet visits | highest peak / places |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for _, row in site_summary(sites).iterrows():
+        if row["status"] == "closed":
+            cells = ["-"] * 4
+        else:
+            cells = [
+                f"{row['visits']:,.0f}",
+                f"{row['turned_away']:,.0f}",
+                f"{row['unmet_visits']:,.0f}",
+                f"{row['max_peak_ratio']:.2f}",
+            ]
+        lines.append(
+            f"| {row['scenario']} | {row['status']} | {row['sites']} | {row['capacity']:,.0f} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return lines
+
+
 def write_report(
-    path: Path, models: list, table: pd.DataFrame, groups: pd.DataFrame, completeness: dict, maps: dict
+    path: Path,
+    models: list,
+    table: pd.DataFrame,
+    groups: pd.DataFrame,
+    completeness: dict,
+    maps: dict,
+    sites: dict | None = None,
 ) -> None:
     """comparison.md: what a planner reads without the CSV."""
+    sites = sites or {}
     names = [m.scenario.name for m in models]
     first = names[0]
     lines = [f"# Comparison: {' vs '.join(names)}", ""]
@@ -159,8 +234,9 @@ def write_report(
     for g in groups_names:
         row(f"exposure of {g} to others, residential blocks", f"mixing.residential.blocks.exposure.{g}", "{:.3f}")
         row(f"exposure of {g} to others, at facilities", f"mixing.activity.exposure.{g}", "{:.3f}")
-    lines += ["", "## What changed, and for whom", ""]
     changed = changed_types(models)
+    lines += _by_band_and_group(groups, names, changed or types, bool(changed))
+    lines += ["", "## What changed, and for whom", ""]
     if not changed:
         lines.append("No facility type stands anywhere else in these scenarios.")
     for t in changed:
@@ -179,6 +255,8 @@ def write_report(
                 f"{best[0]} {best[1]} ({100 * delta.iloc[-1]:+.1f} pp); least: {worst[0]} {worst[1]} "
                 f"({100 * delta.iloc[0]:+.1f} pp)."
             )
+        if t in sites:
+            lines += _site_lines(sites[t], names)
         for image in maps.get(t, []):
             lines.append(f"\n![{t}: {image.stem}]({image.as_posix()})")
         lines.append("")
@@ -207,6 +285,7 @@ def compare(
     import sys
 
     from model.model import LifeCircleModel
+    from model.planning.sites import site_table
     from model.report import results
     from model.report.drawing import compare as charts
 
@@ -247,11 +326,15 @@ def compare(
             diff = maps_dir / f"{t}_minutes_{model.scenario.name}_minus_{models[0].scenario.name}.png"
             charts.plot_difference(diff, models[0], model, minutes[0], mins, homes, t)
             maps[t].append(diff.relative_to(out))
+    sites = {}
+    for t in changed:
+        sites[t] = site_table(models, t)
+        sites[t].to_csv(out / f"sites_{t}.csv", index=False, lineterminator="\n")
     if changed:
         who = maps_dir / "who_gained.png"
         charts.plot_who_gained(who, group_table, [m.scenario.name for m in models], changed)
         maps["who_gained"] = who.relative_to(out)
-    write_report(out / "comparison.md", models, table, group_table, completeness, maps)
+    write_report(out / "comparison.md", models, table, group_table, completeness, maps, sites)
     names = [m.scenario.name for m in models]
     lines = [f"compared {', '.join(names)} (seed {seed}); facilities differ for: {', '.join(changed) or 'none'}"]
     indexed = table.set_index("metric")

@@ -235,6 +235,22 @@ def _band_features(
     return features
 
 
+def write_model_geojson(folder: Path, model, facilities: pd.DataFrame | None = None) -> list[Path]:
+    """:func:`write_geojson` for a model: every type's bands at the median own pace of its users.
+
+    ``facilities`` defaults to facilities.csv's columns without the run's totals (a model that
+    has not run, e.g. a scenario ``lifecircle optimize`` proposes).
+    """
+    from model.measures.access import needs_by_type, users_pace
+    from model.report.files import facilities_table
+
+    built = model.built
+    needs = needs_by_type(built.residents.age, model.types)
+    paces = {t: users_pace(built.residents.m_per_min, needs[t]) for t in built.fields_m}
+    table = facilities_table(built.city) if facilities is None else facilities
+    return write_geojson(folder, built.city, model.scenario, built.fields_m, paces, table)
+
+
 def write_geojson(
     folder: Path,
     city: City,

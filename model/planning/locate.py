@@ -41,34 +41,12 @@ Models (the formulations as integer programs are in model/planning/exact.py):
    loss of coverage (``objective="coverage"``) or the least increase of weighted minutes
    (``objective="pmedian"``); ``other`` are minutes to facilities that stay whatever happens.
 
-Solvers (``method``; model/planning/solvers.py):
+Solvers (``method``): ``"exact"`` (the MIP, HiGHS through ``scipy.optimize.milp``),
+``"heuristic"`` (greedy + swap, Teitz & Bart 1968, with greedy, Lagrangian and LP bounds) and
+``"auto"`` (exact when the MIP has at most ``EXACT_MAX_NNZ[model]`` nonzeros, reported as
+``details["mip_nnz"]``); model/planning/solvers.py says how each runs and how the sizes were chosen.
 
-- ``"exact"``: the MIP solved by HiGHS through ``scipy.optimize.milp`` (sparse constraints),
-  within ``time_limit`` seconds. If HiGHS stops at its time limit the heuristic is run too and
-  the better choice is returned with the better bound (status "time_limit").
-- ``"heuristic"``: greedy + swap (Teitz & Bart 1968; model/planning/heuristic.py) from
-  ``starts`` first moves, then bounds while a gap is left, cheapest first: the greedy
-  (submodular) bound; the Lagrangian bound (model/planning/bounds.py: ``lagrange`` iterations
-  of subgradient, None: as many as fit in about 2e8 pair-iterations, at most 200); the LP
-  relaxation (``lp_bound`` True: always; None: if at most ``LP_MAX_NNZ[model]`` nonzeros,
-  coverage 1,000,000, p-median 200,000, capacitated 100,000), whose solution rounded to its K
-  largest x_j is one more start for the swaps.
-- ``"auto"`` (default): exact when the MIP's constraint matrix has at most
-  ``EXACT_MAX_NNZ[model]`` nonzeros (coverage 300,000, p-median 150,000, capacitated 70,000;
-  remove as its objective), else the heuristic. The count is ``details["mip_nnz"]``: about
-  pairs + users + candidates for coverage, 3 x pairs for the p-median and 4 x pairs for
-  capacitated, where the pairs are the (user, candidate) pairs that can improve on the existing
-  facilities (within M of an uncovered user; nearer than the user's existing facility).
-
-Size and time, measured on random walkable grids of 50 m cells with clustered homes (one core
-of a shared 2-core machine; HiGHS 1.12):
-
-- 20,000 candidates x 3,000 user cells, K = 5, coverage at M = 5 / 10 / 15 min (300,000 /
-  1,000,000 / 2,200,000 pairs): ``auto`` 1.2 s (MIP, optimal) / TIMES_10 / TIMES_15
-  (heuristic, and the Lagrangian bound proves it optimal);
-- a city, 93,600 candidates x 30,000 user cells, K = 20, M = 15 (24 million pairs, 2.4 GB at
-  peak with the input): coverage TIMES_CITY_COV, p-median TIMES_CITY_PMED (``method="heuristic"``;
-  ``starts=1`` cuts the heuristic to a fifth, ``lagrange=0`` drops the bound).
+Size and time: docs/planning.md (measured by experiments/benchmarks/optimize.py).
 
 Results: ``Solution.sites`` are candidate indices in ascending order; exactly ``k`` are returned
 (if fewer sites improve the objective, the rest are those of largest, then zero, gain, lowest

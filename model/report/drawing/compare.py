@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
-from model.report.drawing.maps import BLOCKED_COLOUR, FACILITY_COLOUR, _band_handles, _band_image
+from model.report.drawing.maps import FACILITY_COLOUR, _band_handles, _band_image
 
 
 def _panel(ax, model, minutes: np.ndarray, ftype: str, title: str) -> None:
@@ -28,15 +28,18 @@ def _panel(ax, model, minutes: np.ndarray, ftype: str, title: str) -> None:
 def plot_side_by_side(path: Path, models: list, minutes: list[np.ndarray], ftype: str, pace: float) -> None:
     """The access maps of one type in every scenario, at the same pace, side by side."""
     n = len(models)
-    fig, axes = plt.subplots(1, n, figsize=(4.6 * n + 1.8, 4.8), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.8), squeeze=False)
     for ax, model, mins in zip(axes[0], models, minutes, strict=True):
         _panel(ax, model, mins, ftype, model.scenario.name)
     axes[0][0].set_ylabel("y (m)")
     handles = _band_handles(models[0].city, minutes[0], "blocked")
-    fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
-    fig.suptitle(f"{ftype}: walking time to the nearest at {pace:g} m/min (median pace of its users)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1 - 1.6 / (4.6 * n + 1.8), 1))
-    fig.savefig(path, dpi=100)
+    label = models[0].scenario.types[ftype].label.lower()
+    fig.suptitle(
+        f"{ftype}: walking time to the nearest {label}, at {pace:g} m/min (the median pace of its users)", fontsize=10
+    )
+    fig.tight_layout()
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -67,13 +70,16 @@ def plot_difference(
         ax.scatter(
             (fac["x"] + 0.5) * m, (fac["y"] + 0.5) * m, marker=marker, s=70, c="black", label=f"{ftype}: {label}"
         )
-    fig.colorbar(image, ax=ax, label=f"minutes, {other.scenario.name} minus {base.scenario.name} (purple: shorter)")
-    ax.legend(fontsize=8, loc="upper right", facecolor=BLOCKED_COLOUR, labelcolor="white", framealpha=0.6)
-    ax.set_title(f"{ftype}: walking minutes gained or lost at every home cell", fontsize=10)
+    fig.colorbar(image, ax=ax, label="change of walking minutes (purple: shorter, orange: longer)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.12), frameon=False, title="facilities")
+    ax.set_title(
+        f"{ftype}: walking minutes gained or lost at every home cell\n{other.scenario.name} minus {base.scenario.name}",
+        fontsize=10,
+    )
     ax.set_xlabel("x (m)")
     ax.set_ylabel("y (m)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -103,9 +109,9 @@ def plot_who_gained(path: Path, groups: pd.DataFrame, names: list[str], types: l
         ax.set_xticklabels(values, fontsize=8)
         ax.set_title(f"by {'age band' if by == 'age' else 'group'}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel(f"users within the type's level: change in percentage points vs {first}")
-    axes[1].legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.suptitle("Who gained coverage", fontsize=11)
+    axes[0].set_ylabel("change in percentage points")
+    axes[1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), title="type, scenario")
+    fig.suptitle(f"Who gained coverage: users within the type's own level, each scenario minus {first}", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)

@@ -4,9 +4,12 @@ Bad input (a scenario with problems, a bad flag value) prints one line per probl
 names the file and key, writes nothing and exits with status 2; it never prints a traceback.
 A reader that stops reading (``lifecircle run | head -3``) ends the command quietly.
 
-Subcommands: ``run`` (model/cli/run.py), ``batch`` (model/cli/batch.py), ``scenarios`` and ``validate``
-(model/cli/scenarios.py), ``bench`` (model/cli/bench.py). A new command gets a module of its
-own with an ``add_parser`` function, registered in :func:`build_parser`.
+Subcommands: ``run`` (model/cli/run.py), ``batch`` (model/cli/batch.py), ``compare``
+(model/cli/compare.py), ``optimize`` (model/cli/optimize.py), ``scenarios`` and ``validate``
+(model/cli/scenarios.py), ``serve`` (model/cli/serve.py: the browser page), ``assets``
+(model/cli/assets.py: its front-end files for offline use), ``bench`` (model/cli/bench.py). A
+new command gets a module of its own with an ``add_parser`` function, registered in
+:func:`build_parser`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import argparse
 import os
 import sys
 
-from model.cli import batch, bench, compare, optimize, run, scenarios
+from model.cli import assets, batch, bench, compare, optimize, run, scenarios, serve
 from model.cli.common import EXIT_BAD_INPUT, BadArgument
 from model.scenario import ScenarioError
 
@@ -31,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_parser(sub)
     optimize.add_parser(sub)
     scenarios.add_parsers(sub)
+    serve.add_parser(sub)
+    assets.add_parser(sub)
     sub.add_parser(
         "bench",
         help="time whole runs of the benchmark scenarios (needs the source checkout: experiments/benchmarks)",

@@ -1,0 +1,114 @@
+"""``lifecircle serve``: the browser page of a scenario, on Mesa's Solara-based visualisation.
+
+Checks the scenario and the address first (bad input: a message and exit 2), fetches Solara's
+front-end files into its cache when they are missing (``lifecircle assets``), then runs Solara's
+server on the page model/web/app.py until Ctrl-C. It listens on 127.0.0.1 unless ``--host``
+says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from model.cli.common import BadArgument, print_warnings
+from model.scenario import bundled_scenarios, load_scenario
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
+    return port
+
+
+def add_parser(sub) -> None:
+    """The ``serve`` subcommand's arguments."""
+    p = sub.add_parser("serve", help="watch, steer and re-plan a scenario in a browser page (Mesa's SolaraViz)")
+    p.add_argument(
+        "scenario", nargs="?", help="scenario file or bundled name (default: demo; the page offers the others too)"
+    )
+    p.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this machine only)"
+    )
+    p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+    p.add_argument(
+        "--save-dir", type=Path, default=None, help="folder the page saves plans into (default: the current folder)"
+    )
+    p.set_defaults(func=cmd_serve)
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise BadArgument unless a server can listen on ``host:port`` now."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise BadArgument(f"--host: cannot resolve {host!r} ({exc.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise BadArgument(f"--port: cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+
+def ensure_assets() -> None:
+    """Fetch Solara's front-end files when its cache lacks them (a warning, not a failure, if that fails)."""
+    from model.web import assets
+
+    packages = assets.pinned_packages()
+    cache = assets.cache_dir()
+    if not assets.missing(packages, cache):
+        return
+    print(f"fetching the page's front-end files into {cache} (once; `lifecircle assets` does the same) ...")
+    try:
+        assets.fill_cache(packages, cache)
+    except assets.AssetError as exc:
+        print(f"warning: {exc}; the page will try the public CDN instead", file=sys.stderr)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Check the input, then run Solara's server on the page until it stops."""
+    if importlib.util.find_spec("solara") is None:
+        raise BadArgument("serve: the browser page needs the web extra: pip install 'lifecircle[web]'")
+    args.scenario = args.scenario or "demo"
+    scenario = load_scenario(args.scenario)
+    print_warnings(scenario)
+    save_dir = (args.save_dir or Path.cwd()).resolve()
+    if not save_dir.is_dir():
+        raise BadArgument(f"--save-dir: {save_dir} is not a folder")
+    check_address(args.host, args.port)
+    ensure_assets()
+    env = dict(os.environ)
+    env.update(
+        LIFECIRCLE_SCENARIO=args.scenario if args.scenario in bundled_scenarios() else str(scenario.path),
+        LIFECIRCLE_SAVE_DIR=str(save_dir),
+        SOLARA_TELEMETRY_MIXPANEL_ENABLE="False",  # no calls home from a planning office
+    )
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"lifecircle: {scenario.name} at http://{shown}:{args.port}/ (Ctrl-C stops the server)", flush=True)
+    command = [sys.executable, "-m", "solara", "run", "model.web.app", "--production", "--no-open"]
+    command += ["--host", args.host, "--port", str(args.port)]
+    server = subprocess.Popen(command, env=env)
+    # a SIGTERM to this command stops the server too (Ctrl-C reaches both already)
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=10)
+        raise

@@ -1,0 +1,223 @@
+"""The browser page: Mesa's SolaraViz around the map, the re-planning panel and the live charts.
+
+Serve it with ``lifecircle serve [SCENARIO]`` (or ``solara run model.web.app``; the scenario is
+read from the environment variable ``LIFECIRCLE_SCENARIO``, default ``demo``). What each part
+shows is said in docs/browser.md; the pictures are drawn by model/web/figures.py and the
+model's knobs and plan live in model/web/state.py. Mesa's sidebar holds step / play / reset and
+the scenario knobs (applied on Reset); above Mesa's grid of charts, the clock, the map with its
+view switches, and the re-planning panel.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import struct
+from pathlib import Path
+
+import solara
+from mesa.visualization import Slider, SolaraViz
+from mesa.visualization.utils import force_update, update_counter
+
+from model.web import figures
+from model.web.state import (
+    PageModel,
+    Plan,
+    PlanError,
+    clock_text,
+    coverage_rows,
+    life_circle_complete,
+    save_plan,
+    scenario_choices,
+)
+
+SCENARIO = os.environ.get("LIFECIRCLE_SCENARIO", "demo")
+SAVE_DIR = Path(os.environ.get("LIFECIRCLE_SAVE_DIR", "."))  # where "save as scenario" writes
+NO_BANDS = "none"
+
+
+def model_params(model: PageModel, plan: Plan) -> dict:
+    """SolaraViz's parameters of :class:`PageModel`: the knobs on the sidebar, and the page's plan."""
+    choices = scenario_choices(SCENARIO)
+    return {
+        "scenario": {
+            "type": "Select",
+            "value": model.params["scenario"],
+            "values": list(choices.values()),
+            "label": "Scenario",
+        },
+        "mixing": Slider("Residential mixing", value=float(model.scenario.mixing), min=0.0, max=1.0, step=0.05),
+        "capacity_multiplier": Slider("Capacity multiplier", value=1.0, min=0.25, max=3.0, step=0.25),
+        "decay_multiplier": Slider("Destination-choice decay (x catalogue)", value=1.0, min=0.0, max=3.0, step=0.25),
+        "plan": plan,
+    }
+
+
+@solara.component
+def Clock(model: PageModel):
+    """Day and time of the simulation."""
+    update_counter.get()
+    solara.HTML(tag="div", unsafe_innerHTML=clock_text(model), classes=["lifecircle-clock", "text-h5"])
+
+
+def knobs_text(model: PageModel) -> str:
+    """The knobs the model was built with (the sidebar's sliders apply on Reset)."""
+    p = model.params
+    return (
+        f"mixing {model.scenario.mixing:g}, capacity x{p['capacity_multiplier']:g}, "
+        f"decay x{p['decay_multiplier']:g}; {len(model.population.age):,} residents"
+    )
+
+
+@solara.component
+def MapImage(model: PageModel, view: figures.MapView, on_cell):
+    """The map; a click on it chooses a cell (``on_cell((x, y))``)."""
+    update_counter.get()
+    png, frame = figures.draw_map(model, view)
+    width, height = struct.unpack(">II", png[16:24])  # the PNG header's size
+    image = solara.v.Html(
+        tag="img",
+        attributes={"src": "data:image/png;base64," + base64.b64encode(png).decode(), "alt": "map"},
+        style_=f"width: {width}px; height: {height}px; max-width: none; cursor: crosshair",
+        class_="lifecircle-map",
+    )
+
+    def clicked(widget, event, data):
+        cell = frame.cell_at(float(data.get("offsetX", -1)), float(data.get("offsetY", -1)))
+        if cell is not None:
+            on_cell(cell)
+
+    solara.v.use_event(image, "click", clicked)
+    with solara.Div(style={"overflow-x": "auto", "flex": "0 1 auto", "max-width": "100%"}):
+        solara.display(image)
+
+
+def _coverage_html(model: PageModel) -> str:
+    """The coverage figures: per type, its users and the share within its level."""
+    rows = "".join(
+        f'<tr data-type="{r["type"]}"><td title="{r["label"]}">{r["type"]}</td><td>{r["level_min"]:g} min</td>'
+        f'<td style="text-align:right">{r["users"]:,}</td>'
+        f'<td class="within" style="text-align:right">{r["within_level"]:.1%}</td></tr>'
+        for r in coverage_rows(model)
+    )
+    complete = life_circle_complete(model)
+    return (
+        '<table class="lifecircle-coverage" style="font-size: 12px; border-spacing: 8px 1px">'
+        "<tr><th>type</th><th>level</th><th>users</th><th>within level</th></tr>"
+        f"{rows}</table>"
+        f'<div class="lifecircle-complete" style="font-size: 12px">life circle complete (every needed type '
+        f"within its level): {'-' if complete is None else f'{complete:.1%}'}</div>"
+    )
+
+
+@solara.component
+def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Reactive):
+    """Re-planning: add or remove a facility at a cell, the coverage figures, save as a scenario."""
+    m = model.value
+    ftype = solara.use_reactive(next(iter(m.scenario.types)))
+    message = solara.use_reactive("")
+    problem = solara.use_reactive("")
+    file_name = solara.use_reactive(f"{m.base_scenario.name}_plan.toml")
+
+    def change(action) -> None:
+        try:
+            done = action(m.base_scenario, ftype.value, int(cell_x.value), int(cell_y.value))
+        except PlanError as exc:
+            problem.set(str(exc))
+            message.set("")
+            return
+        problem.set("")
+        message.set(done)
+        model.set(m.replanned())
+        force_update()
+
+    def save() -> None:
+        try:
+            message.set(save_plan(m, SAVE_DIR / file_name.value.strip()))
+            problem.set("")
+        except PlanError as exc:
+            problem.set(str(exc))
+
+    with solara.Card("Re-planning", style={"flex": "1 1 340px", "max-width": "420px"}):
+        solara.Select("Facility type", values=list(m.scenario.types), value=ftype)
+        with solara.Row():
+            solara.InputInt("x", value=cell_x, continuous_update=True)
+            solara.InputInt("y", value=cell_y, continuous_update=True)
+        solara.Text("or click the map", style={"font-size": "12px"})
+        with solara.Row():
+            solara.Button("Add facility", on_click=lambda: change(m.plan.add), color="primary", outlined=True)
+            solara.Button("Remove facility", on_click=lambda: change(m.plan.remove), outlined=True)
+        if message.value:
+            solara.Success(message.value, dense=True)
+        if problem.value:
+            solara.Warning(problem.value, dense=True)
+        solara.HTML(tag="div", unsafe_innerHTML=_coverage_html(m))
+        with solara.Row():
+            solara.InputText("Save the plan as", value=file_name)
+            solara.Button("Save as scenario", on_click=save, outlined=True)
+
+
+@solara.component
+def OccupancyChart(model: PageModel):
+    """Visitors present through the day against each type's places."""
+    update_counter.get()
+    solara.Image(figures.draw_occupancy(model), width="100%", classes=["lifecircle-chart"])
+
+
+@solara.component
+def ExposureChart(model: PageModel):
+    """Residential against activity exposure by group (redrawn less often in big populations)."""
+    update_counter.get()
+    every = figures.exposure_refresh_ticks(len(model.built.residents))
+    png = solara.use_memo(lambda: figures.draw_exposure(model), [model, model.steps // every])
+    solara.Image(png, width="100%", classes=["lifecircle-chart"])
+
+
+@solara.component
+def CoverageChart(model: PageModel):
+    """Coverage by type and age band (changes with the plan, not with the clock)."""
+    png = solara.use_memo(lambda: figures.draw_coverage(model), [model])
+    solara.Image(png, width="100%", classes=["lifecircle-chart"])
+
+
+@solara.component
+def Page():
+    """The page: SolaraViz with the map and re-planning above its charts."""
+    plan = solara.use_memo(Plan, [])
+    first = solara.use_memo(lambda: PageModel(SCENARIO, plan=plan), [])
+    model = solara.use_reactive(first)
+    params = solara.use_memo(lambda: model_params(first, plan), [])
+    colour_by = solara.use_reactive("group")
+    band_type = solara.use_reactive(next(iter(first.city.types), NO_BANDS))
+    cell_x = solara.use_reactive(first.city.width // 2)
+    cell_y = solara.use_reactive(first.city.height // 2)
+    m = model.value
+    inside = 0 <= cell_x.value < m.city.width and 0 <= cell_y.value < m.city.height
+    view = figures.MapView(
+        colour_by=colour_by.value,
+        band_type=None if band_type.value == NO_BANDS else band_type.value,
+        selected=(cell_x.value, cell_y.value) if inside else None,
+    )
+
+    def choose(cell) -> None:
+        cell_x.set(cell[0])
+        cell_y.set(cell[1])
+
+    with solara.Column(style={"padding": "8px"}):
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            Clock(m)
+            solara.Text(knobs_text(m), classes=["lifecircle-knobs"], style={"font-size": "12px", "margin": "0 12px"})
+            solara.ToggleButtonsSingle(value=colour_by, values=["group", "age"])
+            solara.Select(
+                "Walking bands of", values=[NO_BANDS, *m.city.types], value=band_type, style="max-width: 240px"
+            )
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
+            MapImage(m, view, choose)
+            Planning(model, cell_x, cell_y)
+        SolaraViz(
+            model,
+            components=[(OccupancyChart, 0), (ExposureChart, 0), (CoverageChart, 0)],
+            model_params=params,
+            name=f"lifecircle: {m.scenario.name}",
+            play_interval=150,
+        )

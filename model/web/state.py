@@ -1,0 +1,305 @@
+"""What the browser page steps and changes: the model with the page's knobs and a re-planning plan.
+
+Mesa's SolaraViz builds the model anew on Reset from the page's parameters
+(``PageModel(**params)``), so everything the page can change is a parameter of
+:class:`PageModel`: the scenario, residential mixing, a capacity multiplier, a multiplier of the
+destination-choice decay, and the :class:`Plan` of facilities added and removed on the page. A
+changed plan is a new scenario: the page rebuilds the model from it (walking fields, coverage),
+back at the start of the first day.
+
+A plan is saved as a scenario file that ``extends`` the original and adds the new facilities
+(``model.planning.optimize.extend_toml``, as ``lifecircle optimize`` writes). A file that extends
+another can add or replace facilities but not remove one, so a plan that removes facilities is
+saved as the resolved scenario without them (as ``lifecircle optimize --remove`` does).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from model.city.cache import CityCache
+from model.measures.access import coverage_table, needs_by_type
+from model.measures.summary import static_summary
+from model.model import LifeCircleModel
+from model.planning.optimize import extend_toml
+from model.scenario import FacilitySite, Scenario, ScenarioError, bundled_scenarios, load_scenario, scenario_toml
+
+DAYS = 7  # the page simulates a week (weekdays and a weekend); Step stops after it
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Walking fields and candidate tables of the places seen, shared by every Reset and re-plan of
+# the server's pages (two places: a city-scale candidate table takes about 300 MB).
+_CACHE = CityCache(max_places=2)
+
+
+class PlanError(ValueError):
+    """A re-planning step or a save that cannot be done (the message is shown on the page)."""
+
+
+@dataclass
+class Plan:
+    """Facilities added on the page and facilities of the scenario removed, for one scenario.
+
+    Attributes:
+        scenario: The scenario file the plan changes (None: none yet).
+        added: New facilities, as (type, x, y).
+        removed: Facilities of the scenario taken away, as (type, x, y), one entry per facility.
+    """
+
+    scenario: Path | None = None
+    added: list[tuple[str, int, int]] = field(default_factory=list)
+    removed: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def attach(self, scenario: Scenario) -> None:
+        """Make the plan one of ``scenario``: a plan of another scenario is dropped."""
+        if self.scenario != scenario.path:
+            self.scenario, self.added, self.removed = scenario.path, [], []
+
+    @property
+    def empty(self) -> bool:
+        """Whether the plan changes nothing."""
+        return not self.added and not self.removed
+
+    def apply(self, scenario: Scenario) -> Scenario:
+        """The scenario with the plan's facilities removed and added (added ones at the type's capacity)."""
+        kept, taking = [], list(self.removed)
+        for f in scenario.facilities:
+            if (f.type, f.x, f.y) in taking:
+                taking.remove((f.type, f.x, f.y))
+            else:
+                kept.append(f)
+        names = {f.name for f in scenario.facilities}
+        for i, (t, x, y) in enumerate(self.added, start=1):
+            name = _free_name(f"{t} added {i}", names)
+            names.add(name)
+            kept.append(FacilitySite(type=t, x=x, y=y, capacity=scenario.types[t].capacity, name=name))
+        return replace(scenario, facilities=tuple(kept))
+
+    def add(self, scenario: Scenario, ftype: str, x: int, y: int) -> str:
+        """Add a facility of ``ftype`` at cell (x, y); returns what was done."""
+        _check_cell(scenario, ftype, x, y)
+        self.attach(scenario)
+        self.added.append((ftype, x, y))
+        return f"added a new {scenario.types[ftype].label.lower()} at ({x}, {y})"
+
+    def remove(self, scenario: Scenario, ftype: str, x: int, y: int) -> str:
+        """Remove a facility of ``ftype`` at cell (x, y), one added on the page first."""
+        self.attach(scenario)
+        label = scenario.types[ftype].label.lower() if ftype in scenario.types else ftype
+        if (ftype, x, y) in self.added:
+            self.added.remove((ftype, x, y))
+            return f"removed the added {label} at ({x}, {y})"
+        standing = sum((f.type, f.x, f.y) == (ftype, x, y) for f in scenario.facilities)
+        if standing <= self.removed.count((ftype, x, y)):
+            raise PlanError(f"there is no {label} at ({x}, {y})")
+        self.removed.append((ftype, x, y))
+        return f"removed the {label} at ({x}, {y})"
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``, ``name (3)``, ... if it is taken."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name} ({n})"
+    return candidate
+
+
+def _check_cell(scenario: Scenario, ftype: str, x: int, y: int) -> None:
+    """Raise PlanError unless ``ftype`` is a facility type and (x, y) a walkable cell of the grid."""
+    g = scenario.grid
+    if ftype not in scenario.types:
+        raise PlanError(f"unknown facility type {ftype!r}")
+    if not (0 <= x < g.width and 0 <= y < g.height):
+        raise PlanError(f"cell ({x}, {y}) is outside the {g.width}x{g.height} grid")
+    if any(bx <= x < bx + bw and by <= y < by + bh for bx, by, bw, bh in g.blocked):
+        raise PlanError(f"cell ({x}, {y}) is blocked")
+
+
+def with_knobs(scenario: Scenario, capacity_multiplier: float = 1.0, decay_multiplier: float = 1.0) -> Scenario:
+    """The scenario with every facility's capacity and every type's choice decay multiplied.
+
+    Capacities are rounded and kept at least 1; a decay of infinity (the nearest facility, by
+    catchment) stays infinite, and a multiplier of 0 makes every facility within reach equally
+    likely.
+    """
+    if not capacity_multiplier > 0 or not decay_multiplier >= 0:
+        raise PlanError("the capacity multiplier must be positive and the decay multiplier not negative")
+    facilities = tuple(
+        replace(f, capacity=max(1, round(f.capacity * capacity_multiplier))) for f in scenario.facilities
+    )
+    types = {
+        t: ft if math.isinf(ft.beta_per_min) else replace(ft, beta_per_min=ft.beta_per_min * decay_multiplier)
+        for t, ft in scenario.types.items()
+    }
+    return replace(scenario, facilities=facilities, types=types)
+
+
+def scenario_choices(given: str | Path | None = None) -> dict[str, str]:
+    """The scenarios the page offers: label -> what ``load_scenario`` takes (bundled names, and ``given``)."""
+    choices = {name: name for name in bundled_scenarios()}
+    if given is not None and str(given) not in choices:
+        path = Path(given)
+        choices[path.stem if path.suffix == ".toml" else str(given)] = str(given)
+    return choices
+
+
+class PageModel(LifeCircleModel):
+    """The model the page steps: a scenario with the page's knobs and plan, on the fast engine.
+
+    Args:
+        scenario: A bundled scenario's name or a scenario file.
+        mixing: ``population.mixing`` (None: the scenario's).
+        capacity_multiplier: Multiplies every facility's capacity.
+        decay_multiplier: Multiplies every type's destination-choice decay ``beta_per_min``.
+        seed: Random seed (None: the scenario's).
+        days: Days to simulate.
+        plan: Facilities added and removed on the page (kept across Resets; dropped when the
+            scenario changes).
+    """
+
+    def __init__(
+        self,
+        scenario: str = "demo",
+        mixing: float | None = None,
+        capacity_multiplier: float = 1.0,
+        decay_multiplier: float = 1.0,
+        seed: int | None = None,
+        days: int = DAYS,
+        plan: Plan | None = None,
+    ):
+        """Load the scenario, apply the plan and the knobs, build the model."""
+        base = load_scenario(scenario)
+        self.plan = Plan() if plan is None else plan
+        self.plan.attach(base)
+        self.base_scenario = base
+        self.params = {
+            "scenario": scenario,
+            "mixing": mixing,
+            "capacity_multiplier": capacity_multiplier,
+            "decay_multiplier": decay_multiplier,
+            "seed": seed,
+            "days": days,
+        }
+        planned = with_knobs(self.plan.apply(base), capacity_multiplier, decay_multiplier)
+        super().__init__(planned, seed=seed, days=days, engine="fast", mixing=mixing, city_cache=_CACHE)
+
+    def replanned(self) -> PageModel:
+        """A new model with the same parameters and the plan as it is now."""
+        return PageModel(**self.params, plan=self.plan)
+
+
+# --------------------------------------------------------------------------- what the page shows
+
+
+def clock_text(model: LifeCircleModel) -> str:
+    """The model's clock now: "Day 1 (Mon) 06:00" before the first tick, then at each tick's end."""
+    clock = model.clock
+    done = min(model.steps, model.total_ticks)
+    day, ticks_today = divmod(done, clock.ticks_per_day)
+    minute = clock.sim.day_start_min + ticks_today * clock.tick_min
+    if done == model.total_ticks:  # the end of the last day, not the start of the next
+        day, minute = model.days - 1, clock.sim.day_end_min
+    weekday = WEEKDAY_NAMES[(clock.sim.first_weekday + day) % 7]
+    return f"Day {day + 1} ({weekday}) {minute // 60:02d}:{minute % 60:02d}"
+
+
+def coverage_table_of(model: LifeCircleModel):
+    """``measures.access.coverage_table`` of the model: users within each type's level, by age band."""
+    res = model.built.residents
+    return coverage_table(res, model.scenario, model.built.minutes, needs_by_type(res.age, model.types))
+
+
+def coverage_rows(model: LifeCircleModel, table=None) -> list[dict]:
+    """Per facility type present: its users and the share of them within its level, at their own pace.
+
+    Sums :func:`coverage_table_of` (by age band) over the bands.
+    """
+    table = coverage_table_of(model) if table is None else table
+    rows = []
+    for t in model.city.types:
+        part = table[table["type"] == t]
+        users = int(part["users"].sum())
+        within = float((part["users"] * part["within_level"]).sum() / users) if users else float("nan")
+        ft = model.scenario.types[t]
+        rows.append({"type": t, "label": ft.label, "level_min": ft.level_min, "users": users, "within_level": within})
+    return rows
+
+
+def life_circle_complete(model: LifeCircleModel) -> float | None:
+    """The share of residents who reach every type they need within its level (summary.json's figure)."""
+    return static_summary(model)["life_circle_complete"]
+
+
+def users_paces(model: LifeCircleModel) -> dict[str, float]:
+    """Per type present, the median own pace of its users (``measures.access.users_pace``)."""
+    from model.measures.access import users_pace
+
+    res = model.built.residents
+    needs = needs_by_type(res.age, model.types)
+    return {t: users_pace(res.m_per_min, needs[t]) for t in model.city.types}
+
+
+# --------------------------------------------------------------------------- saving a plan
+
+
+def save_plan(model: PageModel, target: Path) -> str:
+    """Write the model's plan as a scenario file at ``target``; returns what was written.
+
+    Raises:
+        PlanError: Nothing to save, the file exists, or the file written does not load back
+            with the plan's facilities (it is then removed).
+    """
+    base, plan = model.base_scenario, model.plan
+    target = Path(target)
+    if plan.empty:
+        raise PlanError("nothing to save: add or remove a facility first")
+    if target.suffix != ".toml":
+        raise PlanError(f"{target.name}: a scenario file's name ends in .toml")
+    if target.exists():
+        raise PlanError(f"{target} exists; choose another name")
+    name = target.stem
+    changes = f"{len(plan.added)} added, {len(plan.removed)} removed"
+    if plan.removed:
+        how = f"lifecircle serve: the plan of {base.name} ({changes}), resolved (a file that extends cannot remove)"
+        text = f"# {how}\n" + scenario_toml(replace(plan.apply(base), name=name))
+    else:
+        text = _extending_text(base, target, name, plan.added, f"lifecircle serve: the plan of {base.name} ({changes})")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        saved = load_scenario(target)
+    except ScenarioError as exc:
+        target.unlink()
+        raise PlanError(f"the saved file did not load: {exc}") from None
+    expected = sorted((f.type, f.x, f.y) for f in plan.apply(base).facilities)
+    if sorted((f.type, f.x, f.y) for f in saved.facilities) != expected:
+        target.unlink()
+        raise PlanError("the saved file did not give the plan's facilities back; nothing saved")
+    kind = "resolved scenario" if plan.removed else f"scenario extending {base.path.name}"
+    return f"saved {target} ({kind}; {changes})"
+
+
+def _extending_text(base: Scenario, target: Path, name: str, added: list[tuple[str, int, int]], how: str) -> str:
+    """A scenario extending ``base`` with the added facilities, one ``extend_toml`` block per type.
+
+    Names that the base already uses are made unique: an entry with a base entry's name would
+    replace that entry instead of adding one.
+    """
+    taken = {f.name for f in base.facilities}
+    parts = []
+    for t in dict.fromkeys(a[0] for a in added):
+        cells = [(x, y) for ft, x, y in added if ft == t]
+        lines = extend_toml(base.path, target, name, t, cells, how).splitlines()
+        if parts:
+            lines = lines[4:]  # the header (comment, name, extends, blank) once
+        for i, line in enumerate(lines):
+            if line.startswith("name = ") and lines[i - 1].startswith("at = "):
+                unique = _free_name(line.removeprefix('name = "').removesuffix('"'), taken)
+                taken.add(unique)
+                lines[i] = f'name = "{unique}"'
+        parts.append("\n".join(lines))
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,204 @@
+"""The browser page in a real browser: Debian's chromium driven by playwright, no CDN reachable.
+
+One server (``lifecircle serve demo`` on a free loopback port) and one page for the whole file:
+the map and the charts render, Step advances the clock, the mixing slider applies on Reset, a
+facility added at a cell changes a coverage figure, clicking the map chooses a cell, the plan
+saves as a scenario that extends demo, and a screenshot is written. Every request the browser
+makes beyond the server is blocked and recorded (the test fails on any), and the server's CDN is
+an address where nothing listens, so the page can only work from Solara's local cache (filled
+from the npm registry by ``lifecircle assets``, as ``serve`` does when it is empty).
+
+Set LIFECIRCLE_SCREENSHOT=PATH to keep the screenshot (docs/img/browser.png is made so).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytest.importorskip("solara", reason="the web extra is not installed")
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+STEP_TIMEOUT_MS = 20_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``lifecircle serve demo`` on a free loopback port; yields (url, save folder, log file)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing (.ci/run installs Debian's chromium)")
+        pytest.skip("no chromium (apt-get install chromium)")
+    from model.web import assets
+
+    cache = assets.cache_dir()
+    assets.fill_cache(assets.pinned_packages(), cache)  # what serve does when the cache is empty
+    assert not assets.missing(assets.pinned_packages(), cache)
+    folder = tmp_path_factory.mktemp("browser")
+    port = _free_port()
+    env = dict(os.environ, SOLARA_ASSETS_CDN=f"http://127.0.0.1:{_free_port()}/npm/")  # nothing listens there
+    log = folder / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "model.cli", "serve", "demo", "--port", str(port), "--save-dir", str(folder)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the server did not start:\n{log.read_text()}")
+                time.sleep(0.3)
+        yield url, folder, log
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # serve and the Solara server it started
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    """One chromium page on the server; records every request that leaves the machine."""
+    url, _, _ = server
+    outside: list[str] = []
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 1600, "height": 1750})
+
+        def route(r):
+            if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+                r.continue_()
+            else:
+                outside.append(r.request.url)
+                r.abort()
+
+        tab.route("**/*", route)
+        tab.outside = outside
+        tab.goto(url)
+        yield tab
+        browser.close()
+
+
+def _no_error(page, log: Path) -> None:
+    text = page.inner_text("body")
+    assert "Traceback" not in text and "Error:" not in text, text[:2000]
+    assert page.locator(".v-alert.error").count() == 0
+    assert "Traceback" not in log.read_text()
+    assert page.outside == [], f"requests beyond the server: {page.outside}"
+
+
+def _rendered(page, selector: str) -> int:
+    """How many images matching ``selector`` are loaded and drawn."""
+    return page.evaluate(
+        "sel => Array.from(document.querySelectorAll(sel)).filter(i => i.complete && i.naturalWidth > 100).length",
+        selector,
+    )
+
+
+def _set_field(page, label: str, value) -> None:
+    field = page.get_by_label(label, exact=True)
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def test_the_page_in_a_real_browser(server, page, tmp_path):
+    _, folder, log = server
+    clock = page.locator(".lifecircle-clock")
+
+    # the map and the three charts render, and the page shows no error
+    page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=60_000)
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('img.lifecircle-chart')).filter(i => i.naturalWidth > 100)"
+        ".length === 3",
+        timeout=60_000,
+    )
+    assert _rendered(page, "img.lifecircle-map") == 1
+    assert clock.inner_text() == "Day 1 (Mon) 06:00"
+    _no_error(page, log)
+
+    # Step advances the clock (and Mesa's step counter)
+    page.get_by_role("button", name="Step").click()
+    page.wait_for_function(
+        "() => document.querySelector('.lifecircle-clock')?.innerText === 'Day 1 (Mon) 06:01'", timeout=STEP_TIMEOUT_MS
+    )
+    assert page.get_by_text("Step: 1").count() == 1
+
+    # the mixing slider applies on Reset: the model is rebuilt with it, the clock starts again
+    assert "mixing 1," in page.locator(".lifecircle-knobs").inner_text()
+    slider = page.locator(".v-input", has_text="Residential mixing").get_by_role("slider")
+    slider.focus()
+    slider.press("Home")
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_function(
+        "() => document.querySelector('.lifecircle-knobs')?.innerText.startsWith('mixing 0,')", timeout=STEP_TIMEOUT_MS
+    )
+    assert clock.inner_text() == "Day 1 (Mon) 06:00"
+
+    # clicking the map chooses a cell: the middle of the map is the middle of the 60 x 40 grid
+    from model.web import figures
+
+    box = page.locator("img.lifecircle-map").bounding_box()
+    cell_px = figures.MAP_IN * figures.DPI / 60  # demo's grid is 60 x 40: its width is the map's longer side
+    left, top = box["x"] + figures.PAD_IN * figures.DPI, box["y"] + figures.TITLE_IN * figures.DPI
+    page.mouse.click(left + 12.5 * cell_px, top + 7.5 * cell_px)
+    expect = playwright.expect
+    expect(page.get_by_label("x", exact=True)).to_have_value("12", timeout=STEP_TIMEOUT_MS)
+    expect(page.get_by_label("y", exact=True)).to_have_value("7")
+
+    # a new elderly care centre at the community's far corner: more users within 5 minutes
+    before = page.locator('table.lifecircle-coverage tr[data-type="elderly_care"] td.within').inner_text()
+    _set_field(page, "x", 32)
+    _set_field(page, "y", 22)
+    page.get_by_role("button", name="Add facility").click()
+    expect(page.get_by_text("added a new elderly care centre with canteen at (32, 22)")).to_have_count(1)
+    cell = page.locator('table.lifecircle-coverage tr[data-type="elderly_care"] td.within')
+    expect(cell).not_to_have_text(before, timeout=STEP_TIMEOUT_MS)
+    after = cell.inner_text()
+    assert float(after.rstrip("%")) > float(before.rstrip("%")), (before, after)
+
+    # the plan saves as a scenario that extends demo
+    page.get_by_label("Save the plan as").fill("demo_plus_care.toml")
+    page.get_by_role("button", name="Save as scenario").click()
+    expect(page.get_by_text(re.compile("saved .*demo_plus_care.toml"))).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+    saved = folder / "demo_plus_care.toml"
+    assert "extends = " in saved.read_text()
+    from model.scenario import load_scenario
+
+    assert ("elderly_care", 32, 22) in {(f.type, f.x, f.y) for f in load_scenario(saved).facilities}
+
+    # the page after all that: no error, and a screenshot
+    _no_error(page, log)
+    shot = Path(os.environ.get("LIFECIRCLE_SCREENSHOT") or tmp_path / "browser.png")
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

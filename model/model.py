@@ -91,7 +91,7 @@ class LifeCircleModel(mesa.Model):
         self.type_index = {t: i for i, t in enumerate(self.city.types)}
         self.types = TypeTable.from_types([scenario.types[t] for t in self.city.types])
         self.n_groups = len(self.population.group_names)
-        max_speed = max(scenario.speeds.values())
+        max_speed = scenario.fastest_m_per_min  # the fastest resident the pace draws allow
         limit_m = scenario.simulation.cutoff_min * max_speed
         if city_cache is None:
             self.reach = facility_reach(self.city, self.population.cell, limit_m)

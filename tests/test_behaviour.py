@@ -23,6 +23,7 @@ TIGHT = """
 capacity = 5
 patience_min = 3
 daily_prob = 0.5
+depart = [["06:15", "06:45"], ["18:30", "20:00"]]  # two windows, neither in the day's first tick
 
 [facility_types.market]
 capacity = 3
@@ -73,7 +74,7 @@ def stepped(tmp_path_factory, request):
         pos = np.array([r.position for r in residents])
         states.append(state)
         if tod == 0:
-            # nobody leaves in the first tick here (earliest departure window 06:30), so the
+            # nobody leaves in the first tick here (earliest departure window 06:15), so the
             # plan drawn at the day's start is still whole: it is the day's wanted visits
             if any(r.plan and r.plan[0][0] <= tick for r in residents) or (state != State.HOME).any():
                 fail(f"tick {tick}: a trip started in the day's first tick; the wanted count would be wrong")

@@ -121,6 +121,8 @@ capacity = 100000
 
 
 CERTAIN = certain("park", "07:00") + certain("elderly_care", "09:00") + certain("market", "08:00")
+# the park in two windows a day: a morning and an evening visit for everyone
+TWO_WINDOWS = CERTAIN.replace('depart = ["07:00", "07:00"]', 'depart = [["07:00", "07:00"], ["19:00", "19:00"]]', 1)
 
 
 def visit_table(model) -> pd.DataFrame:
@@ -147,11 +149,15 @@ def assert_same_visits(agents, fast):
     assert np.array_equal(agents.unmet_counts(), fast.unmet_counts())
 
 
+@pytest.mark.parametrize("windows", ["one", "two"])
 @pytest.mark.parametrize("tick_min", [1, 5])
-def test_without_randomness_both_engines_make_the_same_visits(tmp_path, tick_min):
-    extra = CERTAIN + f"[simulation]\ntick_min = {tick_min}\n"
+def test_without_randomness_both_engines_make_the_same_visits(tmp_path, tick_min, windows):
+    extra = (CERTAIN if windows == "one" else TWO_WINDOWS) + f"[simulation]\ntick_min = {tick_min}\n"
     agents, fast = run_both(write_small(tmp_path, residents=300, extra=extra), seed=5, days=2)
     assert len(visit_table(agents)) > 0
+    park = fast.type_index["park"]
+    park_visits = (visit_table(fast)["type"] == park).sum()
+    assert park_visits == (2 if windows == "two" else 1) * 2 * len(fast.population)  # per window, per day
     assert_same_visits(agents, fast)
     ta, tf = agents.facility_totals(), fast.facility_totals()
     for key in ta:

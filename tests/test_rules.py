@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -77,12 +78,29 @@ def test_weekday_only_types_are_not_wanted_at_weekends():
 
 
 def test_plan_order_is_by_resident_then_tick_then_type_id():
+    # the catalogue's park has two windows (0 and 1), the market and the kindergarten one each
+    assert list(TABLE.window_type) == [PARK, PARK, MARKET, KINDERGARTEN]
     owner = np.array([1, 0, 0, 0, 1])
     tick = np.array([5, 9, 3, 3, 5])
     kind = np.array([PARK, PARK, MARKET, KINDERGARTEN, KINDERGARTEN])
-    order = rules.plan_order(owner, tick, kind, TABLE)
+    order = rules.plan_order(owner, tick, TABLE.window_start[kind], TABLE)
     got = [(owner[i], tick[i], NAMES[kind[i]]) for i in order]
     assert got == sorted(zip(owner.tolist(), tick.tolist(), (NAMES[k] for k in kind)))
+
+
+def test_windows_are_numbered_type_by_type_and_ties_go_to_the_earlier_window():
+    """A type with two windows: its windows get consecutive numbers in time order; two entries of
+    one resident in the same tick (both windows clipped to the day's start) keep window order."""
+    park = replace(DEMO.types["park"], depart_windows=((6 * 60, 6 * 60 + 45), (18 * 60 + 30, 20 * 60)))
+    table = rules.TypeTable.from_types([DEMO.types["market"], park, DEMO.types["kindergarten"]])
+    assert list(table.window_type) == [0, 1, 1, 2]
+    assert [list(table.windows_of(t)) for t in range(3)] == [[0], [1, 2], [3]]
+    assert list(table.window_lo) == [6 * 60 + 30, 6 * 60, 18 * 60 + 30, 7 * 60 + 30]
+    owner = np.array([0, 0, 0, 0])
+    tick = np.array([0, 0, 0, 7])
+    window = np.array([2, 1, 3, 0])  # park (evening), park (morning), kindergarten, market
+    got = [int(window[i]) for i in rules.plan_order(owner, tick, window, table)]
+    assert got == [3, 1, 2, 0]  # tick 0: kindergarten < park (A-Z), then the park's morning first
 
 
 def test_trip_fits_before_closing_and_before_the_day_ends():

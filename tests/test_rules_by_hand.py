@@ -2,7 +2,8 @@
 
 Tiny scenarios written here, where the answer is known by calculation: walking times, queues at
 a full facility, giving up, next choices with ``tries`` from 1 to 5, closing time, the end of the
-day, a walk of zero length, destination choice, the cut-off, weekdays. Every test runs on the
+day, a walk of zero length, destination choice, the cut-off, weekdays, two departure windows a day
+(a visit in each, none in the gap, a delayed plan made in the gap). Every test runs on the
 agents engine and on the fast engine (the ``engine`` fixture), through the interface both
 implement, so a rule that one engine stops applying fails here.
 """
@@ -494,3 +495,89 @@ def test_each_try_goes_on_to_the_next_nearest(tmp_path, engine, tries):
     assert list(totals["turned_away"]) == [6 - (j + 1) if j < tries else 0 for j in range(5)]
     assert model.unmet_counts().sum() == 6 - tries
     assert len(set(v["resident"])) == tries
+
+
+# --------------------------------------------------------------------------- (j) two windows a day
+
+# A park 300 m from home (exactly 5.0 min at 60 m/min), room for everyone, nearest first; the day
+# runs 07:00-11:00, so tick k starts at 07:00 + k minutes and visit minutes below are ticks.
+
+
+def windows_scenario(tmp_path, *, residents, park_windows, daily_prob=1.0, market=None):
+    """Residents on cell (0, 0); a park at (6, 0); with ``market`` (its window), a market at (0, 6)."""
+    types = ftype("park", daily_prob=daily_prob, visit_min=30, beta_per_min=math.inf, capacity=10_000)
+    types += f"depart = {park_windows}\n"
+    facilities = facility("park", 6, 0)
+    if market is not None:
+        types += ftype("market", daily_prob=1.0, depart=[market, market], visit_min=40, beta_per_min=math.inf)
+        facilities += "\n" + facility("market", 0, 6)
+    return write_tiny(
+        tmp_path,
+        width=7,
+        height=7,
+        communities=community(0, 0, residents),
+        facilities=facilities,
+        types=types,
+        simulation='day_start = "07:00"\nday_end = "11:00"',
+    )
+
+
+def test_two_windows_give_one_visit_in_each_and_none_in_the_gap(tmp_path, engine):
+    """Windows 07:10-07:20 and 08:30-08:40, daily_prob 1: every resident goes twice, leaving at a
+    minute of each window, arriving 5 minutes later (ticks 15..25 and 95..105); nobody arrives in
+    the gap between them. Both windows' departure minutes are drawn uniformly: each of the 11
+    minutes of a window is chosen by 300 residents with probability 1/11, so its count must
+    pass a two-sided binomial test (Bonferroni over 22 minutes, family-wise level 0.001)."""
+    path = windows_scenario(tmp_path, residents=300, park_windows='[["07:10", "07:20"], ["08:30", "08:40"]]')
+    model = LifeCircleModel(path, seed=8, days=1, engine=engine)
+    model.run()
+    v = visits_of(model)
+    assert len(v["resident"]) == 600 and model.unmet_counts().sum() == 0
+    arrive = v["arrive_min"]
+    for r in range(300):  # one visit in each window, none in the gap
+        early, late = sorted(arrive[v["resident"] == r].tolist())
+        assert 15 <= early <= 25 and 95 <= late <= 105
+    counts = Counter((arrive - 5).tolist())
+    for minute in [*range(10, 21), *range(90, 101)]:
+        assert binomtest(counts[minute], 300, 1 / 11).pvalue > 0.001 / 22, minute
+
+
+def test_each_window_is_its_own_chance(tmp_path, engine):
+    """daily_prob 0.3 in each of two windows: the visits of each window and the residents who go
+    in both are binomial (n = 2,000; p = 0.3, 0.3 and 0.09 when the draws are independent),
+    each count tested at level 0.001 / 3."""
+    path = windows_scenario(
+        tmp_path, residents=2000, park_windows='[["07:10", "07:20"], ["08:30", "08:40"]]', daily_prob=0.3
+    )
+    model = LifeCircleModel(path, seed=9, days=1, engine=engine)
+    model.run()
+    v = visits_of(model)
+    morning = set(v["resident"][v["arrive_min"] < 60].tolist())
+    evening = set(v["resident"][v["arrive_min"] >= 60].tolist())
+    assert len(morning) + len(evening) == len(v["resident"])  # one visit per window at most
+    for k, p in ((len(morning), 0.3), (len(evening), 0.3), (len(morning & evening), 0.09)):
+        assert binomtest(k, 2000, p).pvalue > 0.001 / 3, (k, p)
+
+
+def test_a_plan_delayed_into_the_gap_is_kept_and_the_next_window_still_comes(tmp_path, engine):
+    """One resident; market at 07:50 (5 min away, 40-minute visit); park windows at 08:00 and 09:30.
+
+    - market: leave 50, arrive 55, visit to 95, home at 100;
+    - the park's 08:00 plan (tick 60) falls while it is out: it is kept and started in the tick
+      after it is home, 101, in the gap between the windows: arrive 106, visit to 136, home 141;
+    - the 09:30 window (tick 150) then starts on time: arrive 155, visit to 185, home 190.
+    """
+    path = windows_scenario(
+        tmp_path, residents=1, park_windows='[["08:00", "08:00"], ["09:30", "09:30"]]', market="07:50"
+    )
+    model = LifeCircleModel(path, seed=1, days=1, engine=engine)
+    states = []
+    while model.running:
+        model.step()
+        states.append(int(model.resident_states()[0]))
+    v = visits_of(model)
+    got = sorted(zip(v["arrive_min"].tolist(), v["leave_min"].tolist(), np.asarray(model.city.types)[v["type"]]))
+    assert got == [(55, 95, "market"), (106, 136, "park"), (155, 185, "park")]
+    assert states[100] == State.HOME and states[101] == State.WALKING  # leaves the tick after it is home
+    assert states[141] == states[149] == State.HOME and states[150] == State.WALKING
+    assert model.unmet_counts().sum() == 0

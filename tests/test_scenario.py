@@ -141,11 +141,11 @@ def test_valid_scenario_loads_to_the_expected_values(tmp_path):
 
     # every catalogue type is available, present or not
     assert list(s.types) == list(catalogue)
-    assert len(s.types) == 11
+    assert len(s.types) == 12
     assert s.types_present == ["kindergarten", "market", "park"]  # catalogue order
     assert s.types["kindergarten"].beta_per_min == float("inf")
     assert s.types["elderly_care"].ages == AgeBand(60, 100)
-    assert s.types["elderly_care"].depart_min == (10 * 60 + 30, 11 * 60 + 30)
+    assert s.types["elderly_care"].depart_windows == ((10 * 60 + 30, 11 * 60 + 30),)
 
     sim = s.simulation
     assert (sim.tick_min, sim.day_start_min, sim.day_end_min) == (5, 360, 1320)
@@ -223,7 +223,7 @@ def test_bundled_default_scenario_loads():
     assert s.name == "demo"
     assert (s.grid.width, s.grid.height) == (60, 40)
     assert s.groups == {"han": 0.90, "mongol": 0.06, "hui": 0.04}
-    assert len(s.facilities) == 17
+    assert len(s.facilities) == 18  # 17 and the nursery classes
     assert sum(c.residents for c in s.communities) == 3000
     assert load_scenario("demo") == s  # a bare name finds the bundled file
 

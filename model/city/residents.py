@@ -1,7 +1,9 @@
 """Residents: who lives where, with an age, a group and a walking speed.
 
 Residents are rows of arrays (a struct of arrays), drawn in bulk from the model's one random
-generator. Homes are placed so that ``population.mixing`` really shapes the residential pattern:
+generator, in this order: each community's groups and home order, then every resident's age
+(:func:`draw_ages`), then the pace factors (:func:`pace_factors`). Homes are placed so that
+``population.mixing`` really shapes the residential pattern:
 
 * every community spreads its residents evenly over the walkable cells of its area, taken in
   column-major order (x, then y), so that consecutive home slots are neighbours;
@@ -18,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from model.city.grid import City
-from model.scenario import Scenario
+from model.scenario import AgeBand, Pace, Scenario
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +72,12 @@ class Residents:
 
 
 def draw_ages(scenario: Scenario, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Ages of ``n`` residents: a band by the population's shares, then a whole year uniformly within it."""
+    """Ages of ``n`` residents: a band by the population's shares, then a whole year uniformly within it.
+
+    Uniform within the band is an assumption (docs/scenarios.md): with the census's ten-year
+    bands, the life stages that cut across them (0-2, 3-5, 6-11, 12-14) get the band's share in
+    proportion to the years they span.
+    """
     bands = list(scenario.ages)
     shares = np.array([scenario.ages[b] for b in bands])
     which = rng.choice(len(bands), size=n, p=shares / shares.sum())
@@ -78,12 +86,40 @@ def draw_ages(scenario: Scenario, n: int, rng: np.random.Generator) -> np.ndarra
     return rng.integers(lo, hi + 1)
 
 
-def speeds_for(scenario: Scenario, age: np.ndarray) -> np.ndarray:
-    """Walking speed (m/min) for each age, from the [walking] bands."""
-    out = np.empty(age.size, dtype=float)
-    for band, speed in scenario.speeds.items():
-        out[(age >= band.lo) & (age <= band.hi)] = speed
+def by_band(table: dict[AgeBand, float], age: np.ndarray, default: float) -> np.ndarray:
+    """The value of the band containing each age (``default`` for ages in no band)."""
+    out = np.full(age.size, default, dtype=float)
+    for band, value in table.items():
+        out[(age >= band.lo) & (age <= band.hi)] = value
     return out
+
+
+def speeds_for(scenario: Scenario, age: np.ndarray) -> np.ndarray:
+    """Walking speed (m/min) for each age, from the [walking] bands: the band's mean pace."""
+    return by_band(scenario.speeds, age, np.nan)
+
+
+def pace_factors(pace: Pace, age: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each resident's pace as a share of its band's ``m_per_min`` (docs/scenarios.md#walking).
+
+    A factor from the normal distribution of mean 1 and standard deviation ``pace.cv`` truncated
+    to ``pace.limits``, drawn by inverting its distribution function at one uniform number per
+    resident (exact, and one bulk draw); times ``pace.reduced_pace`` for the share
+    ``pace.reduced_mobility`` of each band, drawn as one more uniform number per resident. Nothing
+    is drawn for a part that is absent (cv 0, no reduced mobility), so that a scenario without
+    variation draws exactly what it drew before the variation existed.
+    """
+    factor = np.ones(age.size)
+    if pace.cv > 0:
+        lo, hi = ((limit - 1.0) / pace.cv for limit in pace.limits)
+        p_lo, p_hi = special.ndtr(lo), special.ndtr(hi)
+        z = special.ndtri(p_lo + rng.random(age.size) * (p_hi - p_lo))
+        factor = 1.0 + pace.cv * np.clip(z, lo, hi)  # clip: rounding at the very ends of the tails
+    share = by_band(pace.reduced_mobility, age, 0.0)
+    if share.any():
+        reduced = rng.random(age.size) < share
+        factor = np.where(reduced, factor * pace.reduced_pace, factor)
+    return factor
 
 
 def home_slots(walkable: np.ndarray, area: tuple[int, int, int, int], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +164,7 @@ def build_residents(scenario: Scenario, city: City, rng: np.random.Generator) ->
         x=x,
         y=y,
         cell=y * city.width + x,
-        m_per_min=speeds_for(scenario, age),
+        m_per_min=speeds_for(scenario, age) * pace_factors(scenario.pace, age, rng),
         community_names=tuple(c.name for c in scenario.communities),
         group_names=group_names,
     )

@@ -39,7 +39,7 @@ command line can print them and exit 2. Files are data: nothing in them is execu
 from .checks import load_scenario
 from .errors import Problem, ScenarioError
 from .files import DEFAULT_SCENARIO, SCENARIO_DIR, bundled_scenarios, load_catalogue, resolve_scenario_path
-from .schema import override_kind, parse_band
+from .schema import override_kind, parse_band, parse_windows
 from .spec import (
     MAX_AGE,
     MAX_CELLS,
@@ -50,6 +50,7 @@ from .spec import (
     FacilitySite,
     FacilityType,
     Grid,
+    Pace,
     Scenario,
     Simulation,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "FacilitySite",
     "FacilityType",
     "Grid",
+    "Pace",
     "Problem",
     "Scenario",
     "ScenarioError",
@@ -76,6 +78,7 @@ __all__ = [
     "load_scenario",
     "override_kind",
     "parse_band",
+    "parse_windows",
     "resolve_scenario_path",
     "scenario_toml",
 ]

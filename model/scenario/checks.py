@@ -28,6 +28,7 @@ from .spec import (
     SHARE_TOLERANCE,
     AgeBand,
     Grid,
+    Pace,
     Scenario,
     Simulation,
     _default,
@@ -222,14 +223,15 @@ def _check_population(c: _Checker):
     return groups, ages, mixing
 
 
-def _check_walking(c: _Checker) -> dict[AgeBand, float] | None:
+def _check_walking(c: _Checker) -> tuple[dict[AgeBand, float] | None, Pace | None]:
     w = c.table("walking")
     if "walking" not in c.raw.data:
         c.missing("walking", c.top, "required table is missing", any_file=True)
-        return None
+        return None, None
+    pace = _check_pace(c, w)
     speeds = c.require(w, "m_per_min", "walking.m_per_min")
     if speeds is None:
-        return None
+        return None, pace
     ok = True
     for k, v in speeds.items():
         if not _is_number(v):
@@ -238,7 +240,32 @@ def _check_walking(c: _Checker) -> dict[AgeBand, float] | None:
         elif not c.positive(v, f"walking.m_per_min.{k}"):
             ok = False
     bands = c.bands(speeds, "walking.m_per_min", cover_all=True)
-    return {b: float(v) for b, v in bands.items()} if (bands and ok) else None
+    return ({b: float(v) for b, v in bands.items()} if (bands and ok) else None), pace
+
+
+def _check_pace(c: _Checker, w: dict) -> Pace | None:
+    """Check how pace varies within a band: ``pace_cv``, ``pace_limits``, ``reduced_mobility``, ``reduced_pace``."""
+    n_before = len(c.problems)
+    cv = w.get("pace_cv", _default(Pace, "cv"))
+    if not (math.isfinite(cv) and 0 <= cv <= 1):
+        c.bad("walking.pace_cv", f"must be a standard deviation between 0 and 1 (a share of the band's pace), not {cv}")
+    limits = w.get("pace_limits", list(_default(Pace, "limits")))
+    lo, hi = limits
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= 1 <= hi):
+        c.bad("walking.pace_limits", f"must be [lowest, highest] with 0 < lowest <= 1 <= highest, not {limits!r}")
+    reduced_pace = w.get("reduced_pace", _default(Pace, "reduced_pace"))
+    if not (math.isfinite(reduced_pace) and 0 < reduced_pace <= 1):
+        c.bad("walking.reduced_pace", f"must be a share of the pace, above 0 and at most 1, not {reduced_pace}")
+    reduced = w.get("reduced_mobility", _default(Pace, "reduced_mobility"))
+    for k, v in reduced.items():
+        if not _is_number(v) or not math.isfinite(v) or not 0 <= v <= 1:
+            c.bad(f"walking.reduced_mobility.{k}", f"must be a share between 0 and 1, not {v!r}")
+    if len(c.problems) > n_before:
+        return None
+    bands = c.bands(reduced, "walking.reduced_mobility", cover_all=False) if reduced else {}
+    if bands is None:
+        return None
+    return Pace(float(cv), (float(lo), float(hi)), {b: float(v) for b, v in bands.items()}, float(reduced_pace))
 
 
 def _check_simulation(c: _Checker) -> Simulation | None:
@@ -330,7 +357,7 @@ def load_scenario(
         c.bad("seed", f"must not be negative, not {seed}")
     grid = _check_grid(c)
     groups, ages, mixing = _check_population(c)
-    speeds = _check_walking(c)
+    speeds, pace = _check_walking(c)
     types, type_names = _check_types(c)
     simulation = _check_simulation(c)
     communities = _check_communities(c, grid, groups)
@@ -351,6 +378,7 @@ def load_scenario(
         ages=ages,
         mixing=float(mixing),
         speeds=speeds,
+        pace=pace,
         communities=communities,
         facilities=facilities,
         types=types,

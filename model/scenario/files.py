@@ -21,8 +21,9 @@ from .schema import _SCHEMA, _check_shape, _suggest
 SCENARIO_DIR = Path(str(resources.files("model.bundled_scenarios")))
 DEFAULT_SCENARIO = SCENARIO_DIR / "demo.toml"
 LIST_SECTIONS = ("communities", "facilities")
-# share and speed tables are replaced as a whole by a variant, so that they still sum to 1
-_REPLACED_WHOLE = ("groups", "ages", "m_per_min")
+# share and speed tables are replaced as a whole by a variant, so that they still sum to 1 (and
+# the bands still fit together)
+_REPLACED_WHOLE = ("groups", "ages", "m_per_min", "reduced_mobility")
 
 
 @dataclass

@@ -16,7 +16,8 @@ from .errors import Problem
 from .spec import MAX_AGE, AgeBand
 
 # Value kinds: "str", "int", "float", "bool", "rect", "rects", "cell", "cells", "lonlat", "shares",
-# "speeds", "time", "window", "band", "table" (nested schema), "list" (list of nested schema)
+# "speeds", "band_shares", "range", "time", "windows", "band", "table" (nested schema), "list" (list
+# of nested schema)
 _COMMUNITY = {"name": "str", "area": "rect", "residents": "int", "groups": "shares", "gates": "cells"}
 _FACILITY = {"type": "str", "at": "cell", "capacity": "int", "name": "str"}
 _TYPE_FIELDS = {
@@ -25,7 +26,7 @@ _TYPE_FIELDS = {
     "ages": "band",
     "daily_prob": "float",
     "weekdays_only": "bool",
-    "depart": "window",
+    "depart": "windows",
     "visit_min": "int",
     "open": "time",
     "close": "time",
@@ -42,7 +43,13 @@ _SCHEMA: dict[str, Any] = {
     "seed": "int",
     "grid": {"width": "int", "height": "int", "cell_m": "float", "blocked": "rects", "origin": "lonlat"},
     "population": {"groups": "shares", "ages": "shares", "mixing": "float"},
-    "walking": {"m_per_min": "speeds"},
+    "walking": {
+        "m_per_min": "speeds",
+        "pace_cv": "float",
+        "pace_limits": "range",
+        "reduced_mobility": "band_shares",
+        "reduced_pace": "float",
+    },
     "simulation": {
         "tick_min": "int",
         "day_start": "time",
@@ -68,8 +75,10 @@ _KIND_WORDS = {
     "lonlat": "[longitude, latitude] (two numbers, WGS84 degrees)",
     "shares": "a table of shares, e.g. { han = 0.9, mongol = 0.1 }",
     "speeds": 'a table of speeds by age band, e.g. { "0-59" = 78.0, "60-100" = 60.0 }',
+    "band_shares": 'a table of shares by age band, e.g. { "80-100" = 0.2 }',
+    "range": "[lowest, highest] (two numbers)",
     "time": 'a time "HH:MM"',
-    "window": 'two times ["HH:MM", "HH:MM"]',
+    "windows": 'a window ["HH:MM", "HH:MM"] or a list of windows [["HH:MM", "HH:MM"], ...]',
     "band": "[lowest, highest] ages (two integers)",
     "sources": "a table of strings",
     "types": "a table of facility types",
@@ -135,13 +144,39 @@ def _kind_ok(kind: str, v: Any) -> bool:
         return isinstance(v, list) and len(v) == 2 and all(_is_int(a) for a in v)
     if kind == "sources":
         return isinstance(v, dict) and all(isinstance(a, str) for a in v.values())
-    if kind in ("shares", "speeds", "types"):
+    if kind in ("shares", "speeds", "band_shares", "types"):
         return isinstance(v, dict)
+    if kind == "range":
+        return isinstance(v, list) and len(v) == 2 and all(_is_number(a) and not math.isnan(a) for a in v)
     if kind == "time":
         return _parse_time(v) is not None
-    if kind == "window":
-        return isinstance(v, list) and len(v) == 2 and all(_parse_time(a) is not None for a in v)
+    if kind == "windows":
+        return parse_windows(v) is not None
     raise AssertionError(kind)
+
+
+def _parse_window(v: Any) -> tuple[int, int] | None:
+    """(first, last) minutes after midnight of a window ["HH:MM", "HH:MM"], or None (order unchecked)."""
+    if not (isinstance(v, list) and len(v) == 2):
+        return None
+    first, last = _parse_time(v[0]), _parse_time(v[1])
+    return None if first is None or last is None else (first, last)
+
+
+def parse_windows(v: Any) -> list[tuple[int, int]] | None:
+    """The windows of a ``depart`` value, or None if it has neither shape.
+
+    One window is written ``["07:30", "08:15"]``, several as a list of them,
+    ``[["06:00", "06:45"], ["18:30", "20:00"]]``. Their order and overlaps are checked with the
+    facility type (model/scenario/sites.py), not here.
+    """
+    one = _parse_window(v)
+    if one is not None:
+        return [one]
+    if not isinstance(v, list) or not v:
+        return None
+    windows = [_parse_window(w) for w in v]
+    return None if None in windows else windows
 
 
 def _suggest(key: str, allowed: list[str]) -> str:
@@ -189,7 +224,7 @@ def _check_shape(data: dict, schema: dict, path: str, file: str, problems: list[
 
 
 # tables whose keys are free (group names, age bands, source names): the kind of their values
-_OPEN_TABLES = {"shares": "float", "speeds": "float", "sources": "str"}
+_OPEN_TABLES = {"shares": "float", "speeds": "float", "band_shares": "float", "sources": "str"}
 _FIXED_KEYS = {
     "name": "the scenario's name cannot be overridden; change the scenario file",
     "extends": "cannot be overridden; change the scenario file",
@@ -238,8 +273,9 @@ def override_kind(key: str) -> str | None:
         key: A dotted key, e.g. ``population.mixing`` or ``facility_types.park.capacity``.
 
     Returns:
-        The kind: "int", "float", "bool", "str", "time", "window", "band", "rect", "rects",
-        "lonlat" (``grid.origin``), "shares", "speeds", "sources", "types" (the ``facility_types``
+        The kind: "int", "float", "bool", "str", "time", "windows", "band", "rect", "rects",
+        "lonlat" (``grid.origin``), "range" (``walking.pace_limits``), "shares", "speeds",
+        "band_shares" (``walking.reduced_mobility``), "sources", "types" (the ``facility_types``
         table) or "table" (another table of the schema). ``facility_types.<any type>.<field>``
         has the kind of that catalogue field; a key inside a share or speed table ("float") or
         ``source`` ("str") that of its values. None when the key is not in the schema or cannot

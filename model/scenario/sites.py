@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .files import load_catalogue
-from .schema import _KIND_WORDS, _TYPE_FIELDS, _kind_ok, _parse_time, _suggest
+from .schema import _KIND_WORDS, _TYPE_FIELDS, _kind_ok, _parse_time, _suggest, parse_windows
 from .spec import MAX_AGE, MAX_RESIDENTS, MAX_TRIES, AgeBand, Community, FacilitySite, FacilityType, Grid, _default
 
 if TYPE_CHECKING:
@@ -58,17 +58,9 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
         if f["beta_per_min"] < 0:
             c.bad(f"{path}.beta_per_min", f"must not be negative, not {f['beta_per_min']}")
         open_min, close_min = _parse_time(f["open"]), _parse_time(f["close"])
-        d0, d1 = (_parse_time(t) for t in f["depart"])
         if open_min >= close_min:
             c.bad(f"{path}.close", f"closing time {f['close']} must be after opening time {f['open']}")
-        if d0 > d1:
-            c.bad(f"{path}.depart", "the window must not end before it starts")
-        elif open_min < close_min and (d0 < open_min or d1 >= close_min):
-            c.bad(
-                f"{path}.depart",
-                f"departures {f['depart'][0]}-{f['depart'][1]} must fall within the opening "
-                f"hours {f['open']}-{f['close']}",
-            )
+        windows = _check_windows(c, f, path, open_min, close_min)
         if len(c.problems) > problems_before:
             continue
         types[tname] = FacilityType(
@@ -78,7 +70,7 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
             ages=AgeBand(lo, hi),
             daily_prob=float(f["daily_prob"]),
             weekdays_only=f["weekdays_only"],
-            depart_min=(d0, d1),
+            depart_windows=windows,
             visit_min=f["visit_min"],
             open_min=open_min,
             close_min=close_min,
@@ -89,6 +81,37 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
             source=dict(f.get("source", _default(FacilityType, "source"))),
         )
     return types, set(merged) | set(overrides)
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _check_windows(c: _Checker, f: dict, path: str, open_min: int, close_min: int) -> tuple[tuple[int, int], ...]:
+    """Check a type's departure windows: each in order, within the opening hours, sorted, not overlapping.
+
+    One window is reported at ``<type>.depart``, one of several at ``<type>.depart[i]``.
+    """
+    windows = parse_windows(f["depart"])  # the shape is checked already
+    key = (lambda i: f"{path}.depart") if len(windows) == 1 else (lambda i: f"{path}.depart[{i}]")
+    for i, (first, last) in enumerate(windows):
+        shown = f"{_hhmm(first)}-{_hhmm(last)}"
+        if first > last:
+            c.bad(key(i), f"the window {shown} must not end before it starts")
+        elif open_min < close_min and (first < open_min or last >= close_min):
+            c.bad(
+                key(i),
+                f"departures {shown} must fall within the opening hours {f['open']}-{f['close']}",
+            )
+    for i in range(1, len(windows)):
+        (a0, a1), (b0, b1) = windows[i - 1], windows[i]
+        if a0 <= a1 and b0 <= b1 and b0 <= a1:
+            c.bad(
+                f"{path}.depart",
+                f"windows must be in order of time and must not overlap: {_hhmm(a0)}-{_hhmm(a1)} "
+                f"is followed by {_hhmm(b0)}-{_hhmm(b1)}",
+            )
+    return tuple(windows)
 
 
 def _cell_blocked(grid: Grid, x: int, y: int) -> bool:

@@ -153,7 +153,10 @@ class FacilityType:
     """A catalogue entry, after the scenario's overrides (see model/catalogue.toml).
 
     The rules that apply these numbers (who needs the type, opening hours, whether a trip fits)
-    are in the rulebook, model/simulation/rules.py.
+    are in the rulebook, model/simulation/rules.py. ``depart_windows`` holds one or more
+    (first, last) departure minutes after midnight, sorted and not overlapping: each window is
+    one chance a day to visit, taken with probability ``daily_prob`` (the morning and the evening
+    park are two windows).
     """
 
     id: str
@@ -162,7 +165,7 @@ class FacilityType:
     ages: AgeBand
     daily_prob: float
     weekdays_only: bool
-    depart_min: tuple[int, int]
+    depart_windows: tuple[tuple[int, int], ...]
     visit_min: int
     open_min: int
     close_min: int
@@ -171,6 +174,35 @@ class FacilityType:
     patience_min: int
     tries: int
     source: dict[str, str] = field(default_factory=dict, compare=False)  # no sources given
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How walking pace varies within an age band (the ``[walking]`` keys besides ``m_per_min``).
+
+    Each resident walks at its band's ``m_per_min`` times a factor drawn from a normal
+    distribution of mean 1 and standard deviation ``cv``, truncated to ``limits`` (so the band's
+    value stays the mean when the limits are symmetric about 1); a share ``reduced_mobility`` of
+    the residents of a band has reduced mobility and walks at ``reduced_pace`` times that pace.
+    The defaults are no variation at all: every resident of a band at the band's pace.
+
+    Attributes:
+        cv: Standard deviation of the pace factor (a coefficient of variation), 0 for none.
+        limits: (lowest, highest) pace factor; the normal distribution is truncated to them.
+        reduced_mobility: Share of the residents of each age band with reduced mobility.
+        reduced_pace: Their pace as a share of the pace they would otherwise have.
+
+    """
+
+    cv: float = 0.0  # no variation within a band
+    limits: tuple[float, float] = (0.5, 1.5)  # design choice: only used when cv > 0
+    reduced_mobility: dict[AgeBand, float] = field(default_factory=dict)  # nobody
+    reduced_pace: float = 0.5  # design choice: only used with a reduced_mobility share
+
+    @property
+    def fastest_factor(self) -> float:
+        """The largest factor any resident's pace can have over its band's ``m_per_min``."""
+        return self.limits[1] if self.cv > 0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +254,7 @@ class Scenario:
     ages: dict[AgeBand, float]
     mixing: float = 1.0  # assumption: homes assigned regardless of group, the case without separation
     speeds: dict[AgeBand, float]
+    pace: Pace = field(default_factory=Pace)  # no variation within a band
     communities: tuple[Community, ...]
     facilities: tuple[FacilitySite, ...]
     types: dict[str, FacilityType]
@@ -234,8 +267,13 @@ class Scenario:
         present = {f.type for f in self.facilities}
         return [t for t in self.types if t in present]
 
+    @property
+    def fastest_m_per_min(self) -> float:
+        """The fastest pace any resident can have (m/min): the fastest band at the highest factor."""
+        return max(self.speeds.values()) * self.pace.fastest_factor
+
     def speed_for(self, age: int) -> float:
-        """Return the walking speed in m/min of a resident of this age."""
+        """Return the walking speed in m/min of a resident of this age (the band's mean pace)."""
         for band, speed in self.speeds.items():
             if band.contains(age):
                 return speed

@@ -22,6 +22,12 @@ def _time(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
+def _windows(windows: tuple[tuple[int, int], ...]) -> list:
+    """Departure windows as a catalogue writes them: one as ["HH:MM", "HH:MM"], several as a list of them."""
+    written = [[_time(first), _time(last)] for first, last in windows]
+    return written[0] if len(written) == 1 else written
+
+
 def _bands(table: dict[AgeBand, float]) -> dict[str, float]:
     return {str(band): value for band, value in table.items()}
 
@@ -34,7 +40,7 @@ def _type_table(t: FacilityType) -> dict[str, Any]:
         "ages": [t.ages.lo, t.ages.hi],
         "daily_prob": t.daily_prob,
         "weekdays_only": t.weekdays_only,
-        "depart": [_time(t.depart_min[0]), _time(t.depart_min[1])],
+        "depart": _windows(t.depart_windows),
         "visit_min": t.visit_min,
         "open": _time(t.open_min),
         "close": _time(t.close_min),
@@ -67,7 +73,13 @@ def _data(s: Scenario) -> dict[str, Any]:
         "seed": s.seed,
         "grid": grid,
         "population": {"groups": dict(s.groups), "ages": _bands(s.ages), "mixing": s.mixing},
-        "walking": {"m_per_min": _bands(s.speeds)},
+        "walking": {
+            "m_per_min": _bands(s.speeds),
+            "pace_cv": s.pace.cv,
+            "pace_limits": list(s.pace.limits),
+            "reduced_mobility": _bands(s.pace.reduced_mobility),
+            "reduced_pace": s.pace.reduced_pace,
+        },
         "simulation": {
             "tick_min": sim.tick_min,
             "day_start": _time(sim.day_start_min),

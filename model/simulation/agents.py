@@ -92,7 +92,8 @@ class Resident(mesa.Agent):
         m_per_min: Own walking speed.
         needs: Type indices this resident needs (``rules.needs``).
         state: Where the resident is (:class:`State`).
-        plan: Today's wanted visits not yet started: (departure tick, type index), in plan order.
+        plan: Today's wanted visits not yet started: (departure tick, type index), in plan order
+            (``rules.plan_order``).
         unmet: Wanted visits not served, per type index (all days).
     """
 
@@ -146,22 +147,26 @@ class Resident(mesa.Agent):
     # ----------------------------------------------------------------- planning
 
     def plan_day(self, day: int) -> None:
-        """Draw today's visits: each needed type with its daily probability, at a time in its window.
+        """Draw today's visits: in each window of each needed type, one with the type's daily probability.
 
         Types visited only on weekdays are skipped at weekends. Departure minutes are uniform
-        whole minutes in the type's ``depart`` window (clipped to the simulated day).
+        whole minutes in the window (clipped to the simulated day); a type with two windows (the
+        morning and the evening park) gives two independent chances a day.
         """
         clock, rng, types = self.model.clock, self.model.rng, self.model.types
         wanted = rules.wanted_today(types, clock.is_weekend(day))
-        ticks, kinds = [], []
+        ticks, windows = [], []
         for t in self.needs:
-            if wanted[t] and rng.random() < types.daily_prob[t]:
-                minute = int(rng.integers(types.depart_lo[t], types.depart_hi[t] + 1))
-                ticks.append(clock.tick_at(day, minute))
-                kinds.append(t)
-        ticks_a, kinds_a = np.array(ticks, dtype=np.int64), np.array(kinds, dtype=np.int64)
-        order = rules.plan_order(np.zeros(len(ticks), dtype=np.int64), ticks_a, kinds_a, types)
-        self.plan = [(ticks[i], kinds[i]) for i in order]
+            if not wanted[t]:
+                continue
+            for w in types.windows_of(t):
+                if rng.random() < types.daily_prob[t]:
+                    minute = int(rng.integers(types.window_lo[w], types.window_hi[w] + 1))
+                    ticks.append(clock.tick_at(day, minute))
+                    windows.append(w)
+        ticks_a, windows_a = np.array(ticks, dtype=np.int64), np.array(windows, dtype=np.int64)
+        order = rules.plan_order(np.zeros(len(ticks), dtype=np.int64), ticks_a, windows_a, types)
+        self.plan = [(ticks[i], int(types.window_type[windows[i]])) for i in order]
 
     def choose_facilities(self, t: int, tick: int) -> list[Facility]:
         """Rank the facilities of type ``t`` this resident may use now: the first is the destination.

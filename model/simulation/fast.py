@@ -160,23 +160,22 @@ class FastEngine:
         self._admit(tick)
 
     def _plan_day(self, day: int) -> None:
-        """Every resident draws today's visits (Resident.plan_day)."""
+        """Every resident draws today's visits, one chance per window of a needed type (Resident.plan_day)."""
         types = self.types
         wanted = rules.wanted_today(types, self.clock.is_weekend(day))
-        owners, kinds, minutes = [], [], []
-        for t in range(len(types)):
+        owners, windows, minutes = ([np.zeros(0, dtype=np.int64)] for _ in range(3))
+        for w, t in enumerate(types.window_type):
             if not wanted[t]:
                 continue
             who = np.flatnonzero(self.needs[:, t])
             go = who[self.rng.random(who.size) < types.daily_prob[t]]
             owners.append(go)
-            kinds.append(np.full(go.size, t, dtype=np.int64))
-            minutes.append(self.rng.integers(types.depart_lo[t], types.depart_hi[t] + 1, size=go.size))
-        owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
-        kind = np.concatenate(kinds) if kinds else np.zeros(0, dtype=np.int64)
-        ticks = self.clock.tick_at(day, np.concatenate(minutes)) if owners else np.zeros(0, dtype=np.int64)
-        order = rules.plan_order(owner, ticks, kind, types)
-        owner, self.plan_type, self.plan_tick = owner[order], kind[order], np.asarray(ticks)[order]
+            windows.append(np.full(go.size, w, dtype=np.int64))
+            minutes.append(self.rng.integers(types.window_lo[w], types.window_hi[w] + 1, size=go.size))
+        owner, window = np.concatenate(owners), np.concatenate(windows)
+        ticks = np.asarray(self.clock.tick_at(day, np.concatenate(minutes)), dtype=np.int64)
+        order = rules.plan_order(owner, ticks, window, types)
+        owner, self.plan_type, self.plan_tick = owner[order], types.window_type[window[order]], ticks[order]
         counts = np.bincount(owner, minlength=self.n)
         self.plan_end = np.cumsum(counts)
         self.plan_ptr = self.plan_end - counts

@@ -45,6 +45,11 @@ class TypeTable:
 
     Built from the scenario's catalogue entries (:class:`model.scenario.FacilityType`), so both
     engines read the same numbers. Times are minutes after midnight, durations minutes.
+
+    The departure windows of all types are numbered together, type by type in type order and
+    each type's windows in time order: window ``w`` belongs to type ``window_type[w]`` and holds
+    the departure minutes ``window_lo[w]`` to ``window_hi[w]``; the windows of type ``t`` are
+    ``windows_of(t)``.
     """
 
     names: tuple[str, ...]
@@ -52,8 +57,10 @@ class TypeTable:
     age_hi: np.ndarray
     daily_prob: np.ndarray
     weekdays_only: np.ndarray
-    depart_lo: np.ndarray
-    depart_hi: np.ndarray
+    window_type: np.ndarray
+    window_lo: np.ndarray
+    window_hi: np.ndarray
+    window_start: np.ndarray  # windows of type t: window_start[t] .. window_start[t + 1] - 1
     visit_min: np.ndarray
     open_min: np.ndarray
     close_min: np.ndarray
@@ -70,14 +77,18 @@ class TypeTable:
             return np.array([get(t) for t in types], dtype=dtype)
 
         names = tuple(t.id for t in types)
+        windows = [(i, first, last) for i, t in enumerate(types) for first, last in t.depart_windows]
+        per_type = [len(t.depart_windows) for t in types]
         return cls(
             names=names,
             age_lo=column(lambda t: t.ages.lo, np.int64),
             age_hi=column(lambda t: t.ages.hi, np.int64),
             daily_prob=column(lambda t: t.daily_prob, float),
             weekdays_only=column(lambda t: t.weekdays_only, bool),
-            depart_lo=column(lambda t: t.depart_min[0], np.int64),
-            depart_hi=column(lambda t: t.depart_min[1], np.int64),
+            window_type=np.array([w[0] for w in windows], dtype=np.int64),
+            window_lo=np.array([w[1] for w in windows], dtype=np.int64),
+            window_hi=np.array([w[2] for w in windows], dtype=np.int64),
+            window_start=np.concatenate([[0], np.cumsum(per_type)]).astype(np.int64),
             visit_min=column(lambda t: t.visit_min, np.int64),
             open_min=column(lambda t: t.open_min, np.int64),
             close_min=column(lambda t: t.close_min, np.int64),
@@ -91,6 +102,10 @@ class TypeTable:
         """Number of types."""
         return len(self.names)
 
+    def windows_of(self, t: int) -> range:
+        """The window numbers of type ``t``, in time order."""
+        return range(int(self.window_start[t]), int(self.window_start[t + 1]))
+
 
 # --------------------------------------------------------------------------- who wants what
 
@@ -102,13 +117,22 @@ def needs(age: np.ndarray, table: TypeTable) -> np.ndarray:
 
 
 def wanted_today(table: TypeTable, weekend: bool) -> np.ndarray:
-    """Per type, whether residents plan visits of it today (weekday-only types rest at weekends)."""
+    """Per type, whether residents plan visits of it today (weekday-only types rest at weekends).
+
+    A resident who needs a type wanted today draws, in each of the type's departure windows, one
+    visit with probability ``daily_prob`` (independently), leaving at a whole minute drawn
+    uniformly in the window: two windows are two chances a day, the morning and the evening park.
+    """
     return ~(table.weekdays_only & weekend)
 
 
-def plan_order(owner: np.ndarray, tick: np.ndarray, type_index: np.ndarray, table: TypeTable) -> np.ndarray:
-    """The order of the day's planned visits: by resident, then departure tick, then type id (A-Z)."""
-    return np.lexsort((table.name_rank[type_index], tick, owner))
+def plan_order(owner: np.ndarray, tick: np.ndarray, window: np.ndarray, table: TypeTable) -> np.ndarray:
+    """The order of the day's planned visits (one per drawn window).
+
+    By resident, then departure tick, then type id (A-Z), then window (earlier first: two windows
+    of a type fall in one tick only when both are clipped to the start of the day).
+    """
+    return np.lexsort((window, table.name_rank[table.window_type[window]], tick, owner))
 
 
 # --------------------------------------------------------------------------- time

@@ -246,8 +246,9 @@ def render() -> str:
 #   has a health station (so one per community).
 # ASSUMED: the grid, the river and rail geometry, the community names (invented), sizes and
 #   resident numbers, the groups of three communities, every position, the split of the {outlets_round}
-#   outlets into market and convenience entries and their capacities. Population structure and
-#   walking speeds come from parts/inner_mongolia.toml (assumptions, documented there).
+#   outlets into market and convenience entries and their capacities. The age structure (Inner
+#   Mongolia's 2020 census: published, the region's table used for Wuhai) and the walking speeds
+#   (assumptions) come from parts/inner_mongolia.toml, documented there.
 
 name = "wuhai_life_circle"
 description = "One Wuhai life circle: ~40,000 residents in 6 communities by the Yellow River"
@@ -338,16 +339,19 @@ blocked = [""")
 
     w("")
     w(
-        f"# --- nursery and kindergarten: {len(KINDERGARTENS)} (published: 25 integrated institutions / 14 circles "
+        f"# --- nursery and kindergarten: {len(KINDERGARTENS)} integrated institutions (published: 25 / 14 circles "
         f"= {NURSERY_KINDERGARTENS / CIRCLES:.1f})."
     )
-    w("#     The published figure counts integrated nursery-and-kindergarten institutions; whether")
-    w("#     ordinary kindergartens are among them is not said (the pilot Xinda Jiayuan alone has")
+    w("#     Each is a kindergarten (ages 3-5) and a nursery (托育, ages 0-2) on the same site: published,")
+    w("#     Wuhai's 25 institutions are integrated nursery-and-kindergarten ones (托幼一体化), built in")
+    w("#     community service premises; their capacities are the catalogue's (assumptions). Whether")
+    w("#     ordinary kindergartens exist beside them is not said (the pilot Xinda Jiayuan alone has")
     w("#     'several kindergartens'), so 2 per circle is probably a lower bound (assumption) and the")
     w("#     kindergarten gaps of this scenario may be overstated. GB 50180-2018 places a kindergarten")
     w("#     in every 5-minute circle.")
     for i, (x, y) in enumerate(KINDERGARTENS, 1):
         fac("kindergarten", x, y, f"integrated nursery and kindergarten {i}")
+        fac("nursery", x, y, f"integrated nursery and kindergarten {i}, nursery classes")
 
     w("")
     w(

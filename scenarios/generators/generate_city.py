@@ -743,6 +743,8 @@ def place_wuhai_facilities(city: City, circles: list[Circle]) -> None:
                 cells = in_pilot(city, cells, xinda)
             for k, cell in enumerate(cells, 1):
                 city.add(ftype, cell, f"{circ.name} {label} {k}")
+                if ftype == "kindergarten":  # published: integrated, a nursery on the same site
+                    city.add("nursery", cell, f"{circ.name} {label} {k}, nursery classes")
         for k, cell in enumerate(city.sites(circ.homes + circ.streets, WUHAI_DEMO_BASES_PER_CIRCLE), 1):
             city.add("culture_room", cell, f"{circ.name} calligraphy demonstration base {k}", DEMO_BASE_CAPACITY)
 
@@ -831,7 +833,8 @@ WUHAI_HEADER = """\
 #     between them; two circles have an outlying mining settlement of {settlement:,} residents 1-2 km
 #     from their centre (gaps on purpose);
 #   - population structure and walking speeds: the defaults of parts/inner_mongolia.toml, kept as
-#     they are (groups han 0.90 / mongol 0.06 / hui 0.04); {relocation} relocation estates (more
+#     they are (ages: Inner Mongolia's 2020 census, published, the region's table used for Wuhai;
+#     groups han 0.90 / mongol 0.06 / hui 0.04, assumed); {relocation} relocation estates (more
 #     minority residents) and {mining} old mining compounds (fewer) have their own shares;
 #   - every facility position (k-means siting over the homes or streets, jittered) and every
 #     count below that is not marked published.
@@ -840,6 +843,7 @@ WUHAI_HEADER = """\
 #   elderly_care    {n[elderly_care]:5}  published: 1 per community + a second centre in the {care_extra} largest
 #   kindergarten    {n[kindergarten]:5}  published: 1 per circle + a second in the {kg_extra} largest circles
 #                          (a lower bound: see the kindergarten section)
+#   nursery         {n[nursery]:5}  published: the nursery classes of the same integrated institutions
 #   primary_school  {n[primary_school]:5}  norm: about 1 per {primary_per:,} residents of a circle
 #   middle_school   {n[middle_school]:5}  norm: 1 per circle + 1 in circles over {big_circle:,}
 #   health_station  {n[health_station]:5}  norm: 1 per community (health hut) + a second in the {hs_big} of {big_com:,}+
@@ -946,6 +950,11 @@ def render_wuhai() -> str:
             "    ordinary kindergartens are among them is not said (Xinda Jiayuan alone has 'several'), so this",
             "    is probably a lower bound and kindergarten gaps here are overstated (assumption)",
         ],
+        "nursery": [
+            f"--- nurseries (托育, ages 0-2): {n['nursery']}, the nursery classes of the integrated institutions,",
+            "    on the kindergartens' sites (published: the institutions are integrated nursery-and-kindergarten",
+            "    ones, 托幼一体化); capacities are the catalogue's (assumption)",
+        ],
         "primary_school": [
             f"--- primary schools: {n['primary_school']} (norm; Wuhai's school numbers are not "
             "published); one of Haibowan 2's is inside Xinda Jiayuan"
@@ -970,6 +979,7 @@ def render_wuhai() -> str:
         "health_centre",
         "service_centre",
         "kindergarten",
+        "nursery",
         "primary_school",
         "middle_school",
         "park",
@@ -1306,7 +1316,9 @@ QINGSHAN_HEADER = """\
 #   - groups: the published {minority_share:.2%} minority share, split (an assumption) as
 #     {minority} ("other": the remaining 39 groups
 #     together); the same shares in every community (embedded residence, mixing 1.0 as in
-#     parts/inner_mongolia.toml); ages and walking speeds from parts/inner_mongolia.toml;
+#     parts/inner_mongolia.toml); ages (Inner Mongolia's 2020 census, the region's table used
+#     for Qingshan) and walking speeds from parts/inner_mongolia.toml; no nursery is placed (the
+#     reply gives no nurseries, and 0-2-year-olds' nursery visits are then not simulated);
 #   - every facility position, and every count below other than the parks, squares and gardens.
 #
 # FACILITIES ({n_fac:,}):

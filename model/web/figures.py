@@ -1,7 +1,7 @@
 """The pictures of the browser page, as PNG bytes: the map and the live charts.
 
-The map is drawn from Mesa's view of the space (``LifeCircleModel.grid``: its "walkable" and
-"people" property layers), the residents' positions and the facilities' occupancy now; it uses
+The map is drawn from the model's walkable grid, the residents' positions (and Mesa's view of the
+space, ``LifeCircleModel.grid``, for residents per cell) and the facilities' occupancy now; it uses
 the band colours of the results' access maps (model/report/drawing/maps.py), so that the page's
 5/10/15-minute overlay reads like the guidance maps. It is drawn at a fixed size with the grid
 at a known place in the image (:class:`MapFrame`), so that a click on the image names a cell.
@@ -26,6 +26,7 @@ from matplotlib.patches import Patch, Rectangle
 from model.measures.access import BANDS_MIN
 from model.report.drawing import plot_coverage, plot_exposure
 from model.report.drawing.maps import BAND_COLOURS, BLOCKED_COLOUR, UNREACHABLE_COLOUR
+from model.simulation.rules import State
 from model.web.state import clock_text, coverage_table_of
 
 DPI = 100
@@ -34,6 +35,7 @@ LEGEND_IN = 2.0  # room for the legend on the right
 PAD_IN = 0.12
 TITLE_IN = 0.45
 DOTS_MAX = 6_000  # above this many residents the map draws density per cell, not dots
+TRACE_MAX = 100_000  # above this many, only residents at home are placed (see _residents)
 WALKABLE_COLOUR = "#fbfbf7"
 SELECTED_COLOUR = "#d7191c"
 # Residents' colours keep off the bands' yellow-green-blue: groups from Okabe & Ito's colour-blind-safe
@@ -135,28 +137,42 @@ def _ground(model, view: MapView, walkable: np.ndarray) -> tuple[np.ndarray, lis
     return image, handles
 
 
-def _residents(ax, model, view: MapView, people: np.ndarray) -> list:
-    """Residents where they are now: dots, or density per cell in large populations; legend entries."""
+def _residents(ax, model, view: MapView) -> list:
+    """Residents where they are now: dots, or density per cell in large populations; legend entries.
+
+    Up to :data:`TRACE_MAX` residents every one is placed where it is (walkers on their paths:
+    ``model.positions()``, and Mesa's "people" layer of ``model.grid`` for the density). Above it
+    only residents at home are placed: tracing every walk costs the fast engine seconds per tick
+    at city scale (one shortest-path tree per walk's destination), and residents out are in the
+    facilities' markers anyway.
+    """
     city = model.city
     cls, labels, colours = resident_classes(model, view.colour_by)
-    cell = model.positions()
-    if cell.size <= DOTS_MAX:
-        n = cell.size
+    n = cls.size
+    if n > TRACE_MAX:
+        states = model.resident_states()
+        home = states == State.HOME
+        cell, cls = model.built.residents.cell[home], cls[home]
+        total = np.bincount(cell, minlength=city.n_cells)
+        out = {s.name.lower(): int((states == s).sum()) for s in (State.WALKING, State.WAITING, State.VISITING)}
+        title = "residents at home (density per cell);\n" + ", ".join(f"{v:,} {k}" for k, v in out.items())
+    else:
+        cell = model.positions()
+        total = None if n <= DOTS_MAX else model.grid.people.data.T.reshape(-1)  # Mesa's view: residents per cell
+        title = "residents (dots)" if n <= DOTS_MAX else "residents (density per cell)"
+    if n <= DOTS_MAX:
         i = np.arange(n, dtype=np.float64)  # fixed offsets within the cell: drawing uses no random numbers
         x = cell % city.width + (i * 0.6180339887) % 1.0
         y = cell // city.width + (i * 0.7548776662) % 1.0
         ax.scatter(x, y, s=2.5, c=colours[cls], linewidths=0, alpha=0.85, zorder=3)
-        title = "residents (dots)"
     else:
         k = len(labels)
         counts = np.bincount(cell * k + cls, minlength=city.n_cells * k).reshape(city.n_cells, k)
-        total = people.reshape(-1)  # Mesa's "people" layer: residents per cell now
         rgb = counts @ colours / np.maximum(total, 1)[:, None]
         scale = np.percentile(total[total > 0], 95) if (total > 0).any() else 1.0
         alpha = np.where(total > 0, np.clip(0.2 + 0.65 * total / scale, 0, 0.85), 0.0)  # the ground shows through
         rgba = np.concatenate([rgb, alpha[:, None]], axis=1).reshape(city.height, city.width, 4)
         ax.imshow(rgba, extent=(0, city.width, city.height, 0), interpolation="nearest", zorder=3)
-        title = "residents (density per cell)"
     return [Patch(color="none", label=title)] + [Patch(color=colours[j], label=label) for j, label in enumerate(labels)]
 
 
@@ -200,13 +216,11 @@ def draw_map(model, view: MapView) -> tuple[bytes, MapFrame]:
     fig_w, fig_h = PAD_IN + ax_w + LEGEND_IN, TITLE_IN + ax_h + PAD_IN
     fig = Figure(figsize=(fig_w, fig_h), dpi=DPI)
     ax = fig.add_axes((PAD_IN / fig_w, PAD_IN / fig_h, ax_w / fig_w, ax_h / fig_h))
-    grid = model.grid  # Mesa's view of the space: walkable cells, residents per cell now
-    walkable = grid.walkable.data.T > 0
-    people = grid.people.data.T
+    walkable = city.walkable
     extent = (0, city.width, city.height, 0)
     ground, handles = _ground(model, view, walkable)
     ax.imshow(ground, extent=extent, interpolation="nearest", zorder=1)
-    handles += _residents(ax, model, view, people)
+    handles += _residents(ax, model, view)
     names = len(scenario.communities) <= 30
     for com in scenario.communities:
         x, y, w, h = com.area

@@ -1,0 +1,187 @@
+"""Benchmark: one step plus redraw of the browser page, on the server and in a real browser.
+
+    python -m experiments.benchmarks.web [--scenarios wuhai_life_circle wuhai_city] [--no-browser]
+
+Server side, per scenario: the page's model is built (``PageModel``, as the page does on load
+and Reset), run without drawing to 09:00 of the first day (a busy hour: school, market, care
+centres), then stepped CYCLES times, each step followed by everything the page redraws after a
+step (the map, the occupancy chart, the exposure chart when it is due; the coverage chart changes
+only with the plan). In the browser (Debian's chromium through playwright, no CDN): ``lifecircle
+serve SCENARIO`` on a free loopback port, the page loaded, the clock run to 09:00 with the
+render interval raised, then Step clicked CYCLES times; each time counts from the click until the
+clock shows the next minute and the new map image is decoded. Prints Markdown tables with the
+median and the slowest cycle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+from experiments.benchmarks.harness import machine
+
+CYCLES = 20
+WARM_MIN = 180  # 06:00 -> 09:00
+TARGET_S = 1.0
+
+
+def _stats(values: list[float]) -> str:
+    return f"{statistics.median(values):.3f} | {max(values):.3f}"
+
+
+def server_side(scenario: str) -> None:
+    """Build, warm up and time CYCLES step + redraw cycles; print one table row."""
+    from model.web import figures
+    from model.web.state import PageModel
+
+    t0 = time.perf_counter()
+    model = PageModel(scenario)
+    build = time.perf_counter() - t0
+    view = figures.MapView(band_type=model.city.types[0], selected=(model.city.width // 2, model.city.height // 2))
+    t0 = time.perf_counter()
+    figures.draw_map(model, view)  # the first draw builds Mesa's grid of the model
+    figures.draw_coverage(model)
+    first = time.perf_counter() - t0
+    for _ in range(WARM_MIN // model.clock.tick_min):
+        model.step()
+    every = figures.exposure_refresh_ticks(len(model.population.age))
+    parts: dict[str, list[float]] = {"step": [], "map": [], "occupancy": [], "exposure": [], "total": []}
+    for _ in range(CYCLES):
+        times = {}
+        t = time.perf_counter()
+        model.step()
+        times["step"] = time.perf_counter() - t
+        t = time.perf_counter()
+        figures.draw_map(model, view)
+        times["map"] = time.perf_counter() - t
+        t = time.perf_counter()
+        figures.draw_occupancy(model)
+        times["occupancy"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if model.steps % every == 0:
+            figures.draw_exposure(model)
+        times["exposure"] = time.perf_counter() - t
+        times["total"] = sum(times.values())
+        for key, value in times.items():
+            parts[key].append(value)
+    print(
+        f"| {scenario} | {len(model.population.age):,} | {build:.1f} | {first:.1f} | "
+        + " | ".join(f"{statistics.median(parts[k]):.3f}" for k in ("step", "map", "occupancy", "exposure"))
+        + f" | {_stats(parts['total'])} |",
+        flush=True,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def in_browser(scenario: str) -> None:
+    """Serve the scenario, load the page in chromium, time CYCLES clicks on Step; print one table row."""
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    env = dict(os.environ, SOLARA_ASSETS_CDN=f"http://127.0.0.1:{_free_port()}/npm/")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "model.cli", "serve", scenario, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        t0 = time.perf_counter()
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                if server.poll() is not None or time.perf_counter() - t0 > 120:
+                    raise RuntimeError(f"lifecircle serve {scenario} did not start") from None
+                time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=["--no-sandbox"]
+            )
+            page = browser.new_page(viewport={"width": 1600, "height": 1750})
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_() if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")) else r.abort()
+                ),
+            )
+            page.goto(url)
+            page.wait_for_function(
+                "() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=300_000
+            )
+            loaded = time.perf_counter() - t0
+            clock = page.locator(".lifecircle-clock")
+            # to 09:00: the render interval at its largest steps many ticks per click
+            slider = page.locator(".v-input", has_text="Render Interval").get_by_role("slider")
+            slider.focus()
+            slider.press("End")
+            while clock.inner_text() < "Day 1 (Mon) 09:00":
+                before = clock.inner_text()
+                page.get_by_role("button", name="Step").click()
+                page.wait_for_function(f"() => document.querySelector('.lifecircle-clock').innerText !== '{before}'")
+            slider.focus()
+            slider.press("Home")
+            page.wait_for_timeout(500)
+            times = []
+            for _ in range(CYCLES):
+                before = clock.inner_text()
+                src = page.locator("img.lifecircle-map").get_attribute("src")
+                t = time.perf_counter()
+                page.get_by_role("button", name="Step").click()
+                page.wait_for_function(
+                    """([before, src]) => {
+                        const img = document.querySelector('img.lifecircle-map');
+                        return document.querySelector('.lifecircle-clock').innerText !== before
+                            && img.getAttribute('src') !== src && img.complete && img.naturalWidth > 100;
+                    }""",
+                    arg=[before, src],
+                    timeout=60_000,
+                )
+                times.append(time.perf_counter() - t)
+            browser.close()
+        print(f"| {scenario} | {loaded:.1f} | {_stats(times)} |", flush=True)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time the page on each scenario; print the tables."""
+    parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.web", description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", nargs="+", default=["wuhai_life_circle", "wuhai_city"])
+    parser.add_argument("--no-browser", action="store_true", help="only the server-side figures")
+    args = parser.parse_args(argv)
+    print(f"machine: {machine()}\n")
+    print(f"server side: median over {CYCLES} cycles from 09:00 (s); target for step + redraw < {TARGET_S:g} s\n")
+    columns = ("scenario", "residents", "build s", "first draw s", "step", "map", "occupancy", "exposure")
+    print("| " + " | ".join(columns) + " | step + redraw | slowest |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for scenario in args.scenarios:
+        server_side(scenario)
+    if not args.no_browser:
+        print(f"\nin chromium: click on Step until the next minute's map is shown, {CYCLES} clicks from 09:00 (s)\n")
+        print("| scenario | page loaded s | step + redraw | slowest |")
+        print("|---|---:|---:|---:|")
+        for scenario in args.scenarios:
+            in_browser(scenario)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,294 @@
+"""The browser page's parts without a browser: re-planning, knobs, saving, the map's pixels, the
+clock, the offline asset step (against a registry on loopback) and the commands' bad input."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import io
+import json
+import math
+import socket
+import tarfile
+import threading
+
+import numpy as np
+import pytest
+
+from model.cli import main
+from model.scenario import load_scenario
+from model.web import assets, figures
+from model.web.state import PageModel, Plan, PlanError, clock_text, coverage_rows, save_plan, with_knobs
+from tests.conftest import write_small
+
+pytest.importorskip("solara", reason="the web extra is not installed")
+
+
+@pytest.fixture
+def small(tmp_path):
+    return write_small(tmp_path, residents=300)
+
+
+def _within(model, ftype):
+    return next(r["within_level"] for r in coverage_rows(model) if r["type"] == ftype)
+
+
+# --------------------------------------------------------------------------- re-planning
+
+
+def test_a_plan_adds_and_removes_facilities_and_refuses_bad_cells(small):
+    scenario = load_scenario(small)
+    plan = Plan()
+    with pytest.raises(PlanError, match="blocked"):
+        plan.add(scenario, "park", 9, 0)  # the wall
+    with pytest.raises(PlanError, match="outside the 20x12 grid"):
+        plan.add(scenario, "park", 20, 3)
+    with pytest.raises(PlanError, match="unknown facility type"):
+        plan.add(scenario, "parc", 3, 3)
+    with pytest.raises(PlanError, match="no park or pocket park at"):
+        plan.remove(scenario, "park", 4, 4)
+    assert plan.add(scenario, "elderly_care", 4, 5).startswith("added a new elderly care")
+    plan.remove(scenario, "park", 3, 3)
+    sites = {(f.type, f.x, f.y): f for f in plan.apply(scenario).facilities}
+    assert ("park", 3, 3) not in sites and ("park", 15, 9) in sites
+    assert sites[("elderly_care", 4, 5)].capacity == scenario.types["elderly_care"].capacity
+    with pytest.raises(PlanError, match="no park or pocket park at"):
+        plan.remove(scenario, "park", 3, 3)  # only one stood there
+    plan.remove(scenario, "elderly_care", 4, 5)  # an added one goes from the plan
+    assert plan.added == [] and plan.removed == [("park", 3, 3)]
+    plan.attach(load_scenario("demo"))  # another scenario: the plan starts empty
+    assert plan.empty
+
+
+def test_knobs_multiply_capacities_and_decays(small):
+    scenario = load_scenario(small)
+    changed = with_knobs(scenario, capacity_multiplier=0.001, decay_multiplier=0.5)
+    assert all(f.capacity == 1 for f in changed.facilities)  # rounded, at least 1
+    for t, ft in scenario.types.items():
+        beta = changed.types[t].beta_per_min
+        assert beta == ft.beta_per_min if math.isinf(ft.beta_per_min) else beta == 0.5 * ft.beta_per_min
+    with pytest.raises(PlanError):
+        with_knobs(scenario, capacity_multiplier=0)
+
+
+def test_a_new_facility_changes_coverage_and_the_model_keeps_its_knobs(small):
+    model = PageModel(str(small), mixing=0.0, capacity_multiplier=2.0, decay_multiplier=0.5, days=1)
+    assert model.scenario.mixing == 0.0
+    before = _within(model, "elderly_care")
+    model.plan.add(model.base_scenario, "elderly_care", 4, 5)  # West is far from (12, 5) behind a wall
+    again = model.replanned()
+    assert again.params == model.params and again.plan is model.plan
+    assert _within(again, "elderly_care") > before
+    assert all(f.capacity == 2 * load_scenario(small).types[f.type].capacity for f in again.scenario.facilities)
+
+
+def test_the_clock_reads_day_and_time(tmp_path):
+    short = write_small(tmp_path, residents=50, extra='\n[simulation]\nday_start = "07:00"\nday_end = "08:30"\n')
+    model = PageModel(str(short), days=2)
+    assert clock_text(model) == "Day 1 (Mon) 07:00"
+    for _ in range(61):
+        model.step()
+    assert clock_text(model) == "Day 1 (Mon) 08:01"
+    for _ in range(29):
+        model.step()
+    assert clock_text(model) == "Day 2 (Tue) 07:00"  # the end of a day is the start of the next
+    model.run()
+    assert clock_text(model) == "Day 2 (Tue) 08:30"  # the end of the run
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def test_a_plan_of_additions_saves_as_a_scenario_that_extends_the_original(small, tmp_path):
+    model = PageModel(str(small), days=1)
+    with pytest.raises(PlanError, match="nothing to save"):
+        save_plan(model, tmp_path / "plan.toml")
+    model.plan.add(model.base_scenario, "elderly_care", 4, 5)
+    model.plan.add(model.base_scenario, "park", 16, 3)
+    model.plan.add(model.base_scenario, "elderly_care", 2, 9)
+    target = tmp_path / "sub" / "plan.toml"
+    target.parent.mkdir()
+    assert "extending small.toml" in save_plan(model, target)
+    text = target.read_text()
+    assert 'extends = "../small.toml"' in text
+    saved = load_scenario(target)
+    assert len(saved.facilities) == len(model.base_scenario.facilities) + 3
+    with pytest.raises(PlanError, match="exists"):
+        save_plan(model, target)
+
+
+def test_names_taken_in_the_original_do_not_replace_its_facilities(small, tmp_path):
+    taken = small.read_text() + '\n[[facilities]]\ntype = "park"\nat = [6, 2]\nname = "park proposed 1"\n'
+    base = tmp_path / "base.toml"
+    base.write_text(taken)
+    model = PageModel(str(base), days=1)
+    model.plan.add(model.base_scenario, "park", 16, 3)
+    save_plan(model, tmp_path / "plan.toml")
+    parks = {(f.x, f.y) for f in load_scenario(tmp_path / "plan.toml").facilities if f.type == "park"}
+    assert parks == {(3, 3), (15, 9), (6, 2), (16, 3)}
+
+
+def test_a_plan_that_removes_saves_the_resolved_scenario(small, tmp_path):
+    model = PageModel(str(small), days=1)
+    model.plan.remove(model.base_scenario, "market", 5, 8)
+    assert "resolved scenario" in save_plan(model, tmp_path / "without_market.toml")
+    saved = load_scenario(tmp_path / "without_market.toml")
+    assert "market" not in saved.types_present and saved.name == "without_market"
+
+
+# --------------------------------------------------------------------------- the map
+
+
+def test_the_map_frame_names_the_cell_under_a_pixel():
+    frame = figures.MapFrame(left_px=10, top_px=40, width_px=600, height_px=400, cells_x=60, cells_y=40)
+    assert frame.cell_at(10, 40) == (0, 0)
+    assert frame.cell_at(10 + 12.5 * 10, 40 + 7.5 * 10) == (12, 7)
+    assert frame.cell_at(609.9, 439.9) == (59, 39)
+    assert frame.cell_at(9, 100) is None and frame.cell_at(100, 440) is None
+
+
+@pytest.mark.parametrize(("dots_max", "trace_max"), [(10_000, 10_000), (10, 10_000), (10, 20)])
+def test_the_map_draws_at_the_size_its_frame_says(small, monkeypatch, dots_max, trace_max):
+    """Dots, density of residents where they are, density of residents at home."""
+    monkeypatch.setattr(figures, "DOTS_MAX", dots_max)
+    monkeypatch.setattr(figures, "TRACE_MAX", trace_max)
+    model = PageModel(str(small), days=1)
+    for _ in range(150):  # to 08:30: residents out, visitors at facilities
+        model.step()
+    state = model.rng.bit_generator.state
+    view = figures.MapView(colour_by="age", band_type="park", selected=(3, 3))
+    png, frame = figures.draw_map(model, view)
+    assert model.rng.bit_generator.state == state  # drawing takes no random numbers from the model
+    width, height = np.frombuffer(png[16:24], dtype=">u4")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert frame.left_px + frame.width_px < width and frame.top_px + frame.height_px <= height
+    assert frame.width_px / frame.cells_x == pytest.approx(frame.height_px / frame.cells_y)
+    figures.draw_map(model, figures.MapView(band_type="no_such_type"))  # a type the plan removed: no bands
+
+
+# --------------------------------------------------------------------------- assets, from a registry on loopback
+
+
+def _tarball(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def registry():
+    """A tiny npm registry on loopback: requirejs 2.3.6 (good), evil 1.0.0 (a path out of the
+    folder), bad 1.0.0 (a checksum that does not match)."""
+    good = _tarball({"package/package.json": b"{}", "package/require.js": b"// require"})
+    evil = _tarball({"package/package.json": b"{}", "package/../../outside.js": b"x"})
+    files = {"/t/requirejs.tgz": good, "/t/evil.tgz": evil, "/t/bad.tgz": good}
+
+    def meta(name, tgz, data):
+        integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+        return {"versions": {tgz[1]: {"dist": {"tarball": f"{{base}}/t/{tgz[0]}", "integrity": integrity}}}}
+
+    docs = {
+        "/requirejs": meta("requirejs", ("requirejs.tgz", "2.3.6"), good),
+        "/evil": meta("evil", ("evil.tgz", "1.0.0"), evil),
+        "/bad": meta("bad", ("bad.tgz", "1.0.0"), b"something else"),
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the handler's name)
+            base = f"http://127.0.0.1:{self.server.server_port}"
+            if self.path in docs:
+                body = json.dumps(docs[self.path]).replace("{base}", base).encode()
+            elif self.path in files:
+                body = files[self.path]
+            else:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_assets_are_fetched_checked_and_unpacked_where_solara_looks(registry, tmp_path):
+    cache = tmp_path / "cdn"
+    wanted = [assets.Package("requirejs", "2.3.6")]
+    fetched = assets.fill_cache(wanted, cache, registry=registry, use_npm=False, report=lambda line: None)
+    assert fetched == wanted and (cache / "requirejs@2.3.6" / "require.js").read_bytes() == b"// require"
+    assert assets.fill_cache(wanted, cache, registry=registry, use_npm=False) == []  # already there
+    with pytest.raises(assets.AssetError, match="checksum"):
+        assets.fill_cache([assets.Package("bad", "1.0.0")], cache, registry=registry, use_npm=False)
+    with pytest.raises(assets.AssetError, match="unpack"):
+        assets.fill_cache([assets.Package("evil", "1.0.0")], cache, registry=registry, use_npm=False)
+    with pytest.raises(assets.AssetError, match="no version 9.9.9"):
+        assets.fill_cache([assets.Package("requirejs", "9.9.9")], cache, registry=registry, use_npm=False)
+    assert not (tmp_path / "outside.js").exists() and sorted(p.name for p in cache.iterdir()) == ["requirejs@2.3.6"]
+
+
+def test_the_packages_are_read_from_solaras_own_files(tmp_path):
+    (tmp_path / "server" / "templates").mkdir(parents=True)
+    (tmp_path / "widgets" / "vue").mkdir(parents=True)
+    (tmp_path / "components").mkdir()
+    (tmp_path / "server" / "templates" / "solara.html.j2").write_text(
+        '<link href="{{cdn}}/@widgetti/solara-vuetify3-app@5.2.0/dist/main.css">'
+        '<script src="{{cdn}}/@widgetti/solara-vuetify-app@10.1.1/dist/app.js"></script>'
+        '<script src="{{cdn}}/requirejs@2.3.6/require.js"></script>'
+    )
+    (tmp_path / "server" / "settings.py").write_text(
+        'fontawesome_path = "/font-awesome@4.5.0/css/font-awesome.min.css"'
+    )
+    (tmp_path / "widgets" / "vue" / "vegalite.vue").write_text("`${cdn}/vega@5/build/vega.js`")  # a range: no folder
+    (tmp_path / "components" / "markdown.py").write_text('f"{cdn}/mermaid@10.8.0/dist/mermaid.js"')
+    page = [str(p) for p in assets.pinned_packages(tmp_path)]
+    assert page == ["@widgetti/solara-vuetify-app@10.1.1", "font-awesome@4.5.0", "requirejs@2.3.6"]
+    assert "mermaid@10.8.0" in [str(p) for p in assets.pinned_packages(tmp_path, everything=True)]
+
+
+# --------------------------------------------------------------------------- the commands' bad input
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["serve", "no_such_scenario"], "no_such_scenario"),
+        (["serve", "demo", "--port", "70000"], "port number from 1 to 65535"),
+        (["serve", "demo", "--port", "http"], "port number from 1 to 65535"),
+        (["serve", "demo", "--save-dir", "/no/such/folder"], "--save-dir"),
+    ],
+)
+def test_serve_refuses_bad_input_with_a_message(argv, says, capsys):
+    try:
+        status = main(argv)
+    except SystemExit as exc:  # argparse's own check of --port
+        status = exc.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
+def test_serve_refuses_a_port_in_use(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "demo", "--port", str(taken.getsockname()[1])]) == 2
+    assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_assets_list_names_the_cache(capsys):
+    assert main(["assets", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "requirejs@" in out and "cache: " in out

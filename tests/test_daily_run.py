@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import sys
+import tomllib
 from collections import defaultdict
 
 import networkx as nx
@@ -20,6 +21,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, write_small
+from tests.test_access import reference_graph
 
 DAYS = 2
 DAY_START_MIN = 6 * 60  # both scenarios keep the default day, 06:00 to 22:00, 1-minute ticks
@@ -130,34 +132,62 @@ def test_files_and_contract_keys(runs, name):
     summary, visits, facilities, residents = read(out)
     assert summary["days"] == DAYS
     types = list(dict.fromkeys(facilities["type"]))
-    assert set(summary["usage"]) == set(types)
-    for u in summary["usage"].values():
-        assert set(u) == {
+    everyday = {"fifteen_minute_usage", "unmet_share"}  # over the everyday types together
+    assert set(summary["usage"]) == set(types) | everyday
+    for t in types:
+        assert set(summary["usage"][t]) == {
             "visits",
             "turned_away",
             "unmet_share",
             "mean_walk_min",
+            "own_pace_within_15",
             "fifteen_minute_usage",
             "peak_occupancy_ratio",
+            *(("peak_people_per_1000m2",) if t == "park" else ()),
         }
     mixing = summary["mixing"]
     assert set(mixing) == {"block_cells", "residential", "activity"}
     groups = set(residents["group"])
+    assert set(mixing["residential"]) == {"blocks", "communities", "catchment"}
     for unit in ("blocks", "communities"):
         r = mixing["residential"][unit]
-        assert set(r) == {"dissimilarity", "isolation", "exposure", "multigroup_dissimilarity", "information_theory"}
-        for k in ("dissimilarity", "isolation", "exposure"):
+        assert set(r) == {
+            "dissimilarity",
+            "isolation",
+            "exposure",
+            "relative_exposure",
+            "multigroup_dissimilarity",
+            "information_theory",
+        }
+        for k in ("dissimilarity", "isolation", "exposure", "relative_exposure"):
             assert set(r[k]) == groups
+    for k in ("exposure", "relative_exposure"):
+        assert set(mixing["residential"]["catchment"][k]) == groups
     act = mixing["activity"]
-    assert set(act) == {"exposure", "exposure_matrix", "cross_group_person_minutes_per_resident_day"}
-    assert set(act["exposure"]) == groups and set(act["exposure_matrix"]) == groups
+    assert set(act) == {
+        "exposure",
+        "exposure_matrix",
+        "cross_group_person_minutes_per_resident_day",
+        "relative_exposure",
+        "experienced_isolation",
+        "multigroup_dissimilarity",
+        "coverage",
+        "coverage_by_group",
+    }
+    for k in ("exposure", "exposure_matrix", "relative_exposure", "experienced_isolation", "coverage_by_group"):
+        assert set(act[k]) == groups
+    for t in types:
+        assert {"within_level", "sfca_mean", "sfca_p10", "sfca_zero", "gini_min", "by_group", "by_age"} <= set(
+            summary["access"][t]
+        )
+        assert set(summary["access"][t]["by_group"]) == groups
     assert "group_assortativity" in summary["contacts"]
     assert list(visits.columns) == ["resident", "facility", "type", "day", "arrive_min", "leave_min", "walk_min"]
     raw = pd.read_csv(out / "visits.csv")
     day_start, day_end = DAY_START_MIN, DAY_START_MIN + TICKS_PER_DAY
     assert raw["day"].between(0, DAYS - 1).all()
     assert (raw["arrive_min"] >= day_start).all() and (raw["leave_min"] <= day_end).all()  # clock minutes
-    assert {"block", *(f"unmet_{t}" for t in types)} <= set(residents.columns)
+    assert {"block", *(f"unmet_{t}" for t in types), *(f"sfca_{t}" for t in types)} <= set(residents.columns)
     assert {"visits", "peak_occupancy", "turned_away"} <= set(facilities.columns)
     series = pd.read_csv(out / "timeseries.csv")
     assert {
@@ -175,6 +205,18 @@ def test_files_and_contract_keys(runs, name):
 
 
 # --------------------------------------------------------------------------- usage
+
+# the everyday amenities of 15-minute usage (docs/metrics.md)
+EVERYDAY = ("market", "convenience", "park", "culture_room", "service_centre", "health_station")
+
+
+def walking_graph_of(grid: dict) -> nx.Graph:
+    """The walking graph of a scenario's [grid] table, built literally (docs/metrics.md, "Walking access")."""
+    width, height, cell_m = grid["width"], grid["height"], grid["cell_m"]
+    walkable = np.ones((height, width), dtype=bool)
+    for x, y, w, h in grid["blocked"]:
+        walkable[y : y + h, x : x + w] = False
+    return reference_graph(walkable, cell_m)
 
 
 def presence(visits: pd.DataFrame) -> dict[tuple[int, int], list[int]]:
@@ -200,8 +242,21 @@ def test_usage_recomputes_from_the_files(runs, name):
         assert row.peak_occupancy == peak.get(row.id, 0)
         assert row.peak_occupancy <= row.capacity
         assert (visits.loc[visits["facility"] == row.id, "type"] == row.type).all()
+    # 15-minute usage (Abbiasov et al. 2024): home -> destination within 15 minutes at the
+    # reference pace, by networkx on the grid of the run's own scenario.toml
+    scenario = tomllib.loads((finished(runs, name) / "scenario.toml").read_text(encoding="utf-8"))
+    reach_m = 15 * scenario["simulation"]["reference_m_per_min"]
+    graph = walking_graph_of(scenario["grid"])
+    from_facility = {
+        row.id: nx.single_source_dijkstra_path_length(graph, (row.x, row.y), cutoff=reach_m)
+        for row in facilities.itertuples()
+    }
+    home = dict(zip(residents["id"], zip(residents["x"], residents["y"])))
+    visits["near_home"] = [home[r] in from_facility[f] for r, f in zip(visits["resident"], visits["facility"])]
     checked = 0
-    for t, u in summary["usage"].items():
+    types = list(dict.fromkeys(facilities["type"]))
+    for t in types:
+        u = summary["usage"][t]
         mine = visits[visits["type"] == t]
         fac = facilities[facilities["type"] == t]
         unmet = int(residents[f"unmet_{t}"].sum())
@@ -211,16 +266,27 @@ def test_usage_recomputes_from_the_files(runs, name):
             "turned_away": fac["turned_away"].sum() / DAYS,
             "unmet_share": unmet / (len(mine) + unmet) if len(mine) + unmet else None,
             "mean_walk_min": sum(walks) / len(walks) if walks else None,
-            "fifteen_minute_usage": sum(w <= 15.0 for w in walks) / len(walks) if walks else None,
+            "own_pace_within_15": sum(w <= 15.0 for w in walks) / len(walks) if walks else None,
+            "fifteen_minute_usage": mine["near_home"].mean() if walks else None,
             "peak_occupancy_ratio": max(fac["peak_occupancy"] / fac["capacity"]),
         }
+        if t == "park":  # an open space: crowding per 1,000 m² of the catalogue's area
+            area = scenario["facility_types"]["park"]["area_m2"]
+            expected["peak_people_per_1000m2"] = max(fac["peak_occupancy"]) / area * 1000
         for key, value in expected.items():
             assert close(u[key], value), (t, key, u[key], value)
             checked += value is not None
-    assert checked >= 5 * len(summary["usage"])
+    assert checked >= 6 * len(types)
+    everyday = [t for t in types if t in EVERYDAY]
+    trips = visits[visits["type"].isin(everyday)]
+    unmet = sum(int(residents[f"unmet_{t}"].sum()) for t in everyday)
+    assert close(summary["usage"]["fifteen_minute_usage"], trips["near_home"].mean())
+    assert close(summary["usage"]["unmet_share"], unmet / (len(trips) + unmet))
+    if name == "demo":  # some everyday trips go beyond the reference walk, or the test shows nothing
+        assert 0 < summary["usage"]["fifteen_minute_usage"] < 1
     if name in SMALL:  # the tight capacities were reached
-        assert sum(u["turned_away"] for u in summary["usage"].values()) > 0
-        assert sum(u["unmet_share"] or 0 for u in summary["usage"].values()) > 0
+        assert sum(summary["usage"][t]["turned_away"] for t in types) > 0
+        assert sum(summary["usage"][t]["unmet_share"] or 0 for t in types) > 0
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -275,10 +341,35 @@ def brute_force_activity(visits: pd.DataFrame, residents: pd.DataFrame, days: in
             for h in names
         }
     exposure = {g: (sum(matrix[g][h] for h in names if h != g) if matrix[g][g] is not None else None) for g in names}
+    everyone = list(residents["group"])
+    share = {g: everyone.count(g) / len(everyone) for g in names}
+
+    def mean(values):
+        return sum(values) / len(values) if values else None
+
+    # experienced isolation (Athey et al. 2021): g's exposure to g minus everyone else's exposure to g
+    isolation = {}
+    for g in names:
+        mine = mean([share_sum[r][g] / company_minutes[r] for r in company_minutes if group[r] == g])
+        theirs = mean([share_sum[r][g] / company_minutes[r] for r in company_minutes if group[r] != g])
+        isolation[g] = mine - theirs if mine is not None and theirs is not None else None
+    # activity dissimilarity: the multigroup formula on the (facility x group) person-minutes
+    minutes = defaultdict(lambda: defaultdict(int))
+    for r, f, a, b in zip(visits["resident"], visits["facility"], visits["arrive_min"], visits["leave_min"]):
+        minutes[f][group[r]] += b - a
+    units = [u for u in minutes.values() if sum(u.values()) > 0]
+    total = sum(sum(u.values()) for u in units)
+    pi = {g: sum(u[g] for u in units) / total for g in names}
+    spread = sum(sum(u.values()) * abs(u[g] / sum(u.values()) - pi[g]) for u in units for g in names)
     return {
         "exposure": exposure,
         "exposure_matrix": matrix,
         "cross_group_person_minutes_per_resident_day": out_group_others / (len(residents) * days),
+        "relative_exposure": {g: exposure[g] / (1 - share[g]) if exposure[g] is not None else None for g in names},
+        "experienced_isolation": isolation,
+        "multigroup_dissimilarity": spread / (2 * total * sum(p * (1 - p) for p in pi.values())),
+        "coverage": len(company_minutes) / len(residents),
+        "coverage_by_group": {g: sum(group[r] == g for r in company_minutes) / everyone.count(g) for g in names},
     }
 
 
@@ -326,6 +417,13 @@ def check_activity(act: dict, expected: dict) -> None:
     assert close(
         act["cross_group_person_minutes_per_resident_day"], expected["cross_group_person_minutes_per_resident_day"]
     )
+    # the matched-scale figures, where both sides give them (the table version does not)
+    for key in ("relative_exposure", "experienced_isolation", "coverage_by_group"):
+        for g, value in expected.get(key, {}).items() if key in act else ():
+            assert close(act[key][g], value), (key, g, act[key][g], value)
+    for key in ("multigroup_dissimilarity", "coverage"):
+        if key in expected and key in act:
+            assert close(act[key], expected[key]), (key, act[key], expected[key])
     assert expected["cross_group_person_minutes_per_resident_day"] > 0
     assert sum(v is not None for v in expected["exposure"].values()) >= 2
 
@@ -391,6 +489,34 @@ def test_residential_mixing_recomputes_from_residents(runs, name):
                 assert close(got[key][g], v), (unit, key, g)
         assert close(got["multigroup_dissimilarity"], expected["multigroup_dissimilarity"])
         assert close(got["information_theory"], expected["information_theory"])
+        share = residents["group"].value_counts(normalize=True)
+        for g, v in expected["exposure"].items():  # relative to random mixing: over 1 - the group's share
+            assert close(got["relative_exposure"][g], v / (1 - share[g])), (unit, g)
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_catchment_exposure_recomputes_from_residents(runs, name):
+    """Each resident's neighbours within 15 minutes at its own pace, by networkx on the run's grid."""
+    out = finished(runs, name)
+    summary, _, _, residents = read(out)
+    scenario = tomllib.loads((out / "scenario.toml").read_text(encoding="utf-8"))
+    graph = walking_graph_of(scenario["grid"])
+    homes = list(zip(residents["x"], residents["y"]))
+    reach = {
+        h: nx.single_source_dijkstra_path_length(graph, h, cutoff=15 * residents["m_per_min"].max() + 1)
+        for h in set(homes)
+    }
+    shares = defaultdict(list)
+    for r, (h, pace, g) in enumerate(zip(homes, residents["m_per_min"], residents["group"])):
+        near = [s for s, k in enumerate(homes) if s != r and k in reach[h] and reach[h][k] / pace <= 15]
+        if near:
+            shares[g].append(sum(residents["group"][s] != g for s in near) / len(near))
+    got = summary["mixing"]["residential"]["catchment"]
+    share = residents["group"].value_counts(normalize=True)
+    for g in set(residents["group"]):
+        expected = sum(shares[g]) / len(shares[g])
+        assert close(got["exposure"][g], expected), (g, got["exposure"][g], expected)
+        assert close(got["relative_exposure"][g], expected / (1 - share[g]))
 
 
 # --------------------------------------------------------------------------- contacts

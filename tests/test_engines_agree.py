@@ -37,7 +37,17 @@ def run_summary(scenario, seed, engine, days=1):
 def figures(summary) -> dict[str, float]:
     out = {}
     for t, u in summary["usage"].items():
-        for key in ("visits", "turned_away", "unmet_share", "mean_walk_min", "fifteen_minute_usage"):
+        if not isinstance(u, dict):  # the figures over the everyday types together
+            out[t] = u
+            continue
+        for key in (
+            "visits",
+            "turned_away",
+            "unmet_share",
+            "mean_walk_min",
+            "own_pace_within_15",
+            "fifteen_minute_usage",
+        ):
             out[f"{t}.{key}"] = u[key]
     for g, e in summary["mixing"]["activity"]["exposure"].items():
         out[f"activity_exposure.{g}"] = e

@@ -180,13 +180,23 @@ def test_residential_mixing_assembles_and_serialises():
     counts = np.array([[2, 0, 0], [1, 1, 0]])
     names = ["low", "high", "absent"]
     result = residential_mixing(counts, names)
-    assert set(result) == {"dissimilarity", "isolation", "exposure", "multigroup_dissimilarity", "information_theory"}
+    assert set(result) == {
+        "dissimilarity",
+        "isolation",
+        "exposure",
+        "relative_exposure",
+        "multigroup_dissimilarity",
+        "information_theory",
+    }
     # Hand values from test_asymmetric_two_by_two (the empty third group changes nothing).
     assert_same(result["dissimilarity"]["low"], 2 / 3)
     assert_same(result["isolation"]["low"], 5 / 6)
     assert_same(result["exposure"]["high"], 0.5)
     assert_same(result["multigroup_dissimilarity"], 2 / 3)
-    for index in ("dissimilarity", "isolation", "exposure"):
+    # relative to random mixing: low (3 of 4 residents) 1/6 / (1 - 3/4); high 1/2 / (1 - 1/4)
+    assert_same(result["relative_exposure"]["low"], 2 / 3)
+    assert_same(result["relative_exposure"]["high"], 2 / 3)
+    for index in ("dissimilarity", "isolation", "exposure", "relative_exposure"):
         assert list(result[index]) == names
         assert math.isnan(result[index]["absent"])
 

@@ -337,6 +337,7 @@ def test_the_written_file_stands_alone(variant, tmp_path):
         "block_m": 200.0,
         "contact_min": 10,
         "first_weekday": 5,
+        "reference_m_per_min": 80.0,
     }
     assert data["population"]["ages"] == {"0-17": 0.1, "18-59": 0.6, "60-100": 0.3}
     assert all({"type", "at", "capacity", "name"} == set(f) for f in data["facilities"])
@@ -344,7 +345,9 @@ def test_the_written_file_stands_alone(variant, tmp_path):
     fields = {"label", "level_min", "ages", "daily_prob", "weekdays_only", "depart", "visit_min", "open", "close"}
     fields |= {"capacity", "beta_per_min", "patience_min", "tries"}
     for tid, table in data["facility_types"].items():
-        assert fields <= set(table) <= fields | {"source"}, tid
+        assert fields <= set(table) <= fields | {"source", "catchment_min", "area_m2"}, tid  # two optional fields
+    assert data["facility_types"]["park"]["area_m2"] == 4000  # written only where the catalogue sets it
+    assert "catchment_min" not in data["facility_types"]["park"]
     # moved anywhere, it loads the same: nothing is read but the file itself
     elsewhere = tmp_path / "a" / "b"
     elsewhere.mkdir(parents=True)

@@ -100,50 +100,114 @@ def cmd_run(args: argparse.Namespace) -> int:
     stage("writing tables, maps and charts ...")
     summary = results.write_results(model, out, timings, contacts=args.contacts, geojson=args.geojson)
     timings["total_s"] = time.perf_counter() - t0
-    print_access(summary, sys.stdout)
-    print_usage(summary, sys.stdout)
+    print_access(summary, sys.stdout, {t: ft.level_min for t, ft in scenario.types.items()})
+    print_usage(summary, sys.stdout, scenario.simulation.reference_m_per_min)
     print(f"results written to {out}")
     return 0
 
 
-def print_access(summary: dict, out) -> None:
-    """The access table: users, walking minutes and shares within the bands, per facility type."""
+def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> None:
+    """The access tables: coverage within each type's own level first, then the bands; places per user and equity."""
     from model.measures.access import BANDS_MIN
 
     access = summary["access"]
+    levels = levels or {}
     print(f"{summary['scenario']}: {summary['residents']:,} residents (seed {summary['seed']})", file=out)
     print("  walking access of each type's users (minutes at their own pace; shares of users):", file=out)
     bands = "".join(f"{f'<={k} min':>9}" for k in BANDS_MIN)
-    print(f"  {'facility type':<16}{'users':>9}{'mean min':>10}{'p90 min':>9}{bands}{'unreachable':>13}", file=out)
+    print(
+        f"  {'facility type':<16}{'level min':>10}{'<=level':>9}{'users':>9}{'mean min':>10}{'p90 min':>9}{bands}"
+        f"{'unreachable':>13}",
+        file=out,
+    )
     for t, a in access.items():
         shares = "".join(fmt(a[f"within_{k}"], ">9.0%") for k in BANDS_MIN)
         print(
-            f"  {t:<16}{a['users']:>9,}{fmt(a['mean_min'], '>10.1f')}{fmt(a['p90_min'], '>9.1f')}{shares}"
-            f"{a['unreachable']:>13,}",
+            f"  {t:<16}{fmt(levels.get(t), '>10g')}{fmt(a['within_level'], '>9.0%')}{a['users']:>9,}"
+            f"{fmt(a['mean_min'], '>10.1f')}{fmt(a['p90_min'], '>9.1f')}{shares}{a['unreachable']:>13,}",
             file=out,
         )
     complete = summary["life_circle_complete"]
     if complete is not None:
         print(f"  life circle complete (every needed type within its level): {complete:.1%}", file=out)
+    print(
+        "  places per user within the catchment (2SFCA, Luo & Wang 2003), inequality of walks, the worst served:",
+        file=out,
+    )
+    print(
+        f"  {'facility type':<16}{'places/user':>12}{'p10':>8}{'none %':>8}{'gini min':>10}"
+        f"  {'lowest <=level: group':<28}age band",
+        file=out,
+    )
+    for t, a in access.items():
+        print(
+            f"  {t:<16}{fmt(a['sfca_mean'], '>12.3f')}{fmt(a['sfca_p10'], '>8.3f')}{fmt(a['sfca_zero'], '>8.0%')}"
+            f"{fmt(a['gini_min'], '>10.2f')}  {_worst(a['by_group']):<28}{_worst(a['by_age'])}",
+            file=out,
+        )
 
 
-def print_usage(summary: dict, out) -> None:
-    """The usage table (per day and shares, with units in the headers) and exposure by group."""
+def _worst(parts: dict) -> str:
+    """The part (group, age band) with the lowest share of users within the level, as "name 52%"."""
+    shares = {name: p["within_level"] for name, p in parts.items() if p["within_level"] is not None}
+    if not shares:
+        return "-"
+    name = min(shares, key=shares.get)
+    return f"{name} {shares[name]:.0%}"
+
+
+def print_usage(summary: dict, out, reference_m_per_min: float | None = None) -> None:
+    """The usage table (per day and shares, with units in the headers) and mixing by group at matched scales."""
+    from model.measures.usage import EVERYDAY_TYPES
+
+    usage = summary["usage"]
+    types = {t: u for t, u in usage.items() if isinstance(u, dict)}
     print(f"  daily life over {summary['days']:,} day(s), {summary['engine']} engine:", file=out)
     print(
         f"  {'facility type':<16}{'visits/day':>12}{'turned away/day':>17}{'unmet % wanted':>16}"
-        f"{'mean walk min':>15}{'walk <=15 min %':>17}{'peak/capacity':>15}",
+        f"{'mean walk min':>15}{'15-min usage %':>16}{'own walk <=15 min %':>21}{'peak/capacity':>15}"
+        f"{'peak per 1000 m2':>18}",
         file=out,
     )
-    for t, u in summary["usage"].items():
+    for t, u in types.items():
         print(
             f"  {t:<16}{u['visits']:>12,.1f}{u['turned_away']:>17,.1f}{fmt(u['unmet_share'], '>16.1%')}"
-            f"{fmt(u['mean_walk_min'], '>15.1f')}{fmt(u['fifteen_minute_usage'], '>17.0%')}"
-            f"{fmt(u['peak_occupancy_ratio'], '>15.2f')}",
+            f"{fmt(u['mean_walk_min'], '>15.1f')}{fmt(u['fifteen_minute_usage'], '>16.0%')}"
+            f"{fmt(u['own_pace_within_15'], '>21.0%')}{fmt(u['peak_occupancy_ratio'], '>15.2f')}"
+            f"{fmt(u.get('peak_people_per_1000m2'), '>18.1f')}",
+            file=out,
+        )
+    if "fifteen_minute_usage" in usage:
+        pace = f" at {reference_m_per_min:g} m/min" if reference_m_per_min else " at the reference pace"
+        print(
+            f"  15-minute usage of everyday trips (Abbiasov et al. 2024: destination within 15 min of home{pace}):"
+            f" {fmt(usage['fifteen_minute_usage'], '.1%')};\n    unmet: {fmt(usage['unmet_share'], '.1%')} of wanted"
+            f" ({', '.join(t for t in types if t in EVERYDAY_TYPES)})",
             file=out,
         )
     act = summary["mixing"]["activity"]
-    res = summary["mixing"]["residential"]["blocks"]
-    print("  exposure to other groups (share of company; residential blocks -> activity):", file=out)
+    res = summary["mixing"]["residential"]
+    print(
+        "  exposure to other groups (share of company; relative = over 1 - the group's share, 1 = as mixed as chance):",
+        file=out,
+    )
+    print(
+        f"    {'group':<12}{'blocks':>8}{'15-min walk':>13}{'activity':>10}{'relative: walk':>16}{'activity':>10}"
+        f"{'experienced isolation':>23}{'had company':>13}",
+        file=out,
+    )
     for g, e in act["exposure"].items():
-        print(f"    {g:<12}{fmt(res['exposure'].get(g), '>8.3f')} -> {fmt(e, '.3f')}", file=out)
+        walk = res["catchment"]
+        print(
+            f"    {g:<12}{fmt(res['blocks']['exposure'].get(g), '>8.3f')}{fmt(walk['exposure'].get(g), '>13.3f')}"
+            f"{fmt(e, '>10.3f')}{fmt(walk['relative_exposure'].get(g), '>16.3f')}"
+            f"{fmt(act['relative_exposure'].get(g), '>10.3f')}{fmt(act['experienced_isolation'].get(g), '>23.3f')}"
+            f"{fmt(act['coverage_by_group'].get(g), '>13.0%')}",
+            file=out,
+        )
+    print(
+        f"  multigroup dissimilarity: homes on blocks {fmt(res['blocks']['multigroup_dissimilarity'], '.3f')},"
+        f" person-minutes at facilities {fmt(act['multigroup_dissimilarity'], '.3f')}"
+        f" (residents who had company: {fmt(act['coverage'], '.0%')})",
+        file=out,
+    )

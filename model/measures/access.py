@@ -1,7 +1,9 @@
-"""Walking access: coverage, the 5/10/15-minute bands and the life circle's completeness.
+"""Walking access: coverage within each type's level and the 5/10/15-minute bands, the life circle's completeness.
 
 Definitions in docs/metrics.md ("Walking access"). Minutes come from model/city/access.py; who
-uses a type is the rulebook's rule (``rules.needs``).
+uses a type is the rulebook's rule (``rules.needs``). The shares and means of users' minutes are
+computed by :func:`within` and :func:`mean_reachable` only, whether over all users, a group, or
+an age band (model/measures/equity.py, :func:`coverage_table`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,30 @@ def needs_by_type(age: np.ndarray, table: rules.TypeTable) -> dict[str, np.ndarr
     return {t: matrix[:, i] for i, t in enumerate(table.names)}
 
 
+def within(minutes: np.ndarray, k: float) -> float | None:
+    """Share of the given users whose access minutes are at most ``k``.
+
+    within_k = |{r : a_r <= k}| / n over all n users given, unreachable ones (inf) in the
+    denominator; with k = the type's ``level_min`` it is within_level, the headline coverage of
+    a type (docs/metrics.md, "Walking access").
+
+    Args:
+        minutes: Access minutes of the users (inf if unreachable).
+        k: Minutes.
+
+    Returns:
+        The share, or None when there are no users.
+    """
+    n = minutes.size
+    return float((minutes <= k).sum() / n) if n else None
+
+
+def mean_reachable(minutes: np.ndarray) -> float | None:
+    """Mean access minutes of the given users who can reach the type (None if none can)."""
+    reach = minutes[np.isfinite(minutes)]
+    return float(reach.mean()) if reach.size else None
+
+
 def access_summary(
     minutes: dict[str, np.ndarray], needs: dict[str, np.ndarray], levels: dict[str, float]
 ) -> tuple[dict, float | None]:
@@ -46,8 +72,9 @@ def access_summary(
 
     Returns:
         ``({type: {...}}, life_circle_complete)``: the "access" block, where each type has users,
-        mean_min, p90_min, max_min (over reachable users; None if none), unreachable and
-        within_<k> for k in BANDS_MIN (shares of users). p90 is numpy's default (linear) percentile.
+        within_level (share of users within the type's level, the headline), mean_min, p90_min,
+        max_min (over reachable users; None if none), unreachable and within_<k> for k in
+        BANDS_MIN (shares of users). p90 is numpy's default (linear) percentile.
         life_circle_complete is the share of all residents who reach every type present that
         they need within its level (a resident needing none counts as complete).
     """
@@ -59,11 +86,12 @@ def access_summary(
         n = int(users.size)
         types[t] = {
             "users": n,
-            "mean_min": float(reach.mean()) if reach.size else None,
+            "within_level": within(users, levels[t]),
+            "mean_min": mean_reachable(users),
             "p90_min": float(np.percentile(reach, 90)) if reach.size else None,
             "max_min": float(reach.max()) if reach.size else None,
             "unreachable": int(n - reach.size),
-            **{f"within_{k}": (float((users <= k).sum() / n) if n else None) for k in BANDS_MIN},
+            **{f"within_{k}": within(users, k) for k in BANDS_MIN},
         }
         ok = ~needs[t] | (mins <= levels[t])
         complete = ok if complete is None else complete & ok
@@ -93,7 +121,7 @@ def coverage_table(
                         "type": t,
                         "age_band": str(band),
                         "users": n,
-                        "within_level": float((mins[sel] <= ft.level_min).mean()),
+                        "within_level": within(mins[sel], ft.level_min),
                     }
                 )
     return pd.DataFrame(rows, columns=["type", "age_band", "users", "within_level"])

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from model.measures import segregation
+
 
 def cross_group_copresence(occupancy: NDArray[np.int64]) -> int:
     """Out-group company now: sum over visitors present of the others present from other groups.
@@ -115,10 +117,18 @@ def activity_mixing(
       company are left out;
     - exposure_matrix[g][h] = mean of e_rh over the residents r of group g;
     - exposure[g] = Σ_{h≠g} exposure_matrix[g][h], the out-group share of the company that
-      members of g experience where they go (the complement of "experienced isolation", Athey et
-      al. 2021; cf. experienced segregation from co-location at places, Moro et al. 2021);
+      members of g experience where they go (cf. experienced segregation from co-location at
+      places, Athey et al. 2021; Moro et al. 2021);
     - cross_group_person_minutes_per_resident_day = Σ_{r, t} |{s ∈ V(f, t) : group(s) ≠ group(r)}| /
-      (n_residents · days).
+      (n_residents · days);
+    - relative_exposure[g] = exposure[g] / (1 − π_g), π_g = g's share of all n_residents
+      (:func:`model.measures.segregation.relative_exposure`);
+    - experienced_isolation[g] (:func:`experienced_isolation`, Athey et al. 2021);
+    - multigroup_dissimilarity: the multigroup dissimilarity of residential blocks
+      (:func:`model.measures.segregation.multigroup_dissimilarity`) on the (facility × group) table
+      of person-minutes present (:func:`presence_table`);
+    - coverage: the share of all residents who had company at least one minute, the population
+      the figures above describe; coverage_by_group the same share within each group.
 
     Method (linear, not quadratic, in the visitors of a facility): arrivals and departures cut
     each facility's time into intervals [b_k, b_k+1) on which the head count c_kh of every group h
@@ -140,9 +150,11 @@ def activity_mixing(
 
     Returns:
         ``{"exposure": {g: float}, "exposure_matrix": {g: {h: float}},
-        "cross_group_person_minutes_per_resident_day": float}`` keyed by group name, plain Python floats.
-        Groups none of whose residents ever had company get NaN in ``exposure`` and in their
-        ``exposure_matrix`` row.
+        "cross_group_person_minutes_per_resident_day": float, "relative_exposure": {g: float},
+        "experienced_isolation": {g: float}, "multigroup_dissimilarity": float, "coverage": float,
+        "coverage_by_group": {g: float}}`` keyed by group name, plain Python floats. Groups none
+        of whose residents ever had company get NaN in ``exposure``, ``relative_exposure``,
+        ``experienced_isolation`` and their ``exposure_matrix`` row.
 
     Raises:
         ValueError: If the arrays are inconsistent, an id is out of range, or a resident has two
@@ -218,6 +230,10 @@ def activity_mixing(
         totals = np.bincount(members, weights=e[:, h], minlength=n_groups)
         matrix[n_members > 0, h] = totals[n_members > 0] / n_members[n_members > 0]
     out_group = np.where(np.eye(n_groups, dtype=bool), 0.0, matrix).sum(axis=1)
+    shares = segregation.group_shares(np.bincount(groups_of, minlength=n_groups))
+    isolation = experienced_isolation(e, members, n_groups)
+    reached = coverage(had_company, groups_of, n_groups)
+    minutes = presence_table(facility_, arrive, leave, own, n_groups)
 
     return {
         "exposure": {name: float(out_group[g]) for g, name in enumerate(group_names)},
@@ -226,4 +242,89 @@ def activity_mixing(
             for g, name in enumerate(group_names)
         },
         "cross_group_person_minutes_per_resident_day": cross_min / (n_residents * days),
+        "relative_exposure": {
+            name: segregation.relative_exposure(float(out_group[g]), float(shares[g]))
+            for g, name in enumerate(group_names)
+        },
+        "experienced_isolation": {name: float(isolation[g]) for g, name in enumerate(group_names)},
+        "multigroup_dissimilarity": segregation.multigroup_dissimilarity(minutes),
+        "coverage": float(had_company.mean()),
+        "coverage_by_group": {name: float(reached[g]) for g, name in enumerate(group_names)},
     }
+
+
+def experienced_isolation(exposure: NDArray[np.float64], group_of: NDArray[np.int64], n_groups: int) -> NDArray:
+    """Experienced isolation of every group (Athey et al. 2021, as docs/metrics.md reads the paper).
+
+    experienced_isolation[g] = mean of e_rg over the residents r of g − mean of e_rg over the
+    residents r not of g, where e_rg is r's exposure to g (the mean share of g among the company
+    r had), both means over residents who had company. 0 means that members of g and everyone
+    else meet g-members equally often; 1 that g meets only g and nobody else meets g.
+
+    Args:
+        exposure: e_rh, shape (residents with company, groups).
+        group_of: Group index of each of those residents.
+        n_groups: Number of groups.
+
+    Returns:
+        One value per group; NaN where either mean has nobody to average.
+    """
+    n_members = np.bincount(group_of, minlength=n_groups)
+    n_others = group_of.size - n_members
+    out = np.full(n_groups, np.nan)
+    for g in range(n_groups):
+        if n_members[g] and n_others[g]:
+            mine = group_of == g
+            out[g] = exposure[mine, g].sum() / n_members[g] - exposure[~mine, g].sum() / n_others[g]
+    return out
+
+
+def coverage(had_company: NDArray[np.bool_], group_of: NDArray[np.int64], n_groups: int) -> NDArray[np.float64]:
+    """Share of each group's residents who had company at least one minute.
+
+    The population the activity figures describe: residents who never had company are left out
+    of every activity exposure.
+
+    Args:
+        had_company: Per resident, whether it ever had company at a facility.
+        group_of: Per resident, its group index.
+        n_groups: Number of groups.
+
+    Returns:
+        One share per group; NaN for a group with no residents.
+    """
+    members = np.bincount(group_of, minlength=n_groups)
+    reached = np.bincount(group_of[had_company], minlength=n_groups)
+    return np.where(members > 0, reached / np.maximum(members, 1), np.nan)
+
+
+def presence_table(
+    facility: NDArray[np.int64],
+    arrive_min: NDArray[np.int64],
+    leave_min: NDArray[np.int64],
+    group: NDArray[np.int64],
+    n_groups: int,
+) -> NDArray[np.int64]:
+    """The (facility × group) table of person-minutes present, m_gf (docs/metrics.md).
+
+    Every minute a resident is present counts, with or without company: the counts on which the
+    activity dissimilarity uses the very formula of residential blocks
+    (:func:`model.measures.segregation.multigroup_dissimilarity`, facilities as units).
+
+    Args:
+        facility: Facility id of each visit.
+        arrive_min: First minute present.
+        leave_min: First minute no longer present.
+        group: Group index of each visit's resident.
+        n_groups: Number of groups.
+
+    Returns:
+        Shape (facilities visited, groups), facilities in the order of their ids.
+    """
+    if not facility.size:
+        return np.zeros((0, n_groups), dtype=np.int64)
+    _, unit = _distinct(facility)
+    minutes = np.bincount(
+        unit * n_groups + group, weights=leave_min - arrive_min, minlength=(unit.max() + 1) * n_groups
+    )
+    return np.rint(minutes).astype(np.int64).reshape(-1, n_groups)

@@ -19,6 +19,7 @@ Sources:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -75,6 +76,13 @@ def count_table(
     unit_index = unit_index.reshape(-1)
     flat = np.bincount(unit_index * n_groups + groups, minlength=len(unit_keys) * n_groups)
     return unit_keys, flat.reshape(len(unit_keys), n_groups).astype(np.int64)
+
+
+def group_shares(members: ArrayLike) -> NDArray[np.float64]:
+    """π_g = M_g / T of every group, from the residents of each group (NaN everywhere if none)."""
+    m = np.asarray(members, dtype=np.float64)
+    total = m.sum()
+    return m / total if total > 0 else np.full(m.shape, NAN)
 
 
 def _occupied(counts: ArrayLike) -> NDArray[np.float64]:
@@ -165,6 +173,27 @@ def exposure(counts: ArrayLike, g: int) -> float:
     return _ratio(float((m * ((t - m) / t)).sum()), float(m.sum()))
 
 
+def relative_exposure(exposure_g: float, share_g: float) -> float:
+    """Exposure of group g relative to random mixing.
+
+    relative_exposure_g = exposure_g / (1 − π_g), π_g = g's share of all residents
+
+    Under random mixing (every unit, or every meeting, a draw from the whole population) the
+    out-group share around a member of g is 1 − π_g, so 1 means "as mixed as chance" and values
+    below 1 mean less mixed. Applied to residential (blocks, communities, a walk from home) and
+    activity exposure alike (docs/metrics.md), so that groups of different sizes and scales
+    compare.
+
+    Args:
+        exposure_g: An exposure of g to all other groups (a share in [0, 1]).
+        share_g: π_g, g's share of all residents.
+
+    Returns:
+        The ratio; NaN when the exposure is NaN or g is everyone (π_g = 1).
+    """
+    return _ratio(exposure_g, 1.0 - share_g) if not math.isnan(exposure_g) else NAN
+
+
 def multigroup_dissimilarity(counts: ArrayLike) -> float:
     """Multigroup dissimilarity index.
 
@@ -229,7 +258,8 @@ def residential_mixing(counts: ArrayLike, group_names: Sequence[str]) -> dict:
 
     Returns:
         ``{"dissimilarity": {name: D_g}, "isolation": {name: xPx_g}, "exposure": {name: xPy_g},
-        "multigroup_dissimilarity": D, "information_theory": H}`` with plain Python floats.
+        "relative_exposure": {name: xPy_g / (1 − π_g)}, "multigroup_dissimilarity": D,
+        "information_theory": H}`` with plain Python floats (π_g: g's share of the table).
         A group with no members gets NaN for its three single-group indices (and its
         dissimilarity is NaN too when it is the only group present); the multigroup indices are
         NaN when fewer than two groups have members. Absent groups do not change the multigroup
@@ -244,10 +274,15 @@ def residential_mixing(counts: ArrayLike, group_names: Sequence[str]) -> dict:
         raise ValueError(
             f"residential_mixing: counts has shape {table.shape} but {len(group_names)} group names were given"
         )
+    exposures = {name: exposure(table, g) for g, name in enumerate(group_names)}
+    shares = group_shares(table.sum(axis=0))
     return {
         "dissimilarity": {name: dissimilarity(table, g) for g, name in enumerate(group_names)},
         "isolation": {name: isolation(table, g) for g, name in enumerate(group_names)},
-        "exposure": {name: exposure(table, g) for g, name in enumerate(group_names)},
+        "exposure": exposures,
+        "relative_exposure": {
+            name: relative_exposure(exposures[name], shares[g]) for g, name in enumerate(group_names)
+        },
         "multigroup_dissimilarity": multigroup_dissimilarity(table),
         "information_theory": information_theory(table),
     }

@@ -1,69 +1,192 @@
 """summary.json: every figure of a finished run, assembled from the measures of this package.
 
-Each figure is computed by one function of ``access``, ``usage``, ``segregation`` or
-``activity`` (definitions in docs/metrics.md); this module only gathers their inputs from a
-finished model and puts the results in place.
+Each figure is computed by one function of ``access``, ``equity``, ``sfca``, ``usage``,
+``segregation``, ``catchment`` or ``activity`` (definitions in docs/metrics.md); this module only
+gathers their inputs from a model and puts the results in place.
+
+The figures fixed once the city and its residents are built (access, supply-aware access,
+equity, residential mixing) are computed once per built city and kept (:func:`static_figures`):
+a model's summary is asked for when it is built (for the names of its columns), at the end of
+the run, and by the browser page while it runs.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+import weakref
+from dataclasses import dataclass
 
-from model.measures import activity, segregation, usage
+import numpy as np
+
+from model.city.build import BuiltCity
+from model.city.gridsearch import PairDistances
+from model.measures import activity, equity, segregation, usage, walks
 from model.measures.access import access_summary, needs_by_type
+from model.measures.catchment import catchment_exposure
+from model.measures.sfca import sfca_summary, two_step_fca
+
+
+@dataclass(frozen=True, eq=False)
+class StaticFigures:
+    """What a built city's figures are before anyone moves.
+
+    Attributes:
+        summary: scenario, seed, residents, access (with supply-aware access and equity) and
+            life_circle_complete.
+        residential: mixing.residential: blocks, communities and catchment.
+        sfca: Per type present, every resident's 2SFCA access A_i (NaN for non-users).
+        destinations: Walking distances from homes to destinations within 15 minutes at the
+            reference pace, kept between calls (15-minute usage).
+    """
+
+    summary: dict
+    residential: dict
+    sfca: dict[str, np.ndarray]
+    destinations: PairDistances
+
+
+_STATIC: weakref.WeakKeyDictionary[BuiltCity, StaticFigures] = weakref.WeakKeyDictionary()
+
+
+def static_figures(model) -> StaticFigures:
+    """The figures of ``model.built`` that the simulated days do not change, computed once per built city."""
+    built = model.built
+    if built not in _STATIC:
+        _STATIC[built] = _compute_static(model)
+    return _STATIC[built]
+
+
+def _compute_static(model) -> StaticFigures:
+    built, scenario = model.built, model.built.scenario
+    res, city = built.residents, built.city
+    needs = needs_by_type(res.age, model.types)
+    levels = {t: scenario.types[t].level_min for t in built.minutes}
+    access, complete = access_summary(built.minutes, needs, levels)
+    bands = list(scenario.ages)
+    band_of = equity.age_band_index(res.age, [(b.lo, b.hi) for b in bands])
+    sfca = {}
+    for t, a in access.items():
+        ft = scenario.types[t]
+        sfca[t] = supply_access(model, t, needs[t])
+        a.update(sfca_summary(sfca[t][needs[t]]))
+        users = built.minutes[t][needs[t]]
+        a["gini_min"] = equity.gini(users[np.isfinite(users)])
+        a["by_group"] = equity.access_by(built.minutes[t], needs[t], ft.level_min, res.group, res.group_names)
+        overlapping = [k for k, b in enumerate(bands) if b.lo <= ft.ages.hi and b.hi >= ft.ages.lo]
+        by_age = equity.access_by(built.minutes[t], needs[t], ft.level_min, band_of, [str(b) for b in bands])
+        a["by_age"] = {str(bands[k]): by_age[str(bands[k])] for k in overlapping}
+    summary = {
+        "scenario": scenario.name,
+        "seed": model.seed,
+        "residents": len(res),
+        "access": access,
+        "life_circle_complete": complete,
+    }
+    limit_m = usage.FIFTEEN_MIN * scenario.simulation.reference_m_per_min
+    destinations = PairDistances(city.walkable, city.cell_m, limit_m)
+    return StaticFigures(summary, residential_figures(model), sfca, destinations)
+
+
+def supply_access(model, ftype: str, needs: np.ndarray) -> np.ndarray:
+    """Every resident's 2SFCA access to a type (NaN for non-users): the inputs of :func:`two_step_fca`.
+
+    The catchment is the type's ``catchment_min`` if set, else its ``level_min``; distances are
+    searched once per home cell of the users, to every facility within the catchment at the
+    fastest user's pace, and each user's minutes are its own metres over its own pace.
+    """
+    built = model.built
+    ft = built.scenario.types[ftype]
+    catchment = ft.catchment_min if ft.catchment_min is not None else ft.level_min
+    res = built.residents
+    out = np.full(len(res), np.nan)
+    users = np.flatnonzero(needs)
+    if not users.size:
+        return out
+    pace = res.m_per_min[users]
+    homes, home_of = np.unique(res.cell[users], return_inverse=True)
+    ids, pair_home, pair_facility, metres = walks.facility_pairs(built.city, ftype, homes, catchment, float(pace.max()))
+    capacity = built.city.facilities["capacity"].to_numpy()[ids]
+    out[users], _ = two_step_fca(home_of, pace, pair_home, pair_facility, metres, capacity, catchment)
+    return out
+
+
+def residential_figures(model) -> dict:
+    """mixing.residential: the indices on blocks and communities, and catchment exposure within a 15-minute walk."""
+    res = model.built.residents
+    groups = res.group_names
+    _, by_block = segregation.count_table(
+        segregation.block_keys(res.x, res.y, block_cells(model)), res.group, len(groups)
+    )
+    _, by_community = segregation.count_table(res.community, res.group, len(groups))
+    neighbours = walks.home_neighbours(
+        model.built.city, res.cell, res.group, res.m_per_min, len(groups), usage.FIFTEEN_MIN
+    )
+    exposure = catchment_exposure(neighbours, res.group, groups)
+    shares = segregation.group_shares(np.bincount(res.group, minlength=len(groups)))
+    return {
+        "blocks": segregation.residential_mixing(by_block, groups),
+        "communities": segregation.residential_mixing(by_community, groups),
+        "catchment": {
+            "exposure": exposure,
+            "relative_exposure": {
+                g: segregation.relative_exposure(exposure[g], float(shares[k])) for k, g in enumerate(groups)
+            },
+        },
+    }
 
 
 def static_summary(model) -> dict:
     """The part of summary.json fixed before anyone moves: scenario, seed, residents, access."""
-    built = model.built
-    levels = {t: model.scenario.types[t].level_min for t in built.minutes}
-    access, complete = access_summary(built.minutes, needs_by_type(built.residents.age, model.types), levels)
-    return {
-        "scenario": model.scenario.name,
-        "seed": model.seed,
-        "residents": len(built.residents),
-        "access": access,
-        "life_circle_complete": complete,
-    }
+    return copy.deepcopy(static_figures(model).summary)
+
+
+def supply_access_columns(model) -> dict[str, np.ndarray]:
+    """Per type present, every resident's 2SFCA access (NaN for non-users): residents.csv's ``sfca_<type>``."""
+    return static_figures(model).sfca
 
 
 def summarise(model) -> dict:
     """summary.json of a finished :class:`model.model.LifeCircleModel`: access, usage and mixing."""
     res = model.built.residents
+    static = static_figures(model)
     summary = static_summary(model)
     summary["engine"] = model.engine_name
     summary["days"] = model.days
     visits = model.visit_log.columns()
     totals = model.facility_totals()
     fac = model.city.facilities
+    limit_m = usage.FIFTEEN_MIN * model.scenario.simulation.reference_m_per_min
+    metres = walks.home_to_destination_metres(
+        model.city,
+        res.cell[visits["resident"]],
+        fac["cell"].to_numpy()[visits["facility"]],
+        limit_m,
+        static.destinations,
+    )
     summary["usage"] = usage.facility_usage(
         visit_type=visits["type"],
         walk_min=visits["walk_min"],
+        near_home=metres <= limit_m,
         facility_type=fac["type"].map(model.type_index).to_numpy(),
         turned_away=totals["turned_away"],
         peak_occupancy=totals["peak_occupancy"],
         capacity=fac["capacity"].to_numpy(),
+        area_m2=[model.scenario.types[t].area_m2 for t in model.city.types],
         unmet=model.unmet_counts().sum(axis=0),
         type_names=model.city.types,
         days=model.days,
     )
-    bc = block_cells(model)
-    groups = res.group_names
-    _, by_block = segregation.count_table(segregation.block_keys(res.x, res.y, bc), res.group, len(groups))
-    _, by_community = segregation.count_table(res.community, res.group, len(groups))
     summary["mixing"] = {
-        "block_cells": bc,
-        "residential": {
-            "blocks": segregation.residential_mixing(by_block, groups),
-            "communities": segregation.residential_mixing(by_community, groups),
-        },
+        "block_cells": block_cells(model),
+        "residential": copy.deepcopy(static.residential),
         "activity": activity.activity_mixing(
             visits["resident"],
             visits["facility"],
             visits["arrive_min"],
             visits["leave_min"],
             res.group,
-            groups,
+            res.group_names,
             len(res),
             model.days,
         ),

@@ -25,7 +25,7 @@ from model.city.access import distance_field
 from model.measures import segregation
 from model.measures.access import coverage_table, needs_by_type, users_pace
 from model.measures.contacts import contact_graph, group_assortativity
-from model.measures.summary import block_cells
+from model.measures.summary import block_cells, supply_access_columns
 from model.report import drawing, files
 from model.scenario import Scenario, scenario_toml
 
@@ -177,6 +177,8 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     unmet = model.unmet_counts()
     for i, t in enumerate(model.city.types):
         table[f"unmet_{t}"] = unmet[:, i]
+    for t, access in supply_access_columns(model).items():
+        table[f"sfca_{t}"] = access  # 2SFCA places per user within reach; empty for non-users
     files.write_csv(out / "residents.csv", table)
     facilities = files.facilities_table(built.city).copy()
     for key, values in model.facility_totals().items():

@@ -282,9 +282,10 @@ def _check_simulation(c: _Checker) -> Simulation | None:
         block_m=float(s.get("block_m", d.block_m)),
         contact_min=s.get("contact_min", d.contact_min),
         first_weekday=s.get("first_weekday", d.first_weekday),
+        reference_m_per_min=float(s.get("reference_m_per_min", d.reference_m_per_min)),
     )
     ok = True
-    for key in ("tick_min", "cutoff_min", "block_m", "contact_min"):
+    for key in ("tick_min", "cutoff_min", "block_m", "contact_min", "reference_m_per_min"):
         ok &= c.positive(values[key], f"simulation.{key}")
     if end <= start:
         c.bad("simulation.day_end", "the day must end after it starts")

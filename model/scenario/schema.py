@@ -34,8 +34,12 @@ _TYPE_FIELDS = {
     "beta_per_min": "float",
     "patience_min": "int",
     "tries": "int",
+    "catchment_min": "float",
+    "area_m2": "float",
     "source": "sources",
 }
+# catalogue fields a new facility type may leave out (None: see model/scenario/spec.py)
+OPTIONAL_TYPE_FIELDS = ("catchment_min", "area_m2", "source")
 _SCHEMA: dict[str, Any] = {
     "name": "str",
     "description": "str",
@@ -58,6 +62,7 @@ _SCHEMA: dict[str, Any] = {
         "block_m": "float",
         "contact_min": "int",
         "first_weekday": "int",
+        "reference_m_per_min": "float",
     },
     "communities": [_COMMUNITY],
     "facilities": [_FACILITY],

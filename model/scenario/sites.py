@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .files import load_catalogue
-from .schema import _KIND_WORDS, _TYPE_FIELDS, _kind_ok, _parse_time, _suggest, parse_windows
+from .schema import _KIND_WORDS, _TYPE_FIELDS, OPTIONAL_TYPE_FIELDS, _kind_ok, _parse_time, _suggest, parse_windows
 from .spec import MAX_AGE, MAX_RESIDENTS, MAX_TRIES, AgeBand, Community, FacilitySite, FacilityType, Grid, _default
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
             merged[tname].update(fields)
             merged[tname]["source"] = {**catalogue[tname].get("source", {}), **fields.get("source", {})}
         else:
-            missing = [f for f in _TYPE_FIELDS if f not in fields and f != "source"]
+            missing = [f for f in _TYPE_FIELDS if f not in fields and f not in OPTIONAL_TYPE_FIELDS]
             # a field given with a wrong type is reported (and removed) already: not missing as well
             unreported = [f for f in missing if not c.reported(f"facility_types.{tname}.{f}")]
             if unreported:
@@ -57,6 +57,9 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
             c.bad(f"{path}.patience_min", f"must not be negative, not {f['patience_min']:,}")
         if f["beta_per_min"] < 0:
             c.bad(f"{path}.beta_per_min", f"must not be negative, not {f['beta_per_min']}")
+        for key in ("catchment_min", "area_m2"):  # optional: only when given
+            if key in f:
+                c.positive(f[key], f"{path}.{key}")
         open_min, close_min = _parse_time(f["open"]), _parse_time(f["close"])
         if open_min >= close_min:
             c.bad(f"{path}.close", f"closing time {f['close']} must be after opening time {f['open']}")
@@ -78,6 +81,10 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
             beta_per_min=float(f["beta_per_min"]),
             patience_min=f["patience_min"],
             tries=f["tries"],
+            catchment_min=float(f["catchment_min"])
+            if "catchment_min" in f
+            else _default(FacilityType, "catchment_min"),
+            area_m2=float(f["area_m2"]) if "area_m2" in f else _default(FacilityType, "area_m2"),
             source=dict(f.get("source", _default(FacilityType, "source"))),
         )
     return types, set(merged) | set(overrides)

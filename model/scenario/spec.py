@@ -157,6 +157,11 @@ class FacilityType:
     (first, last) departure minutes after midnight, sorted and not overlapping: each window is
     one chance a day to visit, taken with probability ``daily_prob`` (the morning and the evening
     park are two windows).
+
+    Two optional fields serve only the measures (model/measures, docs/metrics.md):
+    ``catchment_min``, the walking minutes of the two-step floating catchment (None: the type's
+    ``level_min``), and ``area_m2``, the area of each facility of the type, by which the crowding
+    of an open space is measured in people per 1,000 m² (None: not measured).
     """
 
     id: str
@@ -173,6 +178,10 @@ class FacilityType:
     beta_per_min: float
     patience_min: int
     tries: int
+    # None: the 2SFCA catchment is the type's level_min, the walk the life circle plans for it
+    # (Luo & Wang 2003 take the service's own travel threshold; the level is the planning one)
+    catchment_min: float | None = None
+    area_m2: float | None = None  # None: no area, crowding per 1,000 m² not measured
     source: dict[str, str] = field(default_factory=dict, compare=False)  # no sources given
 
 
@@ -217,6 +226,9 @@ class Simulation:
         block_m: Side of a residential block for the mixing indices, in metres.
         contact_min: Minutes of co-presence that make a contact.
         first_weekday: Weekday of day 0 (0 = Monday).
+        reference_m_per_min: The fixed walking pace of 15-minute usage (Abbiasov et al. 2024):
+            a trip counts when its destination lies within 15 minutes of home at this pace,
+            whatever the resident's own pace.
 
     """
 
@@ -227,6 +239,10 @@ class Simulation:
     block_m: float = 200.0  # about a residential compound (居住街坊) of GB 50180-2018
     contact_min: int = 10  # assumption (design choice): long enough to be a conversation
     first_weekday: int = 0  # assumption: day 0 is a Monday
+    # assumption: one adult pace for everyone, 80 m/min (4.8 km/h), near the 78 m/min of adults in
+    # the bundled scenarios; Abbiasov et al. (2024) draw 15-minute walks from a neighbourhood's
+    # centre with the OpenRouteService API, one pace for everyone, which this stands in for
+    reference_m_per_min: float = 80.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,6 +48,8 @@ def _type_table(t: FacilityType) -> dict[str, Any]:
         "beta_per_min": t.beta_per_min,
         "patience_min": t.patience_min,
         "tries": t.tries,
+        # only when set: None (the default) is not a value TOML can write
+        **{key: value for key in ("catchment_min", "area_m2") if (value := getattr(t, key)) is not None},
         "source": dict(t.source),
     }
 
@@ -88,6 +90,7 @@ def _data(s: Scenario) -> dict[str, Any]:
             "block_m": sim.block_m,
             "contact_min": sim.contact_min,
             "first_weekday": sim.first_weekday,
+            "reference_m_per_min": sim.reference_m_per_min,
         },
         "communities": communities,
         "facilities": [

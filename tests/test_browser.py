@@ -1,14 +1,16 @@
 """The browser page in a real browser: Debian's chromium driven by playwright, no CDN reachable.
 
 One server (``lifecircle serve demo`` on a free loopback port) and one page for the whole file:
-the map and the charts render, Step advances the clock, the mixing slider applies on Reset, a
+the map and the charts render, Step advances the clock, the mixing slider applies on Reset, Play
+runs and pauses, a
 facility added at a cell changes a coverage figure, clicking the map chooses a cell, the plan
 saves as a scenario that extends demo, and a screenshot is written. Every request the browser
 makes beyond the server is blocked and recorded (the test fails on any), and the server's CDN is
 an address where nothing listens, so the page can only work from Solara's local cache (filled
 from the npm registry by ``lifecircle assets``, as ``serve`` does when it is empty).
 
-Set LIFECIRCLE_SCREENSHOT=PATH to keep the screenshot (docs/img/browser.png is made so).
+Set LIFECIRCLE_SCREENSHOT=PATH to keep the screenshot (the README's is made by
+``python -m experiments.benchmarks.web --screenshot docs/img/browser.png``, at a busier hour).
 """
 
 from __future__ import annotations
@@ -165,6 +167,15 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     )
     assert clock.inner_text() == "Day 1 (Mon) 06:00"
 
+    # Play runs the clock until Pause
+    page.get_by_role("button", name="▶").click()
+    page.wait_for_function(
+        "() => document.querySelector('.lifecircle-clock')?.innerText >= 'Day 1 (Mon) 06:03'", timeout=STEP_TIMEOUT_MS
+    )
+    page.get_by_role("button", name="❚❚").click()
+    expect = playwright.expect
+    expect(page.get_by_role("button", name="Step")).to_be_enabled()
+
     # clicking the map chooses a cell: the middle of the map is the middle of the 60 x 40 grid
     from model.web import figures
 
@@ -172,7 +183,6 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     cell_px = figures.MAP_IN * figures.DPI / 60  # demo's grid is 60 x 40: its width is the map's longer side
     left, top = box["x"] + figures.PAD_IN * figures.DPI, box["y"] + figures.TITLE_IN * figures.DPI
     page.mouse.click(left + 12.5 * cell_px, top + 7.5 * cell_px)
-    expect = playwright.expect
     expect(page.get_by_label("x", exact=True)).to_have_value("12", timeout=STEP_TIMEOUT_MS)
     expect(page.get_by_label("y", exact=True)).to_have_value("7")
 

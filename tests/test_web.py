@@ -19,7 +19,16 @@ import pytest
 from model.cli import main
 from model.scenario import load_scenario
 from model.web import assets, figures
-from model.web.state import PageModel, Plan, PlanError, clock_text, coverage_rows, save_plan, with_knobs
+from model.web.state import (
+    PageModel,
+    Plan,
+    PlanError,
+    clock_text,
+    coverage_rows,
+    plan_file,
+    save_plan,
+    with_knobs,
+)
 from tests.conftest import write_small
 
 pytest.importorskip("solara", reason="the web extra is not installed")
@@ -116,6 +125,10 @@ def test_a_plan_of_additions_saves_as_a_scenario_that_extends_the_original(small
     assert len(saved.facilities) == len(model.base_scenario.facilities) + 3
     with pytest.raises(PlanError, match="exists"):
         save_plan(model, target)
+    for name in ("../plan.toml", "/tmp/plan.toml", "", ".."):
+        with pytest.raises(PlanError, match="without a folder"):
+            plan_file(tmp_path, name)
+    assert plan_file(tmp_path, " plan.toml ") == tmp_path / "plan.toml"
 
 
 def test_names_taken_in_the_original_do_not_replace_its_facilities(small, tmp_path):

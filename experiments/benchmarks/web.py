@@ -1,6 +1,7 @@
 """Benchmark: one step plus redraw of the browser page, on the server and in a real browser.
 
     python -m experiments.benchmarks.web [--scenarios wuhai_life_circle wuhai_city] [--no-browser]
+                                         [--screenshot docs/img/browser.png]
 
 Server side, per scenario: the page's model is built (``PageModel``, as the page does on load
 and Reset), run without drawing to 09:00 of the first day (a busy hour: school, market, care
@@ -86,8 +87,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def in_browser(scenario: str) -> None:
-    """Serve the scenario, load the page in chromium, time CYCLES clicks on Step; print one table row."""
+def _save_screenshot(page, path: str) -> None:
+    """The page as a small PNG for the README: 1200 pixels wide, 256 colours."""
+    from PIL import Image
+
+    page.screenshot(path=path)
+    with Image.open(path) as shot:
+        small = shot.convert("RGB").resize((1200, round(shot.height * 1200 / shot.width)), Image.LANCZOS)
+    small.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+
+
+def in_browser(scenario: str, screenshot: str | None = None) -> None:
+    """Serve the scenario, load the page in chromium, time CYCLES clicks on Step; print one table row.
+
+    With ``screenshot``, the page after the clicks is saved there (docs/img/browser.png is made so).
+    """
     from playwright.sync_api import sync_playwright
 
     port = _free_port()
@@ -154,6 +168,8 @@ def in_browser(scenario: str) -> None:
                     timeout=60_000,
                 )
                 times.append(time.perf_counter() - t)
+            if screenshot:
+                _save_screenshot(page, screenshot)
             browser.close()
         print(f"| {scenario} | {loaded:.1f} | {_stats(times)} |", flush=True)
     finally:
@@ -166,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.benchmarks.web", description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", nargs="+", default=["wuhai_life_circle", "wuhai_city"])
     parser.add_argument("--no-browser", action="store_true", help="only the server-side figures")
+    parser.add_argument("--screenshot", help="save the page of the first scenario after its clicks here (a PNG)")
     args = parser.parse_args(argv)
     print(f"machine: {machine()}\n")
     print(f"server side: median over {CYCLES} cycles from 09:00 (s); target for step + redraw < {TARGET_S:g} s\n")
@@ -178,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nin chromium: click on Step until the next minute's map is shown, {CYCLES} clicks from 09:00 (s)\n")
         print("| scenario | page loaded s | step + redraw | slowest |")
         print("|---|---:|---:|---:|")
-        for scenario in args.scenarios:
-            in_browser(scenario)
+        for i, scenario in enumerate(args.scenarios):
+            in_browser(scenario, args.screenshot if i == 0 else None)
     return 0
 
 

@@ -27,6 +27,7 @@ from model.web.state import (
     clock_text,
     coverage_rows,
     life_circle_complete,
+    plan_file,
     save_plan,
     scenario_choices,
 )
@@ -133,7 +134,7 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
 
     def save() -> None:
         try:
-            message.set(save_plan(m, SAVE_DIR / file_name.value.strip()))
+            message.set(save_plan(m, plan_file(SAVE_DIR, file_name.value)))
             problem.set("")
         except PlanError as exc:
             problem.set(str(exc))

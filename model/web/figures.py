@@ -133,7 +133,7 @@ def _ground(model, view: MapView, walkable: np.ndarray) -> tuple[np.ndarray, lis
         edges = (0, *BANDS_MIN)
         labels = [f"{lo}-{hi} min" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [f"over {BANDS_MIN[-1]}"]
         handles += [Patch(color=c, label=label) for c, label in zip(BAND_COLOURS, labels, strict=True)]
-        handles.insert(1, Patch(color="none", label=f"{view.band_type} at {pace:g} m/min:"))
+        handles.insert(1, Patch(color="none", label=f"{view.band_type} at {pace:.0f} m/min:"))
     return image, handles
 
 

@@ -244,6 +244,14 @@ def users_paces(model: LifeCircleModel) -> dict[str, float]:
 # --------------------------------------------------------------------------- saving a plan
 
 
+def plan_file(folder: Path, name: str) -> Path:
+    """The file ``name`` in ``folder``; a name with a folder in it is refused (the page writes only there)."""
+    name = name.strip()
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise PlanError(f"{name!r}: give a file name without a folder, e.g. my_plan.toml")
+    return Path(folder) / name
+
+
 def save_plan(model: PageModel, target: Path) -> str:
     """Write the model's plan as a scenario file at ``target``; returns what was written.
 

@@ -26,28 +26,27 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from model.measures.sfca import first_within
+
 
 @numba.njit(cache=True)
-def _count(source_start, pair_origin, pair_metres, origin_counts, resident_start, resident_pace, walk_min, out):
+def _count(source_start, pair_origin, pair_metres, origin_counts, resident_start, resident_pace, walk_min):
+    """Per source, its residents sorted by pace: each pair reaches a suffix of them (a difference array)."""
     n_groups = origin_counts.shape[1]
+    step = np.zeros((resident_pace.size + 1, n_groups), dtype=np.int64)
     for s in range(source_start.size - 1):
-        lo, hi = source_start[s], source_start[s + 1]
-        order = np.argsort(pair_metres[lo:hi], kind="mergesort")
-        metres = pair_metres[lo:hi][order]
-        running = np.zeros((hi - lo + 1, n_groups), dtype=np.int64)
-        for k in range(hi - lo):
-            running[k + 1] = running[k] + origin_counts[pair_origin[lo + order[k]]]
+        lo, hi = resident_start[s], resident_start[s + 1]
+        for k in range(source_start[s], source_start[s + 1]):
+            q = first_within(resident_pace, lo, hi, pair_metres[k], walk_min)
+            if q < hi:
+                step[q] += origin_counts[pair_origin[k]]
+    out = np.zeros((resident_pace.size, n_groups), dtype=np.int64)
+    for s in range(source_start.size - 1):
+        running = np.zeros(n_groups, dtype=np.int64)
         for r in range(resident_start[s], resident_start[s + 1]):
-            pace = resident_pace[r]
-            # d / pace is monotone in d: the pairs within the walk are a prefix of the sorted ones
-            a, b = 0, hi - lo
-            while a < b:
-                mid = (a + b) // 2
-                if metres[mid] / pace <= walk_min:
-                    a = mid + 1
-                else:
-                    b = mid
-            out[r] = running[a]
+            running += step[r]
+            out[r] = running
+    return out
 
 
 def neighbours_within(
@@ -71,7 +70,8 @@ def neighbours_within(
         pair_metres: Walking metres of each pair.
         origin_counts: Residents by group on each home cell, shape (cells, groups).
         resident_start: Offsets of the residents living on each source cell.
-        resident_pace: Each of those residents' pace (m/min), in the order of ``resident_start``.
+        resident_pace: Each of those residents' pace (m/min), in the order of ``resident_start``
+            (any order within a source cell).
         walk_min: The walk in minutes.
 
     Returns:
@@ -80,16 +80,18 @@ def neighbours_within(
     """
     counts = np.ascontiguousarray(origin_counts, dtype=np.int64)
     pace = np.asarray(resident_pace, dtype=np.float64)
-    out = np.zeros((pace.size, counts.shape[1]), dtype=np.int64)
-    _count(
+    start = np.asarray(resident_start, dtype=np.int64)
+    source_of = np.repeat(np.arange(start.size - 1), np.diff(start))
+    order = np.lexsort((pace, source_of))  # within each source cell, by pace
+    out = np.empty((pace.size, counts.shape[1]), dtype=np.int64)
+    out[order] = _count(
         np.asarray(source_start, dtype=np.int64),
         np.asarray(pair_origin, dtype=np.int64),
         np.asarray(pair_metres, dtype=np.float64),
         counts,
-        np.asarray(resident_start, dtype=np.int64),
-        pace,
+        start,
+        pace[order],
         float(walk_min),
-        out,
     )
     return out
 
@@ -120,6 +122,4 @@ def catchment_exposure(neighbours: ArrayLike, group_of: ArrayLike, group_names: 
     share = np.where(alone, 0.0, (others - own) / np.maximum(others, 1))
     members = np.bincount(group[~alone], minlength=n_groups)
     totals = np.bincount(group[~alone], weights=share[~alone], minlength=n_groups)
-    return {
-        name: (float(totals[g] / members[g]) if members[g] else float("nan")) for g, name in enumerate(group_names)
-    }
+    return {name: (float(totals[g] / members[g]) if members[g] else float("nan")) for g, name in enumerate(group_names)}

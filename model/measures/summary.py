@@ -65,10 +65,12 @@ def _compute_static(model) -> StaticFigures:
     access, complete = access_summary(built.minutes, needs, levels)
     bands = list(scenario.ages)
     band_of = equity.age_band_index(res.age, [(b.lo, b.hi) for b in bands])
+    homes, home_of = np.unique(res.cell, return_inverse=True)
+    by_home = np.lexsort((res.m_per_min, home_of))  # residents by home cell, then pace
     sfca = {}
     for t, a in access.items():
         ft = scenario.types[t]
-        sfca[t] = supply_access(model, t, needs[t])
+        sfca[t] = supply_access(model, t, by_home[needs[t][by_home]], homes, home_of)
         a.update(sfca_summary(sfca[t][needs[t]]))
         users = built.minutes[t][needs[t]]
         a["gini_min"] = equity.gini(users[np.isfinite(users)])
@@ -88,26 +90,30 @@ def _compute_static(model) -> StaticFigures:
     return StaticFigures(summary, residential_figures(model), sfca, destinations)
 
 
-def supply_access(model, ftype: str, needs: np.ndarray) -> np.ndarray:
+def supply_access(model, ftype: str, users: np.ndarray, homes: np.ndarray, home_of: np.ndarray) -> np.ndarray:
     """Every resident's 2SFCA access to a type (NaN for non-users): the inputs of :func:`two_step_fca`.
 
     The catchment is the type's ``catchment_min`` if set, else its ``level_min``; distances are
-    searched once per home cell of the users, to every facility within the catchment at the
-    fastest user's pace, and each user's minutes are its own metres over its own pace.
+    searched once per home cell, to every facility within the catchment at the fastest user's
+    pace, and each user's minutes are its own metres over its own pace.
+
+    Args:
+        model: The model.
+        ftype: The facility type.
+        users: The type's users (resident ids), best in order of home cell, then pace.
+        homes: The home cells, unique and sorted.
+        home_of: Every resident's home, an index into ``homes``.
     """
     built = model.built
     ft = built.scenario.types[ftype]
     catchment = ft.catchment_min if ft.catchment_min is not None else ft.level_min
-    res = built.residents
-    out = np.full(len(res), np.nan)
-    users = np.flatnonzero(needs)
+    out = np.full(len(built.residents), np.nan)
     if not users.size:
         return out
-    pace = res.m_per_min[users]
-    homes, home_of = np.unique(res.cell[users], return_inverse=True)
+    pace = built.residents.m_per_min[users]
     ids, pair_home, pair_facility, metres = walks.facility_pairs(built.city, ftype, homes, catchment, float(pace.max()))
     capacity = built.city.facilities["capacity"].to_numpy()[ids]
-    out[users], _ = two_step_fca(home_of, pace, pair_home, pair_facility, metres, capacity, catchment)
+    out[users], _ = two_step_fca(home_of[users], pace, pair_home, pair_facility, metres, capacity, catchment)
     return out
 
 

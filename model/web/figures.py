@@ -35,6 +35,7 @@ LEGEND_IN = 2.0  # room for the legend on the right
 PAD_IN = 0.12
 TITLE_IN = 0.45
 DOTS_MAX = 6_000  # above this many residents the map draws density per cell, not dots
+MANY_FACILITIES = 300  # above this many facilities their markers are small
 TRACE_MAX = 100_000  # above this many, only residents at home are placed (see _residents)
 WALKABLE_COLOUR = "#fbfbf7"
 SELECTED_COLOUR = "#d7191c"
@@ -158,7 +159,7 @@ def _residents(ax, model, view: MapView) -> list:
         cell, cls = model.built.residents.cell[home], cls[home]
         total = np.bincount(cell, minlength=city.n_cells)
         out = {s.name.lower(): int((states == s).sum()) for s in (State.WALKING, State.WAITING, State.VISITING)}
-        title = "residents at home (density per cell);\n" + ", ".join(f"{v:,} {k}" for k, v in out.items())
+        title = "residents at home\n(density per cell); out:\n" + ",\n".join(f"{v:,} {k}" for k, v in out.items())
     else:
         cell = model.positions()
         total = None if n <= DOTS_MAX else model.grid.people.data.T.reshape(-1)  # Mesa's view: residents per cell
@@ -185,8 +186,8 @@ def _facilities(ax, model) -> list:
     fac = city.facilities
     present = model.engine.occupancy_by_group().sum(axis=1)
     ratio = present / np.maximum(fac["capacity"].to_numpy(), 1)
-    many = len(fac) > 300
-    base, extra = (6.0, 40.0) if many else (30.0, 170.0)
+    many = len(fac) > MANY_FACILITIES  # small markers, edged only when full
+    base, extra = (3.0, 25.0) if many else (30.0, 170.0)
     colours = type_colours(city.types)
     handles = [Patch(color="none", label="facilities (size: present / capacity)")]
     for i, t in enumerate(city.types):
@@ -199,8 +200,8 @@ def _facilities(ax, model) -> list:
             s=base + extra * np.minimum(ratio[rows], 1.5),
             marker=marker,
             color=colours[t],
-            edgecolors=np.where(full, SELECTED_COLOUR, "black"),
-            linewidths=np.where(full, 1.6, 0.5),
+            edgecolors=np.where(full, SELECTED_COLOUR, "none" if many else "black"),
+            linewidths=np.where(full, 1.0 if many else 1.6, 0.5),
             zorder=5,
         )
         handles.append(Line2D([], [], marker=marker, ls="", color=colours[t], markeredgecolor="black", label=t))

@@ -237,10 +237,15 @@ def test_usage_recomputes_from_the_files(runs, name):
         peak[f] = max(peak[f], len(rs))
     # per facility: totals over the run
     per_fac = visits.groupby("facility").size()
+    written = tomllib.loads((finished(runs, name) / "scenario.toml").read_text(encoding="utf-8"))
+    scenario_types = written["facility_types"]
     for row in facilities.itertuples():
         assert row.visits == per_fac.get(row.id, 0)
         assert row.peak_occupancy == peak.get(row.id, 0)
-        assert row.peak_occupancy <= row.capacity
+        if scenario_types[row.type].get("open_space", False):  # admits everyone: nobody turned away
+            assert row.turned_away == 0
+        else:
+            assert row.peak_occupancy <= row.capacity
         assert (visits.loc[visits["facility"] == row.id, "type"] == row.type).all()
     # 15-minute usage (Abbiasov et al. 2024): home -> destination within 15 minutes at the
     # reference pace, by networkx on the grid of the run's own scenario.toml

@@ -91,9 +91,10 @@ def test_one_walk_by_hand(tmp_path, engine, blocked, metres, tick_min, expected)
 # --------------------------------------------------------------------------- (b) a full facility
 
 
-def queue_scenario(tmp_path, *, patience, tries, visit_min=30, second_capacity=None):
+def queue_scenario(tmp_path, *, patience, tries, visit_min=30, second_capacity=None, open_space=False):
     """Five residents on one cell leave at 08:00 for the nearest park (150 m = 3 min at 50 m/min),
-    capacity 1; an optional second park 150 m further on (6 min from home)."""
+    capacity 1, not an open space unless asked; an optional second park 150 m further on (6 min
+    from home)."""
     facilities = facility("park", 3, 1, capacity=1)
     if second_capacity is not None:
         facilities += "\n" + facility("park", 6, 1, capacity=second_capacity)
@@ -112,8 +113,23 @@ def queue_scenario(tmp_path, *, patience, tries, visit_min=30, second_capacity=N
             beta_per_min=math.inf,
             patience_min=patience,
             tries=tries,
+            open_space=open_space,
         ),
     )
+
+
+def test_an_open_space_turns_nobody_away(tmp_path, engine):
+    """The queue of the test below, at a park that is an open space: all five are admitted at once."""
+    model = LifeCircleModel(
+        queue_scenario(tmp_path, patience=0, tries=1, open_space=True), seed=2, days=1, engine=engine
+    )
+    model.run()
+    totals = model.facility_totals()
+    v = visits_of(model)
+    assert totals["visits"][0] == 5 and totals["turned_away"][0] == 0
+    assert totals["peak_occupancy"][0] == 5  # five present at once where the capacity says 1
+    assert list(v["arrive_min"]) == [63] * 5 and list(v["leave_min"]) == [93] * 5
+    assert model.unmet_counts().sum() == 0
 
 
 def test_full_facility_patience_zero_turns_all_but_one_away(tmp_path, engine):
@@ -309,6 +325,7 @@ def closing_scenario(tmp_path, *, residents, depart, capacity=100, patience=0):
         facilities=facility("park", 3, 1, capacity=capacity),
         types=ftype(
             "park",
+            open_space=False,  # capacity is enforced: not an open space
             daily_prob=1.0,
             open="07:00",
             close="09:00",
@@ -372,6 +389,7 @@ def end_of_day_scenario(tmp_path, *, residents, visit_min, market=False):
     at 09:30 (tick 150); with ``market``, a market 2 min away wanted at 09:59 (tick 179)."""
     types = ftype(
         "park",
+        open_space=False,  # capacity is enforced: not an open space
         daily_prob=1.0,
         depart=["09:30", "09:30"],
         visit_min=visit_min,
@@ -476,6 +494,7 @@ def test_each_try_goes_on_to_the_next_nearest(tmp_path, engine, tries):
         facilities=parks,
         types=ftype(
             "park",
+            open_space=False,  # capacity is enforced: not an open space
             daily_prob=1.0,
             depart=["08:00", "08:00"],
             visit_min=30,

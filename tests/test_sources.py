@@ -17,7 +17,7 @@ from model.scenario import load_catalogue
 from tests.conftest import ROOT
 
 # fields of a catalogue entry that are not numbers: no source needed
-_NOT_NUMBERS = {"label", "weekdays_only", "source"}
+_NOT_NUMBERS = {"label", "weekdays_only", "open_space", "source"}
 # words that name a source; a bare "assumption" (or "assumed") is enough
 _CITES = re.compile(r"assum|CCTV|GB 50180|article|census|Ministry|Commission|State Council|Law|\[A\d\]", re.I)
 

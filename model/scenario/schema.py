@@ -36,10 +36,11 @@ _TYPE_FIELDS = {
     "tries": "int",
     "catchment_min": "float",
     "area_m2": "float",
+    "open_space": "bool",
     "source": "sources",
 }
 # catalogue fields a new facility type may leave out (None: see model/scenario/spec.py)
-OPTIONAL_TYPE_FIELDS = ("catchment_min", "area_m2", "source")
+OPTIONAL_TYPE_FIELDS = ("catchment_min", "area_m2", "open_space", "source")
 _SCHEMA: dict[str, Any] = {
     "name": "str",
     "description": "str",

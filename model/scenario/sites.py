@@ -85,6 +85,7 @@ def _check_types(c: _Checker) -> tuple[dict[str, FacilityType], set[str]]:
             if "catchment_min" in f
             else _default(FacilityType, "catchment_min"),
             area_m2=float(f["area_m2"]) if "area_m2" in f else _default(FacilityType, "area_m2"),
+            open_space=bool(f.get("open_space", _default(FacilityType, "open_space"))),
             source=dict(f.get("source", _default(FacilityType, "source"))),
         )
     return types, set(merged) | set(overrides)

@@ -161,7 +161,9 @@ class FacilityType:
     Two optional fields serve only the measures (model/measures, docs/metrics.md):
     ``catchment_min``, the walking minutes of the two-step floating catchment (None: the type's
     ``level_min``), and ``area_m2``, the area of each facility of the type, by which the crowding
-    of an open space is measured in people per 1,000 m² (None: not measured).
+    of an open space is measured in people per 1,000 m² (None: not measured). ``open_space``
+    (default false): the type's facilities admit everyone who comes (parks and squares); their
+    ``capacity`` is then only a reference figure for reports.
     """
 
     id: str
@@ -182,6 +184,9 @@ class FacilityType:
     # (Luo & Wang 2003 take the service's own travel threshold; the level is the planning one)
     catchment_min: float | None = None
     area_m2: float | None = None  # None: no area, crowding per 1,000 m² not measured
+    # An open space (park, square) turns nobody away: its capacity is not enforced by the rules
+    # (model/simulation/rules.py, ``places``) and its crowding is measured per 1,000 m² instead
+    open_space: bool = False
     source: dict[str, str] = field(default_factory=dict, compare=False)  # no sources given
 
 

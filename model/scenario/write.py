@@ -50,6 +50,7 @@ def _type_table(t: FacilityType) -> dict[str, Any]:
         "tries": t.tries,
         # only when set: None (the default) is not a value TOML can write
         **{key: value for key in ("catchment_min", "area_m2") if (value := getattr(t, key)) is not None},
+        **({"open_space": True} if t.open_space else {}),
         "source": dict(t.source),
     }
 

@@ -316,7 +316,7 @@ class AgentsEngine:
         fac = model.city.facilities
         type_of = fac["type"].map(model.type_index).to_numpy()
         self.facilities = [
-            Facility(model, int(i), int(t), int(c), int(cap))
+            Facility(model, int(i), int(t), int(c), int(rules.places(cap, t, model.types)))
             for i, t, c, cap in zip(fac["id"], type_of, fac["cell"], fac["capacity"])
         ]
         needs = rules.needs(model.population.age, model.types)

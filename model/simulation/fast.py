@@ -66,7 +66,7 @@ class FastEngine:
         fac = city.facilities
         self.f_type = fac["type"].map(model.type_index).to_numpy(dtype=np.int64)
         self.f_cell = fac["cell"].to_numpy(dtype=np.int64)
-        self.f_capacity = fac["capacity"].to_numpy(dtype=np.int64)
+        self.f_capacity = rules.places(fac["capacity"].to_numpy(dtype=np.int64), self.f_type, model.types)
         n_fac = len(fac)
         self.occupancy = np.zeros((n_fac, model.n_groups), dtype=np.int64)
         self.f_total = np.zeros(n_fac, dtype=np.int64)

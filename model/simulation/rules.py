@@ -28,6 +28,8 @@ ROUNDING = 1e-9
 # A facility turns residents away at the end of a tick (after everyone moved), so a turned-away
 # resident sets off for its next choice, or home, this many ticks later.
 TURN_AWAY_DELAY_TICKS = 1
+# The places of an open space: more than any population, so that nobody is ever turned away.
+UNLIMITED_PLACES = 2**40
 
 
 class State(IntEnum):
@@ -67,6 +69,7 @@ class TypeTable:
     patience_min: np.ndarray
     beta_per_min: np.ndarray
     tries: np.ndarray
+    open_space: np.ndarray  # bool: the type's facilities turn nobody away (see places)
     name_rank: np.ndarray  # position of the type's id in alphabetical order (plan tie-break)
 
     @classmethod
@@ -95,6 +98,7 @@ class TypeTable:
             patience_min=column(lambda t: t.patience_min, np.int64),
             beta_per_min=column(lambda t: t.beta_per_min, float),
             tries=column(lambda t: t.tries, np.int64),
+            open_space=column(lambda t: t.open_space, bool),
             name_rank=np.argsort(np.argsort(np.array(names, dtype=object))).astype(np.int64),
         )
 
@@ -247,3 +251,17 @@ def leave_tick(clock, admit, back_min, table: TypeTable, t):
     end = np.minimum(admit + whole_ticks(table.visit_min[t], clock.tick_min), close_tick(clock, admit, table, t))
     end = np.minimum(end, clock.last_tick(admit) - whole_ticks(back_min, clock.tick_min))
     return np.maximum(end, admit + 1)
+
+
+def places(capacity, type_index, table: TypeTable):
+    """How many visitors a facility admits at once: its capacity, or no limit for an open space.
+
+    Parks and squares (the catalogue's ``open_space``) turn nobody away; their crowding
+    is measured as people per 1,000 m² (docs/metrics.md), not as turned-away visits.
+
+    Args:
+        capacity: The facility's capacity (a number, or an array for many facilities).
+        type_index: The facility's type index (matching ``capacity``).
+        table: The type table.
+    """
+    return np.where(table.open_space[type_index], UNLIMITED_PLACES, capacity)

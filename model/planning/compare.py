@@ -226,7 +226,7 @@ def write_report(
     types = list(dict.fromkeys(t for m in models for t in m.built.minutes))
     for t in types:
         level = models[0].scenario.types[t].level_min
-        row(f"{t}: users within its level ({level:g} min)", f"access.{t}.within_{int(level)}")
+        row(f"{t}: users within its level ({level:g} min)", f"access.{t}.within_level")
     for t in types:
         row(f"{t}: unmet share of wanted visits", f"usage.{t}.unmet_share")
         row(f"{t}: peak occupancy / capacity", f"usage.{t}.peak_occupancy_ratio", "{:.2f}")

@@ -207,9 +207,9 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
             )
     drawing.draw_all(jobs)
     if geojson:
-        from model.report.geo import write_geojson
+        from model.report.geo import write_model_geojson
 
-        write_geojson(out, built.city, scenario, built.fields_m, paces, facilities)
+        write_model_geojson(out, model, facilities)
     coverage = coverage_table(built.residents, scenario, built.minutes, needs)
     files.write_csv(out / "coverage.csv", coverage)
     drawing.plot_coverage(out / "coverage.png", coverage, scenario)

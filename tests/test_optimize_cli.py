@@ -124,3 +124,36 @@ def test_remove_with_simulate_reports_the_closed_and_the_kept_sites(tmp_path):
     assert kept["unmet_visits"].item() == residents["unmet_park"].sum()
     report = (tmp_path / "less" / "comparison.md").read_text(encoding="utf-8")
     assert "| small_without_1_park | closed | 1 |" in report
+
+
+def test_pmedian_rows_by_cell_keep_the_objective_exact_when_paces_vary(tmp_path):
+    """Rows by home cell at the harmonic mean pace give every plan the same total minutes as rows by
+    resident: checked against a brute force over residents (Dijkstra from each site)."""
+    from model.planning import locate
+    from model.planning.optimize import build_instance, user_weights
+
+    small = write_small(tmp_path, residents=150)
+    variant = tmp_path / "varied.toml"
+    variant.write_text(f'name = "varied"\nextends = "{small.as_posix()}"\n\n[walking]\npace_cv = 0.2\n')
+    model = LifeCircleModel(load_scenario(variant), seed=3)
+    res, city = model.built.residents, model.city
+    assert len(np.unique(res.m_per_min)) > 100  # paces vary resident by resident
+    weight = user_weights(model, "park", "users")
+    candidates = np.flatnonzero(city.walkable.reshape(-1))
+    by_cell = build_instance(model, "park", weight, candidates, 10_000.0, by_cell=True)
+    by_user = build_instance(model, "park", weight, candidates, 10_000.0)
+    assert by_cell.weight.size == np.unique(res.cell[weight > 0]).size < by_user.weight.size
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        sites = np.sort(rng.choice(candidates.size, size=2, replace=False))
+        dist = csgraph.dijkstra(city.graph, directed=False, indices=candidates[sites], min_only=True)
+        existing = csgraph.dijkstra(
+            city.graph, directed=False, indices=city.facilities.loc[city.facilities["type"] == "park", "cell"]
+        ).min(axis=0)
+        users = weight > 0
+        brute = float((np.minimum(dist, existing)[res.cell[users]] / res.m_per_min[users]).sum())
+        for inst in (by_cell, by_user):
+            total = locate.evaluate(
+                "pmedian", inst.minutes, inst.weight, sites, existing=inst.existing, unserved_min=1e9
+            )
+            assert total == pytest.approx(brute, rel=1e-9)

@@ -87,8 +87,8 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         if k > len(sites):
             raise BadArgument(f"--remove: {k} is more than the {len(sites)} facilities of {args.ftype}")
         cells = sites["cell"].to_numpy()
-        inst = build_instance(model, args.ftype, weight, cells, HORIZON_MIN)
         objective = "coverage" if args.objective != "pmedian" else "pmedian"
+        inst = build_instance(model, args.ftype, weight, cells, HORIZON_MIN, by_cell=objective == "pmedian")
         sol = locate.remove(inst.minutes, inst.weight, k, objective=objective, limit_min=limit, method=method)
         closed = set(sites["id"].to_numpy()[sol.sites].tolist())
         kept = tuple(f for i, f in enumerate(scenario.facilities) if i not in closed)
@@ -105,7 +105,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         if k > candidates.size:
             raise BadArgument(f"--add: {k} is more than the {candidates.size:,} candidate cells")
         horizon = limit if args.objective != "pmedian" else max(limit, HORIZON_MIN)
-        inst = build_instance(model, args.ftype, weight, candidates, horizon)
+        inst = build_instance(model, args.ftype, weight, candidates, horizon, by_cell=args.objective == "pmedian")
         if args.objective == "coverage":
             sol = locate.coverage(inst.minutes, inst.weight, k, limit, inst.existing, method=method)
         elif args.objective == "pmedian":

@@ -79,14 +79,32 @@ def user_weights(model, ftype: str, weight: str) -> np.ndarray:
     return needs
 
 
-def build_instance(model, ftype: str, weight: np.ndarray, candidates: np.ndarray, limit_min: float) -> Instance:
-    """Users (home cell x pace) and candidates with the minutes between them, within ``limit_min``."""
+def build_instance(
+    model, ftype: str, weight: np.ndarray, candidates: np.ndarray, limit_min: float, by_cell: bool = False
+) -> Instance:
+    """Users and candidates with the minutes between them, within ``limit_min``.
+
+    A user row is a home cell and a walking pace (residents who share both share a row). With
+    ``by_cell`` (for the p-median, whose objective is a weighted sum of minutes) a row is a home
+    cell, at the weighted harmonic mean pace of its users: every resident of a cell has the same
+    nearest facility, and the sum of w_i · metres / pace_i over the cell's users is w · metres /
+    that pace, so the objective is exact; only the horizon (walks longer than it count as it)
+    then applies at the cell's pace rather than each user's. Paces that vary within an age band
+    make rows of (cell, pace) nearly as many as the users, and a p-median's 30-minute pairs too
+    many to hold (wuhai_city).
+    """
     city, res = model.city, model.built.residents
     keep = weight > 0
-    keys = np.stack([res.cell[keep], res.m_per_min[keep]], axis=1)
-    rows, inverse = np.unique(keys, axis=0, return_inverse=True)
-    w = np.bincount(inverse.reshape(-1), weights=weight[keep], minlength=len(rows))
-    cell, pace = rows[:, 0].astype(np.int64), rows[:, 1]
+    if by_cell:
+        cell, inverse = np.unique(res.cell[keep], return_inverse=True)
+        w = np.bincount(inverse, weights=weight[keep], minlength=cell.size)
+        per_pace = np.bincount(inverse, weights=weight[keep] / res.m_per_min[keep], minlength=cell.size)
+        pace = w / per_pace
+    else:
+        keys = np.stack([res.cell[keep], res.m_per_min[keep]], axis=1)
+        rows, inverse = np.unique(keys, axis=0, return_inverse=True)
+        w = np.bincount(inverse.reshape(-1), weights=weight[keep], minlength=len(rows))
+        cell, pace = rows[:, 0].astype(np.int64), rows[:, 1]
     origins = np.unique(cell)
     src, org, metres = bounded_distances(city.walkable, city.cell_m, candidates, origins, limit_min * pace.max())
     # every user row of an origin cell gets that cell's distances, at its own pace
@@ -100,10 +118,10 @@ def build_instance(model, ftype: str, weight: np.ndarray, candidates: np.ndarray
     minutes = np.repeat(metres, per) / pace[user]
     inside = minutes <= limit_min
     matrix = sparse.coo_array(
-        (minutes[inside], (user[inside], site[inside])), shape=(len(rows), candidates.size)
+        (minutes[inside], (user[inside], site[inside])), shape=(w.size, candidates.size)
     ).tocsr()
     field = model.built.fields_m.get(ftype)
-    existing = field[cell] / pace if field is not None else np.full(len(rows), np.inf)
+    existing = field[cell] / pace if field is not None else np.full(w.size, np.inf)
     return Instance(matrix, w, existing, cell, pace, candidates)
 
 

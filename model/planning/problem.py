@@ -315,14 +315,18 @@ def coverage_form(minutes, w, e, limit_min: float) -> tuple[CostForm, dict]:
     thr = np.where(~covered & (w > 0), float(limit_min), -np.inf)
     r, c, _ = pairs_below(minutes, thr, strict=False)
     form = CostForm.build(COVERAGE, shape, w, np.ones(shape[0]), r, c, np.zeros(r.size))
+    return form, _coverage_info(w, covered, form.weight)
+
+
+def _coverage_info(w: np.ndarray, covered: np.ndarray, coverable: np.ndarray) -> dict:
+    """The constants of a coverage model: total, covered by existing, coverable, unreachable weight."""
     total, by_existing = float(w.sum()), float(w[covered].sum())
-    info = {
+    return {
         "total_weight": total,
         "covered_by_existing": by_existing,
-        "coverable": float(form.weight.sum()),
-        "unreachable": total - by_existing - float(form.weight.sum()),
+        "coverable": float(coverable.sum()),
+        "unreachable": total - by_existing - float(coverable.sum()),
     }
-    return form, info
 
 
 def median_form(minutes, w, e, unserved_min) -> tuple[CostForm, dict]:
@@ -368,11 +372,4 @@ def flow_form(minutes, w, e, limit_min: float, capacity) -> tuple[FlowForm, dict
     thr = np.where(~covered & (w > 0), float(limit_min), -np.inf)
     r, c, _ = pairs_below(minutes, thr, strict=False)
     form = FlowForm.build(shape, w, ~covered, cap, r, c)
-    total, by_existing = float(w.sum()), float(w[covered].sum())
-    info = {
-        "total_weight": total,
-        "covered_by_existing": by_existing,
-        "coverable": float(form.weight.sum()),
-        "unreachable": total - by_existing - float(form.weight.sum()),
-    }
-    return form, info
+    return form, _coverage_info(w, covered, form.weight)

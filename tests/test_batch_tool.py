@@ -507,9 +507,9 @@ def test_failing_run_exits_with_status_one(failing, tmp_path, monkeypatch, capsy
 
 @pytest.fixture(scope="module")
 def busy(tmp_path_factory) -> Path:
-    """200 residents: park capacities of 2 turn people away."""
+    """200 residents: park capacities of 2 turn people away (the parks here are not open spaces)."""
     folder = tmp_path_factory.mktemp("busy")
-    write_small(folder, residents=200)
+    write_small(folder, residents=200, extra="\n[facility_types.park]\nopen_space = false\n")
     return folder
 
 

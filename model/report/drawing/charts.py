@@ -62,7 +62,8 @@ def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
 
     ``series`` is timeseries.csv (one row per tick, with its clock ``minute``); the mean over days
     is drawn. Each panel gives the type's places (the sum of its facilities' capacities, a dashed
-    line) and its turned-away visits per day; the last panel shows where residents are.
+    line) and its turned-away visits per day (an open space admits everyone: its places are a
+    reference figure); the last panel shows where residents are.
     """
     by_minute = series.groupby("minute").mean(numeric_only=True)
     types = list(model.city.types)
@@ -77,7 +78,10 @@ def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
         ax.plot(by_minute.index, by_minute[f"occupancy_{t}"], color="#2c7bb6", lw=1.3)
         ax.axhline(places, ls="--", color="#d95f02", lw=1.0)
         turned = usage[t]["turned_away"]
-        ax.set_title(f"{t}: {places:,} places, {turned:,.0f} turned away/day", fontsize=8.5)
+        if model.scenario.types[t].open_space:  # admits everyone: the places are a reference figure
+            ax.set_title(f"{t}: open space (reference {places:,}), admits everyone", fontsize=8.5)
+        else:
+            ax.set_title(f"{t}: {places:,} places, {turned:,.0f} turned away/day", fontsize=8.5)
         ax.set_ylim(0, max(places, by_minute[f"occupancy_{t}"].max()) * 1.1 + 1)
     ax = axes.flat[len(types)]
     for key, colour, style in (

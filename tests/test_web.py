@@ -31,8 +31,6 @@ from model.web.state import (
 )
 from tests.conftest import write_small
 
-pytest.importorskip("solara", reason="the web extra is not installed")
-
 
 @pytest.fixture
 def small(tmp_path):

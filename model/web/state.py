@@ -211,19 +211,20 @@ def coverage_table_of(model: LifeCircleModel):
     return coverage_table(res, model.scenario, model.built.minutes, needs_by_type(res.age, model.types))
 
 
-def coverage_rows(model: LifeCircleModel, table=None) -> list[dict]:
+def coverage_rows(model: LifeCircleModel) -> list[dict]:
     """Per facility type present: its users and the share of them within its level, at their own pace.
 
-    Sums :func:`coverage_table_of` (by age band) over the bands.
+    The figures of summary.json (``access.<type>.users`` and ``within_level``), fixed before the run.
     """
-    table = coverage_table_of(model) if table is None else table
+    access = static_summary(model)["access"]
     rows = []
     for t in model.city.types:
-        part = table[table["type"] == t]
-        users = int(part["users"].sum())
-        within = float((part["users"] * part["within_level"]).sum() / users) if users else float("nan")
         ft = model.scenario.types[t]
-        rows.append({"type": t, "label": ft.label, "level_min": ft.level_min, "users": users, "within_level": within})
+        a = access[t]
+        within = float("nan") if a["within_level"] is None else float(a["within_level"])
+        rows.append(
+            {"type": t, "label": ft.label, "level_min": ft.level_min, "users": a["users"], "within_level": within}
+        )
     return rows
 
 

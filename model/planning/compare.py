@@ -29,23 +29,15 @@ from model.measures.summary import flatten
 def coverage_by_group(model) -> pd.DataFrame:
     """Share of each type's users within the type's level, by age band and by group.
 
-    Columns: type, by ("age" or "group"), value (the band or group), users, within_level.
+    Columns: type, by ("age" or "group"), value (the band or group), users, within_level: the
+    figures of summary.json (``access.<type>.by_age`` and ``by_group``) for the parts with users.
     """
-    built, scenario = model.built, model.scenario
-    res = built.residents
-    needs = needs_by_type(res.age, model.types)
     rows = []
-    for t, minutes in built.minutes.items():
-        level = scenario.types[t].level_min
-        within = minutes <= level
-        for band in scenario.ages:
-            sel = needs[t] & (res.age >= band.lo) & (res.age <= band.hi)
-            if sel.any():
-                rows.append((t, "age", str(band), int(sel.sum()), float(within[sel].mean())))
-        for g, name in enumerate(res.group_names):
-            sel = needs[t] & (res.group == g)
-            if sel.any():
-                rows.append((t, "group", name, int(sel.sum()), float(within[sel].mean())))
+    for t, a in model.summary()["access"].items():
+        for by, key in (("age", "by_age"), ("group", "by_group")):
+            for value, part in a[key].items():
+                if part["users"]:
+                    rows.append((t, by, value, int(part["users"]), float(part["within_level"])))
     return pd.DataFrame(rows, columns=["type", "by", "value", "users", "within_level"])
 
 

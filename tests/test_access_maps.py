@@ -48,7 +48,7 @@ def test_access_maps_show_the_users_pace_and_the_summary_shares(tmp_path, monkey
         users = residents[(residents["age"] >= ages.lo) & (residents["age"] <= ages.hi)]
         pace = float(np.median(users["m_per_min"]))
         title = next(t for t in texts["title"] if f"nearest {scenario.types[ftype].label.lower()}" in t)
-        assert f"at {pace:g} m/min, the median pace of its users" in title
+        assert f"at {pace:.1f} m/min, the median pace of its users" in title
         note = next(n for n in texts["note"] if n.startswith(f"its {len(users):,} users"))
         shown = {int(k): v for k, v in re.findall(r"within (\d+) min: (\S+)", note)}
         assert sorted(shown) == [5, 10, 15]

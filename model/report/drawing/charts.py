@@ -110,31 +110,40 @@ def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
 
 
 def plot_exposure(path: Path, mixing: dict, title: str) -> None:
-    """Exposure of each group to the others: where they live (blocks, communities) and where they go."""
+    """Exposure of each group to the others, where they live and where they go.
+
+    Residential exposure on blocks, on communities and within each resident's 15-minute walk (the
+    scale of the places one goes to), beside activity exposure at facilities.
+    """
     groups = list(mixing["activity"]["exposure"])
     series = {
         f"residential, blocks of {mixing['block_cells']} cells": mixing["residential"]["blocks"]["exposure"],
         "residential, communities": mixing["residential"]["communities"]["exposure"],
-        "activity (co-presence at facilities)": mixing["activity"]["exposure"],
     }
+    colours = ["#fdae61", "#fee08b"]
+    if "catchment" in mixing["residential"]:
+        series["residential, within a 15-minute walk"] = mixing["residential"]["catchment"]["exposure"]
+        colours.append("#abd9e9")
+    series["activity (co-presence at facilities)"] = mixing["activity"]["exposure"]
+    colours.append("#2c7bb6")
     fig, ax = plt.subplots(figsize=(8, 4.5))
     width = 0.8 / len(series)
     for j, (label, values) in enumerate(series.items()):
         ys = [values.get(g) for g in groups]
         ys = [np.nan if v is None else v for v in ys]
         ax.bar(
-            np.arange(len(groups)) + (j - 1) * width,
+            np.arange(len(groups)) + (j - (len(series) - 1) / 2) * width,
             ys,
             width=width,
             label=label,
-            color=("#fdae61", "#fee08b", "#2c7bb6")[j],
+            color=colours[j],
         )
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("exposure to other groups (share of company)")
     ax.set_title(f"{title}: residential versus activity exposure by group")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)

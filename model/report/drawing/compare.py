@@ -35,7 +35,7 @@ def plot_side_by_side(path: Path, models: list, minutes: list[np.ndarray], ftype
     handles = _band_handles(models[0].city, minutes[0], "blocked")
     label = models[0].scenario.types[ftype].label.lower()
     fig.suptitle(
-        f"{ftype}: walking time to the nearest {label}, at {pace:g} m/min (the median pace of its users)", fontsize=10
+        f"{ftype}: walking time to the nearest {label}, at {pace:.1f} m/min (the median pace of its users)", fontsize=10
     )
     fig.tight_layout()
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)

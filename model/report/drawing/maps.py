@@ -134,7 +134,7 @@ def plot_access_map(
     ft = scenario.types[ftype]
     ax.set_title(
         f"{scenario.name}: walking time to the nearest {ft.label.lower()}\n"
-        f"at {pace_m_per_min:g} m/min, the median pace of its users (ages {ft.ages})",
+        f"at {pace_m_per_min:.1f} m/min, the median pace of its users (ages {ft.ages})",
         loc="left",
         fontsize=11,
     )

@@ -58,6 +58,10 @@ class LifeCircleModel(mesa.Model):
             visits.csv), or None to keep it in memory only.
         city_cache: Shares the grid, walking fields and candidate table with earlier models of
             the same place (a :class:`model.city.cache.CityCache`), or None to compute them.
+
+    The lifecircle scenario the model runs is ``self.spec`` (a :class:`model.scenario.Scenario`);
+    ``self.scenario`` is Mesa's own (``mesa.experimental.scenarios.Scenario``), which Mesa's
+    browser page reads.
     """
 
     def __init__(
@@ -79,8 +83,8 @@ class LifeCircleModel(mesa.Model):
             raise ValueError(f"engine must be one of {tuple(ENGINES)}, not {engine!r}")
         if int(days) != days or days < 1:
             raise ValueError(f"days must be a positive integer, not {days!r}")
-        super().__init__(seed=seed)
-        self.scenario = scenario
+        super().__init__(rng=seed)  # Mesa's seed= is deprecated since 3.4; an int rng gives the same Generator
+        self.spec = scenario
         self.seed = seed
         self.days = int(days)
         self.engine_name = engine

@@ -40,7 +40,7 @@ def test_access_maps_show_the_users_pace_and_the_summary_shares(tmp_path, monkey
 
     summary = json.loads((out / "summary.json").read_text())
     residents = pd.read_csv(out / "residents.csv")
-    scenario = model.scenario
+    scenario = model.spec
     maps = sorted(p.stem.removeprefix("access_") for p in (out / "maps").glob("access_*.png"))
     assert maps == sorted(t for t in summary["access"] if summary["access"][t]["users"] > 0)
     for ftype in maps:

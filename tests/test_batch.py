@@ -136,7 +136,7 @@ def test_mixing_override_changes_residential_dissimilarity(scenario):
 
     def dissimilarity(mixing):
         model = LifeCircleModel(scenario, seed=1, mixing=mixing)
-        assert model.scenario.mixing == mixing
+        assert model.spec.mixing == mixing
         pop = model.population
         blocks = np.stack([pop.x // 4, pop.y // 4], axis=1)  # blocks of 200 m = 4 cells of 50 m
         _, table = segregation.count_table(blocks, pop.group, len(pop.group_names))
@@ -148,7 +148,7 @@ def test_mixing_override_changes_residential_dissimilarity(scenario):
     # the model reports what its file says when there is no override (write_small: mixing 1.0)
     default = LifeCircleModel(scenario, seed=1)
     pop = default.population
-    assert default.scenario.mixing == 1.0
+    assert default.spec.mixing == 1.0
     assert np.array_equal(pop.cell, LifeCircleModel(scenario, seed=1, mixing=1.0).population.cell)
     assert not np.array_equal(pop.cell, model.population.cell)
 

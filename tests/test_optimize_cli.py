@@ -28,7 +28,7 @@ def covered_by_brute_force(model, ftype: str, extra_cell: int | None, limit: flo
     """Users of the type within ``limit`` minutes at their own pace of an existing facility or the extra
     cell: shortest paths by scipy's Dijkstra on the walking graph, resident by resident."""
     city, res = model.city, model.built.residents
-    ft = model.scenario.types[ftype]
+    ft = model.spec.types[ftype]
     users = (res.age >= ft.ages.lo) & (res.age <= ft.ages.hi)
     sources = list(city.facilities.loc[city.facilities["type"] == ftype, "cell"])
     if extra_cell is not None:

@@ -81,13 +81,13 @@ def test_knobs_multiply_capacities_and_decays(small):
 
 def test_a_new_facility_changes_coverage_and_the_model_keeps_its_knobs(small):
     model = PageModel(str(small), mixing=0.0, capacity_multiplier=2.0, decay_multiplier=0.5, days=1)
-    assert model.scenario.mixing == 0.0
+    assert model.spec.mixing == 0.0
     before = _within(model, "elderly_care")
     model.plan.add(model.base_scenario, "elderly_care", 4, 5)  # West is far from (12, 5) behind a wall
     again = model.replanned()
     assert again.params == model.params and again.plan is model.plan
     assert _within(again, "elderly_care") > before
-    assert all(f.capacity == 2 * load_scenario(small).types[f.type].capacity for f in again.scenario.facilities)
+    assert all(f.capacity == 2 * load_scenario(small).types[f.type].capacity for f in again.spec.facilities)
 
 
 def test_the_clock_reads_day_and_time(tmp_path):

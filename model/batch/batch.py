@@ -36,7 +36,7 @@ def check_metrics(experiment: Experiment) -> None:
                     Problem(
                         experiment.path.name,
                         f"metrics[{i}]",
-                        f"{metric!r} is not a figure of {model.scenario.name}{hint}",
+                        f"{metric!r} is not a figure of {model.spec.name}{hint}",
                     )
                 )
     if problems:

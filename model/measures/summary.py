@@ -162,7 +162,7 @@ def summarise(model) -> dict:
     visits = model.visit_log.columns()
     totals = model.facility_totals()
     fac = model.city.facilities
-    limit_m = usage.FIFTEEN_MIN * model.scenario.simulation.reference_m_per_min
+    limit_m = usage.FIFTEEN_MIN * model.spec.simulation.reference_m_per_min
     metres = walks.home_to_destination_metres(
         model.city,
         res.cell[visits["resident"]],
@@ -178,7 +178,7 @@ def summarise(model) -> dict:
         turned_away=totals["turned_away"],
         peak_occupancy=totals["peak_occupancy"],
         capacity=fac["capacity"].to_numpy(),
-        area_m2=[model.scenario.types[t].area_m2 for t in model.city.types],
+        area_m2=[model.spec.types[t].area_m2 for t in model.city.types],
         unmet=model.unmet_counts().sum(axis=0),
         type_names=model.city.types,
         days=model.days,
@@ -229,4 +229,4 @@ def flatten(summary: dict, prefix: str = "") -> dict:
 
 def block_cells(model) -> int:
     """Cells per side of the model's residential blocks (``simulation.block_m`` over ``cell_m``)."""
-    return segregation.block_cells_of(model.scenario.grid.cell_m, model.scenario.simulation.block_m)
+    return segregation.block_cells_of(model.spec.grid.cell_m, model.spec.simulation.block_m)

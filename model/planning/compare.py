@@ -43,7 +43,7 @@ def coverage_by_group(model) -> pd.DataFrame:
 
 def community_completeness(model) -> pd.DataFrame:
     """Per community: residents and the share whose life circle is complete (every needed type within its level)."""
-    built, scenario = model.built, model.scenario
+    built, scenario = model.built, model.spec
     res = built.residents
     needs = needs_by_type(res.age, model.types)
     complete = np.ones(len(res), dtype=bool)
@@ -89,9 +89,9 @@ def changed_types(models: list) -> list[str]:
     first = placements(models[0].scenario)
     changed = set()
     for m in models[1:]:
-        other = placements(m.scenario)
+        other = placements(m.spec)
         changed |= {t for t in set(first) | set(other) if first.get(t, set()) != other.get(t, set())}
-    order = list(dict.fromkeys(t for m in models for t in m.scenario.types))
+    order = list(dict.fromkeys(t for m in models for t in m.spec.types))
     return [t for t in order if t in changed]
 
 
@@ -197,7 +197,7 @@ def write_report(
 ) -> None:
     """comparison.md: what a planner reads without the CSV."""
     sites = sites or {}
-    names = [m.scenario.name for m in models]
+    names = [m.spec.name for m in models]
     first = names[0]
     lines = [f"# Comparison: {' vs '.join(names)}", ""]
     lines.append(
@@ -315,7 +315,7 @@ def compare(
         maps[t] = [side.relative_to(out)]
         homes = home_cells(models[0])
         for model, mins in zip(models[1:], minutes[1:], strict=True):
-            diff = maps_dir / f"{t}_minutes_{model.scenario.name}_minus_{models[0].scenario.name}.png"
+            diff = maps_dir / f"{t}_minutes_{model.spec.name}_minus_{models[0].spec.name}.png"
             charts.plot_difference(diff, models[0], model, minutes[0], mins, homes, t)
             maps[t].append(diff.relative_to(out))
     sites = {}
@@ -324,10 +324,10 @@ def compare(
         sites[t].to_csv(out / f"sites_{t}.csv", index=False, lineterminator="\n")
     if changed:
         who = maps_dir / "who_gained.png"
-        charts.plot_who_gained(who, group_table, [m.scenario.name for m in models], changed)
+        charts.plot_who_gained(who, group_table, [m.spec.name for m in models], changed)
         maps["who_gained"] = who.relative_to(out)
     write_report(out / "comparison.md", models, table, group_table, completeness, maps, sites)
-    names = [m.scenario.name for m in models]
+    names = [m.spec.name for m in models]
     lines = [f"compared {', '.join(names)} (seed {seed}); facilities differ for: {', '.join(changed) or 'none'}"]
     indexed = table.set_index("metric")
     if "life_circle_complete" in indexed.index:

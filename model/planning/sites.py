@@ -80,7 +80,7 @@ def site_table(models: list, ftype: str) -> pd.DataFrame:
         figures.insert(
             0, "status", ["kept" if (x, y) in base else "new" for x, y in zip(figures["x"], figures["y"], strict=True)]
         )
-        figures.insert(0, "scenario", model.scenario.name)
+        figures.insert(0, "scenario", model.spec.name)
         parts.append(figures)
         if model is not first:
             gone = first.city.facilities[
@@ -91,7 +91,7 @@ def site_table(models: list, ftype: str) -> pd.DataFrame:
             ]
             if len(gone):
                 closed = gone[["id", "name", "x", "y", "capacity"]].assign(
-                    scenario=model.scenario.name, status="closed"
+                    scenario=model.spec.name, status="closed"
                 )
                 parts.append(closed)
     frame = pd.concat(parts, ignore_index=True)

@@ -248,7 +248,7 @@ def write_model_geojson(folder: Path, model, facilities: pd.DataFrame | None = N
     needs = needs_by_type(built.residents.age, model.types)
     paces = {t: users_pace(built.residents.m_per_min, needs[t]) for t in built.fields_m}
     table = facilities_table(built.city) if facilities is None else facilities
-    return write_geojson(folder, built.city, model.scenario, built.fields_m, paces, table)
+    return write_geojson(folder, built.city, model.spec, built.fields_m, paces, table)
 
 
 def write_geojson(

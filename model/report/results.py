@@ -150,7 +150,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     when the model streamed it there) are deterministic; run.json holds times and versions.
     """
     t0 = time.perf_counter()
-    built, scenario = model.built, model.scenario
+    built, scenario = model.built, model.spec
     summary = dict(model.summary())
     if contacts:
         graph = contact_graph(

@@ -185,7 +185,7 @@ class Resident(mesa.Agent):
         types = model.types
         ids, metres = model.reach.candidates(model.origin_of[self.rid], t)
         minutes = metres / self.m_per_min
-        limit = rules.walk_limit_min(model.clock, tick, model.scenario.simulation.cutoff_min, types, t)
+        limit = rules.walk_limit_min(model.clock, tick, model.spec.simulation.cutoff_min, types, t)
         keep = rules.usable(minutes, limit)
         ids, minutes = ids[keep], minutes[keep]
         if ids.size == 0:

@@ -55,7 +55,7 @@ class FastEngine:
     def __init__(self, model: LifeCircleModel):
         """Set up resident, facility and type arrays; everyone is at home with no plans."""
         self.model = model
-        scenario, city, pop = model.scenario, model.city, model.population
+        scenario, city, pop = model.spec, model.city, model.population
         self.clock = model.clock
         self.rng = model.rng
         n = len(pop)

@@ -47,7 +47,7 @@ def model_params(model: PageModel, plan: Plan) -> dict:
             "values": list(choices.values()),
             "label": "Scenario",
         },
-        "mixing": Slider("Residential mixing", value=float(model.scenario.mixing), min=0.0, max=1.0, step=0.05),
+        "mixing": Slider("Residential mixing", value=float(model.spec.mixing), min=0.0, max=1.0, step=0.05),
         "capacity_multiplier": Slider("Capacity multiplier", value=1.0, min=0.25, max=3.0, step=0.25),
         "decay_multiplier": Slider("Destination-choice decay (x catalogue)", value=1.0, min=0.0, max=3.0, step=0.25),
         "plan": plan,
@@ -65,7 +65,7 @@ def knobs_text(model: PageModel) -> str:
     """The knobs the model was built with (the sidebar's sliders apply on Reset)."""
     p = model.params
     return (
-        f"mixing {model.scenario.mixing:g}, capacity x{p['capacity_multiplier']:g}, "
+        f"mixing {model.spec.mixing:g}, capacity x{p['capacity_multiplier']:g}, "
         f"decay x{p['decay_multiplier']:g}; {len(model.population.age):,} residents"
     )
 
@@ -115,7 +115,7 @@ def _coverage_html(model: PageModel) -> str:
 def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Reactive):
     """Re-planning: add or remove a facility at a cell, the coverage figures, save as a scenario."""
     m = model.value
-    ftype = solara.use_reactive(next(iter(m.scenario.types)))
+    ftype = solara.use_reactive(next(iter(m.spec.types)))
     message = solara.use_reactive("")
     problem = solara.use_reactive("")
     file_name = solara.use_reactive(f"{m.base_scenario.name}_plan.toml")
@@ -140,7 +140,7 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
             problem.set(str(exc))
 
     with solara.Card("Re-planning", style={"flex": "1 1 340px", "max-width": "420px"}):
-        solara.Select("Facility type", values=list(m.scenario.types), value=ftype)
+        solara.Select("Facility type", values=list(m.spec.types), value=ftype)
         with solara.Row():
             solara.InputInt("x", value=cell_x, continuous_update=True)
             solara.InputInt("y", value=cell_y, continuous_update=True)
@@ -219,6 +219,6 @@ def Page():
             model,
             components=[(OccupancyChart, 0), (ExposureChart, 0), (CoverageChart, 0)],
             model_params=params,
-            name=f"lifecircle: {m.scenario.name}",
+            name=f"lifecircle: {m.spec.name}",
             play_interval=150,
         )

@@ -106,7 +106,7 @@ def resident_classes(model, colour_by: str) -> tuple[np.ndarray, list[str], np.n
     """Each resident's class (group or age band), the class labels and their RGB colours."""
     res = model.built.residents
     if colour_by == "age":
-        bands = list(model.scenario.ages)
+        bands = list(model.spec.ages)
         lows = np.array([b.lo for b in bands])
         order = np.argsort(lows)
         cls = order[np.searchsorted(lows[order], res.age, side="right") - 1]
@@ -214,7 +214,7 @@ def draw_map(model, view: MapView) -> tuple[bytes, MapFrame]:
     Returns:
         The PNG image and where the grid lies in it.
     """
-    city, scenario = model.city, model.scenario
+    city, scenario = model.city, model.spec
     aspect = city.height / city.width
     ax_w, ax_h = (MAP_IN, MAP_IN * aspect) if aspect <= 1 else (MAP_IN / aspect, MAP_IN)
     fig_w, fig_h = PAD_IN + ax_w + LEGEND_IN, TITLE_IN + ax_h + PAD_IN
@@ -263,7 +263,7 @@ def draw_occupancy(model) -> bytes:
     day = np.asarray(data["day"])
     minute = np.asarray(data["minute"], dtype=float)
     today = day == day[-1]
-    sim = model.scenario.simulation
+    sim = model.spec.simulation
     fac = model.city.facilities
     colours = type_colours(model.city.types)
     fig = Figure(figsize=(6.4, 3.6), dpi=DPI)
@@ -296,7 +296,7 @@ def draw_exposure(model) -> bytes:
     mixing = model.summary()["mixing"]
     buffer = io.BytesIO()
     with _PYPLOT:
-        plot_exposure(buffer, mixing, f"{model.scenario.name}, {clock_text(model)}")
+        plot_exposure(buffer, mixing, f"{model.spec.name}, {clock_text(model)}")
     return buffer.getvalue()
 
 
@@ -304,5 +304,5 @@ def draw_coverage(model) -> bytes:
     """Coverage by type and age band (the results folder's coverage.png)."""
     buffer = io.BytesIO()
     with _PYPLOT:
-        plot_coverage(buffer, coverage_table_of(model), model.scenario)
+        plot_coverage(buffer, coverage_table_of(model), model.spec)
     return buffer.getvalue()

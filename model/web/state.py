@@ -208,7 +208,7 @@ def clock_text(model: LifeCircleModel) -> str:
 def coverage_table_of(model: LifeCircleModel):
     """``measures.access.coverage_table`` of the model: users within each type's level, by age band."""
     res = model.built.residents
-    return coverage_table(res, model.scenario, model.built.minutes, needs_by_type(res.age, model.types))
+    return coverage_table(res, model.spec, model.built.minutes, needs_by_type(res.age, model.types))
 
 
 def coverage_rows(model: LifeCircleModel) -> list[dict]:
@@ -219,7 +219,7 @@ def coverage_rows(model: LifeCircleModel) -> list[dict]:
     access = static_summary(model)["access"]
     rows = []
     for t in model.city.types:
-        ft = model.scenario.types[t]
+        ft = model.spec.types[t]
         a = access[t]
         within = float("nan") if a["within_level"] is None else float(a["within_level"])
         rows.append(

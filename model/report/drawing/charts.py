@@ -78,7 +78,7 @@ def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
         ax.plot(by_minute.index, by_minute[f"occupancy_{t}"], color="#2c7bb6", lw=1.3)
         ax.axhline(places, ls="--", color="#d95f02", lw=1.0)
         turned = usage[t]["turned_away"]
-        if model.scenario.types[t].open_space:  # admits everyone: the places are a reference figure
+        if model.spec.types[t].open_space:  # admits everyone: the places are a reference figure
             ax.set_title(f"{t}: open space (reference {places:,}), admits everyone", fontsize=8.5)
         else:
             ax.set_title(f"{t}: {places:,} places, {turned:,.0f} turned away/day", fontsize=8.5)
@@ -100,7 +100,7 @@ def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
         ax.tick_params(axis="y", labelsize=7)
     days = model.days
     fig.suptitle(
-        f"{model.scenario.name}: visitors present through the day (blue) against the places of each type "
+        f"{model.spec.name}: visitors present through the day (blue) against the places of each type "
         f"(dashed){f', mean of {days} days' if days > 1 else ''}",
         fontsize=10,
     )

@@ -30,7 +30,7 @@ def plot_side_by_side(path: Path, models: list, minutes: list[np.ndarray], ftype
     n = len(models)
     fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.8), squeeze=False)
     for ax, model, mins in zip(axes[0], models, minutes, strict=True):
-        _panel(ax, model, mins, ftype, model.scenario.name)
+        _panel(ax, model, mins, ftype, model.spec.name)
     axes[0][0].set_ylabel("y (m)")
     handles = _band_handles(models[0].city, minutes[0], "blocked")
     label = models[0].scenario.types[ftype].label.lower()
@@ -65,7 +65,7 @@ def plot_difference(
         extent=(0, city.width * m, city.height * m, 0),
         interpolation="nearest",
     )
-    for model, marker, label in ((base, "x", base.scenario.name), (other, "*", other.scenario.name)):
+    for model, marker, label in ((base, "x", base.spec.name), (other, "*", other.spec.name)):
         fac = model.city.facilities[model.city.facilities["type"] == ftype]
         ax.scatter(
             (fac["x"] + 0.5) * m, (fac["y"] + 0.5) * m, marker=marker, s=70, c="black", label=f"{ftype}: {label}"
@@ -73,7 +73,7 @@ def plot_difference(
     fig.colorbar(image, ax=ax, label="change of walking minutes (purple: shorter, orange: longer)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.12), frameon=False, title="facilities")
     ax.set_title(
-        f"{ftype}: walking minutes gained or lost at every home cell\n{other.scenario.name} minus {base.scenario.name}",
+        f"{ftype}: walking minutes gained or lost at every home cell\n{other.spec.name} minus {base.spec.name}",
         fontsize=10,
     )
     ax.set_xlabel("x (m)")

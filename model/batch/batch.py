@@ -117,7 +117,7 @@ def _write_csv(frame, path: Path) -> None:
 
 
 def _write_json(path: Path, experiment: Experiment, counts: dict) -> None:
-    from model.report.results import _versions, code_version
+    from model.report.results import code_version, dependency_versions
 
     record = {
         "experiment": experiment.name,
@@ -125,7 +125,7 @@ def _write_json(path: Path, experiment: Experiment, counts: dict) -> None:
         "counts": counts,
         "code_sha256": code_digest(),
         "version": code_version(),
-        "versions": _versions(),
+        "versions": dependency_versions(),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "processor": platform.machine()},
     }

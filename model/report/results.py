@@ -128,7 +128,7 @@ def _version(name: str) -> str:
         return "not installed"
 
 
-def _versions() -> dict[str, str]:
+def dependency_versions() -> dict[str, str]:
     """Python and every runtime dependency of lifecircle (its requirements without extras)."""
     out = {"python": platform.python_version()}
     try:
@@ -230,7 +230,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_s": timings,
             "version": code_version(),
-            "versions": _versions(),
+            "versions": dependency_versions(),
             "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         },
     )

@@ -5,6 +5,7 @@ was read from, and writing the resolved scenario back as TOML (model.scenario.wr
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,7 @@ from model.scenario import (
     Scenario,
     ScenarioError,
     bundled_scenarios,
+    extend_toml,
     load_catalogue,
     load_scenario,
     resolve_scenario_path,
@@ -386,3 +388,55 @@ def test_writing_twice_gives_the_same_text_but_the_header(variant, tmp_path):
         return text[text.index("\nname = ") :]
 
     assert body(second) == body(first)
+
+
+# --------------------------------------------------------------------------- a variant that adds facilities
+
+ODD_NAMES = ['a "quoted" park', "back\\slash\\", "公园 of Wuhai", "élan \\u00e9 'single' [x] = y #"]
+
+
+def test_extend_toml_adds_exactly_the_facilities_given(tmp_path):
+    base = load_scenario("huimin_block")
+    target = tmp_path / "plans" / "new.toml"
+    target.parent.mkdir()
+    free = _walkable_cells(base, 4)
+    added = [(t, x, y, n) for (x, y), t, n in zip(free, ["park", "market", "park", "elderly_care"], ODD_NAMES)]
+    text = extend_toml(base.path, target, "huimin plan 'B' 二", added, 'greedy plus swap\nsecond line "quoted"')
+    target.write_text(text, encoding="utf-8")
+
+    assert text.startswith('# greedy plus swap\n# second line "quoted"\n')
+    data = tomllib.loads(text)
+    assert set(data) == {"name", "extends", "facilities"}
+    # extends is relative to the new file's folder, with forward slashes, as a person writes it
+    assert data["extends"] == Path(os.path.relpath(base.path.resolve(), target.parent.resolve())).as_posix()
+    assert "\\" not in data["extends"]
+
+    again = load_scenario(target)
+    assert again.name == "huimin plan 'B' 二"
+    assert again.files[1:] == base.files
+    assert again.facilities[: len(base.facilities)] == base.facilities  # the base's, unchanged, first
+    new = again.facilities[len(base.facilities) :]
+    assert [(f.type, f.x, f.y, f.name) for f in new] == added
+    assert [f.capacity for f in new] == [base.types[t].capacity for t, *_ in added]
+    assert again.types == base.types and again.communities == base.communities
+
+
+def test_extend_toml_with_no_facilities_is_the_base_renamed(tmp_path):
+    target = tmp_path / "same.toml"
+    target.write_text(extend_toml(DEFAULT_SCENARIO, target, "same", [], ""), encoding="utf-8")
+    again = load_scenario(target)
+    assert dataclasses.replace(again, name="demo") == load_scenario("demo")
+
+
+def _walkable_cells(s: Scenario, n: int) -> list[tuple[int, int]]:
+    """The first ``n`` walkable cells of ``s``'s grid without a facility, row by row."""
+    taken = {(f.x, f.y) for f in s.facilities}
+    out = []
+    for y in range(s.grid.height):
+        for x in range(s.grid.width):
+            blocked = any(bx <= x < bx + bw and by <= y < by + bh for bx, by, bw, bh in s.grid.blocked)
+            if not blocked and (x, y) not in taken:
+                out.append((x, y))
+                if len(out) == n:
+                    return out
+    raise AssertionError("not enough free cells")

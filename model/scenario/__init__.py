@@ -16,7 +16,8 @@ pipeline:
 top of step 2, as if a variant file that ``extends`` the scenario had set them (:mod:`.overrides`);
 :func:`override_kind` gives the schema kind of such a key.
 
-:func:`scenario_toml` (:mod:`.write`) writes a loaded scenario back as one standalone file.
+:func:`scenario_toml` (:mod:`.write`) writes a loaded scenario back as one standalone file;
+:func:`extend_toml` writes a variant that ``extends`` a scenario and adds facilities to it.
 
 Modules:
 
@@ -30,7 +31,7 @@ Modules:
 * :mod:`.checks`: the semantic checks of grid, population, walking and simulation, and
   :func:`load_scenario`.
 * :mod:`.sites`: the semantic checks of facility types, communities and facilities.
-* :mod:`.write`: the resolved scenario as TOML text.
+* :mod:`.write`: the resolved scenario as TOML text, and a variant adding facilities.
 
 Every problem names the file and the key path (``demo.toml: facilities[3].at: ...``), so the
 command line can print them and exit 2. Files are data: nothing in them is executed.
@@ -54,7 +55,7 @@ from .spec import (
     Scenario,
     Simulation,
 )
-from .write import scenario_toml
+from .write import extend_toml, scenario_toml
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -74,6 +75,7 @@ __all__ = [
     "ScenarioError",
     "Simulation",
     "bundled_scenarios",
+    "extend_toml",
     "load_catalogue",
     "load_scenario",
     "override_kind",

@@ -9,7 +9,10 @@ was simulated, whatever the scenario file ``extends`` and whatever the catalogue
 from __future__ import annotations
 
 import functools
+import os
 import re
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import tomli_w
@@ -180,3 +183,36 @@ def scenario_toml(scenario: Scenario) -> str:
         "",
     ]
     return "\n".join(_comment(line) for line in header) + "\n" + _text(_data(scenario))
+
+
+def extend_toml(
+    source: Path, target: Path, name: str, facilities: Sequence[tuple[str, int, int, str]], how: str
+) -> str:
+    """Write a scenario that ``extends`` another and adds facilities to it.
+
+    The planners' tools save what they propose this way (``lifecircle optimize``, the browser
+    page's plan): a variant file that states only what it adds. The body is written by tomli_w,
+    so any name (quotes, backslashes, any script) reads back as given.
+
+    Args:
+        source: The scenario file to extend.
+        target: Where the new file will be written; ``extends`` is the path of ``source``
+            relative to its folder (with forward slashes), as a scenario file gives it.
+        name: The new scenario's name.
+        facilities: The added facilities as (type, x, y, name). A name that a facility of the
+            base already has replaces that facility instead of adding one
+            (docs/scenarios.md, extends).
+        how: How the facilities were chosen: the leading comment (one ``#`` line per line).
+
+    Returns:
+        The TOML text of the new scenario file.
+
+    """
+    relative = Path(os.path.relpath(Path(source).resolve(), Path(target).resolve().parent)).as_posix()
+    body = {
+        "name": name,
+        "extends": relative,
+        "facilities": [{"type": t, "at": [x, y], "name": n} for t, x, y, n in facilities],
+    }
+    comment = "".join(f"# {_comment(line)}\n" for line in how.splitlines() or [""])
+    return comment + tomli_w.dumps(body)

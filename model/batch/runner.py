@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -183,8 +184,17 @@ def _failed(spec: RunSpec, error: str) -> dict:
 
 
 def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """Worker processes started fresh ("spawn"), never forked.
+
+    A forked child of a process whose numba kernels have run on GNU OpenMP threads dies at its
+    first parallel kernel ("fork() called from a process already using GNU OpenMP"). Mesa 3.3
+    set "spawn" for the whole program on import; Mesa 3.5 no longer does, so the pool asks for it.
+    """
     threads = max(1, (os.cpu_count() or 1) // workers)
-    return concurrent.futures.ProcessPoolExecutor(workers, initializer=_share_cores, initargs=(threads,))
+    context = multiprocessing.get_context("spawn")
+    return concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_share_cores, initargs=(threads,)
+    )
 
 
 def _on_pool(todo, folder, workers, run, records, progress) -> None:

@@ -117,18 +117,8 @@ def load_experiment(path: str | Path) -> Experiment:
         ScenarioError: With every problem found, each naming the file (experiment or scenario) and key.
     """
     path = Path(path)
-    p = _Problems(str(path) if not path.is_file() else path.name)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(path), "", "file not found")]) from None
-    except IsADirectoryError:
-        raise ScenarioError([Problem(str(path), "", "is a folder, not an experiment file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([Problem(path.name, "", f"TOML syntax error: {exc}")]) from None
-    p.file = path.name
+    data = _read(path)
+    p = _Problems(path.name)
     for key in data:
         if key not in _TOP_KEYS and key not in _TABLES:
             p.bad(key, f"unknown key{_suggest(key, _TOP_KEYS + _TABLES)}")
@@ -157,19 +147,7 @@ def load_experiment(path: str | Path) -> Experiment:
     grid = _grid(data.get("parameters", {}), p)
     cases = _cases(data.get("cases", []), p)
     sensitivity = _sensitivity(data["sensitivity"], p) if "sensitivity" in data else None
-    keys = set(grid) | {k for c in cases for k in c} | (set(sensitivity.parameters) if sensitivity else set())
-    kinds = {}
-    for key in sorted(keys):
-        kind = override_kind(key)
-        if kind is None:
-            p.bad(
-                _where(key, grid, cases),
-                'not a scenario key (e.g. "population.mixing", "facility_types.park.capacity")',
-            )
-        elif sensitivity and key in sensitivity.parameters and kind not in ("int", "float"):
-            p.bad(f"sensitivity.parameters.{key}", f"a sensitivity analysis varies numbers; this key is {kind}")
-        else:
-            kinds[key] = kind
+    kinds = _kinds(grid, cases, sensitivity, p)
     if p.list:
         raise ScenarioError(p.list)
     experiment = Experiment(
@@ -188,6 +166,42 @@ def load_experiment(path: str | Path) -> Experiment:
     )
     _check_against_scenarios(experiment, p)
     return experiment
+
+
+def _read(path: Path) -> dict:
+    """The TOML tables of an experiment file.
+
+    Raises:
+        ScenarioError: The file is missing, a folder, unreadable or not TOML.
+    """
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(path), "", "file not found")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(str(path), "", "is a folder, not an experiment file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([Problem(path.name, "", f"TOML syntax error: {exc}")]) from None
+
+
+def _kinds(grid: dict, cases: list, sensitivity, p: _Problems) -> dict[str, str]:
+    """The schema kind of every scenario key the experiment varies; a problem for each that cannot vary."""
+    keys = set(grid) | {k for c in cases for k in c} | (set(sensitivity.parameters) if sensitivity else set())
+    kinds = {}
+    for key in sorted(keys):
+        kind = override_kind(key)
+        if kind is None:
+            p.bad(
+                _where(key, grid, cases),
+                'not a scenario key (e.g. "population.mixing", "facility_types.park.capacity")',
+            )
+        elif sensitivity and key in sensitivity.parameters and kind not in ("int", "float"):
+            p.bad(f"sensitivity.parameters.{key}", f"a sensitivity analysis varies numbers; this key is {kind}")
+        else:
+            kinds[key] = kind
+    return kinds
 
 
 def _where(key: str, grid: dict, cases: list) -> str:

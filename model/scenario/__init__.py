@@ -19,18 +19,24 @@ top of step 2, as if a variant file that ``extends`` the scenario had set them (
 :func:`scenario_toml` (:mod:`.write`) writes a loaded scenario back as one standalone file;
 :func:`extend_toml` writes a variant that ``extends`` a scenario and adds facilities to it.
 
-Modules:
+Modules, each using only those above it:
 
 * :mod:`.errors`: :class:`Problem` and :class:`ScenarioError`.
-* :mod:`.spec`: the frozen dataclasses of a valid scenario, the limits and every default.
-* :mod:`.schema`: the schema language (value kinds, allowed keys), time and age-band parsing, the
-  shape check.
+* :mod:`.limits`: the limits of the data and of this implementation.
+* :mod:`.kinds`: the kinds of value (shapes and their words), times, age bands, departure windows.
+* :mod:`.fields`: the catalogue field table, :data:`FIELDS`: every field of a facility type
+  declared once, with its kind, type, unit, range check, default, meaning and conversions.
+* :mod:`.spec`: the frozen dataclasses of a valid scenario and every default
+  (:class:`FacilityType` takes its fields from the field table).
+* :mod:`.schema`: the keys a file may hold and the kind of each, the shape check, the kind of a
+  dotted key.
 * :mod:`.files`: reading TOML, merging with ``extends``, finding scenario files (the bundled ones
   with importlib.resources), the catalogue.
 * :mod:`.overrides`: dotted-key overrides as a layer on top of the merged files.
+* :mod:`.checker`: :class:`~.checker.Checker`, which collects problems with file and key path.
+* :mod:`.sites`: the semantic checks of facility types, communities and facilities.
 * :mod:`.checks`: the semantic checks of grid, population, walking and simulation, and
   :func:`load_scenario`.
-* :mod:`.sites`: the semantic checks of facility types, communities and facilities.
 * :mod:`.write`: the resolved scenario as TOML text, and a variant adding facilities.
 
 Every problem names the file and the key path (``demo.toml: facilities[3].at: ...``), so the
@@ -39,32 +45,24 @@ command line can print them and exit 2. Files are data: nothing in them is execu
 
 from .checks import load_scenario
 from .errors import Problem, ScenarioError
+from .fields import FIELDS, CatalogueField
 from .files import DEFAULT_SCENARIO, SCENARIO_DIR, bundled_scenarios, load_catalogue, resolve_scenario_path
-from .schema import override_kind, parse_band, parse_windows
-from .spec import (
-    MAX_AGE,
-    MAX_CELLS,
-    MAX_RESIDENTS,
-    MAX_TRIES,
-    AgeBand,
-    Community,
-    FacilitySite,
-    FacilityType,
-    Grid,
-    Pace,
-    Scenario,
-    Simulation,
-)
+from .kinds import AgeBand, parse_band, parse_windows
+from .limits import MAX_AGE, MAX_CELLS, MAX_RESIDENTS, MAX_TRIES
+from .schema import override_kind
+from .spec import Community, FacilitySite, FacilityType, Grid, Pace, Scenario, Simulation
 from .write import extend_toml, scenario_toml
 
 __all__ = [
     "DEFAULT_SCENARIO",
+    "FIELDS",
     "MAX_AGE",
     "MAX_CELLS",
     "MAX_RESIDENTS",
     "MAX_TRIES",
     "SCENARIO_DIR",
     "AgeBand",
+    "CatalogueField",
     "Community",
     "FacilitySite",
     "FacilityType",

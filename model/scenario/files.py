@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem
-from .schema import _SCHEMA, _check_shape, _suggest
+from .schema import SCHEMA, check_shape, suggest
 
 SCENARIO_DIR = Path(str(resources.files("model.bundled_scenarios")))
 DEFAULT_SCENARIO = SCENARIO_DIR / "demo.toml"
@@ -27,8 +27,15 @@ _REPLACED_WHOLE = ("groups", "ages", "m_per_min", "reduced_mobility")
 
 
 @dataclass
-class _Entry:
-    """A [[communities]] or [[facilities]] entry and where it was written."""
+class Entry:
+    """A [[communities]] or [[facilities]] entry and where it was written.
+
+    Attributes:
+        data: The entry's keys and values.
+        file: The name of the file that wrote it.
+        index: Its position among the entries of its list in that file.
+
+    """
 
     data: dict[str, Any]
     file: str
@@ -36,12 +43,20 @@ class _Entry:
 
 
 @dataclass
-class _Raw:
-    """Merged raw data of a scenario and its bases, with the origin of every value."""
+class Raw:
+    """Merged raw data of a scenario and its bases, with the origin of every value.
+
+    Attributes:
+        data: The merged tables (keys and shapes checked, values not yet).
+        origin: Which file set each value: dotted key ("grid.width") -> file name.
+        lists: The ``[[communities]]`` and ``[[facilities]]`` entries, merged.
+        files: Resolved paths: the file itself first, then its base, the base's base, ...
+
+    """
 
     data: dict[str, Any]
     origin: dict[str, str]  # "grid.width" -> file name that set it
-    lists: dict[str, list[_Entry]]
+    lists: dict[str, list[Entry]]
     files: list[Path]  # resolved paths: the file itself first, then its base, the base's base, ...
 
 
@@ -83,12 +98,23 @@ def _read_toml(path: Path, referrer: tuple[str, str] | None, problems: list[Prob
     return None
 
 
-def _merge_tables(base: dict, over: dict, origin: dict, file: str, path: str = "") -> None:
-    """Merge ``over`` into ``base`` key by key, recording which file set each value."""
+def merge_tables(base: dict, over: dict, origin: dict, file: str, path: str = "") -> None:
+    """Merge ``over`` into ``base`` key by key, recording which file set each value.
+
+    Share and speed tables are replaced whole, so that they still sum to 1 (and their bands fit).
+
+    Args:
+        base: The merged tables so far (changed in place).
+        over: The tables of the file on top.
+        origin: Dotted key -> file that set it (changed in place).
+        file: The name of the file on top.
+        path: The key path of ``base`` ("" for the whole file).
+
+    """
     for key, value in over.items():
         kpath = f"{path}.{key}" if path else key
         if isinstance(value, dict) and isinstance(base.get(key), dict) and key not in _REPLACED_WHOLE:
-            _merge_tables(base[key], value, origin, file, kpath)
+            merge_tables(base[key], value, origin, file, kpath)
         else:
             base[key] = value
             origin[kpath] = file
@@ -103,23 +129,27 @@ def _mark_origin(value: dict, origin: dict, file: str, path: str) -> None:
             _mark_origin(sub, origin, file, f"{path}.{key}")
 
 
-def _read_chain(
+def read_chain(
     path: Path, chain: tuple[Path, ...], referrer: tuple[str, str] | None, problems: list[Problem], given: str = ""
-) -> _Raw | None:
-    """Read ``path`` and its ``extends`` bases into one merged :class:`_Raw`.
+) -> Raw | None:
+    """Read ``path`` and its ``extends`` bases into one merged :class:`Raw`.
 
-    ``referrer`` is (file, key) of the ``extends`` that names ``path``, None for the top-level
-    file, whose reading problems name it ``given`` (the path as the user gave it).
+    Each file's keys and value shapes are checked (:func:`~.schema.check_shape`) before it is
+    merged on top of its base.
+
+    Args:
+        path: The file to read.
+        chain: The files that led to it (a file that extends itself is a cycle); () at the top.
+        referrer: (file, key) of the ``extends`` that names ``path``; None for the top-level file.
+        problems: Where problems are recorded.
+        given: The top-level path as the user gave it: its reading problems name it so.
+
+    Returns:
+        The merged data, or None when a file of the chain could not be read (recorded).
+
     """
-    where = referrer or (given, "")
-    if "\x00" in str(path):  # the OS refuses such names; only an ``extends`` string can hold one
-        problems.append(Problem(*where, "a file path must not contain a NUL character"))
-        return None
-    try:
-        path = path.resolve()
-    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop (Python 3.11, 3.12)
-        why = getattr(exc, "strerror", None) or exc
-        problems.append(Problem(*where, f"cannot read {path}: {why}" if referrer else f"cannot read file: {why}"))
+    path = _resolved(path, referrer or (given, ""), problems)
+    if path is None:
         return None
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
@@ -129,32 +159,47 @@ def _read_chain(
     if data is None:
         return None
     file = path.name
-    _check_shape(data, _SCHEMA, "", file, problems)
-    base: _Raw | None = None
+    check_shape(data, SCHEMA, "", file, problems)
     if "extends" in data:
-        base = _read_chain(path.parent / data["extends"], (*chain, path), (file, "extends"), problems)
+        base = read_chain(path.parent / data["extends"], (*chain, path), (file, "extends"), problems)
         if base is None:
             return None
-    if base is None:
-        base = _Raw({}, {}, {k: [] for k in LIST_SECTIONS}, [])
+    else:
+        base = Raw({}, {}, {k: [] for k in LIST_SECTIONS}, [])
     base.files.insert(0, path)
     base.data.pop("name", None)  # every file names itself; a base's name is not inherited
     tables = {k: v for k, v in data.items() if k not in LIST_SECTIONS and k != "extends"}
-    _merge_tables(base.data, tables, base.origin, file)
+    merge_tables(base.data, tables, base.origin, file)
     for section in LIST_SECTIONS:
-        entries = base.lists[section]
-        n_base, replaced = len(entries), set()
-        for i, entry in enumerate(data.get(section, [])):
-            new = _Entry(entry, file, i)
-            name = entry.get("name")
-            # only an entry of a base is replaced: a name used twice in this file is reported later
-            same = [j for j in range(n_base) if name is not None and entries[j].data.get("name") == name]
-            if same and same[0] not in replaced:
-                entries[same[0]] = new
-                replaced.add(same[0])
-            else:
-                entries.append(new)
+        _merge_entries(base.lists[section], data.get(section, []), file)
     return base
+
+
+def _resolved(path: Path, where: tuple[str, str], problems: list[Problem]) -> Path | None:
+    """``path`` resolved, or None after recording why it cannot be (at ``where``: file, key)."""
+    if "\x00" in str(path):  # the OS refuses such names; only an ``extends`` string can hold one
+        problems.append(Problem(*where, "a file path must not contain a NUL character"))
+        return None
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop (Python 3.11, 3.12)
+        why = getattr(exc, "strerror", None) or exc
+        problems.append(Problem(*where, f"cannot read {path}: {why}" if where[1] else f"cannot read file: {why}"))
+        return None
+
+
+def _merge_entries(entries: list[Entry], new: list[dict], file: str) -> None:
+    """Append a file's entries of a list section to its base's, an entry named as one of the base's replacing it."""
+    n_base, replaced = len(entries), set()
+    for i, entry in enumerate(new):
+        name = entry.get("name")
+        # only an entry of a base is replaced: a name used twice in this file is reported later
+        same = [j for j in range(n_base) if name is not None and entries[j].data.get("name") == name]
+        if same and same[0] not in replaced:
+            entries[same[0]] = Entry(entry, file, i)
+            replaced.add(same[0])
+        else:
+            entries.append(Entry(entry, file, i))
 
 
 def load_catalogue() -> dict[str, dict]:
@@ -210,7 +255,7 @@ def _not_found(given: str) -> str:
     """Say that the top-level file ``given`` does not exist, suggesting a bundled scenario if one is close."""
     names = list(bundled_scenarios())
     if _is_bare(given):
-        hint = _suggest(_stem(given), names)
+        hint = suggest(_stem(given), names)
         return f"no such file, and no bundled scenario of that name{hint}; `lifecircle scenarios` lists them"
     close = difflib.get_close_matches(_stem(Path(given).name), names, n=1, cutoff=0.6)
     return f"file not found (did you mean the bundled scenario '{close[0]}'?)" if close else "file not found"

@@ -14,11 +14,11 @@ import copy
 from collections.abc import Mapping
 
 from .errors import Problem
-from .files import _merge_tables, _Raw
-from .schema import _SCHEMA, _check_shape, _key_kind
+from .files import Raw, merge_tables
+from .schema import SCHEMA, check_shape, key_kind
 
 
-def _overrides_layer(overrides: Mapping[str, object], file: str, problems: list[Problem]) -> dict:
+def overrides_layer(overrides: Mapping[str, object], file: str, problems: list[Problem]) -> dict:
     """Nest the overrides into the table a variant file would hold, checking keys and shapes.
 
     Args:
@@ -38,7 +38,7 @@ def _overrides_layer(overrides: Mapping[str, object], file: str, problems: list[
     layer: dict = {}
     given: list[tuple[str, ...]] = []
     for key, value in overrides.items():
-        kind, why = _key_kind(key)
+        kind, why = key_kind(key)
         if kind is None:
             problems.append(Problem(file, str(key), why))
             continue
@@ -53,10 +53,17 @@ def _overrides_layer(overrides: Mapping[str, object], file: str, problems: list[
         for part in parts[:-1]:
             table = table.setdefault(part, {})
         table[parts[-1]] = copy.deepcopy(value)  # the shape check removes bad values: not from the caller's
-    _check_shape(layer, _SCHEMA, "", file, problems)
+    check_shape(layer, SCHEMA, "", file, problems)
     return layer
 
 
-def _apply_overrides(raw: _Raw, layer: dict, file: str) -> None:
-    """Merge a checked layer into the merged data of a scenario, as a variant file would be merged."""
-    _merge_tables(raw.data, layer, raw.origin, file)
+def apply_overrides(raw: Raw, layer: dict, file: str) -> None:
+    """Merge a checked layer into the merged data of a scenario, as a variant file would be merged.
+
+    Args:
+        raw: The merged data of the scenario and its bases (changed in place).
+        layer: The layer :func:`overrides_layer` returned.
+        file: The name problems at the keys it sets give as the file.
+
+    """
+    merge_tables(raw.data, layer, raw.origin, file)

@@ -1,8 +1,10 @@
-"""What a valid scenario is: the frozen dataclasses the loader returns, the limits, and every default.
+"""What a valid scenario is: the frozen dataclasses the loader returns, and every default.
 
 Every default of a scenario file's optional keys is written here once, as a field default; the
-checker reads it with :func:`_default` (or from ``Simulation()``). docs/scenarios.md gives the
-same defaults and where they come from.
+checks read it with :func:`default_of` (or from ``Simulation()``); those of the facility types'
+fields are in the catalogue field table (model/scenario/fields.py), which gives
+:class:`FacilityType` its fields. docs/scenarios.md gives the same defaults and where they come
+from. The limits are in model/scenario/limits.py.
 """
 
 from __future__ import annotations
@@ -14,27 +16,17 @@ from typing import Any
 import numpy as np
 
 from .errors import Problem
-
-# --------------------------------------------------------------------------- limits
-
-MAX_AGE = 100  # ages are whole years 0..100; walking speeds must cover every one of them
-SHARE_TOLERANCE = 1e-6  # shares must sum to 1 within this
-# Limits of this implementation (memory on a 24 GB machine), reported as bad input rather than
-# failing later: 50 million cells (a 350 km square at 50 m cells) and 20 million residents.
-MAX_CELLS = 50_000_000
-MAX_RESIDENTS = 20_000_000
-# Limit of this implementation: a resident tries at most 10 facilities of a type in one trip (the
-# engine allocates residents x tries arrays); the catalogue uses 1 or 2.
-MAX_TRIES = 10
-MAX_NAME_BYTES = 200  # file systems allow 255 bytes per folder name; the time stamp needs the rest
-# [grid] origin: WGS84 longitude and latitude in degrees; latitudes are kept off the poles, where
-# a local transverse Mercator grid of cells (model/report/geo.py) stops making sense
-MAX_LON = 180.0
-MAX_LAT = 85.0
+from .fields import with_catalogue_fields
+from .kinds import AgeBand
 
 
-def _default(cls: type, name: str) -> Any:
-    """Return the default of field ``name`` of dataclass ``cls`` (the one place it is written)."""
+def default_of(cls: type, name: str) -> Any:
+    """Return the default of field ``name`` of dataclass ``cls`` (the one place it is written).
+
+    Raises:
+        ValueError: If ``cls`` has no such field, or the field no default.
+
+    """
     for f in fields(cls):
         if f.name == name:
             if f.default is not MISSING:
@@ -46,22 +38,6 @@ def _default(cls: type, name: str) -> Any:
 
 
 # --------------------------------------------------------------------------- the result
-
-
-@dataclass(frozen=True)
-class AgeBand:
-    """An inclusive band of ages in years, written "lo-hi" in files."""
-
-    lo: int
-    hi: int
-
-    def __str__(self) -> str:
-        """Write as in scenario files."""
-        return f"{self.lo}-{self.hi}"
-
-    def contains(self, age: int) -> bool:
-        """Whether ``age`` is in the band."""
-        return self.lo <= age <= self.hi
 
 
 @dataclass(frozen=True)
@@ -149,45 +125,24 @@ class FacilitySite:
 
 
 @dataclass(frozen=True)
+@with_catalogue_fields
 class FacilityType:
     """A catalogue entry, after the scenario's overrides (see model/catalogue.toml).
 
-    The rules that apply these numbers (who needs the type, opening hours, whether a trip fits)
-    are in the rulebook, model/simulation/rules.py. ``depart_windows`` holds one or more
-    (first, last) departure minutes after midnight, sorted and not overlapping: each window is
-    one chance a day to visit, taken with probability ``daily_prob`` (the morning and the evening
-    park are two windows).
+    Its fields after ``id`` are those of the catalogue field table (model/scenario/fields.py), in
+    its order, with its types and defaults (listed below). The rules that apply these numbers
+    (who needs the type, opening hours, whether a trip fits) are in the rulebook,
+    model/simulation/rules.py. ``depart_windows`` holds one or more (first, last) departure
+    minutes after midnight, sorted and not overlapping: each window is one chance a day to
+    visit, taken with probability ``daily_prob`` (the morning and the evening park are two
+    windows). ``catchment_min`` and ``area_m2`` serve only the measures (model/measures,
+    docs/metrics.md).
 
-    Two optional fields serve only the measures (model/measures, docs/metrics.md):
-    ``catchment_min``, the walking minutes of the two-step floating catchment (None: the type's
-    ``level_min``), and ``area_m2``, the area of each facility of the type, by which the crowding
-    of an open space is measured in people per 1,000 m² (None: not measured). ``open_space``
-    (default false): the type's facilities admit everyone who comes (parks and squares); their
-    ``capacity`` is then only a reference figure for reports.
+    Attributes:
+        id: The type's name: its key in the catalogue or under ``[facility_types]``.
     """
 
     id: str
-    label: str
-    level_min: float
-    ages: AgeBand
-    daily_prob: float
-    weekdays_only: bool
-    depart_windows: tuple[tuple[int, int], ...]
-    visit_min: int
-    open_min: int
-    close_min: int
-    capacity: int
-    beta_per_min: float
-    patience_min: int
-    tries: int
-    # None: the 2SFCA catchment is the type's level_min, the walk the life circle plans for it
-    # (Luo & Wang 2003 take the service's own travel threshold; the level is the planning one)
-    catchment_min: float | None = None
-    area_m2: float | None = None  # None: no area, crowding per 1,000 m² not measured
-    # An open space (park, square) turns nobody away: its capacity is not enforced by the rules
-    # (model/simulation/rules.py, ``places``) and its crowding is measured per 1,000 m² instead
-    open_space: bool = False
-    source: dict[str, str] = field(default_factory=dict, compare=False)  # no sources given
 
 
 @dataclass(frozen=True)

@@ -17,45 +17,13 @@ from typing import Any
 
 import tomli_w
 
-from .spec import AgeBand, FacilityType, Scenario
-
-
-def _time(minute: int) -> str:
-    """Write minutes after midnight as "HH:MM" (24:00 for the end of the day)."""
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def _windows(windows: tuple[tuple[int, int], ...]) -> list:
-    """Departure windows as a catalogue writes them: one as ["HH:MM", "HH:MM"], several as a list of them."""
-    written = [[_time(first), _time(last)] for first, last in windows]
-    return written[0] if len(written) == 1 else written
+from .fields import type_entry
+from .kinds import AgeBand, format_time
+from .spec import Scenario
 
 
 def _bands(table: dict[AgeBand, float]) -> dict[str, float]:
     return {str(band): value for band, value in table.items()}
-
-
-def _type_table(t: FacilityType) -> dict[str, Any]:
-    """Every catalogue field of a facility type, as model/catalogue.toml writes it."""
-    return {
-        "label": t.label,
-        "level_min": t.level_min,
-        "ages": [t.ages.lo, t.ages.hi],
-        "daily_prob": t.daily_prob,
-        "weekdays_only": t.weekdays_only,
-        "depart": _windows(t.depart_windows),
-        "visit_min": t.visit_min,
-        "open": _time(t.open_min),
-        "close": _time(t.close_min),
-        "capacity": t.capacity,
-        "beta_per_min": t.beta_per_min,
-        "patience_min": t.patience_min,
-        "tries": t.tries,
-        # only when set: None (the default) is not a value TOML can write
-        **{key: value for key in ("catchment_min", "area_m2") if (value := getattr(t, key)) is not None},
-        **({"open_space": True} if t.open_space else {}),
-        "source": dict(t.source),
-    }
 
 
 def _data(s: Scenario) -> dict[str, Any]:
@@ -88,8 +56,8 @@ def _data(s: Scenario) -> dict[str, Any]:
         },
         "simulation": {
             "tick_min": sim.tick_min,
-            "day_start": _time(sim.day_start_min),
-            "day_end": _time(sim.day_end_min),
+            "day_start": format_time(sim.day_start_min),
+            "day_end": format_time(sim.day_end_min),
             "cutoff_min": sim.cutoff_min,
             "block_m": sim.block_m,
             "contact_min": sim.contact_min,
@@ -101,7 +69,7 @@ def _data(s: Scenario) -> dict[str, Any]:
             {"type": f.type, "at": [f.x, f.y], "capacity": f.capacity, "name": f.name} for f in s.facilities
         ],
         # every type, the catalogue's too: the file does not depend on the catalogue it is read with
-        "facility_types": {tid: _type_table(t) for tid, t in s.types.items()},
+        "facility_types": {tid: type_entry(t) for tid, t in s.types.items()},
     }
 
 
@@ -152,7 +120,7 @@ def _text(data: dict[str, Any]) -> str:
     for tid, fields in data["facility_types"].items():
         header = f"facility_types.{_key(tid)}"
         blocks.append("\n".join([f"[{header}]", *_lines({k: v for k, v in fields.items() if k != "source"})]))
-        if fields["source"]:
+        if fields.get("source"):
             blocks.append("\n".join([f"[{header}.source]", *_lines(fields["source"])]))
     return "\n\n".join(blocks) + "\n"
 

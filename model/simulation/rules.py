@@ -21,6 +21,7 @@ from enum import IntEnum
 import numpy as np
 
 from model.scenario import FacilityType
+from model.scenario.fields import COLUMNS, with_columns
 
 # Walking and visit minutes are rounded up to whole ticks; this tolerance keeps a walk of
 # 5.000000000001 minutes (floating-point noise on an exact 5) at 5 ticks of one minute.
@@ -42,64 +43,55 @@ class State(IntEnum):
 
 
 @dataclass(frozen=True, eq=False)
+@with_columns
 class TypeTable:
     """The parameters of the facility types present, one array entry per type index.
 
     Built from the scenario's catalogue entries (:class:`model.scenario.FacilityType`), so both
-    engines read the same numbers. Times are minutes after midnight, durations minutes.
+    engines read the same numbers. Times are minutes after midnight, durations minutes. Besides
+    the attributes below, it has one array per column of the catalogue field table
+    (model/scenario/fields.py, ``columns`` of each field: ``age_lo``, ``age_hi``, ``daily_prob``,
+    ``open_min``, ``tries``, ...), listed after them.
 
     The departure windows of all types are numbered together, type by type in type order and
     each type's windows in time order: window ``w`` belongs to type ``window_type[w]`` and holds
     the departure minutes ``window_lo[w]`` to ``window_hi[w]``; the windows of type ``t`` are
     ``windows_of(t)``.
+
+    Attributes:
+        names: The types' ids, by type index.
+        window_type: The type of each window.
+        window_lo: The first departure minute of each window.
+        window_hi: The last departure minute of each window.
+        window_start: The windows of type t are window_start[t] .. window_start[t + 1] - 1.
+        name_rank: Position of the type's id in alphabetical order (plan tie-break).
     """
 
     names: tuple[str, ...]
-    age_lo: np.ndarray
-    age_hi: np.ndarray
-    daily_prob: np.ndarray
-    weekdays_only: np.ndarray
     window_type: np.ndarray
     window_lo: np.ndarray
     window_hi: np.ndarray
-    window_start: np.ndarray  # windows of type t: window_start[t] .. window_start[t + 1] - 1
-    visit_min: np.ndarray
-    open_min: np.ndarray
-    close_min: np.ndarray
-    patience_min: np.ndarray
-    beta_per_min: np.ndarray
-    tries: np.ndarray
-    open_space: np.ndarray  # bool: the type's facilities turn nobody away (see places)
-    name_rank: np.ndarray  # position of the type's id in alphabetical order (plan tie-break)
+    window_start: np.ndarray
+    name_rank: np.ndarray
 
     @classmethod
     def from_types(cls, types: Sequence[FacilityType]) -> TypeTable:
         """The table of these catalogue entries, in this order."""
-
-        def column(get, dtype):
-            return np.array([get(t) for t in types], dtype=dtype)
-
         names = tuple(t.id for t in types)
         windows = [(i, first, last) for i, t in enumerate(types) for first, last in t.depart_windows]
         per_type = [len(t.depart_windows) for t in types]
+        columns = {
+            col.name: np.array([col.get(getattr(t, field.attribute)) for t in types], dtype=col.dtype)
+            for field, col in COLUMNS
+        }
         return cls(
             names=names,
-            age_lo=column(lambda t: t.ages.lo, np.int64),
-            age_hi=column(lambda t: t.ages.hi, np.int64),
-            daily_prob=column(lambda t: t.daily_prob, float),
-            weekdays_only=column(lambda t: t.weekdays_only, bool),
             window_type=np.array([w[0] for w in windows], dtype=np.int64),
             window_lo=np.array([w[1] for w in windows], dtype=np.int64),
             window_hi=np.array([w[2] for w in windows], dtype=np.int64),
             window_start=np.concatenate([[0], np.cumsum(per_type)]).astype(np.int64),
-            visit_min=column(lambda t: t.visit_min, np.int64),
-            open_min=column(lambda t: t.open_min, np.int64),
-            close_min=column(lambda t: t.close_min, np.int64),
-            patience_min=column(lambda t: t.patience_min, np.int64),
-            beta_per_min=column(lambda t: t.beta_per_min, float),
-            tries=column(lambda t: t.tries, np.int64),
-            open_space=column(lambda t: t.open_space, bool),
             name_rank=np.argsort(np.argsort(np.array(names, dtype=object))).astype(np.int64),
+            **columns,
         )
 
     def __len__(self) -> int:

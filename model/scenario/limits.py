@@ -1,0 +1,18 @@
+"""The limits a scenario must keep: of the data (ages, shares, the Earth) and of this implementation."""
+
+from __future__ import annotations
+
+MAX_AGE = 100  # ages are whole years 0..100; walking speeds must cover every one of them
+SHARE_TOLERANCE = 1e-6  # shares must sum to 1 within this
+# Limits of this implementation (memory on a 24 GB machine), reported as bad input rather than
+# failing later: 50 million cells (a 350 km square at 50 m cells) and 20 million residents.
+MAX_CELLS = 50_000_000
+MAX_RESIDENTS = 20_000_000
+# Limit of this implementation: a resident tries at most 10 facilities of a type in one trip (the
+# engine allocates residents x tries arrays); the catalogue uses 1 or 2.
+MAX_TRIES = 10
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per folder name; the time stamp needs the rest
+# [grid] origin: WGS84 longitude and latitude in degrees; latitudes are kept off the poles, where
+# a local transverse Mercator grid of cells (model/report/geo.py) stops making sense
+MAX_LON = 180.0
+MAX_LAT = 85.0

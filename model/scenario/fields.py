@@ -210,7 +210,7 @@ FIELDS: tuple[CatalogueField, ...] = (
         "Window in which residents leave home for the visit, or several windows: "
         '`[["06:00", "06:45"], ["18:30", "20:00"]]` is the morning and the evening park. Each window '
         "is one chance a day, taken with probability `daily_prob`, independently of the others, at a "
-        "whole minute drawn uniformly in the window. As minutes after midnight (first, last), sorted.",
+        "whole minute drawn uniformly in the window.",
         "each start ≤ end, within the opening hours (open ≤ start, end < close); several windows in "
         'order of time and not overlapping (both ends count: `["06:00", "07:00"]` and '
         '`["07:00", "08:00"]` overlap)',
@@ -233,7 +233,7 @@ FIELDS: tuple[CatalogueField, ...] = (
         "time",
         "int",
         "clock time",
-        "Opening time (as minutes after midnight).",
+        "Opening time: visitors are admitted from this minute.",
         attr="open_min",
         read=parse_time,
         write=format_time,
@@ -244,7 +244,7 @@ FIELDS: tuple[CatalogueField, ...] = (
         "time",
         "int",
         "clock time",
-        "Closing time (as minutes after midnight).",
+        "Closing time: nobody is admitted from this minute, and visitors leave.",
         "after `open`",
         attr="close_min",
         read=parse_time,

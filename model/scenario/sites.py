@@ -50,12 +50,12 @@ def check_types(c: Checker) -> tuple[dict[str, FacilityType], set[str]]:
 def _changed(c: Checker, path: str, entry: dict, fields: dict) -> dict:
     """A catalogue entry with a scenario's changes; a table (``source``) is merged key by key.
 
-    A field that a scenario may not change (see the field table) is reported and keeps the
-    catalogue's value.
+    A field that a scenario may not change (see the field table) is reported if given another
+    value (a resolved scenario.toml repeats the catalogue's), and keeps the catalogue's.
     """
     out = dict(entry)
     for key, value in fields.items():
-        if not FIELD_BY_NAME[key].overridable:
+        if not FIELD_BY_NAME[key].overridable and value != entry.get(key):
             c.bad(f"{path}.{key}", "is the catalogue's for every scenario: a scenario cannot change it")
         else:
             out[key] = {**entry.get(key, {}), **value} if isinstance(value, dict) else value

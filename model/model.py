@@ -12,6 +12,12 @@ tick per ``step()`` from day start to day end, day after day, with one of two en
 ``Facility`` under the agents engine, none under the fast engine, whose residents are rows of
 arrays. Mesa's ``steps`` is the only tick counter.
 
+The engines and the summary never see the model: they receive ``model.context``, a
+:class:`model.simulation.context.RunContext` (scenario, seed, clock, types, city, residents,
+candidates, random generator, visit log) built here, and the engine is told the tick to simulate
+(``engine.step(tick)``). The model's public attributes (``city``, ``population``, ``types``,
+``clock``, ``reach``, ...) read that context.
+
 The DataCollector has two kinds of model reporter:
 
 * per tick (``TICK_REPORTERS`` and ``occupancy_<type>``): where residents are, occupancy and
@@ -21,7 +27,9 @@ The DataCollector has two kinds of model reporter:
   (``access.elderly_care.within_15``, ``mixing.activity.exposure.mongol``), so that
   ``mesa.batch_run`` rows carry the numbers of ``lifecircle run``: the run's identity, access
   and residential mixing from the start, usage and activity mixing (which the days change) None
-  until the last tick (run at least ``days`` x ticks per day steps to get them).
+  until the last tick (run at least ``days`` x ticks per day steps to get them). Mesa's
+  ``batch_run`` reads the last record the collector made (by ``_collection_steps``), which after
+  the last tick is the whole run's.
 """
 
 from __future__ import annotations
@@ -34,11 +42,14 @@ import numpy as np
 
 from model.city.build import BuiltCity, build
 from model.city.cache import CityCache
-from model.city.candidates import facility_reach
+from model.city.candidates import Reach, facility_reach
+from model.city.grid import City
+from model.city.residents import Residents
 from model.measures.activity import cross_group_copresence
 from model.measures.summary import fixed_before_the_run, flatten, summarise
 from model.scenario import Problem, Scenario, ScenarioError, load_scenario
 from model.simulation.clock import Clock
+from model.simulation.context import RunContext
 from model.simulation.engines import ENGINES, Engine
 from model.simulation.rules import State, TypeTable
 from model.simulation.visits import VisitLog, VisitSink
@@ -85,41 +96,91 @@ class LifeCircleModel(mesa.Model):
             raise ValueError(f"days must be a positive integer, not {days!r}")
         super().__init__(rng=seed)  # Mesa's seed= is deprecated since 3.4; an int rng gives the same Generator
         self.spec = scenario
-        self.seed = seed
-        self.days = int(days)
-        self.engine_name = engine
-        self.clock = Clock(scenario.simulation)
-        self.built: BuiltCity = build(scenario, self.rng, seed, city_cache)
-        self.city = self.built.city
-        self.population = self.built.residents
-        self.type_index = {t: i for i, t in enumerate(self.city.types)}
-        self.types = TypeTable.from_types([scenario.types[t] for t in self.city.types])
-        self.n_groups = len(self.population.group_names)
-        max_speed = scenario.fastest_m_per_min  # the fastest resident the pace draws allow
-        limit_m = scenario.simulation.cutoff_min * max_speed
-        if city_cache is None:
-            self.reach = facility_reach(self.city, self.population.cell, limit_m)
-        else:
-            self.reach = city_cache.reach(scenario, self.city, self.population.cell, limit_m)
-        self.origin_of = self.reach.origin_index(self.population.cell)
-        self.visit_log = VisitLog(self.city.types, visit_sink)
-        self.engine: Engine = ENGINES[engine](self)
+        self.context = _context(scenario, seed, int(days), engine, self.rng, visit_sink, city_cache)
+        self.engine: Engine = ENGINES[engine](self.context, self)
         self._summary: dict | None = None
         self.tick_reporters = self._tick_reporters()
         # the summary's keys depend only on the types and groups present, known now, and so do
         # its values but for usage and activity mixing (None until the run ends)
-        initial = flatten(summarise(self))
+        initial = flatten(self._summarise())
         self.summary_keys = tuple(initial)
         self._final = fixed_before_the_run(initial)
         self.datacollector = _Collector(self.tick_reporters, self.summary_keys)
         self.datacollector.collect(self)
+
+    # ----------------------------------------------------------------- the run, from the context
+
+    @property
+    def seed(self) -> int:
+        """The run's seed."""
+        return self.context.seed
+
+    @property
+    def days(self) -> int:
+        """Days simulated."""
+        return self.context.days
+
+    @property
+    def engine_name(self) -> str:
+        """The engine's name: ``"agents"`` or ``"fast"``."""
+        return self.context.engine_name
+
+    @property
+    def clock(self) -> Clock:
+        """Conversions between ticks, days and clock minutes."""
+        return self.context.clock
+
+    @property
+    def built(self) -> BuiltCity:
+        """City, residents and walking access."""
+        return self.context.built
+
+    @property
+    def city(self) -> City:
+        """Grid, walking graph and facilities."""
+        return self.context.city
+
+    @property
+    def population(self) -> Residents:
+        """Every resident's community, group, age, home and pace."""
+        return self.context.population
+
+    @property
+    def types(self) -> TypeTable:
+        """The parameters of the facility types present, by type index."""
+        return self.context.types
+
+    @property
+    def type_index(self) -> dict[str, int]:
+        """Type index of each facility type's name."""
+        return self.context.type_index
+
+    @property
+    def n_groups(self) -> int:
+        """Number of population groups."""
+        return self.context.n_groups
+
+    @property
+    def reach(self) -> Reach:
+        """Walking metres from home cells to the facilities within the cut-off (destination choice)."""
+        return self.context.reach
+
+    @property
+    def origin_of(self) -> np.ndarray:
+        """Every resident's row in ``reach``."""
+        return self.context.origin_of
+
+    @property
+    def visit_log(self) -> VisitLog:
+        """Completed visits so far."""
+        return self.context.visit_log
 
     # ----------------------------------------------------------------- stepping
 
     @property
     def total_ticks(self) -> int:
         """Ticks in the whole run."""
-        return self.days * self.clock.ticks_per_day
+        return self.context.total_ticks
 
     @property
     def current_tick(self) -> int:
@@ -134,7 +195,7 @@ class LifeCircleModel(mesa.Model):
         if self.steps > self.total_ticks:
             self.running = False
             return
-        self.engine.step()
+        self.engine.step(self.current_tick)
         if self.steps < self.total_ticks:
             self.datacollector.collect(self)
             return
@@ -142,12 +203,6 @@ class LifeCircleModel(mesa.Model):
         self.visit_log.close()
         self._final = flatten(self.summary())
         self.datacollector.collect(self)
-        # Mesa 3.3.1's batch_run reads the record of step ``steps - 1`` (its record 0 is the
-        # state before the first step; Mesa issues #2987, #3057): give that record the run's
-        # figures too, so that batch_run rows carry them. The per-tick columns are untouched.
-        if len(self.datacollector.model_vars[self.summary_keys[0]]) >= 2:
-            for key in self.summary_keys:
-                self.datacollector.model_vars[key][-2] = self._final[key]
 
     def run(self, progress=None) -> None:
         """Step until the run is over; ``progress(ticks_done)`` is called once a simulated hour."""
@@ -163,10 +218,14 @@ class LifeCircleModel(mesa.Model):
         Before the last tick it is the summary of the run so far, not kept.
         """
         if self.running:
-            return summarise(self)
+            return self._summarise()
         if self._summary is None:
-            self._summary = summarise(self)
+            self._summary = self._summarise()
         return self._summary
+
+    def _summarise(self) -> dict:
+        """The summary of the run so far, from the context and what the engine reports."""
+        return summarise(self.context, self.engine.facility_totals(), self.engine.unmet_counts())
 
     # ----------------------------------------------------------------- state, from the engine
 
@@ -242,6 +301,10 @@ class _Collector(mesa.DataCollector):
     at the run's end, so calling a reporter for each of them at every tick would only cost time
     (about a fifth of a run of wuhai_life_circle, measured). The reporters are registered all
     the same, so the collector describes every column it holds.
+
+    Like Mesa's own ``collect``, each record notes the model time it was taken at in
+    ``_collection_steps`` (Mesa 3.5): ``mesa.batch_run`` finds the record of a step there and, by
+    default, reads the last one.
     """
 
     def __init__(self, tick_reporters: dict, summary_keys: tuple[str, ...]):
@@ -253,11 +316,46 @@ class _Collector(mesa.DataCollector):
 
     def collect(self, model) -> None:
         """One row: every per-tick reporter's value and the summary so far."""
+        self._collection_steps.append(model.time)
         for name, reporter in self._tick:
             self.model_vars[name].append(reporter(model))
         final = model._final
         for key in self._summary_keys:
             self.model_vars[key].append(final.get(key))
+
+
+def _context(
+    scenario: Scenario,
+    seed: int,
+    days: int,
+    engine: str,
+    rng: np.random.Generator,
+    visit_sink: VisitSink | None,
+    city_cache: CityCache | None,
+) -> RunContext:
+    """Build the city, its residents and their candidates, drawing from ``rng``: the run's context."""
+    built = build(scenario, rng, seed, city_cache)
+    city, population = built.city, built.residents
+    types = TypeTable.from_types([scenario.types[t] for t in city.types])
+    max_speed = scenario.fastest_m_per_min  # the fastest resident the pace draws allow
+    limit_m = scenario.simulation.cutoff_min * max_speed
+    if city_cache is None:
+        reach = facility_reach(city, population.cell, limit_m)
+    else:
+        reach = city_cache.reach(scenario, city, population.cell, limit_m)
+    return RunContext(
+        spec=scenario,
+        seed=seed,
+        days=days,
+        engine_name=engine,
+        clock=Clock(scenario.simulation),
+        rng=rng,
+        built=built,
+        types=types,
+        reach=reach,
+        origin_of=reach.origin_index(population.cell),
+        visit_log=VisitLog(city.types, visit_sink),
+    )
 
 
 def _with_overrides(scenario: Scenario, mixing: float | None, cutoff_min: float | None) -> Scenario:

@@ -1,11 +1,17 @@
 """LifeCircleModel under Mesa's own batch runner, unchanged.
 
-batch_run in Mesa 3.3.1 calls step() max_steps + 1 times and reads model_vars[step] (Mesa issues #2514,
-#2987, #3057): the model collects once in __init__ and once per step, so that the row read is the state
-after max_steps steps. Nothing seeds the runs: seed is one of the parameters.
+batch_run in Mesa 3.5 calls step() until the model stops or has made max_steps steps, and by default
+reads the last record the DataCollector made (found through ``_collection_steps``; Mesa PR 3109 fixed
+the off-by-one read of issues #2987 and #3057). The model collects once in __init__ and once per step,
+so the row is the state after max_steps steps, or the finished run's. The seeds are given as batch_run's
+``rng`` (Mesa passes each to the model's ``seed``; a ``seed`` among the parameters would be overwritten).
 """
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import mesa
 import numpy as np
@@ -13,6 +19,7 @@ import pandas as pd
 import pytest
 
 from model.measures import segregation
+from model.measures.summary import flatten
 from model.model import LifeCircleModel
 from model.simulation.rules import State
 from tests.conftest import write_small
@@ -30,10 +37,11 @@ def scenario(tmp_path_factory):
 
 
 def batch(scenario, **extra):
+    """Seeds 1 and 2, twice each."""
     return mesa.batch_run(
         LifeCircleModel,
-        parameters={"scenario": scenario, "seed": [1, 2], "days": 1, **extra},
-        iterations=2,
+        parameters={"scenario": scenario, "days": 1, **extra},
+        rng=[1, 2, 1, 2],
         max_steps=MAX_STEPS,
         number_processes=1,
         display_progress=False,
@@ -84,7 +92,7 @@ def test_batch_run_returns_one_row_per_run_with_the_reporters(rows, scenario):
     assert len(rows) == 4  # 2 seeds x 2 iterations, model reporters only: one row each
     frame = pd.DataFrame(rows)
     assert sorted(frame["seed"]) == [1, 1, 2, 2]
-    # batch_run calls step() max_steps + 1 times and reads the record of step max_steps
+    # batch_run calls step() max_steps times and reads the record of step max_steps, the last
     assert (frame["Step"] == MAX_STEPS).all()
     model = LifeCircleModel(scenario, seed=1)
     expected_columns = set(model.datacollector.model_reporters)
@@ -126,8 +134,8 @@ def test_same_seed_same_results(request, which):
 def test_mixing_override_changes_residential_dissimilarity(scenario):
     rows = mesa.batch_run(
         LifeCircleModel,
-        parameters={"scenario": scenario, "seed": 1, "mixing": [0.0, 1.0]},
-        iterations=1,
+        parameters={"scenario": scenario, "mixing": [0.0, 1.0]},
+        rng=[1],
         max_steps=2,
         number_processes=1,
         display_progress=False,
@@ -158,3 +166,63 @@ def test_bad_mixing_is_a_scenario_error(scenario):
 
     with pytest.raises(ScenarioError, match="mixing"):
         LifeCircleModel(scenario, seed=1, mixing=1.5)
+
+
+# --------------------------------------------------------------------------- whole runs: summary.json
+
+
+def lifecircle_run(scenario: str, seed: int, out) -> tuple[dict, pd.DataFrame]:
+    """summary.json (flattened) and timeseries.csv written by ``lifecircle run``, read back from disk."""
+    done = subprocess.run(
+        [sys.executable, "-m", "model.cli", "run", scenario, "--seed", str(seed), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return flatten(summary), pd.read_csv(out / "timeseries.csv")
+
+
+def test_batch_run_rows_are_the_figures_lifecircle_run_writes(scenario, tmp_path):
+    """The README's use: one row per run, with the very numbers of summary.json and the last tick.
+
+    max_steps = days x ticks per day finishes the run; the row is the collector's last record, so
+    the figures that only the finished run has (usage, activity mixing) are there, and the per-tick
+    columns are those of the last row of timeseries.csv. The record before it (the last tick's,
+    before the summary), or another seed's, would differ.
+    """
+    seeds = (1, 2)
+    written = {seed: lifecircle_run(scenario, seed, tmp_path / f"seed{seed}") for seed in seeds}
+    ticks = len(written[1][1])  # timeseries.csv: a row per tick
+    rows = mesa.batch_run(
+        LifeCircleModel,
+        parameters={"scenario": scenario, "days": 1},
+        rng=list(seeds),
+        max_steps=ticks,
+        number_processes=1,
+        display_progress=False,
+    )
+    assert [row["seed"] for row in rows] == list(seeds)
+    for row in rows:
+        summary, series = written[row["seed"]]
+        assert row["Step"] == ticks
+        assert len(summary) > 50 and summary["usage.park.visits"] > 0
+        assert {k: row[k] for k in summary} == summary  # every figure, run-dependent ones included
+        last = series.iloc[-1]
+        assert {k: row[k] for k in series.columns} == last.to_dict()
+        # the timeseries' rows differ from one tick to the next, so an earlier record would not match
+        assert (series.iloc[-2] != last).any()
+    one, two = (written[s][0] for s in seeds)
+    assert one["usage.park.visits"] != two["usage.park.visits"]  # the seeds' rows are told apart
+
+
+def test_the_collector_notes_the_step_of_every_record(scenario):
+    """_collection_steps, which batch_run searches, has the model time of each record: the start, then each step."""
+    model = LifeCircleModel(scenario, seed=1)
+    model.run()
+    collector = model.datacollector
+    assert collector._collection_steps == list(range(model.total_ticks + 1)) == list(range(model.steps + 1))
+    assert all(len(column) == model.total_ticks + 1 for column in collector.model_vars.values())
+    assert collector.model_vars["usage.park.visits"][-2] is None  # the figures of the whole run are in the last
+    assert collector.model_vars["usage.park.visits"][-1] == model.summary()["usage"]["park"]["visits"]

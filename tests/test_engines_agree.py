@@ -31,7 +31,7 @@ FAMILY_ALPHA = 1e-3
 def run_summary(scenario, seed, engine, days=1):
     model = LifeCircleModel(scenario, seed=seed, days=days, engine=engine)
     model.run()
-    return model, summarise(model)
+    return model, summarise(model.context, model.facility_totals(), model.unmet_counts())
 
 
 def figures(summary) -> dict[str, float]:
@@ -175,7 +175,8 @@ def test_without_randomness_both_engines_make_the_same_visits(tmp_path, tick_min
     sa, sf = collected(agents), collected(fast)
     pd.testing.assert_frame_equal(sa, sf)
     # every resident who needs a type visits it each day: the certain plan is served in full
-    assert math.isclose(summarise(fast)["usage"]["park"]["unmet_share"], 0.0)
+    usage = summarise(fast.context, fast.facility_totals(), fast.unmet_counts())["usage"]
+    assert math.isclose(usage["park"]["unmet_share"], 0.0)
 
 
 COLLIDING = (

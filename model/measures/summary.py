@@ -2,12 +2,15 @@
 
 Each figure is computed by one function of ``access``, ``equity``, ``sfca``, ``usage``,
 ``segregation``, ``catchment`` or ``activity`` (definitions in docs/metrics.md); this module only
-gathers their inputs from a model and puts the results in place.
+gathers their inputs and puts the results in place. The inputs are the run's
+:class:`model.simulation.context.RunContext` (scenario, seed, days, engine name, types, built
+city and residents, visit log) and what the engine reports at the end (facility totals, unmet
+visits per resident and type): never the model.
 
 The figures fixed once the city and its residents are built (access, supply-aware access,
 equity, residential mixing) are computed once per built city and kept (:func:`static_figures`):
-a model's summary is asked for when it is built (for the names of its columns), at the end of
-the run, and by the browser page while it runs.
+a run's summary is asked for when the model is built (for the names of its columns), at the end
+of the run, and by the browser page while it runs.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from model.measures import activity, equity, segregation, usage, walks
 from model.measures.access import access_summary, needs_by_type
 from model.measures.catchment import catchment_exposure
 from model.measures.sfca import sfca_summary, two_step_fca
+from model.simulation.context import RunContext
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,18 +53,18 @@ class StaticFigures:
 _STATIC: weakref.WeakKeyDictionary[BuiltCity, StaticFigures] = weakref.WeakKeyDictionary()
 
 
-def static_figures(model) -> StaticFigures:
-    """The figures of ``model.built`` that the simulated days do not change, computed once per built city."""
-    built = model.built
+def static_figures(context: RunContext) -> StaticFigures:
+    """The figures of ``context.built`` that the simulated days do not change, computed once per built city."""
+    built = context.built
     if built not in _STATIC:
-        _STATIC[built] = _compute_static(model)
+        _STATIC[built] = _compute_static(context)
     return _STATIC[built]
 
 
-def _compute_static(model) -> StaticFigures:
-    built, scenario = model.built, model.built.scenario
+def _compute_static(context: RunContext) -> StaticFigures:
+    built, scenario = context.built, context.built.scenario
     res, city = built.residents, built.city
-    needs = needs_by_type(res.age, model.types)
+    needs = needs_by_type(res.age, context.types)
     levels = {t: scenario.types[t].level_min for t in built.minutes}
     access, complete = access_summary(built.minutes, needs, levels)
     bands = list(scenario.ages)
@@ -70,7 +74,7 @@ def _compute_static(model) -> StaticFigures:
     sfca = {}
     for t, a in access.items():
         ft = scenario.types[t]
-        sfca[t] = supply_access(model, t, by_home[needs[t][by_home]], homes, home_of)
+        sfca[t] = supply_access(context, t, by_home[needs[t][by_home]], homes, home_of)
         a.update(sfca_summary(sfca[t][needs[t]]))
         users = built.minutes[t][needs[t]]
         a["gini_min"] = equity.gini(users[np.isfinite(users)])
@@ -80,17 +84,19 @@ def _compute_static(model) -> StaticFigures:
         a["by_age"] = {str(bands[k]): by_age[str(bands[k])] for k in overlapping}
     summary = {
         "scenario": scenario.name,
-        "seed": model.seed,
+        "seed": context.seed,
         "residents": len(res),
         "access": access,
         "life_circle_complete": complete,
     }
     limit_m = usage.FIFTEEN_MIN * scenario.simulation.reference_m_per_min
     destinations = PairDistances(city.walkable, city.cell_m, limit_m)
-    return StaticFigures(summary, residential_figures(model), sfca, destinations)
+    return StaticFigures(summary, residential_figures(context), sfca, destinations)
 
 
-def supply_access(model, ftype: str, users: np.ndarray, homes: np.ndarray, home_of: np.ndarray) -> np.ndarray:
+def supply_access(
+    context: RunContext, ftype: str, users: np.ndarray, homes: np.ndarray, home_of: np.ndarray
+) -> np.ndarray:
     """Every resident's 2SFCA access to a type (NaN for non-users): the inputs of :func:`two_step_fca`.
 
     The catchment is the type's ``catchment_min`` if set, else its ``level_min``; distances are
@@ -98,13 +104,13 @@ def supply_access(model, ftype: str, users: np.ndarray, homes: np.ndarray, home_
     pace, and each user's minutes are its own metres over its own pace.
 
     Args:
-        model: The model.
+        context: The run (its built city and residents).
         ftype: The facility type.
         users: The type's users (resident ids), best in order of home cell, then pace.
         homes: The home cells, unique and sorted.
         home_of: Every resident's home, an index into ``homes``.
     """
-    built = model.built
+    built = context.built
     ft = built.scenario.types[ftype]
     catchment = ft.catchment_min if ft.catchment_min is not None else ft.level_min
     out = np.full(len(built.residents), np.nan)
@@ -117,16 +123,16 @@ def supply_access(model, ftype: str, users: np.ndarray, homes: np.ndarray, home_
     return out
 
 
-def residential_figures(model) -> dict:
+def residential_figures(context: RunContext) -> dict:
     """mixing.residential: the indices on blocks and communities, and catchment exposure within a 15-minute walk."""
-    res = model.built.residents
+    res = context.built.residents
     groups = res.group_names
     _, by_block = segregation.count_table(
-        segregation.block_keys(res.x, res.y, block_cells(model)), res.group, len(groups)
+        segregation.block_keys(res.x, res.y, block_cells(context)), res.group, len(groups)
     )
     _, by_community = segregation.count_table(res.community, res.group, len(groups))
     neighbours = walks.home_neighbours(
-        model.built.city, res.cell, res.group, res.m_per_min, len(groups), usage.FIFTEEN_MIN
+        context.built.city, res.cell, res.group, res.m_per_min, len(groups), usage.FIFTEEN_MIN
     )
     exposure = catchment_exposure(neighbours, res.group, groups)
     shares = segregation.group_shares(np.bincount(res.group, minlength=len(groups)))
@@ -142,29 +148,40 @@ def residential_figures(model) -> dict:
     }
 
 
-def static_summary(model) -> dict:
+def static_summary(context: RunContext) -> dict:
     """The part of summary.json fixed before anyone moves: scenario, seed, residents, access."""
-    return copy.deepcopy(static_figures(model).summary)
+    return copy.deepcopy(static_figures(context).summary)
 
 
-def supply_access_columns(model) -> dict[str, np.ndarray]:
+def supply_access_columns(context: RunContext) -> dict[str, np.ndarray]:
     """Per type present, every resident's 2SFCA access (NaN for non-users): residents.csv's ``sfca_<type>``."""
-    return static_figures(model).sfca
+    return static_figures(context).sfca
 
 
-def summarise(model) -> dict:
-    """summary.json of a finished :class:`model.model.LifeCircleModel`: access, usage and mixing."""
-    res = model.built.residents
-    static = static_figures(model)
-    summary = static_summary(model)
-    summary["engine"] = model.engine_name
-    summary["days"] = model.days
-    visits = model.visit_log.columns()
-    totals = model.facility_totals()
-    fac = model.city.facilities
-    limit_m = usage.FIFTEEN_MIN * model.spec.simulation.reference_m_per_min
+def summarise(context: RunContext, facility_totals: dict[str, np.ndarray], unmet: np.ndarray) -> dict:
+    """summary.json of a run: access, usage and mixing.
+
+    Args:
+        context: The run; its visit log holds the visits completed so far.
+        facility_totals: What the engine reports per facility over the run so far
+            (``Engine.facility_totals``): ``turned_away`` and ``peak_occupancy`` are read.
+        unmet: Wanted visits not served, per resident (rows) and type index (columns), as the
+            engine reports them (``Engine.unmet_counts``).
+
+    Returns:
+        The dict of summary.json (without ``contacts``).
+    """
+    res = context.built.residents
+    static = static_figures(context)
+    summary = static_summary(context)
+    summary["engine"] = context.engine_name
+    summary["days"] = context.days
+    visits = context.visit_log.columns()
+    totals = facility_totals
+    fac = context.city.facilities
+    limit_m = usage.FIFTEEN_MIN * context.spec.simulation.reference_m_per_min
     metres = walks.home_to_destination_metres(
-        model.city,
+        context.city,
         res.cell[visits["resident"]],
         fac["cell"].to_numpy()[visits["facility"]],
         limit_m,
@@ -174,17 +191,17 @@ def summarise(model) -> dict:
         visit_type=visits["type"],
         walk_min=visits["walk_min"],
         near_home=metres <= limit_m,
-        facility_type=fac["type"].map(model.type_index).to_numpy(),
+        facility_type=context.facility_type,
         turned_away=totals["turned_away"],
         peak_occupancy=totals["peak_occupancy"],
         capacity=fac["capacity"].to_numpy(),
-        area_m2=[model.spec.types[t].area_m2 for t in model.city.types],
-        unmet=model.unmet_counts().sum(axis=0),
-        type_names=model.city.types,
-        days=model.days,
+        area_m2=[context.spec.types[t].area_m2 for t in context.city.types],
+        unmet=unmet.sum(axis=0),
+        type_names=context.city.types,
+        days=context.days,
     )
     summary["mixing"] = {
-        "block_cells": block_cells(model),
+        "block_cells": block_cells(context),
         "residential": copy.deepcopy(static.residential),
         "activity": activity.activity_mixing(
             visits["resident"],
@@ -194,7 +211,7 @@ def summarise(model) -> dict:
             res.group,
             res.group_names,
             len(res),
-            model.days,
+            context.days,
         ),
     }
     return summary
@@ -227,6 +244,6 @@ def flatten(summary: dict, prefix: str = "") -> dict:
     return out
 
 
-def block_cells(model) -> int:
-    """Cells per side of the model's residential blocks (``simulation.block_m`` over ``cell_m``)."""
-    return segregation.block_cells_of(model.spec.grid.cell_m, model.spec.simulation.block_m)
+def block_cells(context: RunContext) -> int:
+    """Cells per side of the run's residential blocks (``simulation.block_m`` over ``cell_m``)."""
+    return segregation.block_cells_of(context.spec.grid.cell_m, context.spec.simulation.block_m)

@@ -6,8 +6,13 @@ facility does at the end of the tick, after every resident has moved. Every rule
 the rulebook, model/simulation/rules.py, which the fast engine calls too. docs/behaviour.md
 states the rules in prose with the source or assumption behind every number.
 
-Time: the model counts ticks from the start of the run (``model.current_tick``); ``model.clock``
-converts between ticks, days and minutes. In its own step a resident makes at most one move
+The agents read the run through the engine's :class:`model.simulation.context.RunContext`
+(``self.context``: clock, types, residents, candidates, random generator, visit log), never
+through the model: ``self.model`` is only the Mesa model they are registered with.
+
+Time: ticks count from the start of the run; the engine tells each agent the tick it simulates
+(``Resident.step(tick)``, ``Facility.admit(tick)``), and ``context.clock`` converts between
+ticks, days and minutes. In its own step a resident makes at most one move
 (leave home, arrive, leave a facility), except that a walk of zero ticks (home and facility on
 the same cell) ends in the tick it starts; the facility may then admit it, or turn it away, at
 the end of the same tick.
@@ -17,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -25,18 +29,17 @@ import numpy as np
 from model.city.access import PathTrees
 from model.simulation import rules
 from model.simulation.choice import nearest_first
+from model.simulation.context import RunContext
 from model.simulation.rules import State
-
-if TYPE_CHECKING:
-    from model.simulation.model import LifeCircleModel
 
 
 class Facility(mesa.Agent):
     """A facility: admits waiting residents first come, first served, up to its capacity.
 
     Attributes:
+        context: The run it belongs to.
         fid: Facility id (row of facilities.csv).
-        type_index: Its type's index in the model's :class:`rules.TypeTable`.
+        type_index: Its type's index in the run's :class:`rules.TypeTable`.
         site: Its cell number.
         capacity: Most visitors present at once.
         visitors: Residents inside now.
@@ -46,9 +49,10 @@ class Facility(mesa.Agent):
         visits: Completed visits (all days).
     """
 
-    def __init__(self, model: LifeCircleModel, fid: int, type_index: int, cell: int, capacity: int):
-        """Create an empty facility."""
+    def __init__(self, model: mesa.Model, context: RunContext, fid: int, type_index: int, cell: int, capacity: int):
+        """Create an empty facility, registered with the Mesa model ``model``."""
         super().__init__(model)
+        self.context = context
         self.fid = fid
         self.type_index = type_index
         self.site = cell
@@ -59,11 +63,10 @@ class Facility(mesa.Agent):
         self.peak = 0
         self.visits = 0
 
-    def admit(self) -> None:
-        """End of tick: admit from the queue while there is room, then turn away the impatient."""
-        model = self.model
-        tick = model.current_tick
-        if rules.is_open(model.clock.minute_of_day(tick), model.types, self.type_index):
+    def admit(self, tick: int) -> None:
+        """End of tick ``tick``: admit from the queue while there is room, then turn away the impatient."""
+        ctx = self.context
+        if rules.is_open(ctx.clock.minute_of_day(tick), ctx.types, self.type_index):
             while self.queue and len(self.visitors) < self.capacity:
                 resident = self.queue.popleft()
                 self.visitors[resident] = None
@@ -85,6 +88,8 @@ class Resident(mesa.Agent):
     """A resident: plans the day's visits by life stage, walks to facilities, queues, visits, walks home.
 
     Attributes:
+        context: The run it belongs to.
+        engine: The engine that steps it (its facilities and shortest paths).
         rid: Resident id (row of residents.csv).
         age: Age in years.
         group: Group index.
@@ -97,10 +102,12 @@ class Resident(mesa.Agent):
         unmet: Wanted visits not served, per type index (all days).
     """
 
-    def __init__(self, model: LifeCircleModel, rid: int, needs: np.ndarray):
-        """Create a resident at home with no plans."""
+    def __init__(self, model: mesa.Model, engine: AgentsEngine, rid: int, needs: np.ndarray):
+        """Create a resident at home with no plans, registered with the Mesa model ``model``."""
         super().__init__(model)
-        pop = model.population
+        self.context = engine.context
+        self.engine = engine
+        pop = self.context.population
         self.rid = rid
         self.age = int(pop.age[rid])
         self.group = int(pop.group[rid])
@@ -125,12 +132,11 @@ class Resident(mesa.Agent):
 
     # ----------------------------------------------------------------- the step
 
-    def step(self) -> None:
-        """One tick of this resident's day."""
-        model = self.model
-        tick = model.current_tick
-        if model.clock.tick_of_day(tick) == 0:
-            self.plan_day(model.clock.day(tick))
+    def step(self, tick: int) -> None:
+        """Tick ``tick`` of this resident's day (ticks count from the start of the run)."""
+        clock = self.context.clock
+        if clock.tick_of_day(tick) == 0:
+            self.plan_day(clock.day(tick))
         if self.state == State.HOME:
             if self.plan and self.plan[0][0] <= tick:
                 _, t = self.plan.pop(0)
@@ -141,7 +147,7 @@ class Resident(mesa.Agent):
             if tick >= self.leave_tick:
                 self.leave(tick)
         # WAITING: the facility decides (Facility.admit)
-        if model.clock.is_last_tick_of_day(tick):
+        if clock.is_last_tick_of_day(tick):
             self.end_day()
 
     # ----------------------------------------------------------------- planning
@@ -153,7 +159,7 @@ class Resident(mesa.Agent):
         whole minutes in the window (clipped to the simulated day); a type with two windows (the
         morning and the evening park) gives two independent chances a day.
         """
-        clock, rng, types = self.model.clock, self.model.rng, self.model.types
+        clock, rng, types = self.context.clock, self.context.rng, self.context.types
         wanted = rules.wanted_today(types, clock.is_weekend(day))
         ticks, windows = [], []
         for t in self.needs:
@@ -181,11 +187,11 @@ class Resident(mesa.Agent):
         and whose later elements are the next choices. With ``beta = inf`` the ranking is
         ``rules.nearest_first``. Only the first ``tries`` are kept.
         """
-        model = self.model
-        types = model.types
-        ids, metres = model.reach.candidates(model.origin_of[self.rid], t)
+        ctx = self.context
+        types = ctx.types
+        ids, metres = ctx.reach.candidates(ctx.origin_of[self.rid], t)
         minutes = metres / self.m_per_min
-        limit = rules.walk_limit_min(model.clock, tick, model.spec.simulation.cutoff_min, types, t)
+        limit = rules.walk_limit_min(ctx.clock, tick, ctx.spec.simulation.cutoff_min, types, t)
         keep = rules.usable(minutes, limit)
         ids, minutes = ids[keep], minutes[keep]
         if ids.size == 0:
@@ -194,9 +200,9 @@ class Resident(mesa.Agent):
         if math.isinf(types.beta_per_min[t]):
             order = nearest_first(ids, minutes, min(tries, ids.size))
         else:
-            utility = -types.beta_per_min[t] * minutes + model.rng.gumbel(size=ids.size)
+            utility = -types.beta_per_min[t] * minutes + ctx.rng.gumbel(size=ids.size)
             order = np.argsort(-utility, kind="stable")[:tries]
-        return [model.engine.facilities[i] for i in ids[order]]
+        return [self.engine.facilities[i] for i in ids[order]]
 
     # ----------------------------------------------------------------- trips
 
@@ -208,20 +214,21 @@ class Resident(mesa.Agent):
         if not self.choices:
             self.count_unmet()
             return
-        self.walk_to(self.choices[0].site, tick)
+        self.walk_to(self.choices[0].site, tick, tick)
 
-    def walk_to(self, target: int, tick: int) -> None:
-        """Walk the shortest path from the current cell to ``target``, starting in tick ``tick``.
+    def walk_to(self, target: int, start: int, now: int) -> None:
+        """Walk the shortest path from the current cell to ``target``, starting in tick ``start``.
 
         A walk of ``n`` ticks that starts in tick ``s`` arrives in tick ``s + n``, where ``n`` is
-        the walking minutes rounded up to whole ticks; a walk started now moves in this step.
+        the walking minutes rounded up to whole ticks; a walk that starts in the tick being
+        simulated (``now``) moves in this step.
         """
-        self.walk_cells, self.walk_along = self.model.engine.paths.path(self.position, target)
-        self.walk_start = tick
-        self.arrive_tick = tick + rules.whole_ticks(self.walk_along[-1] / self.m_per_min, self.model.clock.tick_min)
+        self.walk_cells, self.walk_along = self.engine.paths.path(self.position, target)
+        self.walk_start = start
+        self.arrive_tick = start + rules.whole_ticks(self.walk_along[-1] / self.m_per_min, self.context.clock.tick_min)
         self.state = State.WALKING
-        if tick == self.model.current_tick:
-            self.walk(tick)
+        if start == now:
+            self.walk(start)
 
     def walk(self, tick: int) -> None:
         """Advance along the path by the distance this resident's speed covers per tick; arrive at the end."""
@@ -229,7 +236,7 @@ class Resident(mesa.Agent):
             self.position = self.walk_cells[-1]
             self.arrive(tick)
             return
-        covered = (tick - self.walk_start) * self.m_per_min * self.model.clock.tick_min
+        covered = (tick - self.walk_start) * self.m_per_min * self.context.clock.tick_min
         self.position = self.walk_cells[int(np.searchsorted(self.walk_along, covered, side="right")) - 1]
 
     def arrive(self, tick: int) -> None:
@@ -240,46 +247,44 @@ class Resident(mesa.Agent):
         facility = self.choices[0]
         self.walk_min += self.walk_along[-1] / self.m_per_min
         self.state = State.WAITING
-        model = self.model
+        ctx = self.context
         self.give_up_tick = rules.give_up_tick(
-            model.clock, tick, self.home_minutes(facility), model.types, facility.type_index
+            ctx.clock, tick, self.home_minutes(facility), ctx.types, facility.type_index
         )
         facility.queue.append(self)
 
     def home_minutes(self, facility: Facility) -> float:
         """Own walking minutes from a facility back home."""
-        return self.model.engine.paths.metres(self.home, facility.site) / self.m_per_min
+        return self.engine.paths.metres(self.home, facility.site) / self.m_per_min
 
     def admitted(self, facility: Facility, tick: int) -> None:
         """Called by the facility: in, for the visit's duration (shortened by closing time or the day's end)."""
         self.state = State.VISITING
         self.admit_tick = tick
-        model = self.model
-        self.leave_tick = rules.leave_tick(
-            model.clock, tick, self.home_minutes(facility), model.types, facility.type_index
-        )
+        ctx = self.context
+        self.leave_tick = rules.leave_tick(ctx.clock, tick, self.home_minutes(facility), ctx.types, facility.type_index)
 
     def turned_away(self, facility: Facility, tick: int) -> None:
         """Called by the facility after the patience ran out: try the next choice, or go home unserved."""
-        model = self.model
+        ctx = self.context
         start = tick + rules.TURN_AWAY_DELAY_TICKS
         self.choices.pop(0)
         while self.choices:
             nxt = self.choices[0]
-            there = model.engine.paths.metres(facility.site, nxt.site) / self.m_per_min
-            if rules.trip_fits(model.clock, start, there, self.home_minutes(nxt), model.types, nxt.type_index):
-                self.walk_to(nxt.site, start)
+            there = self.engine.paths.metres(facility.site, nxt.site) / self.m_per_min
+            if rules.trip_fits(ctx.clock, start, there, self.home_minutes(nxt), ctx.types, nxt.type_index):
+                self.walk_to(nxt.site, start, tick)
                 return
             self.choices.pop(0)
         self.count_unmet()
-        self.walk_to(self.home, start)
+        self.walk_to(self.home, start, tick)
 
     def leave(self, tick: int) -> None:
         """End a visit: record it and walk home."""
         facility = self.choices[0]
         facility.leave(self)
-        clock = self.model.clock
-        self.model.visit_log.record(
+        clock = self.context.clock
+        self.context.visit_log.record(
             self.rid,
             facility.fid,
             facility.type_index,
@@ -288,7 +293,7 @@ class Resident(mesa.Agent):
             self.walk_min,
         )
         self.choices = []
-        self.walk_to(self.home, tick)
+        self.walk_to(self.home, tick, tick)
 
     def count_unmet(self) -> None:
         """Count the current trip's type as an unmet need and drop the remaining choices."""
@@ -306,41 +311,46 @@ class AgentsEngine:
     """Steps one :class:`Resident` agent per resident, then every :class:`Facility` agent.
 
     The readable reference: every hand-worked test runs on it and on the fast engine.
-    Its agents are the model's ``model.agents``.
+    Its agents are registered with the Mesa model, so they are that model's ``agents``.
+
+    Args:
+        context: The run: clock, types, city, residents, candidates, random generator, visit log.
+        model: The Mesa model the agents register with (only Mesa's own agent registry is used).
     """
 
-    def __init__(self, model: LifeCircleModel):
+    def __init__(self, context: RunContext, model: mesa.Model):
         """Create the facility and resident agents; everyone is at home with no plans."""
-        self.model = model
-        self.paths = PathTrees(model.city)
-        fac = model.city.facilities
-        type_of = fac["type"].map(model.type_index).to_numpy()
+        self.context = context
+        self.paths = PathTrees(context.city)
+        fac = context.city.facilities
         self.facilities = [
-            Facility(model, int(i), int(t), int(c), int(rules.places(cap, t, model.types)))
-            for i, t, c, cap in zip(fac["id"], type_of, fac["cell"], fac["capacity"])
+            Facility(model, context, int(i), int(t), int(c), int(rules.places(cap, t, context.types)))
+            for i, t, c, cap in zip(fac["id"], context.facility_type, fac["cell"], fac["capacity"])
         ]
-        needs = rules.needs(model.population.age, model.types)
-        self.residents = [Resident(model, i, needs[i]) for i in range(len(model.population))]
+        needs = rules.needs(context.population.age, context.types)
+        self.residents = [Resident(model, self, i, needs[i]) for i in range(len(context.population))]
+        self._now = -1  # the tick last simulated
         self._snapshot_tick: int | None = None
 
-    def step(self) -> None:
-        """One tick: every resident acts in random order, then every facility admits its queue."""
-        # Mesa's shuffle_do would draw the order from model.random; model.rng keeps one generator
-        for i in self.model.rng.permutation(len(self.residents)):
-            self.residents[i].step()
+    def step(self, tick: int) -> None:
+        """Tick ``tick`` of the run: every resident acts in random order, then every facility admits its queue."""
+        self._now = tick
+        # Mesa's shuffle_do would draw the order from model.random; the context's rng keeps one generator
+        for i in self.context.rng.permutation(len(self.residents)):
+            self.residents[i].step(tick)
         for facility in self.facilities:
-            facility.admit()
+            facility.admit(tick)
 
     def _snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         """State counts and occupancy read off the agents, once per tick (reporters ask many times)."""
-        if self._snapshot_tick != self.model.steps:
+        if self._snapshot_tick != self._now:
             counts = np.bincount([r.state for r in self.residents], minlength=len(State))
-            occ = np.zeros((len(self.facilities), self.model.n_groups), dtype=np.int64)
+            occ = np.zeros((len(self.facilities), self.context.n_groups), dtype=np.int64)
             for f in self.facilities:
                 for r in f.visitors:
                     occ[f.fid, r.group] += 1
             self._counts_occ = (counts, occ)
-            self._snapshot_tick = self.model.steps
+            self._snapshot_tick = self._now
         return self._counts_occ
 
     def state_counts(self) -> np.ndarray:
@@ -369,7 +379,7 @@ class AgentsEngine:
 
     def unmet_counts(self) -> np.ndarray:
         """Wanted visits not served, per resident (rows) and facility type (columns)."""
-        out = np.zeros((len(self.residents), len(self.model.types)), dtype=np.int64)
+        out = np.zeros((len(self.residents), len(self.context.types)), dtype=np.int64)
         for r in self.residents:
             for t, n in r.unmet.items():
                 out[r.rid, t] = n

@@ -1,8 +1,10 @@
 """The engine interface: what ``LifeCircleModel`` asks of an engine, and the engines by name.
 
-An engine steps the residents and facilities of a model through one tick and answers for their
-state. Both engines apply the rulebook (model/simulation/rules.py); they differ only in how they
-step: one Mesa agent at a time, or whole arrays at once.
+An engine is built from the run's :class:`model.simulation.context.RunContext` and the Mesa
+model its agents (if any) register with: ``ENGINES[name](context, model)``. It steps the run's
+residents and facilities through the tick it is given and answers for their state. Both engines
+apply the rulebook (model/simulation/rules.py); they differ only in how they step: one Mesa
+agent at a time, or whole arrays at once.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from model.simulation.fast import FastEngine
 class Engine(Protocol):
     """What both engines implement (tests/test_rules_by_hand.py runs every hand-worked case on both)."""
 
-    def step(self) -> None:
-        """Simulate the model's current tick (``model.current_tick``)."""
+    def step(self, tick: int) -> None:
+        """Simulate tick ``tick`` of the run (0 = the first; ticks are simulated in order, each once)."""
 
     def state_counts(self) -> np.ndarray:
         """Residents per :class:`model.simulation.rules.State` now."""
@@ -41,3 +43,4 @@ class Engine(Protocol):
 
 
 ENGINES: dict[str, type] = {"agents": AgentsEngine, "fast": FastEngine}
+"""Engine classes by name; each is built as ``ENGINES[name](context, model)``."""

@@ -25,50 +25,56 @@ Every rule (needs, opening hours, whether a trip fits, give-up and leave ticks, 
 ranking at ``beta = inf``) is a function of model/simulation/rules.py, called here on arrays and
 by the agents engine on one resident; only the stepping is this module's own.
 
-Walkers' cells are not needed by any rule (arrival is a precomputed tick), so they are computed
-only when asked for (:meth:`FastEngine.positions`). This engine creates no Mesa agents: residents
-and facilities are rows of arrays, so ``model.agents`` is empty under it.
+The engine reads the run through its :class:`model.simulation.context.RunContext` (clock, types,
+city, residents, candidates, random generator, visit log) and is told which tick to simulate
+(``step(tick)``); it never sees the model. Walkers' cells are not needed by any rule (arrival is
+a precomputed tick), so they are computed only when asked for (:meth:`FastEngine.positions`).
+This engine creates no Mesa agents: residents and facilities are rows of arrays, so
+``model.agents`` is empty under it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+import mesa
 import numpy as np
 
 from model.city.access import PathTrees
 from model.city.gridsearch import PairDistances
 from model.simulation import rules
 from model.simulation.choice import choose_many
+from model.simulation.context import RunContext
 from model.simulation.events import Buckets, segments
 from model.simulation.rules import State
-
-if TYPE_CHECKING:
-    from model.simulation.model import LifeCircleModel
 
 _NONE = -1
 
 
 class FastEngine:
-    """Vectorised stepping of a :class:`model.simulation.model.LifeCircleModel`'s residents."""
+    """Vectorised stepping of a run's residents and facilities.
 
-    def __init__(self, model: LifeCircleModel):
+    Args:
+        context: The run: clock, types, city, residents, candidates, random generator, visit log.
+        model: The Mesa model of the run, unused: this engine creates no Mesa agents (the
+            argument keeps one constructor for both engines, :data:`model.simulation.engines.ENGINES`).
+    """
+
+    def __init__(self, context: RunContext, model: mesa.Model | None = None):
         """Set up resident, facility and type arrays; everyone is at home with no plans."""
-        self.model = model
-        scenario, city, pop = model.spec, model.city, model.population
-        self.clock = model.clock
-        self.rng = model.rng
+        self.context = context
+        scenario, city, pop = context.spec, context.city, context.population
+        self.clock = context.clock
+        self.rng = context.rng
         n = len(pop)
         self.n = n
-        self.types = model.types
+        self.types = context.types
         self.needs = rules.needs(pop.age, self.types)
         # facilities
         fac = city.facilities
-        self.f_type = fac["type"].map(model.type_index).to_numpy(dtype=np.int64)
+        self.f_type = context.facility_type
         self.f_cell = fac["cell"].to_numpy(dtype=np.int64)
-        self.f_capacity = rules.places(fac["capacity"].to_numpy(dtype=np.int64), self.f_type, model.types)
+        self.f_capacity = rules.places(fac["capacity"].to_numpy(dtype=np.int64), self.f_type, self.types)
         n_fac = len(fac)
-        self.occupancy = np.zeros((n_fac, model.n_groups), dtype=np.int64)
+        self.occupancy = np.zeros((n_fac, context.n_groups), dtype=np.int64)
         self.f_total = np.zeros(n_fac, dtype=np.int64)
         self.f_peak = np.zeros(n_fac, dtype=np.int64)
         self.f_visits = np.zeros(n_fac, dtype=np.int64)
@@ -77,7 +83,7 @@ class FastEngine:
         self.speed = pop.m_per_min
         self.group = pop.group
         self.home = pop.cell
-        self.origin = model.origin_of
+        self.origin = context.origin_of
         self.state = np.zeros(n, dtype=np.int8)
         self.state_count = np.zeros(len(State), dtype=np.int64)
         self.state_count[State.HOME] = n
@@ -110,6 +116,7 @@ class FastEngine:
         self.wait_since = np.zeros(n, dtype=np.int64)
         self.wait_key = np.zeros(n)
         self._paths: PathTrees | None = None
+        self._now = -1  # the tick last simulated
         self.cutoff = scenario.simulation.cutoff_min
         # next choices lie within the cut-off of home, so at most twice the cut-off apart (plus a
         # cell, so that rounding at the bound cannot lose a pair)
@@ -146,9 +153,9 @@ class FastEngine:
 
     # ----------------------------------------------------------------- the tick
 
-    def step(self) -> None:
-        """Advance every resident and facility by one tick (the model's current tick)."""
-        tick = self.model.current_tick
+    def step(self, tick: int) -> None:
+        """Advance every resident and facility through tick ``tick`` of the run (0 = the first)."""
+        self._now = tick
         clock = self.clock
         if clock.tick_of_day(tick) == 0:
             self._plan_day(clock.day(tick))
@@ -193,7 +200,7 @@ class FastEngine:
         np.add.at(self.f_total, f, -1)
         np.add.at(self.f_visits, f, 1)
         run_min = self.clock.run_minute
-        self.model.visit_log.extend(
+        self.context.visit_log.extend(
             r, f, self.f_type[f], run_min(self.admit_tick[r]), np.full(r.size, run_min(tick)), self.walk_min[r]
         )
         home_min = self.choice_home_m[r, self.choice_ptr[r]] / self.speed[r]
@@ -230,7 +237,7 @@ class FastEngine:
 
     def _choose(self, r: np.ndarray, ttype: np.ndarray, tick: int) -> np.ndarray:
         """Rank candidate facilities for each resident (Resident.choose_facilities); True where any."""
-        reach = self.model.reach
+        reach = self.context.reach
         clock = self.clock
         limit = rules.walk_limit_min(clock, tick, self.cutoff, self.types, ttype)
         tries = self.types.tries[ttype]
@@ -382,12 +389,12 @@ class FastEngine:
 
     def positions(self) -> np.ndarray:
         """Every resident's cell now (walkers' cells traced along their shortest paths: slow, on demand)."""
-        tick = self.model.current_tick  # the tick just simulated
+        tick = self._now  # the tick just simulated
         pos = self.home.copy()
         inside = (self.state == State.WAITING) | (self.state == State.VISITING)
         pos[inside] = self.f_cell[self.choice[inside, self.choice_ptr[inside]]]
         if self._paths is None:
-            self._paths = PathTrees(self.model.city)
+            self._paths = PathTrees(self.context.city)
         for r in np.flatnonzero(self.state == State.WALKING):
             cells, along = self._paths.path(int(self.walk_from[r]), int(self.walk_to[r]))
             covered = max(tick - self.walk_start[r], 0) * self.speed[r] * self.clock.tick_min

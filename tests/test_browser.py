@@ -150,7 +150,7 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     page.wait_for_function(
         "() => document.querySelector('.lifecircle-clock')?.innerText === 'Day 1 (Mon) 06:01'", timeout=STEP_TIMEOUT_MS
     )
-    assert page.get_by_text("Step: 1").count() == 1
+    assert page.get_by_text("Time: 1.0").count() == 1  # Mesa 3.5's counter: model.time, one unit a step
 
     # the mixing slider applies on Reset: the model is rebuilt with it, the clock starts again
     assert "mixing 1," in page.locator(".lifecircle-knobs").inner_text()
@@ -173,11 +173,11 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     expect(page.get_by_role("button", name="Step")).to_be_enabled()
 
     # clicking the map chooses a cell: the middle of the map is the middle of the 60 x 40 grid
-    from model.web import figures
+    from model.report.drawing import live
 
     box = page.locator("img.lifecircle-map").bounding_box()
-    cell_px = figures.MAP_IN * figures.DPI / 60  # demo's grid is 60 x 40: its width is the map's longer side
-    left, top = box["x"] + figures.PAD_IN * figures.DPI, box["y"] + figures.TITLE_IN * figures.DPI
+    cell_px = live.MAP_IN * live.DPI / 60  # demo's grid is 60 x 40: its width is the map's longer side
+    left, top = box["x"] + live.PAD_IN * live.DPI, box["y"] + live.TITLE_IN * live.DPI
     page.mouse.click(left + 12.5 * cell_px, top + 7.5 * cell_px)
     expect(page.get_by_label("x", exact=True)).to_have_value("12", timeout=STEP_TIMEOUT_MS)
     expect(page.get_by_label("y", exact=True)).to_have_value("7")

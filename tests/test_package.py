@@ -329,3 +329,17 @@ def test_a_mostly_blocked_community_warns_but_runs(tmp_path):
     checked = cli("validate", str(small), cwd=tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert "warning: small.toml: communities[0].area" in checked.stderr and "30 of 70" in checked.stderr
+
+
+# --------------------------------------------------------------------------- the Python and Mesa it needs
+
+
+def test_python_and_mesa_bounds_match_the_installed_mesa():
+    """requires-python is Mesa's own (3.12 since Mesa 3.4), and the Mesa installed is one the bounds allow."""
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["requires-python"] == metadata.metadata("mesa")["Requires-Python"] == ">=3.12"
+    (mesa_bounds,) = [Requirement(r) for r in project["dependencies"] if Requirement(r).name == "mesa"]
+    assert mesa_bounds.specifier.contains(metadata.version("mesa")), (mesa_bounds, metadata.version("mesa"))
+    assert sys.version_info >= (3, 12)

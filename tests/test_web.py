@@ -12,6 +12,7 @@ import math
 import socket
 import tarfile
 import threading
+from importlib import metadata
 
 import numpy as np
 import pytest
@@ -130,14 +131,15 @@ def test_a_plan_of_additions_saves_as_a_scenario_that_extends_the_original(small
 
 
 def test_names_taken_in_the_original_do_not_replace_its_facilities(small, tmp_path):
-    taken = small.read_text() + '\n[[facilities]]\ntype = "park"\nat = [6, 2]\nname = "park proposed 1"\n'
+    taken = small.read_text() + '\n[[facilities]]\ntype = "park"\nat = [6, 2]\nname = "park added 1"\n'
     base = tmp_path / "base.toml"
     base.write_text(taken)
     model = PageModel(str(base), days=1)
-    model.plan.add(model.base_scenario, "park", 16, 3)
+    model.plan.add(model.base_scenario, "park", 16, 3)  # the plan's first: "park added 1", taken
     save_plan(model, tmp_path / "plan.toml")
-    parks = {(f.x, f.y) for f in load_scenario(tmp_path / "plan.toml").facilities if f.type == "park"}
-    assert parks == {(3, 3), (15, 9), (6, 2), (16, 3)}
+    parks = {(f.x, f.y): f.name for f in load_scenario(tmp_path / "plan.toml").facilities if f.type == "park"}
+    assert set(parks) == {(3, 3), (15, 9), (6, 2), (16, 3)}
+    assert parks[(6, 2)] == "park added 1" and parks[(16, 3)] == "park added 1 (2)"
 
 
 def test_a_plan_that_removes_saves_the_resolved_scenario(small, tmp_path):
@@ -264,8 +266,12 @@ def test_the_packages_are_read_from_solaras_own_files(tmp_path):
     )
     (tmp_path / "widgets" / "vue" / "vegalite.vue").write_text("`${cdn}/vega@5/build/vega.js`")  # a range: no folder
     (tmp_path / "components" / "markdown.py").write_text('f"{cdn}/mermaid@10.8.0/dist/mermaid.js"')
-    page = [str(p) for p in assets.pinned_packages(tmp_path)]
-    assert page == ["@widgetti/solara-vuetify-app@10.1.1", "font-awesome@4.5.0", "requirejs@2.3.6"]
+    v2 = [str(p) for p in assets.pinned_packages(tmp_path, vuetify3=False)]
+    assert v2 == ["@widgetti/solara-vuetify-app@10.1.1", "font-awesome@4.5.0", "requirejs@2.3.6"]
+    v3 = [str(p) for p in assets.pinned_packages(tmp_path, vuetify3=True)]
+    assert v3 == ["@widgetti/solara-vuetify3-app@5.2.0", "font-awesome@4.5.0", "requirejs@2.3.6"]
+    installed = int(metadata.version("ipyvuetify").split(".")[0]) >= 3  # Solara's front end follows ipyvuetify
+    assert [str(p) for p in assets.pinned_packages(tmp_path)] == (v3 if installed else v2)
     assert "mermaid@10.8.0" in [str(p) for p in assets.pinned_packages(tmp_path, everything=True)]
 
 

@@ -22,7 +22,7 @@ from model.scenario import bundled_scenarios, load_scenario
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-_QUIET_MODULES = ("solara.validate_hooks", "solara.server.starlette")
+_QUIET_MODULES = ("solara.server.starlette",)
 
 
 def _port(text: str) -> int:
@@ -99,8 +99,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         LIFECIRCLE_SCENARIO=args.scenario if args.scenario in bundled_scenarios() else str(scenario.path),
         LIFECIRCLE_SAVE_DIR=str(save_dir),
         SOLARA_TELEMETRY_MIXPANEL_ENABLE="False",  # no calls home from a planning office
-        # two warnings at every start and page load that a user can do nothing about: Mesa 3.3.1's
-        # tab view breaks a rule of hooks, and plain http gets lax cookies
+        # a warning at every page load that a user can do nothing about: plain http gets lax cookies
         PYTHONWARNINGS=",".join(
             filter(None, [env.get("PYTHONWARNINGS"), *(f"ignore::UserWarning:{m}" for m in _QUIET_MODULES)])
         ),

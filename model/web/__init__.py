@@ -7,8 +7,9 @@ It sits beside the model and uses it; the model never imports it. Modules:
 * :mod:`.state`: the model the page steps (:class:`~model.web.state.PageModel`: the page's knobs
   and a re-planning :class:`~model.web.state.Plan` applied to a scenario), the coverage
   figures, and saving a plan as a scenario file that ``extends`` the original;
-* :mod:`.figures`: the pictures of the page (the map, the live charts), drawn with matplotlib
-  from the model's state; no Solara;
+* :mod:`.figures`: the pictures of the page (the map, the live charts) from the model's state,
+  drawn by :mod:`model.report.drawing.live` (the only matplotlib user is the drawing package); no
+  Solara;
 * :mod:`.app`: only the page: the Solara components and Mesa's ``SolaraViz``
   (``solara run model.web.app``; ``lifecircle serve`` starts it).
 

@@ -41,9 +41,9 @@ def model_params(model: PageModel, plan: Plan) -> dict:
     """SolaraViz's parameters of :class:`PageModel`: the knobs on the sidebar, and the page's plan."""
     choices = scenario_choices(SCENARIO)
     return {
-        "scenario": {
+        "scenario_name": {
             "type": "Select",
-            "value": model.params["scenario"],
+            "value": model.params["scenario_name"],
             "values": list(choices.values()),
             "label": "Scenario",
         },

@@ -79,15 +79,15 @@ def cache_dir() -> Path:
     return Path(settings.assets.proxy_cache_dir)
 
 
-def _vuetify3() -> bool:
-    """Whether Solara will use its Vuetify 3 front end (ipyvuetify 3 installed)."""
+def vuetify3_installed() -> bool:
+    """Whether Solara will use its Vuetify 3 front end (ipyvuetify 3 or later installed)."""
     try:
         return int(metadata.version("ipyvuetify").split(".")[0]) >= 3
     except metadata.PackageNotFoundError:
         return False
 
 
-def pinned_packages(root: Path | None = None, everything: bool = False) -> list[Package]:
+def pinned_packages(root: Path | None = None, everything: bool = False, vuetify3: bool | None = None) -> list[Package]:
     """The front-end packages the installed Solara asks its CDN for, at their exact versions.
 
     Args:
@@ -95,9 +95,11 @@ def pinned_packages(root: Path | None = None, everything: bool = False) -> list[
         everything: Also the packages only some components load (``solara.Markdown``'s mermaid
             and KaTeX, ...); by default only those of :data:`PAGE_SOURCES`, which every page
             loads.
+        vuetify3: Which of Solara's two front ends: its Vuetify 3 app (True) or its Vuetify 2
+            app (False); None: the one the installed ipyvuetify uses (:func:`vuetify3_installed`).
 
     Returns:
-        Sorted packages; of Solara's two front ends only the one the installed ipyvuetify uses.
+        Sorted packages, of the two front ends only the one chosen.
     """
     root = solara_dir() if root is None else root
     files = {p for pattern in SOURCE_GLOBS for p in root.glob(pattern)} if everything else set()
@@ -108,7 +110,7 @@ def pinned_packages(root: Path | None = None, everything: bool = False) -> list[
             found |= {
                 Package(*m.groups()) for m in _PINNED.finditer(path.read_text(encoding="utf-8", errors="replace"))
             }
-    v3 = _vuetify3()
+    v3 = vuetify3_installed() if vuetify3 is None else vuetify3
     return sorted(p for p in found if ("vuetify3" in p.name) == v3 or "vuetify" not in p.name)
 
 

@@ -2,13 +2,17 @@
 
 Mesa's SolaraViz builds the model anew on Reset from the page's parameters
 (``PageModel(**params)``), so everything the page can change is a parameter of
-:class:`PageModel`: the scenario, residential mixing, a capacity multiplier, a multiplier of the
-destination-choice decay, and the :class:`Plan` of facilities added and removed on the page. A
-changed plan is a new scenario: the page rebuilds the model from it (walking fields, coverage),
-back at the start of the first day.
+:class:`PageModel`: the scenario (``scenario_name``), residential mixing, a capacity multiplier, a
+multiplier of the destination-choice decay, and the :class:`Plan` of facilities added and removed
+on the page. A changed plan is a new scenario: the page rebuilds the model from it (walking
+fields, coverage), back at the start of the first day.
+
+The scenario's parameter is not called ``scenario``: since Mesa 3.5 a model's ``scenario`` is
+Mesa's own (``mesa.experimental.scenarios.Scenario``), and SolaraViz's Reset passes a new one of
+those as ``scenario=`` to a model whose ``__init__`` takes a parameter of that name.
 
 A plan is saved as a scenario file that ``extends`` the original and adds the new facilities
-(``model.planning.optimize.extend_toml``, as ``lifecircle optimize`` writes). A file that extends
+(``model.scenario.extend_toml``, as ``lifecircle optimize`` writes). A file that extends
 another can add or replace facilities but not remove one, so a plan that removes facilities is
 saved as the resolved scenario without them (as ``lifecircle optimize --remove`` does).
 """
@@ -23,8 +27,15 @@ from model.city.cache import CityCache
 from model.measures.access import coverage_table, needs_by_type
 from model.measures.summary import static_summary
 from model.model import LifeCircleModel
-from model.planning.optimize import extend_toml
-from model.scenario import FacilitySite, Scenario, ScenarioError, bundled_scenarios, load_scenario, scenario_toml
+from model.scenario import (
+    FacilitySite,
+    Scenario,
+    ScenarioError,
+    bundled_scenarios,
+    extend_toml,
+    load_scenario,
+    scenario_toml,
+)
 
 DAYS = 7  # the page simulates a week (weekdays and a weekend); Step stops after it
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -61,20 +72,30 @@ class Plan:
         """Whether the plan changes nothing."""
         return not self.added and not self.removed
 
+    def new_sites(self, scenario: Scenario) -> list[FacilitySite]:
+        """The added facilities as sites of ``scenario``: at the type's capacity, named "<type> added <n>".
+
+        A name that a facility of ``scenario`` already has gets a number, "(2)", "(3)", ...: in a
+        file that extends the scenario, an entry with a base entry's name would replace that
+        entry instead of adding one.
+        """
+        names = {f.name for f in scenario.facilities}
+        sites = []
+        for i, (t, x, y) in enumerate(self.added, start=1):
+            name = _free_name(f"{t} added {i}", names)
+            names.add(name)
+            sites.append(FacilitySite(type=t, x=x, y=y, capacity=scenario.types[t].capacity, name=name))
+        return sites
+
     def apply(self, scenario: Scenario) -> Scenario:
-        """The scenario with the plan's facilities removed and added (added ones at the type's capacity)."""
+        """The scenario with the plan's facilities removed and added (:meth:`new_sites`)."""
         kept, taking = [], list(self.removed)
         for f in scenario.facilities:
             if (f.type, f.x, f.y) in taking:
                 taking.remove((f.type, f.x, f.y))
             else:
                 kept.append(f)
-        names = {f.name for f in scenario.facilities}
-        for i, (t, x, y) in enumerate(self.added, start=1):
-            name = _free_name(f"{t} added {i}", names)
-            names.add(name)
-            kept.append(FacilitySite(type=t, x=x, y=y, capacity=scenario.types[t].capacity, name=name))
-        return replace(scenario, facilities=tuple(kept))
+        return replace(scenario, facilities=(*kept, *self.new_sites(scenario)))
 
     def add(self, scenario: Scenario, ftype: str, x: int, y: int) -> str:
         """Add a facility of ``ftype`` at cell (x, y); returns what was done."""
@@ -149,7 +170,7 @@ class PageModel(LifeCircleModel):
     """The model the page steps: a scenario with the page's knobs and plan, on the fast engine.
 
     Args:
-        scenario: A bundled scenario's name or a scenario file.
+        scenario_name: A bundled scenario's name or a scenario file.
         mixing: ``population.mixing`` (None: the scenario's).
         capacity_multiplier: Multiplies every facility's capacity.
         decay_multiplier: Multiplies every type's destination-choice decay ``beta_per_min``.
@@ -161,7 +182,7 @@ class PageModel(LifeCircleModel):
 
     def __init__(
         self,
-        scenario: str = "demo",
+        scenario_name: str = "demo",
         mixing: float | None = None,
         capacity_multiplier: float = 1.0,
         decay_multiplier: float = 1.0,
@@ -170,12 +191,12 @@ class PageModel(LifeCircleModel):
         plan: Plan | None = None,
     ):
         """Load the scenario, apply the plan and the knobs, build the model."""
-        base = load_scenario(scenario)
+        base = load_scenario(scenario_name)
         self.plan = Plan() if plan is None else plan
         self.plan.attach(base)
         self.base_scenario = base
         self.params = {
-            "scenario": scenario,
+            "scenario_name": scenario_name,
             "mixing": mixing,
             "capacity_multiplier": capacity_multiplier,
             "decay_multiplier": decay_multiplier,
@@ -274,7 +295,8 @@ def save_plan(model: PageModel, target: Path) -> str:
         how = f"lifecircle serve: the plan of {base.name} ({changes}), resolved (a file that extends cannot remove)"
         text = f"# {how}\n" + scenario_toml(replace(plan.apply(base), name=name))
     else:
-        text = _extending_text(base, target, name, plan.added, f"lifecircle serve: the plan of {base.name} ({changes})")
+        added = [(f.type, f.x, f.y, f.name) for f in plan.new_sites(base)]
+        text = extend_toml(base.path, target, name, added, f"lifecircle serve: the plan of {base.name} ({changes})")
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -290,25 +312,3 @@ def save_plan(model: PageModel, target: Path) -> str:
         raise PlanError("the saved file did not give the plan's facilities back; nothing saved")
     kind = "resolved scenario" if plan.removed else f"scenario extending {base.path.name}"
     return f"saved {target} ({kind}; {changes})"
-
-
-def _extending_text(base: Scenario, target: Path, name: str, added: list[tuple[str, int, int]], how: str) -> str:
-    """A scenario extending ``base`` with the added facilities, one ``extend_toml`` block per type.
-
-    Names that the base already uses are made unique: an entry with a base entry's name would
-    replace that entry instead of adding one.
-    """
-    taken = {f.name for f in base.facilities}
-    parts = []
-    for t in dict.fromkeys(a[0] for a in added):
-        cells = [(x, y) for ft, x, y in added if ft == t]
-        lines = extend_toml(base.path, target, name, t, cells, how).splitlines()
-        if parts:
-            lines = lines[4:]  # the header (comment, name, extends, blank) once
-        for i, line in enumerate(lines):
-            if line.startswith("name = ") and lines[i - 1].startswith("at = "):
-                unique = _free_name(line.removeprefix('name = "').removesuffix('"'), taken)
-                taken.add(unique)
-                lines[i] = f'name = "{unique}"'
-        parts.append("\n".join(lines))
-    return "\n".join(parts) + "\n"

@@ -2,7 +2,9 @@
 
 - ``maps``: access maps and the guidance maps of residential gates;
 - ``charts``: coverage, occupancy and exposure charts of a run;
-- ``batch``: the charts of a batch of runs (metrics against parameters, sensitivity).
+- ``batch``: the charts of a batch of runs (metrics against parameters, sensitivity);
+- ``compare``: the charts of a comparison of scenarios (maps side by side, minutes gained, who gained);
+- ``live``: the browser page's map and live charts, as PNG bytes (model/web/figures.py gathers their numbers).
 
 Every function draws from numbers computed elsewhere (walking fields, tables, summaries); none
 computes a measure or a shortest path itself. :func:`draw_all` draws many pictures on all cores.

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
-from model.report.drawing.maps import FACILITY_COLOUR, _band_handles, _band_image
+from model.report.drawing.maps import FACILITY_COLOUR, band_handles, band_image
 
 
 def _panel(ax, model, minutes: np.ndarray, ftype: str, title: str) -> None:
     city = model.city
     m = city.cell_m
-    ax.imshow(_band_image(city, minutes), interpolation="nearest", extent=(0, city.width * m, city.height * m, 0))
+    ax.imshow(band_image(city, minutes), interpolation="nearest", extent=(0, city.width * m, city.height * m, 0))
     fac = city.facilities[city.facilities["type"] == ftype]
     ax.scatter(
         (fac["x"] + 0.5) * m, (fac["y"] + 0.5) * m, marker="*", s=90, c=FACILITY_COLOUR, edgecolors="black", lw=0.5
@@ -32,8 +32,8 @@ def plot_side_by_side(path: Path, models: list, minutes: list[np.ndarray], ftype
     for ax, model, mins in zip(axes[0], models, minutes, strict=True):
         _panel(ax, model, mins, ftype, model.spec.name)
     axes[0][0].set_ylabel("y (m)")
-    handles = _band_handles(models[0].city, minutes[0], "blocked")
-    label = models[0].scenario.types[ftype].label.lower()
+    handles = band_handles(models[0].city, minutes[0], "blocked")
+    label = models[0].spec.types[ftype].label.lower()
     fig.suptitle(
         f"{ftype}: walking time to the nearest {label}, at {pace:.1f} m/min (the median pace of its users)", fontsize=10
     )

@@ -32,7 +32,7 @@ MAP_MIN_WIDTH_IN = 7.5
 _MARGIN_IN = {"left": 0.8, "right": 2.9, "top": 0.85, "bottom": 0.6}
 
 
-def _band_image(city: City, minutes: np.ndarray) -> np.ndarray:
+def band_image(city: City, minutes: np.ndarray) -> np.ndarray:
     """RGB image of the bands, unreachable cells white, blocked cells dark grey."""
     palette = np.array([to_rgb(c) for c in (*BAND_COLOURS, UNREACHABLE_COLOUR, BLOCKED_COLOUR)])
     band = np.searchsorted(np.array(BANDS_MIN), minutes, side="left")  # 0..3 (inf -> 3)
@@ -41,7 +41,7 @@ def _band_image(city: City, minutes: np.ndarray) -> np.ndarray:
     return palette[band]
 
 
-def _band_handles(city: City, minutes: np.ndarray, blocked_label: str) -> list:
+def band_handles(city: City, minutes: np.ndarray, blocked_label: str) -> list:
     """Legend entries of the bands, and of unreachable and blocked cells where there are any."""
     labels = [f"within {BANDS_MIN[0]} min"]
     labels += [f"{lo}-{hi} min" for lo, hi in zip(BANDS_MIN[:-1], BANDS_MIN[1:], strict=True)]
@@ -96,7 +96,7 @@ def _map_figure(city: City):
 
 def _image(ax, city: City, minutes: np.ndarray) -> None:
     extent = (0, city.width * city.cell_m, city.height * city.cell_m, 0)
-    ax.imshow(_band_image(city, minutes), interpolation="nearest", extent=extent)
+    ax.imshow(band_image(city, minutes), interpolation="nearest", extent=extent)
 
 
 def plot_access_map(
@@ -139,7 +139,7 @@ def plot_access_map(
         fontsize=11,
     )
     handles = [
-        *_band_handles(city, minutes, "blocked (water, rail, walls)"),
+        *band_handles(city, minutes, "blocked (water, rail, walls)"),
         plt.Line2D([], [], marker="*", ls="", color=FACILITY_COLOUR, markeredgecolor="black", ms=11, label=ft.label),
         Patch(fill=False, ls="--", ec="black", label="community"),
     ]
@@ -168,7 +168,7 @@ def plot_guidance_map(
     fig, ax = _map_figure(city)
     _image(ax, city, minutes)
     _draw_city(ax, city, scenario, names=True)
-    handles = _band_handles(city, minutes, "blocked")
+    handles = band_handles(city, minutes, "blocked")
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
     for i, t in enumerate(city.types):
         fac = city.facilities[city.facilities["type"] == t]

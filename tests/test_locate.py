@@ -1,4 +1,4 @@
-"""Facility location models (model/planning/locate.py): hand-worked instances, brute force on small
+"""Facility location models (model/planning/location/): hand-worked instances, brute force on small
 random ones, bounds, existing facilities, inputs, and a large instance for speed.
 
 Worst heuristic / optimum ratio seen on the 120 brute-force instances below (6 seeds x K = 1..4
@@ -19,8 +19,20 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 from scipy.spatial import cKDTree
 
-from model.planning import bounds, exact, locate, problem, solvers
-from model.planning.locate import capacitated, coverage, evaluate, pmedian, remove, solve
+from model.planning.location import (
+    EXACT_MAX_NNZ,
+    SolverOptions,
+    bounds,
+    capacitated,
+    coverage,
+    evaluate,
+    exact,
+    forms,
+    options,
+    pmedian,
+    remove,
+    solve,
+)
 
 INF = np.inf
 TOL = 1e-6
@@ -43,12 +55,12 @@ def test_coverage_by_hand():
     m = np.array([[3, 9, 9], [3, 3, 9], [9, 3, 9], [9, 3, 3], [9, 9, 3]], dtype=float)
     w = np.array([1, 1, 2, 1, 4], dtype=float)
     for method in ("exact", "heuristic"):
-        s = coverage(m, w, 1, 5, method=method)
+        s = coverage(m, w, 1, 5, options=SolverOptions(method=method))
         assert s.sites.tolist() == [2] and s.objective == 5 and s.baseline == 0
-        s = coverage(m, w, 2, 5, method=method)
+        s = coverage(m, w, 2, 5, options=SolverOptions(method=method))
         assert s.sites.tolist() == [1, 2] and s.objective == 8
         assert s.marginal.tolist() == [3, 4]  # without B: u1 u2 lost (3); without C: u4 lost (4); u3 both
-        s = coverage(m, w, 1, 5, existing=[INF, INF, INF, INF, 1.0], method=method)
+        s = coverage(m, w, 1, 5, existing=[INF, INF, INF, INF, 1.0], options=SolverOptions(method=method))
         assert s.sites.tolist() == [1] and s.objective == 8 and s.baseline == 4 and s.gain == 4
 
 
@@ -66,13 +78,13 @@ def test_pmedian_by_hand_needs_a_swap():
     users, cands = np.array([0, 1, 4, 9, 10.0]), np.array([0, 5, 10.0])
     m = np.abs(users[:, None] - cands[None, :])
     w = np.ones(5)
-    s = pmedian(m, w, 1, method="heuristic")
+    s = pmedian(m, w, 1, options=SolverOptions(method="heuristic"))
     assert s.sites.tolist() == [1] and s.objective == 19
-    s = pmedian(m, w, 2, method="heuristic", lp_bound=False)
+    s = pmedian(m, w, 2, options=SolverOptions(method="heuristic", lp_bound=False))
     assert s.sites.tolist() == [0, 2] and s.objective == 6 and s.details["swaps"] == 1
-    assert pmedian(m, w, 2, method="exact").objective == 6
+    assert pmedian(m, w, 2, options=SolverOptions(method="exact")).objective == 6
     # an existing facility at x = 10: c0 is the one new site that helps most (0 + 1 + 4 + 1 + 0)
-    s = pmedian(m, w, 1, existing=np.abs(users - 10), method="exact")
+    s = pmedian(m, w, 1, existing=np.abs(users - 10), options=SolverOptions(method="exact"))
     assert s.sites.tolist() == [0] and s.objective == 6 and s.baseline == 10 + 9 + 6 + 1 + 0
 
 
@@ -86,7 +98,7 @@ def test_pmedian_unreachable_and_unserved_users():
     w = np.array([1, 5, 1, 0.0])  # u3 (weight 0) only sets the horizon
     e = np.array([INF, INF, 4, INF])
     for method in ("exact", "heuristic"):
-        s = pmedian(m, w, 1, existing=e, method=method)
+        s = pmedian(m, w, 1, existing=e, options=SolverOptions(method=method))
         assert s.sites.tolist() == [0] and s.objective == 2 + 4
         assert s.details["unreachable"] == 5 and s.details["unserved"] == 0 and s.details["unserved_min"] == 8
         assert s.baseline == 8 + 4
@@ -109,13 +121,13 @@ def test_capacitated_by_hand_splits_a_user():
     m = np.array([[1, 9, 9], [1, 1, 9], [9, 1, 1]], dtype=float)
     w = np.array([3, 3, 2.0])
     for method in ("exact", "heuristic"):
-        s = capacitated(m, w, 2, 5, 4, method=method)
+        s = capacitated(m, w, 2, 5, 4, options=SolverOptions(method=method))
         assert s.sites.tolist() == [0, 1] and s.objective == pytest.approx(8)
     assert evaluate("capacitated", m, w, [0, 2], limit_min=5, capacity=4) == pytest.approx(6)
     assert evaluate("capacitated", m, w, [1, 2], limit_min=5, capacity=4) == pytest.approx(5)
     assert evaluate("capacitated", m, w, [0, 2], limit_min=5, capacity=[4, 4, 1]) == pytest.approx(5)
     # u0 already served by an existing facility: A + B still serve the rest; capacity 3 is enough
-    s = capacitated(m, w, 2, 5, 3, existing=[1, INF, INF], method="exact")
+    s = capacitated(m, w, 2, 5, 3, existing=[1, INF, INF], options=SolverOptions(method="exact"))
     assert s.objective == pytest.approx(8) and s.baseline == 3
 
 
@@ -132,24 +144,24 @@ def test_remove_by_hand():
     m = np.array([[1, 9, 9], [1, 1, 9], [9, 1, 1], [9, 9, 1]], dtype=float)
     w = np.array([1, 1, 1, 2.0])
     for method in ("exact", "heuristic"):
-        s = remove(m, w, 1, limit_min=5, method=method)
+        s = remove(m, w, 1, limit_min=5, options=SolverOptions(method=method))
         assert s.sites.tolist() == [1] and s.objective == 5 and s.baseline == 5 and s.gain == 0
         assert s.marginal.tolist() == [0]
-        s = remove(m, w, 2, limit_min=5, method=method)
+        s = remove(m, w, 2, limit_min=5, options=SolverOptions(method=method))
         assert s.sites.tolist() == [0, 1] and s.objective == 3
         assert s.marginal.tolist() == [2, 1]  # reopening X wins back u0 u1, Y only u1
         # p-median: closing Y moves u1 to X (+0) and u2 to Z (+0): closing Y costs nothing
-        s = remove(m, w, 1, objective="pmedian", method=method)
+        s = remove(m, w, 1, objective="pmedian", options=SolverOptions(method=method))
         assert s.sites.tolist() == [1] and s.objective == s.baseline == 5
 
 
 def test_ties_go_to_the_lower_index():
     m = np.tile(np.array([[1.0], [2.0], [INF]]), (1, 6))  # six identical candidates
     w = np.array([1.0, 2.0, 3.0])
-    assert coverage(m, w, 2, 5, method="heuristic").sites.tolist() == [0, 1]
-    assert pmedian(m, w, 3, method="heuristic").sites.tolist() == [0, 1, 2]
-    assert capacitated(m, w, 2, 5, 1.0, method="heuristic").sites.tolist() == [0, 1]
-    assert remove(m, w, 4, limit_min=5, method="heuristic").sites.tolist() == [0, 1, 2, 3]
+    assert coverage(m, w, 2, 5, options=SolverOptions(method="heuristic")).sites.tolist() == [0, 1]
+    assert pmedian(m, w, 3, options=SolverOptions(method="heuristic")).sites.tolist() == [0, 1, 2]
+    assert capacitated(m, w, 2, 5, 1.0, options=SolverOptions(method="heuristic")).sites.tolist() == [0, 1]
+    assert remove(m, w, 4, limit_min=5, options=SolverOptions(method="heuristic")).sites.tolist() == [0, 1, 2, 3]
 
 
 # --------------------------------------------------------------------------- brute force
@@ -231,33 +243,39 @@ def _cases():
             yield (
                 f"coverage s{seed} k{k}",
                 "max",
-                lambda meth, m=m, w=w, e=e, k=k, **kw: coverage(m, w, k, LIMIT, e, method=meth, **kw),
+                lambda meth, m=m, w=w, e=e, k=k, **kw: coverage(
+                    m, w, k, LIMIT, e, options=SolverOptions(method=meth, **kw)
+                ),
                 bf_coverage(m, w, e, k, LIMIT),
             )
             yield (
                 f"pmedian s{seed} k{k}",
                 "min",
-                lambda meth, m=m, w=w, e=e, k=k, **kw: pmedian(m, w, k, e, method=meth, **kw),
+                lambda meth, m=m, w=w, e=e, k=k, **kw: pmedian(m, w, k, e, options=SolverOptions(method=meth, **kw)),
                 bf_pmedian(m, w, e, k),
             )
             yield (
                 f"capacitated s{seed} k{k}",
                 "max",
                 lambda meth, m=mc, w=wc, e=ec, k=k, cap=cap, **kw: capacitated(
-                    m, w, k, LIMIT, cap, e, method=meth, **kw
+                    m, w, k, LIMIT, cap, e, options=SolverOptions(method=meth, **kw)
                 ),
                 bf_capacitated(mc, wc, ec, k, LIMIT, cap),
             )
             yield (
                 f"remove-coverage s{seed} k{k}",
                 "max",
-                lambda meth, m=m, w=w, e=e, k=k, **kw: remove(m, w, k, limit_min=LIMIT, other=e, method=meth, **kw),
+                lambda meth, m=m, w=w, e=e, k=k, **kw: remove(
+                    m, w, k, limit_min=LIMIT, other=e, options=SolverOptions(method=meth, **kw)
+                ),
                 bf_remove(m, w, e, k, LIMIT),
             )
             yield (
                 f"remove-pmedian s{seed} k{k}",
                 "min",
-                lambda meth, m=m, w=w, e=e, k=k, **kw: remove(m, w, k, objective="pmedian", other=e, method=meth, **kw),
+                lambda meth, m=m, w=w, e=e, k=k, **kw: remove(
+                    m, w, k, objective="pmedian", other=e, options=SolverOptions(method=meth, **kw)
+                ),
                 bf_remove(m, w, e, k),
             )
 
@@ -311,14 +329,14 @@ def test_bounds_hold(name, sense, run, best):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_lagrangian_bound_between_the_lp_and_the_optimum(seed):
-    """The Lagrangian bound (model/planning/bounds.py) never passes the optimum and comes within 1%
+    """The Lagrangian bound (model/planning/location/bounds.py) never passes the optimum and comes within 1%
     of the LP relaxation's value (its limit), measured on the range baseline - LP (seen: 0.33%)."""
     m, w, e = random_instance(seed)
-    shape, ww, ee = problem.check_inputs(m, w, e)
-    cover, info = problem.coverage_form(m, ww, ee, LIMIT)
+    shape, ww, ee = forms.check_inputs(m, w, e)
+    cover, info = forms.coverage_form(m, ww, ee, LIMIT)
     top = info["total_weight"] - info["unreachable"]
-    median, minfo = problem.median_form(m, ww, ee, None)
-    flow, finfo = problem.flow_form(m[:, :10], ww, ee, LIMIT, 5.0)
+    median, minfo = forms.median_form(m, ww, ee, None)
+    flow, finfo = forms.flow_form(m[:, :10], ww, ee, LIMIT, 5.0)
     for k in KS:
         for form, opt in [
             (cover, top - bf_coverage(m, w, e, k, LIMIT)),  # as a cost: the weight left uncovered
@@ -340,11 +358,11 @@ def test_lagrangian_bound_between_the_lp_and_the_optimum(seed):
 def test_evaluate_agrees_with_the_objective():
     for seed in SEEDS:
         m, w, e = random_instance(seed)
-        s = coverage(m, w, 3, LIMIT, e, method="heuristic")
+        s = coverage(m, w, 3, LIMIT, e, options=SolverOptions(method="heuristic"))
         assert evaluate("coverage", m, w, s.sites, limit_min=LIMIT, existing=e) == pytest.approx(s.objective)
-        s = pmedian(m, w, 3, e, method="exact")
+        s = pmedian(m, w, 3, e, options=SolverOptions(method="exact"))
         assert evaluate("pmedian", m, w, s.sites, existing=e) == pytest.approx(s.objective)
-        s = capacitated(m, w, 2, LIMIT, 5.0, e, method="exact")
+        s = capacitated(m, w, 2, LIMIT, 5.0, e, options=SolverOptions(method="exact"))
         assert evaluate("capacitated", m, w, s.sites, limit_min=LIMIT, capacity=5.0, existing=e) == pytest.approx(
             s.objective
         )
@@ -361,13 +379,13 @@ def test_users_already_covered_never_change_the_choice(method):
     for seed in SEEDS:
         m, w, e = random_instance(seed)
         e[:6] = rng.uniform(0, LIMIT, 6)  # the first six users are covered by existing facilities
-        ref = coverage(m, w, 3, LIMIT, e, method=method)
-        ref_c = capacitated(m, w, 3, LIMIT, 6.0, e, method=method)
+        ref = coverage(m, w, 3, LIMIT, e, options=SolverOptions(method=method))
+        ref_c = capacitated(m, w, 3, LIMIT, 6.0, e, options=SolverOptions(method=method))
         m2, w2 = m.copy(), w.copy()
         m2[:6] = rng.integers(0, 10, (6, m.shape[1]))  # anything: they are covered already
         w2[:6] = rng.integers(0, 50, 6)
-        got = coverage(m2, w2, 3, LIMIT, e, method=method)
-        got_c = capacitated(m2, w2, 3, LIMIT, 6.0, e, method=method)
+        got = coverage(m2, w2, 3, LIMIT, e, options=SolverOptions(method=method))
+        got_c = capacitated(m2, w2, 3, LIMIT, 6.0, e, options=SolverOptions(method=method))
         assert got.sites.tolist() == ref.sites.tolist() and got.gain == pytest.approx(ref.gain)
         assert got_c.sites.tolist() == ref_c.sites.tolist() and got_c.gain == pytest.approx(ref_c.gain)
         assert got.baseline == pytest.approx(ref.baseline - w[:6].sum() + w2[:6].sum())
@@ -377,9 +395,9 @@ def test_an_existing_site_covering_everyone_leaves_nothing_to_gain():
     m, w, _ = random_instance(3)
     e = np.zeros(m.shape[0])
     for method in ("exact", "heuristic"):
-        s = coverage(m, w, 3, LIMIT, e, method=method)
+        s = coverage(m, w, 3, LIMIT, e, options=SolverOptions(method=method))
         assert s.gain == 0 and s.objective == w.sum() and len(s.sites) == 3 and not s.marginal.any()
-        s = capacitated(m, w, 3, LIMIT, 5.0, e, method=method)
+        s = capacitated(m, w, 3, LIMIT, 5.0, e, options=SolverOptions(method=method))
         assert s.gain == 0 and s.objective == w.sum()
     for sites in combinations(range(m.shape[1]), 2):
         assert evaluate("coverage", m, w, sites, limit_min=LIMIT, existing=e) == w.sum()
@@ -387,8 +405,8 @@ def test_an_existing_site_covering_everyone_leaves_nothing_to_gain():
 
 def test_existing_facilities_shorten_the_pmedian():
     m, w, e = random_instance(4)
-    without = pmedian(m, w, 2, method="exact")
-    with_ = pmedian(m, w, 2, e, method="exact")
+    without = pmedian(m, w, 2, options=SolverOptions(method="exact"))
+    with_ = pmedian(m, w, 2, e, options=SolverOptions(method="exact"))
     assert with_.objective <= without.objective + TOL
     assert with_.baseline < without.baseline
 
@@ -409,11 +427,11 @@ def test_sparse_input_is_the_dense_one():
             (pmedian, {}),
             (capacitated, {"limit_min": LIMIT, "capacity": 6.0}),
         ]:
-            a = f(m, w, 3, existing=e, method=method, **kw)
-            b = f(s_m, w, 3, existing=e, method=method, **kw)
+            a = f(m, w, 3, existing=e, options=SolverOptions(method=method), **kw)
+            b = f(s_m, w, 3, existing=e, options=SolverOptions(method=method), **kw)
             assert a.objective == pytest.approx(b.objective) and a.sites.tolist() == b.sites.tolist()
-        a = remove(m, w, 2, limit_min=LIMIT, other=e, method=method)
-        b = remove(s_m, w, 2, limit_min=LIMIT, other=e, method=method)
+        a = remove(m, w, 2, limit_min=LIMIT, other=e, options=SolverOptions(method=method))
+        b = remove(s_m, w, 2, limit_min=LIMIT, other=e, options=SolverOptions(method=method))
         assert a.objective == pytest.approx(b.objective)
     # duplicated pairs keep their least minutes
     dup = sp.coo_array((np.array([9.0, 2.0]), (np.array([0, 0]), np.array([0, 0]))), shape=(1, 2))
@@ -423,11 +441,11 @@ def test_sparse_input_is_the_dense_one():
 def test_solve_dispatches_and_auto_follows_the_size_rule(monkeypatch):
     m, w, e = random_instance(1)
     s = solve("coverage", m, w, 2, limit_min=LIMIT, existing=e)
-    assert s.solver == "highs-milp" and s.details["mip_nnz"] <= locate.EXACT_MAX_NNZ["coverage"]
+    assert s.solver == "highs-milp" and s.details["mip_nnz"] <= EXACT_MAX_NNZ["coverage"]
     assert solve("pmedian", m, w, 2, existing=e).model == "pmedian"
     assert solve("remove", m, w, 2, objective="pmedian").model == "remove"
     assert solve("capacitated", m, w, 2, limit_min=LIMIT, capacity=4.0).model == "capacitated"
-    monkeypatch.setattr(solvers, "EXACT_MAX_NNZ", {"coverage": 0, "pmedian": 0, "capacitated": 0})
+    monkeypatch.setattr(options, "EXACT_MAX_NNZ", {"coverage": 0, "pmedian": 0, "capacitated": 0})
     h = solve("coverage", m, w, 2, limit_min=LIMIT, existing=e)
     assert h.solver == "greedy-swap" and h.objective == pytest.approx(s.objective)
     assert solve("capacitated", m, w, 2, limit_min=LIMIT, capacity=4.0).solver == "greedy-swap"
@@ -437,7 +455,7 @@ def test_solve_dispatches_and_auto_follows_the_size_rule(monkeypatch):
 
 def test_a_mip_stopped_at_its_time_limit_falls_back_on_the_heuristic(monkeypatch):
     m, w, e = random_instance(2)
-    best = coverage(m, w, 3, LIMIT, e, method="exact")
+    best = coverage(m, w, 3, LIMIT, e, options=SolverOptions(method="exact"))
     real = exact.solve_cost
 
     def stopped(form, lo, hi, **kw):  # HiGHS's incumbent when time ran out: a poor choice
@@ -448,7 +466,7 @@ def test_a_mip_stopped_at_its_time_limit_falls_back_on_the_heuristic(monkeypatch
         return r
 
     monkeypatch.setattr(exact, "solve_cost", stopped)
-    s = coverage(m, w, 3, LIMIT, e, method="exact")
+    s = coverage(m, w, 3, LIMIT, e, options=SolverOptions(method="exact"))
     assert s.solver == "highs-milp+greedy-swap" and s.status == "time_limit"
     assert s.objective == pytest.approx(best.objective) and len(s.sites) == 3
 
@@ -466,7 +484,7 @@ def test_k_zero_and_too_many_and_bad_inputs():
     with pytest.raises(ValueError, match="shape"):
         coverage(m, w[:-1], 1, LIMIT)
     with pytest.raises(ValueError, match="method"):
-        coverage(m, w, 1, LIMIT, method="fast")
+        coverage(m, w, 1, LIMIT, options=SolverOptions(method="fast"))
     with pytest.raises(ValueError, match="weight"):
         coverage(m, -w - 1, 1, LIMIT)
     with pytest.raises(ValueError, match="capacity"):
@@ -479,7 +497,10 @@ def test_deterministic():
     m, w, e = random_instance(3, n_users=60, n_cand=40)
     for f, kw in [(coverage, {"limit_min": LIMIT}), (pmedian, {}), (capacitated, {"limit_min": LIMIT, "capacity": 8})]:
         for method in ("exact", "heuristic"):
-            a, b = f(m, w, 4, existing=e, method=method, **kw), f(m, w, 4, existing=e, method=method, **kw)
+            a, b = (
+                f(m, w, 4, existing=e, options=SolverOptions(method=method), **kw),
+                f(m, w, 4, existing=e, options=SolverOptions(method=method), **kw),
+            )
             assert a.sites.tolist() == b.sites.tolist() and a.objective == b.objective
 
 
@@ -508,14 +529,14 @@ def walkable_instance(width: int, height: int, n_users: int, limit_min: float, s
 
 def test_large_instance_runs():
     """20,000 candidates x 3,000 user cells, K = 5, M = 15: the heuristic finishes (not timed
-    here: the times measured are in model/planning/locate.py's docstring)."""
+    here: the times measured are in model/planning/location/models.py's docstring)."""
     m, w = walkable_instance(160, 125, 3000, 15.0)
     assert m.shape == (3000, 20000)
     t0 = time.perf_counter()
-    s = coverage(m, w, 5, 15.0, method="heuristic", lp_bound=False)
+    s = coverage(m, w, 5, 15.0, options=SolverOptions(method="heuristic", lp_bound=False))
     seconds = time.perf_counter() - t0
     print(f"\n20,000 x 3,000, K = 5, M = 15: {m.nnz} pairs, {seconds:.2f} s, covered {s.objective} <= {s.bound}")
     assert len(s.sites) == 5 and s.objective > s.baseline and s.bound >= s.objective
     assert (s.marginal > 0).all()
-    p = pmedian(m, w, 5, method="heuristic", lp_bound=False)
+    p = pmedian(m, w, 5, options=SolverOptions(method="heuristic", lp_bound=False))
     assert len(p.sites) == 5 and p.objective < p.baseline and p.bound <= p.objective

@@ -129,7 +129,7 @@ def test_remove_with_simulate_reports_the_closed_and_the_kept_sites(tmp_path):
 def test_pmedian_rows_by_cell_keep_the_objective_exact_when_paces_vary(tmp_path):
     """Rows by home cell at the harmonic mean pace give every plan the same total minutes as rows by
     resident: checked against a brute force over residents (Dijkstra from each site)."""
-    from model.planning import locate
+    from model.planning import location
     from model.planning.optimize import build_instance, user_weights
 
     small = write_small(tmp_path, residents=150)
@@ -153,7 +153,7 @@ def test_pmedian_rows_by_cell_keep_the_objective_exact_when_paces_vary(tmp_path)
         users = weight > 0
         brute = float((np.minimum(dist, existing)[res.cell[users]] / res.m_per_min[users]).sum())
         for inst in (by_cell, by_user):
-            total = locate.evaluate(
+            total = location.evaluate(
                 "pmedian", inst.minutes, inst.weight, sites, existing=inst.existing, unserved_min=1e9
             )
             assert total == pytest.approx(brute, rel=1e-9)

@@ -49,23 +49,33 @@ def add_parser(sub) -> None:
 def cmd_optimize(args: argparse.Namespace) -> int:
     """Check the request, build the matrices, solve, write the new scenario, print before and after."""
     from model.model import LifeCircleModel
-    from model.planning import locate
-    from model.planning.optimize import HORIZON_MIN, build_instance, extend_toml, read_candidates, user_weights
-    from model.scenario import scenario_toml
+    from model.planning.location import SolverOptions
+    from model.planning.optimize import user_weights
 
     scenario = load_scenario(args.scenario)
-    if args.ftype not in scenario.types:
-        close = difflib.get_close_matches(args.ftype, list(scenario.types), n=1)
-        raise BadArgument(
-            f"--type: unknown facility type {args.ftype!r}" + (f" (did you mean '{close[0]}'?)" if close else "")
-        )
+    k, out, folder = _check_request(args, scenario)
+    print_warnings(scenario)
+    limit = args.minutes or scenario.types[args.ftype].level_min
+    model = LifeCircleModel(scenario, seed=args.seed)
+    weight = user_weights(model, args.ftype, args.weight)
+    options = SolverOptions(method="exact" if args.exact else "auto")
+    t0 = time.perf_counter()
+    choose = _remove if args.remove is not None else _add
+    inst, sol, text = choose(args, scenario, model, weight, k, limit, out, options)
+    out.write_text(text, encoding="utf-8")
+    seconds = time.perf_counter() - t0
+    _print_result(args, inst, sol, limit, seconds, out)
+    _follow_up(args, scenario, model, out, folder)
+    return 0
+
+
+def _check_request(args: argparse.Namespace, scenario) -> tuple[int, Path, Path]:
+    """K, the new scenario file and its folder, or the first problem of the request as a BadArgument."""
+    _check_type(args.ftype, scenario)
     k = args.add if args.add is not None else args.remove
     if k <= 0:
         raise BadArgument(f"--{'add' if args.add is not None else 'remove'}: K must be positive, not {k}")
-    if args.weight not in ("users", "elders") and not (
-        args.weight.startswith("group:") and args.weight.split(":", 1)[1] in scenario.groups
-    ):
-        raise BadArgument(f"--weight: users, elders or group:NAME with NAME one of {', '.join(scenario.groups)}")
+    _check_weight(args.weight, scenario)
     if args.minutes is not None and not args.minutes > 0:
         raise BadArgument(f"--minutes must be positive, not {args.minutes}")
     out = args.out or Path.cwd() / f"{scenario.name}_{args.ftype}_{'remove' if args.remove else args.objective}.toml"
@@ -74,54 +84,83 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     folder = out.with_suffix("")
     if (args.simulate or args.geojson) and folder.exists():
         raise BadArgument(f"--out: {folder} (the folder for --simulate and --geojson) exists; choose another file")
-    print_warnings(scenario)
-    ft = scenario.types[args.ftype]
-    limit = args.minutes or ft.level_min
-    model = LifeCircleModel(scenario, seed=args.seed)
+    return k, out, folder
+
+
+def _check_type(ftype: str, scenario) -> None:
+    """A facility type of the scenario, or a BadArgument with the closest name."""
+    if ftype not in scenario.types:
+        close = difflib.get_close_matches(ftype, list(scenario.types), n=1)
+        raise BadArgument(
+            f"--type: unknown facility type {ftype!r}" + (f" (did you mean '{close[0]}'?)" if close else "")
+        )
+
+
+def _check_weight(weight: str, scenario) -> None:
+    """``users``, ``elders`` or ``group:NAME`` with a group of the scenario, or a BadArgument."""
+    if weight in ("users", "elders"):
+        return
+    if not (weight.startswith("group:") and weight.split(":", 1)[1] in scenario.groups):
+        raise BadArgument(f"--weight: users, elders or group:NAME with NAME one of {', '.join(scenario.groups)}")
+
+
+def _remove(args, scenario, model, weight, k: int, limit: float, out: Path, options):
+    """Which K existing facilities of the type to close: the instance, the solution, the scenario without them."""
+    from model.planning import location
+    from model.planning.optimize import HORIZON_MIN, build_instance
+    from model.scenario import scenario_toml
+
     city = model.city
-    weight = user_weights(model, args.ftype, args.weight)
-    method = "exact" if args.exact else "auto"
-    t0 = time.perf_counter()
-    if args.remove is not None:
-        sites = city.facilities[city.facilities["type"] == args.ftype]
-        if k > len(sites):
-            raise BadArgument(f"--remove: {k} is more than the {len(sites)} facilities of {args.ftype}")
-        cells = sites["cell"].to_numpy()
-        objective = "coverage" if args.objective != "pmedian" else "pmedian"
-        inst = build_instance(model, args.ftype, weight, cells, HORIZON_MIN, by_cell=objective == "pmedian")
-        sol = locate.remove(inst.minutes, inst.weight, k, objective=objective, limit_min=limit, method=method)
-        closed = set(sites["id"].to_numpy()[sol.sites].tolist())
-        kept = tuple(f for i, f in enumerate(scenario.facilities) if i not in closed)
-        how = f"lifecircle optimize --remove {k} --type {args.ftype} --objective {objective}: closed " + ", ".join(
-            scenario.facilities[i].name for i in sorted(closed)
-        )
-        text = scenario_toml(replace(scenario, facilities=kept, name=f"{scenario.name}_without_{k}_{args.ftype}"))
-        out.write_text(f"# {how}\n" + text, encoding="utf-8")
+    sites = city.facilities[city.facilities["type"] == args.ftype]
+    if k > len(sites):
+        raise BadArgument(f"--remove: {k} is more than the {len(sites)} facilities of {args.ftype}")
+    objective = "coverage" if args.objective != "pmedian" else "pmedian"
+    inst = build_instance(
+        model, args.ftype, weight, sites["cell"].to_numpy(), HORIZON_MIN, by_cell=objective == "pmedian"
+    )
+    sol = location.remove(inst.minutes, inst.weight, k, objective=objective, limit_min=limit, options=options)
+    closed = set(sites["id"].to_numpy()[sol.sites].tolist())
+    kept = tuple(f for i, f in enumerate(scenario.facilities) if i not in closed)
+    how = f"lifecircle optimize --remove {k} --type {args.ftype} --objective {objective}: closed " + ", ".join(
+        scenario.facilities[i].name for i in sorted(closed)
+    )
+    text = scenario_toml(replace(scenario, facilities=kept, name=f"{scenario.name}_without_{k}_{args.ftype}"))
+    return inst, sol, f"# {how}\n" + text
+
+
+def _add(args, scenario, model, weight, k: int, limit: float, out: Path, options):
+    """Where K new facilities of the type go: the instance, the solution, a scenario extending the input."""
+    from model.planning import location
+    from model.planning.optimize import HORIZON_MIN, build_instance, read_candidates
+    from model.scenario import extend_toml
+
+    city = model.city
+    if args.candidates:
+        candidates = read_candidates(args.candidates, city)
     else:
-        if args.candidates:
-            candidates = read_candidates(args.candidates, city)
-        else:
-            candidates = np.flatnonzero(city.walkable.reshape(-1))
-        if k > candidates.size:
-            raise BadArgument(f"--add: {k} is more than the {candidates.size:,} candidate cells")
-        horizon = limit if args.objective != "pmedian" else max(limit, HORIZON_MIN)
-        inst = build_instance(model, args.ftype, weight, candidates, horizon, by_cell=args.objective == "pmedian")
-        if args.objective == "coverage":
-            sol = locate.coverage(inst.minutes, inst.weight, k, limit, inst.existing, method=method)
-        elif args.objective == "pmedian":
-            sol = locate.pmedian(inst.minutes, inst.weight, k, inst.existing, method=method)
-        else:
-            sol = locate.capacitated(inst.minutes, inst.weight, k, limit, ft.capacity, inst.existing, method=method)
-        chosen = [(int(c % city.width), int(c // city.width)) for c in candidates[sol.sites]]
-        how = (
-            f"lifecircle optimize --add {k} --type {args.ftype} --objective {args.objective} --minutes {limit:g} "
-            f"--weight {args.weight}: {sol.solver} ({sol.status}), seed {model.seed}"
-        )
-        out.write_text(
-            extend_toml(scenario.path, out, f"{scenario.name}_{args.ftype}_{args.objective}", args.ftype, chosen, how),
-            encoding="utf-8",
-        )
-    seconds = time.perf_counter() - t0
+        candidates = np.flatnonzero(city.walkable.reshape(-1))
+    if k > candidates.size:
+        raise BadArgument(f"--add: {k} is more than the {candidates.size:,} candidate cells")
+    median = args.objective == "pmedian"
+    horizon = max(limit, HORIZON_MIN) if median else limit
+    inst = build_instance(model, args.ftype, weight, candidates, horizon, by_cell=median)
+    arguments = {"existing": inst.existing}
+    if not median:
+        arguments["limit_min"] = limit
+    if args.objective == "capacitated":
+        arguments["capacity"] = scenario.types[args.ftype].capacity
+    sol = location.solve(args.objective, inst.minutes, inst.weight, k, options=options, **arguments)
+    chosen = [(int(c % city.width), int(c // city.width)) for c in candidates[sol.sites]]
+    how = (
+        f"lifecircle optimize --add {k} --type {args.ftype} --objective {args.objective} --minutes {limit:g} "
+        f"--weight {args.weight}: {sol.solver} ({sol.status}), seed {model.seed}"
+    )
+    added = [(args.ftype, x, y, f"{args.ftype} proposed {i}") for i, (x, y) in enumerate(chosen, start=1)]
+    return inst, sol, extend_toml(scenario.path, out, f"{scenario.name}_{args.ftype}_{args.objective}", added, how)
+
+
+def _print_result(args, inst, sol, limit: float, seconds: float, out: Path) -> None:
+    """The coverage (or weighted minutes) before and after, the bound, the time and the file."""
     total = float(inst.weight.sum())
     print(f"{args.ftype}, {args.weight} ({total:,.0f} of them), standard {limit:g} min, {sol.solver}: {sol.status}")
     if sol.sense == "max":
@@ -132,6 +171,12 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     if sol.bound is not None:
         print(f"  bound on the optimum: {sol.bound:,.1f}")
     print(f"  solved in {seconds:.1f} s; new scenario written to {out}")
+
+
+def _follow_up(args, scenario, model, out: Path, folder: Path) -> None:
+    """With --simulate, both scenarios through ``compare``; else with --geojson, the new scenario's geo/."""
+    from model.model import LifeCircleModel
+
     if args.simulate:
         from model.planning.compare import compare
 
@@ -143,4 +188,3 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
         write_model_geojson(folder, LifeCircleModel(load_scenario(out), seed=model.seed))
         print(f"GeoJSON of the new scenario: {folder}/geo/")
-    return 0

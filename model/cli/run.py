@@ -44,8 +44,6 @@ def add_parser(sub) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Build the scenario, simulate the days, write the results folder."""
-    from tqdm import tqdm
-
     from model.model import LifeCircleModel
     from model.report import results
     from model.report.files import VisitsCsv
@@ -57,17 +55,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     timings["load_s"] = time.perf_counter() - t0
     out = args.out or results.default_out_dir(scenario, Path.cwd() / "results")
-    earlier = results.run_files_in(out)
-    if earlier and not args.overwrite:
-        names = ", ".join(p.name for p in earlier[:3]) + (", ..." if len(earlier) > 3 else "")
-        raise BadArgument(f"--out: {out} already holds a run ({names}); add --overwrite to replace it")
+    earlier = _earlier_run(out, args.overwrite)
     print_warnings(scenario)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for path in earlier:
-            path.unlink()
-    except OSError as exc:
-        raise BadArgument(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
+    _clear(out, earlier)
     results.write_scenario(scenario, out)
     show = not args.quiet and sys.stderr.isatty()  # stage lines, like the progress bar, only on a terminal
 
@@ -87,15 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     timings["build_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    with tqdm(
-        total=model.total_ticks,
-        unit="tick",
-        desc=f"{scenario.name} ({args.engine})",
-        disable=args.quiet or None,
-        file=sys.stderr,
-        leave=False,
-    ) as bar:
-        model.run(progress=lambda done: bar.update(done - bar.n))
+    _simulate(model, f"{scenario.name} ({args.engine})", args.quiet)
     timings["simulate_s"] = time.perf_counter() - t2
     stage("writing tables, maps and charts ...")
     summary = results.write_results(model, out, timings, contacts=args.contacts, geojson=args.geojson)
@@ -104,6 +86,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_usage(summary, sys.stdout, scenario.simulation.reference_m_per_min)
     print(f"results written to {out}")
     return 0
+
+
+def _earlier_run(out: Path, overwrite: bool) -> list[Path]:
+    """The files of a run already in ``out`` (to be replaced with ``--overwrite``; refused without)."""
+    from model.report import results
+
+    earlier = results.run_files_in(out)
+    if earlier and not overwrite:
+        names = ", ".join(p.name for p in earlier[:3]) + (", ..." if len(earlier) > 3 else "")
+        raise BadArgument(f"--out: {out} already holds a run ({names}); add --overwrite to replace it")
+    return earlier
+
+
+def _clear(out: Path, earlier: list[Path]) -> None:
+    """Create ``out`` and remove the earlier run's files, or a BadArgument if it cannot be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for path in earlier:
+            path.unlink()
+    except OSError as exc:
+        raise BadArgument(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
+
+
+def _simulate(model, desc: str, quiet: bool) -> None:
+    """Run the model with a progress bar on stderr (none with ``quiet``, or off a terminal)."""
+    from tqdm import tqdm
+
+    with tqdm(
+        total=model.total_ticks, unit="tick", desc=desc, disable=quiet or None, file=sys.stderr, leave=False
+    ) as bar:
+        model.run(progress=lambda done: bar.update(done - bar.n))
 
 
 def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> None:

@@ -86,7 +86,7 @@ def placements(scenario) -> dict[str, set[tuple[int, int]]]:
 
 def changed_types(models: list) -> list[str]:
     """Types whose facilities stand elsewhere in some scenario than in the first (in catalogue order)."""
-    first = placements(models[0].scenario)
+    first = placements(models[0].spec)
     changed = set()
     for m in models[1:]:
         other = placements(m.spec)
@@ -195,71 +195,93 @@ def write_report(
     maps: dict,
     sites: dict | None = None,
 ) -> None:
-    """comparison.md: what a planner reads without the CSV."""
-    sites = sites or {}
+    """comparison.md: what a planner reads without the CSV.
+
+    Its sections, in order: the headline table, coverage by age band and group, what changed and
+    for whom (per changed type: the range of changes, the sites, the maps), the worst-served
+    communities.
+    """
     names = [m.spec.name for m in models]
-    first = names[0]
     lines = [f"# Comparison: {' vs '.join(names)}", ""]
     lines.append(
         f"Every scenario run with seed {models[0].seed} for {models[0].days} day(s); differences are each "
-        f"scenario minus **{first}**. Coverage is the share of a type's users within the type's own level "
+        f"scenario minus **{names[0]}**. Coverage is the share of a type's users within the type's own level "
         "(5, 10 or 15 minutes) at their own walking pace. Every figure is in comparison.csv."
     )
-    lines += ["", "## Headline", "", "| figure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-
-    def row(label, key, fmt="{:.1%}"):
-        values = table.set_index("metric")[names].loc[key] if key in set(table["metric"]) else None
-        if values is None:
-            return
-        cells = ["-" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v) for v in values]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-
-    row("life circle complete (every needed type within its level)", "life_circle_complete")
     types = list(dict.fromkeys(t for m in models for t in m.built.minutes))
-    for t in types:
-        level = models[0].scenario.types[t].level_min
-        row(f"{t}: users within its level ({level:g} min)", f"access.{t}.within_level")
-    for t in types:
-        row(f"{t}: unmet share of wanted visits", f"usage.{t}.unmet_share")
-        row(f"{t}: peak occupancy / capacity", f"usage.{t}.peak_occupancy_ratio", "{:.2f}")
-    groups_names = list(models[0].built.residents.group_names)
-    for g in groups_names:
-        row(f"exposure of {g} to others, residential blocks", f"mixing.residential.blocks.exposure.{g}", "{:.3f}")
-        row(f"exposure of {g} to others, at facilities", f"mixing.activity.exposure.{g}", "{:.3f}")
+    lines += _headline_lines(models, table, names, types)
     changed = changed_types(models)
     lines += _by_band_and_group(groups, names, changed or types, bool(changed))
     lines += ["", "## What changed, and for whom", ""]
     if not changed:
         lines.append("No facility type stands anywhere else in these scenarios.")
     for t in changed:
-        per = groups[groups["type"] == t]
-        lines.append(f"**{t}** (facilities moved, added or removed):")
-        for name in names[1:]:
-            a = per[per["scenario"] == first].set_index(["by", "value"])["within_level"]
-            b = per[per["scenario"] == name].set_index(["by", "value"])["within_level"]
-            delta = (b - a).dropna().sort_values()
-            if delta.empty:
-                continue
-            best, worst = delta.index[-1], delta.index[0]
-            lines.append(
-                f"- {name}: users within the level change by {100 * delta.min():+.1f} to "
-                f"{100 * delta.max():+.1f} percentage points across age bands and groups; most gained: "
-                f"{best[0]} {best[1]} ({100 * delta.iloc[-1]:+.1f} pp); least: {worst[0]} {worst[1]} "
-                f"({100 * delta.iloc[0]:+.1f} pp)."
-            )
-        if t in sites:
-            lines += _site_lines(sites[t], names)
-        for image in maps.get(t, []):
-            lines.append(f"\n![{t}: {image.stem}]({image.as_posix()})")
-        lines.append("")
+        lines += _changed_type_lines(t, groups, names, (sites or {}).get(t), maps.get(t, []))
     if "who_gained" in maps:
         lines += [f"![who gained coverage]({maps['who_gained'].as_posix()})", ""]
-    lines += ["## Worst-served communities", ""]
+    lines += _worst_served_lines(completeness, names)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _headline_lines(models: list, table: pd.DataFrame, names: list[str], types: list[str]) -> list[str]:
+    """The headline table: completeness, coverage, unmet visits, crowding, exposure by group."""
+    lines = ["", "## Headline", "", "| figure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    indexed, metrics = table.set_index("metric")[names], set(table["metric"])
+
+    def row(label, key, fmt="{:.1%}"):
+        if key not in metrics:
+            return
+        cells = [
+            "-" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v) for v in indexed.loc[key]
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    row("life circle complete (every needed type within its level)", "life_circle_complete")
+    for t in types:
+        level = models[0].spec.types[t].level_min
+        row(f"{t}: users within its level ({level:g} min)", f"access.{t}.within_level")
+    for t in types:
+        row(f"{t}: unmet share of wanted visits", f"usage.{t}.unmet_share")
+        row(f"{t}: peak occupancy / capacity", f"usage.{t}.peak_occupancy_ratio", "{:.2f}")
+    for g in list(models[0].built.residents.group_names):
+        row(f"exposure of {g} to others, residential blocks", f"mixing.residential.blocks.exposure.{g}", "{:.3f}")
+        row(f"exposure of {g} to others, at facilities", f"mixing.activity.exposure.{g}", "{:.3f}")
+    return lines
+
+
+def _changed_type_lines(t: str, groups: pd.DataFrame, names: list[str], sites, images: list) -> list[str]:
+    """For a type whose facilities moved: who gained most and least, what the sites met, the maps."""
+    per = groups[groups["type"] == t]
+    lines = [f"**{t}** (facilities moved, added or removed):"]
+    for name in names[1:]:
+        a = per[per["scenario"] == names[0]].set_index(["by", "value"])["within_level"]
+        b = per[per["scenario"] == name].set_index(["by", "value"])["within_level"]
+        delta = (b - a).dropna().sort_values()
+        if delta.empty:
+            continue
+        best, worst = delta.index[-1], delta.index[0]
+        lines.append(
+            f"- {name}: users within the level change by {100 * delta.min():+.1f} to "
+            f"{100 * delta.max():+.1f} percentage points across age bands and groups; most gained: "
+            f"{best[0]} {best[1]} ({100 * delta.iloc[-1]:+.1f} pp); least: {worst[0]} {worst[1]} "
+            f"({100 * delta.iloc[0]:+.1f} pp)."
+        )
+    if sites is not None:
+        lines += _site_lines(sites, names)
+    for image in images:
+        lines.append(f"\n![{t}: {image.stem}]({image.as_posix()})")
+    lines.append("")
+    return lines
+
+
+def _worst_served_lines(completeness: dict, names: list[str]) -> list[str]:
+    """The five communities of the first scenario with the lowest completeness, in every scenario."""
+    lines = ["## Worst-served communities", ""]
     lines.append(
         "Share of each community's residents whose life circle is complete (lowest five of the first scenario):"
     )
     lines += ["", "| community | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    base = completeness[first].sort_values("complete").head(5)
+    base = completeness[names[0]].sort_values("complete").head(5)
     for community in base["community"]:
         cells = []
         for name in names:
@@ -267,7 +289,24 @@ def write_report(
             value = part.loc[part["community"] == community, "complete"]
             cells.append(f"{value.iloc[0]:.1%}" if len(value) else "-")
         lines.append(f"| {community} | " + " | ".join(cells) + " |")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines
+
+
+def _type_maps(models: list, t: str, out: Path, maps_dir: Path) -> list[Path]:
+    """The side-by-side access maps of type ``t`` and the minutes gained or lost; paths relative to ``out``."""
+    from model.report.drawing import compare as charts
+
+    pace = shared_pace(models, t)
+    minutes = [home_minutes(m, t, pace) for m in models]
+    side = maps_dir / f"{t}_side_by_side.png"
+    charts.plot_side_by_side(side, models, minutes, t, pace)
+    drawn = [side.relative_to(out)]
+    homes = home_cells(models[0])
+    for model, mins in zip(models[1:], minutes[1:], strict=True):
+        diff = maps_dir / f"{t}_minutes_{model.spec.name}_minus_{models[0].spec.name}.png"
+        charts.plot_difference(diff, models[0], model, minutes[0], mins, homes, t)
+        drawn.append(diff.relative_to(out))
+    return drawn
 
 
 def compare(
@@ -305,19 +344,8 @@ def compare(
     )
     maps_dir = out / "maps"
     maps_dir.mkdir(exist_ok=True)
-    maps: dict = {}
     changed = changed_types(models)
-    for t in changed:
-        pace = shared_pace(models, t)
-        minutes = [home_minutes(m, t, pace) for m in models]
-        side = maps_dir / f"{t}_side_by_side.png"
-        charts.plot_side_by_side(side, models, minutes, t, pace)
-        maps[t] = [side.relative_to(out)]
-        homes = home_cells(models[0])
-        for model, mins in zip(models[1:], minutes[1:], strict=True):
-            diff = maps_dir / f"{t}_minutes_{model.spec.name}_minus_{models[0].spec.name}.png"
-            charts.plot_difference(diff, models[0], model, minutes[0], mins, homes, t)
-            maps[t].append(diff.relative_to(out))
+    maps = {t: _type_maps(models, t, out, maps_dir) for t in changed}
     sites = {}
     for t in changed:
         sites[t] = site_table(models, t)

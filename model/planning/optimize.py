@@ -1,10 +1,11 @@
 """``lifecircle optimize``: where the next facilities of a type should go, from a scenario's residents.
 
-Builds the matrices of model/planning/locate.py from the city and residents of a scenario (the
-users of a type, aggregated by home cell and walking pace; every walkable cell, or a CSV of
-cells, as candidates; walking minutes at each user's own pace through the grid search of
-destination choice), solves, and writes a new scenario that ``extends`` the input and adds the
-chosen facilities (for ``--remove``: the resolved scenario without the closed ones).
+Builds the matrices of the location models (model/planning/location/) from the city and
+residents of a scenario: the users of a type, aggregated by home cell and walking pace; every
+walkable cell, or a CSV of cells, as candidates; walking minutes at each user's own pace through
+the grid search of destination choice. model/cli/optimize.py solves them and writes a new
+scenario that ``extends`` the input and adds the chosen facilities
+(``model.scenario.extend_toml``; for ``--remove``: the resolved scenario without the closed ones).
 """
 
 from __future__ import annotations
@@ -130,13 +131,3 @@ def _ramp(lengths: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
-
-def extend_toml(source: Path, target: Path, name: str, ftype: str, cells: list[tuple[int, int]], how: str) -> str:
-    """A scenario that extends ``source`` and adds facilities of ``ftype`` at ``cells``."""
-    import os
-
-    relative = Path(os.path.relpath(source.resolve(), target.resolve().parent)).as_posix()
-    lines = [f"# {how}", f'name = "{name}"', f'extends = "{relative}"', ""]
-    for i, (x, y) in enumerate(cells, start=1):
-        lines += ["[[facilities]]", f'type = "{ftype}"', f"at = [{x}, {y}]", f'name = "{ftype} proposed {i}"', ""]
-    return "\n".join(lines)

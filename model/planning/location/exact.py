@@ -2,8 +2,8 @@
 
 Notation: users i (weight w_i), candidates j, binary x_j = 1 if j is chosen, N_i the candidates
 within the standard of i (``minutes_ij <= M``), d_ij the minutes, b_i the base (minutes to the
-nearest existing facility, capped; see model/planning/locate.py). Only the users whose value can
-change and the candidates paired with one of them enter the program (model/planning/problem.py).
+nearest existing facility, capped; see model/planning/location/models.py). Only the users whose value can
+change and the candidates paired with one of them enter the program (model/planning/location/forms.py).
 
 Maximal covering location problem (MCLP; Church & ReVelle 1974), continuous y_i = covered::
 
@@ -49,7 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from model.planning.problem import COVERAGE, CostForm, FlowForm
+from model.planning.location.forms import COVERAGE, CostForm, FlowForm
 
 
 @dataclass

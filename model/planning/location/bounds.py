@@ -1,6 +1,6 @@
 """Lagrangian bounds for the heuristic: near the LP relaxation's, at the cost of a few passes over the pairs.
 
-For the uncapacitated form (:class:`~model.planning.problem.CostForm`: a user's cost is its base
+For the uncapacitated form (:class:`~model.planning.location.forms.CostForm`: a user's cost is its base
 b_i or the cost d_ij of a chosen site, a_ij = w_i (b_i - d_ij) > 0 the saving of a pair)::
 
     min  sum_i w_i b_i - sum_ij a_ij z_ij
@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.planning.problem import COVERAGE, CostForm, FlowForm
+from model.planning.location.forms import COVERAGE, CostForm, FlowForm
 
 # Work budget of the automatic iteration count: iterations x pairs (about 2 s on one core).
 PAIR_ITERATIONS = 200_000_000

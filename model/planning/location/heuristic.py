@@ -1,6 +1,6 @@
 """Heuristic solver: greedy, then the vertex-substitution (swap) improvement of Teitz & Bart (1968).
 
-Uncapacitated models (:class:`~model.planning.problem.CostForm`; coverage and p-median alike):
+Uncapacitated models (:class:`~model.planning.location.forms.CostForm`; coverage and p-median alike):
 
 - *greedy add* (``k`` new sites): K times, add the candidate with the largest cost reduction
   ``g_j = sum_i w_i max(0, c_i - d_ij)`` (c_i: i's current cost), ties to the lower candidate
@@ -24,7 +24,7 @@ reduction is a monotone submodular set function, so for any S and any optimum O 
 ``cost(O) >= cost(S) - (sum of the K largest g_j(S), j not in S)``. It is computed at every greedy
 step and swap pass for free; the best is reported.
 
-Capacitated coverage (:class:`~model.planning.problem.FlowForm`): the value of a set is a
+Capacitated coverage (:class:`~model.planning.location.forms.FlowForm`): the value of a set is a
 transportation LP (HiGHS), too costly for every candidate. Greedy adds, among the ``screen``
 candidates with the largest estimated gain ``min(c_j, sum_{i in N_j} r_i)`` (r: weight left
 unserved by the current set; a lower bound on the true gain), the one with the largest true gain;
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.planning.problem import CostForm, FlowForm
+from model.planning.location.forms import CostForm, FlowForm
 
 
 @dataclass
@@ -180,44 +180,66 @@ def cost_greedy_swap(
         max_swaps: A guard on the number of swaps (never reached in practice).
     """
     ev = _Cost(form)
-    n = form.n
-    tol = _tolerance(form.baseline)
-    lower = -np.inf
-    size_opt = k if keep is None else min(keep, n - keep)  # |O \ S| <= size_opt
+    size_opt = k if keep is None else min(keep, form.n - keep)  # |O \ S| <= size_opt
     if keep is None:
-        start = ([] if start is None else list(start)) + ([] if first is None else [first])
-        sites = np.unique(np.asarray(start, dtype=np.int64))
-        c1 = ev.state(sites)[0]
-        if sites.size < min(k, n):
-            # lazy greedy (Minoux 1978): gains only shrink as sites are added, so a stale gain is an
-            # upper bound; the largest is recomputed from its column until it is current.
-            g = ev.gains(c1)
-            g[sites] = -np.inf
-            lower = max(lower, float(form.weight @ c1) - _top_sum(np.maximum(g, 0), size_opt))
-            current = np.ones(n, dtype=bool)
-        while sites.size < min(k, n):
-            while True:
-                j = int(np.argmax(g))  # ties to the lower index
-                if current[j]:
-                    break
-                g[j], current[j] = ev.gain(c1, j), True
-            sl = slice(form.ptr[j], form.ptr[j + 1])
-            np.minimum.at(c1, form.rows[sl], form.cost[sl])
-            sites = np.sort(np.r_[sites, j])
-            g[j] = -np.inf
-            current[:] = False
-    elif start is not None:
+        sites, lower = _greedy_add(ev, k, start, first, size_opt)
+    else:
+        sites, lower = _greedy_drop(ev, keep, start, first), -np.inf
+    return _swap(ev, sites, size_opt, lower, swap, max_swaps)
+
+
+def _greedy_add(ev: _Cost, k: int, start, first: int | None, size_opt: int) -> tuple[np.ndarray, float]:
+    """``start`` (and ``first``) completed greedily to ``k`` sites, and the bound at the start of greedy.
+
+    Lazy greedy (Minoux 1978): gains only shrink as sites are added, so a stale gain is an upper
+    bound; the largest is recomputed from its column until it is current.
+    """
+    form, n = ev.f, ev.f.n
+    start = ([] if start is None else list(start)) + ([] if first is None else [first])
+    sites = np.unique(np.asarray(start, dtype=np.int64))
+    c1 = ev.state(sites)[0]
+    if sites.size >= min(k, n):
+        return sites, -np.inf
+    g = ev.gains(c1)
+    g[sites] = -np.inf
+    lower = float(form.weight @ c1) - _top_sum(np.maximum(g, 0), size_opt)
+    current = np.ones(n, dtype=bool)
+    while sites.size < min(k, n):
+        while True:
+            j = int(np.argmax(g))  # ties to the lower index
+            if current[j]:
+                break
+            g[j], current[j] = ev.gain(c1, j), True
+        sl = slice(form.ptr[j], form.ptr[j + 1])
+        np.minimum.at(c1, form.rows[sl], form.cost[sl])
+        sites = np.sort(np.r_[sites, j])
+        g[j] = -np.inf
+        current[:] = False
+    return sites, lower
+
+
+def _greedy_drop(ev: _Cost, keep: int, start, first: int | None) -> np.ndarray:
+    """The ``keep`` sites left open: ``start``, or from all open close the least loss first (``first`` forced)."""
+    n = ev.f.n
+    if start is not None:
         sites = np.unique(np.asarray(start, dtype=np.int64))
         if sites.size != keep:
             raise ValueError(f"start has {sites.size} sites, keep is {keep}")
-    else:
-        sites = np.arange(n)
-        if first is not None and n > keep:
-            sites = np.delete(sites, first)
-        while sites.size > keep:
-            c1, c2, assign = ev.state(sites)
-            loss = ev.losses(c1, c2, assign, sites.size)
-            sites = np.delete(sites, int(np.argmin(loss)))
+        return sites
+    sites = np.arange(n)
+    if first is not None and n > keep:
+        sites = np.delete(sites, first)
+    while sites.size > keep:
+        c1, c2, assign = ev.state(sites)
+        loss = ev.losses(c1, c2, assign, sites.size)
+        sites = np.delete(sites, int(np.argmin(loss)))
+    return sites
+
+
+def _swap(ev: _Cost, sites: np.ndarray, size_opt: int, lower: float, swap: bool, max_swaps: int) -> HeuristicResult:
+    """Best-improvement swaps from ``sites`` until none improves; the bound is tightened at every pass."""
+    form, n = ev.f, ev.f.n
+    tol = _tolerance(form.baseline)
     swaps = passes = 0
     while True:
         c1, c2, assign = ev.state(sites)

@@ -18,7 +18,7 @@ Inputs:
 - ``existing``: per user, minutes to the nearest EXISTING facility of the type (inf if none).
 - ``k``: sites to choose; ``limit_min``: the coverage standard M (covered: minutes <= M).
 
-Models (the formulations as integer programs are in model/planning/exact.py):
+Models (the formulations as integer programs are in model/planning/location/exact.py):
 
 1. :func:`coverage`: the maximal covering location problem (MCLP; Church & ReVelle 1974):
    maximise the weight of users covered, ``min(existing_i, min_{j in S} minutes_ij) <= M``, with
@@ -41,10 +41,12 @@ Models (the formulations as integer programs are in model/planning/exact.py):
    loss of coverage (``objective="coverage"``) or the least increase of weighted minutes
    (``objective="pmedian"``); ``other`` are minutes to facilities that stay whatever happens.
 
-Solvers (``method``): ``"exact"`` (the MIP, HiGHS through ``scipy.optimize.milp``),
-``"heuristic"`` (greedy + swap, Teitz & Bart 1968, with greedy, Lagrangian and LP bounds) and
-``"auto"`` (exact when the MIP has at most ``EXACT_MAX_NNZ[model]`` nonzeros, reported as
-``details["mip_nnz"]``); model/planning/solvers.py says how each runs and how the sizes were chosen.
+Solvers: every model takes ``options=SolverOptions(...)`` (model/planning/location/options.py:
+``method`` "exact", the MIP, HiGHS through ``scipy.optimize.milp``; "heuristic", greedy + swap,
+Teitz & Bart 1968, with greedy, Lagrangian and LP bounds; "auto", exact when the MIP has at most
+``EXACT_MAX_NNZ[model]`` nonzeros, reported as ``details["mip_nnz"]``; and the time limit, gap,
+bounds and starts). All four run through one pipeline (model/planning/location/pipeline.py),
+which says how each solver runs; options.py says how the sizes were chosen.
 
 Size and time: docs/planning.md (measured by experiments/benchmarks/optimize.py).
 
@@ -62,15 +64,15 @@ import time
 
 import numpy as np
 
-from model.planning import heuristic, solvers
-from model.planning.problem import (
+from model.planning.location import heuristic, pipeline
+from model.planning.location.forms import (
     Solution,
     check_inputs,
     coverage_form,
     flow_form,
     median_form,
 )
-from model.planning.solvers import EXACT_MAX_NNZ, LP_MAX_NNZ, METHODS, Options
+from model.planning.location.options import EXACT_MAX_NNZ, LP_MAX_NNZ, METHODS, SolverOptions
 
 __all__ = [
     "EXACT_MAX_NNZ",
@@ -78,6 +80,7 @@ __all__ = [
     "METHODS",
     "MODELS",
     "Solution",
+    "SolverOptions",
     "capacitated",
     "coverage",
     "evaluate",
@@ -123,12 +126,7 @@ def coverage(
     limit_min: float,
     existing=None,
     *,
-    method: str = "auto",
-    time_limit: float | None = 10.0,
-    mip_rel_gap: float = 1e-7,
-    lp_bound: bool | None = None,
-    lagrange: int | None = None,
-    starts: int = 8,
+    options: SolverOptions | None = None,
 ) -> Solution:
     """Maximal covering location: K new sites covering the most weight within ``limit_min``.
 
@@ -141,12 +139,7 @@ def coverage(
         k: Number of new sites.
         limit_min: The coverage standard M (covered: minutes <= M).
         existing: Per user, minutes to the nearest existing facility (None: there is none).
-        method: "auto", "exact" or "heuristic" (module docstring).
-        time_limit: Seconds for HiGHS, per MIP or LP (None: no limit).
-        mip_rel_gap: HiGHS's relative optimality gap.
-        lp_bound: Whether the heuristic computes the LP relaxation (None: if small and a gap is left).
-        lagrange: The heuristic's Lagrangian bound iterations (None: automatic; 0: none).
-        starts: The heuristic's greedy + swap runs, from different first sites.
+        options: How it is solved (:class:`~model.planning.location.options.SolverOptions`; None: the defaults).
 
     Returns:
         The :class:`Solution`: ``objective`` is the covered weight (existing facilities
@@ -154,7 +147,7 @@ def coverage(
         of a candidate and not covered yet) and unreachable (the rest).
     """
     t0 = time.perf_counter()
-    opts = Options(method, time_limit, mip_rel_gap, lp_bound, lagrange, starts)
+    opts = options or SolverOptions()
     shape, w, e = check_inputs(minutes, weight, existing)
     k = _check_k(k, shape[1], "candidates")
     form, info = coverage_form(minutes, w, e, limit_min)
@@ -163,7 +156,7 @@ def coverage(
     def obj(cost):
         return top - cost
 
-    out = solvers.solve_cost("coverage", form, k, None, opts, obj)
+    out = pipeline.solve(pipeline.CostProgram("coverage", form, k, None, opts), opts, obj)
     marginal = heuristic.cost_marginals(form, out.sites)
     bound = None if out.bound is None else obj(out.bound)
     return _finish("coverage", "max", out, obj(out.value), obj(form.baseline), bound, t0, marginal, info)
@@ -176,12 +169,7 @@ def pmedian(
     existing=None,
     *,
     unserved_min: float | None = None,
-    method: str = "auto",
-    time_limit: float | None = 10.0,
-    mip_rel_gap: float = 1e-7,
-    lp_bound: bool | None = None,
-    lagrange: int | None = None,
-    starts: int = 8,
+    options: SolverOptions | None = None,
 ) -> Solution:
     """p-median: K new sites minimising the total weighted minutes to the nearest facility.
 
@@ -196,12 +184,7 @@ def pmedian(
         existing: Per user, minutes to the nearest existing facility (None: there is none).
         unserved_min: The minutes counted for a user without any facility (and the cap of every
             user's minutes); None: the largest finite minute of ``minutes`` and ``existing``.
-        method: "auto", "exact" or "heuristic".
-        time_limit: Seconds for HiGHS, per MIP or LP (None: no limit).
-        mip_rel_gap: HiGHS's relative optimality gap.
-        lp_bound: Whether the heuristic computes the LP relaxation (None: if small and a gap is left).
-        lagrange: The heuristic's Lagrangian bound iterations (None: automatic; 0: none).
-        starts: The heuristic's greedy + swap runs, from different first sites.
+        options: How it is solved (:class:`~model.planning.location.options.SolverOptions`; None: the defaults).
 
     Returns:
         The :class:`Solution`: ``objective`` is the total weighted minutes over the users who reach
@@ -210,7 +193,7 @@ def pmedian(
         solution) and mean_min (objective / reached_weight).
     """
     t0 = time.perf_counter()
-    opts = Options(method, time_limit, mip_rel_gap, lp_bound, lagrange, starts)
+    opts = options or SolverOptions()
     shape, w, e = check_inputs(minutes, weight, existing)
     k = _check_k(k, shape[1], "candidates")
     form, info = median_form(minutes, w, e, unserved_min)
@@ -219,7 +202,7 @@ def pmedian(
     def obj(cost):
         return const + cost
 
-    out = solvers.solve_cost("pmedian", form, k, None, opts, obj)
+    out = pipeline.solve(pipeline.CostProgram("pmedian", form, k, None, opts), opts, obj)
     info["unserved"] = _unserved(form, info, w, out.sites)
     info["mean_min"] = obj(out.value) / info["reached_weight"] if info["reached_weight"] else None
     marginal = heuristic.cost_marginals(form, out.sites)
@@ -242,18 +225,12 @@ def capacitated(
     capacity,
     existing=None,
     *,
-    method: str = "auto",
-    time_limit: float | None = 10.0,
-    mip_rel_gap: float = 1e-7,
-    lp_bound: bool | None = None,
-    lagrange: int | None = None,
-    starts: int = 4,
-    screen: int = 10,
+    options: SolverOptions | None = None,
 ) -> Solution:
     """Capacitated coverage: K new sites serving the most weight within ``limit_min``, each up to its capacity.
 
     The MCLP of Church & ReVelle (1974) with capacities on the sites and users' weights split
-    across sites (an LP assignment; binary site variables); see model/planning/exact.py.
+    across sites (an LP assignment; binary site variables); see model/planning/location/exact.py.
 
     Args:
         minutes: Users x candidates walking minutes (dense with inf, or sparse).
@@ -263,14 +240,7 @@ def capacitated(
         capacity: Weight a site can serve: a scalar or one per candidate (inf: no limit).
         existing: Per user, minutes to the nearest existing facility (None: there is none); users
             within M of one are served by it (existing capacities are not modelled).
-        method: "auto", "exact" or "heuristic".
-        time_limit: Seconds for HiGHS, per MIP or LP (None: no limit).
-        mip_rel_gap: HiGHS's relative optimality gap.
-        lp_bound: Whether the heuristic computes the LP relaxation (None: if small and a gap is left).
-        lagrange: Iterations of the Lagrangian bound of the uncapacitated coverage on the same
-            pairs, a bound here too (None: automatic; 0: none).
-        starts: The heuristic's greedy + swap runs, from different first sites.
-        screen: The heuristic's number of candidates evaluated exactly (one LP each) per step.
+        options: How it is solved (:class:`~model.planning.location.options.SolverOptions`; None: the defaults).
 
     Returns:
         The :class:`Solution`: ``objective`` is the weight covered by existing facilities plus
@@ -278,19 +248,19 @@ def capacitated(
         new sites).
     """
     t0 = time.perf_counter()
-    opts = Options(method, time_limit, mip_rel_gap, lp_bound, lagrange, starts, screen)
+    opts = options or SolverOptions()
     shape, w, e = check_inputs(minutes, weight, existing)
     k = _check_k(k, shape[1], "candidates")
     form, info = flow_form(minutes, w, e, limit_min, capacity)
     by = info["covered_by_existing"]
 
-    def obj(served):
-        return by + served
+    def obj(cost):  # the pipeline's cost is the served weight negated
+        return by - cost
 
-    out = solvers.solve_flow(form, k, opts, obj)
-    sites = out.sites
-    marginal = np.array([out.value - form.served(np.delete(sites, i))[0] for i in range(sites.size)])
-    info["served"] = out.value
+    out = pipeline.solve(pipeline.FlowProgram(form, k, opts), opts, obj)
+    sites, served = out.sites, -out.value
+    marginal = np.array([served - form.served(np.delete(sites, i))[0] for i in range(sites.size)])
+    info["served"] = served
     bound = None if out.bound is None else obj(out.bound)
     return _finish("capacitated", "max", out, obj(out.value), by, bound, t0, marginal, info)
 
@@ -304,12 +274,7 @@ def remove(
     limit_min: float | None = None,
     other=None,
     unserved_min: float | None = None,
-    method: str = "auto",
-    time_limit: float | None = 10.0,
-    mip_rel_gap: float = 1e-7,
-    lp_bound: bool | None = None,
-    lagrange: int | None = None,
-    starts: int = 8,
+    options: SolverOptions | None = None,
 ) -> Solution:
     """Which K existing sites to close with the least loss: of coverage, or in weighted minutes.
 
@@ -327,12 +292,7 @@ def remove(
         other: Per user, minutes to the nearest facility that is not a candidate for closing
             (None: there is none).
         unserved_min: As in :func:`pmedian` (objective "pmedian").
-        method: "auto", "exact" or "heuristic".
-        time_limit: Seconds for HiGHS, per MIP or LP (None: no limit).
-        mip_rel_gap: HiGHS's relative optimality gap.
-        lp_bound: Whether the heuristic computes the LP relaxation (None: if small and a gap is left).
-        lagrange: The heuristic's Lagrangian bound iterations (None: automatic; 0: none).
-        starts: The heuristic's greedy + swap runs, from different first closures.
+        options: How it is solved (:class:`~model.planning.location.options.SolverOptions`; None: the defaults).
 
     Returns:
         The :class:`Solution`: ``sites`` are the sites to close (ascending), ``objective`` the
@@ -340,7 +300,7 @@ def remove(
         per closed site is what reopening it alone would win back; ``details`` as for the model.
     """
     t0 = time.perf_counter()
-    opts = Options(method, time_limit, mip_rel_gap, lp_bound, lagrange, starts)
+    opts = options or SolverOptions()
     shape, w, e = check_inputs(minutes, weight, other)
     k = _check_k(k, shape[1], "existing sites")
     if objective == "coverage":
@@ -357,7 +317,7 @@ def remove(
     def obj(cost):
         return offset + sign * cost
 
-    out = solvers.solve_cost(objective, form, k, shape[1] - k, opts, obj)
+    out = pipeline.solve(pipeline.CostProgram(objective, form, k, shape[1] - k, opts), opts, obj)
     kept = out.sites
     closed = np.setdiff1d(np.arange(shape[1]), kept)
     if objective == "pmedian":
@@ -373,7 +333,7 @@ def remove(
 # --------------------------------------------------------------------------- entry points
 
 
-def solve(model: str, minutes, weight, k: int, *, method: str = "auto", **options) -> Solution:
+def solve(model: str, minutes, weight, k: int, *, options: SolverOptions | None = None, **arguments) -> Solution:
     """One entry for every model: ``solve("coverage", minutes, weight, 5, limit_min=10, existing=e)``.
 
     Args:
@@ -381,15 +341,14 @@ def solve(model: str, minutes, weight, k: int, *, method: str = "auto", **option
         minutes: Users x candidates (x existing sites for "remove") walking minutes.
         weight: Per user, its weight.
         k: Sites to choose (to close for "remove").
-        method: "auto", "exact" or "heuristic" (module docstring for the size rule of "auto").
-        **options: The keyword arguments of the model's function (limit_min, existing, capacity,
-            unserved_min, objective, other, time_limit, mip_rel_gap, lp_bound, lagrange, starts,
-            screen).
+        options: How it is solved (:class:`~model.planning.location.options.SolverOptions`; None: the defaults).
+        **arguments: The model's own keyword arguments (limit_min, existing, capacity,
+            unserved_min, objective, other).
     """
     funcs = {"coverage": coverage, "pmedian": pmedian, "capacitated": capacitated, "remove": remove}
     if model not in funcs:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
-    return funcs[model](minutes, weight, k, method=method, **options)
+    return funcs[model](minutes, weight, k, options=options, **arguments)
 
 
 def evaluate(model: str, minutes, weight, sites, **options) -> float:

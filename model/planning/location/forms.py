@@ -16,7 +16,7 @@ column-major layout (``ptr``, ``rows``, ``cols``, ``cost``: the pairs of candida
   within the standard, each site serving at most its capacity).
 
 ``coverage_form``, ``median_form`` and ``flow_form`` build them from the inputs of
-model/planning/locate.py, with the constants that turn a form's value into the model's.
+model/planning/location/models.py, with the constants that turn a form's value into the model's.
 
 Users are numbered 0..m-1 in the form (``users`` maps them back to the rows of the input);
 candidates keep their input index.
@@ -33,7 +33,7 @@ from scipy.optimize import linprog
 # Row and column numbers of the pairs: 4 bytes each (a city's tens of millions of pairs).
 INDEX = np.int32
 
-# The kinds of CostForm: which MILP formulation the exact solver uses (model/planning/exact.py).
+# The kinds of CostForm: which MILP formulation the exact solver uses (model/planning/location/exact.py).
 COVERAGE, MEDIAN = "coverage", "median"
 
 

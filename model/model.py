@@ -72,7 +72,11 @@ class LifeCircleModel(mesa.Model):
 
     The lifecircle scenario the model runs is ``self.spec`` (a :class:`model.scenario.Scenario`);
     ``self.scenario`` is Mesa's own (``mesa.experimental.scenarios.Scenario``), which Mesa's
-    browser page reads.
+    browser page reads. ``self.context`` (a :class:`RunContext`) is what the engine and the
+    summary are given; ``spec``, ``seed``, ``days``, ``clock``, ``built``, ``city``,
+    ``population``, ``types``, ``reach`` and ``visit_log`` read it. ``mesa.batch_run`` passes
+    each value of its ``rng`` argument as ``seed`` (a ``seed`` among its parameters is
+    overwritten by it, None by default).
     """
 
     def __init__(
@@ -95,7 +99,6 @@ class LifeCircleModel(mesa.Model):
         if int(days) != days or days < 1:
             raise ValueError(f"days must be a positive integer, not {days!r}")
         super().__init__(rng=seed)  # Mesa's seed= is deprecated since 3.4; an int rng gives the same Generator
-        self.spec = scenario
         self.context = _context(scenario, seed, int(days), engine, self.rng, visit_sink, city_cache)
         self.engine: Engine = ENGINES[engine](self.context, self)
         self._summary: dict | None = None
@@ -109,6 +112,11 @@ class LifeCircleModel(mesa.Model):
         self.datacollector.collect(self)
 
     # ----------------------------------------------------------------- the run, from the context
+
+    @property
+    def spec(self) -> Scenario:
+        """The lifecircle scenario the model runs, with the overrides applied."""
+        return self.context.spec
 
     @property
     def seed(self) -> int:

@@ -172,12 +172,12 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
         }
     files.write_json(out / "summary.json", summary)
     table = files.residents_table(built.residents, built.minutes)
-    blocks = segregation.block_keys(built.residents.x, built.residents.y, block_cells(model))
+    blocks = segregation.block_keys(built.residents.x, built.residents.y, block_cells(model.context))
     table["block"] = pd.Series(blocks[:, 0]).astype(str) + ":" + pd.Series(blocks[:, 1]).astype(str)
     unmet = model.unmet_counts()
     for i, t in enumerate(model.city.types):
         table[f"unmet_{t}"] = unmet[:, i]
-    for t, access in supply_access_columns(model).items():
+    for t, access in supply_access_columns(model.context).items():
         table[f"sfca_{t}"] = access  # 2SFCA places per user within reach; empty for non-users
     files.write_csv(out / "residents.csv", table)
     facilities = files.facilities_table(built.city).copy()
@@ -240,8 +240,8 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
 def timeseries(model) -> pd.DataFrame:
     """timeseries.csv: one row per tick simulated (day, clock minute, states, occupancy, co-presence).
 
-    The DataCollector also holds the state before the first tick (Mesa's batch_run reads it by
-    step number) and the end-of-run summary columns; neither belongs to the per-tick table.
+    The DataCollector also holds the state before the first tick (the record of step 0) and the
+    end-of-run summary columns; neither belongs to the per-tick table.
     """
     frame = model.datacollector.get_model_vars_dataframe()
     return frame[list(model.tick_reporters)].iloc[1:].reset_index(drop=True)

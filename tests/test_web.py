@@ -12,6 +12,7 @@ import math
 import socket
 import tarfile
 import threading
+import warnings
 from importlib import metadata
 
 import numpy as np
@@ -171,13 +172,49 @@ def test_the_map_draws_at_the_size_its_frame_says(small, monkeypatch, dots_max, 
         model.step()
     state = model.rng.bit_generator.state
     view = figures.MapView(colour_by="age", band_type="park", selected=(3, 3))
-    png, frame = figures.draw_map(model, view)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. matplotlib's clipping of colours beyond [0, 1]
+        png, frame = figures.draw_map(model, view)
     assert model.rng.bit_generator.state == state  # drawing takes no random numbers from the model
     width, height = np.frombuffer(png[16:24], dtype=">u4")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert frame.left_px + frame.width_px < width and frame.top_px + frame.height_px <= height
     assert frame.width_px / frame.cells_x == pytest.approx(frame.height_px / frame.cells_y)
     figures.draw_map(model, figures.MapView(band_type="no_such_type"))  # a type the plan removed: no bands
+
+
+def test_the_frame_says_where_each_cell_is_drawn():
+    """Pixels of a 20 x 10 grid whose column 5 is blocked, with walking bands from x = 0: the colour at
+    the pixel the frame names for a cell is that cell's (blocked, within 5 minutes, beyond 15)."""
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    from model.report.drawing import live
+    from model.report.drawing.maps import BAND_COLOURS, BLOCKED_COLOUR
+
+    walkable = np.ones((10, 20), dtype=bool)
+    walkable[:, 5] = False
+    minutes = np.tile(np.arange(20, dtype=float) * 2.0, (10, 1))  # 2 minutes a column
+    nobody = live.ResidentLayer("residents", ("a",), "group", np.array([], dtype=int), np.array([], dtype=int))
+    no_facility = live.FacilityLayer((), np.array([]), np.array([]), np.array([]), np.array([]))
+    png, frame = live.draw_live_map(walkable, "test", nobody, no_facility, [], minutes=minutes, band_title="bands")
+    pixels = imread(io.BytesIO(png))[..., :3]
+
+    def colour(x, y):
+        px = frame.left_px + (x + 0.5) * frame.width_px / frame.cells_x
+        py = frame.top_px + (y + 0.5) * frame.height_px / frame.cells_y
+        assert frame.cell_at(px, py) == (x, y)
+        return pixels[int(py), int(px)]
+
+    walkable_rgb = np.array(to_rgb(live.WALKABLE_COLOUR))
+
+    def band(i):
+        return live.BAND_ALPHA * np.array(to_rgb(BAND_COLOURS[i])) + (1 - live.BAND_ALPHA) * walkable_rgb
+
+    assert np.allclose(colour(5, 4), to_rgb(BLOCKED_COLOUR), atol=0.02)
+    assert np.allclose(colour(1, 7), band(0), atol=0.02)  # 2 minutes
+    assert np.allclose(colour(19, 0), band(3), atol=0.02)  # 38 minutes
+    assert colour(19, 0).tolist() != colour(1, 7).tolist()
 
 
 # --------------------------------------------------------------------------- assets, from a registry on loopback

@@ -1,8 +1,7 @@
 """The pictures of the browser page, as PNG bytes: the map and the live charts.
 
-This module reads the model (walkable grid, walking fields, where the residents are, Mesa's view
-of the space ``LifeCircleModel.grid`` for residents per cell, the facilities' occupancy, the
-DataCollector's rows) and hands the numbers to the drawing package, which draws them
+This module reads the model (walkable grid, walking fields, where the residents are, the
+facilities' occupancy, the DataCollector's rows) and hands the numbers to the drawing package, which draws them
 (:mod:`model.report.drawing.live`: the only matplotlib here is there). The map's image places the
 grid where its :class:`~model.report.drawing.live.MapFrame` says, so that a click names a cell.
 """
@@ -76,7 +75,8 @@ def _residents(model, colour_by: str) -> ResidentLayer:
     """Residents where they are now: dots, or density per cell in large populations.
 
     Up to :data:`TRACE_MAX` residents every one is placed where it is (walkers on their paths:
-    ``model.positions()``, and Mesa's "people" layer of ``model.grid`` for the density). Above it
+    ``model.positions()``, called once: the residents per cell of the density are counted from the
+    same cells as its mix of colours, which must add up to them). Above it
     only residents at home are placed: tracing every walk costs the fast engine seconds per tick
     at city scale (one shortest-path tree per walk's destination), and residents out are in the
     facilities' markers anyway.
@@ -92,7 +92,7 @@ def _residents(model, colour_by: str) -> ResidentLayer:
         title = "residents at home\n(density per cell); out:\n" + ",\n".join(f"{v:,} {k}" for k, v in out.items())
     elif n > DOTS_MAX:
         cell = model.positions()
-        per_cell = model.grid.people.data.T.reshape(-1)  # Mesa's view: residents per cell
+        per_cell = np.bincount(cell, minlength=model.city.n_cells)
         title = "residents (density per cell)"
     else:
         cell, per_cell, title = model.positions(), None, "residents (dots)"

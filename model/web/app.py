@@ -2,10 +2,10 @@
 
 Serve it with ``lifecircle serve [SCENARIO]`` (or ``solara run model.web.app``; the scenario is
 read from the environment variable ``LIFECIRCLE_SCENARIO``, default ``demo``). What each part
-shows is said in docs/browser.md; the pictures are drawn by model/web/figures.py and the
-model's knobs and plan live in model/web/state.py. Mesa's sidebar holds step / play / reset and
-the scenario knobs (applied on Reset); above Mesa's grid of charts, the clock, the map with its
-view switches, and the re-planning panel.
+shows is said in docs/browser.md; the pictures come from model/web/figures.py (drawn by
+model/report/drawing/live.py) and the model's knobs and plan live in model/web/state.py. Mesa's
+sidebar holds step / play / reset and the scenario knobs (applied on Reset); above Mesa's grid of
+charts, the clock, the map with its view switches, and the re-planning panel.
 """
 
 from __future__ import annotations

@@ -309,54 +309,17 @@ def flow_greedy_swap(
     rank of a polymatroid induced through the bipartite graph), and never more than the total
     weight within reach.
     """
+    ev = _Flow(form, screen)
     n = form.n
-    wr = form.weight[form.rows]
-    reach = _sums(form.cols, wr, n)
-    tol = _tolerance(float(form.weight.sum()))
-    evaluations = 0
-
-    def estimate(residual: np.ndarray, exclude: np.ndarray) -> np.ndarray:
-        est = np.minimum(form.capacity, _sums(form.cols, residual[form.rows], n))
-        est[exclude] = -1.0
-        return est
-
-    def shortlist(est: np.ndarray) -> np.ndarray:
-        t = min(screen, int((est > 0).sum()))
-        if t == 0:
-            return np.empty(0, dtype=np.int64)
-        # the t largest estimates, ties to the lower index: stable sort on -est
-        return np.argsort(-est, kind="stable")[:t]
-
     sites = np.unique(np.asarray([] if start is None else start, dtype=np.int64))
-    value, served = form.served(sites)
-    evaluations += 1
+    value, served = ev.served(sites)
     while sites.size < min(k, n):
-        est = estimate(form.weight - served, sites)
-        best_j, best = -1, (value - 1.0, None)
-        for j in shortlist(est):
-            v = form.served(np.r_[sites, j])
-            evaluations += 1
-            if v[0] > best[0] + tol:
-                best_j, best = int(j), v
-        if best_j < 0:  # nothing adds weight: the lowest unused index
-            free = np.ones(n, dtype=bool)
-            free[sites] = False
-            best_j, best = int(np.argmax(free)), (value, served)
-        sites = np.sort(np.r_[sites, best_j])
-        value, served = best
+        j, (value, served) = ev.best_addition(sites, value, served)
+        sites = np.sort(np.r_[sites, j])
     swaps = passes = 0
     while sites.size and sites.size < n and swaps < max_swaps:
         passes += 1
-        move = None
-        for s_pos in range(sites.size):
-            rest = np.delete(sites, s_pos)
-            _, served_rest = form.served(rest)
-            evaluations += 1
-            for j in shortlist(estimate(form.weight - served_rest, sites)):
-                v = form.served(np.r_[rest, j])
-                evaluations += 1
-                if v[0] > value + tol and (move is None or v[0] > move[2][0] + tol):
-                    move = (s_pos, int(j), v)
+        move = ev.best_swap(sites, value)
         if move is None:
             break
         s_pos, j, (value, served) = move
@@ -364,9 +327,62 @@ def flow_greedy_swap(
         swaps += 1
     free = np.ones(n, dtype=bool)
     free[sites] = False
-    ub = np.minimum(form.capacity, reach)
+    ub = np.minimum(form.capacity, _sums(form.cols, form.weight[form.rows], n))  # capacity, capped at the reach
     bound = min(float(form.weight.sum()), value + _top_sum(ub[free], k))
-    return HeuristicResult(sites, value, bound, swaps, passes, evaluations)
+    return HeuristicResult(sites, value, bound, swaps, passes, ev.evaluations)
+
+
+class _Flow:
+    """A FlowForm's moves: the exact value of a set is an LP, so only a shortlist of candidates is evaluated."""
+
+    def __init__(self, form: FlowForm, screen: int):
+        self.f, self.screen = form, screen
+        self.tol = _tolerance(float(form.weight.sum()))
+        self.evaluations = 0  # LPs solved
+
+    def served(self, sites: np.ndarray) -> tuple[float, np.ndarray]:
+        """The weight ``sites`` serve and each user's served weight (one LP)."""
+        self.evaluations += 1
+        return self.f.served(sites)
+
+    def shortlist(self, served: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+        """The ``screen`` candidates not in ``exclude`` of largest estimated gain, ties to the lower index.
+
+        The estimate ``min(c_j, sum_{i in N_j} r_i)``, r the weight that ``served`` leaves unserved,
+        is a lower bound on the true gain.
+        """
+        f = self.f
+        est = np.minimum(f.capacity, _sums(f.cols, (f.weight - served)[f.rows], f.n))
+        est[exclude] = -1.0
+        t = min(self.screen, int((est > 0).sum()))
+        if t == 0:
+            return np.empty(0, dtype=np.int64)
+        return np.argsort(-est, kind="stable")[:t]  # the t largest, ties to the lower index
+
+    def best_addition(self, sites: np.ndarray, value: float, served: np.ndarray):
+        """The candidate whose addition serves the most (the lowest unused index if none adds weight), and its LP."""
+        best_j, best = -1, (value - 1.0, None)
+        for j in self.shortlist(served, sites):
+            v = self.served(np.r_[sites, j])
+            if v[0] > best[0] + self.tol:
+                best_j, best = int(j), v
+        if best_j < 0:  # nothing adds weight: the lowest unused index
+            free = np.ones(self.f.n, dtype=bool)
+            free[sites] = False
+            best_j, best = int(np.argmax(free)), (value, served)
+        return best_j, best
+
+    def best_swap(self, sites: np.ndarray, value: float):
+        """The best improving exchange ``(position in sites, incoming j, its LP)``, or None."""
+        move = None
+        for s_pos in range(sites.size):
+            rest = np.delete(sites, s_pos)
+            _, served_rest = self.served(rest)
+            for j in self.shortlist(served_rest, sites):
+                v = self.served(np.r_[rest, j])
+                if v[0] > value + self.tol and (move is None or v[0] > move[2][0] + self.tol):
+                    move = (s_pos, int(j), v)
+        return move
 
 
 def flow_multistart(form: FlowForm, k: int, *, screen: int = 10, starts: int = 4) -> HeuristicResult:

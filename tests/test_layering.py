@@ -229,7 +229,7 @@ def _imp(a: str, b: str, *names: str) -> Import:
     [
         ("model.scenario.spec", "model.city.grid", "later stage"),
         ("model.simulation.fast", "model.model", "later stage"),
-        ("model.measures.summary", "model.planning.locate", "by the commands only"),
+        ("model.measures.summary", "model.planning.location.models", "by the commands only"),
         ("model.model", "model.web.app", "by the commands only"),
         ("model.report.results", "model.batch.tables", "by the commands only"),
         ("model.batch.runner", "model.planning.compare", "do not use each other"),

@@ -256,6 +256,35 @@ def test_batch_run_rows_carry_the_figures_of_lifecircle_run(tmp_path):
     assert "access.park.within_15" in row and "mixing.activity.exposure.a" in row
 
 
+def _readme_batch_run_block() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in readme.split("```python\n")[1:]]
+    (block,) = [b for b in blocks if "mesa.batch_run(" in b]
+    return block
+
+
+def test_the_readmes_batch_run_gives_the_figures_of_lifecircle_run(tmp_path, capsys):
+    """The README's block, run as written: a row per seed and mixing, each the summary.json of that run."""
+    import runpy
+
+    script = tmp_path / "readme_batch_run.py"
+    script.write_text(_readme_batch_run_block(), encoding="utf-8")
+    rows = runpy.run_path(str(script), run_name="__main__")["rows"]
+    printed = capsys.readouterr().out.split()
+    assert [(r["seed"], r["mixing"]) for r in rows] == [(s, m) for s in (1, 2, 3) for m in (0.1, 0.9)]
+    assert printed == [str(rows[0]["access.elderly_care.within_level"]), str(rows[0]["usage.elderly_care.unmet_share"])]
+    demo = ROOT / "scenarios" / "demo.toml"
+    for seed, mixing in ((1, 0.1), (3, 0.9)):
+        variant = tmp_path / f"demo_{seed}.toml"
+        variant.write_text(f'name = "demo"\nextends = "{demo.as_posix()}"\n[population]\nmixing = {mixing}\n')
+        done = cli("run", str(variant), "--seed", str(seed), "--out", f"out{seed}", "--quiet", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        expected = flatten(json.loads((tmp_path / f"out{seed}" / "summary.json").read_text(encoding="utf-8")))
+        (row,) = [r for r in rows if r["seed"] == seed and r["mixing"] == mixing]
+        assert len(expected) > 300
+        assert {key: row[key] for key in expected} == expected
+
+
 def test_summary_reporters_are_empty_until_the_run_ends(tmp_path):
     model = LifeCircleModel(write_small(tmp_path, residents=40), seed=1)
     for _ in range(5):

@@ -20,7 +20,7 @@ candidates, random generator, visit log) built here, and the engine is told the 
 
 The DataCollector has two kinds of model reporter:
 
-* per tick (``TICK_REPORTERS`` and ``occupancy_<type>``): where residents are, occupancy and
+* per tick (``self.tick_reporters``: day, minute, states, ``occupancy_<type>``): where residents are, occupancy and
   co-presence, read from the engine through the interface both engines implement
   (:class:`model.simulation.engines.Engine`); they make timeseries.csv;
 * at the end of the run: every scalar of summary.json, named by its dotted path

@@ -159,8 +159,9 @@ def extend_toml(
     """Write a scenario that ``extends`` another and adds facilities to it.
 
     The planners' tools save what they propose this way (``lifecircle optimize``, the browser
-    page's plan): a variant file that states only what it adds. The body is written by tomli_w,
-    so any name (quotes, backslashes, any script) reads back as given.
+    page's plan): a variant file that states only what it adds, laid out as the bundled files
+    are (one ``[[facilities]]`` block per facility, ``at = [x, y]`` on one line); every value is
+    written by tomli_w, so any name (quotes, backslashes, any script) reads back as given.
 
     Args:
         source: The scenario file to extend.
@@ -177,10 +178,8 @@ def extend_toml(
 
     """
     relative = Path(os.path.relpath(Path(source).resolve(), Path(target).resolve().parent)).as_posix()
-    body = {
-        "name": name,
-        "extends": relative,
-        "facilities": [{"type": t, "at": [x, y], "name": n} for t, x, y, n in facilities],
-    }
+    blocks = ["\n".join(_lines({"name": name, "extends": relative}))]
+    for t, x, y, n in facilities:
+        blocks.append("\n".join(["[[facilities]]", *_lines({"type": t, "at": [x, y], "name": n})]))
     comment = "".join(f"# {_comment(line)}\n" for line in how.splitlines() or [""])
-    return comment + tomli_w.dumps(body)
+    return comment + "\n\n".join(blocks) + "\n"

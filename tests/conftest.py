@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +58,14 @@ type = "market"
 at = [5, 8]
 """
 
+
+
+def read_exact_csv(path, **kwargs) -> pd.DataFrame:
+    """A CSV file read back with every float exactly as written (pandas 2 needs "round_trip" asked
+    for; pandas 3 reads exactly by default and deprecates the argument)."""
+    if int(pd.__version__.split(".")[0]) < 3:
+        kwargs.setdefault("float_precision", "round_trip")
+    return pd.read_csv(path, **kwargs)
 
 def write_small(tmp_path: Path, mixing: float = 1.0, residents: int = 400, extra: str = "") -> Path:
     """A small two-community scenario with a wall that has a gap at row 5."""

@@ -40,7 +40,7 @@ from model.batch.experiment import load_experiment
 from model.cli import main
 from model.measures.summary import flatten
 from model.scenario import load_scenario
-from tests.conftest import write_small
+from tests.conftest import read_exact_csv, write_small
 
 RESIDENTS = 60
 MIX = "population.mixing"
@@ -126,7 +126,7 @@ def batch_cli(experiment: Path, *args: str, cwd: Path | None = None) -> subproce
 
 def read_csv(path: Path) -> pd.DataFrame:
     """A table as written (floats read back exactly)."""
-    return pd.read_csv(path, float_precision="round_trip", keep_default_na=False, na_values=[""])
+    return read_exact_csv(path, keep_default_na=False, na_values=[""])
 
 
 def experiment_in(folder: Path, text: str, name: str = "experiment.toml", residents: int = RESIDENTS) -> Path:

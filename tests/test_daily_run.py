@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, write_small
+from tests.conftest import ROOT, read_exact_csv, write_small
 from tests.test_access import reference_graph
 
 DAYS = 2
@@ -100,11 +100,11 @@ def read(out):
     """The run's files; floats read back exactly (round trip). Visit times become one timeline:
     clock minutes since midnight of day 0 (day * 1440 + clock minute)."""
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    visits = pd.read_csv(out / "visits.csv", float_precision="round_trip")
+    visits = read_exact_csv(out / "visits.csv")
     for column in ("arrive_min", "leave_min"):
         visits[column] = visits["day"] * 1440 + visits[column]
-    facilities = pd.read_csv(out / "facilities.csv", float_precision="round_trip")
-    residents = pd.read_csv(out / "residents.csv", float_precision="round_trip", keep_default_na=False, na_values=[""])
+    facilities = read_exact_csv(out / "facilities.csv")
+    residents = read_exact_csv(out / "residents.csv", keep_default_na=False, na_values=[""])
     return summary, visits, facilities, residents
 
 

@@ -13,14 +13,13 @@ import sys
 import tomllib
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.measures.access import access_summary, within
 from model.measures.equity import access_by, age_band_index, gini
-from tests.conftest import write_small
+from tests.conftest import read_exact_csv, write_small
 
 
 def pairwise_gini(x) -> float:
@@ -110,7 +109,7 @@ def run(tmp_path_factory):
 def test_equity_recomputes_from_residents_csv(run):
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     scenario = tomllib.loads((run / "scenario.toml").read_text(encoding="utf-8"))
-    residents = pd.read_csv(run / "residents.csv", float_precision="round_trip", keep_default_na=False, na_values=[""])
+    residents = read_exact_csv(run / "residents.csv", keep_default_na=False, na_values=[""])
     bands = [tuple(int(a) for a in band.split("-")) for band in scenario["population"]["ages"]]
     groups = sorted(set(residents["group"]))
     checked = 0
@@ -142,7 +141,7 @@ def test_equity_recomputes_from_residents_csv(run):
         checked += 1
     assert checked == 3
     # coverage.csv's within_level by age band is the summary's by_age figure (one computation)
-    coverage = pd.read_csv(run / "coverage.csv", float_precision="round_trip")
+    coverage = read_exact_csv(run / "coverage.csv")
     for row in coverage.itertuples():
         part = summary["access"][row.type]["by_age"][row.age_band]
         assert (row.users, row.within_level) == (part["users"], part["within_level"])

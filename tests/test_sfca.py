@@ -22,7 +22,7 @@ import pytest
 
 from model.measures.sfca import sfca_summary, two_step_fca
 from model.scenario import ScenarioError, load_scenario
-from tests.conftest import write_small
+from tests.conftest import read_exact_csv, write_small
 from tests.test_access import reference_graph
 
 # --------------------------------------------------------------------------- hand-worked
@@ -177,7 +177,7 @@ def run(tmp_path_factory):
 def test_sfca_recomputes_by_brute_force_from_the_files(run):
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     scenario = tomllib.loads((run / "scenario.toml").read_text(encoding="utf-8"))
-    residents = pd.read_csv(run / "residents.csv", float_precision="round_trip", keep_default_na=False, na_values=[""])
+    residents = read_exact_csv(run / "residents.csv", keep_default_na=False, na_values=[""])
     facilities = pd.read_csv(run / "facilities.csv")
     grid = scenario["grid"]
     walkable = np.ones((grid["height"], grid["width"]), dtype=bool)

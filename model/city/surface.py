@@ -1,0 +1,635 @@
+"""The walking surface: one interface for where residents walk, a grid of cells or a street network.
+
+Models are written against :class:`WalkingSurface`, the way Mesa's discrete spaces (grid, network,
+Voronoi) share one base class: the engines, measures and reports ask the surface for distances,
+paths and units and never read the grid's cells. Two surfaces implement it:
+
+* :class:`GridSurface`, the walkable grid of today (``model.city.grid.City``): nodes are the
+  grid's cells, ``node = y * width + x``; every method delegates to the functions the code
+  already uses (``access.distance_field``, ``access.nearest_source``, ``gridsearch
+  .bounded_distances``, ``access.PathTrees``), so its results are those of today, bit for bit.
+* :class:`StreetSurface`, a street network: nodes are intersections and ends of walkable ways,
+  edges are ways with their length in metres (osmnx's convention: a projected graph, ``length``
+  on every edge), searched with scipy.sparse.csgraph's Dijkstra; homes and facilities join it at
+  their nearest node by a straight connector walk (:meth:`WalkingSurface.snap`).
+
+Every distance is in metres and every coordinate in metres of the surface's own frame (x east;
+for the grid, y grows with the row, as in the grid's pictures and GeoJSON). The graph is
+undirected: a walk is as long both ways. docs/surfaces.md describes the interface and what still
+reads the grid directly.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+from model.city.access import PathTrees, distance_field, nearest_source
+from model.city.grid import City
+from model.city.gridsearch import bounded_distances
+
+# scipy's dijkstra returns a dense float64 row of every node for every origin, whatever its
+# limit: a chunk of k origins holds 8 * k * n bytes. 4 million entries (32 MB, plus as much for
+# the mask and indices read from it) keep a search's memory bounded on any graph, and still give
+# chunks of 80 origins on 50,000 nodes, enough that scipy's per-call cost (validating and
+# transposing the graph) is spread thin.
+_CHUNK_ENTRIES = 4_000_000
+
+
+class WalkingSurface(abc.ABC):
+    """Where residents walk: nodes with coordinates in metres joined by walkable edges in metres.
+
+    Nodes are numbered ``0 .. n_nodes - 1``. Every method that takes nodes accepts any integer
+    array-like and raises ValueError for a node outside that range. Distances are walking metres
+    along the surface (``inf`` where unreachable); they never include the connector walk of
+    :meth:`snap`, which callers add for points that are not on a node.
+    """
+
+    @property
+    @abc.abstractmethod
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+
+    @property
+    @abc.abstractmethod
+    def node_xy_m(self) -> np.ndarray:
+        """Float array (n_nodes, 2): each node's x (east) and y in metres of the surface's own frame."""
+
+    @property
+    @abc.abstractmethod
+    def graph_m(self) -> sparse.csr_matrix:
+        """Sparse (n_nodes x n_nodes) matrix of edge lengths in metres, one entry per undirected edge.
+
+        Use it with ``directed=False`` in scipy.sparse.csgraph; an explicit zero is an edge of
+        length 0.
+        """
+
+    @abc.abstractmethod
+    def distance_field(self, sources, limit_m: float = math.inf) -> np.ndarray:
+        """Metres from the nearest of ``sources`` to every node.
+
+        Args:
+            sources: Source nodes (repeats allowed; none gives a field of inf).
+            limit_m: Largest distance searched; nodes farther away get inf.
+
+        Returns:
+            Float array (n_nodes,): 0 on the sources, inf where unreachable or beyond ``limit_m``.
+        """
+
+    @abc.abstractmethod
+    def nearest_source(self, sources) -> tuple[np.ndarray, np.ndarray]:
+        """Metres from every node to its nearest source, and which source node that is.
+
+        Args:
+            sources: Source nodes (repeats allowed).
+
+        Returns:
+            ``(metres, source_node)``, each of shape (n_nodes,): the distance of the nearest
+            source and its node number (not its position in ``sources``), ``inf`` and -1 where no
+            source is reachable. Of equally near sources, the search picks one.
+        """
+
+    @abc.abstractmethod
+    def within(self, origins, limit_m: float, targets=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The bounded search from many origins: every node within ``limit_m`` metres of each origin.
+
+        Args:
+            origins: Origin nodes (repeats allowed: each is one search).
+            limit_m: Largest distance reported, metres (0 reports each origin itself).
+            targets: Unique sorted nodes to report (e.g. home nodes); None reports every node.
+
+        Returns:
+            ``(origin_row, node, metres)``: one entry per (origin, node) pair within the limit,
+            ``origin_row`` the position of the origin in ``origins``; grouped by origin row in
+            ascending order. The order within a group belongs to the surface (no caller may rely
+            on it): the street surface gives nearest first, ties by node; the grid gives the
+            order in which its kernel settles cells.
+        """
+
+    @abc.abstractmethod
+    def path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The shortest walk from node ``a`` to node ``b``.
+
+        Returns:
+            ``(nodes, cumulative_m)``: the nodes from ``a`` to ``b``, both included, and the metres
+            walked on arriving at each (0 at ``a``, the distance at ``b``).
+
+        Raises:
+            ValueError: If ``b`` cannot be reached from ``a``.
+        """
+
+    @abc.abstractmethod
+    def snap(self, x_m, y_m, among=None) -> tuple[np.ndarray, np.ndarray]:
+        """The node each point joins the surface at, and the straight connector walk to it.
+
+        Args:
+            x_m: x of each point, metres (scalar or array).
+            y_m: y of each point, metres, same shape.
+            among: Bool array (n_nodes,) of the nodes a point may join (e.g. :attr:`main_component`);
+                None: the surface's default (every node of a street network; walkable cells of the
+                grid).
+
+        Returns:
+            ``(node, connector_m)``, arrays of the points' shape.
+        """
+
+    @abc.abstractmethod
+    def units(self, size_m: float) -> np.ndarray:
+        """A key per node of the square spatial unit of side ``size_m`` it lies in.
+
+        Units are the residential blocks of the segregation measures: squares of side ``size_m``
+        from the frame's origin. Keys are whole numbers, and sort as the units' (column, row).
+
+        Returns:
+            Int64 array (n_nodes,).
+        """
+
+    def components(self) -> np.ndarray:
+        """Connected-component label of every node (int array (n_nodes,), labels 0, 1, ...)."""
+        return csgraph.connected_components(self.graph_m, directed=False)[1].astype(np.int64)
+
+    @property
+    def main_component(self) -> np.ndarray:
+        """Bool array (n_nodes,): the nodes of the largest connected component (of equal ones, label 0 first).
+
+        Callers report the homes and facilities off it: from there they reach little or nothing.
+        """
+        labels = self.components()
+        return labels == int(np.argmax(np.bincount(labels)))
+
+    def check_nodes(self, nodes, what: str = "node") -> np.ndarray:
+        """Nodes as an int64 array, after checking that each lies in ``0 .. n_nodes - 1``.
+
+        Raises:
+            ValueError: Naming the first node out of range.
+        """
+        arr = np.asarray(nodes)
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(f"{what}s must be whole node numbers, got dtype {arr.dtype}")
+        arr = arr.astype(np.int64).reshape(-1)
+        bad = np.flatnonzero((arr < 0) | (arr >= self.n_nodes))
+        if bad.size:
+            raise ValueError(f"{what} {int(arr[bad[0]])} (entry {int(bad[0])}) is not a node: 0 .. {self.n_nodes - 1}")
+        return arr
+
+
+def _check_limit(limit_m: float) -> float:
+    """The limit as a float, after checking that it is a distance (0 or more, inf allowed)."""
+    limit = float(limit_m)
+    if not limit >= 0:  # also NaN
+        raise ValueError(f"limit_m must be 0 or more metres, got {limit_m}")
+    return limit
+
+
+def _points(x_m, y_m) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Flat float arrays of the points and their common shape; ValueError on NaN or a shape mismatch."""
+    x = np.asarray(x_m, dtype=np.float64)
+    y = np.asarray(y_m, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"x_m and y_m differ in shape: {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("points to snap must have finite coordinates")
+    return x.reshape(-1), y.reshape(-1), x.shape
+
+
+def _nearest_among(xy: np.ndarray, eligible: np.ndarray, x: np.ndarray, y: np.ndarray, tree=None):
+    """Nearest eligible node of every point (cKDTree) and the straight distance to it."""
+    nodes = np.flatnonzero(eligible)
+    if x.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    if nodes.size == 0:
+        raise ValueError("no node to snap to: the surface (or the 'among' mask) has none")
+    if tree is None:
+        tree = cKDTree(xy[nodes])
+    metres, k = tree.query(np.column_stack([x, y]))
+    return nodes[k], np.asarray(metres, dtype=np.float64)
+
+
+def unit_keys(column: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """One int64 key per (column, row) of a unit, sorting as (column, row) does.
+
+    ``key = (column - min column) * rows + (row - min row)``, with ``rows`` the span of rows, so
+    that ``np.unique`` of keys lists units in the order ``np.unique(..., axis=0)`` lists the pairs
+    (the order of the count tables of model/measures/segregation.py).
+    """
+    column = np.asarray(column, dtype=np.int64)
+    row = np.asarray(row, dtype=np.int64)
+    if column.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    rows = int(row.max() - row.min()) + 1
+    return (column - column.min()) * rows + (row - row.min())
+
+
+class _TreeCache:
+    """Shortest-path trees by root (scipy's Dijkstra), least recently used out first.
+
+    A tree holds two numbers per node; residents walk between a few facilities and many homes,
+    so trees rooted at either end of a walk are reused.
+    """
+
+    def __init__(self, graph: sparse.csr_matrix, max_trees: int):
+        self.graph = graph
+        self.max_trees = max_trees
+        self._trees: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    def __contains__(self, root: int) -> bool:
+        return root in self._trees
+
+    def tree(self, root: int) -> tuple[np.ndarray, np.ndarray]:
+        if root in self._trees:
+            self._trees.move_to_end(root)
+        else:
+            dist, pred = csgraph.dijkstra(self.graph, directed=False, indices=root, return_predecessors=True)
+            self._trees[root] = (dist, pred)
+            if len(self._trees) > self.max_trees:
+                self._trees.popitem(last=False)
+        return self._trees[root]
+
+
+class GridSurface(WalkingSurface):
+    """The walkable grid as a walking surface: nodes are cells, ``node = y * width + x``.
+
+    Every cell is a node, blocked ones too (they have no edges: a blocked cell is a component of
+    its own). Node coordinates are cell centres, ``((x + 0.5) * cell_m, (y + 0.5) * cell_m)``, as in
+    the run's GeoJSON. Each method delegates to the function the code uses today, so results are
+    those of today bit for bit (tests/test_surface.py compares them on the bundled scenarios).
+
+    Args:
+        city: The city built from a scenario (``model.city.grid.build_city``).
+        max_trees: Shortest-path trees kept for :meth:`path` (``access.PathTrees``).
+    """
+
+    def __init__(self, city: City, max_trees: int = 512):
+        self.city = city
+        self.paths = PathTrees(city, max_trees=max_trees)
+        ys, xs = np.divmod(np.arange(city.n_cells, dtype=np.int64), city.width)
+        self._xy = np.column_stack([(xs + 0.5) * city.cell_m, (ys + 0.5) * city.cell_m])
+        self._xy.flags.writeable = False
+        self._walkable_tree: cKDTree | None = None
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of cells, walkable or not."""
+        return self.city.n_cells
+
+    @property
+    def node_xy_m(self) -> np.ndarray:
+        """Cell centres in metres (read-only)."""
+        return self._xy
+
+    @property
+    def graph_m(self) -> sparse.csr_matrix:
+        """The city's walking graph (``City.graph``)."""
+        return self.city.graph
+
+    def distance_field(self, sources, limit_m: float = math.inf) -> np.ndarray:
+        """Metres from the nearest source to every cell: ``access.distance_field``."""
+        return distance_field(self.city, self.check_nodes(sources, "source"), _check_limit(limit_m))
+
+    def nearest_source(self, sources) -> tuple[np.ndarray, np.ndarray]:
+        """Metres from every cell to its nearest source, and that source's cell: ``access.nearest_source``."""
+        return nearest_source(self.city, self.check_nodes(sources, "source"))
+
+    def within(self, origins, limit_m: float, targets=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cells within ``limit_m`` of each origin: ``gridsearch.bounded_distances`` from the origins.
+
+        The kernel reports a cell as it settles it, by ``cell_m``-wide buckets of distance, nearest
+        bucket first (not strictly nearest first within a bucket).
+        """
+        origins = self.check_nodes(origins, "origin")
+        report = np.arange(self.n_nodes, dtype=np.int64) if targets is None else self._targets(targets)
+        row, k, metres = bounded_distances(self.city.walkable, self.city.cell_m, origins, report, _check_limit(limit_m))
+        return row, report[k], metres
+
+    def _targets(self, targets) -> np.ndarray:
+        targets = self.check_nodes(targets, "target")
+        if targets.size > 1 and not (np.diff(targets) > 0).all():
+            raise ValueError("targets must be unique and sorted")
+        return targets
+
+    def path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The shortest walk between two cells: ``access.PathTrees.path``."""
+        a, b = (int(n) for n in self.check_nodes([a, b]))
+        if not math.isfinite(self.paths.metres(a, b)):
+            raise ValueError(f"cell {b} cannot be reached from cell {a}")
+        cells, along = self.paths.path(a, b)
+        return np.asarray(cells, dtype=np.int64), along
+
+    def snap(self, x_m, y_m, among=None) -> tuple[np.ndarray, np.ndarray]:
+        """The cell a point lies in when it may join there, else the nearest such cell centre.
+
+        ``among`` defaults to the walkable cells. The connector is the straight line from the
+        point to the cell's centre (0 for a point at a centre, where today's homes and facilities
+        are).
+        """
+        x, y, shape = _points(x_m, y_m)
+        city = self.city
+        walkable = city.walkable.reshape(-1)
+        eligible = walkable if among is None else self._mask(among)
+        cx = np.floor(x / city.cell_m).astype(np.int64)
+        cy = np.floor(y / city.cell_m).astype(np.int64)
+        inside = (cx >= 0) & (cx < city.width) & (cy >= 0) & (cy < city.height)
+        node = np.where(inside, cy * city.width + cx, 0)
+        here = inside & eligible[node]
+        far = np.flatnonzero(~here)
+        if far.size:
+            if among is None and self._walkable_tree is None:
+                self._walkable_tree = cKDTree(self._xy[walkable])
+            tree = self._walkable_tree if among is None else None
+            node[far], _ = _nearest_among(self._xy, eligible, x[far], y[far], tree)
+        connector = np.hypot(x - self._xy[node, 0], y - self._xy[node, 1])
+        return node.reshape(shape), connector.reshape(shape)
+
+    def _mask(self, among) -> np.ndarray:
+        mask = np.asarray(among, dtype=bool).reshape(-1)
+        if mask.size != self.n_nodes:
+            raise ValueError(f"among must hold one bool per node ({self.n_nodes}), got {mask.size}")
+        return mask
+
+    def units(self, size_m: float) -> np.ndarray:
+        """Residential blocks of about ``size_m``: squares of ``max(1, round(size_m / cell_m))`` cells.
+
+        The blocks of model/measures/segregation.py (``block_cells_of``, ``block_keys``): block
+        ``(x // b, y // b)`` of cell (x, y), keyed by :func:`unit_keys`, so a count table by these
+        keys has the rows of today's, in the same order.
+        """
+        if not float(size_m) > 0:
+            raise ValueError(f"size_m must be more than 0 metres, got {size_m}")
+        block = max(1, round(size_m / self.city.cell_m))
+        ys, xs = np.divmod(np.arange(self.n_nodes, dtype=np.int64), self.city.width)
+        return unit_keys(xs // block, ys // block)
+
+
+class StreetSurface(WalkingSurface):
+    """A street network as a walking surface: undirected ways with their lengths in metres.
+
+    Build it with :meth:`from_edges` or :meth:`from_networkx` (osmnx's projected graphs). Homes
+    and facilities join it at the nearest node by a straight connector walk (:meth:`snap`);
+    joining at the nearest point of the nearest edge is a later refinement (it needs the edge
+    geometry and splits an edge into two).
+
+    Attributes:
+        node_id: The graph's own node ids (e.g. OSM ids), one per node.
+        max_trees: Shortest-path trees kept for :meth:`path`.
+    """
+
+    def __init__(self, node_xy_m: np.ndarray, graph_m: sparse.csr_matrix, node_id=None, max_trees: int = 512):
+        """Wrap checked arrays; use :meth:`from_edges` or :meth:`from_networkx`, which check them."""
+        self._xy = np.asarray(node_xy_m, dtype=np.float64)
+        self._xy.flags.writeable = False
+        self._graph = graph_m
+        n = self._xy.shape[0]
+        self.node_id = np.arange(n) if node_id is None else np.asarray(node_id)
+        self.max_trees = max_trees
+        self._trees = _TreeCache(graph_m, max_trees)
+        self._kdtree: cKDTree | None = None
+        self._labels: np.ndarray | None = None
+
+    @classmethod
+    def from_edges(cls, node_xy_m, u, v, length_m, node_id=None) -> StreetSurface:
+        """Build a street surface from its nodes and undirected edges.
+
+        Of repeated edges between the same two nodes (either way round) the shortest is kept;
+        loops (``u == v``) are dropped, as they never shorten a walk; an edge of length 0 is
+        kept (two nodes at the same place).
+
+        Args:
+            node_xy_m: Float array (n, 2), metres, finite.
+            u: First node of each edge (0 .. n - 1).
+            v: Second node of each edge.
+            length_m: Length of each edge, metres: finite, 0 or more.
+            node_id: The graph's own id of each node (unique), e.g. OSM ids; default 0 .. n - 1.
+
+        Raises:
+            ValueError: For bad coordinates, naming the node, or a bad edge, naming the edge's
+                index (position in ``u``, ``v``, ``length_m``).
+        """
+        xy = np.asarray(node_xy_m, dtype=np.float64)
+        if xy.ndim != 2 or xy.shape[1] != 2:
+            raise ValueError(f"node_xy_m must have shape (n, 2), got {xy.shape}")
+        bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
+        if bad.size:
+            raise ValueError(f"node {int(bad[0])} has coordinates {xy[bad[0]].tolist()}: they must be finite metres")
+        n = xy.shape[0]
+        u, v, length = _check_edges(n, u, v, length_m)
+        if node_id is not None:
+            node_id = np.asarray(node_id)
+            if node_id.shape != (n,):
+                raise ValueError(f"node_id must hold one id per node ({n}), got shape {node_id.shape}")
+            if pd.Index(node_id).has_duplicates:
+                raise ValueError("node_id holds repeated ids")
+        return cls(xy, _edge_matrix(n, u, v, length), node_id)
+
+    @classmethod
+    def from_networkx(cls, graph, x: str = "x", y: str = "y", length: str = "length") -> StreetSurface:
+        """Build a street surface from a networkx graph in osmnx's convention.
+
+        Nodes keep their ids (``node_id``) in the graph's order; coordinates are the node
+        attributes ``x`` and ``y``, lengths the edge attribute ``length``, both in metres, so an
+        osmnx graph must be projected first (``osmnx.project_graph``). Directions and parallel
+        edges collapse to one undirected edge each, the shortest.
+
+        Raises:
+            ValueError: For a graph in longitude/latitude (its ``crs`` says EPSG:4326), a node
+                without coordinates or an edge without a length (naming it).
+        """
+        crs = str(graph.graph.get("crs", "")).lower().replace(" ", "")
+        if crs in {"epsg:4326", "wgs84", "ogc:crs84"}:
+            raise ValueError(f"the graph is in {graph.graph['crs']} (degrees): project it to metres first")
+        ids = list(graph.nodes)
+        index = {node: i for i, node in enumerate(ids)}
+        xy = np.empty((len(ids), 2))
+        for i, (node, data) in enumerate(graph.nodes(data=True)):
+            if x not in data or y not in data:
+                raise ValueError(f"node {node!r} has no '{x}' and '{y}' attributes")
+            xy[i] = data[x], data[y]
+        edges = list(graph.edges(data=length))
+        for k, (a, b, value) in enumerate(edges):
+            if value is None:
+                raise ValueError(f"edge {k} ({a!r}, {b!r}) has no '{length}' attribute")
+        u = np.array([index[a] for a, _, _ in edges], dtype=np.int64)
+        v = np.array([index[b] for _, b, _ in edges], dtype=np.int64)
+        lengths = np.array([value for _, _, value in edges], dtype=np.float64)
+        node_id = np.empty(len(ids), dtype=object)
+        node_id[:] = ids
+        if all(isinstance(i, (int, np.integer)) for i in ids):
+            node_id = np.array(ids, dtype=np.int64)
+        return cls.from_edges(xy, u, v, lengths, node_id)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return self._xy.shape[0]
+
+    @property
+    def node_xy_m(self) -> np.ndarray:
+        """Node coordinates in metres (read-only)."""
+        return self._xy
+
+    @property
+    def graph_m(self) -> sparse.csr_matrix:
+        """Edge lengths, one entry per undirected edge (row < column), explicit zeros kept."""
+        return self._graph
+
+    def node_index(self, ids) -> np.ndarray:
+        """Node numbers of the graph's own ids (``node_id``).
+
+        Raises:
+            ValueError: Naming the first id that is not a node.
+        """
+        ids = np.asarray(ids).reshape(-1)
+        found = pd.Index(self.node_id).get_indexer(ids)
+        if (found < 0).any():
+            raise ValueError(f"node id {ids[np.argmax(found < 0)]!r} is not in the graph")
+        return found.astype(np.int64)
+
+    def distance_field(self, sources, limit_m: float = math.inf) -> np.ndarray:
+        """Metres from the nearest source to every node (one multi-source Dijkstra, scipy)."""
+        sources = np.unique(self.check_nodes(sources, "source"))
+        limit = _check_limit(limit_m)
+        if sources.size == 0:
+            return np.full(self.n_nodes, np.inf)
+        return csgraph.dijkstra(self._graph, directed=False, indices=sources, min_only=True, limit=limit)
+
+    def nearest_source(self, sources) -> tuple[np.ndarray, np.ndarray]:
+        """Metres from every node to its nearest source and that source's node (scipy's Dijkstra)."""
+        sources = np.unique(self.check_nodes(sources, "source"))
+        if sources.size == 0:
+            return np.full(self.n_nodes, np.inf), np.full(self.n_nodes, -1, dtype=np.int64)
+        metres, _, nearest = csgraph.dijkstra(
+            self._graph, directed=False, indices=sources, min_only=True, return_predecessors=True
+        )
+        return metres, np.where(nearest < 0, -1, nearest).astype(np.int64)
+
+    def within(self, origins, limit_m: float, targets=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nodes within ``limit_m`` of each origin, nearest first (ties by node).
+
+        scipy's Dijkstra with ``limit`` from a chunk of origins at a time; a chunk holds at most
+        about 4 million distances (32 MB), as scipy returns a dense row per origin.
+        """
+        origins = self.check_nodes(origins, "origin")
+        limit = _check_limit(limit_m)
+        keep = None
+        if targets is not None:
+            targets = self.check_nodes(targets, "target")
+            if targets.size > 1 and not (np.diff(targets) > 0).all():
+                raise ValueError("targets must be unique and sorted")
+            keep = np.zeros(self.n_nodes, dtype=bool)
+            keep[targets] = True
+        chunk = max(1, _CHUNK_ENTRIES // max(1, self.n_nodes))
+        rows, nodes, metres = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
+        for start in range(0, origins.size, chunk):
+            block = csgraph.dijkstra(
+                self._graph, directed=False, indices=origins[start : start + chunk], limit=limit
+            ).reshape(-1, self.n_nodes)
+            reached = np.isfinite(block)
+            if keep is not None:
+                reached &= keep
+            r, c = np.nonzero(reached)
+            d = block[r, c]
+            order = np.lexsort((c, d, r))
+            rows.append(r[order] + start)
+            nodes.append(c[order])
+            metres.append(d[order])
+        return np.concatenate(rows).astype(np.int64), np.concatenate(nodes).astype(np.int64), np.concatenate(metres)
+
+    def path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The shortest walk between two nodes, from a cached shortest-path tree rooted at either end."""
+        a, b = (int(n) for n in self.check_nodes([a, b]))
+        if b in self._trees and a not in self._trees:
+            nodes, along = self._walk_to_root(a, b)  # a ... b, metres to b falling to 0
+            return nodes, along[0] - along
+        nodes, along = self._walk_to_root(b, a)
+        return nodes[::-1].copy(), along[::-1].copy()
+
+    def _walk_to_root(self, start: int, root: int) -> tuple[np.ndarray, np.ndarray]:
+        """Nodes from ``start`` back to ``root`` along the tree, and each one's metres from the root."""
+        dist, pred = self._trees.tree(root)
+        if not math.isfinite(dist[start]):
+            raise ValueError(f"node {start} and node {root} are not connected")
+        nodes = [start]
+        while nodes[-1] != root:
+            nodes.append(int(pred[nodes[-1]]))
+        nodes = np.asarray(nodes, dtype=np.int64)
+        return nodes, dist[nodes]
+
+    def snap(self, x_m, y_m, among=None) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest node of each point (scipy's cKDTree) and the straight connector walk to it."""
+        x, y, shape = _points(x_m, y_m)
+        if among is None:
+            if self._kdtree is None and self.n_nodes:
+                self._kdtree = cKDTree(self._xy)
+            node, connector = _nearest_among(self._xy, np.ones(self.n_nodes, dtype=bool), x, y, self._kdtree)
+        else:
+            mask = np.asarray(among, dtype=bool).reshape(-1)
+            if mask.size != self.n_nodes:
+                raise ValueError(f"among must hold one bool per node ({self.n_nodes}), got {mask.size}")
+            node, connector = _nearest_among(self._xy, mask, x, y)
+        return node.reshape(shape), connector.reshape(shape)
+
+    def units(self, size_m: float) -> np.ndarray:
+        """Squares of side ``size_m`` from the frame's origin: ``(floor(x / size_m), floor(y / size_m))``."""
+        if not float(size_m) > 0:
+            raise ValueError(f"size_m must be more than 0 metres, got {size_m}")
+        cells = np.floor(self._xy / float(size_m)).astype(np.int64)
+        return unit_keys(cells[:, 0], cells[:, 1])
+
+    def components(self) -> np.ndarray:
+        """Connected-component label of every node (computed once)."""
+        if self._labels is None:
+            self._labels = super().components()
+            self._labels.flags.writeable = False
+        return self._labels
+
+
+def _check_edges(n: int, u, v, length_m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges as int64, int64, float64 arrays, after checking them.
+
+    Raises:
+        ValueError: Naming the index of the first edge with a node outside ``0 .. n - 1`` or a
+            length that is NaN, infinite or negative.
+    """
+    u = np.asarray(u).reshape(-1)
+    v = np.asarray(v).reshape(-1)
+    length = np.asarray(length_m, dtype=np.float64).reshape(-1)
+    if not (u.size == v.size == length.size):
+        raise ValueError(f"u, v and length_m differ in length: {u.size}, {v.size}, {length.size}")
+    for name, ends in (("u", u), ("v", v)):
+        if ends.size and not np.issubdtype(ends.dtype, np.integer):
+            raise ValueError(f"{name} must hold whole node numbers, got dtype {ends.dtype}")
+    u, v = u.astype(np.int64), v.astype(np.int64)
+    bad = np.flatnonzero((u < 0) | (u >= n) | (v < 0) | (v >= n))
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(f"edge {k} ({u[k]}, {v[k]}) names a node outside 0 .. {n - 1}")
+    bad = np.flatnonzero(~(np.isfinite(length) & (length >= 0)))
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(f"edge {k} ({u[k]}, {v[k]}) has length {length[k]}: lengths must be finite metres, 0 or more")
+    return u, v, length
+
+
+def _edge_matrix(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sparse.csr_matrix:
+    """CSR matrix with one entry per undirected edge (row < column), the shortest of repeats.
+
+    Built from its arrays directly, not from coordinates, so that repeats are not summed and
+    zero lengths stay explicit entries (scipy.sparse.csgraph reads an explicit zero as an edge).
+    """
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    proper = lo != hi
+    lo, hi, length = lo[proper], hi[proper], length[proper]
+    order = np.lexsort((length, hi, lo))
+    lo, hi, length = lo[order], hi[order], length[order]
+    first = np.ones(lo.size, dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    lo, hi, length = lo[first], hi[first], length[first]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(lo, minlength=n), out=indptr[1:])
+    return sparse.csr_matrix((length, hi, indptr), shape=(n, n))

@@ -72,22 +72,9 @@ from model.planning.location.forms import (
     flow_form,
     median_form,
 )
-from model.planning.location.options import EXACT_MAX_NNZ, LP_MAX_NNZ, METHODS, SolverOptions
+from model.planning.location.options import SolverOptions
 
-__all__ = [
-    "EXACT_MAX_NNZ",
-    "LP_MAX_NNZ",
-    "METHODS",
-    "MODELS",
-    "Solution",
-    "SolverOptions",
-    "capacitated",
-    "coverage",
-    "evaluate",
-    "pmedian",
-    "remove",
-    "solve",
-]
+__all__ = ["MODELS", "capacitated", "coverage", "evaluate", "pmedian", "remove", "solve"]
 
 MODELS = ("coverage", "pmedian", "capacitated", "remove")
 

@@ -301,12 +301,20 @@ class GridSurface(WalkingSurface):
         """Cells within ``limit_m`` of each origin: ``gridsearch.bounded_distances`` from the origins.
 
         The kernel reports a cell as it settles it, by ``cell_m``-wide buckets of distance, nearest
-        bucket first (not strictly nearest first within a bucket).
+        bucket first (not strictly nearest first within a bucket). A blocked origin reaches only
+        itself, as on the walking graph (the kernel alone would step out of it; today's callers
+        search from walkable cells only, where the two agree).
         """
         origins = self.check_nodes(origins, "origin")
         report = np.arange(self.n_nodes, dtype=np.int64) if targets is None else self._targets(targets)
         row, k, metres = bounded_distances(self.city.walkable, self.city.cell_m, origins, report, _check_limit(limit_m))
-        return row, report[k], metres
+        node = report[k]
+        blocked = ~self.city.walkable.reshape(-1)[origins]
+        if blocked.any():
+            # the kernel steps out of a blocked origin; on the walking graph it has no edge
+            keep = ~blocked[row] | (node == origins[row])
+            row, node, metres = row[keep], node[keep], metres[keep]
+        return row, node, metres
 
     def _targets(self, targets) -> np.ndarray:
         targets = self.check_nodes(targets, "target")

@@ -29,7 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from .kinds import AgeBand, format_time, format_windows, parse_time, parse_windows
+from .kinds import (
+    AgeBand,
+    format_osm_condition,
+    format_time,
+    format_windows,
+    parse_osm_tags,
+    parse_time,
+    parse_windows,
+)
 from .limits import MAX_AGE, MAX_TRIES
 
 
@@ -342,6 +350,22 @@ FIELDS: tuple[CatalogueField, ...] = (
         write=dict,
         compare=False,
     ),
+    CatalogueField(
+        "osm",
+        "osm_tags",
+        "tuple[tuple[tuple[str, str], ...], ...]",
+        "",
+        "The OpenStreetMap tags of the type's facilities, for reading real places (model/places/, "
+        'docs/places.md): a feature is of the type when it carries any of them, e.g. `["amenity=kindergarten"]`; '
+        '`"amenity=school + isced:level=2"` asks for both tags. A feature that several types select is of '
+        "the type whose selecting entry names the most tags (then the first in the catalogue). The simulation "
+        "does not read it.",
+        'each `"key=value"` or several joined by `" + "`, keys and values not empty',
+        default=(),
+        read=parse_osm_tags,
+        write=lambda conditions: [format_osm_condition(c) for c in conditions],
+        compare=False,
+    ),
 )
 
 TYPE_FIELDS: dict[str, str] = {f.name: f.kind for f in FIELDS}
@@ -490,13 +514,16 @@ _DOC_KINDS = {
     "time": '`"HH:MM"`',
     "windows": '`["HH:MM", "HH:MM"]`, or a list of them',
     "sources": "table of strings",
+    "osm_tags": '`["key=value", ...]` strings',
 }
 
 
 def _doc_default(f: CatalogueField) -> str:
     if f.required:
         return "**required**"
-    return "none" if f.default is None else f"`{str(f.default).lower()}`"
+    if f.default is None or f.default == ():
+        return "none"
+    return f"`{str(f.default).lower()}`"
 
 
 def docs_table() -> str:

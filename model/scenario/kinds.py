@@ -3,7 +3,8 @@
 A kind names the shape of a value ("int", "time", "windows", ...); :func:`kind_ok` says whether a
 value has it (not whether it is in range: that is the semantic checks' job), :data:`KIND_WORDS`
 says it for a person ("must be a time "HH:MM""). Times, departure windows and age bands are
-parsed here and written back here, so that reading and writing agree.
+parsed here and written back here, so that reading and writing agree, and so are the OpenStreetMap
+tag conditions of a facility type (``osm``, read by model/places/).
 """
 
 from __future__ import annotations
@@ -106,6 +107,40 @@ def format_windows(windows: tuple[tuple[int, int], ...]) -> list:
     return written[0] if len(written) == 1 else written
 
 
+OsmCondition = tuple[tuple[str, str], ...]
+"""One OpenStreetMap tag condition: (key, value) pairs that must all hold."""
+
+
+def parse_osm_condition(text: Any) -> OsmCondition | None:
+    """The (key, value) pairs of ``"key=value"`` or ``"key=value + key=value"`` (all must hold), or None.
+
+    Keys and values are stripped of surrounding spaces and must not be empty; neither may hold
+    "=" or "+" (no tag of the catalogue's mapping needs them).
+    """
+    if not isinstance(text, str):
+        return None
+    pairs = []
+    for part in text.split("+"):
+        key, eq, value = (s.strip() for s in part.partition("="))
+        if not (eq and key and value) or "=" in value:
+            return None
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def parse_osm_tags(v: Any) -> tuple[OsmCondition, ...] | None:
+    """The conditions of an ``osm`` value (a list of tag conditions, any of which selects), or None."""
+    if not isinstance(v, list):
+        return None
+    conditions = [parse_osm_condition(text) for text in v]
+    return None if None in conditions else tuple(conditions)
+
+
+def format_osm_condition(condition: OsmCondition) -> str:
+    """Write a tag condition as the catalogue does (inverse of :func:`parse_osm_condition`)."""
+    return " + ".join(f"{key}={value}" for key, value in condition)
+
+
 def _pair(item: Callable[[Any], bool]) -> Callable[[Any], bool]:
     """The test of a list of two items that each pass ``item``."""
     return lambda v: isinstance(v, list) and len(v) == 2 and all(item(a) for a in v)
@@ -137,6 +172,7 @@ _SHAPES: dict[str, Callable[[Any], bool]] = {
     "band": _pair(is_int),
     "sources": lambda v: isinstance(v, dict) and all(isinstance(a, str) for a in v.values()),
     "types": lambda v: isinstance(v, dict),
+    "osm_tags": lambda v: parse_osm_tags(v) is not None,
 }
 
 KIND_WORDS = {
@@ -158,6 +194,7 @@ KIND_WORDS = {
     "band": "[lowest, highest] ages (two integers)",
     "sources": "a table of strings",
     "types": "a table of facility types",
+    "osm_tags": 'a list of OpenStreetMap tags "key=value" (several that must all hold joined by " + ")',
 }
 """Each kind in words, for the messages ("must be <words>, not <value>")."""
 

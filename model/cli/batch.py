@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli.common import BadArgument, positive_int
+from model.cli.common import BadArgument, positive_int, writable_folder
 
 
 def add_parser(sub) -> None:
@@ -43,8 +43,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     experiment = load_experiment(args.experiment)
     check_metrics(experiment)
     out = args.out or Path.cwd() / "results" / experiment.name
-    if out.exists() and not out.is_dir():
-        raise BadArgument(f"--out: {out} exists and is not a folder")
+    writable_folder(out)
     if earlier_batch(out) and not (args.resume or args.overwrite):
         raise BadArgument(f"--out: {out} already holds a batch; add --resume to finish it or --overwrite to replace it")
     if args.overwrite:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import stat
 import sys
+import tempfile
+from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 
@@ -44,3 +48,74 @@ def fmt(value, spec: str, missing: str = "-") -> str:
         width = re.match(r"(?:.?[<>=^])?[+\- ]?#?0?(\d*)", spec).group(1)
         return missing.rjust(int(width or 0))
     return format(value, spec)
+
+
+def writable_folder(path: Path, flag: str = "--out") -> Path:
+    """Check that a results folder exists or can be made, and can be written to; create nothing.
+
+    Raises:
+        BadArgument: Naming the path and the reason: a name longer than the file system allows,
+            a path inside a file, a path that is not a folder, a folder that cannot be written
+            (read-only, no permission, a system folder such as /proc).
+    """
+    reason = _unwritable(Path(path), folder=True)
+    if reason:
+        raise BadArgument(f"{flag}: cannot write to {path}: {reason}")
+    return Path(path)
+
+
+def writable_file(path: Path, flag: str = "--out") -> Path:
+    """Check that a new file can be written at ``path`` (its folder made if need be); create nothing.
+
+    Raises:
+        BadArgument: As :func:`writable_folder`, and when the path is a folder or a device.
+    """
+    reason = _unwritable(Path(path), folder=False)
+    if reason:
+        raise BadArgument(f"{flag}: cannot write to {path}: {reason}")
+    return Path(path)
+
+
+def _unwritable(path: Path, folder: bool) -> str | None:
+    """Why nothing can be written at ``path``, or None.
+
+    Walks up to the nearest part of the path that exists, checks every missing name against the
+    file system's limit, and tries to make (and at once remove) a folder in that nearest existing
+    folder: the only test that every file system, read-only mount and permission answers alike.
+    """
+    path = Path(os.path.abspath(path))
+    missing: list[str] = []
+    here = path
+    while True:
+        try:
+            mode = os.stat(here).st_mode
+            break
+        except FileNotFoundError:
+            missing.append(here.name)
+            here = here.parent
+        except OSError as exc:  # a name too long, a file where a folder should be, a loop of links
+            return exc.strerror or str(exc)
+    if not missing:
+        if folder and not stat.S_ISDIR(mode):
+            return "it exists and is not a folder"
+        if not folder and stat.S_ISDIR(mode):
+            return "it is a folder, not a file"
+        if not folder and not stat.S_ISREG(mode):
+            return "it exists and is not a regular file (a device?)"
+        base = here if folder else here.parent
+    elif not stat.S_ISDIR(mode):
+        return f"{here} is a file, not a folder"
+    else:
+        base = here
+    try:
+        longest = os.pathconf(base, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    for name in missing:
+        if len(os.fsencode(name)) > longest:
+            return f"the name {name[:24]}... is longer than the file system allows ({longest} bytes)"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".lifecircle-", dir=base))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None

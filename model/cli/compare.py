@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from model.cli.common import BadArgument, positive_int, print_warnings, seed_type
+from model.cli.common import BadArgument, positive_int, print_warnings, seed_type, writable_folder
 from model.scenario import load_scenario
 
 
@@ -31,7 +31,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise BadArgument(f"compare: the scenarios must have different names, not {names}")
     from model.report import results
 
-    out = args.out or results.new_folder(Path.cwd() / "results", f"compare-{scenarios[0].name}")
+    out = writable_folder(args.out or results.new_folder(Path.cwd() / "results", f"compare-{scenarios[0].name}"))
     if results.run_files_in(out) or (out / "comparison.csv").exists():
         raise BadArgument(f"--out: {out} already holds results; choose another folder")
     for s in scenarios:

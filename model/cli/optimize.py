@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.cli.common import BadArgument, print_warnings, seed_type
+from model.cli.common import BadArgument, print_warnings, seed_type, writable_file, writable_folder
 from model.scenario import load_scenario
 
 OBJECTIVES = ("coverage", "pmedian", "capacitated")
@@ -58,11 +58,16 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     limit = args.minutes or scenario.types[args.ftype].level_min
     model = LifeCircleModel(scenario, seed=args.seed)
     weight = user_weights(model, args.ftype, args.weight)
+    _check_users(weight, model, args)
     options = SolverOptions(method="exact" if args.exact else "auto")
     t0 = time.perf_counter()
     choose = _remove if args.remove is not None else _add
     inst, sol, text = choose(args, scenario, model, weight, k, limit, out, options)
-    out.write_text(text, encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:  # checked before the work; a file system can still refuse
+        raise BadArgument(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
     seconds = time.perf_counter() - t0
     _print_result(args, inst, sol, limit, seconds, out)
     _follow_up(args, scenario, model, out, folder)
@@ -71,7 +76,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 def _check_request(args: argparse.Namespace, scenario) -> tuple[int, Path, Path]:
     """K, the new scenario file and its folder, or the first problem of the request as a BadArgument."""
-    _check_type(args.ftype, scenario)
+    _check_type(args.ftype, scenario, removing=args.remove is not None)
     k = args.add if args.add is not None else args.remove
     if k <= 0:
         raise BadArgument(f"--{'add' if args.add is not None else 'remove'}: K must be positive, not {k}")
@@ -79,21 +84,46 @@ def _check_request(args: argparse.Namespace, scenario) -> tuple[int, Path, Path]
     if args.minutes is not None and not args.minutes > 0:
         raise BadArgument(f"--minutes must be positive, not {args.minutes}")
     out = args.out or Path.cwd() / f"{scenario.name}_{args.ftype}_{'remove' if args.remove else args.objective}.toml"
+    writable_file(out)
     if out.exists():
         raise BadArgument(f"--out: {out} exists; choose another file")
     folder = out.with_suffix("")
-    if (args.simulate or args.geojson) and folder.exists():
-        raise BadArgument(f"--out: {folder} (the folder for --simulate and --geojson) exists; choose another file")
+    if args.simulate or args.geojson:
+        writable_folder(folder, "--out (the folder for --simulate and --geojson)")
+        if folder.exists():
+            raise BadArgument(f"--out: {folder} (the folder for --simulate and --geojson) exists; choose another file")
     return k, out, folder
 
 
-def _check_type(ftype: str, scenario) -> None:
-    """A facility type of the scenario, or a BadArgument with the closest name."""
+def _check_type(ftype: str, scenario, removing: bool) -> None:
+    """A facility type of the scenario (with a facility to close, for --remove), or a BadArgument."""
     if ftype not in scenario.types:
         close = difflib.get_close_matches(ftype, list(scenario.types), n=1)
         raise BadArgument(
             f"--type: unknown facility type {ftype!r}" + (f" (did you mean '{close[0]}'?)" if close else "")
         )
+    if removing and ftype not in scenario.types_present:
+        raise BadArgument(
+            f"--type: {scenario.name} has no facility of type {ftype!r} to remove; "
+            f"the types it has facilities of: {', '.join(scenario.types_present)}"
+        )
+
+
+def _check_users(weight: np.ndarray, model, args: argparse.Namespace) -> None:
+    """A BadArgument when no resident counts for the request: nobody needs the type, or nobody weighted."""
+    from model.measures.access import needs_by_type
+    from model.simulation.rules import TypeTable
+
+    if weight.sum() > 0:
+        return
+    scenario = model.spec
+    ages = scenario.types[args.ftype].ages
+    whom = "" if args.weight == "users" else f" among {args.weight.removeprefix('group:')}"
+    needed = needs_by_type(model.population.age, TypeTable.from_types(list(scenario.types.values())))
+    raise BadArgument(
+        f"--type: no resident of {scenario.name} needs {args.ftype!r} (ages {ages.lo}-{ages.hi}){whom}; "
+        f"the types its residents need: {', '.join(t for t, users in needed.items() if users.any())}"
+    )
 
 
 def _check_weight(weight: str, scenario) -> None:

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from model.cli.common import BadArgument, fmt, positive_int, print_warnings, seed_type
+from model.cli.common import BadArgument, fmt, positive_int, print_warnings, seed_type, writable_folder
 from model.scenario import load_scenario
 
 
@@ -50,11 +50,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise BadArgument(f"--out: {args.out} exists and is not a folder")
+    if args.out is not None:
+        writable_folder(args.out)
     scenario = load_scenario(args.scenario)
     timings["load_s"] = time.perf_counter() - t0
-    out = args.out or results.default_out_dir(scenario, Path.cwd() / "results")
+    out = args.out or writable_folder(results.default_out_dir(scenario, Path.cwd() / "results"))
     earlier = _earlier_run(out, args.overwrite)
     print_warnings(scenario)
     _clear(out, earlier)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model.cli.common import BadArgument, print_warnings
+from model.cli.common import BadArgument, print_warnings, writable_folder
 from model.scenario import bundled_scenarios, load_scenario
 
 DEFAULT_HOST = "127.0.0.1"
@@ -92,6 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     save_dir = (args.save_dir or Path.cwd()).resolve()
     if not save_dir.is_dir():
         raise BadArgument(f"--save-dir: {save_dir} is not a folder")
+    writable_folder(save_dir, "--save-dir")
     check_address(args.host, args.port)
     ensure_assets()
     env = dict(os.environ)

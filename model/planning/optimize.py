@@ -67,11 +67,17 @@ def read_candidates(path: Path, city) -> np.ndarray:
 
 
 def user_weights(model, ftype: str, weight: str) -> np.ndarray:
-    """Per resident, how much its coverage counts: users of the type, only elders, or one group."""
+    """Per resident, how much its coverage counts: users of the type, only elders, or one group.
+
+    Who needs the type is the rulebook's ``needs`` on the type's catalogue entry, so that a type
+    the scenario has no facility of yet (the first nursery of a district) has its users too.
+    """
     from model.measures.access import needs_by_type
+    from model.simulation.rules import TypeTable
 
     res = model.built.residents
-    needs = needs_by_type(res.age, model.types)[ftype].astype(float)
+    table = TypeTable.from_types([model.spec.types[ftype]])
+    needs = needs_by_type(res.age, table)[ftype].astype(float)
     if weight == "elders":
         return needs * (res.age >= ELDER_AGE)
     if weight.startswith("group:"):

@@ -189,7 +189,7 @@ def test_the_readme_names_every_stage_in_pipeline_order(layout):
     ranks, side = layout
     order = sorted(ranks, key=ranks.get)
     assert order == ["scenario", "city", "simulation", "measures", "model", "report", "cli"], ranks
-    assert side == {"batch", "planning", "web"}
+    assert side == {"batch", "planning", "places", "web"}
     on_disk = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
     assert on_disk == set(ranks) - {"model"} | side, "every package of model/ is a stage or beside the model"
 

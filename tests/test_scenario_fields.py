@@ -60,7 +60,7 @@ def test_facility_type_has_id_and_one_attribute_per_field_in_table_order():
 def test_the_schema_of_a_facility_type_is_the_table():
     assert SCHEMA["facility_types"] == "types"
     assert TYPE_FIELDS == {f.name: f.kind for f in FIELDS}
-    assert OPTIONAL_TYPE_FIELDS == ("catchment_min", "area_m2", "open_space", "source")
+    assert OPTIONAL_TYPE_FIELDS == ("catchment_min", "area_m2", "open_space", "source", "osm")
 
 
 def test_every_catalogue_entry_gives_every_required_field_and_only_fields_of_the_table():
@@ -80,7 +80,7 @@ def test_a_type_written_and_read_back_is_the_same(tname):
 def test_optional_fields_are_written_only_when_they_differ_from_their_default():
     park = DEMO.types["park"]
     assert "catchment_min" not in type_entry(park) and type_entry(park)["open_space"] is True
-    plain = dataclasses.replace(park, area_m2=None, open_space=False, source={})
+    plain = dataclasses.replace(park, area_m2=None, open_space=False, osm=(), source={})
     assert set(type_entry(plain)) == {f.name for f in FIELDS if f.required}
 
 

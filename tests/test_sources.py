@@ -19,7 +19,9 @@ from tests.conftest import ROOT
 # fields of a catalogue entry that are not numbers: no source needed
 _NOT_NUMBERS = {"label", "weekdays_only", "open_space", "source"}
 # words that name a source; a bare "assumption" (or "assumed") is enough
-_CITES = re.compile(r"assum|CCTV|GB 50180|article|census|Ministry|Commission|State Council|Law|\[A\d\]", re.I)
+_CITES = re.compile(
+    r"assum|CCTV|GB 50180|article|census|Ministry|Commission|State Council|Law|wiki\.openstreetmap|\[A\d\]", re.I
+)
 
 
 @pytest.mark.parametrize("type_id", list(load_catalogue()))

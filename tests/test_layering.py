@@ -11,7 +11,9 @@ functions and under ``TYPE_CHECKING`` alike) and the test fails when:
 * a package beside the model imports another one beside it, or cli/;
 * two modules import each other, directly or round a longer circle;
 * a module imports an underscore-private name of another module;
-* matplotlib is imported anywhere but model/report/drawing/.
+* matplotlib is imported anywhere but model/report/drawing/;
+* a module below ``model.py`` reads ``model.X`` (or ``self.model.X``) for an X that Mesa's own
+  ``Model`` does not have: engines and measures get a ``RunContext``, never the lifecircle model.
 
 Each rule is checked once on the real package and once on a small hand-made graph that breaks
 it, so that a rule that can never fail shows up as a failing test.
@@ -303,3 +305,52 @@ def test_the_complexity_rule_covers_the_whole_package():
     assert "C90" in lint["select"] and lint["mccabe"]["max-complexity"] <= 15
     ignored = lint.get("per-file-ignores", {})
     assert not [glob for glob, rules in ignored.items() if glob.startswith("model") and "C901" in rules]
+
+
+# --------------------------------------------------------------------------- no duck-typed model below model.py
+
+
+def _mesa_model_attributes() -> set[str]:
+    """What Mesa's own Model offers: its class attributes and what its constructor sets."""
+    import mesa
+
+    names = {n for n in dir(mesa.Model) if not n.startswith("_")}
+    return names | {"running", "steps", "time", "rng", "random", "scenario"}
+
+
+def model_attribute_reads(package: Path = PACKAGE, ranks: dict[str, int] | None = None) -> list[str]:
+    """Reads of ``model.X`` or ``self.model.X`` below model.py where X is not Mesa's Model's own."""
+    ranks = ranks or RANKS
+    allowed = _mesa_model_attributes()
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        module = _module_name(path)
+        if ranks.get(_part(module), 99) >= ranks["model"]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Attribute) or node.attr in allowed:
+                continue
+            owner = node.value
+            if (isinstance(owner, ast.Name) and owner.id == "model") or (
+                isinstance(owner, ast.Attribute) and owner.attr == "model"
+            ):
+                found.append(f"{module} line {node.lineno} reads model.{node.attr}")
+    return found
+
+
+def test_no_module_below_the_model_reads_the_lifecircle_model():
+    assert model_attribute_reads() == []
+
+
+def test_a_duck_typed_model_is_found(tmp_path, monkeypatch):
+    pkg = tmp_path / "model" / "simulation"
+    pkg.mkdir(parents=True)
+    (tmp_path / "model" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "fast.py").write_text("def f(model):\n    return model.rng, model.population\n")
+    (pkg / "agents.py").write_text("class A:\n    def step(self):\n        return self.model.spec, self.model.steps\n")
+    monkeypatch.setattr("tests.test_layering.ROOT", tmp_path)
+    assert model_attribute_reads(tmp_path / "model") == [
+        "model.simulation.agents line 3 reads model.spec",
+        "model.simulation.fast line 2 reads model.population",
+    ]

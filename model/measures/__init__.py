@@ -11,7 +11,7 @@
   dissimilarity, coverage), and the per-tick co-presence count;
 - ``contacts``: the network of who met whom;
 - ``walks``: the walking distances these need beyond the nearest facility, from the city stage;
-- ``summary``: summary.json assembled from the above for a model.
+- ``summary``: summary.json assembled from the above, from a run's context (never the model).
 
 A new measure goes into the module of its family, with its formula and source in the docstring,
 and is added to ``summary``.

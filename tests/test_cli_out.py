@@ -125,3 +125,22 @@ def test_optimize_add_of_a_type_with_users_but_no_facility_yet(place):
     assert done.returncode == 0, done.stderr
     covered_after = float(done.stdout.split("covered after:")[1].split("(")[1].split("%")[0])
     assert "covered before: 0 (0.0%)" in done.stdout and covered_after > 0
+
+
+def test_compare_with_a_type_the_base_has_no_facility_of(place):
+    """compare takes no --type: a type present in one scenario only is a new (or closed) site, not a failure."""
+    import csv
+
+    tmp_path, small, _ = place
+    variant = tmp_path / "with_nursery.toml"
+    variant.write_text(
+        'name = "with_nursery"\nextends = "small.toml"\n\n'
+        '[[facilities]]\ntype = "nursery"\nat = [4, 5]\nname = "first"\n'
+    )
+    done = cli("compare", str(small), str(variant), "--out", "c", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "c" / "sites_nursery.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["scenario"], r["status"], r["name"], r["x"], r["y"]) for r in rows] == [
+        ("with_nursery", "new", "first", "4", "5")
+    ]

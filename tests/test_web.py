@@ -25,6 +25,7 @@ from model.web.state import (
     PageModel,
     Plan,
     PlanError,
+    add_facility,
     clock_text,
     coverage_rows,
     plan_file,
@@ -79,6 +80,22 @@ def test_knobs_multiply_capacities_and_decays(small):
         assert beta == ft.beta_per_min if math.isinf(ft.beta_per_min) else beta == 0.5 * ft.beta_per_min
     with pytest.raises(PlanError):
         with_knobs(scenario, capacity_multiplier=0)
+
+
+def test_the_page_refuses_a_facility_no_resident_needs_and_adds_the_first_of_a_type(small, tmp_path):
+    adults = tmp_path / "adults.toml"
+    adults.write_text('name = "adults"\nextends = "small.toml"\n[population]\nages = { "30-59" = 1.0 }\n')
+    model = PageModel(str(adults))
+    with pytest.raises(PlanError, match=r"no resident of adults needs nursery \(ages 0-2\); .*market"):
+        add_facility(model, "nursery", 4, 5)
+    assert model.plan.empty
+    # the small scenario has children and no nursery: the first one is added, and has users
+    model = PageModel(str(small))
+    assert "nursery" not in model.spec.types_present
+    add_facility(model, "nursery", 4, 5)
+    again = model.replanned()
+    assert "nursery" in again.spec.types_present
+    assert next(r["users"] for r in coverage_rows(again) if r["type"] == "nursery") > 0
 
 
 def test_a_new_facility_changes_coverage_and_the_model_keeps_its_knobs(small):

@@ -24,6 +24,7 @@ from model.web.state import (
     PageModel,
     Plan,
     PlanError,
+    add_facility,
     clock_text,
     coverage_rows,
     life_circle_complete,
@@ -146,7 +147,12 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
             solara.InputInt("y", value=cell_y, continuous_update=True)
         solara.Text("or click the map", style={"font-size": "12px"})
         with solara.Row():
-            solara.Button("Add facility", on_click=lambda: change(m.plan.add), color="primary", outlined=True)
+            solara.Button(
+                "Add facility",
+                on_click=lambda: change(lambda _, t, x, y: add_facility(m, t, x, y)),
+                color="primary",
+                outlined=True,
+            )
             solara.Button("Remove facility", on_click=lambda: change(m.plan.remove), outlined=True)
         if message.value:
             solara.Success(message.value, dense=True)

@@ -118,6 +118,28 @@ class Plan:
         return f"removed the {label} at ({x}, {y})"
 
 
+def add_facility(model: PageModel, ftype: str, x: int, y: int) -> str:
+    """The page's Add: a facility of ``ftype`` at (x, y) in the model's plan; returns what was done.
+
+    Raises:
+        PlanError: As :meth:`Plan.add`, and when no resident of the scenario needs the type (a
+            facility nobody would use; the types its residents need are named).
+    """
+    from model.simulation.rules import TypeTable
+
+    scenario = model.base_scenario
+    if ftype in scenario.types:
+        ages = model.population.age
+        if not needs_by_type(ages, TypeTable.from_types([scenario.types[ftype]]))[ftype].any():
+            everyone = needs_by_type(ages, TypeTable.from_types(list(scenario.types.values())))
+            band = scenario.types[ftype].ages
+            raise PlanError(
+                f"no resident of {scenario.name} needs {ftype} (ages {band.lo}-{band.hi}); "
+                f"the types its residents need: {', '.join(t for t, users in everyone.items() if users.any())}"
+            )
+    return model.plan.add(scenario, ftype, x, y)
+
+
 def _free_name(name: str, taken: set[str]) -> str:
     """``name``, or ``name (2)``, ``name (3)``, ... if it is taken."""
     candidate, n = name, 1
@@ -237,7 +259,7 @@ def coverage_rows(model: LifeCircleModel) -> list[dict]:
 
     The figures of summary.json (``access.<type>.users`` and ``within_level``), fixed before the run.
     """
-    access = static_summary(model)["access"]
+    access = static_summary(model.context)["access"]
     rows = []
     for t in model.city.types:
         ft = model.spec.types[t]
@@ -251,7 +273,7 @@ def coverage_rows(model: LifeCircleModel) -> list[dict]:
 
 def life_circle_complete(model: LifeCircleModel) -> float | None:
     """The share of residents who reach every type they need within its level (summary.json's figure)."""
-    return static_summary(model)["life_circle_complete"]
+    return static_summary(model.context)["life_circle_complete"]
 
 
 def users_paces(model: LifeCircleModel) -> dict[str, float]:

@@ -348,9 +348,9 @@ def _context(
     max_speed = scenario.fastest_m_per_min  # the fastest resident the pace draws allow
     limit_m = scenario.simulation.cutoff_min * max_speed
     if city_cache is None:
-        reach = facility_reach(city, population.cell, limit_m)
+        reach = facility_reach(built.surface, city, population.cell, limit_m)
     else:
-        reach = city_cache.reach(scenario, city, population.cell, limit_m)
+        reach = city_cache.reach(scenario, built.surface, city, population.cell, limit_m)
     return RunContext(
         spec=scenario,
         seed=seed,

@@ -179,11 +179,13 @@ def compiled_kernels():
 
     from model.city.candidates import facility_reach
     from model.city.grid import build_city
+    from model.city.surface import GridSurface
     from model.model import LifeCircleModel
     from model.scenario import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "demo.toml")
-    facility_reach(build_city(scenario), np.array([0]), 100.0)
+    city = build_city(scenario)
+    facility_reach(GridSurface(city), city, np.array([0]), 100.0)
     model = LifeCircleModel(scenario, seed=0, days=1, engine="fast")
     for _ in range(200):
         model.step()

@@ -12,8 +12,9 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from model.city.access import type_fields
+from model.city.candidates import type_fields
 from model.city.grid import build_city
+from model.city.surface import GridSurface
 from model.measures.access import BANDS_MIN
 from model.report.geo import cells_union, write_geojson
 from model.scenario import load_scenario
@@ -43,7 +44,7 @@ def small(tmp_path_factory):
     path.write_text(text, encoding="utf-8")
     scenario = load_scenario(path)
     city = build_city(scenario)
-    return city, scenario, type_fields(city)
+    return city, scenario, type_fields(GridSurface(city), city)
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +212,7 @@ def placed(tmp_path_factory):
     path.write_text(text, encoding="utf-8")
     scenario = load_scenario(path)
     city = build_city(scenario)
-    fields = type_fields(city)
+    fields = type_fields(GridSurface(city), city)
     table = pd.DataFrame({"name": ["a", "b", "c", "d"], "x": [2, 3, 2, 19], "y": [4, 4, 5, 11]})
     folder = tmp_path_factory.mktemp("out")
     write_geojson(folder, city, scenario, fields, dict.fromkeys(fields, 60.0), table)

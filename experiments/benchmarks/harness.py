@@ -110,14 +110,16 @@ def run_case(scenario: str, engine: str, days: int, extra: list[str]) -> Result:
 
 def time_access(scenario: str) -> tuple[float, int, int]:
     """Seconds to compute the walking-time field of every facility type (in this process), cells, types."""
-    from model.city.access import type_fields
+    from model.city.candidates import type_fields
     from model.city.grid import build_city
+    from model.city.surface import GridSurface
     from model.scenario import load_scenario
 
     city = build_city(load_scenario(scenario))
-    type_fields(city)  # warm up (imports, caches)
+    surface = GridSurface(city)
+    type_fields(surface, city)  # warm up (imports, caches)
     t0 = time.perf_counter()
-    type_fields(city)
+    type_fields(surface, city)
     return time.perf_counter() - t0, city.n_cells, len(city.types)
 
 

@@ -44,11 +44,6 @@ def nearest_source(city: City, sources: np.ndarray) -> tuple[np.ndarray, np.ndar
     return metres, np.where(nearest < 0, -1, nearest).astype(np.int64)
 
 
-def type_fields(city: City) -> dict[str, np.ndarray]:
-    """Distance field (metres, one value per cell) of every facility type present."""
-    return {t: distance_field(city, city.facility_cells(t)) for t in city.types}
-
-
 def access_minutes(
     fields: dict[str, np.ndarray], home_cell: np.ndarray, m_per_min: np.ndarray
 ) -> dict[str, np.ndarray]:

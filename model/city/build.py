@@ -6,10 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.city.access import access_minutes, type_fields
+from model.city.access import access_minutes
 from model.city.cache import CityCache
+from model.city.candidates import type_fields
 from model.city.grid import City, build_city
 from model.city.residents import Residents, build_residents
+from model.city.surface import GridSurface, WalkingSurface
 from model.scenario import Scenario
 
 
@@ -21,6 +23,8 @@ class BuiltCity:
         scenario: The scenario it was built from.
         seed: The seed the residents were drawn with.
         city: Grid, walking graph and facilities.
+        surface: The walking surface the residents walk (:class:`model.city.surface.GridSurface`
+            of ``city``): the stages after the city ask it for distances and walks.
         residents: Every resident's community, group, age, home and speed.
         fields_m: Per facility type present, metres from every cell to the nearest facility.
         minutes: Per facility type present, every resident's walking minutes to the nearest.
@@ -29,6 +33,7 @@ class BuiltCity:
     scenario: Scenario
     seed: int
     city: City
+    surface: WalkingSurface
     residents: Residents
     fields_m: dict[str, np.ndarray]
     minutes: dict[str, np.ndarray]
@@ -41,7 +46,8 @@ def build(scenario: Scenario, rng: np.random.Generator, seed: int, cache: CityCa
     before; the residents are always drawn anew with ``rng``.
     """
     city = cache.city(scenario) if cache else build_city(scenario)
+    surface = GridSurface(city)
     residents = build_residents(scenario, city, rng)
-    fields = cache.fields(scenario, city) if cache else type_fields(city)
+    fields = cache.fields(scenario, surface, city) if cache else type_fields(surface, city)
     minutes = access_minutes(fields, residents.cell, residents.m_per_min)
-    return BuiltCity(scenario, seed, city, residents, fields, minutes)
+    return BuiltCity(scenario, seed, city, surface, residents, fields, minutes)

@@ -15,9 +15,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from model.city.access import type_fields
-from model.city.candidates import Reach, facility_reach
+from model.city.candidates import Reach, facility_reach, type_fields
 from model.city.grid import City, build_city
+from model.city.surface import WalkingSurface
 from model.scenario import Scenario
 
 
@@ -65,12 +65,14 @@ class CityCache:
         key = _key(self._geometry(scenario), tuple((f.capacity, f.name) for f in scenario.facilities))
         return self._get("city", key, lambda: build_city(scenario))
 
-    def fields(self, scenario: Scenario, city: City) -> dict[str, np.ndarray]:
-        """:func:`model.city.access.type_fields` of the scenario's city."""
-        return self._get("fields", _key(self._geometry(scenario)), lambda: type_fields(city))
+    def fields(self, scenario: Scenario, surface: WalkingSurface, city: City) -> dict[str, np.ndarray]:
+        """:func:`model.city.candidates.type_fields` of the scenario's city on its surface."""
+        return self._get("fields", _key(self._geometry(scenario)), lambda: type_fields(surface, city))
 
-    def reach(self, scenario: Scenario, city: City, origins: np.ndarray, limit_m: float) -> Reach:
-        """:func:`model.city.candidates.facility_reach` from these origin cells within ``limit_m``."""
+    def reach(
+        self, scenario: Scenario, surface: WalkingSurface, city: City, origins: np.ndarray, limit_m: float
+    ) -> Reach:
+        """:func:`model.city.candidates.facility_reach` from these origin nodes within ``limit_m``."""
         origins = np.unique(np.asarray(origins, dtype=np.int64))
         key = _key(self._geometry(scenario), origins, float(limit_m))
-        return self._get("reach", key, lambda: facility_reach(city, origins, limit_m))
+        return self._get("reach", key, lambda: facility_reach(surface, city, origins, limit_m))

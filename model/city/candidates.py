@@ -1,9 +1,10 @@
-"""The candidate table: walking distances from home cells to every facility within reach.
+"""What homes reach: each facility type's distance field, and the candidate table.
 
-Destination choice needs, for every home cell and facility type, the facilities within the
-cut-off and their walking distances. One bounded search per distinct facility cell (walking is
-symmetric, so the distance from a facility is the distance to it) with the grid kernel of
-model/city/gridsearch.py, then a counting sort by (origin, type) group (numba).
+Both are asked of the walking surface (:class:`model.city.surface.WalkingSurface`), never of
+the grid, so that they hold on a street network as on the grid. Destination choice needs, for
+every home node and facility type, the facilities within the cut-off and their walking
+distances: one bounded search per distinct facility node (walking is symmetric, so the distance
+from a facility is the distance to it), then a counting sort by (origin, type) group (numba).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numba
 import numpy as np
 
 from model.city.grid import City
-from model.city.gridsearch import bounded_distances
+from model.city.surface import WalkingSurface
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,14 +50,22 @@ class Reach:
         return self.facility[sl], self.metres[sl]
 
 
-def facility_reach(city: City, origins: np.ndarray, limit_m: float) -> Reach:
-    """Distances from each origin cell to every facility within ``limit_m`` metres (the candidate table)."""
+def type_fields(surface: WalkingSurface, city: City) -> dict[str, np.ndarray]:
+    """Distance field (metres, one value per node of the surface) of every facility type present."""
+    return {t: surface.distance_field(city.facility_cells(t)) for t in city.types}
+
+
+def facility_reach(surface: WalkingSurface, city: City, origins: np.ndarray, limit_m: float) -> Reach:
+    """Distances from each origin node to every facility within ``limit_m`` metres (the candidate table)."""
     origins = np.unique(np.asarray(origins, dtype=np.int64))
     fac = city.facilities
     type_index = {t: i for i, t in enumerate(city.types)}
     fac_type = fac["type"].map(type_index).to_numpy(dtype=np.int64)
     cells, fac_cell_idx = np.unique(fac["cell"].to_numpy(), return_inverse=True)
-    cell_idx, origin, metres = bounded_distances(city.walkable, city.cell_m, cells, origins, limit_m)
+    cell_idx, node, metres = surface.within(cells, limit_m, targets=origins)
+    position = np.full(surface.n_nodes, -1, dtype=np.int64)
+    position[origins] = np.arange(origins.size)
+    origin = position[node]  # the home's row of the table
     by_cell = np.argsort(fac_cell_idx, kind="stable")
     cell_indptr = np.concatenate([[0], np.cumsum(np.bincount(fac_cell_idx, minlength=cells.size))])
     indptr, facility, metres = candidate_table(

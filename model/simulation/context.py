@@ -21,6 +21,7 @@ from model.city.build import BuiltCity
 from model.city.candidates import Reach
 from model.city.grid import City
 from model.city.residents import Residents
+from model.city.surface import WalkingSurface
 from model.scenario import Scenario
 from model.simulation.clock import Clock
 from model.simulation.rules import TypeTable
@@ -68,6 +69,11 @@ class RunContext:
     def city(self) -> City:
         """Grid, walking graph and facilities (``built.city``)."""
         return self.built.city
+
+    @property
+    def surface(self) -> WalkingSurface:
+        """The walking surface residents walk (``built.surface``): distances, searches, walks."""
+        return self.built.surface
 
     @property
     def population(self) -> Residents:

@@ -18,10 +18,10 @@ from scipy import sparse
 import model.city.surface as surface_module
 from model.city.access import PathTrees, distance_field, nearest_source
 from model.city.build import build
-from model.city.grid import City, build_city, walking_graph
+from model.city.grid import City, block_cells_of, build_city, walking_graph
 from model.city.gridsearch import bounded_distances
 from model.city.surface import GridSurface, StreetSurface, WalkingSurface, unit_keys
-from model.measures.segregation import block_cells_of, block_keys, count_table
+from model.measures.segregation import block_keys, count_table
 from model.scenario import load_scenario
 
 SQRT2 = math.sqrt(2.0)

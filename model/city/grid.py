@@ -58,6 +58,11 @@ class City:
         return self.facilities.loc[self.facilities["type"] == ftype, "cell"].to_numpy()
 
 
+def block_cells_of(cell_m: float, block_m: float) -> int:
+    """Cells per side of a residential block: ``block_m`` over ``cell_m``, rounded, at least 1."""
+    return max(1, round(block_m / cell_m))
+
+
 def walkable_mask(width: int, height: int, blocked) -> np.ndarray:
     """Bool array (height, width), False on the cells of the blocked rectangles (x, y, w, h)."""
     walkable = np.ones((height, width), dtype=bool)

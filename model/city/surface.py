@@ -32,7 +32,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from model.city.access import PathTrees, distance_field, nearest_source
-from model.city.grid import City
+from model.city.grid import City, block_cells_of
 from model.city.gridsearch import bounded_distances
 
 # scipy's dijkstra returns a dense float64 row of every node for every origin, whatever its
@@ -364,13 +364,13 @@ class GridSurface(WalkingSurface):
     def units(self, size_m: float) -> np.ndarray:
         """Residential blocks of about ``size_m``: squares of ``max(1, round(size_m / cell_m))`` cells.
 
-        The blocks of model/measures/segregation.py (``block_cells_of``, ``block_keys``): block
+        The blocks of the measures (``model.city.grid.block_cells_of``, ``segregation.block_keys``): block
         ``(x // b, y // b)`` of cell (x, y), keyed by :func:`unit_keys`, so a count table by these
         keys has the rows of today's, in the same order.
         """
         if not float(size_m) > 0:
             raise ValueError(f"size_m must be more than 0 metres, got {size_m}")
-        block = max(1, round(size_m / self.city.cell_m))
+        block = block_cells_of(self.city.cell_m, size_m)
         ys, xs = np.divmod(np.arange(self.n_nodes, dtype=np.int64), self.city.width)
         return unit_keys(xs // block, ys // block)
 

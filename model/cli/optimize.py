@@ -111,18 +111,16 @@ def _check_type(ftype: str, scenario, removing: bool) -> None:
 
 def _check_users(weight: np.ndarray, model, args: argparse.Namespace) -> None:
     """A BadArgument when no resident counts for the request: nobody needs the type, or nobody weighted."""
-    from model.measures.access import needs_by_type
-    from model.simulation.rules import TypeTable
+    from model.measures.access import types_needed
 
     if weight.sum() > 0:
         return
     scenario = model.spec
     ages = scenario.types[args.ftype].ages
     whom = "" if args.weight == "users" else f" among {args.weight.removeprefix('group:')}"
-    needed = needs_by_type(model.population.age, TypeTable.from_types(list(scenario.types.values())))
     raise BadArgument(
         f"--type: no resident of {scenario.name} needs {args.ftype!r} (ages {ages.lo}-{ages.hi}){whom}; "
-        f"the types its residents need: {', '.join(t for t, users in needed.items() if users.any())}"
+        f"the types its residents need: {', '.join(types_needed(model.population.age, scenario.types))}"
     )
 
 

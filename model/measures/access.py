@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from model.city.residents import Residents
-from model.scenario import Scenario
+from model.scenario import FacilityType, Scenario
 from model.simulation import rules
 
 # The reporting bands: the 5-, 10- and 15-minute walking levels of GB 50180-2018, drawn as bands
@@ -34,6 +34,17 @@ def needs_by_type(age: np.ndarray, table: rules.TypeTable) -> dict[str, np.ndarr
     """Per type of the table: which residents need it (``rules.needs``), as a bool array each."""
     matrix = rules.needs(age, table)
     return {t: matrix[:, i] for i, t in enumerate(table.names)}
+
+
+def users_of(age: np.ndarray, ftype: FacilityType) -> np.ndarray:
+    """Which residents need a catalogue type (``rules.needs``), whether or not a facility of it stands."""
+    return needs_by_type(age, rules.TypeTable.from_types([ftype]))[ftype.id]
+
+
+def types_needed(age: np.ndarray, types: dict[str, FacilityType]) -> list[str]:
+    """The catalogue types some resident of these ages needs, in catalogue order."""
+    needs = needs_by_type(age, rules.TypeTable.from_types(list(types.values())))
+    return [t for t, users in needs.items() if users.any()]
 
 
 def within(minutes: np.ndarray, k: float) -> float | None:

@@ -28,11 +28,6 @@ from numpy.typing import ArrayLike, NDArray
 NAN = float("nan")
 
 
-def block_cells_of(cell_m: float, block_m: float) -> int:
-    """Cells per side of a residential block: ``block_m`` over ``cell_m``, rounded, at least 1."""
-    return max(1, round(block_m / cell_m))
-
-
 def block_keys(x: ArrayLike, y: ArrayLike, block_cells: int) -> NDArray[np.int64]:
     """Residential block (bx, by) = (x // block_cells, y // block_cells) of every home, as (n, 2)."""
     return np.stack([np.asarray(x) // block_cells, np.asarray(y) // block_cells], axis=1)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.city.build import BuiltCity
+from model.city.grid import block_cells_of
 from model.city.gridsearch import PairDistances
 from model.measures import activity, equity, segregation, usage, walks
 from model.measures.access import access_summary, needs_by_type
@@ -246,4 +247,4 @@ def flatten(summary: dict, prefix: str = "") -> dict:
 
 def block_cells(context: RunContext) -> int:
     """Cells per side of the run's residential blocks (``simulation.block_m`` over ``cell_m``)."""
-    return segregation.block_cells_of(context.spec.grid.cell_m, context.spec.simulation.block_m)
+    return block_cells_of(context.spec.grid.cell_m, context.spec.simulation.block_m)

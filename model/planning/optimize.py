@@ -72,12 +72,10 @@ def user_weights(model, ftype: str, weight: str) -> np.ndarray:
     Who needs the type is the rulebook's ``needs`` on the type's catalogue entry, so that a type
     the scenario has no facility of yet (the first nursery of a district) has its users too.
     """
-    from model.measures.access import needs_by_type
-    from model.simulation.rules import TypeTable
+    from model.measures.access import users_of
 
     res = model.built.residents
-    table = TypeTable.from_types([model.spec.types[ftype]])
-    needs = needs_by_type(res.age, table)[ftype].astype(float)
+    needs = users_of(res.age, model.spec.types[ftype]).astype(float)
     if weight == "elders":
         return needs * (res.age >= ELDER_AGE)
     if weight.startswith("group:"):

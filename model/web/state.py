@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from model.city.cache import CityCache
-from model.measures.access import coverage_table, needs_by_type
+from model.measures.access import coverage_table, needs_by_type, types_needed, users_of
 from model.measures.summary import static_summary
 from model.model import LifeCircleModel
 from model.scenario import (
@@ -125,17 +125,14 @@ def add_facility(model: PageModel, ftype: str, x: int, y: int) -> str:
         PlanError: As :meth:`Plan.add`, and when no resident of the scenario needs the type (a
             facility nobody would use; the types its residents need are named).
     """
-    from model.simulation.rules import TypeTable
-
     scenario = model.base_scenario
     if ftype in scenario.types:
         ages = model.population.age
-        if not needs_by_type(ages, TypeTable.from_types([scenario.types[ftype]]))[ftype].any():
-            everyone = needs_by_type(ages, TypeTable.from_types(list(scenario.types.values())))
+        if not users_of(ages, scenario.types[ftype]).any():
             band = scenario.types[ftype].ages
             raise PlanError(
                 f"no resident of {scenario.name} needs {ftype} (ages {band.lo}-{band.hi}); "
-                f"the types its residents need: {', '.join(t for t, users in everyone.items() if users.any())}"
+                f"the types its residents need: {', '.join(types_needed(ages, scenario.types))}"
             )
     return model.plan.add(scenario, ftype, x, y)
 

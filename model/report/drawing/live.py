@@ -27,7 +27,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from model.measures.access import BANDS_MIN
 from model.report.drawing.charts import plot_coverage, plot_exposure
-from model.report.drawing.maps import BAND_COLOURS, BLOCKED_COLOUR, UNREACHABLE_COLOUR
+from model.report.drawing.maps import BAND_COLOURS, BLOCKED_COLOUR, UNREACHABLE_COLOUR, band_index
 from model.scenario import Scenario
 
 DPI = 100
@@ -148,10 +148,8 @@ def _ground(walkable: np.ndarray, minutes: np.ndarray | None, band_title: str) -
     image = np.where(walkable[..., None], to_rgb(WALKABLE_COLOUR), to_rgb(BLOCKED_COLOUR))
     handles = [Patch(color=BLOCKED_COLOUR, label="blocked")]
     if minutes is not None:
-        band = np.searchsorted(np.array(BANDS_MIN), minutes, side="left")
-        band = np.where(np.isfinite(minutes), band, len(BAND_COLOURS))
         palette = np.array([to_rgb(c) for c in (*BAND_COLOURS, UNREACHABLE_COLOUR)])
-        banded = BAND_ALPHA * palette[band] + (1 - BAND_ALPHA) * image
+        banded = BAND_ALPHA * palette[band_index(minutes)] + (1 - BAND_ALPHA) * image
         image = np.where(walkable[..., None], banded, image)
         handles.append(Patch(color="none", label=band_title))
         handles += [Patch(color=c, label=label) for c, label in zip(BAND_COLOURS, band_labels(), strict=True)]

@@ -32,12 +32,16 @@ MAP_MIN_WIDTH_IN = 7.5
 _MARGIN_IN = {"left": 0.8, "right": 2.9, "top": 0.85, "bottom": 0.6}
 
 
+def band_index(minutes: np.ndarray) -> np.ndarray:
+    """Each cell's walking band: its index in ``BAND_COLOURS``, or ``len(BAND_COLOURS)`` if unreachable."""
+    band = np.searchsorted(np.array(BANDS_MIN), minutes, side="left")  # 0..3 (inf -> 3)
+    return np.where(np.isfinite(minutes), band, len(BAND_COLOURS))
+
+
 def band_image(city: City, minutes: np.ndarray) -> np.ndarray:
     """RGB image of the bands, unreachable cells white, blocked cells dark grey."""
     palette = np.array([to_rgb(c) for c in (*BAND_COLOURS, UNREACHABLE_COLOUR, BLOCKED_COLOUR)])
-    band = np.searchsorted(np.array(BANDS_MIN), minutes, side="left")  # 0..3 (inf -> 3)
-    band = np.where(np.isfinite(minutes), band, len(BAND_COLOURS))
-    band = np.where(city.walkable, band, len(BAND_COLOURS) + 1)
+    band = np.where(city.walkable, band_index(minutes), len(BAND_COLOURS) + 1)
     return palette[band]
 
 

@@ -63,6 +63,60 @@ class Grid:
     origin: tuple[float, float] | None = None  # not placed on the Earth
 
 
+@dataclass(frozen=True, eq=False)
+class Streets:
+    """A street network to walk instead of the grid: the ``[streets]`` table and its data files.
+
+    Coordinates are metres east (x) and north (y) in ``crs``, a projected CRS (docs/streets.md).
+    Node numbers (the rows of ``node_id``) index ``node_xy_m``; edges and homes refer to nodes
+    and communities by number. Two Streets are equal when their files' contents are
+    (``digest``): the arrays are not compared one by one.
+
+    Attributes:
+        crs: The projected CRS of every x_m, y_m ("EPSG:32635"), as pyproj reads it.
+        node_id: int64 (n,) the network's own node ids (OSM node ids when imported from OSM).
+        node_xy_m: float (n, 2) node coordinates, metres.
+        edge_u: int64 (e,) first node (number) of each undirected edge.
+        edge_v: int64 (e,) second node (number).
+        edge_m: float (e,) walking length in metres, 0 or more.
+        home_id: int64 (h,) ids of the homes (buildings; OSM way ids when imported).
+        home_community: int64 (h,) community index (into ``Scenario.communities``) of each home.
+        home_xy_m: float (h, 2) where each home is, metres.
+        home_floor_m2: float (h,) floor area, > 0: a community's residents are shared over its
+            homes in proportion to it.
+        gate_community: int64 (g,) community index of each gate (may be empty).
+        gate_xy_m: float (g, 2) where each gate is, metres.
+        files: The data files read (nodes, edges, homes, facilities, gates), resolved.
+        digest: sha256 of the data files' contents, in that order.
+
+    """
+
+    crs: str
+    node_id: np.ndarray
+    node_xy_m: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_m: np.ndarray
+    home_id: np.ndarray
+    home_community: np.ndarray
+    home_xy_m: np.ndarray
+    home_floor_m2: np.ndarray
+    gate_community: np.ndarray
+    gate_xy_m: np.ndarray
+    files: tuple[Path, ...]
+    digest: str
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when built from files of equal contents in the same CRS."""
+        if not isinstance(other, Streets):
+            return NotImplemented
+        return (self.crs, self.digest) == (other.crs, other.digest)
+
+    def __hash__(self) -> int:
+        """Hash of the CRS and the files' digest."""
+        return hash((self.crs, self.digest))
+
+
 @dataclass(frozen=True)
 class Community:
     """A community: residents live on the walkable cells of ``area``.
@@ -78,7 +132,7 @@ class Community:
     """
 
     name: str
-    area: tuple[int, int, int, int]
+    area: tuple[int, int, int, int] | None  # None on streets: homes come from the homes file
     residents: int
     groups: dict[str, float] | None = None  # none of its own: the population's shares
     gates: tuple[tuple[int, int], ...] | None = None  # not given: one gate, see gate_cells
@@ -115,13 +169,19 @@ class Community:
 
 @dataclass(frozen=True)
 class FacilitySite:
-    """One facility placed by the scenario."""
+    """One facility placed by the scenario.
+
+    On a grid, ``x`` and ``y`` are the facility's cell (whole numbers); on streets they are
+    metres in the streets' CRS (``[[facilities]] at_m``, or a row of the streets' facilities
+    file), and ``osm_id`` is its OpenStreetMap id when it was imported from OSM.
+    """
 
     type: str
-    x: int
-    y: int
+    x: int | float
+    y: int | float
     capacity: int
     name: str
+    osm_id: int | None = None  # not from OpenStreetMap
 
 
 @dataclass(frozen=True)
@@ -225,7 +285,7 @@ class Scenario:
     files: tuple[Path, ...] = field(default=(), compare=False)  # not recorded
     description: str = ""  # none
     seed: int = 0  # assumption: any fixed seed makes runs repeatable; ``lifecircle run --seed`` overrides it
-    grid: Grid
+    grid: Grid | None
     groups: dict[str, float]
     ages: dict[AgeBand, float]
     mixing: float = 1.0  # assumption: homes assigned regardless of group, the case without separation
@@ -236,6 +296,7 @@ class Scenario:
     types: dict[str, FacilityType]
     simulation: Simulation
     warnings: tuple[Problem, ...] = field(default=(), compare=False)  # none
+    streets: Streets | None = None  # the grid: a scenario has either [grid] or [streets]
 
     @property
     def types_present(self) -> list[str]:

@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-from model.cli import assets, batch, bench, compare, optimize, run, scenarios, serve
+from model.cli import assets, batch, bench, compare, importer, optimize, run, scenarios, serve
 from model.cli.common import EXIT_BAD_INPUT, BadArgument
 from model.scenario import ScenarioError
 
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios.add_parsers(sub)
     serve.add_parser(sub)
     assets.add_parser(sub)
+    importer.add_parser(sub)
     sub.add_parser(
         "bench",
         help="time whole runs of the benchmark scenarios (needs the source checkout: experiments/benchmarks)",

@@ -54,6 +54,9 @@ LAYERS = {
 }
 """The layers of ``lifecircle import gis`` and their columns; other columns are ignored."""
 
+SHAPEFILE_NAME_LENGTH = 10
+"""A shapefile's column names have at most 10 characters: ``residential`` is read as ``residentia`` too."""
+
 _GEOMETRY_TYPES = {
     "line": ("LineString", "MultiLineString"),
     "polygon": ("Polygon", "MultiPolygon"),
@@ -106,6 +109,7 @@ def read_layer(path: str | Path, role: str) -> gpd.GeoDataFrame:
         ) from None
     _check_crs(frame, file)
     spec = LAYERS[role]
+    frame = _full_names(frame, spec)
     _check_columns(frame, spec, file, role)
     _check_geometry(frame, spec, file, role)
     return frame
@@ -124,6 +128,9 @@ def _choose_layer(layers: list[str], role: str, file: str) -> str:
 
 def _check_crs(frame: gpd.GeoDataFrame, file: str) -> None:
     if frame.crs is None:
+        prj = Path(file).with_suffix(".prj")
+        if Path(file).suffix.lower() == ".shp" and prj.exists():
+            raise _problem(file, "crs", f"{prj.name} does not hold a coordinate reference system that can be read")
         raise _problem(
             file,
             "crs",
@@ -134,6 +141,13 @@ def _check_crs(frame: gpd.GeoDataFrame, file: str) -> None:
         pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     except Exception as exc:  # a CRS GDAL read but pyproj cannot transform
         raise _problem(file, "crs", f"cannot be used: {_said(exc)}") from None
+
+
+def _full_names(frame: gpd.GeoDataFrame, spec: Layer) -> gpd.GeoDataFrame:
+    """Columns a shapefile cut to its 10 characters (``residentia``) under their full names."""
+    short = {c[:SHAPEFILE_NAME_LENGTH]: c for c in spec.required + spec.optional if len(c) > SHAPEFILE_NAME_LENGTH}
+    renames = {k: v for k, v in short.items() if k in frame.columns and v not in frame.columns}
+    return frame.rename(columns=renames) if renames else frame
 
 
 def _check_columns(frame: gpd.GeoDataFrame, spec: Layer, file: str, role: str) -> None:

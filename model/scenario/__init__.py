@@ -8,7 +8,8 @@ pipeline:
    files: tables key by key, ``[[communities]]`` and ``[[facilities]]`` appended, an entry with
    the same ``name`` as one in the base replacing it (:mod:`.files`);
 3. check every value of the merged data, collecting *all* problems before reporting them
-   (:mod:`.checks`, and :mod:`.sites` for facility types, communities and facilities);
+   (:mod:`.checks`, :mod:`.sites` for facility types, communities and facilities, and
+   :mod:`.streets` for a street scenario's ``[streets]`` table and data files);
 4. return a frozen :class:`Scenario` (:mod:`.spec`), with the files it was read from and its
    warnings (problems that do not stop a run).
 
@@ -35,12 +36,16 @@ Modules, each using only those above it:
 * :mod:`.overrides`: dotted-key overrides as a layer on top of the merged files.
 * :mod:`.checker`: :class:`~.checker.Checker`, which collects problems with file and key path.
 * :mod:`.sites`: the semantic checks of facility types, communities and facilities.
+* :mod:`.streets`: the ``[streets]`` table of a street scenario and its CSV data files
+  (docs/streets.md): the CRS, the network, homes, gates and the facilities file.
 * :mod:`.checks`: the semantic checks of grid, population, walking and simulation, and
   :func:`load_scenario`.
 * :mod:`.write`: the resolved scenario as TOML text, and a variant adding facilities.
 
 Every problem names the file and the key path (``demo.toml: facilities[3].at: ...``), so the
-command line can print them and exit 2. Files are data: nothing in them is executed.
+command line can print them and exit 2; a problem in a street scenario's data file names the file,
+the line and the column (``streets/homes.csv:7: floor_m2: ...``). Files are data: nothing in them is
+executed.
 """
 
 from .checks import load_scenario
@@ -49,8 +54,8 @@ from .fields import FIELDS, CatalogueField
 from .files import DEFAULT_SCENARIO, SCENARIO_DIR, bundled_scenarios, load_catalogue, resolve_scenario_path
 from .kinds import AgeBand, parse_band, parse_windows
 from .limits import MAX_AGE, MAX_CELLS, MAX_RESIDENTS, MAX_TRIES
-from .schema import override_kind
-from .spec import Community, FacilitySite, FacilityType, Grid, Pace, Scenario, Simulation
+from .schema import STREET_FILES, override_kind
+from .spec import Community, FacilitySite, FacilityType, Grid, Pace, Scenario, Simulation, Streets
 from .write import extend_toml, scenario_toml
 
 __all__ = [
@@ -61,6 +66,7 @@ __all__ = [
     "MAX_RESIDENTS",
     "MAX_TRIES",
     "SCENARIO_DIR",
+    "STREET_FILES",
     "AgeBand",
     "CatalogueField",
     "Community",
@@ -72,6 +78,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Simulation",
+    "Streets",
     "bundled_scenarios",
     "extend_toml",
     "load_catalogue",

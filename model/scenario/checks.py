@@ -1,7 +1,8 @@
 """Semantic checks of a merged scenario, and :func:`load_scenario`, the entry point of this stage.
 
 The checks of the grid, the population, walking and the simulation settings are here, those of
-facility types, communities and facilities in :mod:`.sites`; both record what they find in a
+facility types, communities and facilities in :mod:`.sites`, those of a street network's
+``[streets]`` table and data files in :mod:`.streets`; all record what they find in a
 :class:`~.checker.Checker`.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from .checker import Checker
@@ -19,7 +21,8 @@ from .kinds import KIND_WORDS, AgeBand, is_number, kind_ok, parse_time
 from .limits import MAX_CELLS, MAX_LAT, MAX_LON, MAX_NAME_BYTES, MAX_RESIDENTS
 from .overrides import apply_overrides, overrides_layer
 from .sites import check_communities, check_facilities, check_types
-from .spec import Grid, Pace, Scenario, Simulation, default_of
+from .spec import Community, FacilitySite, FacilityType, Grid, Pace, Scenario, Simulation, Streets, default_of
+from .streets import check_streets
 
 # the scenario name becomes part of the results folder's name (results/<name>-<time>)
 _UNSAFE_NAME = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
@@ -43,11 +46,27 @@ def _check_origin(c: Checker, value: list | None) -> tuple[float, float] | None:
     return float(lon), float(lat)
 
 
+def _check_place(c: Checker) -> str | None:
+    """Where the scenario walks: "grid" or "streets"; None after recording that it gives both, or neither."""
+    has_grid, has_streets = "grid" in c.raw.data, "streets" in c.raw.data
+    if has_grid and has_streets:
+        c.bad(
+            "streets",
+            f"a scenario walks a grid or streets, not both: [grid] is set in {c.where('grid')}, "
+            f"[streets] in {c.where('streets')}",
+        )
+        return None
+    if has_grid:
+        return "grid"
+    if has_streets:
+        return "streets"
+    if not c.reported("streets"):  # a [streets] of the wrong shape: reported, and removed
+        c.missing("grid", c.top, "required table is missing (or [streets], for a street network)", any_file=True)
+    return None
+
+
 def _check_grid(c: Checker) -> Grid | None:
     g = c.table("grid")
-    if "grid" not in c.raw.data:
-        c.missing("grid", c.top, "required table is missing", any_file=True)
-        return None
     origin = _check_origin(c, g.get("origin", default_of(Grid, "origin")))
     width, height = c.require(g, "width", "grid.width"), c.require(g, "height", "grid.height")
     cell_m = g.get("cell_m", default_of(Grid, "cell_m"))
@@ -225,16 +244,17 @@ def load_scenario(
     seed = raw.data.get("seed", default_of(Scenario, "seed"))
     if seed < 0:
         c.bad("seed", f"must not be negative, not {seed}")
-    grid = _check_grid(c)
+    place = _check_place(c)
+    grid = _check_grid(c) if place == "grid" else None
     groups, ages, mixing = _check_population(c)
     speeds, pace = _check_walking(c)
     types, type_names = check_types(c)
     simulation = _check_simulation(c)
-    communities = check_communities(c, grid, groups)
+    communities = check_communities(c, grid, groups, place)
     total = sum(com.residents for com in communities)
     if total > MAX_RESIDENTS:
         c.bad("communities", f"{total:,} residents in all is more than this version handles ({MAX_RESIDENTS:,})")
-    facilities = check_facilities(c, grid, types, type_names)
+    streets, facilities = _streets_and_facilities(c, place, grid, communities, types, type_names)
     if problems:
         raise ScenarioError(problems)
     return Scenario(
@@ -254,4 +274,24 @@ def load_scenario(
         types=types,
         simulation=simulation,
         warnings=tuple(c.warnings),
+        streets=streets,
     )
+
+
+def _streets_and_facilities(
+    c: Checker,
+    place: str | None,
+    grid: Grid | None,
+    communities: tuple[Community, ...],
+    types: dict[str, FacilityType],
+    type_names: set[str],
+) -> tuple[Streets | None, tuple[FacilitySite, ...]]:
+    """The streets (on streets) and every facility: the facilities file's rows, then the ``[[facilities]]``."""
+    if place != "streets":
+        return None, check_facilities(c, grid, types, type_names, place)
+    read = check_streets(c, communities, types, type_names)
+    facilities = check_facilities(c, None, types, type_names, place, read.sites, read.taken)
+    streets = read.streets
+    if streets is not None:  # the file's rows as named: a resolved scenario leaves them in the file
+        streets = replace(streets, file_facilities=facilities[: len(read.sites)])
+    return streets, facilities

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,8 @@ class Raw:
         origin: Which file set each value: dotted key ("grid.width") -> file name.
         lists: The ``[[communities]]`` and ``[[facilities]]`` entries, merged.
         files: Resolved paths: the file itself first, then its base, the base's base, ...
+        folders: The folder of the file that set each path value ("streets.nodes" -> folder):
+            a path is relative to the file that gives it.
 
     """
 
@@ -58,6 +60,7 @@ class Raw:
     origin: dict[str, str]  # "grid.width" -> file name that set it
     lists: dict[str, list[Entry]]
     files: list[Path]  # resolved paths: the file itself first, then its base, the base's base, ...
+    folders: dict[str, Path] = field(default_factory=dict)  # "streets.nodes" -> folder of the file that set it
 
 
 def _read_toml(path: Path, referrer: tuple[str, str] | None, problems: list[Problem], given: str) -> dict | None:
@@ -170,6 +173,8 @@ def read_chain(
     base.data.pop("name", None)  # every file names itself; a base's name is not inherited
     tables = {k: v for k, v in data.items() if k not in LIST_SECTIONS and k != "extends"}
     merge_tables(base.data, tables, base.origin, file)
+    for key in data.get("streets", {}):  # its paths are relative to this file's folder
+        base.folders[f"streets.{key}"] = path.parent
     for section in LIST_SECTIONS:
         _merge_entries(base.lists[section], data.get(section, []), file)
     return base

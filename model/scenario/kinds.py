@@ -163,6 +163,7 @@ _SHAPES: dict[str, Callable[[Any], bool]] = {
     # a list of lists; each cell is checked with its community
     "cells": lambda v: isinstance(v, list) and all(isinstance(a, list) for a in v),
     "lonlat": _pair(is_number),  # the ranges (finite, on the Earth) are checked with the grid
+    "xy": _pair(is_number),  # finite: checked with the facility
     "shares": lambda v: isinstance(v, dict),
     "speeds": lambda v: isinstance(v, dict),
     "band_shares": lambda v: isinstance(v, dict),
@@ -185,6 +186,7 @@ KIND_WORDS = {
     "cell": "[x, y] (two integers)",
     "cells": "a list of [x, y] cells, e.g. [[3, 4]]",
     "lonlat": "[longitude, latitude] (two numbers, WGS84 degrees)",
+    "xy": "[x_m, y_m] (two numbers, metres in the streets' CRS)",
     "shares": "a table of shares, e.g. { han = 0.9, mongol = 0.1 }",
     "speeds": 'a table of speeds by age band, e.g. { "0-59" = 78.0, "60-100" = 60.0 }',
     "band_shares": 'a table of shares by age band, e.g. { "80-100" = 0.2 }',

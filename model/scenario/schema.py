@@ -19,13 +19,17 @@ from .kinds import KIND_WORDS, kind_ok
 # Kinds of a key: a kind of value (model/scenario/kinds.py), a dict (a table with its own schema)
 # or a list of one dict (a list of tables, [[communities]])
 _COMMUNITY = {"name": "str", "area": "rect", "residents": "int", "groups": "shares", "gates": "cells"}
-_FACILITY = {"type": "str", "at": "cell", "capacity": "int", "name": "str"}
+_FACILITY = {"type": "str", "at": "cell", "at_m": "xy", "capacity": "int", "name": "str", "osm_id": "int"}
+# [streets]: the CRS and the data files (docs/streets.md), read by model/scenario/streets.py
+STREET_FILES = ("nodes", "edges", "homes", "facilities", "gates")
+_STREETS = {"crs": "str", **dict.fromkeys(STREET_FILES, "str")}
 SCHEMA: dict[str, Any] = {
     "name": "str",
     "description": "str",
     "extends": "str",
     "seed": "int",
     "grid": {"width": "int", "height": "int", "cell_m": "float", "blocked": "rects", "origin": "lonlat"},
+    "streets": _STREETS,
     "population": {"groups": "shares", "ages": "shares", "mixing": "float"},
     "walking": {
         "m_per_min": "speeds",
@@ -120,6 +124,8 @@ _OPEN_TABLES = {"shares": "float", "speeds": "float", "band_shares": "float", "s
 _FIXED_KEYS = {
     "name": "the scenario's name cannot be overridden; change the scenario file",
     "extends": "cannot be overridden; change the scenario file",
+    # a path is relative to the file that sets it: an override has no folder
+    "streets": "the street network's CRS and files cannot be overridden; change the scenario file",
 }
 
 
@@ -178,8 +184,8 @@ def override_kind(key: str) -> str | None:
         table) or "table" (another table of the schema). ``facility_types.<any type>.<field>``
         has the kind of that catalogue field; a key inside a share or speed table ("float") or
         ``source`` ("str") that of its values. None when the key is not in the schema or cannot
-        be overridden (``name``, ``extends``, ``[[communities]]`` with their ``gates``,
-        ``[[facilities]]``).
+        be overridden (``name``, ``extends``, ``[streets]``, ``[[communities]]`` with their
+        ``gates``, ``[[facilities]]``).
 
     """
     return key_kind(key)[0]

@@ -1,11 +1,20 @@
-"""Semantic checks of what stands on the grid: facility types, communities and facilities.
+"""Semantic checks of what stands on the grid or the streets: facility types, communities and facilities.
 
 A facility type is the catalogue's entry with the scenario's changes (or a new type the scenario
 defines whole); its fields, their checks and their conversion to :class:`FacilityType` come from
 the catalogue field table (:mod:`.fields`).
+
+The community and facility checks take the scenario's ``place``: "grid" (a ``[grid]`` table:
+areas, gates and ``at`` cells), "streets" (a ``[streets]`` table: no areas or gates, facilities
+placed by ``at_m``; homes, gates and the facilities file are :mod:`.streets`'), or None when the
+scenario has both tables or neither (reported already: where things stand is then not checked).
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -104,13 +113,17 @@ def _blocked_cells(grid: Grid, area: tuple[int, int, int, int]) -> int:
     return sum(int(dy) * int(widths[row].sum()) for dy, row in zip(heights, covered))
 
 
-def check_communities(c: Checker, grid: Grid | None, groups: dict | None) -> tuple[Community, ...]:
-    """Check the ``[[communities]]`` entries: at least one; each named once, on the grid, with residents.
+def check_communities(
+    c: Checker, grid: Grid | None, groups: dict | None, place: str | None = "grid"
+) -> tuple[Community, ...]:
+    """Check the ``[[communities]]`` entries: at least one; each named once, placed, with residents.
 
     Args:
         c: The checker of the scenario.
         grid: The checked grid, or None if it has a problem (areas are then checked for shape only).
         groups: The population's checked group shares, or None if they have a problem.
+        place: "grid", "streets" (no ``area`` nor ``gates``: the homes and gates files give them)
+            or None (both tables or neither: areas and gates are not checked).
 
     Returns:
         The valid communities, in order.
@@ -122,13 +135,15 @@ def check_communities(c: Checker, grid: Grid | None, groups: dict | None) -> tup
         return ()
     out, seen = [], set()
     for e in entries:
-        community = _community(c, e, grid, groups, seen)
+        community = _community(c, e, grid, groups, seen, place)
         if community is not None:
             out.append(community)
     return tuple(out)
 
 
-def _community(c: Checker, e: Entry, grid: Grid | None, groups: dict | None, seen: set) -> Community | None:
+def _community(
+    c: Checker, e: Entry, grid: Grid | None, groups: dict | None, seen: set, place: str | None
+) -> Community | None:
     """Check one community entry; the community, or None if it has a problem."""
     path, file, d = f"communities[{e.index}]", e.file, e.data
     n_before = len(c.problems)
@@ -138,10 +153,7 @@ def _community(c: Checker, e: Entry, grid: Grid | None, groups: dict | None, see
     elif name in seen:
         c.bad(f"{path}.name", f"community name {name!r} is used twice", file)
     seen.add(name)
-    area = d.get("area")
-    area_ok = area is not None and _community_area(c, area, grid, path, file)
-    if area is None:
-        c.missing(f"{path}.area", file)
+    area, gates = _community_place(c, e, grid, place)
     residents = d.get("residents")
     if residents is None:
         c.missing(f"{path}.residents", file)
@@ -150,12 +162,45 @@ def _community(c: Checker, e: Entry, grid: Grid | None, groups: dict | None, see
     own = d.get("groups", default_of(Community, "groups"))
     if own is not None:
         own = _community_groups(c, own, groups, path, file)
+    placed = area is not None or place == "streets"
+    if len(c.problems) == n_before and placed and None not in (name, residents):  # a wrong type: reported, None
+        return Community(name, area, residents, own, gates)
+    return None
+
+
+# why a key of a [[communities]] entry is not given on streets
+_NOT_ON_STREETS = {
+    "area": "a community on streets has no area: its homes are the rows of the streets' homes file",
+    "gates": "a community on streets has no gates key: its gates are the rows of the streets' gates file",
+}
+
+
+def _community_place(
+    c: Checker, e: Entry, grid: Grid | None, place: str | None
+) -> tuple[tuple[int, int, int, int] | None, tuple[tuple[int, int], ...] | None]:
+    """Check where a community lies: its ``area`` and ``gates`` on the grid, none on streets.
+
+    Returns:
+        (area, gates): the area (None when missing, bad or not on the grid) and the checked gates
+        (None when not given, bad or not on the grid).
+
+    """
+    path, file, d = f"communities[{e.index}]", e.file, e.data
+    if place == "streets":
+        for key, why in _NOT_ON_STREETS.items():
+            if key in d:
+                c.bad(f"{path}.{key}", why, file)
+        return None, None
+    if place is None:
+        return None, None
+    area = d.get("area")
+    area_ok = area is not None and _community_area(c, area, grid, path, file)
+    if area is None:
+        c.missing(f"{path}.area", file)
     gates = d.get("gates", default_of(Community, "gates"))
     if gates is not None:
         gates = _check_gates(c, gates, grid, area if area_ok else None, f"{path}.gates", file)
-    if len(c.problems) == n_before and None not in (name, area, residents):  # a wrong type: reported, None
-        return Community(name, tuple(area), residents, own, gates)
-    return None
+    return (tuple(area) if area is not None else None), gates
 
 
 def _community_area(c: Checker, area: list[int], grid: Grid | None, path: str, file: str) -> bool:
@@ -226,7 +271,13 @@ def _check_gates(
 
 
 def check_facilities(
-    c: Checker, grid: Grid | None, types: dict[str, FacilityType], type_names: set[str]
+    c: Checker,
+    grid: Grid | None,
+    types: dict[str, FacilityType],
+    type_names: set[str],
+    place: str | None = "grid",
+    file_sites: Sequence[FacilitySite] = (),
+    taken: Mapping[str, str] | None = None,
 ) -> tuple[FacilitySite, ...]:
     """Check the ``[[facilities]]`` entries and name those without a name.
 
@@ -235,22 +286,35 @@ def check_facilities(
         grid: The checked grid, or None if it has a problem.
         types: The valid facility types.
         type_names: The names of all facility types, valid or not.
+        place: "grid" (entries give ``at``), "streets" (entries give ``at_m``) or None (both
+            tables or neither: where the facilities stand is not checked, none is returned).
+        file_sites: On streets, the valid rows of the facilities file, in file order (perhaps
+            unnamed): they come first.
+        taken: The names the facilities file gives -> where ("facilities.csv line 4"): an entry
+            of the same name is a problem.
 
     Returns:
-        The valid facilities, in order, each named: an unnamed one gets "<type> <n>", the n-th
-        facility of its type in file order, or the next free number if that name is taken.
+        The valid facilities, in order (``file_sites``, then the entries), each named: an unnamed
+        one gets "<type> <n>", the n-th facility of its type in that order, or the next free
+        number if that name is taken.
 
     """
-    out, seen = [], set()
+    out, seen = list(file_sites), dict(taken or {})
     for e in c.raw.lists["facilities"]:
-        site = _facility(c, e, grid, types, type_names, seen)
+        site = _facility(c, e, grid, types, type_names, seen, place)
         if site is not None:
             out.append(site)
     return _named(out)
 
 
 def _facility(
-    c: Checker, e: Entry, grid: Grid | None, types: dict[str, FacilityType], type_names: set[str], seen: set
+    c: Checker,
+    e: Entry,
+    grid: Grid | None,
+    types: dict[str, FacilityType],
+    type_names: set[str],
+    seen: dict[str, str],
+    place: str | None,
 ) -> FacilitySite | None:
     """Check one facility entry; the facility (perhaps unnamed), or None if it has a problem."""
     path, file, d = f"facilities[{e.index}]", e.file, e.data
@@ -260,24 +324,59 @@ def _facility(
         c.missing(f"{path}.type", file)
     elif ftype not in type_names:
         c.bad(f"{path}.type", f"unknown facility type {ftype!r}{suggest(ftype, sorted(type_names))}", file)
-    at = d.get("at")
-    if at is None:
-        c.missing(f"{path}.at", file)
-    elif grid:
-        _check_cell(c, grid, at, f"{path}.at", file)
+    at = _facility_at(c, e, grid, place)
     capacity = d.get("capacity")
     if capacity is not None:
         c.positive(capacity, f"{path}.capacity", file)
     name = d.get("name")
     if name is not None:
         if name in seen:
-            c.bad(f"{path}.name", f"facility name {name!r} is used twice", file)
-        seen.add(name)
+            also = f" (also in {seen[name]})" if seen[name] else ""
+            c.bad(f"{path}.name", f"facility name {name!r} is used twice{also}", file)
+        seen.setdefault(name, "")
     # a bad type's own problem is reported; a value of a wrong type is reported and None
-    if len(c.problems) == n_before and grid and ftype in types and at is not None:
+    if len(c.problems) == n_before and ftype in types and at is not None:
         cap = capacity if capacity is not None else types[ftype].capacity
-        return FacilitySite(ftype, at[0], at[1], cap, name or "")
+        return FacilitySite(ftype, at[0], at[1], cap, name or "", d.get("osm_id"))
     return None
+
+
+# the key that places a facility, and why the other one is not given there
+_AT_KEY = {"grid": "at", "streets": "at_m"}
+_WRONG_AT = {
+    "grid": "at_m places a facility on streets; on the grid give its cell, at = [x, y]",
+    "streets": "at is a cell of a grid; on streets give at_m = [x_m, y_m], metres in the streets' CRS",
+}
+
+
+def _facility_at(c: Checker, e: Entry, grid: Grid | None, place: str | None) -> tuple[int | float, int | float] | None:
+    """Check where a facility entry stands: ``at`` on the grid, ``at_m`` on streets.
+
+    Returns:
+        (x, y), a cell on the grid or metres on streets; None if missing or bad, on a grid with a
+        problem, or when the place is not known (``place`` None).
+
+    """
+    if place is None:
+        return None
+    path, file, d = f"facilities[{e.index}]", e.file, e.data
+    key = _AT_KEY[place]
+    other = _AT_KEY["streets" if place == "grid" else "grid"]
+    if other in d:
+        c.bad(f"{path}.{other}", _WRONG_AT[place], file)
+    at = d.get(key)
+    if at is None:
+        c.missing(f"{path}.{key}", file)
+        return None
+    if place == "streets":
+        if not all(math.isfinite(v) for v in at):
+            c.bad(f"{path}.at_m", f"must be finite numbers, not {at!r}", file)
+            return None
+        return float(at[0]), float(at[1])
+    if grid is None:
+        return None
+    _check_cell(c, grid, at, f"{path}.at", file)
+    return at[0], at[1]
 
 
 def _check_cell(c: Checker, grid: Grid, at: list[int], path: str, file: str) -> None:
@@ -306,5 +405,5 @@ def _named(sites: list[FacilitySite]) -> tuple[FacilitySite, ...]:
         while f"{f.type} {n}" in taken:
             n += 1
         taken.add(f"{f.type} {n}")
-        named.append(FacilitySite(f.type, f.x, f.y, f.capacity, f"{f.type} {n}"))
+        named.append(replace(f, name=f"{f.type} {n}"))
     return tuple(named)

@@ -87,7 +87,14 @@ class Streets:
         gate_community: int64 (g,) community index of each gate (may be empty).
         gate_xy_m: float (g, 2) where each gate is, metres.
         files: The data files read (nodes, edges, homes, facilities, gates), resolved.
-        digest: sha256 of the data files' contents, in that order.
+        digest: sha256 of the data files' contents, in that order (each preceded by its key
+            and its length in bytes, so that a file left out cannot pass for another).
+        file_keys: The ``[streets]`` key of each of ``files`` ("nodes", "edges", "homes", then
+            "facilities" and "gates" when given).
+        file_facilities: The rows of the facilities file as loaded (named): ``Scenario.facilities``
+            starts with them, then come the ``[[facilities]]`` entries. The resolved scenario
+            (model/scenario/write.py) leaves them in the file when ``Scenario.facilities`` still
+            starts with them unchanged.
 
     """
 
@@ -105,6 +112,8 @@ class Streets:
     gate_xy_m: np.ndarray
     files: tuple[Path, ...]
     digest: str
+    file_keys: tuple[str, ...] = ()  # the keys of ``files``
+    file_facilities: tuple[FacilitySite, ...] = ()  # no facilities file
 
     def __eq__(self, other: object) -> bool:
         """Equal when built from files of equal contents in the same CRS."""

@@ -4,6 +4,10 @@
 it returns gives a scenario equal to the one written (and with its types, communities and
 facilities in the same order). A run writes it, so that its results folder says exactly what
 was simulated, whatever the scenario file ``extends`` and whatever the catalogue held then.
+
+A street scenario's data files are not copied: its ``[streets]`` table names them by absolute
+path (``Streets.digest`` in run.json says which contents were read), and the facilities of its
+facilities file stay there.
 """
 
 from __future__ import annotations
@@ -17,13 +21,52 @@ from typing import Any
 
 import tomli_w
 
+from .errors import Problem
 from .fields import type_entry
+from .files import read_chain
 from .kinds import AgeBand, format_time
-from .spec import Scenario
+from .spec import FacilitySite, Scenario
 
 
 def _bands(table: dict[AgeBand, float]) -> dict[str, float]:
     return {str(band): value for band, value in table.items()}
+
+
+def _place(s: Scenario) -> tuple[str, dict[str, Any]]:
+    """("grid", its table) or ("streets", its table, the data files by absolute path)."""
+    if s.streets is None:
+        grid: dict[str, Any] = {"width": s.grid.width, "height": s.grid.height, "cell_m": s.grid.cell_m}
+        if s.grid.origin is not None:  # only when given: no origin is not a value TOML can write
+            grid["origin"] = list(s.grid.origin)
+        grid["blocked"] = [list(r) for r in s.grid.blocked]
+        return "grid", grid
+    files = dict(zip(s.streets.file_keys, s.streets.files, strict=True))
+    return "streets", {"crs": s.streets.crs, **{key: str(path) for key, path in files.items()}}
+
+
+def _facility(f: FacilitySite, on_streets: bool) -> dict[str, Any]:
+    """A ``[[facilities]]`` entry: ``at`` a cell on the grid, ``at_m`` metres on streets."""
+    at = {"at_m": [float(f.x), float(f.y)]} if on_streets else {"at": [f.x, f.y]}
+    entry = {"type": f.type, **at, "capacity": f.capacity, "name": f.name}
+    if f.osm_id is not None:
+        entry["osm_id"] = f.osm_id
+    return entry
+
+
+def _facilities(s: Scenario, place: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``[[facilities]]`` entries; on streets those not left in the facilities file.
+
+    The facilities file's rows stay in the file when the scenario's facilities still start with
+    them unchanged; otherwise (a facility of the file removed or changed) every facility is
+    written as an entry and the ``[streets]`` table (``place``, changed) names no facilities file.
+    """
+    if s.streets is None:
+        return [_facility(f, False) for f in s.facilities]
+    kept = s.streets.file_facilities
+    if "facilities" in place and tuple(s.facilities[: len(kept)]) == kept:
+        return [_facility(f, True) for f in s.facilities[len(kept) :]]
+    place.pop("facilities", None)
+    return [_facility(f, True) for f in s.facilities]
 
 
 def _data(s: Scenario) -> dict[str, Any]:
@@ -31,21 +74,21 @@ def _data(s: Scenario) -> dict[str, Any]:
     sim = s.simulation
     communities = []
     for com in s.communities:
-        entry: dict[str, Any] = {"name": com.name, "area": list(com.area), "residents": com.residents}
+        entry: dict[str, Any] = {"name": com.name}
+        if com.area is not None:  # none on streets
+            entry["area"] = list(com.area)
+        entry["residents"] = com.residents
         if com.groups is not None:
             entry["groups"] = dict(com.groups)
         if com.gates is not None:  # only when given: without, the default gate is a rule, not a value
             entry["gates"] = [list(cell) for cell in com.gates]
         communities.append(entry)
-    grid: dict[str, Any] = {"width": s.grid.width, "height": s.grid.height, "cell_m": s.grid.cell_m}
-    if s.grid.origin is not None:  # only when given: no origin is not a value TOML can write
-        grid["origin"] = list(s.grid.origin)
-    grid["blocked"] = [list(r) for r in s.grid.blocked]
+    key, place = _place(s)
     return {
         "name": s.name,
         "description": s.description,
         "seed": s.seed,
-        "grid": grid,
+        key: place,
         "population": {"groups": dict(s.groups), "ages": _bands(s.ages), "mixing": s.mixing},
         "walking": {
             "m_per_min": _bands(s.speeds),
@@ -65,9 +108,7 @@ def _data(s: Scenario) -> dict[str, Any]:
             "reference_m_per_min": sim.reference_m_per_min,
         },
         "communities": communities,
-        "facilities": [
-            {"type": f.type, "at": [f.x, f.y], "capacity": f.capacity, "name": f.name} for f in s.facilities
-        ],
+        "facilities": _facilities(s, place),
         # every type, the catalogue's too: the file does not depend on the catalogue it is read with
         "facility_types": {tid: type_entry(t) for tid, t in s.types.items()},
     }
@@ -113,7 +154,9 @@ def _text(data: dict[str, Any]) -> str:
     write every array over several lines: ten lines for each facility.)
     """
     blocks = ["\n".join(_lines({k: v for k, v in data.items() if not isinstance(v, (dict, list))}))]
-    for key in ("grid", "population", "walking", "simulation"):
+    for key in ("grid", "streets", "population", "walking", "simulation"):
+        if key not in data:  # a scenario has [grid] or [streets]
+            continue
         blocks.append("\n".join([f"[{key}]", *_lines(data[key])]))
     for key in ("communities", "facilities"):
         blocks.extend("\n".join([f"[[{key}]]", *_lines(entry)]) for entry in data[key])
@@ -134,6 +177,10 @@ def scenario_toml(scenario: Scenario) -> str:
     ``extends``: the file stands alone, and loading it gives a scenario equal to ``scenario``.
     The optional ``grid.origin`` and a community's ``gates`` are written only when given.
 
+    A street scenario's ``[streets]`` table names its data files by absolute path; the
+    facilities of its facilities file stay in that file (while ``scenario.facilities`` starts
+    with them unchanged: ``Streets.file_facilities``), the others are written with ``at_m``.
+
     Args:
         scenario: A loaded scenario.
 
@@ -148,38 +195,59 @@ def scenario_toml(scenario: Scenario) -> str:
         f"# The resolved scenario {scenario.name!r}, written by lifecircle from {origin}.",
         "# Every value is written out, nothing is left to a base file or the catalogue: loading this",
         "# file gives the same scenario. Where the facility types' numbers come from: their source tables.",
-        "",
     ]
+    if scenario.streets is not None:
+        header.append(f"# The street network's data files (by absolute path) had sha256 {scenario.streets.digest}.")
+    header.append("")
     return "\n".join(_comment(line) for line in header) + "\n" + _text(_data(scenario))
 
 
+def _on_streets(source: Path) -> bool:
+    """Whether the scenario file ``source`` (with its bases) has a ``[streets]`` table; False if it cannot be read."""
+    problems: list[Problem] = []
+    raw = read_chain(Path(source), (), None, problems, str(source))
+    return raw is not None and "streets" in raw.data
+
+
 def extend_toml(
-    source: Path, target: Path, name: str, facilities: Sequence[tuple[str, int, int, str]], how: str
+    source: Path,
+    target: Path,
+    name: str,
+    facilities: Sequence[tuple[str, int | float, int | float, str]],
+    how: str,
+    *,
+    streets: bool | None = None,
 ) -> str:
     """Write a scenario that ``extends`` another and adds facilities to it.
 
     The planners' tools save what they propose this way (``lifecircle optimize``, the browser
     page's plan): a variant file that states only what it adds, laid out as the bundled files
-    are (one ``[[facilities]]`` block per facility, ``at = [x, y]`` on one line); every value is
-    written by tomli_w, so any name (quotes, backslashes, any script) reads back as given.
+    are (one ``[[facilities]]`` block per facility, ``at = [x, y]`` on one line, or
+    ``at_m = [x_m, y_m]`` on streets); every value is written by tomli_w, so any name (quotes,
+    backslashes, any script) reads back as given.
 
     Args:
         source: The scenario file to extend.
         target: Where the new file will be written; ``extends`` is the path of ``source``
             relative to its folder (with forward slashes), as a scenario file gives it.
         name: The new scenario's name.
-        facilities: The added facilities as (type, x, y, name). A name that a facility of the
-            base already has replaces that facility instead of adding one
-            (docs/scenarios.md, extends).
+        facilities: The added facilities as (type, x, y, name): a cell on the grid, metres on
+            streets. A name that a facility of the base already has replaces that facility
+            instead of adding one (docs/scenarios.md, extends); on streets, not one of the
+            facilities file (a name used twice is a problem).
         how: How the facilities were chosen: the leading comment (one ``#`` line per line).
+        streets: Whether ``source`` is a street scenario (``at_m``); None: read ``source`` (and
+            its bases) to see whether it has a ``[streets]`` table.
 
     Returns:
         The TOML text of the new scenario file.
 
     """
+    on_streets = _on_streets(source) if streets is None else streets
     relative = Path(os.path.relpath(Path(source).resolve(), Path(target).resolve().parent)).as_posix()
     blocks = ["\n".join(_lines({"name": name, "extends": relative}))]
     for t, x, y, n in facilities:
-        blocks.append("\n".join(["[[facilities]]", *_lines({"type": t, "at": [x, y], "name": n})]))
+        at = {"at_m": [float(x), float(y)]} if on_streets else {"at": [x, y]}
+        blocks.append("\n".join(["[[facilities]]", *_lines({"type": t, **at, "name": n})]))
     comment = "".join(f"# {_comment(line)}\n" for line in how.splitlines() or [""])
     return comment + "\n\n".join(blocks) + "\n"

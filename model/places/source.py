@@ -252,7 +252,7 @@ def _osm_homes(place: OsmPlace) -> tuple[pd.DataFrame, str, list[str], dict[str,
         warnings.append(f"{place.file}: no residential buildings: every one of its {len(b):,} buildings is a home")
     homes = b[chosen]
     floor = _repaired_floor(homes)
-    keep = floor > 0
+    keep = np.round(floor, 2) > 0  # as written: floor_m2 has 2 decimals and must be above 0
     dropped = {"homes_without_area": int((~keep).sum())}
     homes = homes[keep]
     assumed = int(homes["levels_assumed"].sum())
@@ -340,7 +340,7 @@ def gis_source(files: GisFiles, population: int | None = None) -> Source:
     epsg = utm_epsg(*gis.lonlat_centre(streets))
     nodes, edges, lines = _gis_network(streets, epsg, streets_file)
     areas = read_communities(files.communities, epsg, population) if files.communities else _no_areas()
-    homes, words, warnings = _gis_homes(files, epsg, areas)
+    homes, words, warnings, dropped = _gis_homes(files, epsg, areas)
     facilities = _gis_facilities(files.facilities, epsg)
     fences = np.array([], dtype=object)
     if files.barriers is not None:
@@ -368,6 +368,7 @@ def gis_source(files: GisFiles, population: int | None = None) -> Source:
         gates=gates,
         real=real,
         warnings=warnings,
+        dropped={"homes_without_area": dropped},
     )
 
 
@@ -385,24 +386,22 @@ def _gis_network(streets: Any, epsg: int, file: str) -> tuple[pd.DataFrame, pd.D
             lines.append(shapely.get_coordinates(part))
             owner.append(index)
     noded = node_lines(lines)
-    pieces = np.array([shapely.LineString(p) for p in noded.pieces] or [], dtype=object)
-    lon_lat = [np.column_stack(_lonlat(epsg, p[:, 0], p[:, 1])) for p in noded.pieces]
-    geodesic = geodesic_lengths(np.array([shapely.LineString(p) for p in lon_lat], dtype=object))
-    feature = np.asarray(owner, dtype=np.int64)[noded.line] if len(noded.line) else np.array([], dtype=np.int64)
-    length = geodesic
-    if "length_m" in streets and len(feature):
-        total = np.bincount(feature, weights=geodesic, minlength=len(streets))
-        share = np.divide(geodesic, total[feature], out=np.zeros_like(geodesic), where=total[feature] > 0)
-        length = given[feature] * share
     if len(noded.u) == 0:
         raise ScenarioError([Problem(file, "", "holds no street of any length: no walking network")])
+    pieces = np.array([shapely.LineString(p) for p in noded.pieces], dtype=object)
+    lon_lat = [np.column_stack(_lonlat(epsg, p[:, 0], p[:, 1])) for p in noded.pieces]
+    length = geodesic_lengths(np.array([shapely.LineString(p) for p in lon_lat], dtype=object))
+    feature = np.asarray(owner, dtype=np.int64)[noded.line]
+    if "length_m" in streets:  # the line's given length, shared over its pieces as their geodesic lengths are
+        total = np.bincount(feature, weights=length, minlength=len(streets))[feature]
+        length = given[feature] * np.divide(length, total, out=np.zeros_like(length), where=total > 0)
     x, y = noded.node_xy[:, 0], noded.node_xy[:, 1]
     nodes = _with_lonlat(pd.DataFrame({"node_id": np.arange(1, len(x) + 1, dtype=np.int64), "x_m": x, "y_m": y}), epsg)
     edges = pd.DataFrame({"u": noded.u, "v": noded.v, "length_m": length, "feature": feature + 1})
     return nodes, edges, pieces
 
 
-def _gis_homes(files: GisFiles, epsg: int, areas: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str]]:
+def _gis_homes(files: GisFiles, epsg: int, areas: pd.DataFrame) -> tuple[pd.DataFrame, str, list[str], int]:
     if files.buildings is None:
         return _lattice_homes(areas, epsg)
     file = str(files.buildings)
@@ -422,7 +421,8 @@ def _gis_homes(files: GisFiles, epsg: int, areas: pd.DataFrame) -> tuple[pd.Data
         warnings.append(f"{file}: residential: no building is residential: every one of them is a home")
     polygons = gis.polygonal(gis.projected(frame, epsg))
     floor = shapely.area(polygons) * levels
-    keep = chosen & (floor > 0)
+    keep = chosen & (np.round(floor, 2) > 0)  # as written: 2 decimals, above 0
+    dropped = int((chosen & ~keep).sum())
     points = shapely.point_on_surface(polygons[keep])
     homes = pd.DataFrame(
         {
@@ -435,13 +435,13 @@ def _gis_homes(files: GisFiles, epsg: int, areas: pd.DataFrame) -> tuple[pd.Data
         }
     )
     words += f"; floor area = footprint x levels, 1 storey assumed for {int(assumed[keep].sum()):,}"
-    return _with_lonlat(homes, epsg)[_HOME_COLUMNS], words, warnings
+    return _with_lonlat(homes, epsg)[_HOME_COLUMNS], words, warnings, dropped
 
 
 _HOME_COLUMNS = ["home_id", "x_m", "y_m", "lon", "lat", "floor_m2", "levels", "levels_assumed"]
 
 
-def _lattice_homes(areas: pd.DataFrame, epsg: int) -> tuple[pd.DataFrame, str, list[str]]:
+def _lattice_homes(areas: pd.DataFrame, epsg: int) -> tuple[pd.DataFrame, str, list[str], int]:
     """A home at each centre of a HOME_LATTICE_M lattice inside a community (its representative point if none)."""
     xs, ys, floors = [], [], []
     side = HOME_LATTICE_M
@@ -470,7 +470,7 @@ def _lattice_homes(areas: pd.DataFrame, epsg: int) -> tuple[pd.DataFrame, str, l
     homes = homes.assign(levels=np.nan, levels_assumed=True)
     words = f"no buildings layer: {len(homes):,} points of a {side:g} m lattice in the communities, equal floor areas"
     warning = f"no --buildings: homes are {len(homes):,} points of a {side:g} m lattice inside the communities"
-    return _with_lonlat(homes, epsg)[_HOME_COLUMNS], words, [warning]
+    return _with_lonlat(homes, epsg)[_HOME_COLUMNS], words, [warning], 0
 
 
 def _gis_facilities(path: str | Path | None, epsg: int) -> pd.DataFrame:

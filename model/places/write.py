@@ -28,7 +28,7 @@ import pandas as pd
 
 from model.scenario import SCENARIO_DIR
 
-from .build import Built
+from .build import Built, counted
 
 STREETS_FOLDER = "streets"
 FILES = ("nodes", "edges", "homes", "facilities", "gates")
@@ -164,7 +164,7 @@ def _header(built: Built, header: Header) -> list[str]:
     )
     _comment(
         lines,
-        f"kept: {len(built.homes):,} homes in {len(built.communities):,} communities, "
+        f"kept: {counted(len(built.homes), 'home')} in {counted(len(built.communities), 'community', 'communities')}, "
         f"{len(built.facilities):,} facilities, {len(built.gates):,} gates",
         "  ",
     )

@@ -45,6 +45,8 @@ from model.city.cache import CityCache
 from model.city.candidates import Reach, facility_reach
 from model.city.grid import City
 from model.city.residents import Residents
+from model.city.streets import StreetCity
+from model.city.surface import WalkingSurface
 from model.measures.activity import cross_group_copresence
 from model.measures.summary import fixed_before_the_run, flatten, summarise
 from model.scenario import Problem, Scenario, ScenarioError, load_scenario
@@ -144,9 +146,14 @@ class LifeCircleModel(mesa.Model):
         return self.context.built
 
     @property
-    def city(self) -> City:
-        """Grid, walking graph and facilities."""
+    def city(self) -> City | StreetCity:
+        """Grid, walking graph and facilities; or the street network, homes, facilities and gates."""
         return self.context.city
+
+    @property
+    def surface(self) -> WalkingSurface:
+        """The walking surface residents walk: the grid's cells or the street network's nodes."""
+        return self.context.surface
 
     @property
     def population(self) -> Residents:
@@ -242,7 +249,7 @@ class LifeCircleModel(mesa.Model):
         return self.engine.resident_states()
 
     def positions(self) -> np.ndarray:
-        """Every resident's current cell."""
+        """Every resident's current node of the walking surface (a cell on the grid)."""
         return self.engine.positions()
 
     def facility_totals(self) -> dict[str, np.ndarray]:
@@ -287,6 +294,10 @@ class LifeCircleModel(mesa.Model):
         """
         from mesa.discrete_space import OrthogonalMooreGrid, PropertyLayer
 
+        if not isinstance(self.city, City):
+            raise AttributeError(
+                f"scenario {self.spec.name!r} walks a street network: it has no grid (see model.surface)"
+            )
         if getattr(self, "_grid", None) is None:
             grid = OrthogonalMooreGrid((self.city.width, self.city.height), torus=False, random=self.random)
             walkable = PropertyLayer("walkable", (self.city.width, self.city.height), default_value=0.0, dtype=float)
@@ -348,9 +359,9 @@ def _context(
     max_speed = scenario.fastest_m_per_min  # the fastest resident the pace draws allow
     limit_m = scenario.simulation.cutoff_min * max_speed
     if city_cache is None:
-        reach = facility_reach(built.surface, city, population.cell, limit_m)
+        reach = facility_reach(built.surface, city, population.node, limit_m)
     else:
-        reach = city_cache.reach(scenario, built.surface, city, population.cell, limit_m)
+        reach = city_cache.reach(scenario, built.surface, city, population.node, limit_m)
     return RunContext(
         spec=scenario,
         seed=seed,
@@ -361,7 +372,7 @@ def _context(
         built=built,
         types=types,
         reach=reach,
-        origin_of=reach.origin_index(population.cell),
+        origin_of=reach.origin_index(population.node),
         visit_log=VisitLog(city.types, visit_sink),
     )
 

@@ -157,8 +157,8 @@ def test_mixing_override_changes_residential_dissimilarity(scenario):
     default = LifeCircleModel(scenario, seed=1)
     pop = default.population
     assert default.spec.mixing == 1.0
-    assert np.array_equal(pop.cell, LifeCircleModel(scenario, seed=1, mixing=1.0).population.cell)
-    assert not np.array_equal(pop.cell, model.population.cell)
+    assert np.array_equal(pop.node, LifeCircleModel(scenario, seed=1, mixing=1.0).population.node)
+    assert not np.array_equal(pop.node, model.population.node)
 
 
 def test_bad_mixing_is_a_scenario_error(scenario):

@@ -146,7 +146,9 @@ def test_files_and_contract_keys(runs, name):
             *(("peak_people_per_1000m2",) if t == "park" else ()),
         }
     mixing = summary["mixing"]
-    assert set(mixing) == {"block_cells", "residential", "activity"}
+    assert set(mixing) == {"block_cells", "block_m", "residential", "activity"}
+    cell_m = tomllib.loads((out / "scenario.toml").read_text(encoding="utf-8"))["grid"].get("cell_m", 50.0)
+    assert mixing["block_m"] == mixing["block_cells"] * cell_m  # the block's side in whole cells, and in metres
     groups = set(residents["group"])
     assert set(mixing["residential"]) == {"blocks", "communities", "catchment"}
     for unit in ("blocks", "communities"):

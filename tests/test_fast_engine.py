@@ -130,7 +130,7 @@ def test_mesa_grid_view_counts_everyone_where_they_are(tmp_path, engine):
     np.add.at(expected, (xs, ys), 1)
     np.testing.assert_array_equal(people, expected)
     assert (grid.walkable.data == model.city.walkable.T).all()
-    assert (pos != model.population.cell).any()  # somebody has left home
+    assert (pos != model.population.node).any()  # somebody has left home
 
 
 NO_FACILITIES = """

@@ -13,6 +13,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from model.city.surface import GridSurface
 from model.measures.activity import activity_mixing, presence_table
 from model.measures.catchment import catchment_exposure, neighbours_within
 from model.measures.segregation import multigroup_dissimilarity, relative_exposure
@@ -97,13 +98,13 @@ def test_catchment_exposure_hand_worked_on_a_corridor():
     city = make_city(np.ones((1, 40), dtype=bool))
     cell, group = np.array([0, 0, 10, 30]), np.array([0, 1, 1, 0])
     pace = np.array([50.0, 10.0, 50.0, 50.0])
-    neighbours = home_neighbours(city, cell, group, pace, 2, 15.0)
+    neighbours = home_neighbours(GridSurface(city), cell, group, pace, 2, 15.0)
     # itself included: r0 sees r0, r1, r2; r1 sees r0, r1; r2 sees all three; r3 only itself
     np.testing.assert_array_equal(neighbours, [[1, 2], [1, 1], [1, 2], [1, 0]])
     # r0: b, b -> 1; r1: a -> 1; r2: a, b -> 1/2; r3 left out
     assert catchment_exposure(neighbours, group, ["a", "b"]) == {"a": 1.0, "b": 0.75}
     # at exactly the bound: 750 m at 50 m/min is 15.0 minutes, inside
-    edge = home_neighbours(city, np.array([0, 15]), np.array([0, 1]), np.array([50.0, 50.0]), 2, 15.0)
+    edge = home_neighbours(GridSurface(city), np.array([0, 15]), np.array([0, 1]), np.array([50.0, 50.0]), 2, 15.0)
     np.testing.assert_array_equal(edge, [[1, 1], [1, 1]])
 
 
@@ -134,7 +135,7 @@ def test_catchment_exposure_against_networkx(seed):
     group = rng.integers(0, 3, n)
     pace = rng.uniform(8.0, 30.0, n)  # walks of 120 to 450 m: part of the grid
     walk = 15.0
-    got = home_neighbours(city, cell, group, pace, 3, walk)
+    got = home_neighbours(GridSurface(city), cell, group, pace, 3, walk)
     xy = [(c % width, c // width) for c in cell]
     shares = {g: [] for g in range(3)}
     for r in range(n):

@@ -30,11 +30,11 @@ def covered_by_brute_force(model, ftype: str, extra_cell: int | None, limit: flo
     city, res = model.city, model.built.residents
     ft = model.spec.types[ftype]
     users = (res.age >= ft.ages.lo) & (res.age <= ft.ages.hi)
-    sources = list(city.facilities.loc[city.facilities["type"] == ftype, "cell"])
+    sources = list(city.facilities.loc[city.facilities["type"] == ftype, "node"])
     if extra_cell is not None:
         sources.append(extra_cell)
     dist = csgraph.dijkstra(city.graph, directed=False, indices=sources, min_only=True)
-    return int((users & (dist[res.cell] / res.m_per_min <= limit)).sum())
+    return int((users & (dist[res.node] / res.m_per_min <= limit)).sum())
 
 
 def test_one_new_site_covers_what_the_best_cell_covers(tmp_path):
@@ -142,16 +142,16 @@ def test_pmedian_rows_by_cell_keep_the_objective_exact_when_paces_vary(tmp_path)
     candidates = np.flatnonzero(city.walkable.reshape(-1))
     by_cell = build_instance(model, "park", weight, candidates, 10_000.0, by_cell=True)
     by_user = build_instance(model, "park", weight, candidates, 10_000.0)
-    assert by_cell.weight.size == np.unique(res.cell[weight > 0]).size < by_user.weight.size
+    assert by_cell.weight.size == np.unique(res.node[weight > 0]).size < by_user.weight.size
     rng = np.random.default_rng(0)
     for _ in range(5):
         sites = np.sort(rng.choice(candidates.size, size=2, replace=False))
         dist = csgraph.dijkstra(city.graph, directed=False, indices=candidates[sites], min_only=True)
         existing = csgraph.dijkstra(
-            city.graph, directed=False, indices=city.facilities.loc[city.facilities["type"] == "park", "cell"]
+            city.graph, directed=False, indices=city.facilities.loc[city.facilities["type"] == "park", "node"]
         ).min(axis=0)
         users = weight > 0
-        brute = float((np.minimum(dist, existing)[res.cell[users]] / res.m_per_min[users]).sum())
+        brute = float((np.minimum(dist, existing)[res.node[users]] / res.m_per_min[users]).sum())
         for inst in (by_cell, by_user):
             total = location.evaluate(
                 "pmedian", inst.minutes, inst.weight, sites, existing=inst.existing, unserved_min=1e9

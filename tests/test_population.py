@@ -29,7 +29,7 @@ def test_counts_homes_ages_and_speeds(small_scenario):
         x, y, w, h = com.area
         assert ((res.x[mine] >= x) & (res.x[mine] < x + w) & (res.y[mine] >= y) & (res.y[mine] < y + h)).all()
     assert city.walkable[res.y, res.x].all()
-    assert np.array_equal(res.cell, res.y * city.width + res.x)
+    assert np.array_equal(res.node, res.y * city.width + res.x)
     assert res.age.min() >= 0 and res.age.max() <= 100
     expected_speed = np.select([res.age <= 11, res.age <= 59], [55.0, 78.0], 60.0)
     assert np.array_equal(res.m_per_min, expected_speed)

@@ -62,8 +62,8 @@ def test_one_walk_by_hand(tmp_path, engine, blocked, metres, tick_min, expected)
         simulation=f'day_start = "07:00"\nday_end = "10:00"\ntick_min = {tick_min}',
     )
     model = LifeCircleModel(path, seed=1, days=1, engine=engine)
-    assert model.population.m_per_min[0] == 60.0 and model.population.cell[0] == 0
-    fac_cell = model.city.facilities["cell"][0]
+    assert model.population.m_per_min[0] == 60.0 and model.population.node[0] == 0
+    fac_cell = model.city.facilities["node"][0]
     walkable = model.city.walkable.reshape(-1)
     bound = math.ceil(60.0 * tick_min / CELL_M) + 1
     states, prev = [], 0

@@ -27,6 +27,7 @@ from model.scenario import (
 BUNDLED_DIR = Path(str(resources.files("model.bundled_scenarios")))
 EXPECTED_BUNDLED = {
     "demo",
+    "helsinki_centre",
     "huimin_block",
     "wuhai_life_circle",
     "wuhai_life_circle_clustered",

@@ -33,7 +33,7 @@ SQRT2 = math.sqrt(2.0)
 def tiny_city(walkable, cell_m: float) -> City:
     walkable = np.asarray(walkable, dtype=bool)
     height, width = walkable.shape
-    facilities = pd.DataFrame({"id": [], "type": [], "name": [], "x": [], "y": [], "capacity": [], "cell": []})
+    facilities = pd.DataFrame({"id": [], "type": [], "name": [], "x": [], "y": [], "capacity": [], "node": []})
     return City(width, height, cell_m, walkable, walking_graph(walkable, cell_m), (), facilities)
 
 
@@ -440,9 +440,9 @@ def test_street_surface_of_a_grid_equals_the_grid_surface():
     grid, street = GridSurface(city), street_of_city(city)
     for t in city.types[:4]:
         np.testing.assert_allclose(
-            street.distance_field(city.facility_cells(t)), grid.distance_field(city.facility_cells(t)), rtol=1e-12
+            street.distance_field(city.facility_nodes(t)), grid.distance_field(city.facility_nodes(t)), rtol=1e-12
         )
-    origins = np.unique(city.facilities["cell"].to_numpy())
+    origins = np.unique(city.facilities["node"].to_numpy())
     g_row, g_node, g_m = grid.within(origins, 600.0)
     s_row, s_node, s_m = street.within(origins, 600.0)
     g_order, s_order = np.lexsort((g_node, g_row)), np.lexsort((s_node, s_row))
@@ -466,7 +466,7 @@ def test_grid_fields_equal_access(scenario_city):
     s = GridSurface(city)
     assert s.n_nodes == city.n_cells and s.graph_m is city.graph
     for t in city.types:
-        cells = city.facility_cells(t)
+        cells = city.facility_nodes(t)
         assert np.array_equal(s.distance_field(cells), distance_field(city, cells))
         assert np.array_equal(s.distance_field(cells, limit_m=700.0), distance_field(city, cells, 700.0))
         got, ref = s.nearest_source(cells), nearest_source(city, cells)
@@ -477,8 +477,8 @@ def test_grid_fields_equal_access(scenario_city):
 def test_grid_within_equals_bounded_distances(scenario_city, limit_m):
     scenario, city = scenario_city
     s = GridSurface(city)
-    homes = np.unique(build(scenario, np.random.default_rng(1), 1).residents.cell)
-    origins = np.unique(city.facilities["cell"].to_numpy())
+    homes = np.unique(build(scenario, np.random.default_rng(1), 1).residents.node)
+    origins = np.unique(city.facilities["node"].to_numpy())
     row, node, metres = s.within(origins, limit_m, targets=homes)
     ref_row, ref_k, ref_metres = bounded_distances(city.walkable, city.cell_m, origins, homes, limit_m)
     assert np.array_equal(row, ref_row) and np.array_equal(node, homes[ref_k]) and np.array_equal(metres, ref_metres)
@@ -493,7 +493,7 @@ def test_grid_path_equals_path_trees(scenario_city):
     s, ref = GridSurface(city), PathTrees(city)
     rng = np.random.default_rng(5)
     main = np.flatnonzero(s.main_component)
-    facilities = city.facilities["cell"].to_numpy()
+    facilities = city.facilities["node"].to_numpy()
     pairs = list(zip(rng.choice(main, 30).tolist(), rng.choice(facilities, 30).tolist()))
     for a, b in pairs + [(b, a) for a, b in pairs]:
         nodes, along = s.path(a, b)
@@ -506,7 +506,7 @@ def test_grid_units_equal_block_keys(scenario_city):
     s = GridSurface(city)
     residents = build(scenario, np.random.default_rng(2), 2).residents
     block_m = scenario.simulation.block_m
-    keys = s.units(block_m)[residents.cell]
+    keys = s.units(block_m)[residents.node]
     n_groups = len(residents.group_names)
     ref_keys, ref_counts = count_table(
         block_keys(residents.x, residents.y, block_cells_of(city.cell_m, block_m)), residents.group, n_groups
@@ -525,7 +525,7 @@ def test_grid_units_equal_block_keys(scenario_city):
 def test_grid_snap_and_coordinates(scenario_city):
     _, city = scenario_city
     s = GridSurface(city)
-    cells = city.facilities["cell"].to_numpy()
+    cells = city.facilities["node"].to_numpy()
     x, y = s.node_xy_m[cells].T
     np.testing.assert_array_equal(x, (city.facilities["x"] + 0.5) * city.cell_m)  # as the run's GeoJSON
     node, conn = s.snap(x, y)

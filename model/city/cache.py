@@ -17,6 +17,7 @@ import numpy as np
 
 from model.city.candidates import Reach, facility_reach, type_fields
 from model.city.grid import City, build_city
+from model.city.streets import StreetCity, build_street_city
 from model.city.surface import WalkingSurface
 from model.scenario import Scenario
 
@@ -58,12 +59,19 @@ class CityCache:
     @staticmethod
     def _geometry(scenario: Scenario) -> tuple:
         """What walking distances depend on: the grid, and where facilities of which type stand."""
-        return (scenario.grid, tuple((f.type, f.x, f.y) for f in scenario.facilities), tuple(scenario.types_present))
+        streets = None if scenario.streets is None else (scenario.streets.crs, scenario.streets.digest)
+        return (
+            scenario.grid,
+            streets,
+            tuple((f.type, f.x, f.y) for f in scenario.facilities),
+            tuple(scenario.types_present),
+        )
 
-    def city(self, scenario: Scenario) -> City:
-        """:func:`model.city.grid.build_city` of the scenario (its facility table includes capacities)."""
-        key = _key(self._geometry(scenario), tuple((f.capacity, f.name) for f in scenario.facilities))
-        return self._get("city", key, lambda: build_city(scenario))
+    def city(self, scenario: Scenario) -> City | StreetCity:
+        """The built city of the scenario, grid or streets (its facility table includes capacities)."""
+        key = _key(self._geometry(scenario), tuple((f.capacity, f.name, f.osm_id) for f in scenario.facilities))
+        build = build_city if scenario.streets is None else build_street_city
+        return self._get("city", key, lambda: build(scenario))
 
     def fields(self, scenario: Scenario, surface: WalkingSurface, city: City) -> dict[str, np.ndarray]:
         """:func:`model.city.candidates.type_fields` of the scenario's city on its surface."""

@@ -52,7 +52,7 @@ class Reach:
 
 def type_fields(surface: WalkingSurface, city: City) -> dict[str, np.ndarray]:
     """Distance field (metres, one value per node of the surface) of every facility type present."""
-    return {t: surface.distance_field(city.facility_cells(t)) for t in city.types}
+    return {t: surface.distance_field(city.facility_nodes(t)) for t in city.types}
 
 
 def facility_reach(surface: WalkingSurface, city: City, origins: np.ndarray, limit_m: float) -> Reach:
@@ -61,7 +61,7 @@ def facility_reach(surface: WalkingSurface, city: City, origins: np.ndarray, lim
     fac = city.facilities
     type_index = {t: i for i, t in enumerate(city.types)}
     fac_type = fac["type"].map(type_index).to_numpy(dtype=np.int64)
-    cells, fac_cell_idx = np.unique(fac["cell"].to_numpy(), return_inverse=True)
+    cells, fac_cell_idx = np.unique(fac["node"].to_numpy(), return_inverse=True)
     cell_idx, node, metres = surface.within(cells, limit_m, targets=origins)
     position = np.full(surface.n_nodes, -1, dtype=np.int64)
     position[origins] = np.arange(origins.size)

@@ -53,9 +53,9 @@ class City:
         """Cell number(s) of column x, row y."""
         return np.asarray(y) * self.width + np.asarray(x)
 
-    def facility_cells(self, ftype: str) -> np.ndarray:
+    def facility_nodes(self, ftype: str) -> np.ndarray:
         """Cells of the facilities of one type."""
-        return self.facilities.loc[self.facilities["type"] == ftype, "cell"].to_numpy()
+        return self.facilities.loc[self.facilities["type"] == ftype, "node"].to_numpy()
 
 
 def block_cells_of(cell_m: float, block_m: float) -> int:
@@ -112,7 +112,7 @@ def build_city(scenario: Scenario) -> City:
             "capacity": np.array([f.capacity for f in sites], dtype=np.int64),
         }
     )
-    facilities["cell"] = facilities["y"] * g.width + facilities["x"]
+    facilities["node"] = facilities["y"] * g.width + facilities["x"]
     return City(
         width=g.width,
         height=g.height,

@@ -23,6 +23,8 @@ import pandas as pd
 from scipy import special
 
 from model.city.grid import City
+from model.city.streets import StreetCity
+from model.city.streets import home_slots as street_home_slots
 from model.scenario import AgeBand, Pace, Scenario
 
 
@@ -34,9 +36,10 @@ class Residents:
         community: Community index (into ``community_names``).
         group: Group index (into ``group_names``).
         age: Age in whole years.
-        x: Home column.
-        y: Home row.
-        cell: Home cell number.
+        x: Home column on the grid; the home's x in metres on streets.
+        y: Home row on the grid; the home's y in metres on streets.
+        node: The node of the walking surface each resident lives at (the home cell on the
+            grid, the home's own node on streets).
         m_per_min: Walking speed in metres per minute.
         community_names: Names of the communities.
         group_names: Names of the groups.
@@ -47,7 +50,7 @@ class Residents:
     age: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    cell: np.ndarray
+    node: np.ndarray
     m_per_min: np.ndarray
     community_names: tuple[str, ...]
     group_names: tuple[str, ...]
@@ -136,7 +139,15 @@ def home_slots(walkable: np.ndarray, area: tuple[int, int, int, int], n: int) ->
     return xs[slot_cell], ys[slot_cell]
 
 
-def build_residents(scenario: Scenario, city: City, rng: np.random.Generator) -> Residents:
+def _slots(scenario: Scenario, city: City | StreetCity, community: int, n: int) -> np.ndarray:
+    """Home nodes of a community's ``n`` residents in slot order: grid cells, or homes on streets."""
+    if isinstance(city, StreetCity):
+        return street_home_slots(city, community, n, scenario.simulation.block_m)
+    xs, ys = home_slots(city.walkable, scenario.communities[community].area, n)
+    return ys.astype(np.int64) * city.width + xs
+
+
+def build_residents(scenario: Scenario, city: City | StreetCity, rng: np.random.Generator) -> Residents:
     """Draw every resident of every community (see the module docstring for the placement rule)."""
     group_names = tuple(scenario.groups)
     parts = []
@@ -150,12 +161,14 @@ def build_residents(scenario: Scenario, city: City, rng: np.random.Generator) ->
         g_pos = (np.argsort(np.lexsort((u, group))) + 0.5) / n
         key = (1.0 - scenario.mixing) * g_pos + scenario.mixing * rng.random(n)
         slot_of = np.argsort(np.argsort(key, kind="stable"), kind="stable")
-        xs, ys = home_slots(city.walkable, com.area, n)
-        parts.append((np.full(n, ci), group, xs[slot_of], ys[slot_of]))
+        parts.append((np.full(n, ci), group, _slots(scenario, city, ci, n)[slot_of]))
     community = np.concatenate([p[0] for p in parts]).astype(np.int64)
     group = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    x = np.concatenate([p[2] for p in parts]).astype(np.int64)
-    y = np.concatenate([p[3] for p in parts]).astype(np.int64)
+    node = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    if isinstance(city, StreetCity):
+        x, y = city.surface.node_xy_m[node].T
+    else:
+        y, x = np.divmod(node, city.width)
     age = draw_ages(scenario, community.size, rng).astype(np.int64)
     return Residents(
         community=community,
@@ -163,7 +176,7 @@ def build_residents(scenario: Scenario, city: City, rng: np.random.Generator) ->
         age=age,
         x=x,
         y=y,
-        cell=y * city.width + x,
+        node=node,
         m_per_min=speeds_for(scenario, age) * pace_factors(scenario.pace, age, rng),
         community_names=tuple(c.name for c in scenario.communities),
         group_names=group_names,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import math
 from collections import OrderedDict
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ from scipy.spatial import cKDTree
 
 from model.city.access import PathTrees, distance_field, nearest_source
 from model.city.grid import City, block_cells_of
-from model.city.gridsearch import bounded_distances
+from model.city.gridsearch import PairDistances, bounded_distances
 
 # scipy's dijkstra returns a dense float64 row of every node for every origin, whatever its
 # limit: a chunk of k origins holds 8 * k * n bytes. 4 million entries (32 MB, plus as much for
@@ -41,6 +42,14 @@ from model.city.gridsearch import bounded_distances
 # chunks of 80 origins on 50,000 nodes, enough that scipy's per-call cost (validating and
 # transposing the graph) is spread thin.
 _CHUNK_ENTRIES = 4_000_000
+
+
+class PairMetres(Protocol):
+    """Walking metres between given pairs of nodes (see :meth:`WalkingSurface.pairs`)."""
+
+    def metres(self, a_nodes: np.ndarray, b_nodes: np.ndarray) -> np.ndarray:
+        """Metres from each a to its b: inf beyond the measurer's limit or where unreachable."""
+        ...
 
 
 class WalkingSurface(abc.ABC):
@@ -126,6 +135,27 @@ class WalkingSurface(abc.ABC):
         """
 
     @abc.abstractmethod
+    def metres(self, a: int, b: int) -> float:
+        """The length of the shortest walk between nodes ``a`` and ``b`` (inf when unconnected)."""
+
+    @abc.abstractmethod
+    def pairs(self, limit_m: float) -> PairMetres:
+        """A reusable measurer of walking metres between given pairs of nodes, up to ``limit_m``.
+
+        Its ``metres(a_nodes, b_nodes)`` gives the walk from each a to its b, inf beyond
+        ``limit_m`` or where unreachable; it keeps what it searched, so that asking again is cheap.
+        """
+
+    @property
+    @abc.abstractmethod
+    def bound_slack_m(self) -> float:
+        """How far a bound on walking metres may need widening so that rounding cannot lose a pair.
+
+        A search whose bound is derived from minutes and paces adds this: a cell's side on the
+        grid (whose pair measurer works cell by cell), 0 on a street network.
+        """
+
+    @abc.abstractmethod
     def snap(self, x_m, y_m, among=None) -> tuple[np.ndarray, np.ndarray]:
         """The node each point joins the surface at, and the straight connector walk to it.
 
@@ -141,15 +171,32 @@ class WalkingSurface(abc.ABC):
         """
 
     @abc.abstractmethod
+    def unit_squares(self, size_m: float) -> np.ndarray:
+        """The (column, row) of the square spatial unit of side ``size_m`` each node lies in.
+
+        Units are the residential blocks of the segregation measures: squares of side ``size_m``
+        from the frame's origin (the grid rounds the side to whole cells). residents.csv labels a
+        home's block ``column:row``.
+
+        Returns:
+            Int64 array (n_nodes, 2).
+        """
+
+    def unit_side_m(self, size_m: float) -> float:
+        """The side of the units :meth:`unit_squares` makes when asked for ``size_m`` (metres)."""
+        return float(size_m)
+
     def units(self, size_m: float) -> np.ndarray:
         """A key per node of the square spatial unit of side ``size_m`` it lies in.
 
-        Units are the residential blocks of the segregation measures: squares of side ``size_m``
-        from the frame's origin. Keys are whole numbers, and sort as the units' (column, row).
+        Keys are whole numbers (:func:`unit_keys` of :meth:`unit_squares`), and sort as the units'
+        (column, row).
 
         Returns:
             Int64 array (n_nodes,).
         """
+        squares = self.unit_squares(size_m)
+        return unit_keys(squares[:, 0], squares[:, 1])
 
     def components(self) -> np.ndarray:
         """Connected-component label of every node (int array (n_nodes,), labels 0, 1, ...)."""
@@ -330,6 +377,20 @@ class GridSurface(WalkingSurface):
         cells, along = self.paths.path(a, b)
         return np.asarray(cells, dtype=np.int64), along
 
+    def metres(self, a: int, b: int) -> float:
+        """The shortest walk between two cells: ``access.PathTrees.metres``."""
+        a, b = (int(n) for n in self.check_nodes([a, b]))
+        return self.paths.metres(a, b)
+
+    def pairs(self, limit_m: float) -> PairMetres:
+        """``gridsearch.PairDistances``: the octile shortcut where no blocked cell lies between, else searches."""
+        return PairDistances(self.city.walkable, self.city.cell_m, _check_limit(limit_m))
+
+    @property
+    def bound_slack_m(self) -> float:
+        """A cell's side."""
+        return self.city.cell_m
+
     def snap(self, x_m, y_m, among=None) -> tuple[np.ndarray, np.ndarray]:
         """The cell a point lies in when it may join there, else the nearest such cell centre.
 
@@ -361,18 +422,22 @@ class GridSurface(WalkingSurface):
             raise ValueError(f"among must hold one bool per node ({self.n_nodes}), got {mask.size}")
         return mask
 
-    def units(self, size_m: float) -> np.ndarray:
+    def unit_side_m(self, size_m: float) -> float:
+        """Whole cells: ``max(1, round(size_m / cell_m)) * cell_m``."""
+        return block_cells_of(self.city.cell_m, size_m) * self.city.cell_m
+
+    def unit_squares(self, size_m: float) -> np.ndarray:
         """Residential blocks of about ``size_m``: squares of ``max(1, round(size_m / cell_m))`` cells.
 
         The blocks of the measures (``model.city.grid.block_cells_of``, ``segregation.block_keys``): block
-        ``(x // b, y // b)`` of cell (x, y), keyed by :func:`unit_keys`, so a count table by these
-        keys has the rows of today's, in the same order.
+        ``(x // b, y // b)`` of cell (x, y), so a count table by their keys has the rows of
+        ``block_keys``' table, in the same order.
         """
         if not float(size_m) > 0:
             raise ValueError(f"size_m must be more than 0 metres, got {size_m}")
         block = block_cells_of(self.city.cell_m, size_m)
         ys, xs = np.divmod(np.arange(self.n_nodes, dtype=np.int64), self.city.width)
-        return unit_keys(xs // block, ys // block)
+        return np.column_stack([xs // block, ys // block])
 
 
 class StreetSurface(WalkingSurface):
@@ -571,6 +636,21 @@ class StreetSurface(WalkingSurface):
         nodes = np.asarray(nodes, dtype=np.int64)
         return nodes, dist[nodes]
 
+    def metres(self, a: int, b: int) -> float:
+        """The shortest walk between two nodes, from a cached tree rooted at either end."""
+        a, b = (int(n) for n in self.check_nodes([a, b]))
+        root, other = (a, b) if a in self._trees else (b, a)
+        return float(self._trees.tree(root)[0][other])
+
+    def pairs(self, limit_m: float) -> PairMetres:
+        """A :class:`_StreetPairs`: one bounded search per distinct first node, kept."""
+        return _StreetPairs(self, _check_limit(limit_m))
+
+    @property
+    def bound_slack_m(self) -> float:
+        """0: street distances are exact, whatever the bound."""
+        return 0.0
+
     def snap(self, x_m, y_m, among=None) -> tuple[np.ndarray, np.ndarray]:
         """The nearest node of each point (scipy's cKDTree) and the straight connector walk to it."""
         x, y, shape = _points(x_m, y_m)
@@ -585,12 +665,11 @@ class StreetSurface(WalkingSurface):
             node, connector = _nearest_among(self._xy, mask, x, y)
         return node.reshape(shape), connector.reshape(shape)
 
-    def units(self, size_m: float) -> np.ndarray:
+    def unit_squares(self, size_m: float) -> np.ndarray:
         """Squares of side ``size_m`` from the frame's origin: ``(floor(x / size_m), floor(y / size_m))``."""
         if not float(size_m) > 0:
             raise ValueError(f"size_m must be more than 0 metres, got {size_m}")
-        cells = np.floor(self._xy / float(size_m)).astype(np.int64)
-        return unit_keys(cells[:, 0], cells[:, 1])
+        return np.floor(self._xy / float(size_m)).astype(np.int64).reshape(-1, 2)
 
     def components(self) -> np.ndarray:
         """Connected-component label of every node (computed once)."""
@@ -644,3 +723,41 @@ def _edge_matrix(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sp
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(lo, minlength=n), out=indptr[1:])
     return sparse.csr_matrix((length, hi, indptr), shape=(n, n))
+
+
+class _StreetPairs:
+    """Walking metres between pairs of street nodes, up to a limit.
+
+    Each distinct first node is searched once (:meth:`StreetSurface.within` up to the limit) and
+    its reached nodes kept sorted, so a pair is a binary search in them: memory grows with the
+    nodes reached, not with the network (a dense row per node would not fit at city scale).
+    """
+
+    def __init__(self, surface: StreetSurface, limit_m: float):
+        self.surface = surface
+        self.limit_m = limit_m
+        self._reached: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def metres(self, a_nodes, b_nodes) -> np.ndarray:
+        """Metres from each a to its b: inf beyond the limit or where unreachable."""
+        a = self.surface.check_nodes(a_nodes, "origin")
+        b = self.surface.check_nodes(b_nodes, "target")
+        if a.size != b.size:
+            raise ValueError(f"a_nodes and b_nodes differ in length ({a.size} and {b.size})")
+        missing = np.unique(a[[int(x) not in self._reached for x in a.tolist()]]) if a.size else a
+        if missing.size:
+            row, node, metres = self.surface.within(missing, self.limit_m)
+            starts = np.searchsorted(row, np.arange(missing.size + 1))
+            for i, origin in enumerate(missing.tolist()):
+                lo, hi = starts[i], starts[i + 1]
+                order = np.argsort(node[lo:hi], kind="stable")
+                self._reached[origin] = (node[lo:hi][order], metres[lo:hi][order])
+        out = np.full(a.size, np.inf)
+        for origin in np.unique(a).tolist():
+            at = np.flatnonzero(a == origin)
+            nodes, metres = self._reached[origin]
+            k = np.searchsorted(nodes, b[at])
+            k_in = np.minimum(k, max(nodes.size - 1, 0))
+            hit = (k < nodes.size) & (nodes[k_in] == b[at]) if nodes.size else np.zeros(at.size, dtype=bool)
+            out[at[hit]] = metres[k_in[hit]]
+        return out

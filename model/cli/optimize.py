@@ -144,7 +144,7 @@ def _remove(args, scenario, model, weight, k: int, limit: float, out: Path, opti
         raise BadArgument(f"--remove: {k} is more than the {len(sites)} facilities of {args.ftype}")
     objective = "coverage" if args.objective != "pmedian" else "pmedian"
     inst = build_instance(
-        model, args.ftype, weight, sites["cell"].to_numpy(), HORIZON_MIN, by_cell=objective == "pmedian"
+        model, args.ftype, weight, sites["node"].to_numpy(), HORIZON_MIN, by_cell=objective == "pmedian"
     )
     sol = location.remove(inst.minutes, inst.weight, k, objective=objective, limit_min=limit, options=options)
     closed = set(sites["id"].to_numpy()[sol.sites].tolist())

@@ -24,7 +24,7 @@ import numpy as np
 
 from model.city.build import BuiltCity
 from model.city.grid import block_cells_of
-from model.city.gridsearch import PairDistances
+from model.city.surface import PairMetres
 from model.measures import activity, equity, segregation, usage, walks
 from model.measures.access import access_summary, needs_by_type
 from model.measures.catchment import catchment_exposure
@@ -48,7 +48,7 @@ class StaticFigures:
     summary: dict
     residential: dict
     sfca: dict[str, np.ndarray]
-    destinations: PairDistances
+    destinations: PairMetres
 
 
 _STATIC: weakref.WeakKeyDictionary[BuiltCity, StaticFigures] = weakref.WeakKeyDictionary()
@@ -64,13 +64,13 @@ def static_figures(context: RunContext) -> StaticFigures:
 
 def _compute_static(context: RunContext) -> StaticFigures:
     built, scenario = context.built, context.built.scenario
-    res, city = built.residents, built.city
+    res = built.residents
     needs = needs_by_type(res.age, context.types)
     levels = {t: scenario.types[t].level_min for t in built.minutes}
     access, complete = access_summary(built.minutes, needs, levels)
     bands = list(scenario.ages)
     band_of = equity.age_band_index(res.age, [(b.lo, b.hi) for b in bands])
-    homes, home_of = np.unique(res.cell, return_inverse=True)
+    homes, home_of = np.unique(res.node, return_inverse=True)
     by_home = np.lexsort((res.m_per_min, home_of))  # residents by home cell, then pace
     sfca = {}
     for t, a in access.items():
@@ -91,7 +91,7 @@ def _compute_static(context: RunContext) -> StaticFigures:
         "life_circle_complete": complete,
     }
     limit_m = usage.FIFTEEN_MIN * scenario.simulation.reference_m_per_min
-    destinations = PairDistances(city.walkable, city.cell_m, limit_m)
+    destinations = built.surface.pairs(limit_m)
     return StaticFigures(summary, residential_figures(context), sfca, destinations)
 
 
@@ -118,7 +118,9 @@ def supply_access(
     if not users.size:
         return out
     pace = built.residents.m_per_min[users]
-    ids, pair_home, pair_facility, metres = walks.facility_pairs(built.city, ftype, homes, catchment, float(pace.max()))
+    ids, pair_home, pair_facility, metres = walks.facility_pairs(
+        built.surface, built.city.facilities, ftype, homes, catchment, float(pace.max())
+    )
     capacity = built.city.facilities["capacity"].to_numpy()[ids]
     out[users], _ = two_step_fca(home_of[users], pace, pair_home, pair_facility, metres, capacity, catchment)
     return out
@@ -128,12 +130,10 @@ def residential_figures(context: RunContext) -> dict:
     """mixing.residential: the indices on blocks and communities, and catchment exposure within a 15-minute walk."""
     res = context.built.residents
     groups = res.group_names
-    _, by_block = segregation.count_table(
-        segregation.block_keys(res.x, res.y, block_cells(context)), res.group, len(groups)
-    )
+    _, by_block = segregation.count_table(block_units(context)[res.node], res.group, len(groups))
     _, by_community = segregation.count_table(res.community, res.group, len(groups))
     neighbours = walks.home_neighbours(
-        context.built.city, res.cell, res.group, res.m_per_min, len(groups), usage.FIFTEEN_MIN
+        context.built.surface, res.node, res.group, res.m_per_min, len(groups), usage.FIFTEEN_MIN
     )
     exposure = catchment_exposure(neighbours, res.group, groups)
     shares = segregation.group_shares(np.bincount(res.group, minlength=len(groups)))
@@ -182,9 +182,9 @@ def summarise(context: RunContext, facility_totals: dict[str, np.ndarray], unmet
     fac = context.city.facilities
     limit_m = usage.FIFTEEN_MIN * context.spec.simulation.reference_m_per_min
     metres = walks.home_to_destination_metres(
-        context.city,
-        res.cell[visits["resident"]],
-        fac["cell"].to_numpy()[visits["facility"]],
+        context.surface,
+        res.node[visits["resident"]],
+        fac["node"].to_numpy()[visits["facility"]],
         limit_m,
         static.destinations,
     )
@@ -203,6 +203,7 @@ def summarise(context: RunContext, facility_totals: dict[str, np.ndarray], unmet
     )
     summary["mixing"] = {
         "block_cells": block_cells(context),
+        "block_m": context.surface.unit_side_m(context.spec.simulation.block_m),
         "residential": copy.deepcopy(static.residential),
         "activity": activity.activity_mixing(
             visits["resident"],
@@ -245,6 +246,12 @@ def flatten(summary: dict, prefix: str = "") -> dict:
     return out
 
 
-def block_cells(context: RunContext) -> int:
-    """Cells per side of the run's residential blocks (``simulation.block_m`` over ``cell_m``)."""
-    return block_cells_of(context.spec.grid.cell_m, context.spec.simulation.block_m)
+def block_cells(context: RunContext) -> int | None:
+    """Cells per side of the run's residential blocks on a grid (``block_m`` over ``cell_m``); None on streets."""
+    grid = context.spec.grid
+    return None if grid is None else block_cells_of(grid.cell_m, context.spec.simulation.block_m)
+
+
+def block_units(context: RunContext) -> np.ndarray:
+    """The residential block of every node of the run's surface: ``simulation.block_m`` squares (``units``)."""
+    return context.surface.units(context.spec.simulation.block_m)

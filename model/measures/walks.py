@@ -1,44 +1,50 @@
 """The walking distances the measures need beyond each home's nearest facility, from the city stage.
 
-Three kinds, all on the walking rule of docs/metrics.md ("Walking access") and found with the
-bounded grid search of model/city/gridsearch.py:
+Three kinds, all on the walking rule of docs/metrics.md ("Walking access") and asked of the
+walking surface (:class:`model.city.surface.WalkingSurface`: the grid or a street network):
 
-* :func:`facility_pairs`: from every home cell to every facility of a type within a bound (the
+* :func:`facility_pairs`: from every home node to every facility of a type within a bound (the
   two-step floating catchment needs each facility, not only the nearest);
 * :func:`home_neighbours`: residents by group living within a walk of each resident, at its own
-  pace (catchment exposure), searched source cell by source cell in chunks so that memory stays
+  pace (catchment exposure), searched home node by home node in chunks so that memory stays
   bounded at city scale;
 * :func:`home_to_destination_metres`: from each visit's home to its destination, within a bound
   (15-minute usage at the reference pace).
 
-Residents are grouped by home cell: the searches run once per cell, not per resident.
+Residents are grouped by home node: the searches run once per node, not per resident.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from model.city.grid import City
-from model.city.gridsearch import PairDistances, bounded_distances
+from model.city.surface import PairMetres, WalkingSurface
 from model.measures.catchment import neighbours_within
 
 # A search bound a hair above walk x fastest pace: a pair at exactly the bound, whose minutes
 # metres / pace round to the walk, is found; the measures then test metres / pace themselves.
 _SLACK = 1.0 + 1e-9
-# Source cells per bounded search at a time when counting neighbours: at city scale (about 1,300
+# Home nodes per bounded search at a time when counting neighbours: at city scale (about 1,300
 # home cells within a 15-minute walk of a cell) some 1.3 million pairs, 20 MB, at a time.
 _CHUNK_CELLS = 1024
 
 
 def facility_pairs(
-    city: City, ftype: str, home_cells: np.ndarray, walk_min: float, fastest_m_per_min: float
+    surface: WalkingSurface,
+    facilities: pd.DataFrame,
+    ftype: str,
+    home_cells: np.ndarray,
+    walk_min: float,
+    fastest_m_per_min: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Walking metres from home cells to every facility of a type within a walk at the fastest pace.
+    """Walking metres from home nodes to every facility of a type within a walk at the fastest pace.
 
     Args:
-        city: The city.
+        surface: The walking surface.
+        facilities: The city's facility table (id, type, node).
         ftype: The facility type.
-        home_cells: Home cells, unique and sorted.
+        home_cells: Home nodes, unique and sorted.
         walk_min: The walk (minutes).
         fastest_m_per_min: The fastest pace of anyone concerned (m/min).
 
@@ -48,13 +54,14 @@ def facility_pairs(
         the home (index into ``home_cells``), the facility (index into ``facility_ids``) and the
         metres.
     """
-    fac = city.facilities
+    fac = facilities
     mine = (fac["type"] == ftype).to_numpy()
     ids = fac["id"].to_numpy()[mine]
-    cells, fac_cell = np.unique(fac["cell"].to_numpy()[mine], return_inverse=True)
+    cells, fac_cell = np.unique(fac["node"].to_numpy()[mine], return_inverse=True)
     limit = walk_min * fastest_m_per_min * _SLACK
-    src, home, metres = bounded_distances(city.walkable, city.cell_m, cells, home_cells, limit)
-    # several facilities may stand on one cell: one pair per facility
+    src, home_node, metres = surface.within(cells, limit, targets=home_cells)
+    home = np.searchsorted(home_cells, home_node)
+    # several facilities may stand on one node: one pair per facility
     by_cell = np.argsort(fac_cell, kind="stable")
     per_cell = np.bincount(fac_cell, minlength=cells.size)
     start = np.concatenate([[0], np.cumsum(per_cell)])
@@ -66,13 +73,13 @@ def facility_pairs(
 
 
 def home_neighbours(
-    city: City, cell: np.ndarray, group: np.ndarray, pace: np.ndarray, n_groups: int, walk_min: float
+    surface: WalkingSurface, cell: np.ndarray, group: np.ndarray, pace: np.ndarray, n_groups: int, walk_min: float
 ) -> np.ndarray:
     """Residents by group whose homes lie within ``walk_min`` of each resident's home at its own pace.
 
     Args:
-        city: The city.
-        cell: Every resident's home cell.
+        surface: The walking surface.
+        cell: Every resident's home node.
         group: Every resident's group index.
         pace: Every resident's pace (m/min).
         n_groups: Number of groups.
@@ -101,7 +108,8 @@ def home_neighbours(
         hi = min(lo + _CHUNK_CELLS, homes.size)
         sources = homes[by_speed[lo:hi]]
         limit = walk_min * float(fastest[by_speed[hi - 1]]) * _SLACK
-        src, origin, metres = bounded_distances(city.walkable, city.cell_m, sources, homes, limit)
+        src, origin_node, metres = surface.within(sources, limit, targets=homes)
+        origin = np.searchsorted(homes, origin_node)
         source_start = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=hi - lo))])
         rows = by_home[resident_start[lo] : resident_start[hi]]
         out[rows] = neighbours_within(
@@ -111,17 +119,23 @@ def home_neighbours(
 
 
 def home_to_destination_metres(
-    city: City, home_cell: np.ndarray, destination_cell: np.ndarray, limit_m: float, pairs: PairDistances | None = None
+    surface: WalkingSurface,
+    home_cell: np.ndarray,
+    destination_cell: np.ndarray,
+    limit_m: float,
+    pairs: PairMetres | None = None,
 ) -> np.ndarray:
     """Walking metres from each home to its destination, inf beyond ``limit_m`` (or unreachable).
 
-    Each distinct (home, destination) pair is measured once, with
-    :class:`model.city.gridsearch.PairDistances` (exact; pass one to reuse the searches it keeps).
+    Each distinct (home, destination) pair is measured once, with the surface's pair measurer
+    (:meth:`~model.city.surface.WalkingSurface.pairs`; exact; pass one to reuse the searches it
+    keeps).
     """
     if not home_cell.size:
         return np.zeros(0)
-    pairs = pairs if pairs is not None else PairDistances(city.walkable, city.cell_m, limit_m)
-    key = np.asarray(home_cell, dtype=np.int64) * city.n_cells + np.asarray(destination_cell, dtype=np.int64)
+    pairs = pairs if pairs is not None else surface.pairs(limit_m)
+    n = surface.n_nodes
+    key = np.asarray(home_cell, dtype=np.int64) * n + np.asarray(destination_cell, dtype=np.int64)
     distinct, index = np.unique(key, return_inverse=True)
-    metres = pairs.metres(distinct // city.n_cells, distinct % city.n_cells)
+    metres = pairs.metres(distinct // n, distinct % n)
     return metres[index.reshape(-1)]

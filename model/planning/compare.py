@@ -117,7 +117,7 @@ def home_cells(model) -> np.ndarray:
     """Bool (height, width): cells where some resident lives."""
     city = model.city
     mask = np.zeros(city.height * city.width, dtype=bool)
-    mask[model.built.residents.cell] = True
+    mask[model.built.residents.node] = True
     return mask.reshape(city.height, city.width)
 
 

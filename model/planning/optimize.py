@@ -101,12 +101,12 @@ def build_instance(
     city, res = model.city, model.built.residents
     keep = weight > 0
     if by_cell:
-        cell, inverse = np.unique(res.cell[keep], return_inverse=True)
+        cell, inverse = np.unique(res.node[keep], return_inverse=True)
         w = np.bincount(inverse, weights=weight[keep], minlength=cell.size)
         per_pace = np.bincount(inverse, weights=weight[keep] / res.m_per_min[keep], minlength=cell.size)
         pace = w / per_pace
     else:
-        keys = np.stack([res.cell[keep], res.m_per_min[keep]], axis=1)
+        keys = np.stack([res.node[keep], res.m_per_min[keep]], axis=1)
         rows, inverse = np.unique(keys, axis=0, return_inverse=True)
         w = np.bincount(inverse.reshape(-1), weights=weight[keep], minlength=len(rows))
         cell, pace = rows[:, 0].astype(np.int64), rows[:, 1]

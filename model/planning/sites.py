@@ -47,23 +47,23 @@ def site_figures(model, ftype: str) -> pd.DataFrame:
     visitors present at once / capacity), catchment_users, unmet_visits.
     """
     city, res = model.city, model.built.residents
-    table = city.facilities[["id", "name", "x", "y", "capacity", "cell"]].copy()
+    table = city.facilities[["id", "name", "x", "y", "capacity", "node"]].copy()
     for key, values in model.facility_totals().items():
         table[key] = values
     table = table[city.facilities["type"].to_numpy() == ftype].reset_index(drop=True)
     table["peak_ratio"] = table["peak_occupancy"] / table["capacity"]
     users = needs_by_type(res.age, model.types).get(ftype, np.zeros(len(res), dtype=bool))
-    _, nearest_cell = nearest_source(city, table["cell"].to_numpy())
-    home_site = nearest_cell[res.cell]
+    _, nearest_cell = nearest_source(city, table["node"].to_numpy())
+    home_site = nearest_cell[res.node]
     # the first facility standing in a cell takes the cell's catchment
-    first_row = pd.Series(table.index, index=table["cell"]).groupby(level=0).first()
+    first_row = pd.Series(table.index, index=table["node"]).groupby(level=0).first()
     reached = users & (home_site >= 0)
     rows = first_row.reindex(home_site[reached]).to_numpy()
     types = list(city.types)
     unmet = model.unmet_counts()[:, types.index(ftype)] if ftype in types else np.zeros(len(res), dtype=np.int64)
     table["catchment_users"] = np.bincount(rows, minlength=len(table))
     table["unmet_visits"] = np.bincount(rows, weights=unmet[reached], minlength=len(table)).astype(np.int64)
-    return table.drop(columns="cell")
+    return table.drop(columns="node")
 
 
 def site_table(models: list, ftype: str) -> pd.DataFrame:

@@ -22,10 +22,9 @@ import networkx as nx
 import pandas as pd
 
 from model.city.access import distance_field
-from model.measures import segregation
 from model.measures.access import coverage_table, needs_by_type, users_pace
 from model.measures.contacts import contact_graph, group_assortativity
-from model.measures.summary import block_cells, supply_access_columns
+from model.measures.summary import supply_access_columns
 from model.report import drawing, files
 from model.scenario import Scenario, scenario_toml
 
@@ -172,7 +171,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
         }
     files.write_json(out / "summary.json", summary)
     table = files.residents_table(built.residents, built.minutes)
-    blocks = segregation.block_keys(built.residents.x, built.residents.y, block_cells(model.context))
+    blocks = built.surface.unit_squares(scenario.simulation.block_m)[built.residents.node]
     table["block"] = pd.Series(blocks[:, 0]).astype(str) + ":" + pd.Series(blocks[:, 1]).astype(str)
     unmet = model.unmet_counts()
     for i, t in enumerate(model.city.types):

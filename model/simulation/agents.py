@@ -26,7 +26,6 @@ from collections import deque
 import mesa
 import numpy as np
 
-from model.city.access import PathTrees
 from model.simulation import rules
 from model.simulation.choice import nearest_first
 from model.simulation.context import RunContext
@@ -111,7 +110,7 @@ class Resident(mesa.Agent):
         self.rid = rid
         self.age = int(pop.age[rid])
         self.group = int(pop.group[rid])
-        self.home = int(pop.cell[rid])
+        self.home = int(pop.node[rid])
         self.m_per_min = float(pop.m_per_min[rid])
         self.needs = [int(t) for t in np.flatnonzero(needs)]
         self.state = State.HOME
@@ -121,7 +120,7 @@ class Resident(mesa.Agent):
         # the trip under way
         self.trip_type = -1
         self.choices: list[Facility] = []  # facilities still to try, best first
-        self.walk_cells: list[int] = []
+        self.walk_cells: np.ndarray = np.zeros(0, dtype=np.int64)
         self.walk_along: np.ndarray = np.zeros(1)
         self.walk_start = 0
         self.arrive_tick = 0
@@ -233,11 +232,11 @@ class Resident(mesa.Agent):
     def walk(self, tick: int) -> None:
         """Advance along the path by the distance this resident's speed covers per tick; arrive at the end."""
         if tick >= self.arrive_tick:
-            self.position = self.walk_cells[-1]
+            self.position = int(self.walk_cells[-1])
             self.arrive(tick)
             return
         covered = (tick - self.walk_start) * self.m_per_min * self.context.clock.tick_min
-        self.position = self.walk_cells[int(np.searchsorted(self.walk_along, covered, side="right")) - 1]
+        self.position = int(self.walk_cells[int(np.searchsorted(self.walk_along, covered, side="right")) - 1])
 
     def arrive(self, tick: int) -> None:
         """At the end of a walk: home, or the queue of the facility walked to."""
@@ -321,11 +320,11 @@ class AgentsEngine:
     def __init__(self, context: RunContext, model: mesa.Model):
         """Create the facility and resident agents; everyone is at home with no plans."""
         self.context = context
-        self.paths = PathTrees(context.city)
+        self.paths = context.surface
         fac = context.city.facilities
         self.facilities = [
             Facility(model, context, int(i), int(t), int(c), int(rules.places(cap, t, context.types)))
-            for i, t, c, cap in zip(fac["id"], context.facility_type, fac["cell"], fac["capacity"])
+            for i, t, c, cap in zip(fac["id"], context.facility_type, fac["node"], fac["capacity"])
         ]
         needs = rules.needs(context.population.age, context.types)
         self.residents = [Resident(model, self, i, needs[i]) for i in range(len(context.population))]

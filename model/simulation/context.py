@@ -21,6 +21,7 @@ from model.city.build import BuiltCity
 from model.city.candidates import Reach
 from model.city.grid import City
 from model.city.residents import Residents
+from model.city.streets import StreetCity
 from model.city.surface import WalkingSurface
 from model.scenario import Scenario
 from model.simulation.clock import Clock
@@ -66,7 +67,7 @@ class RunContext:
     visit_log: VisitLog
 
     @property
-    def city(self) -> City:
+    def city(self) -> City | StreetCity:
         """Grid, walking graph and facilities (``built.city``)."""
         return self.built.city
 

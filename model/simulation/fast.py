@@ -38,8 +38,6 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from model.city.access import PathTrees
-from model.city.gridsearch import PairDistances
 from model.simulation import rules
 from model.simulation.choice import choose_many
 from model.simulation.context import RunContext
@@ -71,7 +69,7 @@ class FastEngine:
         # facilities
         fac = city.facilities
         self.f_type = context.facility_type
-        self.f_cell = fac["cell"].to_numpy(dtype=np.int64)
+        self.f_cell = fac["node"].to_numpy(dtype=np.int64)
         self.f_capacity = rules.places(fac["capacity"].to_numpy(dtype=np.int64), self.f_type, self.types)
         n_fac = len(fac)
         self.occupancy = np.zeros((n_fac, context.n_groups), dtype=np.int64)
@@ -82,7 +80,7 @@ class FastEngine:
         # residents
         self.speed = pop.m_per_min
         self.group = pop.group
-        self.home = pop.cell
+        self.home = pop.node
         self.origin = context.origin_of
         self.state = np.zeros(n, dtype=np.int8)
         self.state_count = np.zeros(len(State), dtype=np.int64)
@@ -94,8 +92,8 @@ class FastEngine:
         self.trip_type = np.zeros(n, dtype=np.int64)
         self.walk_min = np.zeros(n)  # walking minutes of this trip so far (all legs to the facility)
         self.leg_min = np.zeros(n)  # minutes of the walk under way
-        self.walk_from = pop.cell.copy()
-        self.walk_to = pop.cell.copy()
+        self.walk_from = pop.node.copy()
+        self.walk_to = pop.node.copy()
         self.walk_start = np.zeros(n, dtype=np.int64)
         self.arrive_tick = np.zeros(n, dtype=np.int64)
         self.heading_home = np.zeros(n, dtype=bool)
@@ -115,13 +113,13 @@ class FastEngine:
         self.waiting = np.zeros(0, dtype=np.int64)
         self.wait_since = np.zeros(n, dtype=np.int64)
         self.wait_key = np.zeros(n)
-        self._paths: PathTrees | None = None
         self._now = -1  # the tick last simulated
         self.cutoff = scenario.simulation.cutoff_min
-        # next choices lie within the cut-off of home, so at most twice the cut-off apart (plus a
-        # cell, so that rounding at the bound cannot lose a pair)
-        pair_limit = 2 * self.cutoff * float(self.speed.max()) + city.cell_m if n else 0.0
-        self._pairs = PairDistances(city.walkable, city.cell_m, pair_limit)
+        # next choices lie within the cut-off of home, so at most twice the cut-off apart (plus the
+        # surface's slack, so that rounding at the bound cannot lose a pair)
+        surface = context.surface
+        pair_limit = 2 * self.cutoff * float(self.speed.max()) + surface.bound_slack_m if n else 0.0
+        self._pairs = surface.pairs(pair_limit)
 
     # ----------------------------------------------------------------- helpers
 
@@ -393,10 +391,9 @@ class FastEngine:
         pos = self.home.copy()
         inside = (self.state == State.WAITING) | (self.state == State.VISITING)
         pos[inside] = self.f_cell[self.choice[inside, self.choice_ptr[inside]]]
-        if self._paths is None:
-            self._paths = PathTrees(self.context.city)
+        surface = self.context.surface
         for r in np.flatnonzero(self.state == State.WALKING):
-            cells, along = self._paths.path(int(self.walk_from[r]), int(self.walk_to[r]))
+            cells, along = surface.path(int(self.walk_from[r]), int(self.walk_to[r]))
             covered = max(tick - self.walk_start[r], 0) * self.speed[r] * self.clock.tick_min
             pos[r] = cells[int(np.searchsorted(along, covered, side="right")) - 1]
         return pos

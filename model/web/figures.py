@@ -86,7 +86,7 @@ def _residents(model, colour_by: str) -> ResidentLayer:
     if n > TRACE_MAX:
         states = model.resident_states()
         home = states == State.HOME
-        cell, cls = model.built.residents.cell[home], cls[home]
+        cell, cls = model.built.residents.node[home], cls[home]
         per_cell = np.bincount(cell, minlength=model.city.n_cells)
         out = {s.name.lower(): int((states == s).sum()) for s in (State.WALKING, State.WAITING, State.VISITING)}
         title = "residents at home\n(density per cell); out:\n" + ",\n".join(f"{v:,} {k}" for k, v in out.items())

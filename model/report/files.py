@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 
 from model.city.grid import City
 from model.city.residents import Residents
+from model.city.streets import StreetCity
 from model.simulation.clock import MINUTES_PER_DAY
 
 
@@ -39,17 +40,39 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def residents_table(residents: Residents, minutes: dict[str, np.ndarray]) -> pd.DataFrame:
-    """residents.csv: id, community, group, age, x, y, m_per_min, then min_<type> (NaN = unreachable)."""
+def residents_table(residents: Residents, minutes: dict[str, np.ndarray], city=None) -> pd.DataFrame:
+    """residents.csv: id, community, group, age, x, y, m_per_min, then min_<type> (NaN = unreachable).
+
+    On streets (``city`` a :class:`~model.city.streets.StreetCity`) x and y give way to the home's
+    x_m, y_m, lon, lat, node (the street node it joins) and node_m (its connector walk).
+    """
     frame = residents.frame()
+    if isinstance(city, StreetCity):
+        frame = _with_node_columns(frame, city, residents.node)
     for t, mins in minutes.items():
         frame[f"min_{t}"] = np.where(np.isfinite(mins), mins, np.nan)
     return frame
 
 
-def facilities_table(city: City) -> pd.DataFrame:
-    """facilities.csv: id, type, name, x, y, capacity."""
+def facilities_table(city: City | StreetCity) -> pd.DataFrame:
+    """facilities.csv: id, type, name, x, y, capacity.
+
+    On streets: id, type, name, x_m, y_m, lon, lat, node, node_m, osm_id, capacity.
+    """
+    if isinstance(city, StreetCity):
+        frame = _with_node_columns(city.facilities[["id", "type", "name", "x", "y"]], city, city.facilities["node"])
+        frame["osm_id"] = city.facilities["osm_id"].to_numpy()
+        frame["capacity"] = city.facilities["capacity"].to_numpy()
+        return frame
     return city.facilities[["id", "type", "name", "x", "y", "capacity"]]
+
+
+def _with_node_columns(frame: pd.DataFrame, city: StreetCity, nodes) -> pd.DataFrame:
+    """``frame`` with its x, y replaced, in place, by the street columns of ``city.node_columns``."""
+    at = list(frame.columns).index("x")
+    extra = city.node_columns(np.asarray(nodes))
+    left, right = frame.iloc[:, :at].reset_index(drop=True), frame.iloc[:, at + 2 :].reset_index(drop=True)
+    return pd.concat([left, extra, right], axis=1)
 
 
 def _arrow_table(frame: pd.DataFrame) -> pa.Table:

@@ -56,7 +56,9 @@ import shapely
 from shapely.geometry import mapping
 
 from model.city.grid import City
+from model.city.streets import StreetCity
 from model.measures.access import BANDS_MIN
+from model.report.bands import covered_metres, reached_segments
 from model.scenario import Scenario
 
 GEO_FOLDER = "geo"
@@ -248,7 +250,106 @@ def write_model_geojson(folder: Path, model, facilities: pd.DataFrame | None = N
     needs = needs_by_type(built.residents.age, model.types)
     paces = {t: users_pace(built.residents.m_per_min, needs[t]) for t in built.fields_m}
     table = facilities_table(built.city) if facilities is None else facilities
+    if isinstance(built.city, StreetCity):
+        return write_street_geojson(folder, built.city, model.spec, built.fields_m, paces, table)
     return write_geojson(folder, built.city, model.spec, built.fields_m, paces, table)
+
+
+class _Degrees:
+    """Coordinates already in WGS84 degrees (a street city converts its own)."""
+
+    def __init__(self, scenario: Scenario, city: StreetCity):
+        self.about = {"scenario": scenario.name, "coordinates": "WGS84 longitude, latitude", "crs_of_metres": city.crs}
+
+    def geometry(self, geom: shapely.Geometry) -> dict | None:
+        if geom is None or shapely.is_empty(geom):
+            return None
+        return mapping(shapely.orient_polygons(geom, exterior_cw=False))
+
+
+def _lonlat_of(city: StreetCity):
+    def convert(xy: np.ndarray) -> np.ndarray:
+        lon, lat = city.lonlat(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    return convert
+
+
+def write_street_geojson(
+    folder: Path,
+    city: StreetCity,
+    scenario: Scenario,
+    fields_m: dict[str, np.ndarray],
+    paces: dict[str, float],
+    facilities: pd.DataFrame,
+) -> list[Path]:
+    """The GeoJSON files of a run on streets, in WGS84 (RFC 7946), into ``folder/geo/``.
+
+    * ``facilities.geojson``: a Point per facility (its ``lon``, ``lat``), every column of
+      ``facilities`` as properties;
+    * ``communities.geojson``: per community, the convex hull of its homes buffered by 25 m (the
+      scenario gives no boundary: a drawing aid, not an area of the model), with ``name``,
+      ``residents``, ``homes`` and ``gates`` (their number);
+    * ``streets.geojson``: the ways, a LineString each, with ``u``, ``v`` (node ids), ``length_m``;
+    * ``bands_<type>.geojson``: per band of 5, 10 and 15 minutes, cumulative, a MultiLineString of
+      the pieces of ways within the walk at the type's pace (``model.report.bands``), with
+      ``type``, ``label``, ``max_min``, ``m_per_min`` and ``metres`` (the walking length of the
+      pieces, ``bands.covered_metres``; the lines are drawn straight between the ways' nodes).
+    """
+    out = Path(folder) / GEO_FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    coords = _Degrees(scenario, city)
+    to_degrees = _lonlat_of(city)
+    xy = city.surface.node_xy_m
+
+    def lines(segments: np.ndarray) -> shapely.Geometry:
+        if not len(segments):
+            return shapely.MultiLineString()
+        flat = to_degrees(segments.reshape(-1, 2)).reshape(-1, 2, 2)
+        return shapely.MultiLineString(list(flat))
+
+    fac_features = [
+        _feature(
+            {"type": "Point", "coordinates": [float(row["lon"]), float(row["lat"])]},
+            {str(c): _native(v) for c, v in row.items()},
+        )
+        for _, row in facilities.iterrows()
+    ]
+    com_features = []
+    for ci, com in enumerate(scenario.communities):
+        homes = city.homes.loc[city.homes["community"] == ci, "node"].to_numpy()
+        hull = shapely.convex_hull(shapely.MultiPoint(xy[homes])).buffer(25.0) if homes.size else None
+        geometry = None if hull is None else coords.geometry(shapely.transform(hull, to_degrees))
+        properties = {"name": com.name, "residents": com.residents, "homes": int(homes.size)}
+        properties["gates"] = int(city.gates[ci].size)
+        com_features.append(_feature(geometry, properties))
+    u, v, length = (city.edges[c].to_numpy() for c in ("u", "v", "length_m"))
+    ends = to_degrees(np.concatenate([xy[u], xy[v]])).reshape(2, -1, 2)
+    street_features = [
+        _feature(
+            {"type": "LineString", "coordinates": [ends[0, i].tolist(), ends[1, i].tolist()]},
+            {"u": int(city.street_id[u[i]]), "v": int(city.street_id[v[i]]), "length_m": float(length[i])},
+        )
+        for i in range(u.size)
+    ]
+    written = [
+        _write(out / "facilities.geojson", "facilities", coords, fac_features),
+        _write(out / "communities.geojson", "communities", coords, com_features),
+        _write(out / "streets.geojson", "streets", coords, street_features),
+    ]
+    for ftype, field in fields_m.items():
+        pace = float(paces[ftype])
+        label = scenario.types[ftype].label if ftype in scenario.types else ftype
+        features = []
+        for max_min in BANDS_MIN:
+            budget = max_min * pace if math.isfinite(pace) else -1.0
+            pieces = reached_segments(xy[u], xy[v], field[u], field[v], length, budget)
+            metres = float(covered_metres(field[u], field[v], length, budget).sum())
+            properties = {"type": ftype, "label": label, "max_min": max_min, "m_per_min": _native(pace)}
+            properties["metres"] = metres
+            features.append(_feature(coords.geometry(lines(pieces)), properties))
+        written.append(_write(out / f"bands_{ftype}.geojson", f"bands_{ftype}", coords, features))
+    return written
 
 
 def write_geojson(

@@ -22,6 +22,7 @@ import networkx as nx
 import pandas as pd
 
 from model.city.access import distance_field
+from model.city.streets import StreetCity
 from model.measures.access import coverage_table, needs_by_type, users_pace
 from model.measures.contacts import contact_graph, group_assortativity
 from model.measures.summary import supply_access_columns
@@ -170,7 +171,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
             "group_assortativity": group_assortativity(graph),
         }
     files.write_json(out / "summary.json", summary)
-    table = files.residents_table(built.residents, built.minutes)
+    table = files.residents_table(built.residents, built.minutes, built.city)
     blocks = built.surface.unit_squares(scenario.simulation.block_m)[built.residents.node]
     table["block"] = pd.Series(blocks[:, 0]).astype(str) + ":" + pd.Series(blocks[:, 1]).astype(str)
     unmet = model.unmet_counts()
@@ -189,21 +190,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     maps.mkdir(exist_ok=True)
     needs = needs_by_type(built.residents.age, model.types)
     paces = {t: users_pace(built.residents.m_per_min, needs[t]) for t in built.fields_m}
-    jobs = [
-        (
-            drawing.plot_access_map,
-            (maps / f"access_{t}.png", built.city, scenario, t, field, paces[t], summary["access"][t]),
-        )
-        for t, field in built.fields_m.items()
-        if needs[t].any()
-    ]
-    if len(scenario.communities) <= drawing.GUIDANCE_MAX_COMMUNITIES:
-        for i, com in enumerate(scenario.communities):
-            gates = com.gate_cells(built.city.walkable)
-            field = distance_field(built.city, [y * built.city.width + x for x, y in gates])
-            jobs.append(
-                (drawing.plot_guidance_map, (maps / f"guidance_{i}.png", built.city, scenario, i, field, gates))
-            )
+    jobs = _map_jobs(model, maps, paces, summary["access"], needs)
     drawing.draw_all(jobs)
     if geojson:
         from model.report.geo import write_model_geojson
@@ -234,6 +221,42 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
         },
     )
     return summary
+
+
+def _map_jobs(model, maps: Path, paces: dict, access: dict, needs: dict) -> list:
+    """The maps to draw: each type's access map, and each community's guidance map (a few communities only)."""
+    built, scenario = model.built, model.spec
+    on_streets = isinstance(built.city, StreetCity)
+    access_map = drawing.plot_street_access_map if on_streets else drawing.plot_access_map
+    jobs = [
+        (access_map, (maps / f"access_{t}.png", built.city, scenario, t, field, paces[t], access[t]))
+        for t, field in built.fields_m.items()
+        if needs[t].any()
+    ]
+    if len(scenario.communities) > drawing.GUIDANCE_MAX_COMMUNITIES:
+        return jobs
+    for i, com in enumerate(scenario.communities):
+        if on_streets:
+            gates = street_gates(built.city, i)
+            field = built.surface.distance_field(gates)
+            jobs.append(
+                (drawing.plot_street_guidance_map, (maps / f"guidance_{i}.png", built.city, scenario, i, field, gates))
+            )
+        else:
+            gates = com.gate_cells(built.city.walkable)
+            field = distance_field(built.city, [y * built.city.width + x for x, y in gates])
+            jobs.append(
+                (drawing.plot_guidance_map, (maps / f"guidance_{i}.png", built.city, scenario, i, field, gates))
+            )
+    return jobs
+
+
+def street_gates(city: StreetCity, community: int):
+    """The nodes a street community's guidance map starts from: its gates, or its homes when it has none."""
+    gates = city.gates[community]
+    if gates.size:
+        return gates
+    return city.homes.loc[city.homes["community"] == community, "node"].to_numpy()
 
 
 def timeseries(model) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Pictures: the only part of the package that imports matplotlib (with the non-interactive Agg backend).
 
-- ``maps``: access maps and the guidance maps of residential gates;
+- ``maps``: access maps and the guidance maps of residential gates (the grid's rasters);
+- ``streets``: the same maps on a street network, bands drawn along the ways;
 - ``charts``: coverage, occupancy and exposure charts of a run;
 - ``batch``: the charts of a batch of runs (metrics against parameters, sensitivity);
 - ``compare``: the charts of a comparison of scenarios (maps side by side, minutes gained, who gained);
@@ -22,6 +23,7 @@ matplotlib.use("Agg")
 
 from model.report.drawing.charts import plot_coverage, plot_exposure, plot_occupancy  # noqa: E402
 from model.report.drawing.maps import GUIDANCE_MAX_COMMUNITIES, plot_access_map, plot_guidance_map  # noqa: E402
+from model.report.drawing.streets import plot_street_access_map, plot_street_guidance_map  # noqa: E402
 
 __all__ = [
     "GUIDANCE_MAX_COMMUNITIES",
@@ -31,6 +33,8 @@ __all__ = [
     "plot_exposure",
     "plot_guidance_map",
     "plot_occupancy",
+    "plot_street_access_map",
+    "plot_street_guidance_map",
 ]
 
 _JOBS: list = []  # the drawing jobs of draw_all, inherited by its forked workers

@@ -6,7 +6,8 @@ generator, in this order: each community's groups and home order, then every res
 ``population.mixing`` really shapes the residential pattern:
 
 * every community spreads its residents evenly over the walkable cells of its area, taken in
-  column-major order (x, then y), so that consecutive home slots are neighbours;
+  column-major order (x, then y), so that consecutive home slots are neighbours; on a street
+  network, over its homes by floor area, strip by strip (``streets.home_slots``, docs/streets.md);
 * residents are sorted into those slots by the key ``(1 - mixing) * g + mixing * u``, where ``g``
   is the resident's position in the community's group-ordered list (scaled to 0..1) and ``u`` is
   uniform on 0..1. At mixing 0 each group fills a contiguous strip of the community; at mixing 1

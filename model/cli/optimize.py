@@ -26,7 +26,12 @@ def add_parser(sub) -> None:
     how.add_argument("--remove", type=int, metavar="K", help="choose K existing sites to close with the least loss")
     opt.add_argument("--minutes", type=float, help="coverage standard M (default: the type's level)")
     opt.add_argument("--weight", default="users", help="whose coverage counts: users, elders or group:NAME")
-    opt.add_argument("--candidates", type=Path, help="CSV with columns x, y (default: every walkable cell)")
+    opt.add_argument(
+        "--candidates",
+        type=Path,
+        help="CSV with columns x, y (cells) on a grid; x_m, y_m or lon, lat on streets "
+        "(default: every walkable cell, or every street node of the network's main part)",
+    )
     opt.add_argument(
         "--objective", choices=OBJECTIVES, default="coverage", help="coverage (default), pmedian, capacitated"
     )
@@ -159,26 +164,24 @@ def _remove(args, scenario, model, weight, k: int, limit: float, out: Path, opti
 def _add(args, scenario, model, weight, k: int, limit: float, out: Path, options):
     """Where K new facilities of the type go: the instance, the solution, a scenario extending the input."""
     from model.planning import location
-    from model.planning.optimize import HORIZON_MIN, build_instance, read_candidates
+    from model.planning.optimize import HORIZON_MIN, build_instance, candidates_of
     from model.scenario import extend_toml
 
-    city = model.city
-    if args.candidates:
-        candidates = read_candidates(args.candidates, city)
-    else:
-        candidates = np.flatnonzero(city.walkable.reshape(-1))
-    if k > candidates.size:
-        raise BadArgument(f"--add: {k} is more than the {candidates.size:,} candidate cells")
+    found = candidates_of(model, args.candidates)
+    candidates = found.nodes
+    if k > found.size:
+        what = "candidate cells" if model.spec.streets is None else "candidate sites"
+        raise BadArgument(f"--add: {k} is more than the {found.size:,} {what}")
     median = args.objective == "pmedian"
     horizon = max(limit, HORIZON_MIN) if median else limit
-    inst = build_instance(model, args.ftype, weight, candidates, horizon, by_cell=median)
+    inst = build_instance(model, args.ftype, weight, candidates, horizon, by_cell=median, connector_m=found.connector_m)
     arguments = {"existing": inst.existing}
     if not median:
         arguments["limit_min"] = limit
     if args.objective == "capacitated":
         arguments["capacity"] = scenario.types[args.ftype].capacity
     sol = location.solve(args.objective, inst.minutes, inst.weight, k, options=options, **arguments)
-    chosen = [(int(c % city.width), int(c // city.width)) for c in candidates[sol.sites]]
+    chosen = [found.at[int(i)] for i in sol.sites]
     how = (
         f"lifecircle optimize --add {k} --type {args.ftype} --objective {args.objective} --minutes {limit:g} "
         f"--weight {args.weight}: {sol.solver} ({sol.status}), seed {model.seed}"

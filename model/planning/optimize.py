@@ -1,11 +1,13 @@
 """``lifecircle optimize``: where the next facilities of a type should go, from a scenario's residents.
 
 Builds the matrices of the location models (model/planning/location/) from the city and
-residents of a scenario: the users of a type, aggregated by home cell and walking pace; every
-walkable cell, or a CSV of cells, as candidates; walking minutes at each user's own pace through
-the grid search of destination choice. model/cli/optimize.py solves them and writes a new
-scenario that ``extends`` the input and adds the chosen facilities
-(``model.scenario.extend_toml``; for ``--remove``: the resolved scenario without the closed ones).
+residents of a scenario: the users of a type, aggregated by home node and walking pace; the
+candidates (on a grid every walkable cell, or a CSV of cells; on streets every street node of the
+network's main component, or a CSV of points joined to it by their connector walks); walking
+minutes at each user's own pace through the walking surface's bounded search
+(``WalkingSurface.within``). model/cli/optimize.py solves them and writes a new scenario that
+``extends`` the input and adds the chosen facilities (``model.scenario.extend_toml``; for
+``--remove``: the resolved scenario without the closed ones).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from model.city.gridsearch import bounded_distances
 from model.scenario import Problem, ScenarioError
 
 WEIGHTS = ("users", "elders")
@@ -32,9 +33,31 @@ class Instance:
     minutes: sparse.csr_array  # users x candidates
     weight: np.ndarray  # per user row
     existing: np.ndarray  # per user row: minutes to the nearest existing facility of the type
-    user_cell: np.ndarray
+    user_cell: np.ndarray  # per user row: its home node (a cell on the grid)
     user_pace: np.ndarray
-    candidates: np.ndarray  # cells
+    candidates: np.ndarray  # nodes (cells on the grid)
+
+
+@dataclass
+class Candidates:
+    """Where new facilities may go: the surface's nodes, and the points a new facility would stand at.
+
+    Attributes:
+        nodes: Per candidate, the node of the surface it joins (a cell on the grid).
+        connector_m: Per candidate, its connector walk to that node in metres (None: every
+            candidate stands on its node, as a cell or a street node does).
+        at: Per candidate, the (x, y) written for a new facility there: its cell on the grid,
+            metres of the scenario's CRS on streets.
+    """
+
+    nodes: np.ndarray
+    connector_m: np.ndarray | None
+    at: list[tuple]
+
+    @property
+    def size(self) -> int:
+        """Number of candidates."""
+        return int(self.nodes.size)
 
 
 def read_candidates(path: Path, city) -> np.ndarray:
@@ -66,6 +89,118 @@ def read_candidates(path: Path, city) -> np.ndarray:
     return np.unique(np.array(cells, dtype=np.int64))
 
 
+FAR_CANDIDATE_M = 500.0
+"""A candidate point farther than this from the street network's main part is refused (as
+``lifecircle import`` reports homes this far off: ``model.city.streets.FAR_JOIN_M``)."""
+
+
+def candidates_of(model, path: Path | None) -> Candidates:
+    """The candidates of ``lifecircle optimize --add``: from ``path`` (a CSV), or every site of the surface.
+
+    On a grid: every walkable cell, or the cells of a CSV with columns x, y. On streets: every
+    street node of the network's main component, or the points of a CSV with columns x_m, y_m
+    (metres of the scenario's CRS) or lon, lat (WGS84), each joined to the nearest street node of
+    the main component by its straight connector walk, as the scenario's own facilities are.
+    """
+    city = model.city
+    if not hasattr(city, "n_street"):
+        cells = read_candidates(path, city) if path else np.flatnonzero(city.walkable.reshape(-1))
+        return Candidates(cells, None, [(int(c % city.width), int(c // city.width)) for c in cells])
+    main = model.surface.main_component.copy()
+    main[city.n_street :] = False
+    if path is None:
+        nodes = np.flatnonzero(main)
+        xy = model.surface.node_xy_m[nodes]
+        return Candidates(nodes, None, [(float(x), float(y)) for x, y in xy])
+    xy, lines = read_street_points(path, city.crs)
+    nodes, connector = model.surface.snap(xy[:, 0], xy[:, 1], among=main)
+    far = np.flatnonzero(connector > FAR_CANDIDATE_M)
+    if far.size:
+        raise ScenarioError(
+            [
+                Problem(
+                    str(path),
+                    "x_m, y_m",
+                    f"point ({xy[i, 0]:.1f}, {xy[i, 1]:.1f}) is {connector[i]:,.0f} m from the street network's "
+                    f"main part (at most {FAR_CANDIDATE_M:g} m): not on the scenario's streets",
+                    lines[i],
+                )
+                for i in far[:10]
+            ]
+        )
+    return Candidates(np.asarray(nodes, dtype=np.int64), connector, [(float(x), float(y)) for x, y in xy])
+
+
+def _header(path: Path, fieldnames) -> tuple[str, str, bool]:
+    """The two coordinate columns of a street candidates file and whether they are lon, lat."""
+    names = {f.strip() for f in fieldnames or ()}
+    if {"x_m", "y_m"} <= names:
+        return "x_m", "y_m", False
+    if {"lon", "lat"} <= names:
+        return "lon", "lat", True
+    raise ScenarioError(
+        [
+            Problem(
+                str(path), "", "needs a header with columns x_m and y_m (metres of the scenario's CRS) or lon and lat"
+            )
+        ]
+    )
+
+
+def read_street_points(path: Path, crs: str) -> tuple[np.ndarray, list[int]]:
+    """Candidate points of a street scenario from a CSV: (n, 2) metres in ``crs``, and each one's line.
+
+    Columns x_m, y_m (metres of the scenario's CRS) or lon, lat (WGS84 degrees, converted with
+    pyproj); a point given twice counts once. Problems name the file, the columns and the line.
+    """
+    problems, points, lines = [], [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh, skipinitialspace=True)
+            kx, ky, degrees = _header(path, reader.fieldnames)
+            rows = [
+                (line, row) for line, row in enumerate(reader, start=2) if any((v or "").strip() for v in row.values())
+            ]
+    except OSError as exc:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc.strerror or exc}")]) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ScenarioError([Problem(str(path), "", f"not a UTF-8 CSV file: {exc}")]) from None
+    for line, row in rows:
+        try:
+            a, b = float(row.get(kx) or ""), float(row.get(ky) or "")
+        except ValueError:
+            a = b = float("nan")
+        if not (np.isfinite(a) and np.isfinite(b)):
+            problems.append(
+                Problem(str(path), f"{kx}, {ky}", f"not two finite numbers: {row.get(kx)!r}, {row.get(ky)!r}", line)
+            )
+        elif degrees and not (-180 <= a <= 180 and -90 <= b <= 90):
+            problems.append(
+                Problem(str(path), f"{kx}, {ky}", f"({a}, {b}) is not a WGS84 longitude and latitude", line)
+            )
+        else:
+            points.append((a, b))
+            lines.append(line)
+    if not points and not problems:
+        problems.append(Problem(str(path), "", "no candidate points"))
+    if problems:
+        raise ScenarioError(problems)
+    xy = np.array(points, dtype=float)
+    if degrees:
+        import pyproj
+
+        x, y = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(xy[:, 0], xy[:, 1])
+        xy = np.column_stack([x, y])
+        bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
+        if bad.size:
+            raise ScenarioError(
+                [Problem(str(path), "lon, lat", f"cannot be converted to {crs}", lines[i]) for i in bad[:10]]
+            )
+    _, first = np.unique(xy, axis=0, return_index=True)
+    first = np.sort(first)
+    return xy[first], [lines[i] for i in first]
+
+
 def user_weights(model, ftype: str, weight: str) -> np.ndarray:
     """Per resident, how much its coverage counts: users of the type, only elders, or one group.
 
@@ -85,7 +220,13 @@ def user_weights(model, ftype: str, weight: str) -> np.ndarray:
 
 
 def build_instance(
-    model, ftype: str, weight: np.ndarray, candidates: np.ndarray, limit_min: float, by_cell: bool = False
+    model,
+    ftype: str,
+    weight: np.ndarray,
+    candidates: np.ndarray,
+    limit_min: float,
+    by_cell: bool = False,
+    connector_m: np.ndarray | None = None,
 ) -> Instance:
     """Users and candidates with the minutes between them, within ``limit_min``.
 
@@ -97,8 +238,11 @@ def build_instance(
     then applies at the cell's pace rather than each user's. Paces that vary within an age band
     make rows of (cell, pace) nearly as many as the users, and a p-median's 30-minute pairs too
     many to hold (wuhai_city).
+
+    ``candidates`` are nodes of the run's walking surface (repeats allowed); ``connector_m``, one
+    per candidate, is the walk from a candidate point to its node, added to each of its walks.
     """
-    city, res = model.city, model.built.residents
+    res = model.built.residents
     keep = weight > 0
     if by_cell:
         cell, inverse = np.unique(res.node[keep], return_inverse=True)
@@ -111,7 +255,10 @@ def build_instance(
         w = np.bincount(inverse.reshape(-1), weights=weight[keep], minlength=len(rows))
         cell, pace = rows[:, 0].astype(np.int64), rows[:, 1]
     origins = np.unique(cell)
-    src, org, metres = bounded_distances(city.walkable, city.cell_m, candidates, origins, limit_min * pace.max())
+    src, node, metres = model.surface.within(candidates, limit_min * pace.max(), targets=origins)
+    org = np.searchsorted(origins, node)
+    if connector_m is not None:
+        metres = metres + np.asarray(connector_m, dtype=float)[src]
     # every user row of an origin cell gets that cell's distances, at its own pace
     by_origin = np.searchsorted(origins, cell)
     order = np.argsort(by_origin, kind="stable")
@@ -122,9 +269,7 @@ def build_instance(
     site = np.repeat(src, per)
     minutes = np.repeat(metres, per) / pace[user]
     inside = minutes <= limit_min
-    matrix = sparse.coo_array(
-        (minutes[inside], (user[inside], site[inside])), shape=(w.size, candidates.size)
-    ).tocsr()
+    matrix = sparse.coo_array((minutes[inside], (user[inside], site[inside])), shape=(w.size, candidates.size)).tocsr()
     field = model.built.fields_m.get(ftype)
     existing = field[cell] / pace if field is not None else np.full(w.size, np.inf)
     return Instance(matrix, w, existing, cell, pace, candidates)
@@ -134,4 +279,3 @@ def _ramp(lengths: np.ndarray) -> np.ndarray:
     """0, 1, .., n-1 for each length n, concatenated."""
     total = int(lengths.sum())
     return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-

@@ -3,8 +3,8 @@
 Coverage counts who could walk to a facility; a simulation shows what the facility then met:
 visits, crowding, people turned away, and demand left unmet around it. :func:`site_table`
 gives one row per facility of a type in each scenario, with its status against the first
-scenario (``kept``: the same cell holds a facility of the type in the first scenario; ``new``:
-it does not; ``closed``: a site of the first scenario that the scenario no longer has, with no
+scenario (``kept``: the same cell, on streets the same point, holds a facility of the type in the
+first scenario; ``new``: it does not; ``closed``: a site of the first scenario that the scenario no longer has, with no
 figures), so that a planner sees whether new sites fill up, whether old ones are relieved, and
 whether closing sites crowds the ones that stay.
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.city.access import nearest_source
 from model.measures.access import needs_by_type
 
 COLUMNS = [
@@ -53,7 +52,7 @@ def site_figures(model, ftype: str) -> pd.DataFrame:
     table = table[city.facilities["type"].to_numpy() == ftype].reset_index(drop=True)
     table["peak_ratio"] = table["peak_occupancy"] / table["capacity"]
     users = needs_by_type(res.age, model.types).get(ftype, np.zeros(len(res), dtype=bool))
-    _, nearest_cell = nearest_source(city, table["node"].to_numpy())
+    _, nearest_cell = model.surface.nearest_source(table["node"].to_numpy())
     home_site = nearest_cell[res.node]
     # the first facility standing in a cell takes the cell's catchment
     first_row = pd.Series(table.index, index=table["node"]).groupby(level=0).first()
@@ -71,14 +70,19 @@ def site_table(models: list, ftype: str) -> pd.DataFrame:
     parts = []
     first = models[0]
     base = {
-        (int(x), int(y))
+        (float(x), float(y))
         for x, y in first.city.facilities.loc[first.city.facilities["type"] == ftype, ["x", "y"]].to_numpy()
     }
     for model in models:
         figures = site_figures(model, ftype)
-        here = set(zip(figures["x"].tolist(), figures["y"].tolist(), strict=True))
+        here = {(float(x), float(y)) for x, y in zip(figures["x"].tolist(), figures["y"].tolist(), strict=True)}
         figures.insert(
-            0, "status", ["kept" if (x, y) in base else "new" for x, y in zip(figures["x"], figures["y"], strict=True)]
+            0,
+            "status",
+            [
+                "kept" if (float(x), float(y)) in base else "new"
+                for x, y in zip(figures["x"], figures["y"], strict=True)
+            ],
         )
         figures.insert(0, "scenario", model.spec.name)
         parts.append(figures)
@@ -86,13 +90,12 @@ def site_table(models: list, ftype: str) -> pd.DataFrame:
             gone = first.city.facilities[
                 (first.city.facilities["type"] == ftype)
                 & np.array(
-                    [(int(x), int(y)) not in here for x, y in first.city.facilities[["x", "y"]].to_numpy()], dtype=bool
+                    [(float(x), float(y)) not in here for x, y in first.city.facilities[["x", "y"]].to_numpy()],
+                    dtype=bool,
                 )
             ]
             if len(gone):
-                closed = gone[["id", "name", "x", "y", "capacity"]].assign(
-                    scenario=model.spec.name, status="closed"
-                )
+                closed = gone[["id", "name", "x", "y", "capacity"]].assign(scenario=model.spec.name, status="closed")
                 parts.append(closed)
     frame = pd.concat(parts, ignore_index=True)
     return frame.reindex(columns=COLUMNS)

@@ -95,10 +95,21 @@ def changed_types(models: list) -> list[str]:
     return [t for t in order if t in changed]
 
 
+def type_field(model, ftype: str) -> np.ndarray:
+    """Metres from every node of the run's surface to the nearest facility of ``ftype`` (inf where it has none)."""
+    field = model.built.fields_m.get(ftype)
+    return np.full(model.surface.n_nodes, np.inf) if field is None else field
+
+
 def home_minutes(model, ftype: str, pace: float) -> np.ndarray:
-    """Minutes from every cell to the nearest facility of ``ftype`` at ``pace`` (inf where none), as (height, width)."""
+    """Minutes from every cell to the nearest facility of ``ftype`` at ``pace`` (inf where none), as (height, width).
+
+    On streets: minutes from every node of the run's surface, (n_nodes,).
+    """
     city = model.city
     field = model.built.fields_m.get(ftype)
+    if model.spec.streets is not None:
+        return type_field(model, ftype) / pace
     if field is None:
         return np.full((city.height, city.width), np.inf)
     return (field / pace).reshape(city.height, city.width)
@@ -297,6 +308,8 @@ def _type_maps(models: list, t: str, out: Path, maps_dir: Path) -> list[Path]:
     from model.report.drawing import compare as charts
 
     pace = shared_pace(models, t)
+    if models[0].spec.streets is not None:
+        return _street_type_maps(models, t, pace, out, maps_dir)
     minutes = [home_minutes(m, t, pace) for m in models]
     side = maps_dir / f"{t}_side_by_side.png"
     charts.plot_side_by_side(side, models, minutes, t, pace)
@@ -305,6 +318,21 @@ def _type_maps(models: list, t: str, out: Path, maps_dir: Path) -> list[Path]:
     for model, mins in zip(models[1:], minutes[1:], strict=True):
         diff = maps_dir / f"{t}_minutes_{model.spec.name}_minus_{models[0].spec.name}.png"
         charts.plot_difference(diff, models[0], model, minutes[0], mins, homes, t)
+        drawn.append(diff.relative_to(out))
+    return drawn
+
+
+def _street_type_maps(models: list, t: str, pace: float, out: Path, maps_dir: Path) -> list[Path]:
+    """:func:`_type_maps` on streets: the bands along the ways side by side, the change at every home."""
+    from model.report.drawing import streets as charts
+
+    side = maps_dir / f"{t}_side_by_side.png"
+    charts.plot_street_side_by_side(side, models, [type_field(m, t) for m in models], t, pace)
+    drawn = [side.relative_to(out)]
+    before = home_minutes(models[0], t, pace)
+    for model in models[1:]:
+        diff = maps_dir / f"{t}_minutes_{model.spec.name}_minus_{models[0].spec.name}.png"
+        charts.plot_street_difference(diff, models[0], model, before, home_minutes(model, t, pace), t)
         drawn.append(diff.relative_to(out))
     return drawn
 

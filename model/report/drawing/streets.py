@@ -12,6 +12,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.collections import LineCollection
 from matplotlib.patches import Patch
 
@@ -175,3 +176,130 @@ def plot_street_guidance_map(
         fontsize=11,
     )
     _save(fig, ax, path, handles)
+
+
+def _panel_figure(city: StreetCity, n: int):
+    """A row of ``n`` equal map panels of the city's extent (``_figure`` for a comparison)."""
+    xy = city.surface.node_xy_m[: city.n_street]
+    span = np.ptp(xy, axis=0) if xy.size else np.ones(2)
+    aspect = float(span[1] / span[0]) if span[0] > 0 else 1.0
+    side = 5.0
+    w, h = (side, side * aspect) if aspect <= 1 else (side / aspect, side)
+    fig, axes = plt.subplots(1, n, figsize=(w * n + 2.5, h + 1.4), squeeze=False, sharex=True, sharey=True)
+    for ax in axes[0]:
+        ax.set_aspect("equal")
+        ax.set_xlabel("x (m, east)")
+        ax.ticklabel_format(useOffset=False, style="plain")
+        ax.tick_params(labelsize=6)
+    axes[0][0].set_ylabel("y (m, north)")
+    return fig, axes[0]
+
+
+def _facility_marks(ax, city: StreetCity, ftype: str, marker: str = "*", size: float = 110, label=None) -> None:
+    fac = city.facilities[city.facilities["type"] == ftype]
+    if len(fac) > MANY_MARKERS:
+        style = {"marker": ".", "s": 6, "c": FACILITY_COLOUR if marker == "*" else "black", "edgecolors": "none"}
+    elif marker == "*":
+        style = {"marker": "*", "s": size, "c": FACILITY_COLOUR, "edgecolors": "black", "linewidths": 0.6}
+    else:  # an unfilled marker: no edge colour
+        style = {"marker": marker, "s": size, "c": "black", "linewidths": 1.2}
+    ax.scatter(fac["x"], fac["y"], zorder=5, label=label, **style)
+
+
+def plot_street_side_by_side(path: Path, models: list, fields_m: list[np.ndarray], ftype: str, pace: float) -> None:
+    """The access maps of one type in every scenario of a comparison, along the streets, side by side.
+
+    Args:
+        path: The PNG to write.
+        models: The scenarios' runs (street scenarios on the same network).
+        fields_m: Per model, metres from every node of its surface to the nearest facility of
+            ``ftype`` (inf everywhere where it has none).
+        ftype: The facility type.
+        pace: The pace every panel is drawn at, m/min.
+    """
+    fig, axes = _panel_figure(models[0].city, len(models))
+    homes_minutes = None
+    for ax, model, field in zip(axes, models, fields_m, strict=True):
+        minutes = _draw_bands(ax, model.city, field, pace)
+        _draw_homes(ax, model.city, minutes)
+        _facility_marks(ax, model.city, ftype)
+        ax.set_title(model.spec.name, fontsize=9)
+        if homes_minutes is None:
+            homes_minutes = minutes[model.city.homes["node"].to_numpy()]
+    label = models[0].spec.types[ftype].label
+    handles = _legend(homes_minutes)
+    handles.append(
+        plt.Line2D([], [], marker="*", ls="", color=FACILITY_COLOUR, markeredgecolor="black", ms=10, label=label)
+    )
+    fig.suptitle(
+        f"{ftype}: walking time to the nearest {label.lower()} along the streets, at {pace:.1f} m/min "
+        "(the median pace of its users)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    legend = fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    fig.savefig(path, dpi=100, bbox_inches="tight", bbox_extra_artists=[legend])
+    plt.close(fig)
+
+
+def home_change(base, other, before: np.ndarray, after: np.ndarray) -> pd.DataFrame:
+    """Per home of the first scenario also in the second: home_id, x, y (metres), before, after, change.
+
+    ``before`` and ``after``: per node of each scenario's own surface (its homes' nodes read them);
+    homes are matched by home_id. ``change`` is NaN where either is infinite.
+    """
+    a = base.city.homes[["home_id", "x", "y", "node"]]
+    b = other.city.homes[["home_id", "node"]]
+    both = a.merge(b, on="home_id", suffixes=("", "_other"))
+    first = np.asarray(before, dtype=float)[both["node"].to_numpy()]
+    second = np.asarray(after, dtype=float)[both["node_other"].to_numpy()]
+    with np.errstate(invalid="ignore"):
+        change = np.where(np.isfinite(first) & np.isfinite(second), second - first, np.nan)
+    return pd.DataFrame(
+        {"home_id": both["home_id"], "x": both["x"], "y": both["y"], "before": first, "after": second, "change": change}
+    )
+
+
+def plot_street_difference(path: Path, base, other, before: np.ndarray, after: np.ndarray, ftype: str) -> None:
+    """Walking minutes gained (negative) or lost at every home, ``other`` minus ``base``, on the ways.
+
+    ``before`` and ``after``: minutes per node of each scenario's own surface (:func:`home_change`).
+    """
+    from matplotlib.colors import TwoSlopeNorm
+
+    city = base.city
+    fig, ax = _figure(city)
+    u, v = city.edges["u"].to_numpy(), city.edges["v"].to_numpy()
+    xy = city.surface.node_xy_m
+    ax.add_collection(LineCollection(np.stack([xy[u], xy[v]], axis=1), colors=WAY_COLOUR, linewidths=0.6, zorder=1))
+    ax.autoscale_view()
+    homes = home_change(base, other, before, after)
+    delta = homes["change"].to_numpy()
+    finite = delta[np.isfinite(delta)]
+    top = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
+    gone = ~np.isfinite(delta)
+    if gone.any():
+        ax.scatter(homes["x"][gone], homes["y"][gone], s=10, c=UNREACHABLE_COLOUR, edgecolors="grey", lw=0.3, zorder=3)
+    dots = ax.scatter(
+        homes["x"][~gone],
+        homes["y"][~gone],
+        s=16,
+        c=delta[~gone],
+        cmap="PuOr_r",
+        norm=TwoSlopeNorm(vcenter=0.0, vmin=-top, vmax=top),
+        edgecolors="black",
+        lw=0.3,
+        zorder=4,
+    )
+    _facility_marks(ax, base.city, ftype, "x", 70, f"{ftype}: {base.spec.name}")
+    _facility_marks(ax, other.city, ftype, "*", 110, f"{ftype}: {other.spec.name}")
+    fig.colorbar(dots, ax=ax, label="change of walking minutes (purple: shorter, orange: longer)", shrink=0.8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.1), frameon=False, title="facilities")
+    ax.set_title(
+        f"{ftype}: walking minutes gained or lost at every home, along the streets\n"
+        f"{other.spec.name} minus {base.spec.name}",
+        loc="left",
+        fontsize=10,
+    )
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)

@@ -176,9 +176,28 @@ def with_knobs(scenario: Scenario, capacity_multiplier: float = 1.0, decay_multi
     return replace(scenario, facilities=facilities, types=types)
 
 
+GRID_ONLY = "the browser page draws grid scenarios only for now"
+"""Why the page refuses a street scenario (``lifecircle run`` draws its maps along the streets)."""
+
+
+def walks_streets(path: Path) -> bool:
+    """Whether the scenario file ``path`` (with the bases it extends) has a ``[streets]`` table.
+
+    Reads the TOML files only, not the street network's data files; a file that cannot be read
+    counts as a grid scenario (loading it reports its problems).
+    """
+    from model.scenario.files import read_chain
+
+    raw = read_chain(Path(path), (), None, [], str(path))
+    return raw is not None and "streets" in raw.data
+
+
 def scenario_choices(given: str | Path | None = None) -> dict[str, str]:
-    """The scenarios the page offers: label -> what ``load_scenario`` takes (bundled names, and ``given``)."""
-    choices = {name: name for name in bundled_scenarios()}
+    """The scenarios the page offers: label -> what ``load_scenario`` takes (bundled names, and ``given``).
+
+    Bundled street scenarios are left out: the page draws grid scenarios only (:data:`GRID_ONLY`).
+    """
+    choices = {name: name for name, path in bundled_scenarios().items() if not walks_streets(path)}
     if given is not None and str(given) not in choices:
         path = Path(given)
         choices[path.stem if path.suffix == ".toml" else str(given)] = str(given)
@@ -211,6 +230,8 @@ class PageModel(LifeCircleModel):
     ):
         """Load the scenario, apply the plan and the knobs, build the model."""
         base = load_scenario(scenario_name)
+        if base.streets is not None:
+            raise ValueError(f"{base.name} walks a street network: {GRID_ONLY}")
         self.plan = Plan() if plan is None else plan
         self.plan.attach(base)
         self.base_scenario = base

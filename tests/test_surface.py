@@ -551,3 +551,16 @@ def test_grid_components_equal_networkx(scenario_city):
     s = GridSurface(city)
     assert set(np.flatnonzero(s.main_component).tolist()) == biggest
     assert not s.main_component[~city.walkable.ravel()].any()
+
+
+def test_snap_joins_the_lowest_of_equally_near_nodes():
+    # nodes 0..3 at the corners of a square listed so that the lowest number is not the first
+    # cKDTree would find; a point at the centre is equally near all four: node 0 joins
+    xy = np.array([[10.0, 10.0], [0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    s = StreetSurface.from_edges(xy, [0, 1, 2], [1, 2, 3], [10.0, 10.0, 10.0])
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0]):
+        node, metres = s.snap(np.array([5.0, 5.0]), np.array([5.0, 5.0]), among=np.isin(np.arange(4), order))
+        assert node.tolist() == [0, 0] and np.allclose(metres, math.hypot(5, 5))
+    # among nodes 1..3 only, the lowest of them: 1
+    node, _ = s.snap([5.0], [5.0], among=np.array([False, True, True, True]))
+    assert node.tolist() == [1]

@@ -246,6 +246,9 @@ def _points(x_m, y_m) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     return x.reshape(-1), y.reshape(-1), x.shape
 
 
+_TIES = 8  # equally near nodes looked at when snapping: the lowest node number of those joins
+
+
 def _nearest_among(xy: np.ndarray, eligible: np.ndarray, x: np.ndarray, y: np.ndarray, tree=None):
     """Nearest eligible node of every point (cKDTree) and the straight distance to it."""
     nodes = np.flatnonzero(eligible)
@@ -255,8 +258,12 @@ def _nearest_among(xy: np.ndarray, eligible: np.ndarray, x: np.ndarray, y: np.nd
         raise ValueError("no node to snap to: the surface (or the 'among' mask) has none")
     if tree is None:
         tree = cKDTree(xy[nodes])
-    metres, k = tree.query(np.column_stack([x, y]))
-    return nodes[k], np.asarray(metres, dtype=np.float64)
+    n_near = min(_TIES, nodes.size)
+    metres, k = tree.query(np.column_stack([x, y]), k=n_near)
+    metres, k = np.asarray(metres).reshape(x.size, n_near), np.asarray(k).reshape(x.size, n_near)
+    # of equally near nodes, the lowest node number (cKDTree's own pick among ties is arbitrary)
+    candidate = np.where(metres == metres[:, :1], nodes[k], np.iinfo(np.int64).max)
+    return candidate.min(axis=1), np.asarray(metres[:, 0], dtype=np.float64)
 
 
 def unit_keys(column: np.ndarray, row: np.ndarray) -> np.ndarray:

@@ -564,3 +564,18 @@ def test_snap_joins_the_lowest_of_equally_near_nodes():
     # among nodes 1..3 only, the lowest of them: 1
     node, _ = s.snap([5.0], [5.0], among=np.array([False, True, True, True]))
     assert node.tolist() == [1]
+
+
+def test_snap_joins_the_lowest_of_equally_near_nodes_where_cKDTree_picks_another():
+    # six nodes on a ring round the point, shuffled among 30 farther ones: cKDTree alone picks
+    # node 10 of the six equally near (0, 3, 4, 6, 10, 34 by brute force); the rule says 0
+    rng = np.random.default_rng(0)
+    ring = 10 * np.column_stack([np.cos(np.arange(6) * np.pi / 3), np.sin(np.arange(6) * np.pi / 3)])
+    far = rng.uniform(30, 100, (30, 2))
+    xy = np.concatenate([far, ring])[rng.permutation(36)]
+    brute = np.hypot(xy[:, 0], xy[:, 1])
+    ties = np.flatnonzero(brute == brute.min())
+    assert ties.size > 1
+    s = StreetSurface.from_edges(xy, np.arange(35), np.arange(1, 36), np.ones(35))
+    node, metres = s.snap([0.0], [0.0])
+    assert node.tolist() == [int(ties.min())] and metres[0] == pytest.approx(brute.min())

@@ -121,8 +121,13 @@ def added_points(toml: Path) -> list[tuple[float, float]]:
     return [tuple(f["at_m"]) for f in data["facilities"]]
 
 
-def test_small_add_two_exact_is_the_best_pair_of_street_nodes(tmp_path):
-    brute = Brute(SMALL, "park", 3.0)
+@pytest.fixture(scope="module")
+def small_brute():
+    return Brute(SMALL, "park", 3.0)
+
+
+def test_small_add_two_exact_is_the_best_pair_of_street_nodes(tmp_path, small_brute):
+    brute = small_brute
     done = cli(
         "optimize", str(SMALL), "--type", "park", "--add", "2", "--minutes", "3", "--exact", "--out", "new.toml",
         cwd=tmp_path,
@@ -142,9 +147,9 @@ def test_small_add_two_exact_is_the_best_pair_of_street_nodes(tmp_path):
     assert new.streets is not None
 
 
-def test_small_candidate_points_add_their_connector(tmp_path):
+def test_small_candidate_points_add_their_connector(tmp_path, small_brute):
     """Points off the network: the walk is connector + network + the home's connector."""
-    brute = Brute(SMALL, "park", 3.0)
+    brute = small_brute
     points = [(385150.0, 6671105.0), (385000.0, 6671140.0), (385290.0, 6671000.0), (385105.0, 6671230.0)]
     pd.DataFrame(points, columns=["x_m", "y_m"]).to_csv(tmp_path / "c.csv", index=False)
     done = cli(
@@ -180,15 +185,16 @@ def test_small_candidate_points_add_their_connector(tmp_path):
         ("x_m,y_m\n", "c.csv: no candidate points"),
     ],
 )
-def test_bad_candidates_on_streets_exit_2_and_write_nothing(tmp_path, text, message):
+def test_bad_candidates_on_streets_exit_2_and_write_nothing(tmp_path, monkeypatch, capsys, text, message):
+    from model.cli import main
+
     (tmp_path / "c.csv").write_text(text, encoding="utf-8")
-    done = cli(
-        "optimize", str(SMALL), "--type", "park", "--add", "1", "--candidates", "c.csv", "--out", "new.toml",
-        cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 2
-    assert message in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr
+    monkeypatch.chdir(tmp_path)
+    code = main(["optimize", str(SMALL), "--type", "park", "--add", "1", "--candidates", "c.csv", "--out", "new.toml"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err, err
+    assert "Traceback" not in err
     assert not (tmp_path / "new.toml").exists()
 
 
@@ -225,8 +231,8 @@ def test_helsinki_add_two_is_the_best_pair(helsinki):
     assert [f.name for f in plus.facilities[-2:]] == ["health_station proposed 1", "health_station proposed 2"]
 
 
-def test_helsinki_remove_one_closes_the_least_loss(tmp_path):
-    brute = Brute(load_scenario("helsinki_centre").path, "health_station", 5.0)
+def test_helsinki_remove_one_closes_the_least_loss(tmp_path, helsinki):
+    brute = helsinki[2]
     done = cli(
         "optimize", "helsinki_centre", "--type", "health_station", "--remove", "1", "--out", "r.toml", cwd=tmp_path
     )

@@ -26,7 +26,7 @@ FACILITY_COLOUR = "#e66101"
 MANY_MARKERS = 300  # above this many facilities, a map marks them with small dots
 GUIDANCE_AGE = 40  # the guidance map is drawn for an adult of this age (speed from [walking])
 GUIDANCE_MAX_COMMUNITIES = 12  # guidance maps are drawn for scenarios with at most this many communities
-_TYPE_MARKERS = "o s ^ v D P X h p < > *".split()
+TYPE_MARKERS = "o s ^ v D P X h p < > *".split()
 MAP_AXES_IN = 6.5  # longest side of a map's axes, inches
 MAP_MIN_WIDTH_IN = 7.5
 _MARGIN_IN = {"left": 0.8, "right": 2.9, "top": 0.85, "bottom": 0.6}
@@ -176,7 +176,7 @@ def plot_guidance_map(
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
     for i, t in enumerate(city.types):
         fac = city.facilities[city.facilities["type"] == t]
-        marker = _TYPE_MARKERS[i % len(_TYPE_MARKERS)]
+        marker = TYPE_MARKERS[i % len(TYPE_MARKERS)]
         colour = colours[(2 * i) % 20]
         ax.scatter(
             _centre(city, fac["x"]),

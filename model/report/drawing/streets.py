@@ -21,7 +21,7 @@ from model.measures.access import BANDS_MIN
 from model.report.bands import reached_segments
 from model.report.drawing.live import band_labels
 from model.report.drawing.maps import (
-    _TYPE_MARKERS,
+    TYPE_MARKERS,
     BAND_COLOURS,
     FACILITY_COLOUR,
     GUIDANCE_AGE,
@@ -161,7 +161,7 @@ def plot_street_guidance_map(
     colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
     for i, t in enumerate(city.types):
         fac = city.facilities[city.facilities["type"] == t]
-        marker, colour = _TYPE_MARKERS[i % len(_TYPE_MARKERS)], colours[(2 * i) % 20]
+        marker, colour = TYPE_MARKERS[i % len(TYPE_MARKERS)], colours[(2 * i) % 20]
         ax.scatter(fac["x"], fac["y"], marker=marker, s=55, color=colour, edgecolors="black", lw=0.6, zorder=5)
         label = scenario.types[t].label
         handles.append(

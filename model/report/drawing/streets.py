@@ -21,11 +21,11 @@ from model.measures.access import BANDS_MIN
 from model.report.bands import reached_segments
 from model.report.drawing.live import band_labels
 from model.report.drawing.maps import (
-    TYPE_MARKERS,
     BAND_COLOURS,
     FACILITY_COLOUR,
     GUIDANCE_AGE,
     MANY_MARKERS,
+    TYPE_MARKERS,
     UNREACHABLE_COLOUR,
     band_index,
 )

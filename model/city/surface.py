@@ -760,8 +760,11 @@ class _StreetPairs:
                 order = np.argsort(node[lo:hi], kind="stable")
                 self._reached[origin] = (node[lo:hi][order], metres[lo:hi][order])
         out = np.full(a.size, np.inf)
-        for origin in np.unique(a).tolist():
-            at = np.flatnonzero(a == origin)
+        by_origin = np.argsort(a, kind="stable")
+        origins, starts = np.unique(a[by_origin], return_index=True)
+        ends = np.append(starts[1:], a.size)
+        for origin, lo, hi in zip(origins.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            at = by_origin[lo:hi]
             nodes, metres = self._reached[origin]
             k = np.searchsorted(nodes, b[at])
             k_in = np.minimum(k, max(nodes.size - 1, 0))

@@ -58,6 +58,15 @@ def band_handles(city: City, minutes: np.ndarray, blocked_label: str) -> list:
     return handles
 
 
+def annotate_shares(ax, access: dict) -> None:
+    """Beside a map, the share of a type's users within each band at their own pace (summary.json's access)."""
+    shares = [f"its {access['users']:,} users, at their own pace:"]
+    for k in BANDS_MIN:
+        share = access.get(f"within_{k}")
+        shares.append(f"  within {k} min: {'-' if share is None else f'{share:.0%}'}")
+    ax.annotate("\n".join(shares), xy=(1.03, 0.0), xycoords="axes fraction", fontsize=8, va="bottom", ha="left")
+
+
 def _centre(city: City, cells):
     """Metres of the centres of cells given by x or y numbers."""
     return (np.asarray(cells, dtype=float) + 0.5) * city.cell_m
@@ -148,11 +157,7 @@ def plot_access_map(
         Patch(fill=False, ls="--", ec="black", label="community"),
     ]
     legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    shares = [f"its {access['users']:,} users, at their own pace:"]
-    for k in BANDS_MIN:
-        share = access.get(f"within_{k}")
-        shares.append(f"  within {k} min: {'-' if share is None else f'{share:.0%}'}")
-    ax.annotate("\n".join(shares), xy=(1.03, 0.0), xycoords="axes fraction", fontsize=8, va="bottom", ha="left")
+    annotate_shares(ax, access)
     fig.savefig(path, dpi=100, bbox_inches="tight", bbox_extra_artists=[legend])
     plt.close(fig)
 

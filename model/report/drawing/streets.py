@@ -27,6 +27,7 @@ from model.report.drawing.maps import (
     MANY_MARKERS,
     TYPE_MARKERS,
     UNREACHABLE_COLOUR,
+    annotate_shares,
     band_index,
 )
 from model.scenario import Scenario
@@ -136,11 +137,7 @@ def plot_street_access_map(
     handles.append(
         plt.Line2D([], [], marker="*", ls="", color=FACILITY_COLOUR, markeredgecolor="black", ms=11, label=ft.label)
     )
-    shares = [f"its {access['users']:,} users, at their own pace:"]
-    for k in BANDS_MIN:
-        share = access.get(f"within_{k}")
-        shares.append(f"  within {k} min: {'-' if share is None else f'{share:.0%}'}")
-    ax.annotate("\n".join(shares), xy=(1.03, 0.0), xycoords="axes fraction", fontsize=8, va="bottom", ha="left")
+    annotate_shares(ax, access)
     _save(fig, ax, path, handles)
 
 

@@ -579,3 +579,35 @@ def test_snap_joins_the_lowest_of_equally_near_nodes_where_cKDTree_picks_another
     s = StreetSurface.from_edges(xy, np.arange(35), np.arange(1, 36), np.ones(35))
     node, metres = s.snap([0.0], [0.0])
     assert node.tolist() == [int(ties.min())] and metres[0] == pytest.approx(brute.min())
+
+
+def test_street_pairs_through_leaves_equal_networkx():
+    # a random street graph with leaves hung on it (homes and facilities on their connectors):
+    # pairs from leaves are searched from the node they hang on, plus the connector
+    rng = np.random.default_rng(7)
+    n_street, n_leaf = 60, 40
+    xy = rng.uniform(0, 1000, (n_street + n_leaf, 2))
+    u = rng.integers(0, n_street, 150)
+    v = rng.integers(0, n_street, 150)
+    length = np.hypot(*(xy[u] - xy[v]).T) * rng.uniform(1.0, 1.3, u.size)
+    hang = rng.integers(0, n_street, n_leaf)
+    leaf = np.arange(n_street, n_street + n_leaf)
+    u, v = np.concatenate([u, leaf]), np.concatenate([v, hang])
+    length = np.concatenate([length, rng.uniform(0, 80, n_leaf)])
+    s = StreetSurface.from_edges(xy, u, v, length)
+    g = nx.MultiGraph()
+    g.add_nodes_from(range(n_street + n_leaf))
+    g.add_weighted_edges_from(zip(u.tolist(), v.tolist(), length.tolist()))
+    a = rng.integers(0, n_street + n_leaf, 400)
+    b = rng.integers(0, n_street + n_leaf, 400)
+    a[:5], b[:5] = leaf[:5], leaf[:5]  # a leaf to itself
+    limit = 700.0
+    got = s.pairs(limit).metres(a, b)
+    for x, y, m in zip(a.tolist(), b.tolist(), got.tolist()):
+        try:
+            want = nx.dijkstra_path_length(g, x, y)
+        except nx.NetworkXNoPath:
+            want = math.inf
+        if want > limit + 1e-9:
+            want = math.inf
+        assert m == pytest.approx(want, rel=1e-12, abs=1e-9), (x, y)

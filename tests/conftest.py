@@ -59,7 +59,6 @@ at = [5, 8]
 """
 
 
-
 def read_exact_csv(path, **kwargs) -> pd.DataFrame:
     """A CSV file read back with every float exactly as written (pandas 2 needs "round_trip" asked
     for; pandas 3 reads exactly by default and deprecates the argument)."""

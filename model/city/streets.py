@@ -18,7 +18,8 @@ nearer: a connector is a walk from the door to the street and back.
 
 Joining to the largest component only is deliberate: a home whose nearest street node lies on a
 scrap of way cut off from the rest (a courtyard path, an extract's edge) would reach nothing.
-:func:`joins_far` lists the points whose connector is long, for the import's report.
+A connector longer than :data:`FAR_JOIN_M` is reported by ``lifecircle import`` and refused for
+``optimize``'s candidate points.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from model.city.surface import StreetSurface
 from model.scenario import Scenario
 
 FAR_JOIN_M = 500.0
-"""A connector walk longer than this is reported (``lifecircle import``, :func:`joins_far`): the point
-probably lies beyond the extract's ways, or its street is missing from them."""
+"""A connector walk longer than this is reported by ``lifecircle import`` and refused for ``optimize``'s
+candidate points: the point probably lies beyond the extract's ways, or its street is missing from them."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,19 +171,6 @@ def build_street_city(scenario: Scenario) -> StreetCity:
         gates=gates,
         edges=edges,
     )
-
-
-def joins_far(city: StreetCity, limit_m: float = FAR_JOIN_M) -> pd.DataFrame:
-    """Homes and facilities whose connector walk is longer than ``limit_m``: kind, id, join_m."""
-    rows = []
-    for kind, table, ids in (
-        ("home", city.homes, city.homes["home_id"]),
-        ("facility", city.facilities, city.facilities["name"]),
-    ):
-        m = city.join_m[table["node"].to_numpy()]
-        far = m > limit_m
-        rows.append(pd.DataFrame({"kind": kind, "id": np.asarray(ids)[far], "join_m": m[far]}))
-    return pd.concat(rows, ignore_index=True)
 
 
 def home_slots(city: StreetCity, community: int, n: int, strip_m: float) -> np.ndarray:

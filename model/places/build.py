@@ -28,6 +28,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from model.city.streets import FAR_JOIN_M
 from model.scenario import Problem, ScenarioError
 
 from .network import fence_blocked, largest_component
@@ -43,7 +44,7 @@ GATE_REACH_M = 100.0
 """A gate outside every community polygon belongs to the community of the nearest home when that
 home is this close (metres); farther gates are left out (counted). An assumption."""
 
-FAR_M = 500.0
+FAR_M = FAR_JOIN_M
 """Homes and facilities farther than this from every node of the network kept are reported (the
 loader's straight connector walk would be long). They are kept."""
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from model.city.streets import FAR_JOIN_M
 from model.scenario import Problem, ScenarioError
 
 WEIGHTS = ("users", "elders")
@@ -89,7 +90,7 @@ def read_candidates(path: Path, city) -> np.ndarray:
     return np.unique(np.array(cells, dtype=np.int64))
 
 
-FAR_CANDIDATE_M = 500.0
+FAR_CANDIDATE_M = FAR_JOIN_M
 """A candidate point farther than this from the street network's main part is refused (as
 ``lifecircle import`` reports homes this far off: ``model.city.streets.FAR_JOIN_M``)."""
 

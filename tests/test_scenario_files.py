@@ -34,6 +34,9 @@ EXPECTED_BUNDLED = {
     "wuhai_life_circle_embedded",
     "wuhai_city",
     "qingshan_city",
+    "wuhai_life_circle_gated",
+    "wuhai_city_gated",
+    "qingshan_city_gated",
 }
 
 

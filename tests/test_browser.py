@@ -1,10 +1,12 @@
 """The browser page in a real browser: Debian's chromium driven by playwright, no CDN reachable.
 
-One server (``lifecircle serve demo`` on a free loopback port) and one page for the whole file:
+One server (``lifecircle serve demo`` on a free loopback port) and one page for most of the file:
 the map and the charts render, Step advances the clock, the mixing slider applies on Reset, Play
 runs and pauses, a
 facility added at a cell changes a coverage figure, clicking the map chooses a cell, the plan
-saves as a scenario that extends demo, and a screenshot is written. Every request the browser
+saves as a scenario that extends demo, and a screenshot is written. A second server serves the
+street scenario helsinki_centre: its map along the streets appears and changes with Step, a click
+chooses the point in metres under it, and a facility is added there. Every request the browser
 makes beyond the server is blocked and recorded (the test fails on any), and the server's CDN is
 an address where nothing listens, so the page can only work from Solara's local cache (filled
 from the npm registry by ``lifecircle assets``, as ``serve`` does when it is empty).
@@ -15,6 +17,7 @@ Set LIFECIRCLE_SCREENSHOT=PATH to keep the screenshot (the README's is made by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -41,9 +44,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``lifecircle serve demo`` on a free loopback port; yields (url, save folder, log file)."""
+@contextlib.contextmanager
+def _serving(scenario: str, folder: Path):
+    """``lifecircle serve SCENARIO`` on a free loopback port, saving into ``folder``; yields (url, log file)."""
     # never skipped: the page must be tested in a real browser (.ci/run installs Debian's chromium)
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium (as .ci/run does)"
     from model.web import assets
@@ -51,13 +54,12 @@ def server(tmp_path_factory):
     cache = assets.cache_dir()
     assets.fill_cache(assets.pinned_packages(), cache)  # what serve does when the cache is empty
     assert not assets.missing(assets.pinned_packages(), cache)
-    folder = tmp_path_factory.mktemp("browser")
     port = _free_port()
     env = dict(os.environ, SOLARA_ASSETS_CDN=f"http://127.0.0.1:{_free_port()}/npm/")  # nothing listens there
     log = folder / "server.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "model.cli", "serve", "demo", "--port", str(port), "--save-dir", str(folder)],
+            [sys.executable, "-m", "model.cli", "serve", scenario, "--port", str(port), "--save-dir", str(folder)],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -75,7 +77,7 @@ def server(tmp_path_factory):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the server did not start:\n{log.read_text()}")
                 time.sleep(0.3)
-        yield url, folder, log
+        yield url, log
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # serve and the Solara server it started
         try:
@@ -86,26 +88,49 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    """One chromium page on the server; records every request that leaves the machine."""
-    url, _, _ = server
-    outside: list[str] = []
+def chromium():
+    """Debian's chromium, through playwright (one for the file: playwright's sync API runs one at a time)."""
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        tab = browser.new_page(viewport={"width": 1600, "height": 1750})
-
-        def route(r):
-            if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
-                r.continue_()
-            else:
-                outside.append(r.request.url)
-                r.abort()
-
-        tab.route("**/*", route)
-        tab.outside = outside
-        tab.goto(url)
-        yield tab
+        yield browser
         browser.close()
+
+
+@contextlib.contextmanager
+def _browsing(browser, url: str):
+    """A chromium page on the server; records every request that leaves the machine (``tab.outside``)."""
+    outside: list[str] = []
+    tab = browser.new_page(viewport={"width": 1600, "height": 1750})
+
+    def route(r):
+        if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    tab.route("**/*", route)
+    tab.outside = outside
+    tab.goto(url)
+    try:
+        yield tab
+    finally:
+        tab.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``lifecircle serve demo`` on a free loopback port; yields (url, save folder, log file)."""
+    folder = tmp_path_factory.mktemp("browser")
+    with _serving("demo", folder) as (url, log):
+        yield url, folder, log
+
+
+@pytest.fixture(scope="module")
+def page(server, chromium):
+    """One chromium page on the server; records every request that leaves the machine."""
+    with _browsing(chromium, server[0]) as tab:
+        yield tab
 
 
 def _no_error(page, log: Path) -> None:
@@ -208,3 +233,66 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     shot = Path(os.environ.get("LIFECIRCLE_SCREENSHOT") or tmp_path / "browser.png")
     page.screenshot(path=str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_street_scenario_in_a_real_browser(chromium, tmp_path):
+    """``lifecircle serve helsinki_centre``: the map along the streets appears and changes with Step, a
+    click on it chooses the point in metres under it, and a facility is added there."""
+    from model.web import figures
+    from model.web.state import PageModel
+
+    # where the page draws the network: the same frame in this process (the extent of the nodes)
+    model = PageModel("helsinki_centre", days=1)
+    _, frame = figures.draw_map(model, figures.MapView())
+    label = model.spec.types["health_station"].label.lower()
+    with _serving("helsinki_centre", tmp_path) as (url, log), _browsing(chromium, url) as page:
+        page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=90_000)
+        assert page.locator(".lifecircle-clock").inner_text() == "Day 1 (Mon) 06:00"
+        _no_error(page, log)
+        first = page.locator("img.lifecircle-map").get_attribute("src")
+        size = page.evaluate(
+            "() => [document.querySelector('img.lifecircle-map').naturalWidth,"
+            " document.querySelector('img.lifecircle-map').naturalHeight]"
+        )
+        assert size[1] > frame.top_px + frame.height_px - 1  # the tall street map, as drawn here
+
+        page.get_by_role("button", name="Step").click()
+        page.wait_for_function(
+            "() => document.querySelector('.lifecircle-clock')?.innerText === 'Day 1 (Mon) 06:01'",
+            timeout=STEP_TIMEOUT_MS,
+        )
+        page.wait_for_function(
+            "before => { const i = document.querySelector('img.lifecircle-map');"
+            " return i && i.getAttribute('src') !== before && i.complete && i.naturalWidth > 100; }",
+            arg=first,
+            timeout=STEP_TIMEOUT_MS,
+        )
+
+        # a click a third across and two fifths down the network chooses the metres under it
+        field_x, field_y = page.get_by_label("x (m, east)", exact=True), page.get_by_label("y (m, north)", exact=True)
+        start = field_x.input_value(), field_y.input_value()  # the middle of the network
+        box = page.locator("img.lifecircle-map").bounding_box()
+        px, py = frame.left_px + frame.width_px / 3, frame.top_px + 0.4 * frame.height_px
+        page.mouse.click(box["x"] + px, box["y"] + py)
+        west, east, south, north = frame.extent_m
+        want_x, want_y = west + (east - west) / 3, north - 0.4 * (north - south)
+        metres_per_px = (east - west) / frame.width_px
+        playwright.expect(field_x).not_to_have_value(start[0], timeout=STEP_TIMEOUT_MS)
+        playwright.expect(field_y).not_to_have_value(start[1], timeout=STEP_TIMEOUT_MS)
+        got = float(field_x.input_value()), float(field_y.input_value())
+        assert abs(got[0] - want_x) <= 1.5 * metres_per_px and abs(got[1] - want_y) <= 1.5 * metres_per_px, got
+
+        # a health station there: added, joined to the streets, and the map redrawn
+        before = page.locator("img.lifecircle-map").get_attribute("src")
+        page.locator(".v-input", has_text="Facility type").locator(".v-select__slot").click()
+        page.get_by_role("option", name="health_station", exact=True).click()
+        page.get_by_role("button", name="Add facility").click()
+        added = re.escape(f"added a new {label} at ({got[0]:.1f}, {got[1]:.1f}), joined to the streets by a ")
+        playwright.expect(page.get_by_text(re.compile(added))).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+        page.wait_for_function(
+            "before => document.querySelector('img.lifecircle-map')?.getAttribute('src') !== before",
+            arg=before,
+            timeout=STEP_TIMEOUT_MS,
+        )
+        assert page.locator(".lifecircle-clock").inner_text() == "Day 1 (Mon) 06:00"  # the new plan starts again
+        _no_error(page, log)

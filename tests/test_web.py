@@ -1,5 +1,8 @@
 """The browser page's parts without a browser: re-planning, knobs, saving, the map's pixels, the
-clock, the offline asset step (against a registry on loopback) and the commands' bad input."""
+clock, the offline asset step (against a registry on loopback) and the commands' bad input; and
+the same on street scenarios (the hand-made streets_small and helsinki_centre): the map along the
+streets against networkx, clicks in metres, facilities added at a point joining the nearest street
+node, removal of the nearest, and plans saved and loaded back."""
 
 from __future__ import annotations
 
@@ -14,8 +17,11 @@ import tarfile
 import threading
 import warnings
 from importlib import metadata
+from pathlib import Path
 
+import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 
 from model.cli import main
@@ -28,11 +34,17 @@ from model.web.state import (
     add_facility,
     clock_text,
     coverage_rows,
+    first_point,
     plan_file,
     save_plan,
+    scenario_choices,
+    users_paces,
     with_knobs,
 )
-from tests.conftest import write_small
+from tests.conftest import ROOT, write_small
+
+STREETS_SMALL = Path(__file__).parent / "data" / "streets_small" / "small.toml"
+HELSINKI = ROOT / "scenarios" / "helsinki_centre.toml"
 
 
 @pytest.fixture
@@ -232,6 +244,286 @@ def test_the_frame_says_where_each_cell_is_drawn():
     assert np.allclose(colour(1, 7), band(0), atol=0.02)  # 2 minutes
     assert np.allclose(colour(19, 0), band(3), atol=0.02)  # 38 minutes
     assert colour(19, 0).tolist() != colour(1, 7).tolist()
+
+
+# --------------------------------------------------------------------------- the page on streets
+
+
+@pytest.fixture(scope="module")
+def helsinki():
+    """helsinki_centre on the page at 09:00 of the first day (residents out)."""
+    model = PageModel("helsinki_centre", days=1)
+    for _ in range(180):
+        model.step()
+    return model
+
+
+class Network:
+    """helsinki_centre's ways read from its CSV files with pandas, as a networkx graph (no model code)."""
+
+    def __init__(self, toml: Path):
+        folder = toml.parent / "helsinki_centre" / "streets"
+        nodes = pd.read_csv(folder / "nodes.csv")
+        edges = pd.read_csv(folder / "edges.csv")
+        self.xy = nodes[["x_m", "y_m"]].to_numpy(dtype=float)
+        index = {node_id: i for i, node_id in enumerate(nodes["node_id"])}
+        self.u = edges["u"].map(index).to_numpy()
+        self.v = edges["v"].map(index).to_numpy()
+        self.length = edges["length_m"].to_numpy(dtype=float)
+        self.graph = nx.Graph()
+        self.graph.add_nodes_from(range(len(nodes)))
+        for a, b, metres in zip(self.u, self.v, self.length, strict=True):
+            if a != b and not (self.graph.has_edge(a, b) and self.graph[a][b]["weight"] <= metres):
+                self.graph.add_edge(a, b, weight=metres)
+        self.main = np.zeros(len(nodes), dtype=bool)
+        self.main[list(max(nx.connected_components(self.graph), key=len))] = True
+
+    def nearest(self, x: float, y: float) -> tuple[set[int], float]:
+        """The main component's nodes nearest the point (all of them, if several are as near), and the metres."""
+        metres = np.where(self.main, np.hypot(self.xy[:, 0] - x, self.xy[:, 1] - y), np.inf)
+        best = metres.min()
+        return set(np.flatnonzero(np.isclose(metres, best, rtol=0, atol=1e-9)).tolist()), float(best)
+
+    def metres_from(self, points: list[tuple[float, float]]) -> np.ndarray:
+        """Walking metres from the nearest of the points (joined by their connectors) to every node."""
+        graph = self.graph.copy()
+        for x, y in points:
+            nodes, metres = self.nearest(x, y)
+            node = min(nodes)
+            if not graph.has_edge("source", node) or graph["source"][node]["weight"] > metres:
+                graph.add_edge("source", node, weight=metres)
+        found = nx.single_source_dijkstra_path_length(graph, "source", weight="weight")
+        return np.array([found.get(i, np.inf) for i in range(len(self.xy))])
+
+
+@pytest.fixture(scope="module")
+def network():
+    return Network(HELSINKI)
+
+
+def test_a_street_frame_names_the_metres_under_a_pixel():
+    """Metres west to east and north to south over the frame: worked by hand."""
+    frame = figures.MapFrame(left_px=10, top_px=40, width_px=500, height_px=250, extent_m=(1000, 2000, 500, 1000))
+    assert frame.metres_at(10, 40) == (1000, 1000)  # the top-left corner: west, north
+    assert frame.metres_at(10 + 125, 40 + 50) == (1250, 900)  # a quarter across, a fifth down
+    assert frame.metres_at(509, 289) == pytest.approx((1998, 502))
+    assert frame.metres_at(9, 100) is None and frame.metres_at(100, 290) is None
+    assert frame.cell_at(135, 90) is None and frame.point_at(135, 90) == (1250, 900)
+    grid = figures.MapFrame(left_px=10, top_px=40, width_px=600, height_px=400, cells_x=60, cells_y=40)
+    assert grid.point_at(135, 115) == (12, 7) and grid.metres_at(135, 115) is None
+
+
+@pytest.mark.parametrize(("dots_max", "trace_max"), [(10_000, 10_000), (10, 10_000), (10, 20)])
+def test_the_street_map_spans_the_network_at_one_scale(monkeypatch, dots_max, trace_max):
+    """streets_small's nodes, homes, facilities and gates span x 385000-385300 and y 6671000-6671230 (the
+    care station placed by hand); the map adds 3% of 300 m around them, at 560 px for 318 m."""
+    monkeypatch.setattr(figures, "DOTS_MAX", dots_max)
+    monkeypatch.setattr(figures, "TRACE_MAX", trace_max)
+    model = PageModel(str(STREETS_SMALL), days=1)
+    for _ in range(150):  # to 08:30: residents out, visitors at facilities
+        model.step()
+    state = model.rng.bit_generator.state
+    view = figures.MapView(colour_by="age", band_type="park", selected=(385150.0, 6671050.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        png, frame = figures.draw_map(model, view)
+    assert model.rng.bit_generator.state == state  # drawing takes no random numbers from the model
+    assert frame.extent_m == pytest.approx((384991, 385309, 6670991, 6671239))
+    assert (frame.width_px, frame.height_px) == pytest.approx((560, 560 * 248 / 318))
+    width, height = np.frombuffer(png[16:24], dtype=">u4")
+    assert frame.left_px + frame.width_px < width and frame.top_px + frame.height_px <= height
+    # home 70001 at (385050, 6671180) is drawn 59 m east of the west edge and 59 m below the north edge
+    px, py = frame.left_px + 59 * 560 / 318, frame.top_px + 59 * 560 / 318
+    assert frame.point_at(px, py) == pytest.approx((385050, 6671180))
+    figures.draw_map(model, figures.MapView(band_type="no_such_type"))  # a type the plan removed: no bands
+
+
+def test_the_page_offers_and_builds_street_scenarios():
+    choices = scenario_choices(str(STREETS_SMALL))
+    assert choices["helsinki_centre"] == "helsinki_centre" and "demo" in choices
+    assert choices["small"] == str(STREETS_SMALL)
+    model = PageModel(str(STREETS_SMALL), days=1)
+    assert model.spec.streets is not None and len(model.population.age) == 200
+    assert first_point(model) == (385150.0, 6671100.2)  # the middle of the street nodes' extent
+
+
+def test_a_facility_added_on_streets_joins_the_nearest_street_node_or_is_refused(helsinki, network):
+    """Points over and around the network: each added facility's node joins the nearest node of the main
+    component (brute force with numpy, over networkx's components), by the straight line to it."""
+    west, south = network.xy.min(axis=0)
+    east, north = network.xy.max(axis=0)
+    rng = np.random.default_rng(11)
+    points = [(float(x), float(y)) for x, y in rng.uniform((west, south), (east, north), size=(12, 2))]
+    points += [tuple(network.xy[i] + (3.0, -4.0)) for i in (0, 100, 2000)]  # 5 m from a street node
+    model = PageModel("helsinki_centre", days=1)
+    for x, y in points:
+        assert "joined to the streets by a" in add_facility(model, "health_station", x, y)
+    far = (float(east) + 600.0, float(north))
+    with pytest.raises(PlanError, match="at most 500 m"):
+        add_facility(model, "health_station", *far)
+    assert len(model.plan.added) == len(points)
+    again = model.replanned()
+    fac = again.city.facilities.set_index("name")
+    for i, (x, y) in enumerate(points, start=1):
+        row = fac.loc[f"health_station added {i}"]
+        nodes, metres = network.nearest(x, y)
+        assert (row["x"], row["y"]) == (x, y)
+        assert again.city.join[row["node"]] in nodes
+        assert again.city.join_m[row["node"]] == pytest.approx(metres)
+    near = again.city.join_m[fac.loc[[f"health_station added {i}" for i in (13, 14, 15)], "node"]]
+    assert (near <= 5.0).all()  # a street node 5 m away, or one nearer
+
+
+def test_far_points_by_hand_on_streets_small():
+    """Node 58 at (385300, 6671100) is the main component's easternmost; node 103 is on no way."""
+    scenario = load_scenario(STREETS_SMALL)
+    plan = Plan()
+    with pytest.raises(PlanError, match="501 m from the nearest street node"):
+        plan.add(scenario, "park", 385801.0, 6671100.0)
+    assert "by a 499 m walk" in plan.add(scenario, "park", 385799.0, 6671100.0)
+    assert "by a 71 m walk" in plan.add(scenario, "park", 385150.0, 6671050.0)  # 50 m and 50 m to four nodes
+    # 9.5 m from node 103, which joins nothing: the walk is to node 102, 100.5 m away
+    assert "by a 100 m walk" in plan.add(scenario, "park", 385300.0, 6671210.0)
+    with pytest.raises(PlanError, match="unknown facility type"):
+        plan.add(scenario, "parc", 385150.0, 6671050.0)
+    with pytest.raises(PlanError, match="not one"):
+        plan.add(scenario, "park", float("nan"), 6671050.0)
+    model = PageModel(str(STREETS_SMALL), days=1, plan=plan)
+    fac = model.city.facilities.set_index("name")
+    street_id = model.city.street_id
+    assert [street_id[model.city.join[fac.loc[f"park added {i}", "node"]]] for i in (1, 2, 3)] == [58, 42, 102]
+
+
+def test_remove_on_streets_takes_the_nearest_facility_of_the_type():
+    scenario = load_scenario(STREETS_SMALL)
+    plan = Plan()
+    plan.add(scenario, "elderly_care", 385090.0, 6671110.0)  # where Kamppi care stands
+    assert plan.remove(scenario, "elderly_care", 385091.0, 6671111.0).startswith("removed the added")  # first
+    assert plan.added == [] and plan.removed == []
+    done = plan.remove(scenario, "elderly_care", 385091.0, 6671111.0)
+    assert "'Kamppi care'" in done and "1 m from the chosen point" in done
+    done = plan.remove(scenario, "elderly_care", 385091.0, 6671111.0)  # the next: 78.5 m west, 119 m north
+    assert "'New care station'" in done and "143 m from" in done
+    with pytest.raises(PlanError, match="there is no elderly care centre with canteen to remove"):
+        plan.remove(scenario, "elderly_care", 385091.0, 6671111.0)
+    assert {f.type for f in plan.apply(scenario).facilities} == {"park", "market"}
+    plan.add(scenario, "park", 385150.0, 6671050.0)
+    assert plan.remove(scenario, "park", 385210.0, 6671110.0).startswith(
+        "removed the park or pocket park 'Riverside park'"
+    )
+    assert plan.added == [("park", 385150.0, 6671050.0)]
+
+
+def test_a_street_plan_saves_and_loads_back(tmp_path):
+    model = PageModel(str(STREETS_SMALL), days=1)
+    add_facility(model, "park", 385150.0, 6671050.0)
+    add_facility(model, "market", 385012.25, 6671187.125)
+    assert "extending small.toml" in save_plan(model, tmp_path / "more.toml")
+    assert "at_m = [385012.25, 6671187.125]" in (tmp_path / "more.toml").read_text()
+    saved = load_scenario(tmp_path / "more.toml")
+    planned = model.plan.apply(model.base_scenario)
+    assert sorted((f.type, f.x, f.y, f.name) for f in saved.facilities) == sorted(
+        (f.type, f.x, f.y, f.name) for f in planned.facilities
+    )
+    loaded, replanned = PageModel(str(tmp_path / "more.toml"), days=1), model.replanned()
+    for a in (loaded.city.facilities, replanned.city.facilities):
+        assert a[["type", "x", "y"]].equals(replanned.city.facilities[["type", "x", "y"]])
+    assert np.array_equal(loaded.city.join, replanned.city.join)
+    model.plan.remove(model.base_scenario, "elderly_care", 385090.0, 6671110.0)
+    assert "resolved scenario" in save_plan(model, tmp_path / "less.toml")
+    names = {f.name for f in load_scenario(tmp_path / "less.toml").facilities}
+    assert names == {"Riverside park", "market 1", "New care station", "park added 1", "market added 2"}
+
+
+def _isolated_points(a: np.ndarray, b: np.ndarray, share: float, min_px: float, apart_px: float) -> np.ndarray:
+    """Ways (ends a, b in pixels) at least ``min_px`` long whose point ``share`` of the way from a lies
+    ``apart_px`` from every other way."""
+    ab = b - a
+    keep = []
+    for e in np.flatnonzero(np.hypot(*ab.T) > min_px):
+        p = a[e] + share * ab[e]
+        t = np.clip(((p - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1)
+        apart = np.hypot(*(a + t[:, None] * ab - p).T)
+        apart[e] = np.inf
+        if apart.min() >= apart_px:
+            keep.append(e)
+    return np.array(keep, dtype=int)
+
+
+def test_the_street_bands_agree_with_networkx(helsinki, network, monkeypatch):
+    """Per type (few, some and many facilities): the kilometres of ways within each band, and the colour
+    a quarter of the way from either end of ways drawn apart from others: the band networkx puts that
+    point in (the nearer of the walks via either end, from the nearest facility of the type by its
+    connector), at the median pace of the type's users."""
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    from model.measures.access import BANDS_MIN
+    from model.report.drawing import live
+    from model.report.drawing.maps import BAND_COLOURS
+
+    nobody = live.ResidentLayer("residents", ("a",), "group", np.array([], dtype=int), np.array([], dtype=int))
+    no_facility = live.FacilityLayer((), np.array([]), np.array([]), np.array([]), np.array([]))
+    # lines 2 points wide, so that a pixel on a grey way is grey, not grey faded into the ground (which is
+    # nearer the last band's pale green); the lines' colours are what is tested
+    monkeypatch.setattr(live, "WAY_WIDTH", 2.0)
+    monkeypatch.setattr(live, "BAND_WIDTH", 2.0)
+    palette = np.array([to_rgb(c) for c in (*BAND_COLOURS[:3], live.WAY_COLOUR)])
+    checked = np.zeros(4, dtype=int)
+    isolated = None
+    for ftype in ("primary_school", "health_station", "park"):
+        layer, title = figures.street_layer(helsinki, ftype)
+        pace = users_paces(helsinki)[ftype]
+        assert title == f"{ftype} at {pace:.0f} m/min:"
+        d = network.metres_from([(f.x, f.y) for f in helsinki.spec.facilities if f.type == ftype])
+        du, dv, length = d[network.u], d[network.v], network.length
+        budgets = np.array(BANDS_MIN) * pace
+        for budget, km in zip(budgets, layer.band_km, strict=True):
+            reached = np.minimum(length, np.clip(budget - du, 0, None) + np.clip(budget - dv, 0, None))
+            assert km == pytest.approx(reached.sum() / 1000, rel=1e-9)
+
+        png, frame = live.draw_live_street_map(layer, "test", nobody, no_facility, [], band_title=title)
+        pixels = imread(io.BytesIO(png))[..., :3]
+        west, east, south, north = frame.extent_m
+        px_per_m = frame.width_px / (east - west)
+        a, b = (
+            np.column_stack(
+                [frame.left_px + (xy[:, 0] - west) * px_per_m, frame.top_px + (north - xy[:, 1]) * px_per_m]
+            )
+            for xy in (network.xy[network.u], network.xy[network.v])
+        )  # the ways' ends in pixels
+        if isolated is None:  # the same frame for every type: the network's extent
+            isolated = {share: _isolated_points(a, b, share, min_px=12, apart_px=4) for share in (0.25, 0.75)}
+        for share, ways in isolated.items():  # a quarter of the way from either end: which end is which counts
+            at_m = np.minimum(du + share * length, dv + (1 - share) * length)
+            band = np.searchsorted(budgets, at_m)  # 0, 1, 2; 3 beyond the last band
+            clear = np.abs(at_m[:, None] - budgets[None, :]).min(axis=1) > 0.05 * budgets[0]
+            for e in ways[clear[ways] & np.isfinite(at_m[ways])]:
+                x, y = (a[e] + share * (b[e] - a[e])).astype(int)
+                window = pixels[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3)
+                distance = np.linalg.norm(window[:, None, :] - palette[None, :, :], axis=2)
+                pixel, colour = np.unravel_index(distance.argmin(), distance.shape)  # the pixel nearest a colour
+                found = (colour, distance[pixel, colour] < 0.12)
+                assert found == (band[e], True), (ftype, e, share, band[e], distance.min(0))
+                checked[band[e]] += 1
+    assert (checked >= 10).all(), checked  # ways in each band, and beyond
+
+
+def test_the_street_map_draws_the_ways_as_the_results_maps_do():
+    from model.report.drawing import live, maps, streets
+
+    assert live.WAY_COLOUR == streets.WAY_COLOUR  # a copy: .streets imports live, live cannot import it
+    assert tuple(live.TYPE_MARKERS) == tuple(maps.TYPE_MARKERS)
+
+
+def test_serve_takes_a_street_scenario(capsys):
+    """It gets past the scenario to the address: the port in use is what stops it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "helsinki_centre", "--port", str(taken.getsockname()[1])]) == 2
+    err = capsys.readouterr().err
+    assert "cannot listen on 127.0.0.1" in err and "street" not in err
 
 
 # --------------------------------------------------------------------------- assets, from a registry on loopback

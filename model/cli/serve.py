@@ -87,14 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if importlib.util.find_spec("solara") is None:
         raise BadArgument("serve: the browser page needs the web extra: pip install 'lifecircle[web]'")
     args.scenario = args.scenario or "demo"
-    scenario = load_scenario(args.scenario)
-    if scenario.streets is not None:
-        from model.web.state import GRID_ONLY
-
-        raise BadArgument(
-            f"serve: {scenario.name} walks a street network, and {GRID_ONLY}; "
-            f"`lifecircle run {args.scenario}` draws its maps along the streets"
-        )
+    scenario = load_scenario(args.scenario)  # a grid or a street scenario: the page draws both
     print_warnings(scenario)
     save_dir = (args.save_dir or Path.cwd()).resolve()
     if not save_dir.is_dir():

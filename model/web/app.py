@@ -5,7 +5,9 @@ read from the environment variable ``LIFECIRCLE_SCENARIO``, default ``demo``). W
 shows is said in docs/browser.md; the pictures come from model/web/figures.py (drawn by
 model/report/drawing/live.py) and the model's knobs and plan live in model/web/state.py. Mesa's
 sidebar holds step / play / reset and the scenario knobs (applied on Reset); above Mesa's grid of
-charts, the clock, the map with its view switches, and the re-planning panel.
+charts, the clock, the map with its view switches, and the re-planning panel. On a street
+scenario the map is drawn along the streets and the re-planning panel takes a point in metres
+(a click on the map names it) instead of a cell.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from model.web.state import (
     add_facility,
     clock_text,
     coverage_rows,
+    first_point,
     life_circle_complete,
     plan_file,
     save_plan,
@@ -73,7 +76,7 @@ def knobs_text(model: PageModel) -> str:
 
 @solara.component
 def MapImage(model: PageModel, view: figures.MapView, on_cell):
-    """The map; a click on it chooses a cell (``on_cell((x, y))``)."""
+    """The map; a click on it chooses a cell, or on streets a point in metres (``on_cell((x, y))``)."""
     update_counter.get()
     png, frame = figures.draw_map(model, view)
     width, height = struct.unpack(">II", png[16:24])  # the PNG header's size
@@ -85,7 +88,7 @@ def MapImage(model: PageModel, view: figures.MapView, on_cell):
     )
 
     def clicked(widget, event, data):
-        cell = frame.cell_at(float(data.get("offsetX", -1)), float(data.get("offsetY", -1)))
+        cell = frame.point_at(float(data.get("offsetX", -1)), float(data.get("offsetY", -1)))
         if cell is not None:
             on_cell(cell)
 
@@ -114,16 +117,20 @@ def _coverage_html(model: PageModel) -> str:
 
 @solara.component
 def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Reactive):
-    """Re-planning: add or remove a facility at a cell, the coverage figures, save as a scenario."""
+    """Re-planning: add or remove a facility at a cell (on streets: a point), the coverage figures, save."""
     m = model.value
+    streets = m.spec.streets is not None
     ftype = solara.use_reactive(next(iter(m.spec.types)))
     message = solara.use_reactive("")
     problem = solara.use_reactive("")
     file_name = solara.use_reactive(f"{m.base_scenario.name}_plan.toml")
 
     def change(action) -> None:
+        number = float if streets else int  # metres on streets, a cell on the grid
         try:
-            done = action(m.base_scenario, ftype.value, int(cell_x.value), int(cell_y.value))
+            if cell_x.value is None or cell_y.value is None:
+                raise PlanError("choose a point: give x and y, or click the map")
+            done = action(m.base_scenario, ftype.value, number(cell_x.value), number(cell_y.value))
         except PlanError as exc:
             problem.set(str(exc))
             message.set("")
@@ -143,9 +150,18 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
     with solara.Card("Re-planning", style={"flex": "1 1 340px", "max-width": "420px"}):
         solara.Select("Facility type", values=list(m.spec.types), value=ftype)
         with solara.Row():
-            solara.InputInt("x", value=cell_x, continuous_update=True)
-            solara.InputInt("y", value=cell_y, continuous_update=True)
-        solara.Text("or click the map", style={"font-size": "12px"})
+            if streets:
+                solara.InputFloat("x (m, east)", value=cell_x, continuous_update=True)
+                solara.InputFloat("y (m, north)", value=cell_y, continuous_update=True)
+            else:
+                solara.InputInt("x", value=cell_x, continuous_update=True)
+                solara.InputInt("y", value=cell_y, continuous_update=True)
+        solara.Text(
+            "or click the map (Remove takes the facility of the type nearest the point)"
+            if streets
+            else "or click the map",
+            style={"font-size": "12px"},
+        )
         with solara.Row():
             solara.Button(
                 "Add facility",
@@ -196,10 +212,25 @@ def Page():
     params = solara.use_memo(lambda: model_params(first, plan), [])
     colour_by = solara.use_reactive("group")
     band_type = solara.use_reactive(next(iter(first.city.types), NO_BANDS))
-    cell_x = solara.use_reactive(first.city.width // 2)
-    cell_y = solara.use_reactive(first.city.height // 2)
+    start = solara.use_memo(lambda: first_point(first), [])
+    cell_x = solara.use_reactive(start[0])
+    cell_y = solara.use_reactive(start[1])
     m = model.value
-    inside = 0 <= cell_x.value < m.city.width and 0 <= cell_y.value < m.city.height
+
+    on_streets = m.spec.streets is not None
+
+    def restart_point() -> None:  # a scenario of the other kind (on Reset): a cell of a grid, a point of streets
+        x, y = first_point(model.value)
+        cell_x.set(x)
+        cell_y.set(y)
+
+    solara.use_effect(restart_point, [on_streets])
+    if cell_x.value is None or cell_y.value is None:
+        inside = False
+    elif on_streets:  # a point in metres, wherever it is (Add says when it is too far from the streets)
+        inside = True
+    else:
+        inside = 0 <= cell_x.value < m.city.width and 0 <= cell_y.value < m.city.height
     view = figures.MapView(
         colour_by=colour_by.value,
         band_type=None if band_type.value == NO_BANDS else band_type.value,

@@ -4,6 +4,11 @@ This module reads the model (walkable grid, walking fields, where the residents 
 facilities' occupancy, the DataCollector's rows) and hands the numbers to the drawing package, which draws them
 (:mod:`model.report.drawing.live`: the only matplotlib here is there). The map's image places the
 grid where its :class:`~model.report.drawing.live.MapFrame` says, so that a click names a cell.
+
+On a street scenario the map is drawn along the streets: the pieces of ways within each walking
+band are :func:`model.report.bands.reached_segments` of the type's walking field (as
+``lifecircle run``'s street maps), residents stand at their node of the walking surface,
+communities are the hull of their homes, and a click names a point in metres.
 """
 
 from __future__ import annotations
@@ -11,28 +16,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 
+from model.measures.access import BANDS_MIN
+from model.report.bands import covered_metres, reached_segments
 from model.report.drawing.live import (
     FacilityLayer,
     MapFrame,
     OccupancyLine,
     ResidentLayer,
+    StreetLayer,
     coverage_png,
     draw_live_map,
     draw_live_occupancy,
+    draw_live_street_map,
     exposure_png,
 )
 from model.simulation.rules import State
-from model.web.state import clock_text, coverage_table_of, users_paces
+from model.web.state import clock_text, coverage_table_of, street_join, users_paces
 
 __all__ = [
     "MapFrame",
     "MapView",
+    "community_outlines",
     "draw_coverage",
     "draw_exposure",
     "draw_map",
     "draw_occupancy",
+    "draw_street_map",
     "exposure_refresh_ticks",
+    "street_layer",
 ]
 
 DOTS_MAX = 6_000  # above this many residents the map draws density per cell, not dots
@@ -42,6 +55,7 @@ TRACE_MAX = 100_000  # above this many, only residents at home are placed (see _
 # populations redraw it every few ticks: (up to this many residents, every this many ticks)
 EXPOSURE_REFRESH = ((10_000, 1), (100_000, 5))
 EXPOSURE_REFRESH_CITY_TICKS = 15
+COMMUNITY_PAD_M = 25.0  # a street community's outline: the hull of its homes widened so (as its GeoJSON's)
 
 
 @dataclass(frozen=True)
@@ -51,12 +65,12 @@ class MapView:
     Attributes:
         colour_by: Residents coloured by "group" or by "age" band.
         band_type: The facility type whose 5/10/15-minute bands are drawn, or None.
-        selected: The cell (x, y) chosen for re-planning, or None.
+        selected: The cell (x, y) chosen for re-planning (on streets: the point, metres), or None.
     """
 
     colour_by: str = "group"
     band_type: str | None = None
-    selected: tuple[int, int] | None = None
+    selected: tuple[int, int] | tuple[float, float] | None = None
 
 
 def resident_classes(model, colour_by: str) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -83,17 +97,19 @@ def _residents(model, colour_by: str) -> ResidentLayer:
     """
     cls, labels = resident_classes(model, colour_by)
     n = cls.size
+    n_nodes = model.surface.n_nodes  # on a grid, its cells
+    per = "node" if model.spec.streets is not None else "cell"
     if n > TRACE_MAX:
         states = model.resident_states()
         home = states == State.HOME
         cell, cls = model.built.residents.node[home], cls[home]
-        per_cell = np.bincount(cell, minlength=model.city.n_cells)
+        per_cell = np.bincount(cell, minlength=n_nodes)
         out = {s.name.lower(): int((states == s).sum()) for s in (State.WALKING, State.WAITING, State.VISITING)}
-        title = "residents at home\n(density per cell); out:\n" + ",\n".join(f"{v:,} {k}" for k, v in out.items())
+        title = f"residents at home\n(density per {per}); out:\n" + ",\n".join(f"{v:,} {k}" for k, v in out.items())
     elif n > DOTS_MAX:
         cell = model.positions()
-        per_cell = np.bincount(cell, minlength=model.city.n_cells)
-        title = "residents (density per cell)"
+        per_cell = np.bincount(cell, minlength=n_nodes)
+        title = f"residents (density per {per})"
     else:
         cell, per_cell, title = model.positions(), None, "residents (dots)"
     return ResidentLayer(title, labels, colour_by, np.asarray(cell), np.asarray(cls), per_cell)
@@ -112,9 +128,14 @@ def _facilities(model) -> FacilityLayer:
 def draw_map(model, view: MapView) -> tuple[bytes, MapFrame]:
     """The map now: ground (or walking bands), communities, residents, facilities, the chosen cell.
 
+    On a street scenario: the ways (or the walking bands along them), the communities' outlines,
+    residents, facilities and the chosen point (:func:`draw_street_map`).
+
     Returns:
-        The PNG image and where the grid lies in it.
+        The PNG image and where the grid (or the street network's extent) lies in it.
     """
+    if model.spec.streets is not None:
+        return draw_street_map(model, view)
     city, scenario = model.city, model.spec
     field = model.built.fields_m.get(view.band_type) if view.band_type else None
     minutes, band_title = None, ""
@@ -131,6 +152,76 @@ def draw_map(model, view: MapView) -> tuple[bytes, MapFrame]:
         minutes=minutes,
         band_title=band_title,
         selected=view.selected,
+    )
+
+
+def street_layer(model, band_type: str | None) -> tuple[StreetLayer, str]:
+    """The ways of a street scenario and the pieces of them within each band of ``band_type``; the bands' heading.
+
+    A way whose ends lie d_u and d_v metres from the nearest facility of the type is reached
+    ``max(0, B - d_u)`` metres from one end and ``max(0, B - d_v)`` from the other within a walk
+    of B metres (:mod:`model.report.bands`), B the band's minutes at the median own pace of the
+    type's users. No type, or a type the plan removed (no field): the ways alone.
+    """
+    city = model.city
+    u, v = city.edges["u"].to_numpy(), city.edges["v"].to_numpy()
+    length = city.edges["length_m"].to_numpy()
+    xy = city.surface.node_xy_m
+    ways = np.stack([xy[u], xy[v]], axis=1)
+    field = model.built.fields_m.get(band_type) if band_type else None
+    if field is None:
+        return StreetLayer(ways, xy), ""
+    pace = users_paces(model)[band_type]
+    budgets = [minutes * pace for minutes in BANDS_MIN]
+    bands = tuple(reached_segments(xy[u], xy[v], field[u], field[v], length, b) for b in budgets)
+    km = tuple(float(covered_metres(field[u], field[v], length, b).sum()) / 1000 for b in budgets)
+    return StreetLayer(ways, xy, bands, km), f"{band_type} at {pace:.0f} m/min:"
+
+
+def community_outlines(model) -> list[tuple[str, np.ndarray, tuple[float, float]]]:
+    """Per community with homes on a street scenario: its name, outline and where its name goes.
+
+    The outline is the convex hull of its homes widened by ``COMMUNITY_PAD_M`` ((k, 2) metres, a
+    drawing aid, not an area of the model); the name goes at its homes' mean.
+    """
+    homes = model.city.homes
+    xy = homes[["x", "y"]].to_numpy(dtype=float)
+    community = homes["community"].to_numpy()
+    outlines = []
+    for ci, com in enumerate(model.spec.communities):
+        mine = xy[community == ci]
+        if mine.size:
+            hull = shapely.convex_hull(shapely.MultiPoint(mine)).buffer(COMMUNITY_PAD_M)
+            centre = mine.mean(axis=0)
+            outlines.append((com.name, shapely.get_coordinates(hull.exterior), (float(centre[0]), float(centre[1]))))
+    return outlines
+
+
+def draw_street_map(model, view: MapView) -> tuple[bytes, MapFrame]:
+    """The map of a street scenario now, along its ways.
+
+    The ways (or the walking bands along them), the communities' outlines, residents, facilities,
+    and the chosen point with the connector to the street node it would join.
+    """
+    city, scenario = model.city, model.spec
+    streets, band_title = street_layer(model, view.band_type)
+    joins = None
+    if view.selected is not None:
+        node, _ = street_join(scenario, *view.selected)
+        joins = tuple(float(c) for c in scenario.streets.node_xy_m[node])
+    title = (
+        f"{scenario.name}, {clock_text(model)}; {city.n_street:,} street nodes, "
+        f"{len(city.edges):,} ways, {len(city.homes):,} homes"
+    )
+    return draw_live_street_map(
+        streets,
+        title,
+        _residents(model, view.colour_by),
+        _facilities(model),
+        community_outlines(model),
+        band_title=band_title,
+        selected=view.selected,
+        joins=joins,
     )
 
 

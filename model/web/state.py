@@ -15,6 +15,12 @@ A plan is saved as a scenario file that ``extends`` the original and adds the ne
 (``model.scenario.extend_toml``, as ``lifecircle optimize`` writes). A file that extends
 another can add or replace facilities but not remove one, so a plan that removes facilities is
 saved as the resolved scenario without them (as ``lifecircle optimize --remove`` does).
+
+On a grid a facility is added at a walkable cell and removed from the cell it stands on. On a
+street scenario a facility is added at a point in metres of the streets' CRS (it joins the
+nearest street node of the network's largest component by its connector walk, like every
+facility: docs/streets.md; a point farther than ``model.city.streets.FAR_JOIN_M`` from the
+network is refused), and Remove takes the facility of the type nearest the point.
 """
 
 from __future__ import annotations
@@ -23,7 +29,11 @@ import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from model.city.cache import CityCache
+from model.city.streets import FAR_JOIN_M
+from model.city.surface import StreetSurface
 from model.measures.access import coverage_table, needs_by_type, types_needed, users_of
 from model.measures.summary import static_summary
 from model.model import LifeCircleModel
@@ -54,13 +64,13 @@ class Plan:
 
     Attributes:
         scenario: The scenario file the plan changes (None: none yet).
-        added: New facilities, as (type, x, y).
+        added: New facilities, as (type, x, y): a cell on a grid, metres on streets.
         removed: Facilities of the scenario taken away, as (type, x, y), one entry per facility.
     """
 
     scenario: Path | None = None
-    added: list[tuple[str, int, int]] = field(default_factory=list)
-    removed: list[tuple[str, int, int]] = field(default_factory=list)
+    added: list[tuple[str, int | float, int | float]] = field(default_factory=list)
+    removed: list[tuple[str, int | float, int | float]] = field(default_factory=list)
 
     def attach(self, scenario: Scenario) -> None:
         """Make the plan one of ``scenario``: a plan of another scenario is dropped."""
@@ -97,17 +107,29 @@ class Plan:
                 kept.append(f)
         return replace(scenario, facilities=(*kept, *self.new_sites(scenario)))
 
-    def add(self, scenario: Scenario, ftype: str, x: int, y: int) -> str:
-        """Add a facility of ``ftype`` at cell (x, y); returns what was done."""
-        _check_cell(scenario, ftype, x, y)
+    def add(self, scenario: Scenario, ftype: str, x: float, y: float) -> str:
+        """Add a facility of ``ftype`` at cell (x, y) (on streets: the point, metres); returns what was done."""
+        if scenario.streets is None:
+            _check_cell(scenario, ftype, x, y)
+            where = f"at ({x}, {y})"
+        else:
+            x, y = float(x), float(y)
+            connector_m = _check_point(scenario, ftype, x, y)
+            where = f"at ({x:.1f}, {y:.1f}), joined to the streets by a {connector_m:.0f} m walk"
         self.attach(scenario)
         self.added.append((ftype, x, y))
-        return f"added a new {scenario.types[ftype].label.lower()} at ({x}, {y})"
+        return f"added a new {scenario.types[ftype].label.lower()} {where}"
 
-    def remove(self, scenario: Scenario, ftype: str, x: int, y: int) -> str:
-        """Remove a facility of ``ftype`` at cell (x, y), one added on the page first."""
+    def remove(self, scenario: Scenario, ftype: str, x: float, y: float) -> str:
+        """Remove a facility of ``ftype`` at cell (x, y), one added on the page first.
+
+        On streets: the facility of ``ftype`` nearest the point (x, y) in metres, added or the
+        scenario's (an added one first, of two as near).
+        """
         self.attach(scenario)
         label = scenario.types[ftype].label.lower() if ftype in scenario.types else ftype
+        if scenario.streets is not None:
+            return self._remove_nearest(scenario, ftype, label, float(x), float(y))
         if (ftype, x, y) in self.added:
             self.added.remove((ftype, x, y))
             return f"removed the added {label} at ({x}, {y})"
@@ -117,8 +139,31 @@ class Plan:
         self.removed.append((ftype, x, y))
         return f"removed the {label} at ({x}, {y})"
 
+    def _remove_nearest(self, scenario: Scenario, ftype: str, label: str, x: float, y: float) -> str:
+        """Remove the facility of ``ftype`` nearest the point (x, y) (streets); returns what was done."""
+        _check_finite(x, y)
+        added = [i for i, (t, _, _) in enumerate(self.added) if t == ftype]
+        taking, standing = list(self.removed), []
+        for f in scenario.facilities:
+            if (f.type, f.x, f.y) in taking:
+                taking.remove((f.type, f.x, f.y))
+            elif f.type == ftype:
+                standing.append(f)
+        points = [self.added[i][1:] for i in added] + [(f.x, f.y) for f in standing]
+        if not points:
+            raise PlanError(f"there is no {label} to remove")
+        metres = np.hypot(*(np.asarray(points, dtype=float) - (x, y)).T)
+        nearest = int(np.argmin(metres))  # the first of equals: an added one
+        away = f"{metres[nearest]:.0f} m from the chosen point"
+        if nearest < len(added):
+            _, fx, fy = self.added.pop(added[nearest])
+            return f"removed the added {label} at ({fx:.1f}, {fy:.1f}), {away}"
+        f = standing[nearest - len(added)]
+        self.removed.append((f.type, f.x, f.y))
+        return f"removed the {label} {f.name!r} at ({f.x:.1f}, {f.y:.1f}), {away}"
 
-def add_facility(model: PageModel, ftype: str, x: int, y: int) -> str:
+
+def add_facility(model: PageModel, ftype: str, x: float, y: float) -> str:
     """The page's Add: a facility of ``ftype`` at (x, y) in the model's plan; returns what was done.
 
     Raises:
@@ -157,6 +202,39 @@ def _check_cell(scenario: Scenario, ftype: str, x: int, y: int) -> None:
         raise PlanError(f"cell ({x}, {y}) is blocked")
 
 
+def street_join(scenario: Scenario, x_m: float, y_m: float) -> tuple[int, float]:
+    """The street node a point of a street scenario joins, and its connector walk in metres.
+
+    The nearest street node of the network's largest connected component, as the city joins
+    every home, facility and gate (``model.city.streets.build_street_city``, with the same
+    ``StreetSurface.snap``).
+    """
+    st = scenario.streets
+    streets = StreetSurface.from_edges(st.node_xy_m, st.edge_u, st.edge_v, st.edge_m, node_id=st.node_id)
+    node, connector = streets.snap([float(x_m)], [float(y_m)], among=streets.main_component)
+    return int(node[0]), float(connector[0])
+
+
+def _check_finite(x: float, y: float) -> None:
+    """Raise PlanError unless (x, y) are numbers (a field of the page left empty is not)."""
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise PlanError(f"choose a point: ({x}, {y}) is not one")
+
+
+def _check_point(scenario: Scenario, ftype: str, x: float, y: float) -> float:
+    """The connector walk of a new facility at (x, y) metres on streets; PlanError for a point it cannot join."""
+    if ftype not in scenario.types:
+        raise PlanError(f"unknown facility type {ftype!r}")
+    _check_finite(x, y)
+    _, connector_m = street_join(scenario, x, y)
+    if connector_m > FAR_JOIN_M:
+        raise PlanError(
+            f"the point ({x:.0f}, {y:.0f}) is {connector_m:,.0f} m from the nearest street node of the network; "
+            f"a facility joins the streets by a walk of at most {FAR_JOIN_M:.0f} m: choose a point nearer the streets"
+        )
+    return connector_m
+
+
 def with_knobs(scenario: Scenario, capacity_multiplier: float = 1.0, decay_multiplier: float = 1.0) -> Scenario:
     """The scenario with every facility's capacity and every type's choice decay multiplied.
 
@@ -176,28 +254,9 @@ def with_knobs(scenario: Scenario, capacity_multiplier: float = 1.0, decay_multi
     return replace(scenario, facilities=facilities, types=types)
 
 
-GRID_ONLY = "the browser page draws grid scenarios only for now"
-"""Why the page refuses a street scenario (``lifecircle run`` draws its maps along the streets)."""
-
-
-def walks_streets(path: Path) -> bool:
-    """Whether the scenario file ``path`` (with the bases it extends) has a ``[streets]`` table.
-
-    Reads the TOML files only, not the street network's data files; a file that cannot be read
-    counts as a grid scenario (loading it reports its problems).
-    """
-    from model.scenario.files import read_chain
-
-    raw = read_chain(Path(path), (), None, [], str(path))
-    return raw is not None and "streets" in raw.data
-
-
 def scenario_choices(given: str | Path | None = None) -> dict[str, str]:
-    """The scenarios the page offers: label -> what ``load_scenario`` takes (bundled names, and ``given``).
-
-    Bundled street scenarios are left out: the page draws grid scenarios only (:data:`GRID_ONLY`).
-    """
-    choices = {name: name for name, path in bundled_scenarios().items() if not walks_streets(path)}
+    """The scenarios the page offers: label -> what ``load_scenario`` takes (bundled names, and ``given``)."""
+    choices = {name: name for name in bundled_scenarios()}
     if given is not None and str(given) not in choices:
         path = Path(given)
         choices[path.stem if path.suffix == ".toml" else str(given)] = str(given)
@@ -230,8 +289,6 @@ class PageModel(LifeCircleModel):
     ):
         """Load the scenario, apply the plan and the knobs, build the model."""
         base = load_scenario(scenario_name)
-        if base.streets is not None:
-            raise ValueError(f"{base.name} walks a street network: {GRID_ONLY}")
         self.plan = Plan() if plan is None else plan
         self.plan.attach(base)
         self.base_scenario = base
@@ -252,6 +309,18 @@ class PageModel(LifeCircleModel):
 
 
 # --------------------------------------------------------------------------- what the page shows
+
+
+def first_point(model: LifeCircleModel) -> tuple[int, int] | tuple[float, float]:
+    """The point chosen for re-planning when the page opens.
+
+    The grid's middle cell, or the middle of the street nodes' extent (metres, to 0.1 m).
+    """
+    if model.spec.streets is None:
+        return model.city.width // 2, model.city.height // 2
+    xy = model.spec.streets.node_xy_m
+    middle = (xy.min(axis=0) + xy.max(axis=0)) / 2
+    return round(float(middle[0]), 1), round(float(middle[1]), 1)
 
 
 def clock_text(model: LifeCircleModel) -> str:

@@ -8,6 +8,8 @@ The hand-worked cases are built twice, as a grid and as the street network of th
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -18,6 +20,7 @@ from scipy import sparse
 import model.city.surface as surface_module
 from model.city.access import PathTrees, distance_field, nearest_source
 from model.city.build import build
+from model.city.candidates import facility_reach
 from model.city.grid import City, block_cells_of, build_city, walking_graph
 from model.city.gridsearch import bounded_distances
 from model.city.surface import GridSurface, StreetSurface, WalkingSurface, unit_keys
@@ -361,13 +364,16 @@ def test_street_within_equals_networkx(street, limit_m):
         assert (order == np.arange(order.size)).all()  # nearest first, ties by node
 
 
-def test_street_within_in_chunks_equals_one_chunk(street, monkeypatch):
+def test_street_within_over_threads_equals_one_search_after_another(street, monkeypatch):
     s, _, rng = street
     origins = rng.choice(s.n_nodes, 40)
+    monkeypatch.setattr(surface_module, "_THREADED_SEARCHES", 10**9)  # one call, one thread
     whole = s.within(origins, 400.0, targets=np.arange(0, s.n_nodes, 3))
-    monkeypatch.setattr(surface_module, "_CHUNK_ENTRIES", 7 * s.n_nodes)  # chunks of 7 origins
+    monkeypatch.setattr(surface_module, "_THREADED_SEARCHES", 1)
+    monkeypatch.setattr(surface_module, "_CHUNKS_PER_THREAD", 7)  # many chunks, over the threads
     chunked = s.within(origins, 400.0, targets=np.arange(0, s.n_nodes, 3))
     for a, b in zip(whole, chunked):
+        assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
     assert (whole[1] % 3 == 0).all() and whole[0].size > 0
 
@@ -611,3 +617,178 @@ def test_street_pairs_through_leaves_equal_networkx():
         if want > limit + 1e-9:
             want = math.inf
         assert m == pytest.approx(want, rel=1e-12, abs=1e-9), (x, y)
+
+
+# --- within from leaves (homes, facilities and gates on their connectors) -----------------------
+
+
+def plain_within(s: StreetSurface, origins, limit_m: float, targets=None):
+    """The reference for :meth:`StreetSurface.within`: scipy's Dijkstra from each origin itself
+    (a dense row of every node), its reached nodes (those among the targets) nearest first, ties by node."""
+    origins = np.asarray(origins, dtype=np.int64)
+    keep = np.ones(s.n_nodes, dtype=bool) if targets is None else np.isin(np.arange(s.n_nodes), targets)
+    rows, nodes, metres = [], [], []
+    for k, o in enumerate(origins.tolist()):
+        d = sparse.csgraph.dijkstra(s.graph_m, directed=False, indices=o, limit=limit_m)
+        found = np.flatnonzero(np.isfinite(d) & keep)
+        found = found[np.lexsort((found, d[found]))]
+        rows.append(np.full(found.size, k, dtype=np.int64))
+        nodes.append(found)
+        metres.append(d[found])
+    return np.concatenate(rows), np.concatenate(nodes).astype(np.int64), np.concatenate(metres)
+
+
+def assert_bitwise_equal(got, want):
+    for a, b, name in zip(got, want, ("origin_row", "node", "metres"), strict=True):
+        assert a.dtype == b.dtype, name
+        assert np.array_equal(a, b), name
+    assert np.array_equal(got[2].view(np.int64), want[2].view(np.int64))  # the same bits, not only equal
+
+
+def leafy_street(seed: int, whole_metres: bool):
+    """A random street graph with leaves hung on it as the city hangs homes and facilities.
+
+    Leaves: several on one node with connectors of one length (they share a search), others of
+    other lengths on the same nodes, connectors of 0 m, a pair of leaves joined only to each other
+    (each the other's trunk), and street nodes that are dead ends. With ``whole_metres`` every
+    length is a whole number of metres, so that many walks tie.
+    """
+    rng = np.random.default_rng(seed)
+    n_street = 50
+    xy, u, v, length = random_street_edges(rng, n_street, side_m=600.0, radius_m=130.0)
+    if whole_metres:
+        length = np.round(length)
+    hang = np.concatenate([np.repeat(rng.choice(n_street, 6, replace=False), 4), rng.integers(0, n_street, 16)])
+    w = rng.uniform(0, 60, hang.size)
+    w[:24] = np.repeat(w[:6], 4)  # four leaves on each of six nodes, one connector length each
+    w[1:24:4] = rng.uniform(0, 60, 6)  # but one of the four on a connector of its own
+    w[24:28] = 0.0  # at the node itself
+    if whole_metres:
+        w = np.round(w)
+    leaf = n_street + np.arange(hang.size)
+    pair = n_street + hang.size + np.array([0, 1])  # two leaves joined to each other only
+    n = n_street + hang.size + 2
+    xy = np.concatenate([xy, xy[hang] + rng.uniform(-40, 40, (hang.size, 2)), [[10.0, 10.0], [20.0, 10.0]]])
+    u = np.concatenate([u, leaf, pair[:1]])
+    v = np.concatenate([v, hang, pair[1:]])
+    length = np.concatenate([length, w, [7.0]])
+    s = StreetSurface.from_edges(xy, u, v, length)
+    trunk, step = s.leaf_trunks()
+    assert (trunk[leaf] == hang).all() and trunk[pair[0]] == pair[1] and trunk[pair[1]] == pair[0]
+    return s, reference_graph(n, u, v, length), rng, leaf, pair
+
+
+LEAFY = [(seed, whole) for seed in range(4) for whole in (False, True)]
+
+
+@pytest.mark.parametrize(("seed", "whole_metres"), LEAFY)
+@pytest.mark.parametrize("limit_m", [0.0, 5.0, 30.0, 150.0, 420.0, math.inf])
+def test_street_within_from_leaves_equals_the_search_from_each_leaf_bit_for_bit(seed, whole_metres, limit_m):
+    # origins: every leaf (a home or facility), a few of their trunks (a leaf whose trunk is an
+    # origin too), street nodes, repeats; limits below, at and beyond connectors' lengths
+    s, _, rng, leaf, pair = leafy_street(seed, whole_metres)
+    trunk, _ = s.leaf_trunks()
+    origins = np.concatenate([leaf, pair, trunk[leaf[:8]], rng.integers(0, s.n_nodes, 10), leaf[:3]])
+    rng.shuffle(origins)
+    for targets in (None, np.arange(0, s.n_nodes, 3), np.sort(np.concatenate([leaf[::2], pair]))):
+        assert_bitwise_equal(s.within(origins, limit_m, targets=targets), plain_within(s, origins, limit_m, targets))
+
+
+@pytest.mark.parametrize(("seed", "whole_metres"), LEAFY)
+def test_street_within_from_leaves_equals_networkx(seed, whole_metres):
+    s, g, rng, leaf, _ = leafy_street(seed, whole_metres)
+    limit = 250.0
+    row, node, metres = s.within(leaf, limit)
+    for k, o in enumerate(leaf.tolist()):
+        mine = row == k
+        ref = nx.single_source_dijkstra_path_length(g, o, cutoff=limit, weight="length")
+        assert sorted(node[mine].tolist()) == sorted(ref)
+        np.testing.assert_allclose(metres[mine], [ref[x] for x in node[mine].tolist()], rtol=1e-12)
+        assert (metres[mine][node[mine] == o] == 0).all()
+        order = np.lexsort((node[mine], metres[mine]))
+        assert (order == np.arange(order.size)).all()  # nearest first, ties by node
+
+
+def test_street_within_from_leaves_by_hand():
+    # a way 0 - 1 - 2 of 10 m steps; on node 1 leaves 3 and 4 by 4 m (one search for both),
+    # leaf 5 by 6 m; on node 2 leaf 6 by 0 m (it shares the search of node 2)
+    xy = [[0, 0], [10, 0], [20, 0], [10, 4], [10, -4], [16, 0], [20, 0]]
+    s = StreetSurface.from_edges(xy, [0, 1, 3, 4, 5, 6], [1, 2, 1, 1, 1, 2], [10.0, 10, 4, 4, 6, 0])
+
+    def found(origins, limit_m, targets=None):
+        row, node, metres = s.within(origins, limit_m, targets)
+        return [
+            [(n, m) for n, m in zip(node[row == k].tolist(), metres[row == k].tolist())] for k in range(len(origins))
+        ]
+
+    assert found([3, 4, 5], 3.0) == [[(3, 0)], [(4, 0)], [(5, 0)]]  # the limit cuts each connector
+    assert found([3, 5], 4.0) == [[(3, 0), (1, 4)], [(5, 0)]]  # at the limit is within
+    assert found([3, 4], 8.0) == [[(3, 0), (1, 4), (4, 8)], [(4, 0), (1, 4), (3, 8)]]
+    assert found([3, 1], 14.0) == [
+        [(3, 0), (1, 4), (4, 8), (5, 10), (0, 14), (2, 14), (6, 14)],  # ties by node
+        [(1, 0), (3, 4), (4, 4), (5, 6), (0, 10), (2, 10), (6, 10)],  # the trunk, an origin too
+    ]
+    assert found([6, 2], 10.0) == [[(2, 0), (6, 0), (1, 10)], [(2, 0), (6, 0), (1, 10)]]  # 0 m: the node's own
+    assert found([3, 6], 14.0, targets=[0, 3, 6]) == [[(3, 0), (0, 14), (6, 14)], [(6, 0), (3, 14)]]
+    assert found([3], 14.0, targets=[0, 6]) == [[(0, 14), (6, 14)]]  # not a target: not itself either
+
+
+SMALL_STREETS = Path(__file__).parent / "data" / "streets_small"
+
+
+@pytest.fixture(scope="module")
+def small_street_city(tmp_path_factory):
+    """streets_small with facilities and a home added round node 56 (385100, 6671100): a park and a
+    market 7 m from it (one search for both), a park 20 m from it, a care home on node 42 itself
+    (0 m), and a home 5 m from node 56."""
+    folder = tmp_path_factory.mktemp("streets") / "small"
+    shutil.copytree(SMALL_STREETS, folder)
+    homes = folder / "csv" / "homes.csv"
+    homes.write_text(homes.read_text(encoding="utf-8") + "70005,North,300,385103,6671104\n", encoding="utf-8")
+    facilities = folder / "csv" / "facilities.csv"
+    facilities.write_text(
+        facilities.read_text(encoding="utf-8")
+        + "park,East of 56,385107,6671100,,\nmarket,South of 56,385100,6671093,,\n"
+        + "park,West of 56,385080,6671100,,\nelderly_care,On 42,385100,6671000,12,\n",
+        encoding="utf-8",
+    )
+    model = build(load_scenario(folder / "small.toml"), np.random.default_rng(5), 5)
+    return model.surface, model.city, model.residents.node
+
+
+@pytest.mark.parametrize("limit_m", [5.0, 12.0, 150.0, 400.0, math.inf])
+def test_street_candidate_table_equals_the_search_from_each_facility(small_street_city, limit_m):
+    # the candidate table (facility_reach) against scipy's Dijkstra from each facility's own node
+    # (bit for bit) and networkx (to 1e-12); 12 m is the walk from the home 5 m from node 56 to
+    # the facilities 7 m from it, exactly at the limit
+    surface, city, homes = small_street_city
+    trunk, step = surface.leaf_trunks()
+    fac_node = city.facilities["node"].to_numpy()
+    assert (trunk[fac_node[3:5]] == trunk[fac_node[5]]).all() and (step[fac_node[3:5]] == 7).all()
+    assert step[fac_node[6]] == 0 and step[fac_node[5]] == 20
+    reach = facility_reach(surface, city, homes, limit_m)
+    g = nx.Graph()
+    coo = surface.graph_m.tocoo()
+    g.add_weighted_edges_from(zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist()), weight="length")
+    plain = sparse.csgraph.dijkstra(surface.graph_m, directed=False, indices=fac_node)
+    by_nx = [nx.single_source_dijkstra_path_length(g, int(f), weight="length") for f in fac_node]
+    types = list(city.types)
+    n_found = 0
+    for row, home in enumerate(reach.origins.tolist()):
+        for t, ftype in enumerate(types):
+            got_f, got_m = reach.candidates(row, t)
+            order = np.argsort(got_f)
+            want_f = [
+                f for f in range(len(fac_node)) if city.facilities["type"].iat[f] == ftype and plain[f, home] <= limit_m
+            ]
+            assert got_f[order].tolist() == want_f, (home, ftype)
+            want_m = plain[want_f, home]
+            assert np.array_equal(got_m[order].view(np.int64), want_m.view(np.int64))
+            np.testing.assert_allclose(got_m[order], [by_nx[f][home] for f in want_f], rtol=1e-12)
+            n_found += len(want_f)
+    assert (n_found > 0) == (limit_m >= 12)  # below 12 m no home reaches a facility
+    if limit_m == 12.0:
+        home = int(np.flatnonzero(step == 5)[0])
+        assert home in reach.origins
+        got_f, got_m = reach.candidates(int(np.searchsorted(reach.origins, home)), types.index("park"))
+        assert got_f.tolist() == [3] and got_m.tolist() == [12.0]

@@ -10,8 +10,10 @@ paths and units and never read the grid's cells. Two surfaces implement it:
   .bounded_distances``, ``access.PathTrees``), so its results are those of today, bit for bit.
 * :class:`StreetSurface`, a street network: nodes are intersections and ends of walkable ways,
   edges are ways with their length in metres (osmnx's convention: a projected graph, ``length``
-  on every edge), searched with scipy.sparse.csgraph's Dijkstra; homes and facilities join it at
-  their nearest node by a straight connector walk (:meth:`WalkingSurface.snap`).
+  on every edge), searched with scipy.sparse.csgraph's Dijkstra, and for the bounded searches of
+  many origins (``within``) with a Dijkstra of its own that gives scipy's distances bit for bit;
+  homes and facilities join it at their nearest node by a straight connector walk
+  (:meth:`WalkingSurface.snap`).
 
 Every distance is in metres and every coordinate in metres of the surface's own frame (x east;
 for the grid, y grows with the row, as in the grid's pictures and GeoJSON). The graph is
@@ -24,8 +26,10 @@ from __future__ import annotations
 import abc
 import math
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+import numba
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -36,12 +40,12 @@ from model.city.access import PathTrees, distance_field, nearest_source
 from model.city.grid import City, block_cells_of
 from model.city.gridsearch import PairDistances, bounded_distances
 
-# scipy's dijkstra returns a dense float64 row of every node for every origin, whatever its
-# limit: a chunk of k origins holds 8 * k * n bytes. 4 million entries (32 MB, plus as much for
-# the mask and indices read from it) keep a search's memory bounded on any graph, and still give
-# chunks of 80 origins on 50,000 nodes, enough that scipy's per-call cost (validating and
-# transposing the graph) is spread thin.
-_CHUNK_ENTRIES = 4_000_000
+# StreetSurface.within shares its searches over threads from this many searches on (fewer, as the
+# pairs of a day's turn-aways ask for, are done at once: starting threads would cost more), in
+# chunks of a quarter of a thread's share, so that a thread finishing early (short searches at the
+# city's edge) takes another chunk instead of waiting
+_THREADED_SEARCHES = 64
+_CHUNKS_PER_THREAD = 4
 
 
 class PairMetres(Protocol):
@@ -472,6 +476,7 @@ class StreetSurface(WalkingSurface):
         self._kdtree: cKDTree | None = None
         self._labels: np.ndarray | None = None
         self._trunks: tuple[np.ndarray, np.ndarray] | None = None
+        self._adj: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def from_edges(cls, node_xy_m, u, v, length_m, node_id=None) -> StreetSurface:
@@ -592,37 +597,62 @@ class StreetSurface(WalkingSurface):
     def within(self, origins, limit_m: float, targets=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nodes within ``limit_m`` of each origin, nearest first (ties by node).
 
-        scipy's Dijkstra with ``limit`` from a chunk of origins at a time; a chunk holds at most
-        about 4 million distances (32 MB), as scipy returns a dense row per origin.
+        A Dijkstra on the graph's adjacency (numba, :func:`_search_from`) that touches only the
+        nodes it reaches, the searches shared over the machine's threads. A leaf origin (a home or
+        facility on its connector of w metres to node p, see :meth:`leaf_trunks`) is searched from
+        p, starting at w metres: every walk from the leaf starts with that step, so the search
+        sums each walk's metres in the order a search from the leaf would (``w + e1 + e2 ...``)
+        and its distances are the leaf's own, bit for bit. Leaves on one node with connectors of
+        the same length, and the node itself when it is an origin too, share one search.
+        Searching from p at 0 and adding w afterwards would share more but round differently
+        (``(e1 + e2 ...) + w``: one ulp apart for 1,877 of helsinki_centre's 4,831 candidate
+        entries). A leaf that is not a target is never entered: nothing lies beyond it.
         """
         origins = self.check_nodes(origins, "origin")
         limit = _check_limit(limit_m)
-        keep = None
+        keep = np.ones(self.n_nodes, dtype=np.bool_)
         if targets is not None:
             targets = self.check_nodes(targets, "target")
             if targets.size > 1 and not (np.diff(targets) > 0).all():
                 raise ValueError("targets must be unique and sorted")
-            keep = np.zeros(self.n_nodes, dtype=bool)
+            keep[:] = False
             keep[targets] = True
-        chunk = max(1, _CHUNK_ENTRIES // max(1, self.n_nodes))
-        nodes, metres = [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
-        counts = np.zeros(origins.size, dtype=np.int64)
-        for start in range(0, origins.size, chunk):
-            block = csgraph.dijkstra(
-                self._graph, directed=False, indices=origins[start : start + chunk], limit=limit
-            ).reshape(-1, self.n_nodes)
-            reached = np.isfinite(block)
-            if keep is not None:
-                reached &= keep
-            for i in range(block.shape[0]):  # a sort per origin: 2.5 times faster than one lexsort
-                found = np.flatnonzero(reached[i])
-                d = block[i, found]
-                order = np.argsort(d, kind="stable")  # stable: ties stay in node order
-                nodes.append(found[order])
-                metres.append(d[order])
-                counts[start + i] = found.size
-        row = np.repeat(np.arange(origins.size, dtype=np.int64), counts)
-        return row, np.concatenate(nodes).astype(np.int64), np.concatenate(metres)
+        if origins.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+        trunk, step = self.leaf_trunks()
+        start, start_m = trunk[origins], step[origins] + 0.0  # + 0.0: a connector of -0.0 m starts at 0.0
+        order = np.lexsort((start_m, start))
+        new = np.ones(order.size, dtype=bool)
+        new[1:] = (np.diff(start[order]) != 0) | (np.diff(start_m[order]) != 0)
+        group = np.empty(origins.size, dtype=np.int64)
+        group[order] = np.cumsum(new) - 1
+        indptr, indices, weights = self._adjacency()
+        kind = np.where(np.diff(indptr) == 1, np.where(keep, LEAF, DEAD_END), THROUGH).astype(np.int8)
+        counts, nodes, metres = _search_all(
+            (indptr, indices, weights, kind), start[order][new], start_m[order][new], limit, keep
+        )
+        # a leaf searched from its trunk at w > 0: itself first at 0 metres (when a target), and
+        # not again at the 2w metres at which its trunk's search reaches it (when within the limit)
+        own_first = (start != origins) & (start_m > 0)
+        itself = own_first & keep[origins]
+        size = counts[group] + itself - (itself & (start_m + step[origins] <= limit))
+        group_ptr = np.concatenate([[0], np.cumsum(counts)])
+        out_ptr = np.concatenate([[0], np.cumsum(size)])
+        node, metre = _per_origin(group, origins, own_first, itself, group_ptr, nodes, metres, out_ptr)
+        return np.repeat(np.arange(origins.size, dtype=np.int64), size), node, metre
+
+    def _adjacency(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The graph both ways as CSR arrays (indptr, neighbour, metres), explicit zeros kept (computed once)."""
+        if self._adj is None:
+            coo = self._graph.tocoo()
+            row = np.concatenate([coo.row, coo.col]).astype(np.int64)
+            col = np.concatenate([coo.col, coo.row]).astype(np.int64)
+            length = np.concatenate([coo.data, coo.data]).astype(np.float64)
+            by_row = np.argsort(row, kind="stable")
+            indptr = np.zeros(self.n_nodes + 1, dtype=np.int64)
+            np.cumsum(np.bincount(row, minlength=self.n_nodes), out=indptr[1:])
+            self._adj = (indptr, col[by_row], length[by_row])
+        return self._adj
 
     def path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """The shortest walk between two nodes, from a cached shortest-path tree rooted at either end."""
@@ -751,6 +781,231 @@ def _edge_matrix(n: int, u: np.ndarray, v: np.ndarray, length: np.ndarray) -> sp
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(lo, minlength=n), out=indptr[1:])
     return sparse.csr_matrix((length, hi, indptr), shape=(n, n))
+
+
+THROUGH, LEAF, DEAD_END = 0, 1, 2
+"""How :func:`_search_from` treats a node: walked through (any node with 2 edges or more, or none),
+a leaf to report (one edge, a target: its metres are final as soon as its one neighbour's are), or a
+leaf never entered (one edge, not a target: no walk goes on from it)."""
+
+
+@numba.njit(cache=True, nogil=True)
+def _search_from(indptr, indices, weights, kind, starts, start_m, limit_m, keep):
+    """Bounded Dijkstra from each start node, at its start metres (binary heaps, stale entries skipped).
+
+    A node's metres are the least over walks of the metres summed step by step from the start
+    (``start_m + e1 + e2 ...``, each sum rounded as it goes), whatever the order in which equal
+    walks are found: scipy.sparse.csgraph's Dijkstra gives the same, bit for bit. Nodes beyond
+    ``limit_m`` are not reached (as scipy's ``limit``: at the limit is within), nor is anything
+    from a start beyond it.
+
+    Leaves to report wait in a heap of their own, so the main heap holds only the nodes walked
+    through: a leaf's metres are final once its neighbour's are, and it is reported when the
+    main heap's nearest lies beyond it (no leaf found later can be nearer).
+
+    Args:
+        indptr: CSR offsets of the adjacency (both directions).
+        indices: Neighbour of each entry.
+        weights: Metres of each entry (0 or more).
+        kind: Per node, :data:`THROUGH`, :data:`LEAF` or :data:`DEAD_END` (never entered).
+        starts: Start node of each search.
+        start_m: Metres already walked at the start node, per search.
+        limit_m: Largest distance reached.
+        keep: Bool per node: report it when reached.
+
+    Returns:
+        ``(counts, nodes, metres)``: the kept nodes reached, search after search (``counts`` per
+        search), nearest first, ties by node.
+    """
+    n = indptr.size - 1
+    dist = np.full(n, np.inf)
+    settled = np.zeros(n, dtype=np.bool_)
+    touched = np.empty(n, dtype=np.int64)
+    heap_m = np.empty(indices.size + 1)  # an entry per improvement: at most one per directed edge
+    heap_n = np.empty(indices.size + 1, dtype=np.int64)
+    leaf_m = np.empty(n)  # a leaf is pushed once: when its one neighbour is settled
+    leaf_n = np.empty(n, dtype=np.int64)
+    counts = np.zeros(starts.size, dtype=np.int64)
+    out_n = np.empty(max(16, 4 * starts.size), dtype=np.int64)
+    out_m = np.empty(out_n.size)
+    written = 0
+    for s in range(starts.size):
+        base = written
+        if start_m[s] <= limit_m:
+            src = starts[s]
+            dist[src] = start_m[s]
+            touched[0] = src
+            n_touched = 1
+            heap_m[0] = start_m[s]
+            heap_n[0] = src
+            size = 1
+            n_leaves = 0
+            while size > 0 or n_leaves > 0:
+                if size == 0 or (n_leaves > 0 and leaf_m[0] < heap_m[0]):
+                    out_n, out_m = _emit(out_n, out_m, written, leaf_n[0], leaf_m[0])
+                    written += 1
+                    n_leaves -= 1
+                    _sift_down(leaf_m, leaf_n, n_leaves, leaf_m[n_leaves], leaf_n[n_leaves])
+                    continue
+                d = heap_m[0]
+                u = heap_n[0]
+                size -= 1
+                _sift_down(heap_m, heap_n, size, heap_m[size], heap_n[size])
+                if settled[u]:
+                    continue  # a stale entry: the node was settled nearer
+                settled[u] = True
+                if keep[u]:
+                    out_n, out_m = _emit(out_n, out_m, written, u, d)
+                    written += 1
+                for j in range(indptr[u], indptr[u + 1]):
+                    v = indices[j]
+                    if kind[v] == DEAD_END or settled[v]:
+                        continue
+                    nd = d + weights[j]
+                    if nd > limit_m:
+                        continue
+                    if kind[v] == LEAF:
+                        settled[v] = True
+                        touched[n_touched] = v
+                        n_touched += 1
+                        _sift_up(leaf_m, leaf_n, n_leaves, nd, v)
+                        n_leaves += 1
+                        continue
+                    if nd >= dist[v]:
+                        continue
+                    if dist[v] == np.inf:
+                        touched[n_touched] = v
+                        n_touched += 1
+                    dist[v] = nd
+                    _sift_up(heap_m, heap_n, size, nd, v)
+                    size += 1
+            for i in range(n_touched):
+                dist[touched[i]] = np.inf
+                settled[touched[i]] = False
+            _mend_ties(out_n, out_m, base, written)
+        counts[s] = written - base
+    return counts, out_n[:written], out_m[:written]
+
+
+@numba.njit(cache=True, nogil=True)
+def _mend_ties(out_n, out_m, lo, hi):
+    """Sort entries ``lo:hi``, already in order of metres, by node within each run of equal metres.
+
+    A search reports in order of metres, and of nodes among equal metres but where a leaf and a
+    node walked through (or, by a zero-length edge, two nodes) came out of that order: an
+    insertion sort, which costs one pass where nothing is out of order.
+    """
+    for i in range(lo + 1, hi):
+        m, x = out_m[i], out_n[i]
+        k = i - 1
+        while k >= lo and out_m[k] == m and out_n[k] > x:
+            out_m[k + 1] = out_m[k]
+            out_n[k + 1] = out_n[k]
+            k -= 1
+        out_m[k + 1] = m
+        out_n[k + 1] = x
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _emit(out_n, out_m, written, node, metres):
+    """Write one entry at ``written``, doubling the buffers when full; returns the buffers."""
+    if written == out_n.size:
+        out_n = np.concatenate((out_n, np.empty(out_n.size, dtype=np.int64)))
+        out_m = np.concatenate((out_m, np.empty(out_m.size)))
+    out_n[written] = node
+    out_m[written] = metres
+    return out_n, out_m
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _precedes(m_a, node_a, m_b, node_b):
+    """Whether entry a comes before entry b: nearer, or as near and a lower node."""
+    return m_a < m_b or (m_a == m_b and node_a < node_b)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sift_up(heap_m, heap_n, size, m, x):
+    """Put (m, x) into the heap of ``size`` entries, ordered by metres, then node."""
+    i = size
+    while i > 0:
+        parent = (i - 1) // 2
+        if not _precedes(m, x, heap_m[parent], heap_n[parent]):
+            break
+        heap_m[i] = heap_m[parent]
+        heap_n[i] = heap_n[parent]
+        i = parent
+    heap_m[i] = m
+    heap_n[i] = x
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sift_down(heap_m, heap_n, size, m, x):
+    """Put (m, x) at the root of the heap of ``size`` entries (its last one removed) and sift it down."""
+    if size == 0:
+        return
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and _precedes(heap_m[child + 1], heap_n[child + 1], heap_m[child], heap_n[child]):
+            child += 1
+        if not _precedes(heap_m[child], heap_n[child], m, x):
+            break
+        heap_m[i] = heap_m[child]
+        heap_n[i] = heap_n[child]
+        i = child
+    heap_m[i] = m
+    heap_n[i] = x
+
+
+@numba.njit(cache=True, parallel=True)
+def _per_origin(group, origins, own_first, itself, group_ptr, nodes, metres, out_ptr):
+    """Each origin's nodes and metres, copied from its group's search into ``out_ptr[i]:out_ptr[i + 1]``.
+
+    An origin marked ``own_first`` (a leaf searched from its trunk at w > 0 metres) comes first
+    at 0 metres when ``itself`` (it is a target), and its entry of the trunk's search is left out.
+    """
+    out_n = np.empty(out_ptr[-1], dtype=np.int64)
+    out_m = np.empty(out_ptr[-1])
+    for i in numba.prange(origins.size):
+        o = origins[i]
+        k = out_ptr[i]
+        if itself[i]:
+            out_n[k] = o
+            out_m[k] = 0.0
+            k += 1
+        for j in range(group_ptr[group[i]], group_ptr[group[i] + 1]):
+            if own_first[i] and nodes[j] == o:
+                continue
+            out_n[k] = nodes[j]
+            out_m[k] = metres[j]
+            k += 1
+    return out_n, out_m
+
+
+def _search_all(graph, starts, start_m, limit_m, keep) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_search_from` over chunks of the searches, one thread per numba thread.
+
+    Each search is independent, so the results do not depend on the chunks or the threads.
+    """
+    indptr, indices, weights, kind = graph
+    n_threads = numba.get_num_threads()
+    n_chunks = min(starts.size, n_threads * _CHUNKS_PER_THREAD)
+    if n_chunks <= 1 or starts.size < _THREADED_SEARCHES:
+        return _search_from(indptr, indices, weights, kind, starts, start_m, limit_m, keep)
+    bounds = np.linspace(0, starts.size, n_chunks + 1).astype(np.int64)
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        parts = list(
+            pool.map(
+                lambda lo, hi: _search_from(
+                    indptr, indices, weights, kind, starts[lo:hi], start_m[lo:hi], limit_m, keep
+                ),
+                bounds[:-1],
+                bounds[1:],
+            )
+        )
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
 
 
 class _StreetPairs:

@@ -1,4 +1,4 @@
-"""``lifecircle optimize``, ``compare`` and ``serve`` on street scenarios.
+"""``lifecircle optimize`` and ``compare`` on street scenarios.
 
 Coverage is checked against a brute force of its own: the street graph built with networkx from
 the scenario's CSV files, every home and facility joined to its nearest street node of the largest
@@ -8,10 +8,8 @@ them), walks by networkx's Dijkstra, every candidate (or pair, or closure) tried
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -274,18 +272,3 @@ def test_compare_helsinki_with_its_optimized_variant(helsinki):
     variant = sites[sites["scenario"] == "helsinki_centre_health_station_coverage"]
     assert sorted(variant["status"]) == ["kept"] * len(brute.existing) + ["new", "new"]
     assert "![health_station: health_station_side_by_side]" in (out / "comparison.md").read_text()
-
-
-@pytest.mark.skipif(importlib.util.find_spec("solara") is None, reason="the web extra is not installed")
-def test_serve_refuses_a_street_scenario(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    done = cli("serve", str(SMALL), "--port", str(port), cwd=tmp_path)
-    assert done.returncode == 2
-    assert "the browser page draws grid scenarios only for now" in done.stderr
-    assert "Traceback" not in done.stderr
-    from model.web.state import scenario_choices
-
-    choices = scenario_choices()
-    assert "helsinki_centre" not in choices and "demo" in choices

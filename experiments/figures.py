@@ -63,8 +63,9 @@ def _weak_points(ax, table, metric, colour, label):
     if rows.empty:
         return
     err = np.vstack([rows["mean"] - rows["ci95_low"], rows["ci95_high"] - rows["mean"]])
-    ax.errorbar(rows[MIX], rows["mean"], yerr=err, fmt="^", ms=7, mfc="white", color=colour,
-                capsize=3, label=label, zorder=5)
+    ax.errorbar(
+        rows[MIX], rows["mean"], yerr=err, fmt="^", ms=7, mfc="white", color=colour, capsize=3, label=label, zorder=5
+    )
 
 
 def embedded(summary: pd.DataFrame, path: Path) -> None:
@@ -79,8 +80,13 @@ def embedded(summary: pd.DataFrame, path: Path) -> None:
                 if row == 1 and prefix.endswith("blocks"):
                     continue
                 _line(ax, grid, f"{prefix}.relative_exposure.{group}", label, colour, marker)
-            _weak_points(ax, weak, f"mixing.activity.relative_exposure.{group}", "#2c7bb6",
-                         "activity, weak distance decay (beta 0.05/min)")
+            _weak_points(
+                ax,
+                weak,
+                f"mixing.activity.relative_exposure.{group}",
+                "#2c7bb6",
+                "activity, weak distance decay (beta 0.05/min)",
+            )
             ax.axhline(1.0, ls="--", color="grey", lw=0.9, label="random meeting (1)")
             ax.grid(alpha=0.3)
             ax.set_xlabel(xlabel, fontsize=9)
@@ -93,8 +99,14 @@ def embedded(summary: pd.DataFrame, path: Path) -> None:
     for prefix, (label, colour, marker) in SCALES.items():
         if prefix.endswith("catchment"):
             continue
-        _line(ax, grid, f"{prefix}.multigroup_dissimilarity", label.replace("activity: company", "person-minutes"),
-              colour, marker)
+        _line(
+            ax,
+            grid,
+            f"{prefix}.multigroup_dissimilarity",
+            label.replace("activity: company", "person-minutes"),
+            colour,
+            marker,
+        )
     _weak_points(ax, weak, "mixing.activity.multigroup_dissimilarity", "#2c7bb6", "facilities, weak decay")
     ax.set_title("multigroup dissimilarity D, one formula", fontsize=10.5)
     ax.set_xlabel(xlabel, fontsize=9)
@@ -103,16 +115,16 @@ def embedded(summary: pd.DataFrame, path: Path) -> None:
     ax = axes[1, 2]
     for group, colour in zip(GROUPS, ("#1b9e77", "#d95f02"), strict=True):
         _line(ax, grid, f"mixing.activity.experienced_isolation.{group}", GROUPS[group], colour, "o")
-        _weak_points(ax, weak, f"mixing.activity.experienced_isolation.{group}", colour,
-                     f"{GROUPS[group]}, weak decay")
+        _weak_points(ax, weak, f"mixing.activity.experienced_isolation.{group}", colour, f"{GROUPS[group]}, weak decay")
     ax.axhline(0.0, ls="--", color="grey", lw=0.9)
     ax.set_title("experienced isolation at facilities\n(own-group company: members minus others)", fontsize=10.5)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
-    fig.suptitle("Wuhai life circle: mixing where minorities live and where they go, at matched scales "
-                 "(10 seeds, 95% CI)")
+    fig.suptitle(
+        "Wuhai life circle: mixing where minorities live and where they go, at matched scales (10 seeds, 95% CI)"
+    )
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -133,18 +145,21 @@ def morris(table: pd.DataFrame, path: Path) -> None:
         for j in range(len(metrics)):
             m, c = mu.iat[i, j], conf.iat[i, j]
             text = "0" if m == 0 else (f"{m:.2f}\n±{c:.2f}" if m >= 0.01 else ("<0.001" if m < 0.0005 else f"{m:.3f}"))
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if scaled.iat[i, j] > 0.6 else "black")
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=7, color="white" if scaled.iat[i, j] > 0.6 else "black"
+            )
     ax.set_yticks(range(len(params)))
     ax.set_yticklabels([p.removeprefix("facility_types.") for p in params], fontsize=8.5)
     ax.set_xticks(range(len(metrics)))
     ax.set_xticklabels([_short(m) for m in metrics], fontsize=8.5, rotation=35, ha="right")
     for j in range(4, len(metrics), 4):
         ax.axvline(j - 0.5, color="black", lw=1.2)
-    ax.set_title("Morris screen on the Wuhai life circle: mu* (mean absolute effect across the range, "
-                 "± bootstrap 95%); 10 trajectories, 3 seeds per point.\nShares (unmet, sfca_zero, within level) "
-                 "shaded on one scale; sfca_mean (places per user) on its own column's",
-                 fontsize=10.5)
+    ax.set_title(
+        "Morris screen on the Wuhai life circle: mu* (mean absolute effect across the range, "
+        "± bootstrap 95%); 10 trajectories, 3 seeds per point.\nShares (unmet, sfca_zero, within level) "
+        "shaded on one scale; sfca_mean (places per user) on its own column's",
+        fontsize=10.5,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -161,10 +176,15 @@ def worst_served(summary: pd.DataFrame, path: Path, scenario: str = "wuhai_life_
     fig, axes = plt.subplots(1, 2, figsize=(13, 7.4), sharey=True)
     y = np.arange(len(TYPES))
     for ax, kind in zip(axes, ("by_age", "by_group"), strict=True):
-        keys = sorted({m.split(".")[3] for m in rows["metric"] if m.split(".")[2:3] == [kind]},
-                      key=lambda k: (int(k.split("-")[0]) if k[0].isdigit() else k))
-        colours = plt.get_cmap("tab10")(np.arange(len(keys)) % 10) if kind == "by_age" else \
-            ["#377eb8", "#ff7f00", "#4daf4a"][: len(keys)]
+        keys = sorted(
+            {m.split(".")[3] for m in rows["metric"] if m.split(".")[2:3] == [kind]},
+            key=lambda k: int(k.split("-")[0]) if k[0].isdigit() else k,
+        )
+        colours = (
+            plt.get_cmap("tab10")(np.arange(len(keys)) % 10)
+            if kind == "by_age"
+            else ["#377eb8", "#ff7f00", "#4daf4a"][: len(keys)]
+        )
         offsets = np.linspace(-0.3, 0.3, len(keys)) if len(keys) > 1 else [0.0]
         for key, colour, dy in zip(keys, colours, offsets, strict=True):
             xs, ys, lo, hi = [], [], [], []
@@ -180,16 +200,26 @@ def worst_served(summary: pd.DataFrame, path: Path, scenario: str = "wuhai_life_
             ax.errorbar(xs, ys, xerr=[lo, hi], fmt="o", ms=4, color=colour, label=key, capsize=2)
         for i, t in enumerate(TYPES):
             r = rows[rows["metric"] == f"access.{t}.within_level"]
-            ax.plot([r["mean"].iat[0]] * 2, [i - 0.42, i + 0.42], color="black", lw=1.6,
-                    label="all users" if i == 0 else None)
+            ax.plot(
+                [r["mean"].iat[0]] * 2,
+                [i - 0.42, i + 0.42],
+                color="black",
+                lw=1.6,
+                label="all users" if i == 0 else None,
+            )
         ax.set_yticks(y)
         ax.set_yticklabels([f"{t} ({_level(rows, t)})" for t in TYPES], fontsize=9)
         ax.set_xlim(0, 1.02)
         ax.grid(axis="x", alpha=0.3)
         ax.set_xlabel("share of users within the type's own level (within_level)")
         ax.set_title("by age band (bands with at least 20 users)" if kind == "by_age" else "by group")
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.09),
-                  ncol=6 if kind == "by_age" else 4, frameon=False)
+        ax.legend(
+            fontsize=8,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.09),
+            ncol=6 if kind == "by_age" else 4,
+            frameon=False,
+        )
     axes[0].invert_yaxis()
     fig.suptitle(f"{scenario}: who is worst served, at each type's own level (10 seeds, 95% CI)")
     fig.tight_layout()
@@ -227,8 +257,13 @@ def _paired(results: pd.DataFrame, group: str, mix: float, weak: bool) -> str:
     return f"{d.mean():+.4f} [{d.mean() - half:+.4f}, {d.mean() + half:+.4f}]"
 
 
-def tables(embedded_summary: pd.DataFrame, care: pd.DataFrame, coverage: pd.DataFrame,
-           results: pd.DataFrame | None = None, care_summary: pd.DataFrame | None = None) -> str:
+def tables(
+    embedded_summary: pd.DataFrame,
+    care: pd.DataFrame,
+    coverage: pd.DataFrame,
+    results: pd.DataFrame | None = None,
+    care_summary: pd.DataFrame | None = None,
+) -> str:
     """The README's tables, in Markdown, from the batches' tables."""
     out = []
     grid, weak = _grid(embedded_summary), _weak(embedded_summary)
@@ -243,24 +278,31 @@ def tables(embedded_summary: pd.DataFrame, care: pd.DataFrame, coverage: pd.Data
             cells = [_ci(_get(grid, metric, **{MIX: m})) for m in mixes]
             cells += [_ci(_get(weak, metric, **{MIX: m})) for m in (0.0, 1.0)] if not weak.empty else []
             out.append(f"| {GROUPS[group]}, relative exposure, {label} | " + " | ".join(cells) + " |")
-        for metric, label in ((f"mixing.activity.experienced_isolation.{group}", "experienced isolation"),
-                              (f"mixing.activity.coverage_by_group.{group}", "had company (coverage)")):
+        for metric, label in (
+            (f"mixing.activity.experienced_isolation.{group}", "experienced isolation"),
+            (f"mixing.activity.coverage_by_group.{group}", "had company (coverage)"),
+        ):
             cells = [_ci(_get(grid, metric, **{MIX: m})) for m in mixes]
             cells += [_ci(_get(weak, metric, **{MIX: m})) for m in (0.0, 1.0)] if not weak.empty else []
             out.append(f"| {GROUPS[group]}, {label} | " + " | ".join(cells) + " |")
-    for prefix, label in (("mixing.residential.blocks", "homes, blocks"), ("mixing.residential.communities",
-                          "homes, communities"), ("mixing.activity", "facilities, person-minutes")):
+    for prefix, label in (
+        ("mixing.residential.blocks", "homes, blocks"),
+        ("mixing.residential.communities", "homes, communities"),
+        ("mixing.activity", "facilities, person-minutes"),
+    ):
         metric = f"{prefix}.multigroup_dissimilarity"
         cells = [_ci(_get(grid, metric, **{MIX: m})) for m in mixes]
         cells += [_ci(_get(weak, metric, **{MIX: m})) for m in (0.0, 1.0)] if not weak.empty else []
         out.append(f"| multigroup dissimilarity, {label} | " + " | ".join(cells) + " |")
     if results is not None:
-        out.append("\nPaired by seed (embedded_residence results.csv): activity minus catchment relative exposure,"
-                   " mean [95% CI, Student's t]\n")
+        out.append(
+            "\nPaired by seed (embedded_residence results.csv): activity minus catchment relative exposure,"
+            " mean [95% CI, Student's t]\n"
+        )
         for group in GROUPS:
             cells = []
             for decay in ("catalogue", "weak"):
-                for m in (mixes if decay == "catalogue" else [0.0, 1.0]):
+                for m in mixes if decay == "catalogue" else [0.0, 1.0]:
                     cells.append(f"{decay} decay, mixing {m:g}: {_paired(results, group, m, decay == 'weak')}")
             out.append(f"- {GROUPS[group]}: " + "; ".join(cells))
     out.append("\nAbsolute exposures (mean [95% CI]):\n")
@@ -283,8 +325,10 @@ def tables(embedded_summary: pd.DataFrame, care: pd.DataFrame, coverage: pd.Data
         out.append(f"| {p.removeprefix('facility_types.')} | " + " | ".join(cells) + " |")
 
     if care_summary is not None:
-        out.append("\nRange over the Morris design points (care_sensitivity summary.csv: seed means):"
-                   " min / median / max; median std over seeds\n")
+        out.append(
+            "\nRange over the Morris design points (care_sensitivity summary.csv: seed means):"
+            " min / median / max; median std over seeds\n"
+        )
         for m in metrics:
             rows = care_summary[care_summary["metric"] == m]
             q = rows["mean"].quantile([0, 0.5, 1]).to_numpy()
@@ -306,26 +350,36 @@ def tables(embedded_summary: pd.DataFrame, care: pd.DataFrame, coverage: pd.Data
         out.append(f"| {t} ({LEVELS[t]:g} min) | " + " | ".join(cells) + " |")
     for s in scenarios:
         rows = coverage[coverage["scenario"] == s]
-        out.append(f"\n{s}: life_circle_complete {_ci(_get(rows, 'life_circle_complete'))}; "
-                   f"fifteen_minute_usage {_ci(_get(rows, 'usage.fifteen_minute_usage'))}")
+        out.append(
+            f"\n{s}: life_circle_complete {_ci(_get(rows, 'life_circle_complete'))}; "
+            f"fifteen_minute_usage {_ci(_get(rows, 'usage.fifteen_minute_usage'))}"
+        )
         out.append(f"\n{s}: demand and supply of the care types (users; visits, turned away a day; peak / capacity):\n")
         for t in ("elderly_care", "kindergarten", "nursery"):
             figs = [f"access.{t}.users", *(f"usage.{t}.{f}" for f in ("visits", "turned_away", "peak_occupancy_ratio"))]
             out.append(f"- {t}: " + "; ".join(f"{f.rsplit('.', 1)[1]} {_ci(_get(rows, f))}" for f in figs))
         out.append(f"\n{s}: elderly_care within_level by group and age band:\n")
         for kind in ("by_group", "by_age"):
-            sub = rows[rows["metric"].str.startswith(f"access.elderly_care.{kind}.")
-                       & rows["metric"].str.endswith(".within_level")]
-            out.append("- " + "; ".join(f"{m.rsplit('.', 2)[1]} {_ci(r)}" for m, (_, r) in
-                                        zip(sub["metric"], sub.iterrows(), strict=True)))
+            sub = rows[
+                rows["metric"].str.startswith(f"access.elderly_care.{kind}.")
+                & rows["metric"].str.endswith(".within_level")
+            ]
+            out.append(
+                "- "
+                + "; ".join(
+                    f"{m.rsplit('.', 2)[1]} {_ci(r)}" for m, (_, r) in zip(sub["metric"], sub.iterrows(), strict=True)
+                )
+            )
         out.append(f"\n{s}: worst-served group and age band (lowest within_level):\n")
         for t in TYPES:
             parts = []
             for kind in ("by_group", "by_age"):
-                sub = rows[rows["metric"].str.startswith(f"access.{t}.{kind}.")
-                           & rows["metric"].str.endswith(".within_level")]
-                users = rows[rows["metric"].str.startswith(f"access.{t}.{kind}.")
-                             & rows["metric"].str.endswith(".users")]
+                sub = rows[
+                    rows["metric"].str.startswith(f"access.{t}.{kind}.") & rows["metric"].str.endswith(".within_level")
+                ]
+                users = rows[
+                    rows["metric"].str.startswith(f"access.{t}.{kind}.") & rows["metric"].str.endswith(".users")
+                ]
                 big = {m.rsplit(".", 2)[1] for m, v in zip(users["metric"], users["mean"], strict=True) if v >= 20}
                 keep = [m.rsplit(".", 2)[1] in big for m in sub["metric"]]
                 sub = sub[keep].dropna(subset=["mean"])

@@ -512,7 +512,7 @@ def test_the_street_bands_agree_with_networkx(helsinki, network, monkeypatch):
 def test_the_street_map_draws_the_ways_as_the_results_maps_do():
     from model.report.drawing import live, maps, streets
 
-    assert live.WAY_COLOUR == streets.WAY_COLOUR  # a copy: .streets imports live, live cannot import it
+    assert live.WAY_COLOUR is streets.WAY_COLOUR  # one colour: maps.WAY_COLOUR
     assert tuple(live.TYPE_MARKERS) == tuple(maps.TYPE_MARKERS)
 
 

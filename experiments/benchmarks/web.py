@@ -41,12 +41,12 @@ def _stats(values: list[float]) -> str:
 def server_side(scenario: str) -> None:
     """Build, warm up and time CYCLES step + redraw cycles; print one table row."""
     from model.web import figures
-    from model.web.state import PageModel
+    from model.web.state import PageModel, first_point
 
     t0 = time.perf_counter()
     model = PageModel(scenario)
     build = time.perf_counter() - t0
-    view = figures.MapView(band_type=model.city.types[0], selected=(model.city.width // 2, model.city.height // 2))
+    view = figures.MapView(band_type=model.city.types[0], selected=first_point(model))
     t0 = time.perf_counter()
     figures.draw_map(model, view)  # the first draw builds Mesa's grid of the model
     figures.draw_coverage(model)

@@ -32,7 +32,7 @@ import pandas as pd
 import pyproj
 
 from model.city.surface import StreetSurface
-from model.scenario import Scenario
+from model.scenario import Scenario, Streets
 
 FAR_JOIN_M = 500.0
 """A connector walk longer than this is reported by ``lifecircle import`` and refused for ``optimize``'s
@@ -103,7 +103,8 @@ class StreetCity:
         )
 
 
-def _street_surface(streets) -> StreetSurface:
+def street_surface(streets: Streets) -> StreetSurface:
+    """The walking surface of a scenario's street network alone (no homes, facilities or gates joined)."""
     return StreetSurface.from_edges(
         streets.node_xy_m, streets.edge_u, streets.edge_v, streets.edge_m, node_id=streets.node_id
     )
@@ -114,7 +115,7 @@ def build_street_city(scenario: Scenario) -> StreetCity:
     st = scenario.streets
     if st is None:
         raise ValueError(f"scenario {scenario.name!r} has no [streets]")
-    streets = _street_surface(st)
+    streets = street_surface(st)
     n_street = streets.n_nodes
     sites = scenario.facilities
     fac_xy = np.array([[f.x, f.y] for f in sites], dtype=float).reshape(-1, 2)

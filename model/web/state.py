@@ -32,8 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from model.city.cache import CityCache
-from model.city.streets import FAR_JOIN_M
-from model.city.surface import StreetSurface
+from model.city.streets import FAR_JOIN_M, street_surface
 from model.measures.access import coverage_table, needs_by_type, types_needed, users_of
 from model.measures.summary import static_summary
 from model.model import LifeCircleModel
@@ -209,8 +208,7 @@ def street_join(scenario: Scenario, x_m: float, y_m: float) -> tuple[int, float]
     every home, facility and gate (``model.city.streets.build_street_city``, with the same
     ``StreetSurface.snap``).
     """
-    st = scenario.streets
-    streets = StreetSurface.from_edges(st.node_xy_m, st.edge_u, st.edge_v, st.edge_m, node_id=st.node_id)
+    streets = street_surface(scenario.streets)
     node, connector = streets.snap([float(x_m)], [float(y_m)], among=streets.main_component)
     return int(node[0]), float(connector[0])
 

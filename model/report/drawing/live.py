@@ -30,7 +30,15 @@ from matplotlib.patches import Patch, Rectangle
 
 from model.measures.access import BANDS_MIN
 from model.report.drawing.charts import plot_coverage, plot_exposure
-from model.report.drawing.maps import BAND_COLOURS, BLOCKED_COLOUR, TYPE_MARKERS, UNREACHABLE_COLOUR, band_index
+from model.report.drawing.maps import (
+    BAND_COLOURS,
+    BLOCKED_COLOUR,
+    TYPE_MARKERS,
+    UNREACHABLE_COLOUR,
+    WAY_COLOUR,
+    band_index,
+    band_labels,
+)
 from model.scenario import Scenario
 
 DPI = 100
@@ -47,11 +55,9 @@ SELECTED_COLOUR = "#d7191c"
 GROUP_COLOURS = ("#7a0177", "#E69F00", "#D55E00", "#000000", "#CC79A7", "#8c510a", "#F0E442")
 BAND_ALPHA = 0.75  # the walking bands over the map's ground
 DOT_OFFSETS = (0.6180339887, 0.7548776662)  # a resident's fixed place within its cell (x, y), by its index
-# On streets: the ways as .streets draws them (its WAY_COLOUR: .streets imports this module, so
-# this one cannot import it; tests/test_web.py holds the two equal), the margin around the
+# On streets: the ways as .streets draws them (maps.WAY_COLOUR), the margin around the
 # network's extent, the square around its node a resident's dot lies in, and the area (points²)
 # of a node's density disc: base + extra x its residents against the 95th percentile of nodes
-WAY_COLOUR = "#bdbdbd"
 WAY_WIDTH, BAND_WIDTH = 0.5, 1.0  # .streets' 0.6 and 1.4 points on its 8-inch maps, scaled to this one
 STREET_MARGIN = 0.03  # of the extent's longer side
 STREET_DOT_PX = 6.0
@@ -184,12 +190,6 @@ def class_colours(colour_by: str, n: int) -> np.ndarray:
     if colour_by == "age":
         return colormaps["plasma"](np.linspace(0.0, 0.85, n))[:, :3]
     return np.array([to_rgb(GROUP_COLOURS[i % len(GROUP_COLOURS)]) for i in range(n)])
-
-
-def band_labels() -> list[str]:
-    """Legend labels of the walking bands of ``BANDS_MIN`` and beyond: "0-5 min", ..., "over 15"."""
-    edges = (0, *BANDS_MIN)
-    return [f"{lo}-{hi} min" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [f"over {BANDS_MIN[-1]}"]
 
 
 def _png(fig: Figure) -> bytes:

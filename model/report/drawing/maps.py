@@ -20,6 +20,15 @@ from model.scenario import Scenario
 
 # Colours of the bands of BANDS_MIN and beyond (ColorBrewer YlGnBu, colour-blind safe).
 BAND_COLOURS = ("#225ea8", "#41b6c4", "#c7e9b4", "#f0f0f0")
+WAY_COLOUR = "#bdbdbd"  # a way beyond the last band, on the street maps of runs and of the page
+
+
+def band_labels() -> list[str]:
+    """Legend labels of the walking bands of ``BANDS_MIN`` and beyond: "0-5 min", ..., "over 15"."""
+    edges = (0, *BANDS_MIN)
+    return [f"{lo}-{hi} min" for lo, hi in zip(edges[:-1], edges[1:], strict=True)] + [f"over {BANDS_MIN[-1]}"]
+
+
 BLOCKED_COLOUR = "#525252"
 UNREACHABLE_COLOUR = "#ffffff"
 FACILITY_COLOUR = "#e66101"

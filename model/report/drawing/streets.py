@@ -19,7 +19,6 @@ from matplotlib.patches import Patch
 from model.city.streets import StreetCity
 from model.measures.access import BANDS_MIN
 from model.report.bands import reached_segments
-from model.report.drawing.live import band_labels
 from model.report.drawing.maps import (
     BAND_COLOURS,
     FACILITY_COLOUR,
@@ -27,12 +26,13 @@ from model.report.drawing.maps import (
     MANY_MARKERS,
     TYPE_MARKERS,
     UNREACHABLE_COLOUR,
+    WAY_COLOUR,
     annotate_shares,
     band_index,
+    band_labels,
 )
 from model.scenario import Scenario
 
-WAY_COLOUR = "#bdbdbd"
 _MAP_IN = 8.0
 
 

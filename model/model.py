@@ -20,8 +20,8 @@ candidates, random generator, visit log) built here, and the engine is told the 
 
 The DataCollector has two kinds of model reporter:
 
-* per tick (``self.tick_reporters``: day, minute, states, ``occupancy_<type>``): where residents are, occupancy and
-  co-presence, read from the engine through the interface both engines implement
+* per tick (``self.tick_reporters``: day, minute, states, ``occupancy_<type>``, ``waiting_<type>``): where
+  residents are, occupancy, queues and co-presence, read from the engine through the interface both engines implement
   (:class:`model.simulation.engines.Engine`); they make timeseries.csv;
 * at the end of the run: every scalar of summary.json, named by its dotted path
   (``access.elderly_care.within_15``, ``mixing.activity.exposure.mongol``), so that
@@ -240,7 +240,20 @@ class LifeCircleModel(mesa.Model):
 
     def _summarise(self) -> dict:
         """The summary of the run so far, from the context and what the engine reports."""
-        return summarise(self.context, self.engine.facility_totals(), self.engine.unmet_counts())
+        return summarise(
+            self.context, self.engine.facility_totals(), self.engine.unmet_counts(), self._waiting_by_type()
+        )
+
+    def _waiting_by_type(self) -> np.ndarray:
+        """Residents queueing at the end of each tick simulated so far (rows), per type: ``waiting_<type>``."""
+        names = [f"waiting_{t}" for t in self.city.types]
+        collector = getattr(self, "datacollector", None)
+        if collector is None:  # the model is being built: no tick yet
+            return np.zeros((0, len(names)), dtype=np.int64)
+        rows = np.array([collector.model_vars[n][1:] for n in names], dtype=np.int64).T.reshape(-1, len(names))
+        if rows.shape[0] < self.current_tick + 1:  # the last tick: summarised before its row is collected
+            rows = np.vstack([rows, [[self.tick_reporters[n](self) for n in names]]])
+        return rows
 
     # ----------------------------------------------------------------- state, from the engine
 
@@ -263,7 +276,7 @@ class LifeCircleModel(mesa.Model):
     # ----------------------------------------------------------------- data collection
 
     def _tick_reporters(self) -> dict:
-        """The per-tick model reporters (the columns of timeseries.csv): day, minute, states, occupancy."""
+        """The per-tick model reporters (the columns of timeseries.csv): day, minute, states, occupancy, queues."""
 
         def tick(m):
             return max(m.current_tick, 0)
@@ -280,6 +293,9 @@ class LifeCircleModel(mesa.Model):
         for t in self.city.types:
             rows = (self.city.facilities["type"] == t).to_numpy()
             reporters[f"occupancy_{t}"] = lambda m, rows=rows: int(m.engine.occupancy_by_group()[rows].sum())
+        for t in self.city.types:
+            rows = (self.city.facilities["type"] == t).to_numpy()
+            reporters[f"waiting_{t}"] = lambda m, rows=rows: int(m.engine.queue_by_facility()[rows].sum())
         return reporters
 
     # ----------------------------------------------------------------- Mesa's view of space

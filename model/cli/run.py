@@ -84,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     timings["total_s"] = time.perf_counter() - t0
     print_access(summary, sys.stdout, {t: ft.level_min for t, ft in scenario.types.items()})
     print_usage(summary, sys.stdout, scenario.simulation.reference_m_per_min)
+    print_dynamics(summary, sys.stdout)
     print(f"results written to {out}")
     return 0
 
@@ -224,3 +225,41 @@ def print_usage(summary: dict, out, reference_m_per_min: float | None = None) ->
         f" (residents who had company: {fmt(act['coverage'], '.0%')})",
         file=out,
     )
+
+
+def print_dynamics(summary: dict, out) -> None:
+    """The dynamics table (docs/metrics.md, "Dynamics"): displacement, queues and unmet demand, types with any."""
+    dyn = summary.get("dynamics", {})
+    busy = {
+        t: d for t, d in dyn.items() if d["displaced_share"] or d["wait_person_min"] or d["peak_queue"] or d["unmet"]
+    }
+    if not busy:
+        print("  displaced visits, queues, unmet demand: none", file=out)
+        return
+    many_days = summary["days"] > 1
+    print(
+        "  displaced visits (served at a later choice after a turn-away; extra = one-way minutes over the"
+        " nearest), queues, unmet:",
+        file=out,
+    )
+    print(
+        f"  {'facility type':<16}{'displaced %':>12}{'extra min':>11}{'waited person-min/day':>23}"
+        f"{'peak queue':>12}{'at':>10}{'unmet/day':>11}",
+        file=out,
+    )
+    for t, d in busy.items():
+        at = "-"
+        if d["peak_queue_minute"] is not None:
+            hh, mm = divmod(d["peak_queue_minute"], 60)
+            at = (f"d{d['peak_queue_day']} " if many_days else "") + f"{hh:02d}:{mm:02d}"
+        print(
+            f"  {t:<16}{fmt(_number(d['displaced_share']), '>12.1%')}"
+            f"{fmt(_number(d['displaced_extra_min']), '>11.1f')}"
+            f"{d['wait_person_min']:>23,.0f}{d['peak_queue']:>12,}{at:>10}{d['unmet']:>11,.1f}",
+            file=out,
+        )
+
+
+def _number(value):
+    """None for a missing or undefined (NaN) figure, else the figure (the summary in memory keeps NaN)."""
+    return None if value is None or value != value else value

@@ -1,11 +1,11 @@
 """summary.json: every figure of a finished run, assembled from the measures of this package.
 
 Each figure is computed by one function of ``access``, ``equity``, ``sfca``, ``usage``,
-``segregation``, ``catchment`` or ``activity`` (definitions in docs/metrics.md); this module only
+``dynamics``, ``segregation``, ``catchment`` or ``activity`` (definitions in docs/metrics.md); this module only
 gathers their inputs and puts the results in place. The inputs are the run's
 :class:`model.simulation.context.RunContext` (scenario, seed, days, engine name, types, built
-city and residents, visit log) and what the engine reports at the end (facility totals, unmet
-visits per resident and type): never the model.
+city and residents, visit log) and what the engine reports (facility totals, unmet visits per
+resident and type, and the residents queueing per type at the end of each tick): never the model.
 
 The figures fixed once the city and its residents are built (access, supply-aware access,
 equity, residential mixing) are computed once per built city and kept (:func:`static_figures`):
@@ -25,7 +25,7 @@ import numpy as np
 from model.city.build import BuiltCity
 from model.city.grid import block_cells_of
 from model.city.surface import PairMetres
-from model.measures import activity, equity, segregation, usage, walks
+from model.measures import activity, dynamics, equity, segregation, usage, walks
 from model.measures.access import access_summary, needs_by_type
 from model.measures.catchment import catchment_exposure
 from model.measures.sfca import sfca_summary, two_step_fca
@@ -159,8 +159,10 @@ def supply_access_columns(context: RunContext) -> dict[str, np.ndarray]:
     return static_figures(context).sfca
 
 
-def summarise(context: RunContext, facility_totals: dict[str, np.ndarray], unmet: np.ndarray) -> dict:
-    """summary.json of a run: access, usage and mixing.
+def summarise(
+    context: RunContext, facility_totals: dict[str, np.ndarray], unmet: np.ndarray, waiting: np.ndarray | None = None
+) -> dict:
+    """summary.json of a run: access, usage, dynamics and mixing.
 
     Args:
         context: The run; its visit log holds the visits completed so far.
@@ -168,6 +170,9 @@ def summarise(context: RunContext, facility_totals: dict[str, np.ndarray], unmet
             (``Engine.facility_totals``): ``turned_away`` and ``peak_occupancy`` are read.
         unmet: Wanted visits not served, per resident (rows) and type index (columns), as the
             engine reports them (``Engine.unmet_counts``).
+        waiting: Residents queueing at the end of each tick simulated so far (rows, from the
+            run's first tick), per type index (columns): timeseries.csv's ``waiting_<type>``
+            (``Engine.queue_by_facility`` summed over the type's facilities). None: no tick yet.
 
     Returns:
         The dict of summary.json (without ``contacts``).
@@ -201,6 +206,24 @@ def summarise(context: RunContext, facility_totals: dict[str, np.ndarray], unmet
         type_names=context.city.types,
         days=context.days,
     )
+    ticks = np.arange(0 if waiting is None else len(waiting))
+    nearest = np.full(visits["resident"].size, np.nan)
+    for t, name in enumerate(context.city.types):
+        mine = visits["type"] == t
+        nearest[mine] = context.built.minutes[name][visits["resident"][mine]]
+    summary["dynamics"] = dynamics.dynamics(
+        visit_type=visits["type"],
+        choice_rank=visits["choice_rank"],
+        walk_min=visits["walk_min"],
+        nearest_min=nearest,
+        waiting=np.zeros((0, len(context.city.types)), dtype=np.int64) if waiting is None else waiting,
+        tick_day=np.asarray(context.clock.day(ticks), dtype=np.int64),
+        tick_minute=np.asarray(context.clock.minute_of_day(ticks), dtype=np.int64),
+        tick_min=context.clock.tick_min,
+        unmet=unmet.sum(axis=0),
+        type_names=context.city.types,
+        days=context.days,
+    )
     summary["mixing"] = {
         "block_cells": block_cells(context),
         "block_m": context.surface.unit_side_m(context.spec.simulation.block_m),
@@ -221,7 +244,7 @@ def summarise(context: RunContext, facility_totals: dict[str, np.ndarray], unmet
 
 # The parts of the summary that the simulated days change; everything else (the run's identity,
 # access, residential mixing) is fixed once the city and its residents are built.
-RUN_DEPENDENT = ("usage.", "mixing.activity.")
+RUN_DEPENDENT = ("usage.", "dynamics.", "mixing.activity.")
 
 
 def fixed_before_the_run(flat: dict) -> dict:

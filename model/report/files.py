@@ -137,7 +137,7 @@ class CsvStream:
 class VisitsCsv(CsvStream):
     """visits.csv, written as the run goes: a sink for :class:`model.simulation.visits.VisitLog`.
 
-    Columns: resident, facility, type, day, arrive_min, leave_min, walk_min. Times follow the
+    Columns: resident, facility, type, day, arrive_min, leave_min, walk_min, choice_rank. Times follow the
     convention of every output file: ``day`` of the run (0 = first) and clock minutes after
     midnight of that day (a visit never spans midnight: everyone is home by the day's end).
     walk_min is written at full (shortest round-trip) precision, so that the summary's walking
@@ -148,7 +148,7 @@ class VisitsCsv(CsvStream):
         day_start_min: Clock minute at which the simulated day starts (``simulation.day_start``).
     """
 
-    COLUMNS = ("resident", "facility", "type", "day", "arrive_min", "leave_min", "walk_min")
+    COLUMNS = ("resident", "facility", "type", "day", "arrive_min", "leave_min", "walk_min", "choice_rank")
 
     def __init__(self, path: Path, day_start_min: int):
         """Write to ``path``."""

@@ -125,6 +125,7 @@ class Resident(mesa.Agent):
         self.walk_start = 0
         self.arrive_tick = 0
         self.walk_min = 0.0  # walking minutes of this trip so far (all legs to the facility)
+        self.choice_rank = 0  # 1 at the first choice of this trip, k after k - 1 turn-aways
         self.give_up_tick = 0
         self.admit_tick = 0
         self.leave_tick = 0
@@ -210,6 +211,7 @@ class Resident(mesa.Agent):
         self.trip_type = t
         self.choices = self.choose_facilities(t, tick)
         self.walk_min = 0.0
+        self.choice_rank = 1
         if not self.choices:
             self.count_unmet()
             return
@@ -264,14 +266,22 @@ class Resident(mesa.Agent):
         self.leave_tick = rules.leave_tick(ctx.clock, tick, self.home_minutes(facility), ctx.types, facility.type_index)
 
     def turned_away(self, facility: Facility, tick: int) -> None:
-        """Called by the facility after the patience ran out: try the next choice, or go home unserved."""
+        """Called by the facility after the patience ran out: try the next choice, or go home unserved.
+
+        The next choice must be within the cut-off of here, and the trip must still fit the day
+        (``rules.next_choice_fits``); choices that do not are dropped.
+        """
         ctx = self.context
         start = tick + rules.TURN_AWAY_DELAY_TICKS
+        cutoff = ctx.spec.simulation.cutoff_min
         self.choices.pop(0)
         while self.choices:
             nxt = self.choices[0]
             there = self.engine.paths.metres(facility.site, nxt.site) / self.m_per_min
-            if rules.trip_fits(ctx.clock, start, there, self.home_minutes(nxt), ctx.types, nxt.type_index):
+            if rules.next_choice_fits(
+                ctx.clock, start, there, self.home_minutes(nxt), cutoff, ctx.types, nxt.type_index
+            ):
+                self.choice_rank += 1
                 self.walk_to(nxt.site, start, tick)
                 return
             self.choices.pop(0)
@@ -290,6 +300,7 @@ class Resident(mesa.Agent):
             clock.run_minute(self.admit_tick),
             clock.run_minute(tick),
             self.walk_min,
+            self.choice_rank,
         )
         self.choices = []
         self.walk_to(self.home, tick, tick)
@@ -340,15 +351,16 @@ class AgentsEngine:
         for facility in self.facilities:
             facility.admit(tick)
 
-    def _snapshot(self) -> tuple[np.ndarray, np.ndarray]:
-        """State counts and occupancy read off the agents, once per tick (reporters ask many times)."""
+    def _snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """State counts, occupancy and queues read off the agents, once per tick (reporters ask many times)."""
         if self._snapshot_tick != self._now:
             counts = np.bincount([r.state for r in self.residents], minlength=len(State))
             occ = np.zeros((len(self.facilities), self.context.n_groups), dtype=np.int64)
             for f in self.facilities:
                 for r in f.visitors:
                     occ[f.fid, r.group] += 1
-            self._counts_occ = (counts, occ)
+            queue = np.array([len(f.queue) for f in self.facilities], dtype=np.int64)
+            self._counts_occ = (counts, occ, queue)
             self._snapshot_tick = self._now
         return self._counts_occ
 
@@ -359,6 +371,10 @@ class AgentsEngine:
     def occupancy_by_group(self) -> np.ndarray:
         """Visitors present now, per facility (rows) and group (columns)."""
         return self._snapshot()[1]
+
+    def queue_by_facility(self) -> np.ndarray:
+        """Residents waiting in each facility's queue now."""
+        return self._snapshot()[2]
 
     def resident_states(self) -> np.ndarray:
         """Every resident's :class:`State` now, as integers."""

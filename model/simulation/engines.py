@@ -29,6 +29,9 @@ class Engine(Protocol):
     def occupancy_by_group(self) -> np.ndarray:
         """Visitors present now, per facility (rows) and group (columns)."""
 
+    def queue_by_facility(self) -> np.ndarray:
+        """Residents waiting in each facility's queue now (state WAITING), per facility."""
+
     def resident_states(self) -> np.ndarray:
         """Every resident's :class:`model.simulation.rules.State` now, as integers."""
 

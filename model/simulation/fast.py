@@ -91,6 +91,7 @@ class FastEngine:
         self.choice_ptr = np.zeros(n, dtype=np.int64)
         self.trip_type = np.zeros(n, dtype=np.int64)
         self.walk_min = np.zeros(n)  # walking minutes of this trip so far (all legs to the facility)
+        self.rank = np.zeros(n, dtype=np.int64)  # 1 at the first choice of this trip, k after k - 1 turn-aways
         self.leg_min = np.zeros(n)  # minutes of the walk under way
         self.walk_from = pop.node.copy()
         self.walk_to = pop.node.copy()
@@ -115,11 +116,13 @@ class FastEngine:
         self.wait_key = np.zeros(n)
         self._now = -1  # the tick last simulated
         self.cutoff = scenario.simulation.cutoff_min
-        # next choices lie within the cut-off of home, so at most twice the cut-off apart (plus the
-        # surface's slack, so that rounding at the bound cannot lose a pair)
+        # a walk on to a next choice is within the cut-off (rules.next_choice_fits), so no pair
+        # farther apart than the cut-off at the fastest pace is needed (plus the surface's slack,
+        # so that rounding at the bound cannot lose a pair)
         surface = context.surface
-        pair_limit = 2 * self.cutoff * float(self.speed.max()) + surface.bound_slack_m if n else 0.0
+        pair_limit = self.cutoff * float(self.speed.max()) + surface.bound_slack_m if n else 0.0
         self._pairs = surface.pairs(pair_limit)
+        self._queue_tick = -2  # the tick of the cached queue_by_facility (none yet)
 
     # ----------------------------------------------------------------- helpers
 
@@ -199,7 +202,13 @@ class FastEngine:
         np.add.at(self.f_visits, f, 1)
         run_min = self.clock.run_minute
         self.context.visit_log.extend(
-            r, f, self.f_type[f], run_min(self.admit_tick[r]), np.full(r.size, run_min(tick)), self.walk_min[r]
+            r,
+            f,
+            self.f_type[f],
+            run_min(self.admit_tick[r]),
+            np.full(r.size, run_min(tick)),
+            self.walk_min[r],
+            self.rank[r],
         )
         home_min = self.choice_home_m[r, self.choice_ptr[r]] / self.speed[r]
         self.heading_home[r] = True
@@ -222,6 +231,7 @@ class FastEngine:
         ttype = self.plan_type[ptr]
         self.trip_type[r] = ttype
         self.walk_min[r] = 0.0
+        self.rank[r] = 1
         self.choice_ptr[r] = 0
         self.choice[r] = _NONE
         has = self._choose(r, ttype, tick)
@@ -324,7 +334,7 @@ class FastEngine:
             self._turned_away(g, fg, tick)
 
     def _turned_away(self, r: np.ndarray, at: np.ndarray, tick: int) -> None:
-        """Try the next feasible choice from here, or walk home unserved (Resident.turned_away)."""
+        """Try the next choice within the cut-off that fits, or walk home unserved (Resident.turned_away)."""
         start = tick + rules.TURN_AWAY_DELAY_TICKS
         here = self.f_cell[at]
         here_home_m = self.choice_home_m[r, self.choice_ptr[r]]
@@ -342,7 +352,7 @@ class FastEngine:
             rl, fl = r[look], cand[look]
             there = self._pairs.metres(here[look], self.f_cell[fl]) / self.speed[rl]
             back = self.choice_home_m[rl, self.choice_ptr[rl]] / self.speed[rl]
-            fits = rules.trip_fits(self.clock, start, there, back, self.types, self.f_type[fl])
+            fits = rules.next_choice_fits(self.clock, start, there, back, self.cutoff, self.types, self.f_type[fl])
             idx = np.flatnonzero(look)[fits]
             going[idx] = True
             there_min[idx] = there[fits]
@@ -351,6 +361,7 @@ class FastEngine:
         go = r[going]
         if go.size:
             nxt = self.choice[go, self.choice_ptr[go]]
+            self.rank[go] += 1
             self._start_walk(go, start, here[going], self.f_cell[nxt], there_min[going])
         home = r[~going]
         if home.size:
@@ -368,6 +379,14 @@ class FastEngine:
     def occupancy_by_group(self) -> np.ndarray:
         """Visitors present per facility and group."""
         return self.occupancy
+
+    def queue_by_facility(self) -> np.ndarray:
+        """Residents waiting in each facility's queue now."""
+        if self._queue_tick != self._now:
+            w = self.waiting
+            self._queue = np.bincount(self.choice[w, self.choice_ptr[w]], minlength=self.f_cell.size)
+            self._queue_tick = self._now
+        return self._queue
 
     def facility_totals(self) -> dict[str, np.ndarray]:
         """Per facility over the run so far: visits, peak_occupancy, turned_away."""

@@ -201,6 +201,29 @@ def usable(minutes, limit_min):
     return minutes <= limit_min
 
 
+def within_cutoff(minutes, cutoff_min):
+    """Whether a walk of ``minutes`` (its metres over the resident's own pace, not rounded) is within the cut-off.
+
+    The resident's cut-off: no leg of a trip, from home to a first choice, from a facility that
+    turned the resident away on to its next choice, or home, is longer than ``cutoff_min`` own
+    walking minutes. Destination choice applies it through :func:`walk_limit_min` (never more
+    than ``cutoff_min``); :func:`next_choice_fits` applies it to the walk between facilities.
+    The walk home is never longer than the walk there from home (the surface is undirected).
+    """
+    return minutes <= cutoff_min
+
+
+def next_choice_fits(clock, start, there_min, back_min, cutoff_min, table: TypeTable, t):
+    """Whether a resident turned away may walk on to a next choice of type ``t``, leaving in tick ``start``.
+
+    The walk between the two facilities (``there_min``, own minutes) is within the cut-off
+    (:func:`within_cutoff`) and the trip fits the day (:func:`trip_fits`, with ``back_min`` the
+    walk home from the next choice).
+    """
+    fits = within_cutoff(there_min, cutoff_min) & trip_fits(clock, start, there_min, back_min, table, t)
+    return fits if np.ndim(fits) else bool(fits)
+
+
 def nearest_first(facility, minutes, k):
     """Positions of the ``k`` nearest candidates, nearest first, ties by the lower facility id.
 

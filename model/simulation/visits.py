@@ -1,9 +1,11 @@
 """The visit log: one record per completed visit, kept in memory and optionally passed to a sink.
 
-Columns: resident, facility, type, arrive_min, leave_min, walk_min. The resident is present at
+Columns: resident, facility, type, arrive_min, leave_min, walk_min, choice_rank. The resident is present at
 the facility for run minutes ``arrive_min <= t < leave_min`` (from admission to leaving);
 ``walk_min`` is the realised one-way walking time from home to the facility, in minutes (path
-metres over own speed, summed over the legs when a first choice turned the resident away).
+metres over own speed, summed over the legs when a first choice turned the resident away);
+``choice_rank`` is 1 when the visit is at the first facility the resident walked to on that
+trip, k when at the facility it walked on to after k - 1 turn-aways.
 
 A sink (for example ``model.report.files.VisitsCsv``, which writes visits.csv) receives the
 visits chunk by chunk as they come, so that a long run's log never has to be held as text.
@@ -15,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-COLUMNS = ("resident", "facility", "type", "arrive_min", "leave_min", "walk_min")
+COLUMNS = ("resident", "facility", "type", "arrive_min", "leave_min", "walk_min", "choice_rank")
 _CHUNK_ROWS = 200_000
 
 
@@ -45,14 +47,21 @@ class VisitLog:
         self._sink = sink
 
     def record(
-        self, resident: int, facility: int, type_index: int, arrive_min: int, leave_min: int, walk_min: float
+        self,
+        resident: int,
+        facility: int,
+        type_index: int,
+        arrive_min: int,
+        leave_min: int,
+        walk_min: float,
+        choice_rank: int,
     ) -> None:
         """Record one visit."""
-        self._rows.append((resident, facility, type_index, arrive_min, leave_min, walk_min))
+        self._rows.append((resident, facility, type_index, arrive_min, leave_min, walk_min, choice_rank))
         if len(self._rows) >= _CHUNK_ROWS:
             self._flush_rows()
 
-    def extend(self, resident, facility, type_index, arrive_min, leave_min, walk_min) -> None:
+    def extend(self, resident, facility, type_index, arrive_min, leave_min, walk_min, choice_rank) -> None:
         """Record many visits at once (arrays of equal length)."""
         self._add_chunk(
             {
@@ -62,6 +71,7 @@ class VisitLog:
                 "arrive_min": np.asarray(arrive_min, dtype=np.int64),
                 "leave_min": np.asarray(leave_min, dtype=np.int64),
                 "walk_min": np.asarray(walk_min, dtype=float),
+                "choice_rank": np.asarray(choice_rank, dtype=np.int64),
             }
         )
 

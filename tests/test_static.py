@@ -250,6 +250,20 @@ def test_the_demo_static_figures_are_close_to_the_agent_models_but_not_equal(dem
     assert abs(mix["coverage"] - agent["coverage"]) < 0.03
 
 
+def test_differences_pair_the_summary_and_the_baseline_by_path(demo):
+    from model.measures.summary import flatten
+
+    agent = flatten(demo.summary())
+    baseline = flatten(static.static_baseline(demo.context))
+    diff = static.differences(agent, baseline)
+    key = "mixing.activity.exposure.mongol"
+    assert diff[key] == agent[key] - baseline[key]
+    assert diff["usage.park.visits"] == agent["usage.park.visits"] - baseline["usage.park.visits"]
+    assert "usage.park.load" not in diff and "catchment.park.share.han" not in diff  # static only
+    assert set(diff) == {k for k in baseline if k in agent}
+    assert math.isnan(static.differences({"a": None}, {"a": 1.0})["a"])
+
+
 def test_the_same_city_gives_the_same_figures(demo):
     first = static.static_baseline(demo.context)
     static._ALLOCATIONS.clear()

@@ -11,6 +11,10 @@ that each agent-model figure has a static figure beside it: ``static["mixing"]["
 from the agent model is the agent model's own contribution (queues, displacement, the timing of
 co-presence). Definitions in docs/static.md.
 
+Public: :func:`static_baseline` (summary.json's ``static`` block), :func:`static_facilities`
+(per facility, for facilities.csv), :func:`differences` (agent − static by dotted path) and
+:func:`allocate` (the expected allocation they share, kept per run context).
+
 No random numbers: the figures are expectations over the plans' draws and the choice's draws.
 
 Sources:
@@ -471,6 +475,29 @@ def static_baseline(context: RunContext) -> dict:
         "mixing": {"activity": _activity(context, alloc)},
         "catchment": _catchment(context, alloc),
     }
+
+
+def differences(agent: dict, baseline: dict) -> dict[str, float]:
+    """Agent model − static baseline for every figure the two share, by dotted path.
+
+    Args:
+        agent: The summary flattened (``measures.summary.flatten(summary)``).
+        baseline: The baseline flattened (``flatten(static_baseline(context))``): its paths are
+            the summary's (``usage.market.visits``, ``mixing.activity.exposure.mongol``).
+
+    Returns:
+        ``{path: agent − static}`` for the paths in both whose values are numbers; NaN where
+        either is missing (None or NaN).
+    """
+    out = {}
+    for path, value in baseline.items():
+        if path not in agent or isinstance(value, bool) or not isinstance(value, int | float | None):
+            continue
+        other = agent[path]
+        if isinstance(other, bool) or not isinstance(other, int | float | None):
+            continue
+        out[path] = math.nan if value is None or other is None else float(other) - float(value)
+    return out
 
 
 def static_facilities(context: RunContext) -> pd.DataFrame:

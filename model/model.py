@@ -250,7 +250,9 @@ class LifeCircleModel(mesa.Model):
         collector = getattr(self, "datacollector", None)
         if collector is None:  # the model is being built: no tick yet
             return np.zeros((0, len(names)), dtype=np.int64)
-        rows = np.array([collector.model_vars[n][1:] for n in names], dtype=np.int64).T.reshape(-1, len(names))
+        rows = np.zeros((len(collector.model_vars["day"]) - 1, len(names)), dtype=np.int64)  # record 0: the start
+        for j, name in enumerate(names):
+            rows[:, j] = collector.model_vars[name][1:]
         if rows.shape[0] < self.current_tick + 1:  # the last tick: summarised before its row is collected
             rows = np.vstack([rows, [[self.tick_reporters[n](self) for n in names]]])
         return rows

@@ -184,7 +184,28 @@ def test_files_and_contract_keys(runs, name):
         )
         assert set(summary["access"][t]["by_group"]) == groups
     assert "group_assortativity" in summary["contacts"]
-    assert list(visits.columns) == ["resident", "facility", "type", "day", "arrive_min", "leave_min", "walk_min"]
+    assert list(visits.columns) == [
+        "resident",
+        "facility",
+        "type",
+        "day",
+        "arrive_min",
+        "leave_min",
+        "walk_min",
+        "choice_rank",
+    ]
+    assert (visits["choice_rank"] >= 1).all()
+    assert set(summary["dynamics"]) == set(types)
+    for t in types:
+        assert set(summary["dynamics"][t]) == {
+            "displaced_share",
+            "displaced_extra_min",
+            "wait_person_min",
+            "peak_queue",
+            "peak_queue_day",
+            "peak_queue_minute",
+            "unmet",
+        }
     raw = pd.read_csv(out / "visits.csv")
     day_start, day_end = DAY_START_MIN, DAY_START_MIN + TICKS_PER_DAY
     assert raw["day"].between(0, DAYS - 1).all()
@@ -199,7 +220,9 @@ def test_files_and_contract_keys(runs, name):
         "at_facilities",
         "cross_group_copresence",
         *(f"occupancy_{t}" for t in types),
+        *(f"waiting_{t}" for t in types),
     } <= set(series.columns)
+    assert (series[[f"waiting_{t}" for t in types]].sum(axis=1) == series["waiting"]).all()
     assert list(series.columns[:2]) == ["day", "minute"]
     assert len(series) == DAYS * TICKS_PER_DAY  # one row per tick
     assert (series[["home", "walking", "waiting", "at_facilities"]].sum(axis=1) == len(residents)).all()

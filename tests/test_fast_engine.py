@@ -181,4 +181,4 @@ def test_a_city_without_facilities_runs_end_to_end(tmp_path, engine):
     assert "Warning" not in proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["access"] == {} and summary["usage"] == {} and summary["residents"] == 20
-    assert (out / "visits.csv").read_text() == "resident,facility,type,day,arrive_min,leave_min,walk_min\n"
+    assert (out / "visits.csv").read_text() == "resident,facility,type,day,arrive_min,leave_min,walk_min,choice_rank\n"

@@ -85,7 +85,7 @@ def dynamics(
         "peak_queue_day", "peak_queue_minute", "unmet"}}``: wait_person_min and unmet per day;
         the peak's day and clock minute None when nobody queued.
     """
-    waiting = np.asarray(waiting, dtype=np.int64).reshape(-1, len(type_names))
+    waiting = np.asarray(waiting, dtype=np.int64)
     out: dict = {}
     for t, name in enumerate(type_names):
         mine = visit_type == t

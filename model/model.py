@@ -104,6 +104,8 @@ class LifeCircleModel(mesa.Model):
         self.context = _context(scenario, seed, int(days), engine, self.rng, visit_sink, city_cache)
         self.engine: Engine = ENGINES[engine](self.context, self)
         self._summary: dict | None = None
+        self._facility_types = self.context.facility_type
+        self._queue_at, self._queue_types = -1, np.zeros(len(self.types))
         self.tick_reporters = self._tick_reporters()
         # the summary's keys depend only on the types and groups present, known now, and so do
         # its values but for usage and activity mixing (None until the run ends)
@@ -295,10 +297,17 @@ class LifeCircleModel(mesa.Model):
         for t in self.city.types:
             rows = (self.city.facilities["type"] == t).to_numpy()
             reporters[f"occupancy_{t}"] = lambda m, rows=rows: int(m.engine.occupancy_by_group()[rows].sum())
-        for t in self.city.types:
-            rows = (self.city.facilities["type"] == t).to_numpy()
-            reporters[f"waiting_{t}"] = lambda m, rows=rows: int(m.engine.queue_by_facility()[rows].sum())
+        for i, t in enumerate(self.city.types):
+            reporters[f"waiting_{t}"] = lambda m, i=i: int(m._queue_by_type()[i])
         return reporters
+
+    def _queue_by_type(self) -> np.ndarray:
+        """Residents queueing now per type index, from the engine's queues (once per tick: 12 reporters ask)."""
+        if self._queue_at != self.steps:
+            queue = self.engine.queue_by_facility()
+            self._queue_types = np.bincount(self._facility_types, weights=queue, minlength=len(self.types))
+            self._queue_at = self.steps
+        return self._queue_types
 
     # ----------------------------------------------------------------- Mesa's view of space
 
@@ -348,17 +357,18 @@ class _Collector(mesa.DataCollector):
         """Per-tick reporters by name, and the dotted keys of the summary."""
         summary = {key: (lambda m, key=key: m._final.get(key)) for key in summary_keys}
         super().__init__(model_reporters={**tick_reporters, **summary})
-        self._tick = tuple(tick_reporters.items())
-        self._summary_keys = summary_keys
+        # each column's list, looked up once: a row appends to some 600 of them every tick
+        self._tick = tuple((self.model_vars[name], reporter) for name, reporter in tick_reporters.items())
+        self._summary = tuple((self.model_vars[key], key) for key in summary_keys)
 
     def collect(self, model) -> None:
         """One row: every per-tick reporter's value and the summary so far."""
         self._collection_steps.append(model.time)
-        for name, reporter in self._tick:
-            self.model_vars[name].append(reporter(model))
+        for column, reporter in self._tick:
+            column.append(reporter(model))
         final = model._final
-        for key in self._summary_keys:
-            self.model_vars[key].append(final.get(key))
+        for column, key in self._summary:
+            column.append(final.get(key))
 
 
 def _context(

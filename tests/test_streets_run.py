@@ -459,7 +459,14 @@ def test_summary_figures_are_finite(helsinki_fast, helsinki_agents, small_agents
         assert flat.pop("scenario") == model.spec.name
         assert flat.pop("engine") == model.engine_name
         assert flat.pop("mixing.block_cells") is None  # no cells on streets
-        # every figure is defined: every type has users, visits and facilities within reach
+        # null only where nobody was displaced or queued (docs/metrics.md, "Dynamics")
+        for key in [k for k in flat if k.startswith("dynamics.")]:
+            t, figure = key.split(".")[1:]
+            if figure == "displaced_extra_min" and flat[f"dynamics.{t}.displaced_share"] == 0:
+                assert flat.pop(key) is None, key
+            elif figure in ("peak_queue_day", "peak_queue_minute") and flat[f"dynamics.{t}.peak_queue"] == 0:
+                assert flat.pop(key) is None, key
+        # every other figure is defined: every type has users, visits and facilities within reach
         bad = {k: v for k, v in flat.items() if not (isinstance(v, (int, float)) and math.isfinite(v))}
         assert not bad, (model.spec.name, model.engine_name, bad)
         assert flat["days"] == 1 and flat["residents"] == len(model.built.residents)

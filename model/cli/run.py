@@ -211,24 +211,32 @@ def print_usage(summary: dict, out, reference_m_per_min: float | None = None) ->
         )
     act = summary["mixing"]["activity"]
     res = summary["mixing"]["residential"]
+    # with two groups experienced isolation is one number for both (docs/metrics.md, "Experienced
+    # isolation and relative exposure"): printed once below the table, not as a column
+    two = len(act["exposure"]) == 2
+    isolation = "" if two else f"{'experienced isolation':>23}"
     print(
         "  exposure to other groups (share of company; relative = over 1 - the group's share, 1 = as mixed as chance):",
         file=out,
     )
     print(
         f"    {'group':<12}{'blocks':>8}{'15-min walk':>13}{'activity':>10}{'relative: walk':>16}{'activity':>10}"
-        f"{'experienced isolation':>23}{'had company':>13}",
+        f"{isolation}{'had company':>13}",
         file=out,
     )
     for g, e in act["exposure"].items():
         walk = res["catchment"]
+        isolation = "" if two else fmt(act["experienced_isolation"].get(g), ">23.3f")
         print(
             f"    {g:<12}{fmt(res['blocks']['exposure'].get(g), '>8.3f')}{fmt(walk['exposure'].get(g), '>13.3f')}"
             f"{fmt(e, '>10.3f')}{fmt(walk['relative_exposure'].get(g), '>16.3f')}"
-            f"{fmt(act['relative_exposure'].get(g), '>10.3f')}{fmt(act['experienced_isolation'].get(g), '>23.3f')}"
+            f"{fmt(act['relative_exposure'].get(g), '>10.3f')}{isolation}"
             f"{fmt(act['coverage_by_group'].get(g), '>13.0%')}",
             file=out,
         )
+    if two:
+        first = next(iter(act["experienced_isolation"].values()))
+        print(f"  experienced isolation (one figure for both of two groups): {fmt(first, '.3f')}", file=out)
     print(
         f"  multigroup dissimilarity: homes on blocks {fmt(res['blocks']['multigroup_dissimilarity'], '.3f')},"
         f" person-minutes at facilities {fmt(act['multigroup_dissimilarity'], '.3f')}"

@@ -121,23 +121,33 @@ def _simulate(model, desc: str, quiet: bool) -> None:
 
 
 def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> None:
-    """The access tables: coverage within each type's own level first, then the bands; places per user and equity."""
+    """The access tables: coverage within each type's own level first, then the bands; places per user and equity.
+
+    Coverage within the level is shown twice: in minutes at the resident's own pace (``<=level``) and
+    in metres against the standard's distance for the level (``<=level m``, GB 50180-2018's 300, 500
+    or 1,000 m; docs/metrics.md, "Walking access").
+    """
     from model.measures.access import BANDS_MIN
 
     access = summary["access"]
     levels = levels or {}
     print(f"{summary['scenario']}: {summary['residents']:,} residents (seed {summary['seed']})", file=out)
-    print("  walking access of each type's users (minutes at their own pace; shares of users):", file=out)
+    print(
+        "  walking access of each type's users (minutes at their own pace; shares of users; <=level m: walk"
+        " within GB 50180-2018's distance for the level):",
+        file=out,
+    )
     bands = "".join(f"{f'<={k} min':>9}" for k in BANDS_MIN)
     print(
-        f"  {'facility type':<16}{'level min':>10}{'<=level':>9}{'users':>9}{'mean min':>10}{'p90 min':>9}{bands}"
-        f"{'unreachable':>13}",
+        f"  {'facility type':<16}{'level min':>10}{'<=level':>9}{'level m':>9}{'<=level m':>11}{'users':>9}"
+        f"{'mean min':>10}{'p90 min':>9}{bands}{'unreachable':>13}",
         file=out,
     )
     for t, a in access.items():
         shares = "".join(fmt(a[f"within_{k}"], ">9.0%") for k in BANDS_MIN)
         print(
-            f"  {t:<16}{fmt(levels.get(t), '>10g')}{fmt(a['within_level'], '>9.0%')}{a['users']:>9,}"
+            f"  {t:<16}{fmt(levels.get(t), '>10g')}{fmt(a['within_level'], '>9.0%')}"
+            f"{fmt(a.get('level_m'), '>9,.0f')}{fmt(a.get('within_level_m'), '>11.0%')}{a['users']:>9,}"
             f"{fmt(a['mean_min'], '>10.1f')}{fmt(a['p90_min'], '>9.1f')}{shares}{a['unreachable']:>13,}",
             file=out,
         )
@@ -201,24 +211,32 @@ def print_usage(summary: dict, out, reference_m_per_min: float | None = None) ->
         )
     act = summary["mixing"]["activity"]
     res = summary["mixing"]["residential"]
+    # with two groups experienced isolation is one number for both (docs/metrics.md, "Experienced
+    # isolation and relative exposure"): printed once below the table, not as a column
+    two = len(act["exposure"]) == 2
+    isolation = "" if two else f"{'experienced isolation':>23}"
     print(
         "  exposure to other groups (share of company; relative = over 1 - the group's share, 1 = as mixed as chance):",
         file=out,
     )
     print(
         f"    {'group':<12}{'blocks':>8}{'15-min walk':>13}{'activity':>10}{'relative: walk':>16}{'activity':>10}"
-        f"{'experienced isolation':>23}{'had company':>13}",
+        f"{isolation}{'had company':>13}",
         file=out,
     )
     for g, e in act["exposure"].items():
         walk = res["catchment"]
+        isolation = "" if two else fmt(act["experienced_isolation"].get(g), ">23.3f")
         print(
             f"    {g:<12}{fmt(res['blocks']['exposure'].get(g), '>8.3f')}{fmt(walk['exposure'].get(g), '>13.3f')}"
             f"{fmt(e, '>10.3f')}{fmt(walk['relative_exposure'].get(g), '>16.3f')}"
-            f"{fmt(act['relative_exposure'].get(g), '>10.3f')}{fmt(act['experienced_isolation'].get(g), '>23.3f')}"
+            f"{fmt(act['relative_exposure'].get(g), '>10.3f')}{isolation}"
             f"{fmt(act['coverage_by_group'].get(g), '>13.0%')}",
             file=out,
         )
+    if two:
+        first = next(iter(act["experienced_isolation"].values()))
+        print(f"  experienced isolation (one figure for both of two groups): {fmt(first, '.3f')}", file=out)
     print(
         f"  multigroup dissimilarity: homes on blocks {fmt(res['blocks']['multigroup_dissimilarity'], '.3f')},"
         f" person-minutes at facilities {fmt(act['multigroup_dissimilarity'], '.3f')}"

@@ -59,7 +59,8 @@ def group_assortativity(g: nx.Graph) -> float:
     """Networkx attribute_assortativity_coefficient on "group" (NaN with no edges or one group).
 
     Computed as networkx does it, Newman's r = (tr e - sum(e @ e)) / (1 - sum(e @ e)) on the
-    normalised mixing matrix e (Newman 2003, Phys. Rev. E 67, 026126, Eq. 2), but with the groups
+    normalised mixing matrix e (Newman 2003, Phys. Rev. E 67, 026126, Eq. 2; sum(e @ e), the sum of
+    all elements of the matrix product, is his ||e^2|| = sum_g a_g b_g), but with the groups
     in sorted order: networkx orders them as a set of strings, whose order changes with Python's
     hash seed and with it the last digits of the sums, which would break byte-identical summaries.
     """

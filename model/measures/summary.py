@@ -67,7 +67,8 @@ def _compute_static(context: RunContext) -> StaticFigures:
     res = built.residents
     needs = needs_by_type(res.age, context.types)
     levels = {t: scenario.types[t].level_min for t in built.minutes}
-    access, complete = access_summary(built.minutes, needs, levels)
+    metres = {t: built.fields_m[t][res.node] for t in built.minutes}  # the walks of built.minutes, in metres
+    access, complete = access_summary(built.minutes, needs, levels, metres)
     bands = list(scenario.ages)
     band_of = equity.age_band_index(res.age, [(b.lo, b.hi) for b in bands])
     homes, home_of = np.unique(res.node, return_inverse=True)

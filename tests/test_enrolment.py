@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
+from model.measures.enrolment import enrolment_figures
 from model.model import LifeCircleModel
 from model.scenario import ScenarioError, load_catalogue, load_scenario
 from tests.conftest import CELL_M, community, facility, ftype, write_tiny
@@ -256,6 +257,29 @@ def test_nobody_is_turned_away_at_a_full_school(tmp_path, engine, kind):
 
 
 # --------------------------------------------------------------------------- outputs
+
+
+def test_enrolment_figures_by_hand():
+    """Four children, three apply, two placed: one at 4 min, one at 6 min (beyond a 5-minute level)."""
+    nan = float("nan")
+    e = enrolment_figures(
+        of_age=[True, True, True, True, False],
+        applied=[True, True, True, False, False],
+        placed=[True, True, False, False, False],
+        place_min=[4.0, 6.0, nan, nan, nan],
+        level_min=5.0,
+    )
+    assert (e["children"], e["applicants"], e["placed"], e["without_place"], e["beyond_level"]) == (4, 3, 2, 1, 1)
+    assert e["applicant_share"] == 0.75 and e["placed_share"] == pytest.approx(2 / 3)
+    assert e["without_place_share"] == pytest.approx(1 / 3) and e["beyond_level_share"] == 0.5
+    assert e["mean_walk_min"] == 5.0
+    # exactly at the level is within it; over nobody, shares and the mean are undefined
+    assert enrolment_figures([True], [True], [True], [5.0], 5.0)["beyond_level"] == 0
+    none = enrolment_figures([False], [False], [False], [nan], 5.0)
+    assert none["children"] == 0 and all(
+        np.isnan(none[k])
+        for k in ("applicant_share", "placed_share", "without_place_share", "beyond_level_share", "mean_walk_min")
+    )
 
 
 def run_cli(*args):

@@ -190,7 +190,7 @@ def enrolment_summary(context: RunContext) -> dict:
 def summarise(
     context: RunContext, facility_totals: dict[str, np.ndarray], unmet: np.ndarray, waiting: np.ndarray | None = None
 ) -> dict:
-    """summary.json of a run: access, usage, dynamics and mixing.
+    """summary.json of a run: access, enrolment, usage, dynamics and mixing.
 
     Args:
         context: The run; its visit log holds the visits completed so far.

@@ -53,6 +53,7 @@ from model.scenario import Problem, Scenario, ScenarioError, load_scenario
 from model.simulation.clock import Clock
 from model.simulation.context import RunContext
 from model.simulation.engines import ENGINES, Engine
+from model.simulation.enrolment import enrol
 from model.simulation.rules import State, TypeTable
 from model.simulation.visits import VisitLog, VisitSink
 
@@ -380,7 +381,7 @@ def _context(
     visit_sink: VisitSink | None,
     city_cache: CityCache | None,
 ) -> RunContext:
-    """Build the city, its residents and their candidates, drawing from ``rng``: the run's context."""
+    """Build the city, its residents, their candidates and their enrolment, drawing from ``rng``: the run's context."""
     built = build(scenario, rng, seed, city_cache)
     city, population = built.city, built.residents
     types = TypeTable.from_types([scenario.types[t] for t in city.types])
@@ -390,6 +391,19 @@ def _context(
         reach = facility_reach(built.surface, city, population.node, limit_m)
     else:
         reach = city_cache.reach(scenario, built.surface, city, population.node, limit_m)
+    origin_of = reach.origin_index(population.node)
+    facility_type = city.facilities["type"].map({t: i for i, t in enumerate(city.types)}).to_numpy(dtype=np.int64)
+    enrolment = enrol(
+        types,
+        population.age,
+        population.m_per_min,
+        reach,
+        origin_of,
+        facility_type,
+        city.facilities["capacity"].to_numpy(dtype=np.int64),
+        scenario.simulation.cutoff_min,
+        rng,
+    )
     return RunContext(
         spec=scenario,
         seed=seed,
@@ -400,7 +414,8 @@ def _context(
         built=built,
         types=types,
         reach=reach,
-        origin_of=reach.origin_index(population.node),
+        origin_of=origin_of,
+        enrolment=enrolment,
         visit_log=VisitLog(city.types, visit_sink),
     )
 

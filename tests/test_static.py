@@ -161,6 +161,9 @@ def _brute_force(ctx):
         for t in range(len(types)):
             if not types.age_lo[t] <= res.age[r] <= types.age_hi[t]:
                 continue
+            k = ctx.enrolment.column[t]
+            if k >= 0 and not ctx.enrolment.applied[r, k]:
+                continue  # a type with enrolment is wanted only by the children who sought a place
             ids, metres = ctx.reach.candidates(ctx.origin_of[r], t)
             minutes = metres / res.m_per_min[r]
             for w in types.windows_of(t):

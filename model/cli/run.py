@@ -83,6 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = results.write_results(model, out, timings, contacts=args.contacts, geojson=args.geojson)
     timings["total_s"] = time.perf_counter() - t0
     print_access(summary, sys.stdout, {t: ft.level_min for t, ft in scenario.types.items()})
+    print_enrolment(summary, sys.stdout)
     print_usage(summary, sys.stdout, scenario.simulation.reference_m_per_min)
     print_dynamics(summary, sys.stdout)
     print(f"results written to {out}")
@@ -178,6 +179,30 @@ def _worst(parts: dict) -> str:
         return "-"
     name = min(shares, key=shares.get)
     return f"{name} {shares[name]:.0%}"
+
+
+def print_enrolment(summary: dict, out) -> None:
+    """The enrolment table (docs/metrics.md, "Enrolment"): places held once per run, types with enrolment."""
+    enrolment = summary.get("enrolment", {})
+    if not enrolment:
+        return
+    print(
+        "  enrolment, once per run (children of the ages who sought a place; without = no place within the"
+        " cut-off; beyond level = placed farther than the type's level):",
+        file=out,
+    )
+    print(
+        f"  {'facility type':<16}{'children':>10}{'applicants':>12}{'placed':>10}{'without place':>15}"
+        f"{'without %':>11}{'beyond level':>14}{'beyond %':>10}{'mean walk min':>15}",
+        file=out,
+    )
+    for t, e in enrolment.items():
+        print(
+            f"  {t:<16}{e['children']:>10,}{e['applicants']:>12,}{e['placed']:>10,}{e['without_place']:>15,}"
+            f"{fmt(_number(e['without_place_share']), '>11.1%')}{e['beyond_level']:>14,}"
+            f"{fmt(_number(e['beyond_level_share']), '>10.1%')}{fmt(_number(e['mean_walk_min']), '>15.1f')}",
+            file=out,
+        )
 
 
 def print_usage(summary: dict, out, reference_m_per_min: float | None = None) -> None:

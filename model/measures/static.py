@@ -275,7 +275,8 @@ def allocate(context: RunContext) -> Allocation:
 def _compute_allocation(context: RunContext) -> Allocation:
     res, types, reach = context.population, context.types, context.reach
     plan = departures(context)
-    needs = rules.needs(res.age, types)
+    # a type with enrolment is wanted by the children who sought a place (capacity ignored, as ever)
+    needs = rules.plans(rules.needs(res.age, types), context.enrolment.applicants(len(types)), types)
     n_groups = context.n_groups
     n_facilities = len(context.city.facilities)
     near_m = usage.FIFTEEN_MIN * context.spec.simulation.reference_m_per_min

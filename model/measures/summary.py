@@ -1,6 +1,6 @@
 """summary.json: every figure of a finished run, assembled from the measures of this package.
 
-Each figure is computed by one function of ``access``, ``equity``, ``sfca``, ``usage``,
+Each figure is computed by one function of ``access``, ``equity``, ``sfca``, ``enrolment``, ``usage``,
 ``dynamics``, ``segregation``, ``catchment`` or ``activity`` (definitions in docs/metrics.md); this module only
 gathers their inputs and puts the results in place. The inputs are the run's
 :class:`model.simulation.context.RunContext` (scenario, seed, days, engine name, types, built
@@ -28,6 +28,7 @@ from model.city.surface import PairMetres
 from model.measures import activity, dynamics, equity, segregation, usage, walks
 from model.measures.access import access_summary, needs_by_type
 from model.measures.catchment import catchment_exposure
+from model.measures.enrolment import enrolment_figures
 from model.measures.sfca import sfca_summary, two_step_fca
 from model.simulation.context import RunContext
 
@@ -160,10 +161,37 @@ def supply_access_columns(context: RunContext) -> dict[str, np.ndarray]:
     return static_figures(context).sfca
 
 
+def place_minutes(context: RunContext) -> dict[str, np.ndarray]:
+    """Per type with enrolment, every resident's own walking minutes to the facility of its place (NaN: none).
+
+    residents.csv's ``place_min_<type>``.
+    """
+    enrolment, pace = context.enrolment, context.population.m_per_min
+    return {context.city.types[t]: enrolment.metres[:, k] / pace for k, t in enumerate(enrolment.types)}
+
+
+def enrolment_summary(context: RunContext) -> dict:
+    """summary.json's "enrolment": per type with enrolment present, :func:`enrolment_figures`."""
+    enrolment, types = context.enrolment, context.types
+    of_age = needs_by_type(context.population.age, types)
+    minutes = place_minutes(context)
+    out = {}
+    for k, t in enumerate(enrolment.types):
+        name = types.names[t]
+        out[name] = enrolment_figures(
+            of_age[name],
+            enrolment.applied[:, k],
+            enrolment.facility[:, k] >= 0,
+            minutes[name],
+            context.spec.types[name].level_min,
+        )
+    return out
+
+
 def summarise(
     context: RunContext, facility_totals: dict[str, np.ndarray], unmet: np.ndarray, waiting: np.ndarray | None = None
 ) -> dict:
-    """summary.json of a run: access, usage, dynamics and mixing.
+    """summary.json of a run: access, enrolment, usage, dynamics and mixing.
 
     Args:
         context: The run; its visit log holds the visits completed so far.
@@ -183,6 +211,7 @@ def summarise(
     summary = static_summary(context)
     summary["engine"] = context.engine_name
     summary["days"] = context.days
+    summary["enrolment"] = enrolment_summary(context)
     visits = context.visit_log.columns()
     totals = facility_totals
     fac = context.city.facilities

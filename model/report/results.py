@@ -19,13 +19,14 @@ from importlib import metadata, resources
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from model.city.access import distance_field
 from model.city.streets import StreetCity
 from model.measures.access import coverage_table, needs_by_type, users_pace
 from model.measures.contacts import contact_graph, group_assortativity
-from model.measures.summary import supply_access_columns
+from model.measures.summary import place_minutes, supply_access_columns
 from model.report import drawing, files
 from model.scenario import Scenario, scenario_toml
 
@@ -177,6 +178,13 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     unmet = model.unmet_counts()
     for i, t in enumerate(model.city.types):
         table[f"unmet_{t}"] = unmet[:, i]
+    place_min = place_minutes(model.context)
+    for k, t in enumerate(model.context.enrolment.types):
+        name, placed = model.city.types[t], model.context.enrolment.facility[:, k]
+        table[f"enrolled_{name}"] = pd.array(placed, dtype="Int64")
+        table.loc[placed < 0, f"enrolled_{name}"] = pd.NA  # empty: no place, or none sought
+        table[f"applied_{name}"] = model.context.enrolment.applied[:, k].astype(np.int64)
+        table[f"place_min_{name}"] = place_min[name]  # own walking minutes to the place; empty without one
     for t, access in supply_access_columns(model.context).items():
         table[f"sfca_{t}"] = access  # 2SFCA places per user within reach; empty for non-users
     files.write_csv(out / "residents.csv", table)

@@ -157,6 +157,16 @@ def _not_negative_count(v: int) -> str | None:
     return None if v >= 0 else f"must not be negative, not {v:,}"
 
 
+ENROLMENT_KINDS: tuple[str, ...] = ("none", "catchment", "admission")
+"""The values of ``enrolment``; the type table holds a type's position in this tuple (0: none)."""
+
+
+def _enrolment_kind(v: str) -> str | None:
+    if v in ENROLMENT_KINDS:
+        return None
+    return f"must be one of {', '.join(repr(k) for k in ENROLMENT_KINDS)}, not {v!r}"
+
+
 def _tries(v: int) -> str | None:
     if v > MAX_TRIES:
         return f"must be at most {MAX_TRIES:,} (facilities tried in one trip), not {v:,}"
@@ -366,6 +376,35 @@ FIELDS: tuple[CatalogueField, ...] = (
         write=lambda conditions: [format_osm_condition(c) for c in conditions],
         compare=False,
     ),
+    CatalogueField(
+        "enrolment",
+        "str",
+        "str",
+        "",
+        'How the type\'s places are held: `"none"`, visits are drawn day by day and compete for room in '
+        'the queue; `"catchment"`, each child of the type\'s ages who applies is enrolled once per run at '
+        "the nearest facility with a place, children nearest to a facility first (schools, 划片入学); "
+        '`"admission"`, applicants are admitted in random order (a lottery), each to the nearest facility '
+        "with a place (kindergartens, nurseries). Only enrolled children visit an enrolment type, each at its "
+        'own facility (docs/behaviour.md, "Enrolment").',
+        ", ".join(f'`"{k}"`' for k in ENROLMENT_KINDS),
+        _enrolment_kind,
+        default="none",
+        columns=(Column("enrolment", np.int64, ENROLMENT_KINDS.index),),
+    ),
+    CatalogueField(
+        "apply_share",
+        "float",
+        "float",
+        "",
+        "Share of the residents of the type's ages who seek a place, drawn once per run (with "
+        '`enrolment = "none"` not read). `daily_prob` is then the attendance of an enrolled child on a day.',
+        "0..1",
+        _probability,
+        default=1.0,
+        read=float,
+        columns=(Column("apply_share", float),),
+    ),
 )
 
 TYPE_FIELDS: dict[str, str] = {f.name: f.kind for f in FIELDS}
@@ -523,6 +562,8 @@ def _doc_default(f: CatalogueField) -> str:
         return "**required**"
     if f.default is None or f.default == ():
         return "none"
+    if isinstance(f.default, str):
+        return f'`"{f.default}"`'
     return f"`{str(f.default).lower()}`"
 
 

@@ -94,7 +94,8 @@ class Resident(mesa.Agent):
         group: Group index.
         home: Home cell.
         m_per_min: Own walking speed.
-        needs: Type indices this resident needs (``rules.needs``).
+        needs: Type indices this resident plans visits of (``rules.plans``: the types of its age,
+            those with enrolment only where it holds a place).
         state: Where the resident is (:class:`State`).
         plan: Today's wanted visits not yet started: (departure tick, type index), in plan order
             (``rules.plan_order``).
@@ -177,6 +178,9 @@ class Resident(mesa.Agent):
     def choose_facilities(self, t: int, tick: int) -> list[Facility]:
         """Rank the facilities of type ``t`` this resident may use now: the first is the destination.
 
+        For a type with enrolment the one choice is the facility the resident is enrolled at
+        (``rules.enrolled_destination``: none when the trip does not fit the day), with no draw.
+
         Candidates are the facilities the rulebook finds usable (``rules.usable``, with the limit
         of ``rules.walk_limit_min``: within ``cutoff_min`` of the resident's own walking time
         from home, reachable before closing time with the whole visit and the walk home fitting
@@ -189,9 +193,14 @@ class Resident(mesa.Agent):
         """
         ctx = self.context
         types = ctx.types
+        limit = rules.walk_limit_min(ctx.clock, tick, ctx.spec.simulation.cutoff_min, types, t)
+        k = ctx.enrolment.column[t]
+        if k >= 0:
+            enrolled = ctx.enrolment.facility[self.rid, k]
+            fid = rules.enrolled_destination(enrolled, ctx.enrolment.metres[self.rid, k] / self.m_per_min, limit)
+            return [self.engine.facilities[fid]] if fid >= 0 else []
         ids, metres = ctx.reach.candidates(ctx.origin_of[self.rid], t)
         minutes = metres / self.m_per_min
-        limit = rules.walk_limit_min(ctx.clock, tick, ctx.spec.simulation.cutoff_min, types, t)
         keep = rules.usable(minutes, limit)
         ids, minutes = ids[keep], minutes[keep]
         if ids.size == 0:
@@ -337,8 +346,12 @@ class AgentsEngine:
             Facility(model, context, int(i), int(t), int(c), int(rules.places(cap, t, context.types)))
             for i, t, c, cap in zip(fac["id"], context.facility_type, fac["node"], fac["capacity"])
         ]
-        needs = rules.needs(context.population.age, context.types)
-        self.residents = [Resident(model, self, i, needs[i]) for i in range(len(context.population))]
+        plans = rules.plans(
+            rules.needs(context.population.age, context.types),
+            context.enrolment.holds(len(context.types)),
+            context.types,
+        )
+        self.residents = [Resident(model, self, i, plans[i]) for i in range(len(context.population))]
         self._now = -1  # the tick last simulated
         self._snapshot_tick: int | None = None
 

@@ -25,6 +25,7 @@ from model.city.streets import StreetCity
 from model.city.surface import WalkingSurface
 from model.scenario import Scenario
 from model.simulation.clock import Clock
+from model.simulation.enrolment import Enrolment
 from model.simulation.rules import TypeTable
 from model.simulation.visits import VisitLog
 
@@ -51,6 +52,8 @@ class RunContext:
             fastest pace: the candidates of destination choice.
         origin_of: Every resident's row in ``reach`` (index of its home cell in
             ``reach.origins``).
+        enrolment: The places held at the types with enrolment (nursery, kindergarten, schools),
+            decided once before the first tick (model/simulation/enrolment.py).
         visit_log: Completed visits, appended to by the engine as the run goes.
     """
 
@@ -64,6 +67,7 @@ class RunContext:
     types: TypeTable
     reach: Reach
     origin_of: np.ndarray
+    enrolment: Enrolment
     visit_log: VisitLog
 
     @property

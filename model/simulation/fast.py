@@ -65,7 +65,8 @@ class FastEngine:
         n = len(pop)
         self.n = n
         self.types = context.types
-        self.needs = rules.needs(pop.age, self.types)
+        # who plans visits of which type (rules.plans: types with enrolment only with a place)
+        self.needs = rules.plans(rules.needs(pop.age, self.types), context.enrolment.holds(len(self.types)), self.types)
         # facilities
         fac = city.facilities
         self.f_type = context.facility_type
@@ -265,9 +266,28 @@ class FastEngine:
             out_f,
             out_m,
         )
+        self._enrolled_choice(ttype, limit, out_f, out_m, counts, r)
         self.choice[r] = out_f
         self.choice_home_m[r] = out_m
         return counts > 0
+
+    def _enrolled_choice(self, ttype, limit, out_f, out_m, counts, r) -> None:
+        """Departures of an enrolment type: the only choice is the child's place (rules.enrolled_destination)."""
+        enrolment = self.context.enrolment
+        column = enrolment.column[ttype]
+        mine = column >= 0
+        if not mine.any():
+            return
+        rm, k = r[mine], column[mine]
+        metres = enrolment.metres[rm, k]
+        fid = rules.enrolled_destination(
+            enrolment.facility[rm, k], metres / self.speed[rm], np.broadcast_to(limit, r.shape)[mine]
+        )
+        out_f[mine] = _NONE
+        out_f[mine, 0] = fid
+        out_m[mine] = 0.0
+        out_m[mine, 0] = np.where(fid >= 0, metres, 0.0)
+        counts[mine] = (fid >= 0).astype(counts.dtype)
 
     def _arrive(self, tick: int) -> None:
         """Walks ending now: home, or into the facility's queue (Resident.arrive)."""

@@ -98,6 +98,11 @@ class TypeTable:
         """Number of types."""
         return len(self.names)
 
+    @property
+    def enrols(self) -> np.ndarray:
+        """Per type, whether its places are held by enrolment (``enrolment`` is not ``"none"``)."""
+        return self.enrolment != 0
+
     def windows_of(self, t: int) -> range:
         """The window numbers of type ``t``, in time order."""
         return range(int(self.window_start[t]), int(self.window_start[t + 1]))
@@ -110,6 +115,16 @@ def needs(age: np.ndarray, table: TypeTable) -> np.ndarray:
     """Who needs which type: ``out[i, t]`` is True when resident i's age lies in type t's age band."""
     age = np.asarray(age)[:, None]
     return (age >= table.age_lo) & (age <= table.age_hi)
+
+
+def plans(needs_: np.ndarray, holds: np.ndarray, table: TypeTable) -> np.ndarray:
+    """Who plans visits of which type: ``out[i, t]`` when resident i needs type t (:func:`needs`).
+
+    A type with enrolment (``table.enrols``) is planned only by the residents who hold a place
+    at one of its facilities (``holds[i, t]``, model/simulation/enrolment.py): a child without
+    a place plans no visit of it, and so has no daily unmet visit of it.
+    """
+    return needs_ & (holds | ~table.enrols)
 
 
 def wanted_today(table: TypeTable, weekend: bool) -> np.ndarray:
@@ -199,6 +214,17 @@ def walk_limit_min(clock, start, cutoff_min, table: TypeTable, t):
 def usable(minutes, limit_min):
     """Whether a facility ``minutes`` of own walking from home may be chosen (limit: :func:`walk_limit_min`)."""
     return minutes <= limit_min
+
+
+def enrolled_destination(facility, minutes, limit_min):
+    """The destination of a trip of a type with enrolment: the facility the child is enrolled at.
+
+    It is the only choice (``choice_rank`` 1, no destination draw) when it is usable now
+    (:func:`usable`: within the walk limit of :func:`walk_limit_min`), else none (-1: the visit is
+    unmet, as when no facility can be used). Enrolment placed the child only within its cut-off,
+    so only a trip that does not fit the day is left without it.
+    """
+    return np.where(usable(minutes, limit_min), facility, -1)
 
 
 def within_cutoff(minutes, cutoff_min):

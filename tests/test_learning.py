@@ -8,6 +8,7 @@ chosen, and every walk, use the real minutes.
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -331,3 +332,53 @@ def test_a_run_of_no_days_is_refused(tmp_path, days):
     )
     assert proc.returncode == 2 and "--days" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- experiments/learning_week.py
+
+
+def learning_week(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.learning_week", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--days", "0"], "--days: must be a positive integer"),
+        (["--seeds", "1"], "--seeds: must be an integer of 2 or more"),
+        (["--penalty-min", "-1"], "learning_week: simulation.learning_penalty_min: must be minutes from 0"),
+        (["--penalty-min", "inf"], "learning_week: simulation.learning_penalty_min"),
+    ],
+)
+def test_the_experiment_refuses_bad_input_and_writes_nothing(tmp_path, args, words):
+    out = tmp_path / "out"
+    proc = learning_week(*args, "--out", str(out))
+    assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not out.exists()
+
+
+def test_the_experiment_on_two_parks(tmp_path):
+    """Two days of the hand-worked two parks, two seeds (the same run: nothing is random in it): with
+    learning the far resident is not turned away on day 2, without it is, as worked out above."""
+    out = tmp_path / "out"
+    proc = learning_week("--scenario", str(two_parks(tmp_path)), "--days", "2", "--seeds", "2", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_csv(out / "learning_week.csv")
+    park = frame[frame["type"] == "park"].set_index(["figure", "learning", "day"])["mean"]
+    assert park[("displaced_share", True, 1)] == park[("displaced_share", False, 1)] == 0.5
+    assert park[("displaced_share", True, 2)] == 0.0 and park[("displaced_share", False, 2)] == 0.5
+    assert "| park | displaced share | on | 50.0% [50.0%, 50.0%] | 0.0% [0.0%, 0.0%] |" in proc.stdout
+    assert (out / "learning_week.png").stat().st_size > 0
+    record = json.loads((out / "learning_week.json").read_text())
+    assert record["by_day"]["on"]["1"]["park"]["turned_away"] == [1, 0]
+    assert record["by_day"]["off"]["2"]["park"]["turned_away"] == [1, 1]
+
+
+def test_the_interval_by_hand():
+    from experiments.learning_week import interval
+
+    mean, lo, hi = interval([1.0, 2.0, 3.0, float("nan")])
+    half = 4.302652729911275 / math.sqrt(3)  # t(0.975, 2) x s (= 1) / sqrt(n)
+    assert mean == 2.0 and lo == pytest.approx(2.0 - half) and hi == pytest.approx(2.0 + half)

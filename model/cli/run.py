@@ -266,8 +266,8 @@ def print_day_change(busy: dict, days: int, out) -> None:
     """The busy types' dynamics on the first day and on the last (``by_day``), as "first -> last"."""
     print(f"  from day 1 to day {days} (days that learn: [simulation] learning):", file=out)
     print(
-        f"  {'facility type':<16}{'displaced %':>18}{'waited person-min':>22}{'peak queue':>14}{'unmet':>14}"
-        f"{'turned away':>14}",
+        f"  {'facility type':<16}{'displaced %':>18}{'waited person-min':>22}{'peak queue':>14}{'unmet':>16}"
+        f"{'turned away':>18}",
         file=out,
     )
 
@@ -278,8 +278,8 @@ def print_day_change(busy: dict, days: int, out) -> None:
         by_day = d["by_day"]
         print(
             f"  {t:<16}{change(by_day['displaced_share'], '.1%'):>18}{change(by_day['wait_person_min'], ',.0f'):>22}"
-            f"{change(by_day['peak_queue'], ','):>14}{change(by_day['unmet'], ','):>14}"
-            f"{change(by_day['turned_away'], ','):>14}",
+            f"{change(by_day['peak_queue'], ','):>14}{change(by_day['unmet'], ','):>16}"
+            f"{change(by_day['turned_away'], ','):>18}",
             file=out,
         )
 

@@ -12,7 +12,9 @@ the two runs of a seed differ only by what was learned.
 For each type with turn-aways it prints, from summary.json's ``dynamics.<type>.by_day``
 (docs/metrics.md, "Day by day"), the displaced share, the person-minutes waited and the peak
 queue on day 1 and on day D, learning on and off: the mean over seeds with Student's t 95%
-interval, and the change from day 1 to day D (paired by seed). It writes under ``--out``:
+interval, the change from day 1 to day D, and the difference learning on less off on day D
+(both paired by seed). Day D of a week is a Sunday, when the weekday-only types rest: the
+change from day 1 mixes learning with the weekend, the difference on less off does not. It writes under ``--out``:
 ``learning_week.json`` (every run's by_day lists), ``learning_week.csv`` (one row per type,
 figure, learning and day: mean and interval) and ``learning_week.png`` (each figure by day,
 learning on against off, with the intervals).
@@ -111,6 +113,12 @@ def change(runs: dict, on: bool, t: str, figure: str) -> tuple[float, float, flo
     return interval(values[:, -1] - values[:, 0])
 
 
+def learning_effect(runs: dict, t: str, figure: str) -> tuple[float, float, float]:
+    """Learning on less off on day D, per seed (the same residents and first day): mean and 95% interval."""
+    on, off = (np.array([runs[x][s][t][figure][-1] for s in runs[x]], dtype=float) for x in (True, False))
+    return interval(on - off)
+
+
 def fmt_ci(m: tuple[float, float, float], figure: str) -> str:
     """The mean and its interval as "mean [low, high]", in the figure's unit."""
     spec = ".1%" if figure == "displaced_share" else ",.0f"
@@ -123,16 +131,17 @@ def fmt_ci(m: tuple[float, float, float], figure: str) -> str:
 
 def print_table(runs: dict, frame: pd.DataFrame, types: list[str], days: int) -> None:
     """Markdown: per type and figure, day 1 and day D with learning on and off, and the change."""
-    print(f"| type | figure | learning | day 1 | day {days} | day {days} - day 1 |")
-    print("|---|---|---|---:|---:|---:|")
+    print(f"| type | figure | learning | day 1 | day {days} | day {days} - day 1 | day {days}: on - off |")
+    print("|---|---|---|---:|---:|---:|---:|")
     for t in types:
         for figure in FIGURES:
             for on in (True, False):
                 rows = frame[(frame["type"] == t) & (frame["figure"] == figure) & (frame["learning"] == on)]
                 first, last = (tuple(rows[rows["day"] == d][["mean", "ci_low", "ci_high"]].iloc[0]) for d in (1, days))
+                effect = fmt_ci(learning_effect(runs, t, figure), figure) if on else ""
                 print(
                     f"| {t} | {LABELS[figure]} | {'on' if on else 'off'} | {fmt_ci(first, figure)} "
-                    f"| {fmt_ci(last, figure)} | {fmt_ci(change(runs, on, t, figure), figure)} |"
+                    f"| {fmt_ci(last, figure)} | {fmt_ci(change(runs, on, t, figure), figure)} | {effect} |"
                 )
 
 
@@ -161,7 +170,7 @@ def chart(frame: pd.DataFrame, types: list[str], days: int, scenario: str, path:
                 ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     axes[0, 0].legend(fontsize=7)
     fig.suptitle(f"{scenario}: days that learn (mean over seeds, 95% interval)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))  # room for the title
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

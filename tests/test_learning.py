@@ -369,7 +369,8 @@ def test_the_experiment_on_two_parks(tmp_path):
     park = frame[frame["type"] == "park"].set_index(["figure", "learning", "day"])["mean"]
     assert park[("displaced_share", True, 1)] == park[("displaced_share", False, 1)] == 0.5
     assert park[("displaced_share", True, 2)] == 0.0 and park[("displaced_share", False, 2)] == 0.5
-    assert "| park | displaced share | on | 50.0% [50.0%, 50.0%] | 0.0% [0.0%, 0.0%] |" in proc.stdout
+    row = "| park | displaced share | on | 50.0% [50.0%, 50.0%] | 0.0% [0.0%, 0.0%] | -50.0% [-50.0%, -50.0%] "
+    assert row + "| -50.0% [-50.0%, -50.0%] |" in proc.stdout  # change by day, and on less off
     assert (out / "learning_week.png").stat().st_size > 0
     record = json.loads((out / "learning_week.json").read_text())
     assert record["by_day"]["on"]["1"]["park"]["turned_away"] == [1, 0]

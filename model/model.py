@@ -107,6 +107,11 @@ class LifeCircleModel(mesa.Model):
         self._summary: dict | None = None
         self._facility_types = self.context.facility_type
         self._queue_at, self._queue_types = -1, np.zeros(len(self.types))
+        # per day and type: unmet and turned away counted on that day (filled at each day's last tick)
+        self._day_totals = {
+            "unmet": np.zeros((self.days, len(self.types)), dtype=np.int64),
+            "turned_away": np.zeros((self.days, len(self.types)), dtype=np.int64),
+        }
         self.tick_reporters = self._tick_reporters()
         # the summary's keys depend only on the types and groups present, known now, and so do
         # its values but for usage and activity mixing (None until the run ends)
@@ -214,6 +219,8 @@ class LifeCircleModel(mesa.Model):
             self.running = False
             return
         self.engine.step(self.current_tick)
+        if self.clock.is_last_tick_of_day(self.current_tick):
+            self._count_day(self.clock.day(self.current_tick))
         if self.steps < self.total_ticks:
             self.datacollector.collect(self)
             return
@@ -221,6 +228,17 @@ class LifeCircleModel(mesa.Model):
         self.visit_log.close()
         self._final = flatten(self.summary())
         self.datacollector.collect(self)
+
+    def _count_day(self, day: int) -> None:
+        """At the day's last tick: the day's unmet and turned-away counts per type (totals less earlier days')."""
+        so_far = {
+            "unmet": self.engine.unmet_counts().sum(axis=0),
+            "turned_away": np.bincount(
+                self._facility_types, weights=self.engine.facility_totals()["turned_away"], minlength=len(self.types)
+            ).astype(np.int64),
+        }
+        for key, total in so_far.items():
+            self._day_totals[key][day] = total - self._day_totals[key][:day].sum(axis=0)
 
     def run(self, progress=None) -> None:
         """Step until the run is over; ``progress(ticks_done)`` is called once a simulated hour."""
@@ -244,7 +262,11 @@ class LifeCircleModel(mesa.Model):
     def _summarise(self) -> dict:
         """The summary of the run so far, from the context and what the engine reports."""
         return summarise(
-            self.context, self.engine.facility_totals(), self.engine.unmet_counts(), self._waiting_by_type()
+            self.context,
+            self.engine.facility_totals(),
+            self.engine.unmet_counts(),
+            self._waiting_by_type(),
+            self._day_totals,
         )
 
     def _waiting_by_type(self) -> np.ndarray:

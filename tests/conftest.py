@@ -74,6 +74,30 @@ def write_small(tmp_path: Path, mixing: float = 1.0, residents: int = 400, extra
     return path
 
 
+# A market and elderly care too small for their users: residents are turned away every day
+BUSY = """
+[[facilities]]
+type = "market"
+at = [15, 4]
+capacity = 3
+
+[facility_types.market]
+daily_prob = 0.9
+patience_min = 3
+tries = 2
+capacity = 3
+
+[facility_types.elderly_care]
+capacity = 2
+patience_min = 3
+"""
+
+
+def write_busy_small(tmp_path: Path, residents: int = 300) -> Path:
+    """The small scenario with a market and elderly care too small for their users (days that learn)."""
+    return write_small(tmp_path, residents=residents, extra=BUSY)
+
+
 CELL_M = 50.0  # cell side of the tiny scenarios
 
 

@@ -20,9 +20,29 @@ from tests.conftest import ROOT
 FALSE_ALARM = 1e-3  # each statistical test below fails with at most this probability when correct
 
 
-def draw(metres, facility, speed, beta, tries, n, cutoff=30.0, max_ticks=10_000, seed=0, uniforms=None, kernel=None):
+def draw(
+    metres,
+    facility,
+    speed,
+    beta,
+    tries,
+    n,
+    cutoff=30.0,
+    max_ticks=10_000,
+    seed=0,
+    uniforms=None,
+    kernel=None,
+    remembered=None,
+    penalty_min=0.0,
+):
     """Departures from one origin, 1-minute ticks; the walk limit is what rules.walk_limit_min
-    makes of ``cutoff`` and ``max_ticks`` (a walk of m minutes takes ceil(m - 1e-9) ticks)."""
+    makes of ``cutoff`` and ``max_ticks`` (a walk of m minutes takes ceil(m - 1e-9) ticks).
+    Departure i is resident i; ``remembered`` (None: nothing) gives every resident the same
+    remembered turn-aways, {facility id: count}."""
+    n_fac = int(max(facility)) + 1 if len(facility) else 1
+    pairs = sorted((remembered or {}).items())
+    keys = np.array([r * n_fac + f for r in range(n) for f, _ in pairs], dtype=np.int64)
+    counts_m = np.array([c for _ in range(n) for _, c in pairs], dtype=np.int64)
     indptr = np.array([0, len(metres)])
     rng = np.random.default_rng(seed)
     limit_min = min(cutoff, max_ticks + rules.ROUNDING)
@@ -40,6 +60,11 @@ def draw(metres, facility, speed, beta, tries, n, cutoff=30.0, max_ticks=10_000,
         rng.random((n, tries)) if uniforms is None else np.asarray(uniforms, dtype=float).reshape(n, tries),
         out_f,
         out_m,
+        np.arange(n, dtype=np.int64),
+        keys,
+        counts_m,
+        n_fac,
+        float(penalty_min),
     )
     return counts, out_f, out_m
 

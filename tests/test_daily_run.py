@@ -205,7 +205,11 @@ def test_files_and_contract_keys(runs, name):
             "peak_queue_day",
             "peak_queue_minute",
             "unmet",
+            "by_day",  # a run of several days (DAYS > 1): each day's figures, and their change
+            "change",
         }
+        assert set(summary["dynamics"][t]["change"]) == set(summary["dynamics"][t]["by_day"])
+        assert all(len(v) == DAYS for v in summary["dynamics"][t]["by_day"].values())
     raw = pd.read_csv(out / "visits.csv")
     day_start, day_end = DAY_START_MIN, DAY_START_MIN + TICKS_PER_DAY
     assert raw["day"].between(0, DAYS - 1).all()

@@ -236,7 +236,9 @@ def test_dynamics_recompute_from_the_files(spread_run):
     visits = read_exact_csv(out / "visits.csv")
     series = pd.read_csv(out / "timeseries.csv")
     residents = read_exact_csv(out / "residents.csv").set_index("id")
-    types = list(dict.fromkeys(pd.read_csv(out / "facilities.csv")["type"]))
+    facilities = pd.read_csv(out / "facilities.csv")
+    types = list(dict.fromkeys(facilities["type"]))
+    turned = facilities.groupby("type")["turned_away"].sum()
     assert set(summary["dynamics"]) == set(types)
     # the queues by type add up to the queues of timeseries.csv
     assert (series[[f"waiting_{t}" for t in types]].sum(axis=1) == series["waiting"]).all()
@@ -257,7 +259,8 @@ def test_dynamics_recompute_from_the_files(spread_run):
             "peak_queue_minute": None if peak_row is None else int(peak_row["minute"]),
             "unmet": residents[f"unmet_{t}"].sum() / days,
         }
-        assert set(got) == set(expected)
+        assert set(got) == set(expected) | {"by_day", "change"}  # by_day and change: a run of several days
+        check_by_day(got, mine, series, queue, tick_min, days, residents[f"unmet_{t}"].sum(), turned[t])
         for key, value in expected.items():
             if value is None or isinstance(value, int):
                 assert got[key] == value, (t, key)
@@ -267,6 +270,31 @@ def test_dynamics_recompute_from_the_files(spread_run):
     assert park["displaced_share"] > 0 and park["displaced_extra_min"] > 0  # the run shows displacement
     assert park["wait_person_min"] > 0 and park["peak_queue"] > 0
     assert park["unmet"] > 0
+
+
+def check_by_day(got, visits, series, queue, tick_min, days, unmet_total, turned_total):
+    """A type's ``by_day`` and ``change`` against visits.csv (its ``day``) and timeseries.csv, day by day; the
+    day's unmet and turned-away counts add up to residents.csv's and facilities.csv's totals."""
+    by_day = got["by_day"]
+    assert set(by_day) == {"displaced_share", "wait_person_min", "peak_queue", "unmet", "turned_away"}
+    assert all(len(values) == days for values in by_day.values())
+    for d in range(days):
+        today = visits[visits["day"] == d]
+        share = (today["choice_rank"] >= 2).mean() if len(today) else None
+        day_queue = queue[series["day"] == d]
+        if share is None:
+            assert by_day["displaced_share"][d] is None
+        else:
+            assert by_day["displaced_share"][d] == pytest.approx(share, rel=1e-12)
+        assert by_day["wait_person_min"][d] == pytest.approx(day_queue.sum() * tick_min, rel=1e-12)
+        assert by_day["peak_queue"][d] == int(day_queue.max())
+    assert sum(by_day["unmet"]) == unmet_total and sum(by_day["turned_away"]) == turned_total
+    assert all(value >= 0 for value in by_day["unmet"] + by_day["turned_away"])
+    for key, values in by_day.items():
+        if values[0] is None or values[-1] is None:
+            assert got["change"][key] is None
+        else:
+            assert got["change"][key] == pytest.approx(values[-1] - values[0], rel=1e-12, abs=1e-12)
 
 
 def test_the_terminal_summary_shows_the_dynamics(spread_run):

@@ -23,7 +23,7 @@ from scipy import stats
 
 from model.measures.summary import summarise
 from model.model import LifeCircleModel
-from tests.conftest import ROOT, write_small
+from tests.conftest import ROOT, write_busy_small, write_small
 
 SEEDS = range(1, 6)  # per-agent reference runs (the costly ones)
 FAST_SEEDS = range(1, 21)  # the fast engine is cheap: more runs give the comparison more power
@@ -56,6 +56,8 @@ def figures(summary) -> dict[str, float]:
         # run with few displaced visits or a flat queue, whatever the engine
         for key in ("displaced_share", "wait_person_min", "peak_queue", "unmet"):
             out[f"dynamics.{t}.{key}"] = d[key]
+        for key, values in d.get("by_day", {}).items():  # a run of several days: its last day too
+            out[f"dynamics.{t}.last_day.{key}"] = values[-1]
     for g, e in summary["mixing"]["activity"]["exposure"].items():
         out[f"activity_exposure.{g}"] = e
     out["cross_group_person_minutes_per_resident_day"] = summary["mixing"]["activity"][
@@ -64,9 +66,9 @@ def figures(summary) -> dict[str, float]:
     return out
 
 
-def assert_same_distribution(scenario):
-    agents = [figures(run_summary(scenario, s, "agents")[1]) for s in SEEDS]
-    fast = [figures(run_summary(scenario, s, "fast")[1]) for s in FAST_SEEDS]
+def assert_same_distribution(scenario, days=1, fast_seeds=FAST_SEEDS):
+    agents = [figures(run_summary(scenario, s, "agents", days)[1]) for s in SEEDS]
+    fast = [figures(run_summary(scenario, s, "fast", days)[1]) for s in fast_seeds]
     keys = list(agents[0])
     alpha = FAMILY_ALPHA / len(keys)
     failures = []
@@ -126,6 +128,12 @@ def reduced_circle(tmp_path_factory):
 
 def test_engines_agree_on_a_reduced_circle(reduced_circle):
     assert_same_distribution(reduced_circle)
+
+
+def test_engines_agree_over_days_that_learn(tmp_path):
+    """Two days with turn-aways every day, the residents learning ([simulation] learning): the figures of
+    the whole run and those of the last day (by_day) agree."""
+    assert_same_distribution(write_busy_small(tmp_path), days=2, fast_seeds=range(1, 9))
 
 
 def test_access_identical(reduced_circle):

@@ -344,6 +344,8 @@ def test_the_written_file_stands_alone(variant, tmp_path):
         "contact_min": 10,
         "first_weekday": 5,
         "reference_m_per_min": 80.0,
+        "learning": True,
+        "learning_penalty_min": 10.0,
     }
     assert data["population"]["ages"] == {"0-17": 0.1, "18-59": 0.6, "60-100": 0.3}
     assert all({"type", "at", "capacity", "name"} == set(f) for f in data["facilities"])

@@ -301,6 +301,30 @@ def print_dynamics(summary: dict, out) -> None:
             f"{d['wait_person_min']:>23,.0f}{d['peak_queue']:>12,}{at:>10}{d['unmet']:>11,.1f}",
             file=out,
         )
+    if many_days:
+        print_day_change(busy, summary["days"], out)
+
+
+def print_day_change(busy: dict, days: int, out) -> None:
+    """The busy types' dynamics on the first day and on the last (``by_day``), as "first -> last"."""
+    print(f"  from day 1 to day {days} (days that learn: [simulation] learning):", file=out)
+    print(
+        f"  {'facility type':<16}{'displaced %':>18}{'waited person-min':>22}{'peak queue':>14}{'unmet':>16}"
+        f"{'turned away':>18}",
+        file=out,
+    )
+
+    def change(values, spec):
+        return f"{fmt(_number(values[0]), spec)} -> {fmt(_number(values[-1]), spec)}"
+
+    for t, d in busy.items():
+        by_day = d["by_day"]
+        print(
+            f"  {t:<16}{change(by_day['displaced_share'], '.1%'):>18}{change(by_day['wait_person_min'], ',.0f'):>22}"
+            f"{change(by_day['peak_queue'], ','):>14}{change(by_day['unmet'], ','):>16}"
+            f"{change(by_day['turned_away'], ','):>18}",
+            file=out,
+        )
 
 
 def _number(value):

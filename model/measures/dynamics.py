@@ -100,3 +100,58 @@ def dynamics(
             "unmet": float(unmet[t]) / days,
         }
     return out
+
+
+# The figures of each day (``by_day``) and their change from the first day to the last (``change``)
+BY_DAY = ("displaced_share", "wait_person_min", "peak_queue", "unmet", "turned_away")
+
+
+def dynamics_by_day(
+    visit_type: NDArray[np.int64],
+    visit_day: NDArray[np.int64],
+    choice_rank: NDArray[np.int64],
+    waiting: NDArray[np.int64],
+    tick_day: NDArray[np.int64],
+    tick_min: float,
+    unmet_by_day: NDArray[np.int64],
+    turned_away_by_day: NDArray[np.int64],
+    type_names: Sequence[str],
+    days: int,
+) -> dict:
+    """Each day's dynamics per type, and their change from the first day to the last ("Dynamics" in docs/metrics.md).
+
+    Day d's figures are those of :func:`dynamics` over the visits and ticks of day d alone:
+    displaced_share of the visits that arrived on day d, wait_person_min (person-minutes waited
+    on day d) and peak_queue over the ticks of day d, unmet and turned_away counted on day d.
+
+    Args:
+        visit_type: Type index of each completed visit.
+        visit_day: Day of each completed visit (visits.csv's ``day``: of its arrival).
+        choice_rank: Choice rank of each completed visit.
+        waiting: Residents queueing at the end of each tick simulated (rows), per type (columns).
+        tick_day: Day of each row of ``waiting``.
+        tick_min: Minutes per tick (Δ).
+        unmet_by_day: Wanted visits not served, per day (rows) and type (columns).
+        turned_away_by_day: Arrivals that gave up at the type's facilities, per day and type.
+        type_names: Names of the type indices.
+        days: Days simulated (D).
+
+    Returns:
+        ``{type: {"by_day": {figure: [day 0, ..., day D - 1]}, "change": {figure: day D - 1 minus
+        day 0}}}`` for the figures of :data:`BY_DAY`; a displaced_share of a day without visits
+        of the type is NaN (null in summary.json), and so is a change that needs it.
+    """
+    waiting = np.asarray(waiting, dtype=np.int64)
+    out: dict = {}
+    for t, name in enumerate(type_names):
+        by_day: dict[str, list] = {key: [] for key in BY_DAY}
+        for d in range(days):
+            mine = (visit_type == t) & (visit_day == d)
+            queue = waiting[tick_day == d, t]
+            by_day["displaced_share"].append(displaced_share(choice_rank[mine]))
+            by_day["wait_person_min"].append(wait_person_min(queue, tick_min, 1))
+            by_day["peak_queue"].append(peak_queue(queue)[0])
+            by_day["unmet"].append(int(unmet_by_day[d, t]))
+            by_day["turned_away"].append(int(turned_away_by_day[d, t]))
+        out[name] = {"by_day": by_day, "change": {key: values[-1] - values[0] for key, values in by_day.items()}}
+    return out

@@ -30,6 +30,7 @@ from model.measures.access import access_summary, needs_by_type
 from model.measures.catchment import catchment_exposure
 from model.measures.enrolment import enrolment_figures
 from model.measures.sfca import sfca_summary, two_step_fca
+from model.simulation.clock import MINUTES_PER_DAY
 from model.simulation.context import RunContext
 
 
@@ -189,7 +190,11 @@ def enrolment_summary(context: RunContext) -> dict:
 
 
 def summarise(
-    context: RunContext, facility_totals: dict[str, np.ndarray], unmet: np.ndarray, waiting: np.ndarray | None = None
+    context: RunContext,
+    facility_totals: dict[str, np.ndarray],
+    unmet: np.ndarray,
+    waiting: np.ndarray | None = None,
+    day_totals: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """summary.json of a run: access, enrolment, usage, dynamics and mixing.
 
@@ -202,6 +207,9 @@ def summarise(
         waiting: Residents queueing at the end of each tick simulated so far (rows, from the
             run's first tick), per type index (columns): timeseries.csv's ``waiting_<type>``
             (``Engine.queue_by_facility`` summed over the type's facilities). None: no tick yet.
+        day_totals: Per day (rows) and type index (columns), counted on that day: ``unmet``
+            (wanted visits not served) and ``turned_away`` (arrivals that gave up), for the
+            per-day dynamics of a run of several days; None (or rows of days not over yet): 0.
 
     Returns:
         The dict of summary.json (without ``contacts``).
@@ -237,6 +245,7 @@ def summarise(
         days=context.days,
     )
     ticks = np.arange(0 if waiting is None else len(waiting))
+    summary_waiting = np.zeros((0, len(context.city.types)), dtype=np.int64) if waiting is None else waiting
     nearest = np.full(visits["resident"].size, np.nan)
     for t, name in enumerate(context.city.types):
         mine = visits["type"] == t
@@ -246,7 +255,7 @@ def summarise(
         choice_rank=visits["choice_rank"],
         walk_min=visits["walk_min"],
         nearest_min=nearest,
-        waiting=np.zeros((0, len(context.city.types)), dtype=np.int64) if waiting is None else waiting,
+        waiting=summary_waiting,
         tick_day=np.asarray(context.clock.day(ticks), dtype=np.int64),
         tick_minute=np.asarray(context.clock.minute_of_day(ticks), dtype=np.int64),
         tick_min=context.clock.tick_min,
@@ -254,6 +263,23 @@ def summarise(
         type_names=context.city.types,
         days=context.days,
     )
+    if context.days > 1:
+        zeros = np.zeros((context.days, len(context.city.types)), dtype=np.int64)
+        day_totals = day_totals or {}
+        per_day = dynamics.dynamics_by_day(
+            visit_type=visits["type"],
+            visit_day=visits["arrive_min"] // MINUTES_PER_DAY,
+            choice_rank=visits["choice_rank"],
+            waiting=summary_waiting,
+            tick_day=np.asarray(context.clock.day(ticks), dtype=np.int64),
+            tick_min=context.clock.tick_min,
+            unmet_by_day=day_totals.get("unmet", zeros),
+            turned_away_by_day=day_totals.get("turned_away", zeros),
+            type_names=context.city.types,
+            days=context.days,
+        )
+        for name, figures in per_day.items():
+            summary["dynamics"][name].update(figures)
     summary["mixing"] = {
         "block_cells": block_cells(context),
         "block_m": context.surface.unit_side_m(context.spec.simulation.block_m),
@@ -285,11 +311,15 @@ def fixed_before_the_run(flat: dict) -> dict:
 def flatten(summary: dict, prefix: str = "") -> dict:
     """Every scalar of a summary by its dotted path: ``{"access.park.within_15": 0.93, ...}``.
 
-    NaN and infinite numbers become None, as in summary.json.
+    NaN and infinite numbers become None, as in summary.json. Lists (the per-day figures of
+    ``dynamics.<type>.by_day``) are not scalars and are left out; their change from the first
+    day to the last (``dynamics.<type>.change``) is in.
     """
     out = {}
     for key, value in summary.items():
         path = f"{prefix}{key}"
+        if isinstance(value, list):
+            continue
         if isinstance(value, dict):
             out.update(flatten(value, f"{path}."))
         elif isinstance(value, float) and not math.isfinite(value):

@@ -18,7 +18,7 @@ from .checker import Checker
 from .errors import Problem, ScenarioError
 from .files import read_chain, resolve_scenario_path
 from .kinds import KIND_WORDS, AgeBand, is_number, kind_ok, parse_time
-from .limits import MAX_CELLS, MAX_LAT, MAX_LON, MAX_NAME_BYTES, MAX_RESIDENTS
+from .limits import MAX_CELLS, MAX_LAT, MAX_LEARNING_PENALTY_MIN, MAX_LON, MAX_NAME_BYTES, MAX_RESIDENTS
 from .overrides import apply_overrides, overrides_layer
 from .sites import check_communities, check_facilities, check_types
 from .spec import Community, FacilitySite, FacilityType, Grid, Pace, Scenario, Simulation, Streets, default_of
@@ -171,6 +171,8 @@ def _check_simulation(c: Checker) -> Simulation | None:
         contact_min=s.get("contact_min", d.contact_min),
         first_weekday=s.get("first_weekday", d.first_weekday),
         reference_m_per_min=float(s.get("reference_m_per_min", d.reference_m_per_min)),
+        learning=s.get("learning", d.learning),
+        learning_penalty_min=float(s.get("learning_penalty_min", d.learning_penalty_min)),
     )
     ok = True
     for key in ("tick_min", "cutoff_min", "block_m", "contact_min", "reference_m_per_min"):
@@ -183,6 +185,13 @@ def _check_simulation(c: Checker) -> Simulation | None:
         ok = False
     if not 0 <= values["first_weekday"] <= 6:
         c.bad("simulation.first_weekday", "must be 0 (Monday) to 6 (Sunday)")
+        ok = False
+    penalty = values["learning_penalty_min"]
+    if not (math.isfinite(penalty) and 0 <= penalty <= MAX_LEARNING_PENALTY_MIN):
+        c.bad(
+            "simulation.learning_penalty_min",
+            f"must be minutes from 0 to {MAX_LEARNING_PENALTY_MIN:,} (a day), not {penalty:g}",
+        )
         ok = False
     return Simulation(**values) if ok else None
 

@@ -16,3 +16,7 @@ MAX_NAME_BYTES = 200  # file systems allow 255 bytes per folder name; the time s
 # a local transverse Mercator grid of cells (model/report/geo.py) stops making sense
 MAX_LON = 180.0
 MAX_LAT = 85.0
+# The most minutes a remembered turn-away adds to a facility in destination choice
+# ([simulation] learning_penalty_min): a whole day. Any penalty above the cut-off already ranks
+# the facility after every other one within reach; larger numbers are typing errors.
+MAX_LEARNING_PENALTY_MIN = 24 * 60

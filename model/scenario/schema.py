@@ -47,6 +47,8 @@ SCHEMA: dict[str, Any] = {
         "contact_min": "int",
         "first_weekday": "int",
         "reference_m_per_min": "float",
+        "learning": "bool",
+        "learning_penalty_min": "float",
     },
     "communities": [_COMMUNITY],
     "facilities": [_FACILITY],

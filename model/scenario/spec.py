@@ -258,6 +258,10 @@ class Simulation:
         reference_m_per_min: The fixed walking pace of 15-minute usage (Abbiasov et al. 2024):
             a trip counts when its destination lies within 15 minutes of home at this pace,
             whatever the resident's own pace.
+        learning: Whether residents remember the facilities that turned them away on earlier
+            days of the run and rank them lower (``rules.ranked_minutes``); False: no memory.
+        learning_penalty_min: Minutes added to a facility's own walking minutes in the
+            resident's choice utility for each remembered turn-away there.
 
     """
 
@@ -272,6 +276,10 @@ class Simulation:
     # the bundled scenarios; Abbiasov et al. (2024) draw 15-minute walks from a neighbourhood's
     # centre with the OpenRouteService API, one pace for everyone, which this stands in for
     reference_m_per_min: float = 80.0
+    learning: bool = True  # assumption: residents learn; it changes nothing in a run of one day
+    # assumption: a remembered turn-away counts as 10 more minutes of walking, a third of the
+    # default cut-off: enough to prefer a facility a few minutes farther, not one across the circle
+    learning_penalty_min: float = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -106,6 +106,8 @@ def _data(s: Scenario) -> dict[str, Any]:
             "contact_min": sim.contact_min,
             "first_weekday": sim.first_weekday,
             "reference_m_per_min": sim.reference_m_per_min,
+            "learning": sim.learning,
+            "learning_penalty_min": sim.learning_penalty_min,
         },
         "communities": communities,
         "facilities": _facilities(s, place),

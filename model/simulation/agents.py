@@ -100,6 +100,9 @@ class Resident(mesa.Agent):
         plan: Today's wanted visits not yet started: (departure tick, type index), in plan order
             (``rules.plan_order``).
         unmet: Wanted visits not served, per type index (all days).
+        memory: Turn-aways remembered from earlier days of the run, per facility id (days that
+            learn, ``[simulation] learning``; empty when it is off).
+        turned_today: Facility ids that turned this resident away today (remembered tomorrow).
     """
 
     def __init__(self, model: mesa.Model, engine: AgentsEngine, rid: int, needs: np.ndarray):
@@ -118,6 +121,8 @@ class Resident(mesa.Agent):
         self.position = self.home  # current cell
         self.plan: list[tuple[int, int]] = []
         self.unmet: dict[int, int] = {}
+        self.memory: dict[int, int] = {}
+        self.turned_today: list[int] = []
         # the trip under way
         self.trip_type = -1
         self.choices: list[Facility] = []  # facilities still to try, best first
@@ -137,6 +142,7 @@ class Resident(mesa.Agent):
         """Tick ``tick`` of this resident's day (ticks count from the start of the run)."""
         clock = self.context.clock
         if clock.tick_of_day(tick) == 0:
+            self.remember()
             self.plan_day(clock.day(tick))
         if self.state == State.HOME:
             if self.plan and self.plan[0][0] <= tick:
@@ -152,6 +158,17 @@ class Resident(mesa.Agent):
             self.end_day()
 
     # ----------------------------------------------------------------- planning
+
+    def remember(self) -> None:
+        """At a day's start: the facilities that turned this resident away the day before join its memory.
+
+        Only earlier days count: a turn-away changes the ranking from the next day on
+        (``rules.ranked_minutes``), never the trips of its own day. With ``[simulation] learning``
+        off nothing is remembered (``turned_away`` records nothing).
+        """
+        for fid in self.turned_today:
+            self.memory[fid] = self.memory.get(fid, 0) + 1
+        self.turned_today = []
 
     def plan_day(self, day: int) -> None:
         """Draw today's visits: in each window of each needed type, one with the type's daily probability.
@@ -189,7 +206,9 @@ class Resident(mesa.Agent):
         whose first element has exactly the multinomial-logit probability
         ``exp(-beta * m_f) / sum_g exp(-beta * m_g)`` (McFadden 1974; Huff 1964 for retail),
         and whose later elements are the next choices. With ``beta = inf`` the ranking is
-        ``rules.nearest_first``. Only the first ``tries`` are kept.
+        ``rules.nearest_first``. Only the first ``tries`` are kept. The minutes ranked are
+        ``rules.ranked_minutes``: a facility that turned this resident away on earlier days
+        counts as farther (days that learn); the walks are not.
         """
         ctx = self.context
         types = ctx.types
@@ -206,6 +225,9 @@ class Resident(mesa.Agent):
         if ids.size == 0:
             return []
         tries = int(types.tries[t])
+        if self.memory:
+            remembered = np.array([self.memory.get(int(i), 0) for i in ids], dtype=np.int64)
+            minutes = rules.ranked_minutes(minutes, remembered, ctx.spec.simulation.learning_penalty_min)
         if math.isinf(types.beta_per_min[t]):
             order = nearest_first(ids, minutes, min(tries, ids.size))
         else:
@@ -278,11 +300,14 @@ class Resident(mesa.Agent):
         """Called by the facility after the patience ran out: try the next choice, or go home unserved.
 
         The next choice must be within the cut-off of here, and the trip must still fit the day
-        (``rules.next_choice_fits``); choices that do not are dropped.
+        (``rules.next_choice_fits``); choices that do not are dropped. With days that learn, the
+        resident remembers the facility from the next day on (:meth:`remember`).
         """
         ctx = self.context
         start = tick + rules.TURN_AWAY_DELAY_TICKS
         cutoff = ctx.spec.simulation.cutoff_min
+        if ctx.spec.simulation.learning:
+            self.turned_today.append(facility.fid)
         self.choices.pop(0)
         while self.choices:
             nxt = self.choices[0]

@@ -11,9 +11,11 @@ taken out: the same distribution, with ``tries`` random numbers per departure in
 per candidate (a city has 1,500 convenience outlets within 30 minutes of a home).
 
 Each departure scans its (origin, type) group once for usable candidates, then draws. Which
-candidates are usable (``rules.walk_limit_min``, per departure) and the ranking at
-``beta = inf`` (``rules.nearest_first``, compiled here; the agents engine calls the same
-compiled function) come from the rulebook, model/simulation/rules.py.
+candidates are usable (``rules.walk_limit_min``, per departure), the minutes a candidate is
+ranked by (``rules.ranked_minutes``: its walking minutes plus the resident's remembered
+turn-aways there, days that learn) and the ranking at ``beta = inf`` (``rules.nearest_first``,
+compiled here; the agents engine calls the same compiled function) come from the rulebook,
+model/simulation/rules.py.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from model.simulation import rules
 # does not notice a change in a function it calls from another file; tests/test_choice.py runs
 # the kernel against its uncompiled self to catch a stale cache.
 nearest_first = numba.njit(cache=True)(rules.nearest_first)
+ranked_minutes = numba.njit(cache=True)(rules.ranked_minutes)
 
 
 @numba.njit(cache=True)
@@ -66,6 +69,11 @@ def choose_many(
     uniforms,
     out_facility,
     out_metres,
+    resident,
+    memory_keys,
+    memory_counts,
+    n_facilities,
+    penalty_min,
 ):
     """Draw up to ``tries[i]`` ranked facilities for each departure ``i``.
 
@@ -82,6 +90,13 @@ def choose_many(
         uniforms: Uniform numbers on [0, 1), shape (departures, max tries).
         out_facility: Filled with the chosen facilities (-1 where none), shape as ``uniforms``.
         out_metres: Filled with the chosen facilities' distances.
+        resident: The resident of each departure (its row in the memory's keys).
+        memory_keys: Remembered turn-aways, sorted: ``resident * n_facilities + facility`` of
+            each (resident, facility) pair with one or more (empty: nobody remembers any, and
+            the memory costs nothing).
+        memory_counts: The number of remembered turn-aways of each key.
+        n_facilities: Facilities in the run (the stride of ``memory_keys``).
+        penalty_min: Minutes added per remembered turn-away (``rules.ranked_minutes``).
 
     Returns:
         The number of choices made for each departure (0: no usable facility).
@@ -104,6 +119,16 @@ def choose_many(
         counts[i] = k
         if k == 0:
             continue
+        # the resident's remembered turn-aways: a slice of the sorted keys (none: minutes as walked)
+        first_key = resident[i] * n_facilities
+        m_lo = np.searchsorted(memory_keys, first_key)
+        m_hi = np.searchsorted(memory_keys, first_key + n_facilities)
+        if m_hi > m_lo:
+            mine = memory_keys[m_lo:m_hi]
+            for q in range(u):
+                at = np.searchsorted(mine, first_key + facility[usable_at[q]])
+                if at < mine.size and mine[at] == first_key + facility[usable_at[q]]:
+                    minutes[q] = ranked_minutes(minutes[q], memory_counts[m_lo + at], penalty_min)
         if math.isinf(beta[i]):
             taken = nearest_first(facility[usable_at[:u]], minutes[:u], k)
         else:

@@ -10,7 +10,8 @@ queue of ``Facility.admit`` with same-tick arrivals in random order.
 
 One tick, in the order that reproduces ``Resident.step`` followed by ``Facility.admit``:
 
-0. at the first tick of a day, every resident draws the day's plan (``Resident.plan_day``);
+0. at the first tick of a day, the turn-aways of the day before join the residents' memory
+   (``Resident.remember``), then every resident draws the day's plan (``Resident.plan_day``);
 1. visitors whose visit ends now leave and start walking home (``Resident.leave``);
 2. residents at home whose next planned departure is due choose facilities and leave
    (``Resident.start_trip``, ``Resident.choose_facilities``);
@@ -124,6 +125,12 @@ class FastEngine:
         pair_limit = self.cutoff * float(self.speed.max()) + surface.bound_slack_m if n else 0.0
         self._pairs = surface.pairs(pair_limit)
         self._queue_tick = -2  # the tick of the cached queue_by_facility (none yet)
+        # days that learn: turn-aways remembered from earlier days, sparse and sorted by
+        # resident * n_fac + facility (choose_many reads them), and today's, merged in at the next day's start
+        self.learning = scenario.simulation.learning
+        self.memory_keys = np.zeros(0, dtype=np.int64)
+        self.memory_counts = np.zeros(0, dtype=np.int64)
+        self._turned_today: list[np.ndarray] = []
 
     # ----------------------------------------------------------------- helpers
 
@@ -160,6 +167,7 @@ class FastEngine:
         self._now = tick
         clock = self.clock
         if clock.tick_of_day(tick) == 0:
+            self._remember()
             self._plan_day(clock.day(tick))
         self._leave(tick)
         self._depart(tick)
@@ -167,6 +175,16 @@ class FastEngine:
         if clock.is_last_tick_of_day(tick):
             self._end_day()
         self._admit(tick)
+
+    def _remember(self) -> None:
+        """At a day's start, the turn-aways of the day before join the memory (Resident.remember)."""
+        if not self._turned_today:
+            return
+        keys = np.concatenate([self.memory_keys, *self._turned_today])
+        counts = np.concatenate([self.memory_counts, np.ones(keys.size - self.memory_keys.size, dtype=np.int64)])
+        self.memory_keys, at = np.unique(keys, return_inverse=True)
+        self.memory_counts = np.bincount(at, weights=counts, minlength=self.memory_keys.size).astype(np.int64)
+        self._turned_today = []
 
     def _plan_day(self, day: int) -> None:
         """Every resident draws today's visits, one chance per window of a needed type (Resident.plan_day)."""
@@ -265,6 +283,11 @@ class FastEngine:
             self.rng.random((r.size, width)),
             out_f,
             out_m,
+            r,
+            self.memory_keys,
+            self.memory_counts,
+            self.f_cell.size,
+            float(self.context.spec.simulation.learning_penalty_min),
         )
         self._enrolled_choice(ttype, limit, out_f, out_m, counts, r)
         self.choice[r] = out_f
@@ -351,6 +374,8 @@ class FastEngine:
         g, fg = still[gives], fs[gives]
         if g.size:
             np.add.at(self.f_turned, fg, 1)
+            if self.learning:
+                self._turned_today.append(g * self.f_cell.size + fg)
             self._turned_away(g, fg, tick)
 
     def _turned_away(self, r: np.ndarray, at: np.ndarray, tick: int) -> None:

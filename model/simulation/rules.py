@@ -250,6 +250,20 @@ def next_choice_fits(clock, start, there_min, back_min, cutoff_min, table: TypeT
     return fits if np.ndim(fits) else bool(fits)
 
 
+def ranked_minutes(minutes, remembered, penalty_min):
+    """The minutes a resident ranks a facility by: its own walking minutes plus the remembered turn-aways.
+
+    Days that learn (``[simulation] learning``): a facility that turned the resident away
+    ``remembered`` times on earlier days of the run counts as ``penalty_min`` minutes farther per
+    turn-away, so its choice utility is ``-beta * (minutes + penalty_min * remembered)`` and, at
+    ``beta = inf``, :func:`nearest_first` ranks by these minutes. Only the ranking reads them:
+    whether a facility may be chosen (:func:`usable`) and every walk use the real minutes. With
+    nothing remembered they are the real minutes, exactly. Compiled by numba for the choice
+    kernel (model/simulation/choice.py).
+    """
+    return minutes + penalty_min * remembered
+
+
 def nearest_first(facility, minutes, k):
     """Positions of the ``k`` nearest candidates, nearest first, ties by the lower facility id.
 

@@ -313,3 +313,51 @@ def test_limits_by_departure_minute_and_outlets_sharing_a_cell_against_brute_for
     assert np.allclose(alloc.exposure, _brute_exposure(ctx, per_resident, minutes), rtol=1e-12, equal_nan=True)
     if math.isinf(beta):  # the two parks of cell 0 are as near: the lower id takes every visit
         assert alloc.visits[1].sum() == 0.0 and alloc.visits[0].sum() > 0.0
+
+
+def test_summary_json_holds_the_static_block_and_facilities_csv_the_expected_use(demo, tmp_path):
+    """summary.json's ``static`` block is the baseline recomputed on a fresh allocation (null for NaN),
+    its visits per type and facilities.csv's ``static_visits`` are the brute-force loop's."""
+    import json
+
+    import pandas as pd
+
+    from model.measures.summary import flatten
+    from model.report.results import write_results
+
+    write_results(demo, tmp_path, {})
+    block = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["static"]
+    ctx = demo.context
+    static._ALLOCATIONS.clear()
+    assert flatten(block) == flatten(static.static_baseline(ctx, demo.summary()["access"]))
+    visits, _, _ = _brute_force(ctx)
+    per_facility = visits.sum(axis=1)
+    for t, name in enumerate(ctx.city.types):
+        assert block["usage"][name]["visits"] == pytest.approx(per_facility[ctx.facility_type == t].sum() / ctx.days)
+        for key in static.SFCA_KEYS:  # 2SFCA is static already: the summary's own figure
+            assert block["access"][name][key] == demo.summary()["access"][name][key]
+    facilities = pd.read_csv(tmp_path / "facilities.csv")
+    days = static.departures(ctx).days_wanted[ctx.facility_type]
+    assert np.allclose(facilities["static_visits"], per_facility / np.maximum(days, 1), rtol=1e-9)
+    shares = facilities[[f"static_share_{g}" for g in ctx.population.group_names]].to_numpy()
+    used = per_facility > 0
+    assert np.allclose(shares[used], visits[used] / per_facility[used, None], rtol=1e-9)
+    assert np.isnan(shares[~used]).all()
+
+
+def test_twins_pair_each_figure_with_its_static_twin_and_the_difference():
+    flat = {
+        "usage.park.visits": 10.0,
+        "static.usage.park.visits": 7.5,
+        "usage.park.turned_away": 3.0,  # no twin
+        "static.usage.park.load": 0.2,  # static only
+        "mixing.activity.exposure.a": None,
+        "static.mixing.activity.exposure.a": 0.3,
+        "access.park.sfca_mean": 0.25,
+        "static.access.park.sfca_mean": 0.25,
+    }
+    assert static.twins(flat) == {
+        "usage.park.visits": (10.0, 7.5, 2.5),
+        "mixing.activity.exposure.a": (None, 0.3, None),
+        "access.park.sfca_mean": (0.25, 0.25, 0.0),
+    }

@@ -12,8 +12,9 @@ from the agent model is the agent model's own contribution (queues, displacement
 co-presence). Definitions in docs/static.md.
 
 Public: :func:`static_baseline` (summary.json's ``static`` block), :func:`static_facilities`
-(per facility, for facilities.csv), :func:`differences` (agent − static by dotted path) and
-:func:`allocate` (the expected allocation they share, kept per run context).
+(per facility, for facilities.csv), :func:`differences` (agent − static by dotted path),
+:func:`twins` (agent, static and difference of every figure of a flattened summary: what the
+reports print) and :func:`allocate` (the expected allocation they share, kept per run context).
 
 No random numbers: the figures are expectations over the plans' draws and the choice's draws.
 
@@ -580,7 +581,7 @@ def _catchment(context: RunContext, alloc: Allocation) -> dict:
     return out
 
 
-def static_baseline(context: RunContext) -> dict:
+def static_baseline(context: RunContext, access: dict | None = None) -> dict:
     """summary.json's ``static`` block: the run's figures without time, beside the agent model's.
 
     Keys parallel the summary's: ``usage.<type>.visits`` (expected visits per day),
@@ -590,22 +591,33 @@ def static_baseline(context: RunContext) -> dict:
     cross_group_person_minutes_per_resident_day); beside them the static figures only:
     ``usage.<type>.visits_per_place``, ``visits_per_place_max``, ``load``, ``load_max``, and
     ``catchment.<type>.share.<group>``, ``catchment.<type>.multigroup_dissimilarity``.
-    Supply-aware access (2SFCA) is static already: it is ``access.<type>.sfca_*`` of the summary.
+    Supply-aware access (2SFCA) is static already (no time, no choice): with ``access`` given,
+    its figures ``access.<type>.sfca_mean``, ``sfca_p10`` and ``sfca_zero`` are copied in, so
+    the block holds every static figure (their difference from the summary's is 0).
     Definitions in docs/static.md. NaN where a figure is undefined (summary.json writes null).
 
     Args:
         context: The run (its city, residents, types, candidate table, days and cut-off); the
             visit log is not read.
+        access: The summary's ``access`` block (:func:`model.measures.summary.summarise`), or None.
 
     Returns:
-        ``{"usage": ..., "mixing": {"activity": ...}, "catchment": ...}``, plain Python numbers.
+        ``{"usage": ..., "mixing": {"activity": ...}, "catchment": ...}`` (and ``access``), plain
+        Python numbers.
     """
     alloc = allocate(context)
-    return {
+    out = {
         "usage": _usage(context, alloc),
         "mixing": {"activity": _activity(context, alloc)},
         "catchment": _catchment(context, alloc),
     }
+    if access is not None:
+        out["access"] = {t: {k: a[k] for k in SFCA_KEYS} for t, a in access.items()}
+    return out
+
+
+# The 2SFCA figures of summary.json's access block: static by nature, copied into the static block.
+SFCA_KEYS = ("sfca_mean", "sfca_p10", "sfca_zero")
 
 
 def differences(agent: dict, baseline: dict) -> dict[str, float]:
@@ -629,6 +641,30 @@ def differences(agent: dict, baseline: dict) -> dict[str, float]:
             continue
         out[path] = math.nan if value is None or other is None else float(other) - float(value)
     return out
+
+
+def twins(flat: dict) -> dict[str, tuple]:
+    """Every figure of a flattened summary that has a static twin: ``{path: (agent, static, agent − static)}``.
+
+    Args:
+        flat: summary.json flattened (``measures.summary.flatten``), with its ``static.`` block.
+
+    Returns:
+        By the agent figure's dotted path (``usage.park.visits``), in the static block's order;
+        None for a missing or undefined (null, NaN) value, and for the difference of one.
+    """
+    prefix = "static."
+    agent = {k: v for k, v in flat.items() if not k.startswith(prefix)}
+    baseline = {k[len(prefix) :]: v for k, v in flat.items() if k.startswith(prefix)}
+    out = {}
+    for path, diff in differences(agent, baseline).items():
+        out[path] = (_number(agent[path]), _number(baseline[path]), _number(diff))
+    return out
+
+
+def _number(value):
+    """None for a missing or undefined figure, else the number."""
+    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
 
 
 def static_facilities(context: RunContext) -> pd.DataFrame:

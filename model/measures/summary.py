@@ -29,6 +29,7 @@ from model.measures import activity, dynamics, equity, segregation, usage, walks
 from model.measures.access import access_summary, needs_by_type
 from model.measures.catchment import catchment_exposure
 from model.measures.sfca import sfca_summary, two_step_fca
+from model.measures.static import static_baseline
 from model.simulation.context import RunContext
 
 
@@ -175,7 +176,8 @@ def summarise(
             (``Engine.queue_by_facility`` summed over the type's facilities). None: no tick yet.
 
     Returns:
-        The dict of summary.json (without ``contacts``).
+        The dict of summary.json (without ``contacts``); ``static`` is the static baseline
+        (:func:`model.measures.static.static_baseline`, docs/static.md).
     """
     res = context.built.residents
     static = static_figures(context)
@@ -239,11 +241,12 @@ def summarise(
             context.days,
         ),
     }
+    summary["static"] = static_baseline(context, summary["access"])
     return summary
 
 
 # The parts of the summary that the simulated days change; everything else (the run's identity,
-# access, residential mixing) is fixed once the city and its residents are built.
+# access, residential mixing, the static baseline) is fixed once the city and its residents are built.
 RUN_DEPENDENT = ("usage.", "dynamics.", "mixing.activity.")
 
 

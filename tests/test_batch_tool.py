@@ -289,6 +289,10 @@ def test_results_equal_the_summary_of_lifecircle_run(grid_w2, tmp_path):
     assert main(["run", str(variant), "--seed", "2", "--out", str(tmp_path / "run"), "--quiet"]) == 0
     summary = flatten(json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8")))
     expected = {k: v for k, v in summary.items() if k not in IDENTITY and not isinstance(v, str)}
+    for key, value in list(expected.items()):  # agent - static beside every figure with a static twin
+        twin = summary.get(f"static.{key}", "none")
+        if twin != "none" and not key.startswith("static.") and not isinstance(value, bool):
+            expected[f"diff.{key}"] = None if value is None or twin is None else value - twin
 
     runs = read_csv(out / "runs.csv")
     run_id = runs.loc[(runs[MIX] == 0.0) & (runs[CAP] == 40) & (runs["seed"] == 2), "run_id"].item()

@@ -157,3 +157,37 @@ def test_headline_shows_coverage_by_age_band_and_group(compared):
         line = f"| elderly_care | {label} | {users:,} | {a:.1%} | {b:.1%} | {100 * (b - a):+.1f} pp |"
         assert line in report, line
     assert "| park |" not in report.split("## What changed")[0].split("by age band and by group")[1]
+
+
+def test_static_baseline_beside_each_scenario(compared):
+    """comparison.csv holds static.<path> and diff.<path> = agent - static; comparison.md's last
+    section shows agent / static / difference per scenario, the difference matching the two."""
+    out, _ = compared
+    table = pd.read_csv(out / "comparison.csv").set_index("metric")
+    checked = 0
+    for name in ("small", "more_care"):
+        flat = flatten(json.loads((out / name / "summary.json").read_text()))
+        for key in table.index:
+            if not key.startswith("diff."):
+                continue
+            path = key[len("diff.") :]
+            agent, static = flat.get(path), flat.get(f"static.{path}")
+            if agent is None or static is None:
+                assert math.isnan(float(table.loc[key, name])), key
+                continue
+            assert float(table.loc[key, name]) == pytest.approx(agent - static, rel=1e-9, abs=1e-12), key
+            checked += 1
+    assert checked > 20
+    assert "diff.usage.park.visits" in table.index and "static.usage.park.load" in table.index
+    md = (out / "comparison.md").read_text(encoding="utf-8")
+    section = md.split("## The agent model beside the static baseline")[1]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert len(rows) > 10
+    flats = {n: flatten(json.loads((out / n / "summary.json").read_text())) for n in ("small", "more_care")}
+    visits = next(r for r in rows if r.startswith("| park: visits per day |"))
+    cells = [c.strip() for c in visits.strip("|").split("|")][1:]
+    for k, name in enumerate(("small", "more_care")):
+        agent, static, diff = (float(c.replace(",", "")) for c in cells[3 * k : 3 * k + 3])
+        assert agent == pytest.approx(flats[name]["usage.park.visits"], abs=0.051)
+        assert static == pytest.approx(flats[name]["static.usage.park.visits"], abs=0.051)
+        assert diff == pytest.approx(agent - static, abs=0.11)

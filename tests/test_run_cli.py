@@ -102,3 +102,56 @@ def test_bad_seed_is_a_clean_error(tmp_path, seed):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "--seed" in proc.stderr
     assert not (tmp_path / "x").exists()
+
+
+def _numbers(text: str) -> list[float]:
+    """The numbers of a printed row (thousands separators, % and signs as printed; '-' is None)."""
+    out = []
+    for token in text.split():
+        if token == "-":
+            out.append(None)
+            continue
+        value = float(token.rstrip("%").replace(",", ""))
+        out.append(value / 100 if token.endswith("%") else value)
+    return out
+
+
+def test_terminal_table_shows_agent_static_and_difference(demo_run):
+    """Below the dynamics: per type and per group, agent / static / agent - static, each matching
+    summary.json (to the printed digits) and the difference matching agent - static."""
+    out, proc = demo_run
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    lines = proc.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "beside the static baseline" in line)
+    names = {t for t, u in summary["usage"].items() if isinstance(u, dict)} | set(
+        summary["mixing"]["activity"]["exposure"]
+    )
+    rows = {}
+    for line in lines[start + 1 :]:
+        tokens = line.split()
+        if tokens and tokens[0] in names:
+            rows[tokens[0]] = _numbers(" ".join(tokens[1:]))
+    assert set(rows) == names
+    figures = {"visits": 0.051, "unmet_share": 0.00051, "mean_walk_min": 0.051, "fifteen_minute_usage": 0.00051}
+    for t, use in summary["usage"].items():
+        if not isinstance(use, dict):
+            continue
+        for k, (key, tol) in enumerate(figures.items()):
+            agent, static, diff = rows[t][3 * k : 3 * k + 3]
+            if use[key] is None or summary["static"]["usage"][t][key] is None:
+                continue
+            assert agent == pytest.approx(use[key], abs=tol), (t, key)
+            assert static == pytest.approx(summary["static"]["usage"][t][key], abs=tol), (t, key)
+            assert diff == pytest.approx(use[key] - summary["static"]["usage"][t][key], abs=tol), (t, key)
+            assert diff == pytest.approx(agent - static, abs=3 * tol), (t, key)
+    act, base = summary["mixing"]["activity"], summary["static"]["mixing"]["activity"]
+    for g in act["exposure"]:
+        for k, key in enumerate(("exposure", "relative_exposure", "experienced_isolation")):
+            agent, static, diff = rows[g][3 * k : 3 * k + 3]
+            assert agent == pytest.approx(act[key][g], abs=5.1e-4)
+            assert static == pytest.approx(base[key][g], abs=5.1e-4)
+            assert diff == pytest.approx(act[key][g] - base[key][g], abs=5.1e-4)
+    line = next(line for line in lines[start:] if "dissimilarity of person-minutes" in line)
+    agent, static, diff = _numbers(line.split(":")[1].replace("/", " "))
+    assert diff == pytest.approx(act["multigroup_dissimilarity"] - base["multigroup_dissimilarity"], abs=5.1e-4)
+    assert diff == pytest.approx(agent - static, abs=1.1e-3)

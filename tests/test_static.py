@@ -189,6 +189,27 @@ def _brute_force(ctx):
     return visits, per_resident, present
 
 
+def _brute_exposure(ctx, per_resident, minutes):
+    """Every resident's e_rh by its definition: its expected minutes at each facility, the others' shares there."""
+    res = ctx.population
+    visit_min = ctx.types.visit_min[ctx.facility_type]
+    e = np.full((len(res), ctx.n_groups), np.nan)
+    for r, mine in enumerate(per_resident):
+        total, share = 0.0, np.zeros(ctx.n_groups)
+        for f, v in mine.items():
+            own = v * visit_min[f]
+            others = minutes[f].sum() - own
+            if others <= 1e-9 * minutes[f].sum():
+                continue
+            total += own
+            of_h = minutes[f].copy()
+            of_h[res.group[r]] -= own
+            share += own * np.maximum(of_h, 0) / others
+        if total > 0:
+            e[r] = share / total
+    return e
+
+
 def test_the_demo_against_a_brute_force_loop_over_residents(demo):
     ctx = demo.context
     visits, per_resident, present = _brute_force(ctx)
@@ -201,20 +222,7 @@ def test_the_demo_against_a_brute_force_loop_over_residents(demo):
     # every resident's company, then the group figures by their definitions
     res = ctx.population
     n_g = ctx.n_groups
-    e = np.full((len(res), n_g), np.nan)
-    for r, mine in enumerate(per_resident):
-        total, share = 0.0, np.zeros(n_g)
-        for f, v in mine.items():
-            own = v * visit_min[f]
-            others = minutes[f].sum() - own
-            if others <= 1e-9 * minutes[f].sum():
-                continue
-            total += own
-            of_h = minutes[f].copy()
-            of_h[res.group[r]] -= own
-            share += own * np.maximum(of_h, 0) / others
-        if total > 0:
-            e[r] = share / total
+    e = _brute_exposure(ctx, per_resident, minutes)
     assert np.allclose(alloc.exposure, e, rtol=1e-9, equal_nan=True)
     had = ~np.isnan(e[:, 0])
     mix = static.static_baseline(ctx)["mixing"]["activity"]
@@ -273,3 +281,86 @@ def test_the_same_city_gives_the_same_figures(demo):
     again = static.static_baseline(demo.context)
     assert first == again
     assert static.static_baseline(demo.context) is not first  # a fresh dict each call
+
+
+@pytest.mark.parametrize("beta", [BETA, math.inf])
+def test_limits_by_departure_minute_and_outlets_sharing_a_cell_against_brute_force(tmp_path, beta):
+    """The day ends at 08:50, so a trip leaving late in the 07:30-08:30 window must be short (a
+    departure at 08:30 has 20 minutes for the walk there, 10 minutes of visit and the walk back):
+    the walk limit changes with the departure minute, and each minute's limit has its own usable
+    parks. Two parks share cell 0 (equal metres: one class, ties by the lower id at beta = inf).
+    The allocation, who goes out and the exposure match the brute-force loop over residents,
+    windows and departure minutes."""
+    sim = 'day_start = "07:00"\nday_end = "08:50"'
+    path = write_tiny(
+        tmp_path,
+        width=14,
+        height=1,
+        speeds='{ "0-100" = 50.0 }',
+        groups="{ a = 0.6, b = 0.4 }",
+        simulation=sim,
+        communities="\n".join(
+            _home(x, n, g, f"home{k}") for k, (x, n, g) in enumerate([(3, 3, "a"), (6, 2, "b"), (9, 2, "a")])
+        ),
+        facilities="\n".join(facility("park", x, 0, capacity=1) for x in (0, 0, 7, 13)),
+        types=ftype("park", daily_prob=0.7, depart=["07:30", "08:30"], visit_min=VISIT_MIN, beta_per_min=beta),
+    )
+    ctx = _context(path, days=2)
+    plan = static.departures(ctx)
+    assert np.unique(plan.limit_min).size > 2  # the limit does change with the minute
+    visits, per_resident, present = _brute_force(ctx)
+    alloc = static.allocate(ctx)
+    assert np.allclose(alloc.visits, visits, rtol=1e-12, atol=1e-15)
+    assert np.allclose(alloc.present, present, rtol=1e-12)
+    minutes = visits * ctx.types.visit_min[ctx.facility_type][:, None]
+    assert np.allclose(alloc.exposure, _brute_exposure(ctx, per_resident, minutes), rtol=1e-12, equal_nan=True)
+    if math.isinf(beta):  # the two parks of cell 0 are as near: the lower id takes every visit
+        assert alloc.visits[1].sum() == 0.0 and alloc.visits[0].sum() > 0.0
+
+
+def test_summary_json_holds_the_static_block_and_facilities_csv_the_expected_use(demo, tmp_path):
+    """summary.json's ``static`` block is the baseline recomputed on a fresh allocation (null for NaN),
+    its visits per type and facilities.csv's ``static_visits`` are the brute-force loop's."""
+    import json
+
+    import pandas as pd
+
+    from model.measures.summary import flatten
+    from model.report.results import write_results
+
+    write_results(demo, tmp_path, {})
+    block = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["static"]
+    ctx = demo.context
+    static._ALLOCATIONS.clear()
+    assert flatten(block) == flatten(static.static_baseline(ctx, demo.summary()["access"]))
+    visits, _, _ = _brute_force(ctx)
+    per_facility = visits.sum(axis=1)
+    for t, name in enumerate(ctx.city.types):
+        assert block["usage"][name]["visits"] == pytest.approx(per_facility[ctx.facility_type == t].sum() / ctx.days)
+        for key in static.SFCA_KEYS:  # 2SFCA is static already: the summary's own figure
+            assert block["access"][name][key] == demo.summary()["access"][name][key]
+    facilities = pd.read_csv(tmp_path / "facilities.csv")
+    days = static.departures(ctx).days_wanted[ctx.facility_type]
+    assert np.allclose(facilities["static_visits"], per_facility / np.maximum(days, 1), rtol=1e-9)
+    shares = facilities[[f"static_share_{g}" for g in ctx.population.group_names]].to_numpy()
+    used = per_facility > 0
+    assert np.allclose(shares[used], visits[used] / per_facility[used, None], rtol=1e-9)
+    assert np.isnan(shares[~used]).all()
+
+
+def test_twins_pair_each_figure_with_its_static_twin_and_the_difference():
+    flat = {
+        "usage.park.visits": 10.0,
+        "static.usage.park.visits": 7.5,
+        "usage.park.turned_away": 3.0,  # no twin
+        "static.usage.park.load": 0.2,  # static only
+        "mixing.activity.exposure.a": None,
+        "static.mixing.activity.exposure.a": 0.3,
+        "access.park.sfca_mean": 0.25,
+        "static.access.park.sfca_mean": 0.25,
+    }
+    assert static.twins(flat) == {
+        "usage.park.visits": (10.0, 7.5, 2.5),
+        "mixing.activity.exposure.a": (None, 0.3, None),
+        "access.park.sfca_mean": (0.25, 0.25, 0.0),
+    }

@@ -33,6 +33,7 @@ _CACHE = CityCache()  # one per worker process
 
 def run_one(spec: RunSpec) -> dict:
     """Run one design point with one seed; return its record (never raises)."""
+    from model.measures.static import twins
     from model.measures.summary import flatten
     from model.model import LifeCircleModel
     from model.report.results import provenance
@@ -48,6 +49,8 @@ def run_one(spec: RunSpec) -> dict:
         record["metrics"] = {
             k: v for k, v in flat.items() if k not in IDENTITY and (v is None or isinstance(v, (int, float)))
         }
+        # agent - static for every figure with a static twin (docs/static.md), beside static.<path>
+        record["metrics"].update({f"diff.{path}": diff for path, (_, _, diff) in twins(flat).items()})
         record["status"] = "done"
         content = "\n".join(line for line in scenario_toml(scenario).splitlines() if not line.startswith("#"))
         files = provenance(scenario)

@@ -86,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_enrolment(summary, sys.stdout)
     print_usage(summary, sys.stdout, scenario.simulation.reference_m_per_min)
     print_dynamics(summary, sys.stdout)
+    print_static(summary, sys.stdout)
     print(f"results written to {out}")
     return 0
 
@@ -325,6 +326,55 @@ def print_day_change(busy: dict, days: int, out) -> None:
             f"{change(by_day['turned_away'], ','):>18}",
             file=out,
         )
+
+
+def print_static(summary: dict, out) -> None:
+    """The agent model beside the static baseline (docs/static.md): agent, static and agent - static.
+
+    Per type the usage figures with a static twin, per group the activity-mixing figures, then
+    the overall ones (``measures.static.twins``); nothing without a ``static`` block.
+    """
+    from model.measures.static import twins
+    from model.measures.summary import flatten
+
+    if "static" not in summary:
+        return
+    pairs = twins(flatten(summary))
+    print(
+        "  the agent model beside the static baseline (the same city without time: expected first choices,"
+        " no capacity; docs/static.md), each as agent / static / agent - static:",
+        file=out,
+    )
+    usage = {"visits": ("visits/day", ",.1f"), "unmet_share": ("unmet % wanted", ".1%"),
+             "mean_walk_min": ("mean walk min", ".1f"), "fifteen_minute_usage": ("15-min usage %", ".1%")}  # fmt: skip
+    types = [t for t, u in summary["usage"].items() if isinstance(u, dict)]
+    _twin_table(out, "facility type", types, lambda t, k: f"usage.{t}.{k}", usage, pairs)
+    mixing = {"exposure": ("activity exposure", ".3f"), "relative_exposure": ("relative exposure", ".3f"),
+              "experienced_isolation": ("experienced isolation", ".3f")}  # fmt: skip
+    groups = list(summary["mixing"]["activity"]["exposure"])
+    _twin_table(out, "group", groups, lambda g, k: f"mixing.activity.{k}.{g}", mixing, pairs)
+    overall = {"mixing.activity.multigroup_dissimilarity": ("dissimilarity of person-minutes", ".3f"),
+               "mixing.activity.coverage": ("residents who had company", ".1%"),
+               "usage.fifteen_minute_usage": ("15-minute usage of everyday trips", ".1%"),
+               "usage.unmet_share": ("unmet share of everyday trips", ".1%")}  # fmt: skip
+    for path, (label, spec) in overall.items():
+        if path in pairs:
+            agent, static, diff = pairs[path]
+            print(f"    {label + ':':<36}{fmt(agent, spec)} / {fmt(static, spec)} / {fmt(diff, '+' + spec)}", file=out)
+
+
+def _twin_table(out, head: str, rows: list[str], path_of, figures: dict, pairs: dict) -> None:
+    """One table of twins: a row per type or group, three columns (agent, static, diff) per figure."""
+    width = 11
+    print(f"  {'':<16}" + "".join(f"{label:>{3 * width}}" for label, _ in figures.values()), file=out)
+    print(f"  {head:<16}" + f"{'agent':>{width}}{'static':>{width}}{'diff':>{width}}" * len(figures), file=out)
+    for row in rows:
+        cells = []
+        for key, (_, spec) in figures.items():
+            agent, static, diff = pairs.get(path_of(row, key), (None, None, None))
+            cells.append(f"{fmt(agent, f'>{width}{spec}')}{fmt(static, f'>{width}{spec}')}")
+            cells.append(fmt(diff, f">+{width}{spec}"))
+        print(f"  {row:<16}" + "".join(cells), file=out)
 
 
 def _number(value):

@@ -12,8 +12,9 @@ from the agent model is the agent model's own contribution (queues, displacement
 co-presence). Definitions in docs/static.md.
 
 Public: :func:`static_baseline` (summary.json's ``static`` block), :func:`static_facilities`
-(per facility, for facilities.csv), :func:`differences` (agent − static by dotted path) and
-:func:`allocate` (the expected allocation they share, kept per run context).
+(per facility, for facilities.csv), :func:`differences` (agent − static by dotted path),
+:func:`twins` (agent, static and difference of every figure of a flattened summary: what the
+reports print) and :func:`allocate` (the expected allocation they share, kept per run context).
 
 No random numbers: the figures are expectations over the plans' draws and the choice's draws.
 
@@ -37,7 +38,6 @@ import pandas as pd
 
 from model.measures import segregation, usage
 from model.simulation import rules
-from model.simulation.choice import nearest_first
 from model.simulation.context import RunContext
 
 
@@ -95,94 +95,204 @@ def departures(context: RunContext) -> Departures:
     )
 
 
-# Pass 1 sums residents' visits chunk by chunk over the cores; the chunks are fixed (not one per
-# thread) and added in order, so the sums have the same bits whatever the number of threads.
+# The passes run over the homes (origins) in fixed chunks, each chunk summing into its own table;
+# the chunks are added in order, so the sums have the same bits whatever the number of threads.
 CHUNKS = 64
 
 
 @numba.njit(cache=True)
-def _expected_visits(lo, hi, facility, metres, speed, beta, limits, per_resident, out_v, has):
-    """A resident's expected visits to each candidate ``lo:hi`` of one type, added into ``out_v``.
+def _metre_classes(indptr, metres):
+    """The candidate table's runs of equal metres: each run is one class of candidates.
 
-    For each entry k: the candidates usable under ``limits[k]`` (``metres / speed <= limit``, the
-    test of ``rules.usable``), the first choice's probabilities (nearest first at beta = inf,
-    else logit weights relative to the nearest, as the choice kernel computes them) times the
-    entry's departures. ``has[k]`` tells whether any candidate was usable.
+    The candidate table lists the facilities of one facility cell one after another (one search
+    result), so the outlets of a cell form a run. A resident's expected visits to a candidate
+    depend on it only through its metres, so they are computed once per class (one exponential
+    for all the outlets of a cell).
+
+    Returns:
+        ``(class_of_group, class_start, class_metres, nearest_metres)``: group ``g``'s classes are
+        ``class_of_group[g]:class_of_group[g + 1]``, class ``c``'s entries of the table
+        ``class_start[c]:class_start[c + 1]``, all ``class_metres[c]`` metres from the home;
+        ``nearest_metres[g]`` is the group's least (inf for an empty group).
     """
-    n = hi - lo
-    chosen = np.empty(n, dtype=np.int64)
-    prob = np.empty(n)
-    minutes = np.empty(n)
-    c = 0
+    n_groups = indptr.size - 1
+    n = 0
+    for g in range(n_groups):
+        for j in range(indptr[g], indptr[g + 1]):
+            n += j == indptr[g] or metres[j] != metres[j - 1]
+    class_of_group = np.zeros(n_groups + 1, dtype=np.int64)
+    class_start = np.empty(n + 1, dtype=np.int64)
+    class_metres = np.empty(n)
+    nearest_metres = np.full(n_groups, np.inf)
+    n = 0
+    for g in range(n_groups):
+        class_of_group[g] = n
+        for j in range(indptr[g], indptr[g + 1]):
+            nearest_metres[g] = min(nearest_metres[g], metres[j])
+            if j == indptr[g] or metres[j] != metres[j - 1]:
+                class_start[n] = j
+                class_metres[n] = metres[j]
+                n += 1
+    class_of_group[n_groups] = n
+    class_start[n] = metres.size
+    return class_of_group, class_start, class_metres, nearest_metres
+
+
+@numba.njit(cache=True)
+def _first_choice(c0, c1, class_start, class_metres, nearest_metres, facility, speed, beta, limits, per_resident,
+                  near_m, x):  # fmt: skip
+    """One resident's expected visits to its candidates of one type (classes ``c0:c1``), over its entries.
+
+    Entry k (a walk limit) sends ``per_resident[k]`` departures to the candidates usable under
+    ``limits[k]`` (own minutes ``metres / speed <= limit``: ``rules.usable``) by the first choice:
+    at ``beta = inf`` all to the nearest, ties by the lower facility id (the ranking of
+    ``rules.nearest_first``); else by the logit shares ``exp(-beta (m_f - m_nearest)) /
+    Σ_g exp(-beta (m_g - m_nearest))`` (the choice kernel's weights relative to the nearest). The
+    nearest usable candidate is the nearest of all whenever any is usable (own minutes keep the
+    order of metres), so one exponential per class serves every entry.
+
+    At finite beta, ``scale * x[c - c0]`` are the expected visits to each facility of class c
+    (``x`` is 0 for a class nobody uses). Returns ``(nearest, taken, scale, served, walk, near)``:
+    the nearest candidate's own minutes (inf if none), at ``beta = inf`` the table entry of the
+    chosen facility (else -1), the scale of ``x``, and the resident's expected visits, their
+    own walking minutes and the visits to facilities within ``near_m`` metres.
+    """
+    nearest = nearest_metres / speed
+    served = 0.0
+    one_limit = True
     for k in range(limits.size):
-        if k == 0 or limits[k] != limits[k - 1]:  # the shares under a new limit
-            u = 0
-            for j in range(lo, hi):
-                m = metres[j] / speed
-                if m <= limits[k]:
-                    chosen[u] = j
-                    minutes[u] = m
-                    u += 1
-            c = u
-            if u > 0 and math.isinf(beta):
-                q = nearest_first(facility[chosen[:u]], minutes[:u], 1)[0]
-                chosen[0], prob[0], c = chosen[q], 1.0, 1
-            elif u > 0:
-                nearest = minutes[:u].min()
-                total = 0.0
-                for q in range(u):
-                    prob[q] = math.exp(-beta * (minutes[q] - nearest))
-                    total += prob[q]
-                for q in range(u):
-                    prob[q] /= total
-        has[k] = c > 0
-        for q in range(c):
-            out_v[chosen[q] - lo] += per_resident[k] * prob[q]
+        if nearest <= limits[k]:
+            served += per_resident[k]
+        one_limit = one_limit and limits[k] == limits[0]
+    if served == 0.0:  # nothing usable under any limit (or no departure)
+        return nearest, -1, 0.0, 0.0, 0.0, 0.0
+    if math.isinf(beta):
+        taken, metres = _nearest(c0, c1, class_start, class_metres, facility, speed, nearest)
+        return nearest, taken, 0.0, served, served * nearest, served if metres <= near_m else 0.0
+    if one_limit:  # the usual case: one limit (the cut-off) for every departure
+        z, walk, near = _logit_weights(c0, c1, class_start, class_metres, speed, beta, nearest, limits[0], near_m, x)
+        return nearest, -1, served / z, served, walk * served / z, near * served / z
+    walk, near = _logit_visits(c0, c1, class_start, class_metres, speed, beta, nearest, limits, per_resident, near_m, x)
+    return nearest, -1, 1.0, served, walk, near
+
+
+@numba.njit(cache=True)
+def _nearest(c0, c1, class_start, class_metres, facility, speed, nearest):
+    """The table entry of the nearest candidate (own minutes ``nearest``, ties by the lower id) and its metres."""
+    taken, metres = -1, math.inf
+    for c in range(c0, c1):
+        if class_metres[c] / speed == nearest:
+            for j in range(class_start[c], class_start[c + 1]):
+                if taken < 0 or facility[j] < facility[taken]:
+                    taken, metres = j, class_metres[c]
+    return taken, metres
+
+
+@numba.njit(cache=True)
+def _logit_weights(c0, c1, class_start, class_metres, speed, beta, nearest, limit, near_m, x):
+    """Logit weights relative to the nearest in ``x`` (0 beyond ``limit``); their sum, Σ weight × minutes, Σ near."""
+    z, walk, near = 0.0, 0.0, 0.0
+    for c in range(c1 - c0):
+        m = class_metres[c0 + c] / speed
+        if m <= limit:
+            x[c] = math.exp(-beta * (m - nearest))
+            w = x[c] * (class_start[c0 + c + 1] - class_start[c0 + c])
+            z += w
+            walk += w * m
+            if class_metres[c0 + c] <= near_m:
+                near += w
+        else:
+            x[c] = 0.0
+    return z, walk, near
+
+
+@numba.njit(cache=True)
+def _logit_visits(c0, c1, class_start, class_metres, speed, beta, nearest, limits, per_resident, near_m, x):
+    """Expected visits in ``x`` when the limit differs by departure minute: each entry's shares over its candidates."""
+    z = np.zeros(limits.size)
+    for c in range(c1 - c0):
+        m = class_metres[c0 + c] / speed
+        x[c] = math.exp(-beta * (m - nearest))
+        for k in range(limits.size):
+            if m <= limits[k]:
+                z[k] += x[c] * (class_start[c0 + c + 1] - class_start[c0 + c])
+    walk, near = 0.0, 0.0
+    for c in range(c1 - c0):
+        m = class_metres[c0 + c] / speed
+        share = 0.0
+        for k in range(limits.size):
+            if m <= limits[k]:
+                share += per_resident[k] / z[k]
+        x[c] *= share
+        w = x[c] * (class_start[c0 + c + 1] - class_start[c0 + c])
+        walk += w * m
+        if class_metres[c0 + c] <= near_m:
+            near += w
+    return walk, near
+
+
+@numba.njit(cache=True)
+def _log_none(window, prob, reached, days_wanted):
+    """Log-probability of no visit at all over the run, each window reached with probability ``reached``."""
+    out = 0.0
+    for k in range(window.size):
+        if k == 0 or window[k] != window[k - 1]:
+            p = prob[k] * reached[window[k]]
+            if p > 0.0:
+                out += days_wanted[k] * (math.log1p(-p) if p < 1.0 else -math.inf)
+    return out
 
 
 @numba.njit(cache=True, parallel=True)
 def _allocate(
-    indptr, facility, metres, n_types, origin, speed, group, needs, beta, type_start, window, limit_min,
-    share, per_resident, prob, days_wanted, n_windows, near_m, n_facilities, n_groups,
+    by_origin, origin_start, class_of_group, class_start, class_metres, nearest_metres, facility, n_types, speed,
+    group, needs, beta, type_start, window, limit_min, share, per_resident, prob, days_wanted, n_windows, near_m,
+    n_facilities, n_groups, most_classes, most_home_classes,
 ):  # fmt: skip
     """Pass 1: expected visits by facility and group, the per-type totals, and who goes out at all."""
-    n = origin.size
+    n_origins = origin_start.size - 1
     visits = np.zeros((CHUNKS, n_facilities, n_groups))
     totals = np.zeros((CHUNKS, 5, n_types))  # wanted, unmet, served, Σ visits × own minutes, near
-    log_none = np.zeros(n)  # log P(no visit at all over the run)
+    log_none = np.zeros(by_origin.size)  # log P(no visit at all over the run), by resident id
     for chunk in numba.prange(CHUNKS):
         reached = np.zeros(n_windows)
-        for r in range(chunk * n // CHUNKS, (chunk + 1) * n // CHUNKS):
-            reached[:] = 0.0
-            for t in range(n_types):
-                if not needs[r, t]:
-                    continue
-                e0, e1 = type_start[t], type_start[t + 1]
-                g = origin[r] * n_types + t
-                lo, hi = indptr[g], indptr[g + 1]
-                v = np.zeros(hi - lo)
-                has = np.zeros(e1 - e0, dtype=np.bool_)
-                _expected_visits(
-                    lo, hi, facility, metres, speed[r], beta[t], limit_min[e0:e1], per_resident[e0:e1], v, has
-                )
-                for k in range(e0, e1):
-                    totals[chunk, 0, t] += per_resident[k]
-                    if has[k - e0]:
-                        reached[window[k]] += share[k]
-                    else:
-                        totals[chunk, 1, t] += per_resident[k]
-                for j in range(lo, hi):
-                    if v[j - lo] > 0.0:
-                        visits[chunk, facility[j], group[r]] += v[j - lo]
-                        totals[chunk, 2, t] += v[j - lo]
-                        totals[chunk, 3, t] += v[j - lo] * metres[j] / speed[r]
-                        if metres[j] <= near_m:
-                            totals[chunk, 4, t] += v[j - lo]
-            for k in range(window.size):
-                if k == 0 or window[k] != window[k - 1]:
-                    p = prob[k] * reached[window[k]]
-                    if p > 0.0:
-                        log_none[r] += days_wanted[k] * (math.log1p(-p) if p < 1.0 else -math.inf)
+        x = np.empty(most_classes)
+        acc = np.zeros((most_home_classes, n_groups))  # the home's expected visits to each facility of a class
+        for o in range(chunk * n_origins // CHUNKS, (chunk + 1) * n_origins // CHUNKS):
+            oc0, oc1 = class_of_group[o * n_types], class_of_group[(o + 1) * n_types]
+            acc[: oc1 - oc0] = 0.0
+            for i in range(origin_start[o], origin_start[o + 1]):
+                r = by_origin[i]
+                g = group[r]
+                reached[:] = 0.0
+                for t in range(n_types):
+                    if not needs[r, t]:
+                        continue
+                    e0, e1 = type_start[t], type_start[t + 1]
+                    c0, c1 = class_of_group[o * n_types + t], class_of_group[o * n_types + t + 1]
+                    nearest, taken, scale, served, walk, near = _first_choice(
+                        c0, c1, class_start, class_metres, nearest_metres[o * n_types + t], facility, speed[r],
+                        beta[t], limit_min[e0:e1], per_resident[e0:e1], near_m, x,
+                    )  # fmt: skip
+                    for k in range(e0, e1):
+                        totals[chunk, 0, t] += per_resident[k]
+                        if nearest <= limit_min[k]:
+                            reached[window[k]] += share[k]
+                        else:
+                            totals[chunk, 1, t] += per_resident[k]
+                    totals[chunk, 2, t] += served
+                    totals[chunk, 3, t] += walk
+                    totals[chunk, 4, t] += near
+                    if taken >= 0:  # beta = inf: all to the nearest
+                        visits[chunk, facility[taken], g] += served
+                    elif served > 0.0:
+                        for c in range(c1 - c0):
+                            acc[c0 + c - oc0, g] += scale * x[c]
+                log_none[r] = _log_none(window, prob, reached, days_wanted)
+            for c in range(oc0, oc1):
+                for j in range(class_start[c], class_start[c + 1]):
+                    for h in range(n_groups):
+                        visits[chunk, facility[j], h] += acc[c - oc0, h]
     summed = np.zeros((n_facilities, n_groups))
     summed_totals = np.zeros((5, n_types))
     for chunk in range(CHUNKS):  # in order: the same bits whatever the threads
@@ -191,42 +301,66 @@ def _allocate(
     return summed, summed_totals, log_none
 
 
+@numba.njit(cache=True, inline="always")
+def _add_company(f, mine, g, total_f, minutes_fg, own):
+    """Add ``mine`` expected person-minutes of a resident of group g at facility f to its company ``own``.
+
+    ``own[0]`` sums the resident's minutes where others are expected, ``own[1 + h]`` those
+    minutes times the others' share of h: ``(M_fh - mine [h = g]) / (M_f - mine)``.
+    """
+    others = total_f[f] - mine
+    if others <= 1e-9 * total_f[f]:  # nobody else expected: no company (rounding aside)
+        return
+    own[0] += mine
+    q = mine / others
+    for h in range(minutes_fg.shape[1]):
+        own[1 + h] += q * minutes_fg[f, h]
+    own[1 + g] += q * (max(minutes_fg[f, g] - mine, 0.0) - minutes_fg[f, g])  # r itself is not its own company
+
+
 @numba.njit(cache=True, parallel=True)
-def _company(indptr, facility, metres, n_types, origin, speed, group, needs, beta, type_start, limit_min,
-             per_resident, visit_min, minutes_fg):  # fmt: skip
+def _company(
+    by_origin, origin_start, class_of_group, class_start, class_metres, nearest_metres, facility, n_types, speed,
+    group, needs, beta, type_start, limit_min, per_resident, visit_min, minutes_fg, most_classes,
+):  # fmt: skip
     """Pass 2, residents independent (over the cores): each one's expected company by group.
 
     Returns per resident the person-minutes it spends where others are expected too, and per
     group h the sum over those minutes of the others' share of h at the facility (r itself
     excluded from the facility's expected person-minutes).
     """
-    n = origin.size
+    n_origins = origin_start.size - 1
     n_groups = minutes_fg.shape[1]
     total_f = minutes_fg.sum(axis=1)
-    company = np.zeros(n)
-    share_sum = np.zeros((n, n_groups))
-    for r in numba.prange(n):
-        for t in range(n_types):
-            if not needs[r, t]:
-                continue
-            e0, e1 = type_start[t], type_start[t + 1]
-            g = origin[r] * n_types + t
-            lo, hi = indptr[g], indptr[g + 1]
-            v = np.zeros(hi - lo)
-            has = np.zeros(e1 - e0, dtype=np.bool_)
-            _expected_visits(lo, hi, facility, metres, speed[r], beta[t], limit_min[e0:e1], per_resident[e0:e1], v, has)
-            for j in range(lo, hi):
-                if v[j - lo] <= 0.0:
-                    continue
-                f = facility[j]
-                mine = v[j - lo] * visit_min[t]
-                others = total_f[f] - mine
-                if others <= 1e-9 * total_f[f]:  # nobody else expected: no company (rounding aside)
-                    continue
-                company[r] += mine
-                for h in range(n_groups):
-                    of_h = minutes_fg[f, h] - (mine if h == group[r] else 0.0)
-                    share_sum[r, h] += mine * max(of_h, 0.0) / others
+    company = np.zeros(by_origin.size)
+    share_sum = np.zeros((by_origin.size, n_groups))
+    for chunk in numba.prange(CHUNKS):
+        x = np.empty(most_classes)
+        own = np.empty(1 + n_groups)
+        for o in range(chunk * n_origins // CHUNKS, (chunk + 1) * n_origins // CHUNKS):
+            for i in range(origin_start[o], origin_start[o + 1]):
+                r = by_origin[i]
+                g = group[r]
+                own[:] = 0.0
+                for t in range(n_types):
+                    if not needs[r, t]:
+                        continue
+                    e0, e1 = type_start[t], type_start[t + 1]
+                    c0, c1 = class_of_group[o * n_types + t], class_of_group[o * n_types + t + 1]
+                    _, taken, scale, served, _, _ = _first_choice(
+                        c0, c1, class_start, class_metres, nearest_metres[o * n_types + t], facility, speed[r],
+                        beta[t], limit_min[e0:e1], per_resident[e0:e1], 0.0, x,
+                    )  # fmt: skip
+                    if taken >= 0:
+                        _add_company(facility[taken], served * visit_min[t], g, total_f, minutes_fg, own)
+                    elif served > 0.0:
+                        for c in range(c1 - c0):
+                            if x[c] > 0.0:
+                                mine = scale * x[c] * visit_min[t]
+                                for j in range(class_start[c0 + c], class_start[c0 + c + 1]):
+                                    _add_company(facility[j], mine, g, total_f, minutes_fg, own)
+                company[r] = own[0]
+                share_sum[r] = own[1:]
     return company, share_sum
 
 
@@ -281,12 +415,15 @@ def _compute_allocation(context: RunContext) -> Allocation:
     n_facilities = len(context.city.facilities)
     near_m = usage.FIFTEEN_MIN * context.spec.simulation.reference_m_per_min
     type_of_entry = np.repeat(np.arange(len(types)), np.diff(plan.type_start))
-    common = (reach.indptr, reach.facility, reach.metres, reach.n_types, context.origin_of, res.m_per_min, res.group)
+    class_of_group, class_start, class_metres, nearest_metres = _metre_classes(reach.indptr, reach.metres)
+    by_origin = np.argsort(context.origin_of, kind="stable")  # the residents home by home
+    origin_start = np.searchsorted(context.origin_of[by_origin], np.arange(reach.origins.size + 1))
+    most_classes = max(int(np.diff(class_of_group).max(initial=0)), 1)
+    beta = types.beta_per_min.astype(float)
+    common = (by_origin, origin_start, class_of_group, class_start, class_metres, nearest_metres, reach.facility,
+              reach.n_types, res.m_per_min, res.group, needs, beta, plan.type_start)  # fmt: skip
     visits, totals, log_none = _allocate(
         *common,
-        needs,
-        types.beta_per_min.astype(float),
-        plan.type_start,
         plan.window,
         plan.limit_min,
         plan.share,
@@ -297,17 +434,12 @@ def _compute_allocation(context: RunContext) -> Allocation:
         float(near_m),
         n_facilities,
         n_groups,
+        most_classes,
+        max(int(np.diff(class_of_group[:: reach.n_types]).max(initial=0)), 1),
     )
     person_min = visits * types.visit_min[context.facility_type][:, None]
     company, share_sum = _company(
-        *common,
-        needs,
-        types.beta_per_min.astype(float),
-        plan.type_start,
-        plan.limit_min,
-        plan.per_resident,
-        types.visit_min.astype(float),
-        person_min,
+        *common, plan.limit_min, plan.per_resident, types.visit_min.astype(float), person_min, most_classes
     )
     with np.errstate(invalid="ignore", divide="ignore"):
         exposure = np.where(company[:, None] > 0, share_sum / company[:, None], np.nan)
@@ -450,7 +582,7 @@ def _catchment(context: RunContext, alloc: Allocation) -> dict:
     return out
 
 
-def static_baseline(context: RunContext) -> dict:
+def static_baseline(context: RunContext, access: dict | None = None) -> dict:
     """summary.json's ``static`` block: the run's figures without time, beside the agent model's.
 
     Keys parallel the summary's: ``usage.<type>.visits`` (expected visits per day),
@@ -460,22 +592,33 @@ def static_baseline(context: RunContext) -> dict:
     cross_group_person_minutes_per_resident_day); beside them the static figures only:
     ``usage.<type>.visits_per_place``, ``visits_per_place_max``, ``load``, ``load_max``, and
     ``catchment.<type>.share.<group>``, ``catchment.<type>.multigroup_dissimilarity``.
-    Supply-aware access (2SFCA) is static already: it is ``access.<type>.sfca_*`` of the summary.
+    Supply-aware access (2SFCA) is static already (no time, no choice): with ``access`` given,
+    its figures ``access.<type>.sfca_mean``, ``sfca_p10`` and ``sfca_zero`` are copied in, so
+    the block holds every static figure (their difference from the summary's is 0).
     Definitions in docs/static.md. NaN where a figure is undefined (summary.json writes null).
 
     Args:
         context: The run (its city, residents, types, candidate table, days and cut-off); the
             visit log is not read.
+        access: The summary's ``access`` block (:func:`model.measures.summary.summarise`), or None.
 
     Returns:
-        ``{"usage": ..., "mixing": {"activity": ...}, "catchment": ...}``, plain Python numbers.
+        ``{"usage": ..., "mixing": {"activity": ...}, "catchment": ...}`` (and ``access``), plain
+        Python numbers.
     """
     alloc = allocate(context)
-    return {
+    out = {
         "usage": _usage(context, alloc),
         "mixing": {"activity": _activity(context, alloc)},
         "catchment": _catchment(context, alloc),
     }
+    if access is not None:
+        out["access"] = {t: {k: a[k] for k in SFCA_KEYS} for t, a in access.items()}
+    return out
+
+
+# The 2SFCA figures of summary.json's access block: static by nature, copied into the static block.
+SFCA_KEYS = ("sfca_mean", "sfca_p10", "sfca_zero")
 
 
 def differences(agent: dict, baseline: dict) -> dict[str, float]:
@@ -499,6 +642,30 @@ def differences(agent: dict, baseline: dict) -> dict[str, float]:
             continue
         out[path] = math.nan if value is None or other is None else float(other) - float(value)
     return out
+
+
+def twins(flat: dict) -> dict[str, tuple]:
+    """Every figure of a flattened summary that has a static twin: ``{path: (agent, static, agent − static)}``.
+
+    Args:
+        flat: summary.json flattened (``measures.summary.flatten``), with its ``static.`` block.
+
+    Returns:
+        By the agent figure's dotted path (``usage.park.visits``), in the static block's order;
+        None for a missing or undefined (null, NaN) value, and for the difference of one.
+    """
+    prefix = "static."
+    agent = {k: v for k, v in flat.items() if not k.startswith(prefix)}
+    baseline = {k[len(prefix) :]: v for k, v in flat.items() if k.startswith(prefix)}
+    out = {}
+    for path, diff in differences(agent, baseline).items():
+        out[path] = (_number(agent[path]), _number(baseline[path]), _number(diff))
+    return out
+
+
+def _number(value):
+    """None for a missing or undefined figure, else the number."""
+    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else value
 
 
 def static_facilities(context: RunContext) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from model.measures.access import access_summary, needs_by_type
 from model.measures.catchment import catchment_exposure
 from model.measures.enrolment import enrolment_figures
 from model.measures.sfca import sfca_summary, two_step_fca
+from model.measures.static import static_baseline
 from model.simulation.clock import MINUTES_PER_DAY
 from model.simulation.context import RunContext
 
@@ -212,7 +213,8 @@ def summarise(
             per-day dynamics of a run of several days; None (or rows of days not over yet): 0.
 
     Returns:
-        The dict of summary.json (without ``contacts``).
+        The dict of summary.json (without ``contacts``); ``static`` is the static baseline
+        (:func:`model.measures.static.static_baseline`, docs/static.md).
     """
     res = context.built.residents
     static = static_figures(context)
@@ -295,11 +297,12 @@ def summarise(
             context.days,
         ),
     }
+    summary["static"] = static_baseline(context, summary["access"])
     return summary
 
 
 # The parts of the summary that the simulated days change; everything else (the run's identity,
-# access, residential mixing) is fixed once the city and its residents are built.
+# access, residential mixing, the static baseline) is fixed once the city and its residents are built.
 RUN_DEPENDENT = ("usage.", "dynamics.", "mixing.activity.")
 
 

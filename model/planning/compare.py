@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from model.measures.access import needs_by_type, users_pace
+from model.measures.static import twins
 from model.measures.summary import flatten
 
 
@@ -55,8 +56,15 @@ def community_completeness(model) -> pd.DataFrame:
 
 
 def comparison_table(summaries: dict[str, dict]) -> pd.DataFrame:
-    """comparison.csv: figures by dotted path, a column per scenario, then each one's difference from the first."""
-    flats = {name: flatten(s) for name, s in summaries.items()}
+    """comparison.csv: figures by dotted path, a column per scenario, then each one's difference from the first.
+
+    The figures are summary.json's, its static baseline's (``static.<path>``) among them, and
+    then ``diff.<path>``: the agent model's figure minus its static twin (docs/static.md).
+    """
+    flats = {}
+    for name, s in summaries.items():
+        flat = flatten(s)
+        flats[name] = flat | {f"diff.{path}": diff for path, (_, _, diff) in twins(flat).items()}
     names = list(flats)
     keys = list(dict.fromkeys(k for flat in flats.values() for k in flat))
     frame = pd.DataFrame({"metric": keys})
@@ -231,6 +239,7 @@ def write_report(
     if "who_gained" in maps:
         lines += [f"![who gained coverage]({maps['who_gained'].as_posix()})", ""]
     lines += _worst_served_lines(completeness, names)
+    lines += _static_lines(models, table, names, types)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -257,6 +266,46 @@ def _headline_lines(models: list, table: pd.DataFrame, names: list[str], types: 
     for g in list(models[0].built.residents.group_names):
         row(f"exposure of {g} to others, residential blocks", f"mixing.residential.blocks.exposure.{g}", "{:.3f}")
         row(f"exposure of {g} to others, at facilities", f"mixing.activity.exposure.{g}", "{:.3f}")
+    return lines
+
+
+def _static_lines(models: list, table: pd.DataFrame, names: list[str], types: list[str]) -> list[str]:
+    """The agent model beside the static baseline: agent, static and agent - static per scenario (docs/static.md)."""
+    lines = ["", "## The agent model beside the static baseline", ""]
+    lines.append(
+        "The static baseline is the same city without time: every wanted visit at its expected first choice, "
+        "capacity ignored (docs/static.md). What differs is what simulating time adds: queues, turn-aways, "
+        "the timing of co-presence and the randomness of one run. Each scenario: agent / static / agent - static."
+    )
+    head = "| figure | " + " | ".join(f"{n}: agent | static | diff" for n in names) + " |"
+    lines += ["", head, "|---" * (1 + 3 * len(names)) + "|"]
+    indexed, metrics = table.set_index("metric")[names], set(table["metric"])
+
+    def cell(value, fmt, sign=""):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "-"
+        return format(value, sign + fmt)
+
+    def row(label, path, fmt):
+        if path not in metrics or f"static.{path}" not in metrics:
+            return
+        cells = []
+        for n in names:
+            agent, static, diff = (indexed.loc[key, n] for key in (path, f"static.{path}", f"diff.{path}"))
+            cells += [cell(agent, fmt), cell(static, fmt), cell(diff, fmt, "+")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    for t in types:
+        row(f"{t}: visits per day", f"usage.{t}.visits", ",.1f")
+        row(f"{t}: unmet share of wanted visits", f"usage.{t}.unmet_share", ".1%")
+        row(f"{t}: mean walk (min)", f"usage.{t}.mean_walk_min", ".1f")
+    for g in list(models[0].built.residents.group_names):
+        row(f"activity exposure of {g} to others", f"mixing.activity.exposure.{g}", ".3f")
+        row(f"relative exposure of {g}", f"mixing.activity.relative_exposure.{g}", ".3f")
+        row(f"experienced isolation of {g}", f"mixing.activity.experienced_isolation.{g}", ".3f")
+    row("dissimilarity of person-minutes at facilities", "mixing.activity.multigroup_dissimilarity", ".3f")
+    row("15-minute usage of everyday trips", "usage.fifteen_minute_usage", ".1%")
+    lines.append("")
     return lines
 
 

@@ -26,6 +26,7 @@ from model.city.access import distance_field
 from model.city.streets import StreetCity
 from model.measures.access import coverage_table, needs_by_type, users_pace
 from model.measures.contacts import contact_graph, group_assortativity
+from model.measures.static import static_facilities
 from model.measures.summary import place_minutes, supply_access_columns
 from model.report import drawing, files
 from model.scenario import Scenario, scenario_toml
@@ -191,6 +192,8 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     facilities = files.facilities_table(built.city).copy()
     for key, values in model.facility_totals().items():
         facilities[key] = values
+    for key, values in static_facilities(model.context).items():
+        facilities[key] = values.to_numpy()  # the static baseline's expected use (docs/static.md)
     files.write_csv(out / "facilities.csv", facilities)
     series = timeseries(model)
     series.to_csv(out / "timeseries.csv", index=False, lineterminator="\n")

@@ -177,6 +177,9 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     unmet = model.unmet_counts()
     for i, t in enumerate(model.city.types):
         table[f"unmet_{t}"] = unmet[:, i]
+    if built.residents.household is not None:  # households and escorts (docs/metrics.md)
+        for key, values in model.escort_totals().items():
+            table[key] = values
     for t, access in supply_access_columns(model.context).items():
         table[f"sfca_{t}"] = access  # 2SFCA places per user within reach; empty for non-users
     files.write_csv(out / "residents.csv", table)

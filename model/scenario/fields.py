@@ -157,6 +157,10 @@ def _not_negative_count(v: int) -> str | None:
     return None if v >= 0 else f"must not be negative, not {v:,}"
 
 
+def _escort_age(v: int) -> str | None:
+    return None if 0 <= v <= MAX_AGE else f"must be an age from 0 to {MAX_AGE}, not {v}"
+
+
 def _tries(v: int) -> str | None:
     if v > MAX_TRIES:
         return f"must be at most {MAX_TRIES:,} (facilities tried in one trip), not {v:,}"
@@ -337,6 +341,19 @@ FIELDS: tuple[CatalogueField, ...] = (
         default=False,
         read=bool,
         columns=(Column("open_space", bool),),
+    ),
+    CatalogueField(
+        "escort_below_age",
+        "int",
+        "int",
+        "years",
+        "Residents younger than this are escorted to the type and back by a carer of their household "
+        "(docs/behaviour.md, Households and escorts); 0: nobody is escorted. Only with `[households]` "
+        "on and `escort = true`.",
+        f"0..{MAX_AGE}, at most `households.adult_age`",
+        _escort_age,
+        default=0,
+        columns=(Column("escort_below_age", np.int64),),
     ),
     CatalogueField(
         "source",

@@ -274,6 +274,66 @@ class Simulation:
     reference_m_per_min: float = 80.0
 
 
+# The compositions a household may have, in the order of summary.json and docs/scenarios.md
+COMPOSITIONS = (
+    "elder_alone",
+    "elder_couple",
+    "single_adult",
+    "couple",
+    "couple_with_children",
+    "single_parent",
+    "three_generations",
+)
+
+
+@dataclass(frozen=True)
+class Households:
+    """How residents live together and who takes children to school (the ``[households]`` table).
+
+    Households are formed after the residents are drawn, within each community and group
+    (model/city/households.py, docs/behaviour.md "Households and escorts"). Roles by age: a
+    child is younger than ``adult_age``, an elder is ``elder_age`` or older, an adult in between.
+    The compositions' members: elder_alone one elder, elder_couple two, single_adult one adult,
+    couple two adults, couple_with_children two adults and children, single_parent one adult and
+    children, three_generations one or two elders, two adults and children. A household with
+    children has one child, or two with probability ``two_children``; a three-generation household
+    has one elder, or two with probability ``two_grandparents``.
+
+    Attributes:
+        on: Whether residents live in households (False: each resident lives alone where drawn,
+            exactly as before households existed, and nobody is escorted).
+        escort: Whether carers escort children to the facility types with an ``escort_below_age``.
+        compositions: Share of households of each composition (keys of :data:`COMPOSITIONS`).
+        adult_age: Youngest age of an adult, and of a carer.
+        elder_age: Youngest age of an elder (grandparents).
+        two_children: Share of the households with children that have two.
+        two_grandparents: Share of the three-generation households with two elders (else one).
+
+    """
+
+    on: bool = True  # the model is household-based; false gives the model before households
+    escort: bool = True  # design choice: escorting is part of the household model
+    # assumption, calibrated so that the mean household size is near Inner Mongolia's 2.35 persons
+    # per family household in the 2020 (7th) census (press conference of the autonomous region's
+    # statistics bureau, 20 May 2021, as reported by China News Service: 9.483 million family
+    # households, 22.296 million people); the shares of each composition are not from it
+    compositions: dict[str, float] = field(
+        default_factory=lambda: {
+            "elder_alone": 0.10,
+            "elder_couple": 0.12,
+            "single_adult": 0.16,
+            "couple": 0.22,
+            "couple_with_children": 0.24,
+            "single_parent": 0.06,
+            "three_generations": 0.10,
+        }
+    )
+    adult_age: int = 18  # age of majority (Civil Code of the PRC, art. 17)
+    elder_age: int = 65  # the census's elder age group, 65 and over
+    two_children: float = 0.3  # assumption: most urban households with children have one child
+    two_grandparents: float = 0.5  # assumption: half the three-generation households have both grandparents
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A validated scenario: everything needed to build the city and its residents.
@@ -306,6 +366,7 @@ class Scenario:
     simulation: Simulation
     warnings: tuple[Problem, ...] = field(default=(), compare=False)  # none
     streets: Streets | None = None  # the grid: a scenario has either [grid] or [streets]
+    households: Households = field(default_factory=Households)  # the [households] defaults
 
     @property
     def types_present(self) -> list[str]:

@@ -239,7 +239,8 @@ def test_composition_shares_follow_the_table(tmp_path):
     # adults only and two compositions of adults: no pool runs short before the end, so the
     # households are draws from the table (but the last few): shares within sampling error
     path = small_with(tmp_path, "compositions = { single_adult = 0.4, couple = 0.6 }", residents=3000)
-    text = path.read_text().replace('ages = { "0-5" = 0.1, "6-17" = 0.15, "18-59" = 0.5, "60-100" = 0.25 }', 'ages = { "18-59" = 1.0 }')
+    ages = 'ages = { "0-5" = 0.1, "6-17" = 0.15, "18-59" = 0.5, "60-100" = 0.25 }'
+    text = path.read_text().replace(ages, 'ages = { "18-59" = 1.0 }')
     path.write_text(text)
     model = LifeCircleModel(path, seed=2, days=1)
     kinds = model.population.household_kind
@@ -269,7 +270,8 @@ def run_cli(*args):
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("households")
-    schools = '\n[[facilities]]\ntype = "kindergarten"\nat = [4, 6]\n[[facilities]]\ntype = "primary_school"\nat = [14, 5]\n'
+    schools = '\n[[facilities]]\ntype = "kindergarten"\nat = [4, 6]\n'
+    schools += '[[facilities]]\ntype = "primary_school"\nat = [14, 5]\n'
     path = small_with(tmp, "", residents=1200)
     path.write_text(path.read_text() + schools)
     out = tmp / "out"

@@ -307,7 +307,10 @@ def _check_households(c: Checker, types: dict[str, FacilityType] | None) -> Hous
     adult_age = h.get("adult_age", default_of(Households, "adult_age"))
     elder_age = h.get("elder_age", default_of(Households, "elder_age"))
     if not 1 <= adult_age < elder_age <= MAX_AGE:
-        c.bad("households.adult_age", f"must satisfy 1 <= adult_age < elder_age <= {MAX_AGE}, not {adult_age}, {elder_age}")
+        c.bad(
+            "households.adult_age",
+            f"must satisfy 1 <= adult_age < elder_age <= {MAX_AGE}, not {adult_age} and {elder_age}",
+        )
         ok = False
     two = {k: h.get(k, default_of(Households, k)) for k in ("two_children", "two_grandparents")}
     for k, v in two.items():

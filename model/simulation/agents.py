@@ -327,7 +327,7 @@ class Resident(mesa.Agent):
         return self.engine.paths.metres(self.home, facility.site) / self.pace
 
     def admitted(self, facility: Facility, tick: int) -> None:
-        """Called by the facility: in, for the visit's duration (shortened by closing time, the day's end or a pick-up)."""
+        """Called by the facility: in, for the visit's duration (shortened by closing, the day's end or a pick-up)."""
         self.state = State.VISITING
         self.admit_tick = tick
         ctx = self.context

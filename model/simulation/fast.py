@@ -274,7 +274,8 @@ class FastEngine:
             # carers about to fetch a child set off first (_fetch); their plans wait
             due = ~((self.phase[r] == _PICKUP_DUE) & (self.pickup_at[r] <= tick))
             r, ptr = r[due], ptr[due]
-            kid = rules.needs_escort(self.age[r], self.types, self.plan_type[ptr]) & self.hh_has_carer[self.household[r]]
+            kid = rules.needs_escort(self.age[r], self.types, self.plan_type[ptr])
+            kid &= self.hh_has_carer[self.household[r]]
             if kid.any():
                 self._depart_escorted(r[kid], ptr[kid], tick)
                 r, ptr = r[~kid], ptr[~kid]
@@ -361,9 +362,7 @@ class FastEngine:
         f = self.choice[q, ptr]
         self.walk_min[q] += self.leg_min[q]
         home_min = self.choice_home_m[q, ptr] / self.trip_speed[q]
-        self.give_up[q] = rules.give_up_tick(
-            self.clock, tick, home_min, self.types, self.f_type[f], self.pickup_at[q]
-        )
+        self.give_up[q] = rules.give_up_tick(self.clock, tick, home_min, self.types, self.f_type[f], self.pickup_at[q])
         self.wait_since[q] = tick
         self.wait_key[q] = self.rng.random(q.size)
         self._set_state(q, State.WAITING)
@@ -530,7 +529,7 @@ class FastEngine:
         self.given_up[r[rules.usable(nearest_min, limit)]] += 1
 
     def _ward_admitted(self, kids: np.ndarray, fac: np.ndarray, leave: np.ndarray, tick: int) -> None:
-        """Children admitted now: their carers stay, walk home, or go on to their own next visit (Resident.ward_admitted)."""
+        """Children admitted now: their carers stay, walk home, or go on to an own visit (Resident.ward_admitted)."""
         if kids.size == 0:
             return
         c = self.escort_of[kids]
@@ -594,7 +593,7 @@ class FastEngine:
         self._start_walk(c, tick, self.home[c], self.fetch_cell[c], self.fetch_m[c] / self.speed[c])
 
     def _take_home(self, carers: np.ndarray, start: int, cells: np.ndarray, minutes: np.ndarray) -> None:
-        """Carers walk home with their children from the children's facilities, at the pair's pace (Resident.take_home)."""
+        """Carers walk their children home from their facilities at the pair's pace (Resident.take_home)."""
         if carers.size == 0:
             return
         self.phase[carers] = _TAKE_HOME

@@ -1,7 +1,7 @@
 """The visit log: one record per completed visit, kept in memory and optionally passed to a sink.
 
-Columns: resident, facility, type, arrive_min, leave_min, walk_min, choice_rank, escorted_by, chain. The resident is present at
-the facility for run minutes ``arrive_min <= t < leave_min`` (from admission to leaving);
+Columns: resident, facility, type, arrive_min, leave_min, walk_min, choice_rank, escorted_by, chain. The
+resident is present at the facility for run minutes ``arrive_min <= t < leave_min`` (from admission to leaving);
 ``walk_min`` is the realised one-way walking time from home to the facility, in minutes (path
 metres over own speed, summed over the legs when a first choice turned the resident away);
 ``choice_rank`` is 1 when the visit is at the first facility the resident walked to on that

@@ -222,6 +222,8 @@ def test_visits_csv_has_the_choice_rank(spread_run):
         "leave_min",
         "walk_min",
         "choice_rank",
+        "escorted_by",  # households are on by default
+        "chain",
     ]
     assert set(visits["choice_rank"]) <= {1, 2, 3} and visits["choice_rank"].max() >= 2  # tries = 3
 

@@ -60,7 +60,7 @@ def test_facility_type_has_id_and_one_attribute_per_field_in_table_order():
 def test_the_schema_of_a_facility_type_is_the_table():
     assert SCHEMA["facility_types"] == "types"
     assert TYPE_FIELDS == {f.name: f.kind for f in FIELDS}
-    assert OPTIONAL_TYPE_FIELDS == ("catchment_min", "area_m2", "open_space", "source", "osm")
+    assert OPTIONAL_TYPE_FIELDS == ("catchment_min", "area_m2", "open_space", "source", "osm", "escort_below_age")
 
 
 def test_every_catalogue_entry_gives_every_required_field_and_only_fields_of_the_table():

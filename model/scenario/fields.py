@@ -343,19 +343,6 @@ FIELDS: tuple[CatalogueField, ...] = (
         columns=(Column("open_space", bool),),
     ),
     CatalogueField(
-        "escort_below_age",
-        "int",
-        "int",
-        "years",
-        "Residents younger than this are escorted to the type and back by a carer of their household "
-        "(docs/behaviour.md, Households and escorts); 0: nobody is escorted. Only with `[households]` "
-        "on and `escort = true`.",
-        f"0..{MAX_AGE}, at most `households.adult_age`",
-        _escort_age,
-        default=0,
-        columns=(Column("escort_below_age", np.int64),),
-    ),
-    CatalogueField(
         "source",
         "sources",
         "dict[str, str]",
@@ -382,6 +369,19 @@ FIELDS: tuple[CatalogueField, ...] = (
         read=parse_osm_tags,
         write=lambda conditions: [format_osm_condition(c) for c in conditions],
         compare=False,
+    ),
+    CatalogueField(
+        "escort_below_age",
+        "int",
+        "int",
+        "years",
+        "Residents younger than this are escorted to the type and back by a carer of their household "
+        "(docs/behaviour.md, Households and escorts); 0: nobody is escorted. Only with `[households]` "
+        "on and `escort = true`.",
+        f"0..{MAX_AGE}, at most `households.adult_age`",
+        _escort_age,
+        default=0,
+        columns=(Column("escort_below_age", np.int64),),
     ),
 )
 

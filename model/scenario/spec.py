@@ -313,19 +313,20 @@ class Households:
 
     on: bool = True  # the model is household-based; false gives the model before households
     escort: bool = True  # design choice: escorting is part of the household model
-    # assumption, calibrated so that the mean household size is near Inner Mongolia's 2.35 persons
-    # per family household in the 2020 (7th) census (press conference of the autonomous region's
-    # statistics bureau, 20 May 2021, as reported by China News Service: 9.483 million family
-    # households, 22.296 million people); the shares of each composition are not from it
+    # assumption: a third of the households with children (about Inner Mongolia's share of residents
+    # under 18 at 1.3 children a household); the mean size this gives (near 2.2) is below the 2.35
+    # persons per family household of Inner Mongolia's 2020 (7th) census (the autonomous region's
+    # statistics bureau, press conference of 20 May 2021, reported by China News Service), which
+    # gives no shares of compositions (docs/scenarios.md#households)
     compositions: dict[str, float] = field(
         default_factory=lambda: {
-            "elder_alone": 0.10,
-            "elder_couple": 0.12,
-            "single_adult": 0.16,
-            "couple": 0.22,
-            "couple_with_children": 0.24,
-            "single_parent": 0.06,
-            "three_generations": 0.10,
+            "elder_alone": 0.11,
+            "elder_couple": 0.13,
+            "single_adult": 0.18,
+            "couple": 0.25,
+            "couple_with_children": 0.20,
+            "single_parent": 0.05,
+            "three_generations": 0.08,
         }
     )
     adult_age: int = 18  # age of majority (Civil Code of the PRC, art. 17)

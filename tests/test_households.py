@@ -53,7 +53,17 @@ def engine(request):
 DEPART_TICK, PAIR_ARRIVE, CHILD_LEAVE, PICKUP, PAIR_HOME = 60, 73, 193, 180, 206
 
 
-def escort_street(tmp_path, market_visit_min=30, elder_park=False, households=""):
+def escort_street(
+    tmp_path,
+    market_visit_min=30,
+    elder_park=False,
+    households="",
+    close="17:00",
+    visit_min=120,
+    ages='{ "4-4" = 0.5, "70-70" = 0.5 }',
+    residents=2,
+    capacity=10,
+):
     """The one-street scenario of a grandparent and a child; the seed's draw gives ages 4 and 70 (checked)."""
     types = ftype(
         "kindergarten",
@@ -61,11 +71,12 @@ def escort_street(tmp_path, market_visit_min=30, elder_park=False, households=""
         daily_prob=1.0,
         weekdays_only=False,
         depart=["08:00", "08:00"],
-        visit_min=120,
+        visit_min=visit_min,
         open="07:00",
-        close="17:00",
-        capacity=10,
+        close=close,
+        capacity=capacity,
         beta_per_min=float("inf"),
+        patience_min=0,
         escort_below_age=6,
     )
     types += ftype(
@@ -89,15 +100,15 @@ def escort_street(tmp_path, market_visit_min=30, elder_park=False, households=""
         tmp_path,
         width=20,
         height=1,
-        communities=community(0, 0, 2),
+        communities=community(0, 0, residents),
         facilities=facilities,
         types=types,
-        ages='{ "4-4" = 0.5, "70-70" = 0.5 }',
+        ages=ages,
         speeds='{ "0-17" = 60.0, "18-100" = 40.0 }',
         simulation='day_start = "07:00"\nday_end = "12:00"',
     )
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(f"[households]\ncompositions = {{ elder_alone = 1.0 }}\n{households}\n")
+        fh.write(f"[households]\n{households or 'compositions = { elder_alone = 1.0 }'}\n")
     return path
 
 
@@ -121,13 +132,21 @@ def run_states(model):
     return np.array(states)
 
 
-def test_the_pair_walks_at_the_slower_pace_and_the_carer_chains_to_the_market(tmp_path, engine):
-    model, child, carer = grandparent_and_child(escort_street(tmp_path), engine)
+@pytest.mark.parametrize(
+    ("close", "leave"),
+    [
+        ("17:00", CHILD_LEAVE),  # after the visit's 120 minutes
+        ("10:00", 180),  # at closing (10:00 is tick 180): the carer sets off in 180 - 13 = 167
+    ],
+)
+def test_the_pair_walks_at_the_slower_pace_and_the_carer_chains_to_the_market(tmp_path, engine, close, leave):
+    model, child, carer = grandparent_and_child(escort_street(tmp_path, close=close), engine)
     states = run_states(model)
+    pickup, pair_home = leave - 13, leave + 13
     v = visits_of(model)
     kid = v["resident"] == child
     assert list(v["type"][kid]) == [model.type_index["kindergarten"]]
-    assert v["arrive_min"][kid][0] == PAIR_ARRIVE and v["leave_min"][kid][0] == CHILD_LEAVE
+    assert v["arrive_min"][kid][0] == PAIR_ARRIVE and v["leave_min"][kid][0] == leave
     assert v["walk_min"][kid][0] == pytest.approx(500 / 40)  # at the pair's pace
     assert v["escorted_by"][kid][0] == carer and v["chain"][kid][0] == 1
     mine = v["resident"] == carer
@@ -136,20 +155,66 @@ def test_the_pair_walks_at_the_slower_pace_and_the_carer_chains_to_the_market(tm
     assert v["walk_min"][mine][0] == pytest.approx(300 / 40)  # the leg from the kindergarten
     assert v["chain"][mine][0] == 2 and v["escorted_by"][mine][0] == -1
     # the carer walks with the child (ticks 60..72), is in the market's queue or inside, home by
-    # 117, sets off at 180, waits for nobody (arrives in tick 193 as the child leaves), home at 206
+    # 117, sets off at 180 (167), waits for nobody (arrives as the child leaves), home at 206 (193)
     c = states[:, carer]
     assert (c[DEPART_TICK:PAIR_ARRIVE] == State.WALKING).all()
     assert c[PAIR_ARRIVE] == State.WALKING  # the child admitted at the end of tick 73: the carer set off
     assert (c[82:112] == State.VISITING).all()
-    assert (c[117:PICKUP] == State.HOME).all()
-    assert (c[PICKUP:PAIR_HOME] == State.WALKING).all()
-    assert (c[PAIR_HOME:] == State.HOME).all()
+    assert (c[117:pickup] == State.HOME).all()
+    assert (c[pickup:pair_home] == State.WALKING).all()
+    assert (c[pair_home:] == State.HOME).all()
     k = states[:, child]
-    assert (k[PAIR_ARRIVE:CHILD_LEAVE] == State.VISITING).all() and (k[PAIR_HOME:] == State.HOME).all()
+    assert (k[PAIR_ARRIVE:leave] == State.VISITING).all() and (k[pair_home:] == State.HOME).all()
     totals = model.escort_totals()
     assert totals["escort_min"][carer] == 14 + 26 and totals["escort_min"][child] == 0
     assert totals["given_up_escort"].sum() == 0 and totals["no_escort"].sum() == 0
     assert model.unmet_counts().sum() == 0
+
+
+def test_a_carer_without_time_to_go_home_stays_at_the_facility(tmp_path, engine):
+    # a visit of 20 min: admitted in 73, the child leaves in 93; home and back would take
+    # 74 + 13 = 87 > 93 - 13 = 80: the carer stays (ESCORTING) until 93; home at 106; its market
+    # visit, due since 08:10, starts in the tick after (107), from home (chain 1)
+    model, child, carer = grandparent_and_child(escort_street(tmp_path, visit_min=20), engine)
+    states = run_states(model)
+    assert (states[PAIR_ARRIVE:93, carer] == State.ESCORTING).all()
+    assert (states[93:106, carer] == State.WALKING).all() and states[106, carer] == State.HOME
+    v = visits_of(model)
+    mine = v["resident"] == carer
+    assert v["arrive_min"][mine][0] == 107 + 5 and v["chain"][mine][0] == 1
+    assert model.escort_totals()["escort_min"][carer] == 106 - 60
+
+
+def test_a_child_turned_away_walks_home_with_its_carer(tmp_path, engine):
+    # two parents of 40 (40 m/min) and two children of 4 in one household; both children leave at
+    # 08:00 with a parent each, arrive in tick 73 at a kindergarten with one place and no patience:
+    # one is admitted, the other turned away at the end of tick 73 and walks home with its
+    # parent from tick 74 at the pair's pace: home in tick 87
+    path = escort_street(
+        tmp_path,
+        ages='{ "4-4" = 0.5, "40-40" = 0.5 }',
+        residents=4,
+        capacity=1,
+        households="compositions = { couple_with_children = 1.0 }\ntwo_children = 1.0",
+    )
+    for seed in range(1, 60):
+        model = LifeCircleModel(path, seed=seed, days=1, engine=engine)
+        if sorted(model.population.age) == [4, 4, 40, 40]:
+            break
+    assert np.unique(model.population.household).size == 1
+    states = run_states(model)
+    v = visits_of(model)
+    kg = model.type_index["kindergarten"]
+    served = v["resident"][v["type"] == kg]
+    assert served.size == 1
+    kids = np.flatnonzero(model.population.age == 4)
+    away = int(kids[kids != served[0]][0])
+    assert model.unmet_counts()[away, kg] == 1
+    assert (states[74:87, away] == State.WALKING).all() and states[87, away] == State.HOME
+    parents = np.flatnonzero(model.population.age == 40)
+    with_it = [p for p in parents if (states[74:87, p] == State.WALKING).all() and states[87, p] == State.HOME]
+    assert with_it and model.escort_totals()["escort_min"][parents].min() > 0
+    assert v["escorted_by"][v["type"] == kg][0] in parents
 
 
 def test_an_own_visit_that_cannot_fit_before_the_pick_up_is_given_up(tmp_path, engine):

@@ -6,6 +6,11 @@ facility does at the end of the tick, after every resident has moved. Every rule
 the rulebook, model/simulation/rules.py, which the fast engine calls too. docs/behaviour.md
 states the rules in prose with the source or assumption behind every number.
 
+With households (``[households]``), ``Resident`` also carries the escort of children: a child's
+trip starts only with a carer of its household, whom the child's facility tells of the
+admission (``Resident.ward_admitted``) and who fetches it (``Resident.fetch``); the rules are
+those of the rulebook's section "households and escorts".
+
 The agents read the run through the engine's :class:`model.simulation.context.RunContext`
 (``self.context``: clock, types, residents, candidates, random generator, visit log), never
 through the model: ``self.model`` is only the Mesa model they are registered with.

@@ -13,13 +13,16 @@ One tick, in the order that reproduces ``Resident.step`` followed by ``Facility.
 0. at the first tick of a day, every resident draws the day's plan (``Resident.plan_day``);
 1. visitors whose visit ends now leave and start walking home (``Resident.leave``);
 2. residents at home whose next planned departure is due choose facilities and leave
-   (``Resident.start_trip``, ``Resident.choose_facilities``);
-3. walkers whose walk ends now arrive: home, or into the queue of their facility
-   (``Resident.walk``, ``Resident.arrive``);
+   (``Resident.start_trip``, ``Resident.choose_facilities``): with escorts, children who need
+   one first, each with the carer the rulebook names (``_find_carers``), then everyone else;
+3. walkers whose walk ends now arrive: home, or into the queue of their facility, or at the door
+   of a child's facility (``Resident.walk``, ``Resident.arrive``); then, with escorts, carers at
+   home whose pick-up of a child is due set off (``Resident.fetch``);
 4. at the last tick of a day, plans never started are unmet (``Resident.end_day``);
 5. every open facility admits its queue while it has room, then the waiters whose patience ran
    out give up and walk to their next choice, or home unserved (``Facility.admit``,
-   ``Resident.turned_away``).
+   ``Resident.turned_away``); the carers of children admitted now walk home, go on to their own
+   next visit, or stay (``Resident.ward_admitted``).
 
 Every rule (needs, opening hours, whether a trip fits, give-up and leave ticks, plan order, the
 ranking at ``beta = inf``) is a function of model/simulation/rules.py, called here on arrays and

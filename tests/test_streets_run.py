@@ -343,7 +343,9 @@ def test_connectors_on_one_street_node_and_off_the_main_component(tmp_path):
     edges = path.parent / "csv" / "edges.csv"
     edges.write_text(edges.read_text(encoding="utf-8") + "58,1300,40,1\n9001,42,250,2\n57,57,5,3\n", encoding="utf-8")
     path.write_text(
-        path.read_text(encoding="utf-8") + '\n[[facilities]]\ntype = "convenience"\nat_m = [385295.0, 6671008.0]\n',
+        path.read_text(encoding="utf-8") + '\n[[facilities]]\ntype = "convenience"\nat_m = [385295.0, 6671008.0]\n'
+        # the homes as drawn: households (on by default) would move each household into one of them
+        "[households]\non = false\n",
         encoding="utf-8",
     )
     model = LifeCircleModel(path, seed=5, engine="fast")
@@ -397,6 +399,8 @@ def largest_remainders(n: int, floor: list[Fraction]) -> list[int]:
 @pytest.mark.parametrize("path", [HELSINKI, SMALL], ids=["helsinki_centre", "streets_small"])
 def test_residents_are_shared_over_homes_by_floor_area(path):
     scenario = load_scenario(path)
+    # the homes as drawn: households (on by default) then move each household into one of them
+    scenario = replace(scenario, households=replace(scenario.households, on=False))
     model = LifeCircleModel(scenario, seed=3, engine="fast")
     files, _ = data_files(path)
     homes = pd.read_csv(files["homes"], dtype=str)

@@ -267,6 +267,7 @@ class LifeCircleModel(mesa.Model):
             self.engine.unmet_counts(),
             self._waiting_by_type(),
             self._day_totals,
+            self.engine.escort_totals(),
         )
 
     def _waiting_by_type(self) -> np.ndarray:
@@ -300,6 +301,10 @@ class LifeCircleModel(mesa.Model):
         """Wanted visits not served, per resident (rows) and facility type (columns)."""
         return self.engine.unmet_counts()
 
+    def escort_totals(self) -> dict[str, np.ndarray]:
+        """Per resident over the run so far: escort_min, given_up_escort, no_escort (docs/metrics.md)."""
+        return self.engine.escort_totals()
+
     # ----------------------------------------------------------------- data collection
 
     def _tick_reporters(self) -> dict:
@@ -315,6 +320,11 @@ class LifeCircleModel(mesa.Model):
             "walking": lambda m: int(m.engine.state_counts()[State.WALKING]),
             "waiting": lambda m: int(m.engine.state_counts()[State.WAITING]),
             "at_facilities": lambda m: int(m.engine.state_counts()[State.VISITING]),
+            **(
+                {"escorting": lambda m: int(m.engine.state_counts()[State.ESCORTING])}
+                if self.population.household is not None
+                else {}
+            ),
             "cross_group_copresence": lambda m: cross_group_copresence(m.engine.occupancy_by_group()),
         }
         for t in self.city.types:

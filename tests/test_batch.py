@@ -73,6 +73,7 @@ def reporters_after(scenario: str, seed: int, steps: int) -> dict:
         "walking": int((states == State.WALKING).sum()),
         "waiting": int((states == State.WAITING).sum()),
         "at_facilities": int((states == State.VISITING).sum()),
+        "escorting": int((states == State.ESCORTING).sum()),  # carers at a child's facility (households)
         "day": 0,
         "minute": 8 * 60 + steps - 1,  # the minute of the last tick simulated
     }
@@ -105,9 +106,9 @@ def test_batch_run_returns_one_row_per_run_with_the_reporters(rows, scenario):
             by_hand.step()
         counts = np.bincount(by_hand.resident_states(), minlength=len(State))
         row = frame[frame["seed"] == seed].iloc[0]
-        assert [row[k] for k in ("home", "walking", "waiting", "at_facilities")] == list(counts)
+        assert [row[k] for k in ("home", "walking", "waiting", "at_facilities", "escorting")] == list(counts)
         assert row["minute"] == 8 * 60 + MAX_STEPS - 1
-        assert row["walking"] + row["waiting"] + row["at_facilities"] > 0
+        assert row["walking"] + row["waiting"] + row["at_facilities"] + row["escorting"] > 0
 
 
 def test_agent_batch_rows_are_the_agents_state(agent_rows, scenario):

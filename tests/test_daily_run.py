@@ -193,6 +193,8 @@ def test_files_and_contract_keys(runs, name):
         "leave_min",
         "walk_min",
         "choice_rank",
+        "escorted_by",  # households are on by default
+        "chain",
     ]
     assert (visits["choice_rank"] >= 1).all()
     assert set(summary["dynamics"]) == set(types)
@@ -229,7 +231,8 @@ def test_files_and_contract_keys(runs, name):
     assert (series[[f"waiting_{t}" for t in types]].sum(axis=1) == series["waiting"]).all()
     assert list(series.columns[:2]) == ["day", "minute"]
     assert len(series) == DAYS * TICKS_PER_DAY  # one row per tick
-    assert (series[["home", "walking", "waiting", "at_facilities"]].sum(axis=1) == len(residents)).all()
+    states = ["home", "walking", "waiting", "at_facilities", "escorting"]  # escorting: carers at a child's facility
+    assert (series[states].sum(axis=1) == len(residents)).all()
     assert len(visits) > 0
 
 

@@ -117,7 +117,8 @@ SPREAD_PARKS = ((3, 3), (26, 3), (3, 26), (26, 26), (14, 14), (14, 3), (3, 14), 
 
 
 def spread_scenario(tmp_path):
-    return write_tiny(
+    """400 residents spread over 30 x 30 cells, parks of 4 places: displaced visits (households off: homes as drawn)."""
+    path = write_tiny(
         tmp_path,
         width=30,
         height=30,
@@ -136,6 +137,8 @@ def spread_scenario(tmp_path):
         ),
         simulation=f'day_start = "07:00"\nday_end = "12:00"\ncutoff_min = {SPREAD_CUTOFF}',
     )
+    path.write_text(path.read_text(encoding="utf-8") + "[households]\non = false\n", encoding="utf-8")
+    return path
 
 
 def recorded_legs(monkeypatch, engine: str) -> list[tuple[int, float]]:
@@ -160,9 +163,9 @@ def recorded_legs(monkeypatch, engine: str) -> list[tuple[int, float]]:
     return legs
 
 
-def old_rule(clock, start, there_min, back_min, cutoff_min, table, t):
+def old_rule(clock, start, there_min, back_min, cutoff_min, table, t, until=rules.NO_DEADLINE):
     """The rule before issue 18: the walk on to a next choice had only to fit the day."""
-    return rules.trip_fits(clock, start, there_min, back_min, table, t)
+    return rules.trip_fits(clock, start, there_min, back_min, table, t, until)
 
 
 @pytest.mark.parametrize(("engine", "cutoff_everywhere"), [("agents", True), ("fast", True), ("agents", False)])

@@ -63,6 +63,15 @@ def figures(summary) -> dict[str, float]:
     out["cross_group_person_minutes_per_resident_day"] = summary["mixing"]["activity"][
         "cross_group_person_minutes_per_resident_day"
     ]
+    if "households" in summary:  # escorts: children left home, carers, their minutes and given-up visits
+        h = summary["households"]
+        out["households.no_escort"] = h["no_escort"]
+        rows = h["carers"].values()
+        out["households.carers"] = sum(r["carers"] for r in rows)
+        out["households.escort_min"] = sum(r["carers"] * r["escort_min_per_day"] for r in rows if r["carers"])
+        out["households.given_up"] = sum(r["given_up"] for r in rows)
+        for band, r in h["carers"].items():
+            out[f"households.carers.{band}"] = r["carers"]
     return out
 
 

@@ -181,4 +181,5 @@ def test_a_city_without_facilities_runs_end_to_end(tmp_path, engine):
     assert "Warning" not in proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["access"] == {} and summary["usage"] == {} and summary["residents"] == 20
-    assert (out / "visits.csv").read_text() == "resident,facility,type,day,arrive_min,leave_min,walk_min,choice_rank\n"
+    header = "resident,facility,type,day,arrive_min,leave_min,walk_min,choice_rank,escorted_by,chain\n"  # households on
+    assert (out / "visits.csv").read_text() == header

@@ -68,6 +68,7 @@ def test_the_schema_of_a_facility_type_is_the_table():
         "osm",
         "enrolment",
         "apply_share",
+        "escort_below_age",
     )
 
 

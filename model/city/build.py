@@ -10,6 +10,7 @@ from model.city.access import access_minutes
 from model.city.cache import CityCache
 from model.city.candidates import type_fields
 from model.city.grid import City, build_city
+from model.city.households import form_households
 from model.city.residents import Residents, build_residents
 from model.city.streets import StreetCity, build_street_city
 from model.city.surface import GridSurface, WalkingSurface
@@ -55,6 +56,8 @@ def build(scenario: Scenario, rng: np.random.Generator, seed: int, cache: CityCa
         city = cache.city(scenario) if cache else build_city(scenario)
         surface = GridSurface(city)
     residents = build_residents(scenario, city, rng)
+    if scenario.households.on:
+        residents = form_households(residents, scenario.households, rng)
     fields = cache.fields(scenario, surface, city) if cache else type_fields(surface, city)
     minutes = access_minutes(fields, residents.node, residents.m_per_min)
     return BuiltCity(scenario, seed, city, surface, residents, fields, minutes)

@@ -44,6 +44,10 @@ class Residents:
         m_per_min: Walking speed in metres per minute.
         community_names: Names of the communities.
         group_names: Names of the groups.
+        household: Household id of each resident, or None without households
+            (model/city/households.py).
+        household_kind: Composition index of each household (into ``household_kinds``), or None.
+        household_kinds: Names of the compositions.
     """
 
     community: np.ndarray
@@ -55,14 +59,17 @@ class Residents:
     m_per_min: np.ndarray
     community_names: tuple[str, ...]
     group_names: tuple[str, ...]
+    household: np.ndarray | None = None  # without households
+    household_kind: np.ndarray | None = None
+    household_kinds: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         """Number of residents."""
         return int(self.age.size)
 
     def frame(self) -> pd.DataFrame:
-        """One row per resident: id, community, group, age, x, y, m_per_min."""
-        return pd.DataFrame(
+        """One row per resident: id, community, group, age, x, y, m_per_min (and household, with households)."""
+        frame = pd.DataFrame(
             {
                 "id": np.arange(len(self)),
                 "community": np.asarray(self.community_names, dtype=object)[self.community],
@@ -73,6 +80,9 @@ class Residents:
                 "m_per_min": self.m_per_min,
             }
         )
+        if self.household is not None:
+            frame["household"] = self.household
+        return frame
 
 
 def draw_ages(scenario: Scenario, n: int, rng: np.random.Generator) -> np.ndarray:

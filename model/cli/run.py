@@ -73,7 +73,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         days=args.days,
         engine=args.engine,
-        visit_sink=VisitsCsv(out / "visits.csv", scenario.simulation.day_start_min) if args.log_visits else None,
+        visit_sink=VisitsCsv(out / "visits.csv", scenario.simulation.day_start_min, scenario.households.on)
+        if args.log_visits
+        else None,
     )
     timings["build_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
@@ -86,6 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_enrolment(summary, sys.stdout)
     print_usage(summary, sys.stdout, scenario.simulation.reference_m_per_min)
     print_dynamics(summary, sys.stdout)
+    print_households(summary, sys.stdout)
     print_static(summary, sys.stdout)
     print(f"results written to {out}")
     return 0
@@ -120,6 +123,24 @@ def _simulate(model, desc: str, quiet: bool) -> None:
         total=model.total_ticks, unit="tick", desc=desc, disable=quiet or None, file=sys.stderr, leave=False
     ) as bar:
         model.run(progress=lambda done: bar.update(done - bar.n))
+
+
+def print_households(summary: dict, out) -> None:
+    """The households table: how many, their mean size, and carers' escort minutes and given-up visits by age band."""
+    h = summary.get("households")
+    if h is None:
+        return
+    print(f"  households: {h['households']:,}, {h['mean_size']:.2f} residents each on average", file=out)
+    if not h["escort"]:
+        return
+    print(f"  escorts (children who stayed home for want of a carer: {h['no_escort_per_day']:.1f} a day):", file=out)
+    print(f"    {'carers aged':<12}{'carers':>8}{'escort min/day':>16}{'own visits given up/day':>25}", file=out)
+    for band, row in h["carers"].items():
+        if row["carers"] == 0 and row["given_up"] == 0:
+            continue
+        mins = row["escort_min_per_day"]
+        mins_text = f"{mins:.1f}" if mins == mins else "-"
+        print(f"    {band:<12}{row['carers']:>8,}{mins_text:>16}{row['given_up_per_day']:>25.1f}", file=out)
 
 
 def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from model.city.build import BuiltCity
 from model.city.grid import block_cells_of
 from model.city.surface import PairMetres
-from model.measures import activity, dynamics, equity, segregation, usage, walks
+from model.measures import activity, dynamics, equity, households, segregation, usage, walks
 from model.measures.access import access_summary, needs_by_type
 from model.measures.catchment import catchment_exposure
 from model.measures.enrolment import enrolment_figures
@@ -196,6 +196,7 @@ def summarise(
     unmet: np.ndarray,
     waiting: np.ndarray | None = None,
     day_totals: dict[str, np.ndarray] | None = None,
+    escorts: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """summary.json of a run: access, enrolment, usage, dynamics and mixing.
 
@@ -211,6 +212,8 @@ def summarise(
         day_totals: Per day (rows) and type index (columns), counted on that day: ``unmet``
             (wanted visits not served) and ``turned_away`` (arrivals that gave up), for the
             per-day dynamics of a run of several days; None (or rows of days not over yet): 0.
+        escorts: Per resident, ``escort_min``, ``given_up_escort`` and ``no_escort``
+            (``Engine.escort_totals``); read only with households.
 
     Returns:
         The dict of summary.json (without ``contacts``); ``static`` is the static baseline
@@ -298,12 +301,42 @@ def summarise(
         ),
     }
     summary["static"] = static_baseline(context, summary["access"])
+    if res.household is not None:
+        summary["households"] = households_summary(context, escorts)
     return summary
+
+
+def households_summary(context: RunContext, escorts: dict[str, np.ndarray] | None) -> dict:
+    """summary.json's ``households``: compositions, mean size, escorts by the carers' age band."""
+    res = context.built.residents
+    n = len(res)
+    escorts = escorts or {
+        "escort_min": np.zeros(n),
+        "given_up_escort": np.zeros(n, dtype=np.int64),
+        "no_escort": np.zeros(n, dtype=np.int64),
+    }
+    bands = list(context.spec.ages)
+    return {
+        "households": int(res.household_kind.size),
+        "mean_size": households.mean_size(res.household),
+        "compositions": households.composition_counts(res.household_kind, res.household_kinds),
+        "escort": bool(context.spec.households.escort),
+        "no_escort": int(np.asarray(escorts["no_escort"]).sum()),
+        "no_escort_per_day": float(np.asarray(escorts["no_escort"]).sum() / context.days),
+        "carers": households.escorts_by_band(
+            res.age,
+            escorts["escort_min"],
+            escorts["given_up_escort"],
+            [(b.lo, b.hi) for b in bands],
+            [str(b) for b in bands],
+            context.days,
+        ),
+    }
 
 
 # The parts of the summary that the simulated days change; everything else (the run's identity,
 # access, residential mixing, the static baseline) is fixed once the city and its residents are built.
-RUN_DEPENDENT = ("usage.", "dynamics.", "mixing.activity.")
+RUN_DEPENDENT = ("usage.", "dynamics.", "mixing.activity.", "households.no_escort", "households.carers.")
 
 
 def fixed_before_the_run(flat: dict) -> dict:

@@ -137,7 +137,9 @@ class CsvStream:
 class VisitsCsv(CsvStream):
     """visits.csv, written as the run goes: a sink for :class:`model.simulation.visits.VisitLog`.
 
-    Columns: resident, facility, type, day, arrive_min, leave_min, walk_min, choice_rank. Times follow the
+    Columns: resident, facility, type, day, arrive_min, leave_min, walk_min, choice_rank, and with
+    households escorted_by (the carer's resident id, empty when nobody escorted the visitor) and
+    chain (the visit's place in its trip). Times follow the
     convention of every output file: ``day`` of the run (0 = first) and clock minutes after
     midnight of that day (a visit never spans midnight: everyone is home by the day's end).
     walk_min is written at full (shortest round-trip) precision, so that the summary's walking
@@ -146,13 +148,15 @@ class VisitsCsv(CsvStream):
     Args:
         path: The file (created with the first chunk, or with the header alone on close).
         day_start_min: Clock minute at which the simulated day starts (``simulation.day_start``).
+        households: Whether the run has households (the columns escorted_by and chain).
     """
 
     COLUMNS = ("resident", "facility", "type", "day", "arrive_min", "leave_min", "walk_min", "choice_rank")
+    HOUSEHOLD_COLUMNS = ("escorted_by", "chain")
 
-    def __init__(self, path: Path, day_start_min: int):
+    def __init__(self, path: Path, day_start_min: int, households: bool = False):
         """Write to ``path``."""
-        super().__init__(path, list(self.COLUMNS))
+        super().__init__(path, list(self.COLUMNS + (self.HOUSEHOLD_COLUMNS if households else ())))
         self.day_start_min = day_start_min
 
     def write(self, columns) -> None:
@@ -161,6 +165,9 @@ class VisitsCsv(CsvStream):
         _, leave = clock_time(columns["leave_min"], self.day_start_min, day)
         frame = pd.DataFrame(columns)
         frame["day"], frame["arrive_min"], frame["leave_min"] = day, arrive, leave
+        if "escorted_by" in self.columns:  # empty where nobody escorted the visitor
+            frame["escorted_by"] = pd.array(np.where(frame["escorted_by"] >= 0, frame["escorted_by"], 0), dtype="Int64")
+            frame.loc[columns["escorted_by"] < 0, "escorted_by"] = pd.NA
         super().write(frame)
 
 

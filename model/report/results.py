@@ -186,6 +186,9 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
         table.loc[placed < 0, f"enrolled_{name}"] = pd.NA  # empty: no place, or none sought
         table[f"applied_{name}"] = model.context.enrolment.applied[:, k].astype(np.int64)
         table[f"place_min_{name}"] = place_min[name]  # own walking minutes to the place; empty without one
+    if built.residents.household is not None:  # households and escorts (docs/metrics.md)
+        for key, values in model.escort_totals().items():
+            table[key] = values
     for t, access in supply_access_columns(model.context).items():
         table[f"sfca_{t}"] = access  # 2SFCA places per user within reach; empty for non-users
     files.write_csv(out / "residents.csv", table)

@@ -55,7 +55,18 @@ from .files import DEFAULT_SCENARIO, SCENARIO_DIR, bundled_scenarios, load_catal
 from .kinds import AgeBand, parse_band, parse_windows
 from .limits import MAX_AGE, MAX_CELLS, MAX_RESIDENTS, MAX_TRIES
 from .schema import STREET_FILES, override_kind
-from .spec import Community, FacilitySite, FacilityType, Grid, Pace, Scenario, Simulation, Streets
+from .spec import (
+    COMPOSITIONS,
+    Community,
+    FacilitySite,
+    FacilityType,
+    Grid,
+    Households,
+    Pace,
+    Scenario,
+    Simulation,
+    Streets,
+)
 from .write import extend_toml, scenario_toml
 
 __all__ = [
@@ -74,6 +85,8 @@ __all__ = [
     "FacilityType",
     "Grid",
     "Pace",
+    "Households",
+    "COMPOSITIONS",
     "Problem",
     "Scenario",
     "ScenarioError",

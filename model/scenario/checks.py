@@ -18,10 +18,22 @@ from .checker import Checker
 from .errors import Problem, ScenarioError
 from .files import read_chain, resolve_scenario_path
 from .kinds import KIND_WORDS, AgeBand, is_number, kind_ok, parse_time
-from .limits import MAX_CELLS, MAX_LAT, MAX_LEARNING_PENALTY_MIN, MAX_LON, MAX_NAME_BYTES, MAX_RESIDENTS
+from .limits import MAX_AGE, MAX_CELLS, MAX_LAT, MAX_LEARNING_PENALTY_MIN, MAX_LON, MAX_NAME_BYTES, MAX_RESIDENTS
 from .overrides import apply_overrides, overrides_layer
 from .sites import check_communities, check_facilities, check_types
-from .spec import Community, FacilitySite, FacilityType, Grid, Pace, Scenario, Simulation, Streets, default_of
+from .spec import (
+    COMPOSITIONS,
+    Community,
+    FacilitySite,
+    FacilityType,
+    Grid,
+    Households,
+    Pace,
+    Scenario,
+    Simulation,
+    Streets,
+    default_of,
+)
 from .streets import check_streets
 
 # the scenario name becomes part of the results folder's name (results/<name>-<time>)
@@ -259,6 +271,7 @@ def load_scenario(
     speeds, pace = _check_walking(c)
     types, type_names = check_types(c)
     simulation = _check_simulation(c)
+    households = _check_households(c, types)
     communities = check_communities(c, grid, groups, place)
     total = sum(com.residents for com in communities)
     if total > MAX_RESIDENTS:
@@ -284,6 +297,53 @@ def load_scenario(
         simulation=simulation,
         warnings=tuple(c.warnings),
         streets=streets,
+        households=households,
+    )
+
+
+def _check_households(c: Checker, types: dict[str, FacilityType] | None) -> Households | None:
+    """Check ``[households]``: compositions (known keys, shares summing to 1), the role ages, the escort ages."""
+    h = c.table("households")
+    compositions = h.get("compositions", default_of(Households, "compositions"))
+    ok = True
+    for k in compositions:
+        if k not in COMPOSITIONS:
+            close = [n for n in COMPOSITIONS if n.startswith(k[:4])]
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            c.bad(f"households.compositions.{k}", f"unknown composition{hint}; known: {', '.join(COMPOSITIONS)}")
+            ok = False
+    shares = c.shares(compositions, "households.compositions")
+    adult_age = h.get("adult_age", default_of(Households, "adult_age"))
+    elder_age = h.get("elder_age", default_of(Households, "elder_age"))
+    if not 1 <= adult_age < elder_age <= MAX_AGE:
+        c.bad(
+            "households.adult_age",
+            f"must satisfy 1 <= adult_age < elder_age <= {MAX_AGE}, not {adult_age} and {elder_age}",
+        )
+        ok = False
+    two = {k: h.get(k, default_of(Households, k)) for k in ("two_children", "two_grandparents")}
+    for k, v in two.items():
+        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+            c.bad(f"households.{k}", f"must be a share between 0 and 1, not {v}")
+            ok = False
+    for tid, t in (types or {}).items():
+        if ok and t.escort_below_age > adult_age:
+            c.bad(
+                f"facility_types.{tid}.escort_below_age",
+                f"{t.escort_below_age} is above the carers' own minimum age (households.adult_age = {adult_age}): "
+                "a child old enough to be a carer would need one",
+            )
+            ok = False
+    if shares is None or not ok:
+        return None
+    return Households(
+        on=bool(h.get("on", default_of(Households, "on"))),
+        escort=bool(h.get("escort", default_of(Households, "escort"))),
+        compositions=shares,
+        adult_age=int(adult_age),
+        elder_age=int(elder_age),
+        two_children=float(two["two_children"]),
+        two_grandparents=float(two["two_grandparents"]),
     )
 
 

@@ -167,6 +167,10 @@ def _enrolment_kind(v: str) -> str | None:
     return f"must be one of {', '.join(repr(k) for k in ENROLMENT_KINDS)}, not {v!r}"
 
 
+def _escort_age(v: int) -> str | None:
+    return None if 0 <= v <= MAX_AGE else f"must be an age from 0 to {MAX_AGE}, not {v}"
+
+
 def _tries(v: int) -> str | None:
     if v > MAX_TRIES:
         return f"must be at most {MAX_TRIES:,} (facilities tried in one trip), not {v:,}"
@@ -404,6 +408,19 @@ FIELDS: tuple[CatalogueField, ...] = (
         default=1.0,
         read=float,
         columns=(Column("apply_share", float),),
+    ),
+    CatalogueField(
+        "escort_below_age",
+        "int",
+        "int",
+        "years",
+        "Residents younger than this are escorted to the type and back by a carer of their household "
+        "(docs/behaviour.md, Households and escorts); 0: nobody is escorted. Only with `[households]` "
+        "on and `escort = true`.",
+        f"0..{MAX_AGE}, at most `households.adult_age`",
+        _escort_age,
+        default=0,
+        columns=(Column("escort_below_age", np.int64),),
     ),
 )
 

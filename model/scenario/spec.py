@@ -282,6 +282,67 @@ class Simulation:
     learning_penalty_min: float = 10.0
 
 
+# The compositions a household may have, in the order of summary.json and docs/scenarios.md
+COMPOSITIONS = (
+    "elder_alone",
+    "elder_couple",
+    "single_adult",
+    "couple",
+    "couple_with_children",
+    "single_parent",
+    "three_generations",
+)
+
+
+@dataclass(frozen=True)
+class Households:
+    """How residents live together and who takes children to school (the ``[households]`` table).
+
+    Households are formed after the residents are drawn, within each community and group
+    (model/city/households.py, docs/behaviour.md "Households and escorts"). Roles by age: a
+    child is younger than ``adult_age``, an elder is ``elder_age`` or older, an adult in between.
+    The compositions' members: elder_alone one elder, elder_couple two, single_adult one adult,
+    couple two adults, couple_with_children two adults and children, single_parent one adult and
+    children, three_generations one or two elders, two adults and children. A household with
+    children has one child, or two with probability ``two_children``; a three-generation household
+    has one elder, or two with probability ``two_grandparents``.
+
+    Attributes:
+        on: Whether residents live in households (False: each resident lives alone where drawn,
+            exactly as before households existed, and nobody is escorted).
+        escort: Whether carers escort children to the facility types with an ``escort_below_age``.
+        compositions: Share of households of each composition (keys of :data:`COMPOSITIONS`).
+        adult_age: Youngest age of an adult, and of a carer.
+        elder_age: Youngest age of an elder (grandparents).
+        two_children: Share of the households with children that have two.
+        two_grandparents: Share of the three-generation households with two elders (else one).
+
+    """
+
+    on: bool = True  # the model is household-based; false gives the model before households
+    escort: bool = True  # design choice: escorting is part of the household model
+    # assumption: a third of the households with children (about Inner Mongolia's share of residents
+    # under 18 at 1.3 children a household); the mean size this gives (near 2.2) is below the 2.35
+    # persons per family household of Inner Mongolia's 2020 (7th) census (the autonomous region's
+    # statistics bureau, press conference of 20 May 2021, reported by China News Service), which
+    # gives no shares of compositions (docs/scenarios.md#households)
+    compositions: dict[str, float] = field(
+        default_factory=lambda: {
+            "elder_alone": 0.11,
+            "elder_couple": 0.13,
+            "single_adult": 0.18,
+            "couple": 0.25,
+            "couple_with_children": 0.20,
+            "single_parent": 0.05,
+            "three_generations": 0.08,
+        }
+    )
+    adult_age: int = 18  # age of majority (Civil Code of the PRC, art. 17)
+    elder_age: int = 65  # the census's elder age group, 65 and over
+    two_children: float = 0.3  # assumption: most urban households with children have one child
+    two_grandparents: float = 0.5  # assumption: half the three-generation households have both grandparents
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     """A validated scenario: everything needed to build the city and its residents.
@@ -314,6 +375,7 @@ class Scenario:
     simulation: Simulation
     warnings: tuple[Problem, ...] = field(default=(), compare=False)  # none
     streets: Streets | None = None  # the grid: a scenario has either [grid] or [streets]
+    households: Households = field(default_factory=Households)  # the [households] defaults
 
     @property
     def types_present(self) -> list[str]:

@@ -109,6 +109,15 @@ def _data(s: Scenario) -> dict[str, Any]:
             "learning": sim.learning,
             "learning_penalty_min": sim.learning_penalty_min,
         },
+        "households": {
+            "on": s.households.on,
+            "escort": s.households.escort,
+            "compositions": dict(s.households.compositions),
+            "adult_age": s.households.adult_age,
+            "elder_age": s.households.elder_age,
+            "two_children": s.households.two_children,
+            "two_grandparents": s.households.two_grandparents,
+        },
         "communities": communities,
         "facilities": _facilities(s, place),
         # every type, the catalogue's too: the file does not depend on the catalogue it is read with

@@ -6,6 +6,11 @@ facility does at the end of the tick, after every resident has moved. Every rule
 the rulebook, model/simulation/rules.py, which the fast engine calls too. docs/behaviour.md
 states the rules in prose with the source or assumption behind every number.
 
+With households (``[households]``), ``Resident`` also carries the escort of children: a child's
+trip starts only with a carer of its household, whom the child's facility tells of the
+admission (``Resident.ward_admitted``) and who fetches it (``Resident.fetch``); the rules are
+those of the rulebook's section "households and escorts".
+
 The agents read the run through the engine's :class:`model.simulation.context.RunContext`
 (``self.context``: clock, types, residents, candidates, random generator, visit log), never
 through the model: ``self.model`` is only the Mesa model they are registered with.
@@ -86,6 +91,14 @@ class Facility(mesa.Agent):
 class Resident(mesa.Agent):
     """A resident: plans the day's visits by life stage, walks to facilities, queues, visits, walks home.
 
+    With households and escorts (``[households]``), a child who needs an escort to a type
+    (``rules.needs_escort``) leaves only with a carer of its household (``rules.carer_rank``): the
+    pair walks at the slower pace (``rules.pair_pace``); the carer waits at the facility
+    (ESCORTING) until the child is admitted, then walks home or on to its own next visit if it
+    can be home again before setting off to fetch the child (``rules.carer_goes_home``,
+    ``rules.pickup_departure``), else stays; the pair walks home together when the child leaves or
+    is turned away. docs/behaviour.md, "Households and escorts", states the rules.
+
     Attributes:
         context: The run it belongs to.
         engine: The engine that steps it (its facilities and shortest paths).
@@ -103,6 +116,20 @@ class Resident(mesa.Agent):
         memory: Turn-aways remembered from earlier days of the run, per facility id (days that
             learn, ``[simulation] learning``; empty when it is off).
         turned_today: Facility ids that turned this resident away today (remembered tomorrow).
+        household: The residents of its household (itself included), or None without households.
+        escort: The carer taking this child on its trip under way, or None.
+        ward: The child this carer takes or fetches now, or None.
+        phase: What a carer does for its ward: "" none, "drop" (walking there with it or waiting
+            for its admission), "back" (walking home alone), "free" (a pick-up due: at home or
+            on its own trip), "fetch" (walking to fetch it, or waiting for it), "wait" (staying at
+            the facility until the child leaves), "home" (walking home with it).
+        pickup_tick: The tick this carer sets off to fetch its ward (``rules.NO_DEADLINE`` if none):
+            its own trips must end at home by then.
+        escort_min: Minutes spent escorting (all days): from setting off with or for a child until
+            home again, or until setting off on its own visit from the child's facility.
+        given_up: Own visits given up for escorting (all days): due while a pick-up was pending,
+            with a facility usable without it but none before it.
+        no_escort: This child's trips not made for want of a carer at home (all days).
     """
 
     def __init__(self, model: mesa.Model, engine: AgentsEngine, rid: int, needs: np.ndarray):
@@ -135,6 +162,19 @@ class Resident(mesa.Agent):
         self.give_up_tick = 0
         self.admit_tick = 0
         self.leave_tick = 0
+        self.pace = self.m_per_min  # the pace of the trip under way (the pair's when escorted)
+        self.chain = 1  # 1 for a trip from home, 2 for a carer's visit after leaving a child
+        # households and escorts
+        self.household: list[Resident] | None = None
+        self.escort: Resident | None = None
+        self.ward: Resident | None = None
+        self.phase = ""
+        self.pickup_tick = rules.NO_DEADLINE
+        self.fetch_site = -1
+        self.escort_since = 0
+        self.escort_min = 0.0
+        self.given_up = 0
+        self.no_escort = 0
 
     # ----------------------------------------------------------------- the step
 
@@ -145,15 +185,19 @@ class Resident(mesa.Agent):
             self.remember()
             self.plan_day(clock.day(tick))
         if self.state == State.HOME:
-            if self.plan and self.plan[0][0] <= tick:
+            if self.pickup_due(tick):
+                self.fetch(tick)
+            elif self.plan and self.plan[0][0] <= tick:
                 _, t = self.plan.pop(0)
                 self.start_trip(t, tick)
         elif self.state == State.WALKING:
             self.walk(tick)
+            if self.state == State.HOME and self.pickup_due(tick):  # home just in time to set off
+                self.fetch(tick)
         elif self.state == State.VISITING:
             if tick >= self.leave_tick:
                 self.leave(tick)
-        # WAITING: the facility decides (Facility.admit)
+        # WAITING: the facility decides (Facility.admit); ESCORTING: the ward's facility does
         if clock.is_last_tick_of_day(tick):
             self.end_day()
 
@@ -192,7 +236,7 @@ class Resident(mesa.Agent):
         order = rules.plan_order(np.zeros(len(ticks), dtype=np.int64), ticks_a, windows_a, types)
         self.plan = [(ticks[i], int(types.window_type[windows[i]])) for i in order]
 
-    def choose_facilities(self, t: int, tick: int) -> list[Facility]:
+    def choose_facilities(self, t: int, tick: int, pace: float | None = None, count: bool = True) -> list[Facility]:
         """Rank the facilities of type ``t`` this resident may use now: the first is the destination.
 
         For a type with enrolment the one choice is the facility the resident is enrolled at
@@ -201,7 +245,7 @@ class Resident(mesa.Agent):
         Candidates are the facilities the rulebook finds usable (``rules.usable``, with the limit
         of ``rules.walk_limit_min``: within ``cutoff_min`` of the resident's own walking time
         from home, reachable before closing time with the whole visit and the walk home fitting
-        in the day). Each candidate's utility
+        in the day, or before its pick-up of a child). Each candidate's utility
         is ``-beta * minutes``; adding a standard Gumbel draw to each and sorting gives a ranking
         whose first element has exactly the multinomial-logit probability
         ``exp(-beta * m_f) / sum_g exp(-beta * m_g)`` (McFadden 1974; Huff 1964 for retail),
@@ -209,6 +253,9 @@ class Resident(mesa.Agent):
         ``rules.nearest_first``. Only the first ``tries`` are kept. The minutes ranked are
         ``rules.ranked_minutes``: a facility that turned this resident away on earlier days
         counts as farther (days that learn); the walks are not.
+        ``pace`` is the pace of the
+        walk (a pair's, when escorted; own by default); ``count``: a visit that fits only without
+        the pick-up counts as given up for escorting.
         """
         ctx = self.context
         types = ctx.types
@@ -219,8 +266,13 @@ class Resident(mesa.Agent):
             fid = rules.enrolled_destination(enrolled, ctx.enrolment.metres[self.rid, k] / self.m_per_min, limit)
             return [self.engine.facilities[fid]] if fid >= 0 else []
         ids, metres = ctx.reach.candidates(ctx.origin_of[self.rid], t)
-        minutes = metres / self.m_per_min
+        minutes = metres / (self.m_per_min if pace is None else pace)
+        cutoff = ctx.spec.simulation.cutoff_min
+        limit = rules.walk_limit_min(ctx.clock, tick, cutoff, types, t, self.pickup_tick)
         keep = rules.usable(minutes, limit)
+        if count and not keep.any() and self.pickup_tick != rules.NO_DEADLINE:
+            if rules.usable(minutes, rules.walk_limit_min(ctx.clock, tick, cutoff, types, t)).any():
+                self.given_up += 1  # it would fit, but for the pick-up
         ids, minutes = ids[keep], minutes[keep]
         if ids.size == 0:
             return []
@@ -238,18 +290,31 @@ class Resident(mesa.Agent):
     # ----------------------------------------------------------------- trips
 
     def start_trip(self, t: int, tick: int) -> None:
-        """Leave home for a visit of type ``t``, or count it unmet if no facility can be used."""
+        """Leave home for a visit of type ``t`` (with a carer if escorted), or count it unmet."""
         self.trip_type = t
-        self.choices = self.choose_facilities(t, tick)
         self.walk_min = 0.0
         self.choice_rank = 1
+        self.chain = 1
+        self.pace = self.m_per_min
+        carer = None
+        if self.engine.escorts and rules.needs_escort(self.age, self.context.types, t) and self.engine.has_carer(self):
+            carer = self.engine.find_carer(self)
+            if carer is None:
+                self.no_escort += 1
+                self.count_unmet()
+                return
+            self.pace = float(rules.pair_pace(self.m_per_min, carer.m_per_min))
+        self.choices = self.choose_facilities(t, tick, self.pace)
         if not self.choices:
             self.count_unmet()
             return
+        if carer is not None:
+            self.escort = carer
+            carer.drop_off(self, self.choices[0].site, tick)
         self.walk_to(self.choices[0].site, tick, tick)
 
     def walk_to(self, target: int, start: int, now: int) -> None:
-        """Walk the shortest path from the current cell to ``target``, starting in tick ``start``.
+        """Walk the shortest path from the current cell to ``target`` at the trip's pace, starting in tick ``start``.
 
         A walk of ``n`` ticks that starts in tick ``s`` arrives in tick ``s + n``, where ``n`` is
         the walking minutes rounded up to whole ticks; a walk that starts in the tick being
@@ -257,51 +322,66 @@ class Resident(mesa.Agent):
         """
         self.walk_cells, self.walk_along = self.engine.paths.path(self.position, target)
         self.walk_start = start
-        self.arrive_tick = start + rules.whole_ticks(self.walk_along[-1] / self.m_per_min, self.context.clock.tick_min)
+        self.arrive_tick = start + rules.whole_ticks(self.walk_along[-1] / self.pace, self.context.clock.tick_min)
         self.state = State.WALKING
         if start == now:
             self.walk(start)
 
     def walk(self, tick: int) -> None:
-        """Advance along the path by the distance this resident's speed covers per tick; arrive at the end."""
+        """Advance along the path by the distance this resident's pace covers per tick; arrive at the end."""
         if tick >= self.arrive_tick:
             self.position = int(self.walk_cells[-1])
             self.arrive(tick)
             return
-        covered = (tick - self.walk_start) * self.m_per_min * self.context.clock.tick_min
+        covered = (tick - self.walk_start) * self.pace * self.context.clock.tick_min
         self.position = int(self.walk_cells[int(np.searchsorted(self.walk_along, covered, side="right")) - 1])
 
     def arrive(self, tick: int) -> None:
-        """At the end of a walk: home, or the queue of the facility walked to."""
+        """At the end of a walk: home, the door of a ward's facility, or the queue of the facility walked to."""
+        if self.phase in ("drop", "fetch"):
+            self.state = State.ESCORTING
+            return
         if self.position == self.home and not self.choices:
             self.state = State.HOME
+            self.pace = self.m_per_min
+            self.escort = None
+            if self.phase in ("back", "home"):
+                self.escort_min += rules.escort_minutes(tick - self.escort_since, self.context.clock.tick_min)
+                self.phase = "free" if self.phase == "back" else ""
+                if self.phase == "":
+                    self.ward, self.pickup_tick = None, rules.NO_DEADLINE
             return
         facility = self.choices[0]
-        self.walk_min += self.walk_along[-1] / self.m_per_min
+        self.walk_min += self.walk_along[-1] / self.pace
         self.state = State.WAITING
         ctx = self.context
         self.give_up_tick = rules.give_up_tick(
-            ctx.clock, tick, self.home_minutes(facility), ctx.types, facility.type_index
+            ctx.clock, tick, self.home_minutes(facility), ctx.types, facility.type_index, self.pickup_tick
         )
         facility.queue.append(self)
 
     def home_minutes(self, facility: Facility) -> float:
-        """Own walking minutes from a facility back home."""
-        return self.engine.paths.metres(self.home, facility.site) / self.m_per_min
+        """Walking minutes from a facility back home, at the trip's pace."""
+        return self.engine.paths.metres(self.home, facility.site) / self.pace
 
     def admitted(self, facility: Facility, tick: int) -> None:
-        """Called by the facility: in, for the visit's duration (shortened by closing time or the day's end)."""
+        """Called by the facility: in, for the visit's duration (shortened by closing, the day's end or a pick-up)."""
         self.state = State.VISITING
         self.admit_tick = tick
         ctx = self.context
-        self.leave_tick = rules.leave_tick(ctx.clock, tick, self.home_minutes(facility), ctx.types, facility.type_index)
+        self.leave_tick = rules.leave_tick(
+            ctx.clock, tick, self.home_minutes(facility), ctx.types, facility.type_index, self.pickup_tick
+        )
+        if self.escort is not None:
+            self.escort.ward_admitted(facility, tick, self.leave_tick)
 
     def turned_away(self, facility: Facility, tick: int) -> None:
         """Called by the facility after the patience ran out: try the next choice, or go home unserved.
 
         The next choice must be within the cut-off of here, and the trip must still fit the day
         (``rules.next_choice_fits``); choices that do not are dropped. With days that learn, the
-        resident remembers the facility from the next day on (:meth:`remember`).
+        resident remembers the facility from the next day on (:meth:`remember`).         An escorted child goes home
+        with its carer.
         """
         ctx = self.context
         start = tick + rules.TURN_AWAY_DELAY_TICKS
@@ -309,21 +389,23 @@ class Resident(mesa.Agent):
         if ctx.spec.simulation.learning:
             self.turned_today.append(facility.fid)
         self.choices.pop(0)
-        while self.choices:
+        while self.choices and self.escort is None:
             nxt = self.choices[0]
-            there = self.engine.paths.metres(facility.site, nxt.site) / self.m_per_min
+            there = self.engine.paths.metres(facility.site, nxt.site) / self.pace
             if rules.next_choice_fits(
-                ctx.clock, start, there, self.home_minutes(nxt), cutoff, ctx.types, nxt.type_index
+                ctx.clock, start, there, self.home_minutes(nxt), cutoff, ctx.types, nxt.type_index, self.pickup_tick
             ):
                 self.choice_rank += 1
                 self.walk_to(nxt.site, start, tick)
                 return
             self.choices.pop(0)
         self.count_unmet()
+        if self.escort is not None:
+            self.escort.take_home(facility.site, self.pace, start, tick)
         self.walk_to(self.home, start, tick)
 
     def leave(self, tick: int) -> None:
-        """End a visit: record it and walk home."""
+        """End a visit: record it and walk home (with the carer who came to fetch an escorted child)."""
         facility = self.choices[0]
         facility.leave(self)
         clock = self.context.clock
@@ -335,8 +417,12 @@ class Resident(mesa.Agent):
             clock.run_minute(tick),
             self.walk_min,
             self.choice_rank,
+            -1 if self.escort is None else self.escort.rid,
+            self.chain,
         )
         self.choices = []
+        if self.escort is not None:
+            self.escort.take_home(facility.site, self.pace, tick, tick)
         self.walk_to(self.home, tick, tick)
 
     def count_unmet(self) -> None:
@@ -349,6 +435,80 @@ class Resident(mesa.Agent):
         for _, t in self.plan:
             self.unmet[t] = self.unmet.get(t, 0) + 1
         self.plan = []
+
+    # ----------------------------------------------------------------- a carer's part
+
+    def drop_off(self, child: Resident, site: int, tick: int) -> None:
+        """Set off with ``child`` to its facility at ``site``, at the pair's pace."""
+        self.ward, self.phase, self.escort_since = child, "drop", tick
+        self.choices = []
+        self.pace = child.pace
+        self.walk_to(site, tick, tick)
+
+    def ward_admitted(self, facility: Facility, tick: int, leave: int) -> None:
+        """The child was admitted in ``tick`` and leaves in ``leave``: walk home, or on to an own visit, or stay.
+
+        The carer walks home if it can be back in time to fetch the child
+        (``rules.carer_goes_home``). When its next planned visit is due by the time it would be
+        home, it goes there straight from the child's facility instead if the walk there is within
+        the cut-off and the visit and the walk home end by the pick-up (``rules.next_choice_fits``):
+        a trip chain, the visit's ``chain`` 2.
+        """
+        ctx = self.context
+        clock = ctx.clock
+        self.pace = self.m_per_min
+        walk = rules.whole_ticks(self.engine.paths.metres(self.home, facility.site) / self.m_per_min, clock.tick_min)
+        if not rules.carer_goes_home(tick, leave, walk):
+            self.phase = "wait"
+            return
+        self.pickup_tick = int(rules.pickup_departure(leave, walk))
+        self.fetch_site = facility.site
+        start = tick + rules.DROP_OFF_DELAY_TICKS
+        if self.plan and self.plan[0][0] <= start + walk and self.chain_on(facility, start, tick):
+            return
+        self.phase = "back"
+        self.choices = []
+        self.walk_to(self.home, start, tick)
+
+    def chain_on(self, facility: Facility, start: int, tick: int) -> bool:
+        """Go on from the ward's facility to the next planned visit, if it fits before the pick-up; True if gone."""
+        ctx = self.context
+        t = self.plan[0][1]
+        choices = self.choose_facilities(t, start, count=False)
+        if not choices:
+            return False
+        there = self.engine.paths.metres(facility.site, choices[0].site) / self.m_per_min
+        back = self.engine.paths.metres(self.home, choices[0].site) / self.m_per_min
+        cutoff = ctx.spec.simulation.cutoff_min
+        if not rules.next_choice_fits(ctx.clock, start, there, back, cutoff, ctx.types, t, self.pickup_tick):
+            return False
+        self.plan.pop(0)
+        self.escort_min += rules.escort_minutes(start - self.escort_since, ctx.clock.tick_min)
+        self.phase = "free"
+        self.trip_type, self.choices, self.walk_min, self.choice_rank, self.chain = t, choices, 0.0, 1, 2
+        self.walk_to(choices[0].site, start, tick)
+        return True
+
+    def pickup_due(self, tick: int) -> bool:
+        """Whether this carer, at home, must set off now to fetch its ward."""
+        return self.phase == "free" and tick >= self.pickup_tick
+
+    def fetch(self, tick: int) -> None:
+        """Set off from home to fetch the ward at its facility, at own pace."""
+        self.phase, self.escort_since = "fetch", tick
+        self.choices = []
+        self.pace = self.m_per_min
+        self.walk_to(self.fetch_site, tick, tick)
+
+    def take_home(self, site: int, pace: float, start: int, now: int) -> None:
+        """Walk home from the ward's facility at ``site`` with the ward, at the pair's ``pace``, from tick ``start``."""
+        if self.phase not in ("wait", "drop", "fetch", "free"):  # free: at home, a walk of no ticks to fetch
+            raise RuntimeError(f"carer {self.rid} is not with its ward (phase {self.phase!r})")
+        self.position = site
+        self.phase = "home"
+        self.choices = []
+        self.pace = pace
+        self.walk_to(self.home, start, now)
 
 
 class AgentsEngine:
@@ -371,14 +531,43 @@ class AgentsEngine:
             Facility(model, context, int(i), int(t), int(c), int(rules.places(cap, t, context.types)))
             for i, t, c, cap in zip(fac["id"], context.facility_type, fac["node"], fac["capacity"])
         ]
+        pop = context.population
         plans = rules.plans(
-            rules.needs(context.population.age, context.types),
-            context.enrolment.holds(len(context.types)),
-            context.types,
+            rules.needs(pop.age, context.types), context.enrolment.holds(len(context.types)), context.types
         )
-        self.residents = [Resident(model, self, i, plans[i]) for i in range(len(context.population))]
+        self.residents = [Resident(model, self, i, plans[i]) for i in range(len(pop))]
+        spec = context.spec.households
+        self.escorts = pop.household is not None and spec.escort and bool((context.types.escort_below_age > 0).any())
+        self.adult_age = spec.adult_age
+        if pop.household is not None:
+            members: dict[int, list[Resident]] = {}
+            for r in self.residents:
+                members.setdefault(int(pop.household[r.rid]), []).append(r)
+            for r in self.residents:
+                r.household = members[int(pop.household[r.rid])]
         self._now = -1  # the tick last simulated
         self._snapshot_tick: int | None = None
+
+    def has_carer(self, child: Resident) -> bool:
+        """Whether the child's household has a member of carer age (else children go alone, as without households)."""
+        return child.household is not None and any(m.age >= self.adult_age for m in child.household)
+
+    def find_carer(self, child: Resident) -> Resident | None:
+        """The member of the child's household who escorts it now (``rules.carer_rank``), or None."""
+        best, best_rank = None, 1
+        for m in child.household:
+            rank = int(rules.carer_rank(m.age, self.adult_age, m.state == State.HOME, m.phase == "" and m is not child))
+            if rank < best_rank:  # members are in resident id order: ties go to the lower id
+                best, best_rank = m, rank
+        return best
+
+    def escort_totals(self) -> dict[str, np.ndarray]:
+        """Per resident over the run so far: escort_min, given_up_escort (own visits), no_escort (a child's trips)."""
+        return {
+            "escort_min": np.array([r.escort_min for r in self.residents], dtype=float),
+            "given_up_escort": np.array([r.given_up for r in self.residents], dtype=np.int64),
+            "no_escort": np.array([r.no_escort for r in self.residents], dtype=np.int64),
+        }
 
     def step(self, tick: int) -> None:
         """Tick ``tick`` of the run: every resident acts in random order, then every facility admits its queue."""

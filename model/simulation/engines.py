@@ -44,6 +44,9 @@ class Engine(Protocol):
     def unmet_counts(self) -> np.ndarray:
         """Wanted visits not served, per resident (rows) and facility type (columns)."""
 
+    def escort_totals(self) -> dict[str, np.ndarray]:
+        """Per resident over the run so far: escort_min, given_up_escort, no_escort (households and escorts)."""
+
 
 ENGINES: dict[str, type] = {"agents": AgentsEngine, "fast": FastEngine}
 """Engine classes by name; each is built as ``ENGINES[name](context, model)``."""

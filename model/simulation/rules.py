@@ -29,6 +29,11 @@ ROUNDING = 1e-9
 # A facility turns residents away at the end of a tick (after everyone moved), so a turned-away
 # resident sets off for its next choice, or home, this many ticks later.
 TURN_AWAY_DELAY_TICKS = 1
+# A carer leaves a child's facility (for home, or on to its own visit) the tick after the child
+# was admitted: the facility admits at the end of a tick, after everyone moved.
+DROP_OFF_DELAY_TICKS = 1
+# No deadline: a resident with no pick-up due must only be home by the day's last tick.
+NO_DEADLINE = 2**62
 # The places of an open space: more than any population, so that nobody is ever turned away.
 UNLIMITED_PLACES = 2**40
 
@@ -40,6 +45,7 @@ class State(IntEnum):
     WALKING = 1  # to a facility, or home
     WAITING = 2  # at a full (or not yet open) facility, in its queue
     VISITING = 3  # inside a facility
+    ESCORTING = 4  # a carer at a child's facility: until the child is admitted, or for its pick-up
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,23 +179,32 @@ def close_tick(clock, tick, table: TypeTable, t):
     return clock.first_tick(tick) + whole_ticks(table.close_min[t] - clock.sim.day_start_min, clock.tick_min)
 
 
-def trip_fits(clock, start, there_min, back_min, table: TypeTable, t):
+def home_by(clock, tick, until=NO_DEADLINE):
+    """The tick by which a resident out in tick ``tick`` must be home: the day's last tick, or ``until`` if earlier.
+
+    ``until`` is a carer's pick-up departure (:func:`pickup_departure`): its own trips end at home
+    by then; :data:`NO_DEADLINE` for everyone else.
+    """
+    return np.minimum(clock.last_tick(tick), until)
+
+
+def trip_fits(clock, start, there_min, back_min, table: TypeTable, t, until=NO_DEADLINE):
     """Whether a trip starting in tick ``start`` fits the day.
 
     It walks ``there_min`` to a facility of type ``t`` and must arrive before closing; the whole
-    visit and the walk home (``back_min``) must end by the day's last tick. Unreachable (infinite)
-    walks never fit.
+    visit and the walk home (``back_min``) must end by the day's last tick (or by ``until``, see
+    :func:`home_by`). Unreachable (infinite) walks never fit.
     """
     reachable = np.isfinite(there_min) & np.isfinite(back_min)
     there_min = np.where(reachable, there_min, 0.0)  # no infinity to round
     back_min = np.where(reachable, back_min, 0.0)
     arrive = start + whole_ticks(there_min, clock.tick_min)
     back = arrive + whole_ticks(table.visit_min[t], clock.tick_min) + whole_ticks(back_min, clock.tick_min)
-    fits = reachable & (arrive < close_tick(clock, start, table, t)) & (back <= clock.last_tick(start))
+    fits = reachable & (arrive < close_tick(clock, start, table, t)) & (back <= home_by(clock, start, until))
     return fits if fits.ndim else bool(fits)
 
 
-def round_trip_walk_limit(clock, start, table: TypeTable, t):
+def round_trip_walk_limit(clock, start, table: TypeTable, t, until=NO_DEADLINE):
     """The longest walk, in ticks each way, of a trip from home that :func:`trip_fits`.
 
     :func:`trip_fits` solved for a walk of the same length there and back (home to a facility and
@@ -197,17 +212,17 @@ def round_trip_walk_limit(clock, start, table: TypeTable, t):
     day's last tick. tests/test_rules.py checks the two agree.
     """
     to_close = close_tick(clock, start, table, t) - start - 1
-    to_end = (clock.last_tick(start) - start - whole_ticks(table.visit_min[t], clock.tick_min)) // 2
+    to_end = (home_by(clock, start, until) - start - whole_ticks(table.visit_min[t], clock.tick_min)) // 2
     return np.minimum(to_close, to_end)
 
 
-def walk_limit_min(clock, start, cutoff_min, table: TypeTable, t):
+def walk_limit_min(clock, start, cutoff_min, table: TypeTable, t, until=NO_DEADLINE):
     """The longest walk, in own minutes each way, to a facility of type ``t`` for a trip from home.
 
     Within the cut-off, and :func:`round_trip_walk_limit` in ticks: a walk of ``m`` minutes takes
     ``ceil(m / tick - ROUNDING)`` ticks, at most ``L`` exactly when ``m <= (L + ROUNDING) * tick``.
     """
-    ticks = round_trip_walk_limit(clock, start, table, t)
+    ticks = round_trip_walk_limit(clock, start, table, t, until)
     return np.minimum(cutoff_min, (ticks + ROUNDING) * clock.tick_min)
 
 
@@ -239,14 +254,14 @@ def within_cutoff(minutes, cutoff_min):
     return minutes <= cutoff_min
 
 
-def next_choice_fits(clock, start, there_min, back_min, cutoff_min, table: TypeTable, t):
+def next_choice_fits(clock, start, there_min, back_min, cutoff_min, table: TypeTable, t, until=NO_DEADLINE):
     """Whether a resident turned away may walk on to a next choice of type ``t``, leaving in tick ``start``.
 
     The walk between the two facilities (``there_min``, own minutes) is within the cut-off
     (:func:`within_cutoff`) and the trip fits the day (:func:`trip_fits`, with ``back_min`` the
     walk home from the next choice).
     """
-    fits = within_cutoff(there_min, cutoff_min) & trip_fits(clock, start, there_min, back_min, table, t)
+    fits = within_cutoff(there_min, cutoff_min) & trip_fits(clock, start, there_min, back_min, table, t, until)
     return fits if np.ndim(fits) else bool(fits)
 
 
@@ -286,25 +301,25 @@ def nearest_first(facility, minutes, k):
     return taken
 
 
-def give_up_tick(clock, arrive, back_min, table: TypeTable, t):
+def give_up_tick(clock, arrive, back_min, table: TypeTable, t, until=NO_DEADLINE):
     """The tick at which a resident who arrived in ``arrive`` and still waits gives up.
 
     That is after its patience, at closing time, or when only the walk home and one tick of
     visit would still fit in the day, whichever comes first.
     """
-    latest = clock.last_tick(arrive) - whole_ticks(back_min, clock.tick_min) - 1
+    latest = home_by(clock, arrive, until) - whole_ticks(back_min, clock.tick_min) - 1
     patience = arrive + whole_ticks(table.patience_min[t], clock.tick_min)
     return np.minimum(np.minimum(patience, close_tick(clock, arrive, table, t)), latest)
 
 
-def leave_tick(clock, admit, back_min, table: TypeTable, t):
+def leave_tick(clock, admit, back_min, table: TypeTable, t, until=NO_DEADLINE):
     """The tick a visitor admitted in ``admit`` leaves.
 
     That is after the visit's duration, at closing time, or in time to walk home by the day's
     last tick, whichever comes first (never before ``admit + 1``).
     """
     end = np.minimum(admit + whole_ticks(table.visit_min[t], clock.tick_min), close_tick(clock, admit, table, t))
-    end = np.minimum(end, clock.last_tick(admit) - whole_ticks(back_min, clock.tick_min))
+    end = np.minimum(end, home_by(clock, admit, until) - whole_ticks(back_min, clock.tick_min))
     return np.maximum(end, admit + 1)
 
 
@@ -320,3 +335,51 @@ def places(capacity, type_index, table: TypeTable):
         table: The type table.
     """
     return np.where(table.open_space[type_index], UNLIMITED_PLACES, capacity)
+
+
+# --------------------------------------------------------------------------- households and escorts
+
+
+def needs_escort(age, table: TypeTable, t):
+    """Whether a resident of this age is escorted to a facility of type ``t`` (younger than ``escort_below_age``)."""
+    return np.asarray(age) < table.escort_below_age[t]
+
+
+def pair_pace(child_m_per_min, carer_m_per_min):
+    """The pace of a child and its carer walking together: the slower of the two (m/min)."""
+    return np.minimum(child_m_per_min, carer_m_per_min)
+
+
+def carer_rank(age, adult_age, at_home, free):
+    """The order in which a household's members are asked to escort a child: lower first, -1 never.
+
+    A carer is a member of at least ``adult_age`` who is at home (state HOME) and escorts nobody
+    now (``free``: no child to take or fetch today still pending); the oldest is asked first (a
+    grandparent before a parent: an assumption, grandparents being those mostly free in the day),
+    ties by the lower resident id (the caller's order). Returns minus the age where eligible.
+    """
+    ok = (np.asarray(age) >= adult_age) & np.asarray(at_home) & np.asarray(free)
+    return np.where(ok, -np.asarray(age), 1)
+
+
+def pickup_departure(leave, carer_walk_ticks):
+    """The tick a carer at home sets off to fetch a child who leaves its facility in tick ``leave``.
+
+    It arrives in tick ``leave`` at its own pace (``carer_walk_ticks``, its walk from home rounded
+    up to whole ticks); its own trips must be home by then (``until`` of :func:`trip_fits`).
+    """
+    return leave - carer_walk_ticks
+
+
+def carer_goes_home(admit, leave, carer_walk_ticks):
+    """Whether a carer whose child was admitted in tick ``admit`` walks home before fetching it.
+
+    It sets off ``DROP_OFF_DELAY_TICKS`` later and must be home by :func:`pickup_departure`; if
+    not, it stays at the facility (state ESCORTING) until the child leaves.
+    """
+    return admit + DROP_OFF_DELAY_TICKS + carer_walk_ticks <= pickup_departure(leave, carer_walk_ticks)
+
+
+def escort_minutes(ticks, tick_min):
+    """Minutes of a carer's escort: the ticks from setting off with (or for) the child until home again."""
+    return ticks * tick_min

@@ -1,11 +1,14 @@
 """The visit log: one record per completed visit, kept in memory and optionally passed to a sink.
 
-Columns: resident, facility, type, arrive_min, leave_min, walk_min, choice_rank. The resident is present at
-the facility for run minutes ``arrive_min <= t < leave_min`` (from admission to leaving);
+Columns: resident, facility, type, arrive_min, leave_min, walk_min, choice_rank, escorted_by, chain. The
+resident is present at the facility for run minutes ``arrive_min <= t < leave_min`` (from admission to leaving);
 ``walk_min`` is the realised one-way walking time from home to the facility, in minutes (path
 metres over own speed, summed over the legs when a first choice turned the resident away);
 ``choice_rank`` is 1 when the visit is at the first facility the resident walked to on that
-trip, k when at the facility it walked on to after k - 1 turn-aways.
+trip, k when at the facility it walked on to after k - 1 turn-aways; ``escorted_by`` is the
+resident id of the carer who took the resident there and back (-1: nobody; written empty); ``chain``
+is the visit's place in its trip: 1 for a visit reached from home, 2 for a carer's visit reached
+from the facility where it left a child (docs/behaviour.md, Households and escorts).
 
 A sink (for example ``model.report.files.VisitsCsv``, which writes visits.csv) receives the
 visits chunk by chunk as they come, so that a long run's log never has to be held as text.
@@ -17,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-COLUMNS = ("resident", "facility", "type", "arrive_min", "leave_min", "walk_min", "choice_rank")
+COLUMNS = ("resident", "facility", "type", "arrive_min", "leave_min", "walk_min", "choice_rank", "escorted_by", "chain")
 _CHUNK_ROWS = 200_000
 
 
@@ -55,14 +58,21 @@ class VisitLog:
         leave_min: int,
         walk_min: float,
         choice_rank: int,
+        escorted_by: int = -1,
+        chain: int = 1,
     ) -> None:
         """Record one visit."""
-        self._rows.append((resident, facility, type_index, arrive_min, leave_min, walk_min, choice_rank))
+        self._rows.append(
+            (resident, facility, type_index, arrive_min, leave_min, walk_min, choice_rank, escorted_by, chain)
+        )
         if len(self._rows) >= _CHUNK_ROWS:
             self._flush_rows()
 
-    def extend(self, resident, facility, type_index, arrive_min, leave_min, walk_min, choice_rank) -> None:
-        """Record many visits at once (arrays of equal length)."""
+    def extend(
+        self, resident, facility, type_index, arrive_min, leave_min, walk_min, choice_rank, escorted_by=None, chain=None
+    ) -> None:
+        """Record many visits at once (arrays of equal length; ``escorted_by`` -1 and ``chain`` 1 if not given)."""
+        n = np.asarray(resident).size
         self._add_chunk(
             {
                 "resident": np.asarray(resident, dtype=np.int64),
@@ -72,6 +82,10 @@ class VisitLog:
                 "leave_min": np.asarray(leave_min, dtype=np.int64),
                 "walk_min": np.asarray(walk_min, dtype=float),
                 "choice_rank": np.asarray(choice_rank, dtype=np.int64),
+                "escorted_by": np.full(n, -1, dtype=np.int64)
+                if escorted_by is None
+                else np.asarray(escorted_by, dtype=np.int64),
+                "chain": np.ones(n, dtype=np.int64) if chain is None else np.asarray(chain, dtype=np.int64),
             }
         )
 

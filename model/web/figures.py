@@ -105,6 +105,8 @@ def _residents(model, colour_by: str) -> ResidentLayer:
         cell, cls = model.built.residents.node[home], cls[home]
         per_cell = np.bincount(cell, minlength=n_nodes)
         out = {s.name.lower(): int((states == s).sum()) for s in (State.WALKING, State.WAITING, State.VISITING)}
+        if model.population.household is not None:  # carers at a child's facility
+            out["escorting"] = int((states == State.ESCORTING).sum())
         title = f"residents at home\n(density per {per}); out:\n" + ",\n".join(f"{v:,} {k}" for k, v in out.items())
     elif n > DOTS_MAX:
         cell = model.positions()

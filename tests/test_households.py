@@ -27,7 +27,7 @@ from model.city.residents import build_residents
 from model.model import LifeCircleModel
 from model.scenario import load_scenario
 from model.simulation.rules import State
-from tests.conftest import community, facility, ftype, read_exact_csv, visits_of, write_small, write_tiny
+from tests.conftest import ROOT, community, facility, ftype, read_exact_csv, visits_of, write_small, write_tiny
 
 
 @pytest.fixture(params=["agents", "fast"])
@@ -388,14 +388,15 @@ def test_summary_households_recomputed_from_the_files(small_run):
         ("[households]\ncompositions = { couple = 0.5, elder_alone = 0.4 }", "households.compositions"),
         ("[households]\ncompositions = { couple = 0.5, grandparents = 0.5 }", "households.compositions.grandparents"),
         ("[facility_types.primary_school]\nescort_below_age = 19", "facility_types.primary_school.escort_below_age"),
-        ("[households]\nadult_age = 8", "facility_types.kindergarten.escort_below_age"),
+        ("[households]\nadult_age = 8", "facility_types.primary_school.escort_below_age"),  # 10 > 8
         ("[households]\ntwo_children = 1.5", "households.two_children"),
     ],
 )
 @pytest.mark.parametrize("command", ["validate", "run"])
 def test_bad_households_are_clear_errors(tmp_path, table, key, command):
     path = tmp_path / "bad.toml"
-    path.write_text(f'extends = "demo"\nname = "bad"\n{table}\n', encoding="utf-8")
+    demo = (ROOT / "scenarios" / "demo.toml").as_posix()
+    path.write_text(f'extends = "{demo}"\nname = "bad"\n{table}\n', encoding="utf-8")
     out = tmp_path / "out"
     args = [command, str(path)] + (["--out", str(out)] if command == "run" else [])
     proc = run_cli(*args)

@@ -315,7 +315,8 @@ def _check_households(c: Checker, types: dict[str, FacilityType] | None) -> Hous
     shares = c.shares(compositions, "households.compositions")
     adult_age = h.get("adult_age", default_of(Households, "adult_age"))
     elder_age = h.get("elder_age", default_of(Households, "elder_age"))
-    if not 1 <= adult_age < elder_age <= MAX_AGE:
+    ages_ok = 1 <= adult_age < elder_age <= MAX_AGE
+    if not ages_ok:
         c.bad(
             "households.adult_age",
             f"must satisfy 1 <= adult_age < elder_age <= {MAX_AGE}, not {adult_age} and {elder_age}",
@@ -327,7 +328,7 @@ def _check_households(c: Checker, types: dict[str, FacilityType] | None) -> Hous
             c.bad(f"households.{k}", f"must be a share between 0 and 1, not {v}")
             ok = False
     for tid, t in (types or {}).items():
-        if ok and t.escort_below_age > adult_age:
+        if ages_ok and t.escort_below_age > adult_age:  # every type that does
             c.bad(
                 f"facility_types.{tid}.escort_below_age",
                 f"{t.escort_below_age} is above the carers' own minimum age (households.adult_age = {adult_age}): "

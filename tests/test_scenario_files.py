@@ -353,7 +353,16 @@ def test_the_written_file_stands_alone(variant, tmp_path):
     fields = {"label", "level_min", "ages", "daily_prob", "weekdays_only", "depart", "visit_min", "open", "close"}
     fields |= {"capacity", "beta_per_min", "patience_min", "tries"}
     for tid, table in data["facility_types"].items():
-        optional = {"source", "catchment_min", "area_m2", "open_space", "osm", "enrolment", "apply_share", "escort_below_age"}
+        optional = {
+            "source",
+            "catchment_min",
+            "area_m2",
+            "open_space",
+            "osm",
+            "enrolment",
+            "apply_share",
+            "escort_below_age",
+        }
         assert fields <= set(table) <= fields | optional, tid
     assert data["facility_types"]["park"]["area_m2"] == 4000  # written only where the catalogue sets it
     assert "catchment_min" not in data["facility_types"]["park"]

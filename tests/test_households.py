@@ -78,6 +78,7 @@ def escort_street(
         beta_per_min=float("inf"),
         patience_min=0,
         escort_below_age=6,
+        enrolment="none",  # places competed for each morning: the turn-away is what some tests need
     )
     types += ftype(
         "market",

@@ -435,7 +435,7 @@ def _compute_allocation(context: RunContext) -> Allocation:
         n_facilities,
         n_groups,
         most_classes,
-        max(int(np.diff(class_of_group[:: reach.n_types]).max(initial=0)), 1),
+        max(int(np.diff(class_of_group[:: max(reach.n_types, 1)]).max(initial=0)), 1),  # no types: no classes
     )
     person_min = visits * types.visit_min[context.facility_type][:, None]
     company, share_sum = _company(

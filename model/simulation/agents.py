@@ -263,7 +263,8 @@ class Resident(mesa.Agent):
         k = ctx.enrolment.column[t]
         if k >= 0:
             enrolled = ctx.enrolment.facility[self.rid, k]
-            fid = rules.enrolled_destination(enrolled, ctx.enrolment.metres[self.rid, k] / self.m_per_min, limit)
+            own = self.m_per_min if pace is None else pace  # an escorted child walks at the pair's pace
+            fid = rules.enrolled_destination(enrolled, ctx.enrolment.metres[self.rid, k] / own, limit)
             return [self.engine.facilities[fid]] if fid >= 0 else []
         ids, metres = ctx.reach.candidates(ctx.origin_of[self.rid], t)
         minutes = metres / (self.m_per_min if pace is None else pace)

@@ -360,12 +360,12 @@ class FastEngine:
             self.f_cell.size,
             float(self.context.spec.simulation.learning_penalty_min),
         )
-        self._enrolled_choice(ttype, limit, out_f, out_m, counts, r)
+        self._enrolled_choice(ttype, limit, out_f, out_m, counts, r, speed)
         self.choice[r] = out_f
         self.choice_home_m[r] = out_m
         return counts > 0
 
-    def _enrolled_choice(self, ttype, limit, out_f, out_m, counts, r) -> None:
+    def _enrolled_choice(self, ttype, limit, out_f, out_m, counts, r, speed) -> None:
         """Departures of an enrolment type: the only choice is the child's place (rules.enrolled_destination)."""
         enrolment = self.context.enrolment
         column = enrolment.column[ttype]
@@ -374,9 +374,9 @@ class FastEngine:
             return
         rm, k = r[mine], column[mine]
         metres = enrolment.metres[rm, k]
-        fid = rules.enrolled_destination(
-            enrolment.facility[rm, k], metres / self.speed[rm], np.broadcast_to(limit, r.shape)[mine]
-        )
+        pace = np.broadcast_to(speed, r.shape)[mine]  # the pair's when escorted (docs/behaviour.md, Enrolment)
+        walk_limit = np.broadcast_to(limit, r.shape)[mine]
+        fid = rules.enrolled_destination(enrolment.facility[rm, k], metres / pace, walk_limit)
         out_f[mine] = _NONE
         out_f[mine, 0] = fid
         out_m[mine] = 0.0

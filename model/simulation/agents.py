@@ -252,10 +252,9 @@ class Resident(mesa.Agent):
         and whose later elements are the next choices. With ``beta = inf`` the ranking is
         ``rules.nearest_first``. Only the first ``tries`` are kept. The minutes ranked are
         ``rules.ranked_minutes``: a facility that turned this resident away on earlier days
-        counts as farther (days that learn); the walks are not.
-        ``pace`` is the pace of the
-        walk (a pair's, when escorted; own by default); ``count``: a visit that fits only without
-        the pick-up counts as given up for escorting.
+        counts as farther (days that learn); the walks are not. ``pace`` is the pace of the walk
+        (a pair's, when escorted; own by default); ``count``: a visit that fits only without the
+        pick-up counts as given up for escorting.
         """
         ctx = self.context
         types = ctx.types
@@ -381,8 +380,8 @@ class Resident(mesa.Agent):
 
         The next choice must be within the cut-off of here, and the trip must still fit the day
         (``rules.next_choice_fits``); choices that do not are dropped. With days that learn, the
-        resident remembers the facility from the next day on (:meth:`remember`).         An escorted child goes home
-        with its carer.
+        resident remembers the facility from the next day on (:meth:`remember`). An escorted child
+        goes home with its carer.
         """
         ctx = self.context
         start = tick + rules.TURN_AWAY_DELAY_TICKS

@@ -23,7 +23,15 @@ Structural variations (``--variations``; all by default):
 * ``beta x0.5`` / ``beta x2``: the distance decay of every type chosen by a logit halved / doubled;
 * ``patience x0.5`` / ``patience x2``: every type's patience halved / doubled;
 * ``tries 1`` / ``tries 3``: every type tries 1 / 3 facilities;
-* ``gated``: the bundled gated twin (``<place>_gated``, walls and gates: the network detour).
+* ``gated``: the bundled gated twin (``<place>_gated``, walls and gates: the network detour);
+* ``households off``: every resident lives alone and no child is escorted (``households.on = false``);
+* ``three generations x2``: twice the catalogue's share of three-generation households (0.16, taken
+  from couples without children: 0.25 -> 0.17), so more children have a grandparent at home;
+* ``escort school 7`` / ``escort school 12``: primary-school children escorted below age 7 (the
+  first grade only) / below 12 (every grade), against the catalogue's 10;
+* ``learning off``: days that learn turned off (``simulation.learning = false``);
+* ``penalty x0.5`` / ``penalty x2``: the learning penalty of a turn-away halved / doubled (5 and 20
+  minutes against 10).
 
 Nothing here is tested by the suite as a result: it is a way to produce the README's Results from
 the model. What varies over seeds is who lives where, paces and the day's draws.
@@ -56,12 +64,21 @@ PAIRED = (
     "usage.kindergarten.visits",
 )
 """Figures with a static twin (``static.<same path>``): agent, static and agent - static."""
-AGENT_ONLY = tuple(
-    f"dynamics.{t}.{k}"
-    for t in ("elderly_care", "culture_room", "market", "health_station")
-    for k in ("displaced_share", "displaced_extra_min", "wait_person_min", "peak_queue")
+AGENT_ONLY = (
+    *(
+        f"dynamics.{t}.{k}"
+        for t in ("elderly_care", "culture_room", "market", "health_station")
+        for k in ("displaced_share", "displaced_extra_min", "wait_person_min", "peak_queue")
+    ),
+    "dynamics.elderly_care.change.displaced_share",
+    "dynamics.elderly_care.change.wait_person_min",
+    "enrolment.kindergarten.without_place_share",
+    "enrolment.kindergarten.beyond_level_share",
+    "enrolment.primary_school.beyond_level_share",
+    "households.no_escort_per_day",
+    *(f"households.carers.{band}.{k}" for band in ("30-39", "60-69", "70-79") for k in ("escort_min_per_day", "given_up_per_day")),
 )
-"""Figures only the agent model has (queues and displacement)."""
+"""Figures only the agent model has (queues, displacement, enrolment and escorts)."""
 
 
 def _flat(tree: dict, prefix: str = "") -> dict:
@@ -131,6 +148,9 @@ def variation_specs(place: str, names: list[str], move_m: float) -> dict:
             n = int(name.split()[1])
             overrides = {f"facility_types.{t}.tries": n for t in base.types_present}
             out[name] = load_scenario(place, overrides=overrides, overrides_file=name)
+        elif name in HOUSEHOLD_VARIATIONS:
+            overrides = HOUSEHOLD_VARIATIONS[name](base)
+            out[name] = load_scenario(place, overrides=overrides, overrides_file=name)
         elif name == "gated":
             if f"{place}_gated" not in bundled_scenarios():
                 continue
@@ -138,6 +158,26 @@ def variation_specs(place: str, names: list[str], move_m: float) -> dict:
         else:
             raise ValueError(f"unknown variation {name!r}")
     return out
+
+
+def _three_generations_x2(base) -> dict:
+    shares = dict(base.households.compositions)
+    extra = shares["three_generations"]
+    shares["three_generations"] += extra
+    shares["couple"] -= extra
+    return {"households.compositions": shares}
+
+
+HOUSEHOLD_VARIATIONS = {
+    "households off": lambda base: {"households.on": False},
+    "three generations x2": _three_generations_x2,
+    "escort school 7": lambda base: {"facility_types.primary_school.escort_below_age": 7},
+    "escort school 12": lambda base: {"facility_types.primary_school.escort_below_age": 12},
+    "learning off": lambda base: {"simulation.learning": False},
+    "penalty x0.5": lambda base: {"simulation.learning_penalty_min": base.simulation.learning_penalty_min * 0.5},
+    "penalty x2": lambda base: {"simulation.learning_penalty_min": base.simulation.learning_penalty_min * 2},
+}
+"""Variations of the households, the escort age and the learning rule: name -> overrides of the scenario."""
 
 
 def _shaped(value: float, key: str):
@@ -235,7 +275,7 @@ def print_tables(result: dict, base: str = "catalogue", out=sys.stdout) -> None:
 
 
 ALL = ("catalogue", *(f"layout {k}" for k in LAYOUT_SEEDS), "beta x0.5", "beta x2")
-ALL = (*ALL, "patience x0.5", "patience x2", "tries 1", "tries 3", "gated")
+ALL = (*ALL, "patience x0.5", "patience x2", "tries 1", "tries 3", "gated", *HOUSEHOLD_VARIATIONS)
 
 
 def _worker_init() -> None:

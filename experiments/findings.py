@@ -76,7 +76,11 @@ AGENT_ONLY = (
     "enrolment.kindergarten.beyond_level_share",
     "enrolment.primary_school.beyond_level_share",
     "households.no_escort_per_day",
-    *(f"households.carers.{band}.{k}" for band in ("30-39", "60-69", "70-79") for k in ("escort_min_per_day", "given_up_per_day")),
+    *(
+        f"households.carers.{band}.{k}"
+        for band in ("30-39", "60-69", "70-79")
+        for k in ("escort_min_per_day", "given_up_per_day")
+    ),
 )
 """Figures only the agent model has (queues, displacement, enrolment and escorts)."""
 

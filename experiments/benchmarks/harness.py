@@ -8,6 +8,15 @@ cases. Resident-days per second = residents x days / wall seconds;
 "ratio" compares each case's resident-days per second with the per-agent engine's in the same
 benchmark run. A separate in-process case times the access fields of every facility type.
 
+Machines of the same kind differ by more than 2x in wall time (and a loaded machine by more), so
+every benchmark run also times a fixed reference in the same run, before and after the cases: a
+bare numpy pass over 532,100 residents (Wuhai's population) x 960 one-minute ticks, five
+vectorised operations a tick, nothing of lifecircle (:func:`reference_pass`). Each case's wall
+time over the reference's is the figure to compare across machines and sessions: the table gives
+it ("x ref"), and the harness compares it with the ratios recorded in
+``experiments/benchmarks/recorded.json`` (the README's last measurement) and names every case
+more than 20% slower than recorded.
+
 The table printed at the end is what the README's performance section quotes, with the machine.
 """
 
@@ -23,6 +32,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+REFERENCE_RESIDENTS = 532_100
+"""Residents of the reference pass: wuhai_city's population."""
+REFERENCE_TICKS = 960
+"""Ticks of the reference pass: one day of 06:00-22:00 at one minute."""
+RECORDED = Path(__file__).with_name("recorded.json")
+"""The ratios to the reference of the README's last measurement: case -> ratio."""
+REGRESSION = 1.2
+"""A case whose ratio exceeds its recorded ratio by this factor is named a regression (issue 19)."""
 
 # (scenario, engine, days): the default suite
 DEFAULT_CASES = (
@@ -75,6 +93,30 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, {platform.system()}"
 
 
+def reference_pass(residents: int = REFERENCE_RESIDENTS, ticks: int = REFERENCE_TICKS) -> float:
+    """Seconds of the fixed reference: a bare numpy pass over ``residents`` x ``ticks``, best of 3.
+
+    Each tick: who is due, their next time, a state flip and a count by state, five vectorised
+    operations over every resident, in this process (no interpreter start, no lifecircle code).
+    The work is fixed, so its time measures the machine and its load at the moment of the run.
+    """
+    import numpy as np
+
+    pace = np.linspace(40.0, 90.0, residents)
+    best = float("inf")
+    for _ in range(3):
+        timer = np.zeros(residents)
+        state = np.zeros(residents, dtype=np.int8)
+        t0 = time.perf_counter()
+        for tick in range(ticks):
+            due = timer <= tick
+            timer = np.where(due, timer + pace * 0.1 + 5.0, timer)
+            state ^= due.view(np.int8)
+            np.bincount(state, minlength=2)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def run_case(scenario: str, engine: str, days: int, extra: list[str]) -> Result:
     """Run one ``lifecircle run`` in a fresh process and measure it."""
     with tempfile.TemporaryDirectory(prefix="lifecircle-bench-") as tmp:
@@ -123,21 +165,47 @@ def time_access(scenario: str) -> tuple[float, int, int]:
     return time.perf_counter() - t0, city.n_cells, len(city.types)
 
 
-def table(results: list[Result]) -> str:
-    """The results as a Markdown table."""
+def case_key(r: Result) -> str:
+    """The name of a case in recorded.json: ``scenario:engine:days``."""
+    return f"{r.scenario}:{r.engine}:{r.ticks // r.stages.get('ticks_per_day', r.ticks)}"
+
+
+def table(results: list[Result], reference_s: float | None = None) -> str:
+    """The results as a Markdown table; with ``reference_s``, each wall time over the reference's too."""
     agents = [r for r in results if r.engine == "agents"]
     base = agents[0].resident_days_per_s if agents else None
     lines = [
-        "| scenario | engine | residents | ticks | wall s | resident-days/s | peak RSS MB | ratio |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | engine | residents | ticks | wall s | x ref | resident-days/s | peak RSS MB | ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         ratio = f"{r.resident_days_per_s / base:,.0f}x" if base else "-"
+        of_ref = f"{r.wall_s / reference_s:.2f}" if reference_s else "-"
         lines.append(
-            f"| {r.scenario} | {r.engine} | {r.residents:,} | {r.ticks:,} | {r.wall_s:.1f} | "
+            f"| {r.scenario} | {r.engine} | {r.residents:,} | {r.ticks:,} | {r.wall_s:.1f} | {of_ref} | "
             f"{r.resident_days_per_s:,.0f} | {r.peak_rss_mb:,.0f} | {ratio} |"
         )
     return "\n".join(lines)
+
+
+def regressions(results: list[Result], reference_s: float, recorded: dict[str, float]) -> list[str]:
+    """One line per case whose ratio to the reference exceeds its recorded ratio by more than 20%."""
+    lines = []
+    for r in results:
+        was = recorded.get(case_key(r))
+        now = r.wall_s / reference_s
+        if was and now > REGRESSION * was:
+            lines.append(f"REGRESSION {case_key(r)}: {now:.2f} x ref against {was:.2f} recorded (+{now / was - 1:.0%})")
+    return lines
+
+
+def _recorded() -> dict[str, float]:
+    try:
+        data = json.loads(RECORDED.read_text())
+    except (OSError, ValueError):
+        return {}
+    ratios = data.get("ratios", {}) if isinstance(data, dict) else {}
+    return {k: float(v) for k, v in ratios.items() if isinstance(v, (int, float))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,6 +248,8 @@ def _run_suite(cases, access: str) -> int:
     # the numba kernels compile once per installation (cached on disk); do it before timing
     warm = run_case("demo", "fast", 1, [])
     print(f"warm-up (compiles the numba kernels if not cached yet): demo in {warm.wall_s:.1f} s", file=sys.stderr)
+    before = reference_pass()
+    print(f"reference before the cases: {before:.2f} s", file=sys.stderr, flush=True)
     results = []
     for scenario, engine, days in cases:
         print(f"running {scenario} with the {engine} engine for {days} day(s) ...", file=sys.stderr, flush=True)
@@ -191,7 +261,27 @@ def _run_suite(cases, access: str) -> int:
             flush=True,
         )
         results.append(result)
-    print(table(results))
+    after = reference_pass()
+    reference_s = (before + after) / 2
+    print(
+        f"fixed reference (numpy pass over {REFERENCE_RESIDENTS:,} residents x {REFERENCE_TICKS} ticks, best of 3): "
+        f"{before:.2f} s before the cases, {after:.2f} s after; x ref uses their mean, {reference_s:.2f} s"
+    )
+    print(table(results, reference_s))
+    by_key = {case_key(r): r for r in results}
+    city, qingshan = by_key.get("wuhai_city:fast:1"), by_key.get("qingshan_city:fast:1")
+    if city:
+        print(
+            f"\nwuhai_city: {city.wall_s:.1f} s wall (target at most 10 s), "
+            f"peak {city.peak_rss_mb:,.0f} MB (at most 1,500)"
+        )
+    if city and qingshan:
+        print(f"qingshan_city / wuhai_city: {qingshan.wall_s / city.wall_s:.2f} (target at most 1.5)")
+    recorded = _recorded()
+    for line in regressions(results, reference_s, recorded):
+        print(line)
+    if recorded and not regressions(results, reference_s, recorded):
+        print(f"no case more than 20% slower than recorded in {RECORDED.name}")
     if access:
         seconds, cells, types = time_access(access)
         print(f"\naccess fields of {types} facility types on {access} ({cells:,} cells): {seconds:.3f} s")

@@ -31,6 +31,8 @@ class Reach:
         indptr: Offsets; group (o, t) is ``indptr[o * n_types + t] : indptr[o * n_types + t + 1]``.
         facility: Facility id of each entry.
         metres: Walking distance of each entry.
+        limit_m: The limit searched (metres): every facility within it of every origin is an
+            entry; None when not known.
     """
 
     origins: np.ndarray
@@ -38,6 +40,7 @@ class Reach:
     indptr: np.ndarray
     facility: np.ndarray
     metres: np.ndarray
+    limit_m: float | None = None
 
     def origin_index(self, cells: np.ndarray) -> np.ndarray:
         """Row of each cell in ``origins`` (cells must be origins)."""
@@ -48,6 +51,25 @@ class Reach:
         k = origin * self.n_types + type_index
         sl = slice(self.indptr[k], self.indptr[k + 1])
         return self.facility[sl], self.metres[sl]
+
+    def of_type(self, type_index: int, limit_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every entry of one type within ``limit_m``, origin by origin (each group in its own order).
+
+        When ``limit_m`` is at most :attr:`limit_m`, these are exactly the pairs a search up to
+        ``limit_m`` would find, with the same metres: a walk's metres do not depend on how far
+        the search goes (a node's are the least over its neighbours' plus the step, and a walk
+        never gets shorter as it goes on), so searching farther only adds the farther nodes.
+
+        Returns:
+            ``(origin, facility, metres)``: the origin (index into :attr:`origins`), the
+            facility id and the metres of each entry.
+        """
+        groups = np.arange(self.origins.size, dtype=np.int64) * self.n_types + type_index
+        lo, size = self.indptr[groups], self.indptr[groups + 1] - self.indptr[groups]
+        entry = np.repeat(lo - (np.cumsum(size) - size), size) + np.arange(size.sum())
+        origin = np.repeat(np.arange(self.origins.size, dtype=np.int64), size)
+        keep = self.metres[entry] <= limit_m
+        return origin[keep], self.facility[entry[keep]], self.metres[entry[keep]]
 
 
 def type_fields(surface: WalkingSurface, city: City) -> dict[str, np.ndarray]:
@@ -71,7 +93,7 @@ def facility_reach(surface: WalkingSurface, city: City, origins: np.ndarray, lim
     indptr, facility, metres = candidate_table(
         cell_idx, origin, metres, cell_indptr, by_cell, fac_type, len(city.types), origins.size
     )
-    return Reach(origins, len(city.types), indptr, facility, metres)
+    return Reach(origins, len(city.types), indptr, facility, metres, float(limit_m))
 
 
 @numba.njit(cache=True)

@@ -64,12 +64,7 @@ class Reach:
             ``(origin, facility, metres)``: the origin (index into :attr:`origins`), the
             facility id and the metres of each entry.
         """
-        groups = np.arange(self.origins.size, dtype=np.int64) * self.n_types + type_index
-        lo, size = self.indptr[groups], self.indptr[groups + 1] - self.indptr[groups]
-        entry = np.repeat(lo - (np.cumsum(size) - size), size) + np.arange(size.sum())
-        origin = np.repeat(np.arange(self.origins.size, dtype=np.int64), size)
-        keep = self.metres[entry] <= limit_m
-        return origin[keep], self.facility[entry[keep]], self.metres[entry[keep]]
+        return _entries_of_type(self.indptr, self.facility, self.metres, self.n_types, type_index, float(limit_m))
 
 
 def type_fields(surface: WalkingSurface, city: City) -> dict[str, np.ndarray]:
@@ -133,3 +128,28 @@ def candidate_table(cell_idx, origin, metres, cell_indptr, cell_facility, facili
             out_m[fill[g]] = metres[i]
             fill[g] += 1
     return indptr, out_f, out_m
+
+
+@numba.njit(cache=True)
+def _entries_of_type(indptr, facility, metres, n_types, type_index, limit_m):
+    """:meth:`Reach.of_type`: the groups (o, type_index), origin by origin, entries within ``limit_m`` (two passes)."""
+    n_origins = (indptr.size - 1) // n_types
+    count = 0
+    for o in range(n_origins):
+        g = o * n_types + type_index
+        for j in range(indptr[g], indptr[g + 1]):
+            if metres[j] <= limit_m:
+                count += 1
+    out_o = np.empty(count, dtype=np.int64)
+    out_f = np.empty(count, dtype=np.int64)
+    out_m = np.empty(count)
+    k = 0
+    for o in range(n_origins):
+        g = o * n_types + type_index
+        for j in range(indptr[g], indptr[g + 1]):
+            if metres[j] <= limit_m:
+                out_o[k] = o
+                out_f[k] = facility[j]
+                out_m[k] = metres[j]
+                k += 1
+    return out_o, out_f, out_m

@@ -31,6 +31,8 @@ class Reach:
         indptr: Offsets; group (o, t) is ``indptr[o * n_types + t] : indptr[o * n_types + t + 1]``.
         facility: Facility id of each entry.
         metres: Walking distance of each entry.
+        limit_m: The limit searched (metres): every facility within it of every origin is an
+            entry; None when not known.
     """
 
     origins: np.ndarray
@@ -38,6 +40,7 @@ class Reach:
     indptr: np.ndarray
     facility: np.ndarray
     metres: np.ndarray
+    limit_m: float | None = None
 
     def origin_index(self, cells: np.ndarray) -> np.ndarray:
         """Row of each cell in ``origins`` (cells must be origins)."""
@@ -48,6 +51,20 @@ class Reach:
         k = origin * self.n_types + type_index
         sl = slice(self.indptr[k], self.indptr[k + 1])
         return self.facility[sl], self.metres[sl]
+
+    def of_type(self, type_index: int, limit_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every entry of one type within ``limit_m``, origin by origin (each group in its own order).
+
+        When ``limit_m`` is at most :attr:`limit_m`, these are exactly the pairs a search up to
+        ``limit_m`` would find, with the same metres: a walk's metres do not depend on how far
+        the search goes (a node's are the least over its neighbours' plus the step, and a walk
+        never gets shorter as it goes on), so searching farther only adds the farther nodes.
+
+        Returns:
+            ``(origin, facility, metres)``: the origin (index into :attr:`origins`), the
+            facility id and the metres of each entry.
+        """
+        return _entries_of_type(self.indptr, self.facility, self.metres, self.n_types, type_index, float(limit_m))
 
 
 def type_fields(surface: WalkingSurface, city: City) -> dict[str, np.ndarray]:
@@ -71,7 +88,7 @@ def facility_reach(surface: WalkingSurface, city: City, origins: np.ndarray, lim
     indptr, facility, metres = candidate_table(
         cell_idx, origin, metres, cell_indptr, by_cell, fac_type, len(city.types), origins.size
     )
-    return Reach(origins, len(city.types), indptr, facility, metres)
+    return Reach(origins, len(city.types), indptr, facility, metres, float(limit_m))
 
 
 @numba.njit(cache=True)
@@ -111,3 +128,28 @@ def candidate_table(cell_idx, origin, metres, cell_indptr, cell_facility, facili
             out_m[fill[g]] = metres[i]
             fill[g] += 1
     return indptr, out_f, out_m
+
+
+@numba.njit(cache=True)
+def _entries_of_type(indptr, facility, metres, n_types, type_index, limit_m):
+    """:meth:`Reach.of_type`: the groups (o, type_index), origin by origin, entries within ``limit_m`` (two passes)."""
+    n_origins = (indptr.size - 1) // n_types
+    count = 0
+    for o in range(n_origins):
+        g = o * n_types + type_index
+        for j in range(indptr[g], indptr[g + 1]):
+            if metres[j] <= limit_m:
+                count += 1
+    out_o = np.empty(count, dtype=np.int64)
+    out_f = np.empty(count, dtype=np.int64)
+    out_m = np.empty(count)
+    k = 0
+    for o in range(n_origins):
+        g = o * n_types + type_index
+        for j in range(indptr[g], indptr[g + 1]):
+            if metres[j] <= limit_m:
+                out_o[k] = o
+                out_f[k] = facility[j]
+                out_m[k] = metres[j]
+                k += 1
+    return out_o, out_f, out_m

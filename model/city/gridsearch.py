@@ -26,16 +26,17 @@ _DY = np.array([0, 0, 1, -1, 1, -1, 1, -1], dtype=np.int64)
 
 @numba.njit(cache=True, nogil=True)
 def _search_chunk(
-    sources, walkable, width, height, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts
+    sources, moves, step_cell, step_m, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts
 ):
     """Bounded Dijkstra from each source with a bucket queue (Dial's algorithm).
 
     Buckets are ``cell_m`` wide, the shortest step: a cell in bucket k can only be improved by a
     cell in a lower bucket, so every cell popped from the lowest non-empty bucket is final and
     no heap is needed. Steps reach at most 2 buckets ahead (sqrt(2) < 2), so 3 circular buckets
-    suffice; stale entries (improved since pushed) are skipped when popped.
+    suffice; stale entries (improved since pushed) are skipped when popped. ``moves[c]`` has bit
+    k set when step k (``step_cell[k]`` cells away, ``step_m[k]`` metres) may be taken from cell c.
     """
-    n_cells = width * height
+    n_cells = moves.size
     dist = np.full(n_cells, np.inf)
     settled = np.zeros(n_cells, dtype=np.bool_)
     touched = np.empty(n_cells, dtype=np.int64)
@@ -43,7 +44,6 @@ def _search_chunk(
     cap = 64
     buckets = np.empty((n_buckets, cap), dtype=np.int64)
     sizes = np.zeros(n_buckets, dtype=np.int64)
-    diag = cell_m * math.sqrt(2.0)
     for s in range(sources.size):
         src = sources[s]
         dist[src] = 0.0
@@ -73,24 +73,12 @@ def _search_chunk(
                 out_origin[base + written] = o
                 out_dist[base + written] = d
                 written += 1
-            x = c % width
-            y = c // width
+            allowed = moves[c]
             for k in range(8):
-                dx = _DX[k]
-                dy = _DY[k]
-                x2 = x + dx
-                y2 = y + dy
-                if x2 < 0 or x2 >= width or y2 < 0 or y2 >= height:
+                if not (allowed >> k) & 1:
                     continue
-                n = y2 * width + x2
-                if not walkable[n]:
-                    continue
-                if dx != 0 and dy != 0:
-                    if not (walkable[y * width + x2] and walkable[y2 * width + x]):
-                        continue
-                    nd = d + diag
-                else:
-                    nd = d + cell_m
+                n = c + step_cell[k]
+                nd = d + step_m[k]
                 if nd > limit_m or nd >= dist[n] or settled[n]:
                     continue
                 if dist[n] == np.inf:
@@ -114,16 +102,16 @@ def _search_chunk(
 
 @numba.njit(cache=True, parallel=True)
 def _search_all(
-    sources, walkable, width, height, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts, n_chunks
+    sources, moves, step_cell, step_m, cell_m, limit_m, origin_index, offsets, out_origin, out_dist, counts, n_chunks
 ):
     bounds = np.linspace(0, sources.size, n_chunks + 1).astype(np.int64)
     for k in numba.prange(n_chunks):
         lo, hi = bounds[k], bounds[k + 1]
         _search_chunk(
             sources[lo:hi],
-            walkable,
-            width,
-            height,
+            moves,
+            step_cell,
+            step_m,
             cell_m,
             limit_m,
             origin_index,
@@ -169,11 +157,12 @@ def bounded_distances(
     counts = np.zeros(sources.size, dtype=np.int64)
     if sources.size:
         n_chunks = max(1, min(sources.size, 4 * numba.get_num_threads()))
+        moves, step_cell, step_m = _moves(walkable, float(cell_m))
         _search_all(
             sources,
-            walkable.ravel().astype(np.bool_),
-            width,
-            height,
+            moves,
+            step_cell,
+            step_m,
             float(cell_m),
             float(limit_m),
             origin_index,
@@ -185,6 +174,33 @@ def bounded_distances(
         )
     keep = np.arange(room.sum()) - np.repeat(offsets, room) < np.repeat(counts, room)
     return np.repeat(np.arange(sources.size), counts), out_origin[keep], out_dist[keep]
+
+
+def _moves(walkable: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The walking rule as a bit mask per cell: which of the 8 steps (``_DX``, ``_DY``) it may take.
+
+    Step k from cell (x, y) to (x + dx, y + dy) is allowed when that cell lies on the grid and is
+    walkable and, for a diagonal, both orthogonal cells beside it are walkable too (the rule of
+    ``model.city.walking_graph``; the cell stepped from need not be walkable: a search from a
+    blocked cell steps out of it).
+
+    Returns:
+        ``(moves, step_cell, step_m)``: uint8 per cell (bit k: step k allowed), and per step its
+        offset in cells (``dy * width + dx``) and its metres (``cell_m``; ``cell_m * sqrt(2)``).
+    """
+    height, width = walkable.shape
+    padded = np.zeros((height + 2, width + 2), dtype=bool)
+    padded[1:-1, 1:-1] = walkable
+    moves = np.zeros((height, width), dtype=np.uint8)
+    diag = cell_m * math.sqrt(2.0)
+    step_m = np.empty(8)
+    for k, (dx, dy) in enumerate(zip(_DX.tolist(), _DY.tolist(), strict=True)):
+        ok = padded[1 + dy : 1 + dy + height, 1 + dx : 1 + dx + width].copy()
+        if dx and dy:
+            ok &= padded[1 : 1 + height, 1 + dx : 1 + dx + width] & padded[1 + dy : 1 + dy + height, 1 : 1 + width]
+        moves |= ok.astype(np.uint8) << k
+        step_m[k] = diag if dx and dy else cell_m
+    return moves.ravel(), _DY * width + _DX, step_m
 
 
 class PairDistances:

@@ -105,8 +105,9 @@ def supply_access(
     """Every resident's 2SFCA access to a type (NaN for non-users): the inputs of :func:`two_step_fca`.
 
     The catchment is the type's ``catchment_min`` if set, else its ``level_min``; distances are
-    searched once per home cell, to every facility within the catchment at the fastest user's
-    pace, and each user's minutes are its own metres over its own pace.
+    those from each home cell to every facility within the catchment at the fastest user's pace
+    (the candidate table's, when it reaches that far: it usually does), and each user's minutes
+    are its own metres over its own pace.
 
     Args:
         context: The run (its built city and residents).
@@ -123,7 +124,14 @@ def supply_access(
         return out
     pace = built.residents.m_per_min[users]
     ids, pair_home, pair_facility, metres = walks.facility_pairs(
-        built.surface, built.city.facilities, ftype, homes, catchment, float(pace.max())
+        built.surface,
+        built.city.facilities,
+        ftype,
+        homes,
+        catchment,
+        float(pace.max()),
+        reach=context.reach,
+        type_index=built.city.types.index(ftype),
     )
     capacity = built.city.facilities["capacity"].to_numpy()[ids]
     out[users], _ = two_step_fca(home_of[users], pace, pair_home, pair_facility, metres, capacity, catchment)

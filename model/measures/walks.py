@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from model.city.candidates import Reach
 from model.city.surface import PairMetres, WalkingSurface
 from model.measures.catchment import neighbours_within
 
@@ -37,8 +38,15 @@ def facility_pairs(
     home_cells: np.ndarray,
     walk_min: float,
     fastest_m_per_min: float,
+    reach: Reach | None = None,
+    type_index: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Walking metres from home nodes to every facility of a type within a walk at the fastest pace.
+
+    Taken from the candidate table ``reach`` when it was searched from these homes at least as
+    far (:meth:`~model.city.candidates.Reach.of_type`: the same pairs and metres), else searched.
+    The pairs then come home by home instead of facility node by facility node; for each home,
+    in the same order (by facility node, then facility), the only order the 2SFCA sums depend on.
 
     Args:
         surface: The walking surface.
@@ -47,6 +55,8 @@ def facility_pairs(
         home_cells: Home nodes, unique and sorted.
         walk_min: The walk (minutes).
         fastest_m_per_min: The fastest pace of anyone concerned (m/min).
+        reach: The candidate table of the same surface, or None.
+        type_index: The type's index in the candidate table (with ``reach``).
 
     Returns:
         ``(facility_ids, pair_home, pair_facility, pair_metres)``: the ids of the type's
@@ -57,8 +67,12 @@ def facility_pairs(
     fac = facilities
     mine = (fac["type"] == ftype).to_numpy()
     ids = fac["id"].to_numpy()[mine]
-    cells, fac_cell = np.unique(fac["node"].to_numpy()[mine], return_inverse=True)
     limit = walk_min * fastest_m_per_min * _SLACK
+    if reach is not None and covers(reach, home_cells, limit):
+        home, facility, metres = reach.of_type(type_index, limit)
+        position = np.cumsum(mine) - 1  # each facility's index among the type's
+        return ids, home, position[facility], metres
+    cells, fac_cell = np.unique(fac["node"].to_numpy()[mine], return_inverse=True)
     src, home_node, metres = surface.within(cells, limit, targets=home_cells)
     home = np.searchsorted(home_cells, home_node)
     # several facilities may stand on one node: one pair per facility
@@ -70,6 +84,16 @@ def facility_pairs(
     offset = np.arange(pair.size) - np.repeat(np.cumsum(repeat) - repeat, repeat)
     facility = by_cell[start[src[pair]] + offset]
     return ids, home[pair], facility, metres[pair]
+
+
+def covers(reach: Reach, home_cells: np.ndarray, limit_m: float) -> bool:
+    """Whether the candidate table holds every pair of these homes within ``limit_m``: same homes, searched as far."""
+    return (
+        reach.limit_m is not None
+        and limit_m <= reach.limit_m
+        and reach.origins.size == home_cells.size
+        and bool(np.array_equal(reach.origins, home_cells))
+    )
 
 
 def home_neighbours(

@@ -296,3 +296,20 @@ def test_a_street_scenario_in_a_real_browser(chromium, tmp_path):
         )
         assert page.locator(".lifecircle-clock").inner_text() == "Day 1 (Mon) 06:00"  # the new plan starts again
         _no_error(page, log)
+
+
+def test_the_first_page_load_after_installing_says_the_kernels_are_compiling(chromium, tmp_path, monkeypatch):
+    """With numba's cache empty (``NUMBA_CACHE_DIR`` a new folder: as after installing), the page says that
+    the kernels are compiling, instead of hanging silently, and shows no map until they are ready.
+
+    It says "compiling" only once numba compiles (loading a kernel from its cache is no compilation).
+    The server is stopped then: the compilation takes 30 s to minutes, and the other tests' pages open
+    after the warm-up from numba's usual cache."""
+    from model.web.warmup import COMPILING_MESSAGE
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    with _serving("demo", tmp_path) as (url, log), _browsing(chromium, url) as page:
+        warming = page.locator(".lifecircle-warming")
+        playwright.expect(warming).to_have_text(COMPILING_MESSAGE, timeout=60_000)
+        assert page.locator("img.lifecircle-map").count() == 0
+        _no_error(page, log)

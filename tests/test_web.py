@@ -655,3 +655,126 @@ def test_assets_list_names_the_cache(capsys):
     assert main(["assets", "--list"]) == 0
     out = capsys.readouterr().out
     assert "requirejs@" in out and "cache: " in out
+
+
+# --------------------------------------------------------------------------- what the page computes per step
+
+
+def test_the_exposure_chart_shows_the_summarys_mixing(small):
+    """The chart reads summary.json's ``mixing`` alone (``mixing_summary``): the same figures mid-run."""
+    from model.measures.summary import mixing_summary
+
+    model = PageModel(str(small), days=1)
+    for _ in range(200):  # to 09:20: visits done, others under way
+        model.step()
+    assert len(model.context.visit_log.columns()["resident"]) > 0
+    assert mixing_summary(model.context) == model.summary()["mixing"]
+
+
+def test_the_occupancy_places_and_paces_are_the_models(small):
+    """What the figures keep per model: each type's places (its capacities summed by hand from the
+    scenario file's facilities) and its users' median pace; a re-planned model gets its own."""
+    model = PageModel(str(small), days=1)
+    fixed = figures._fixed(model)
+    by_hand = {}
+    for f in model.spec.facilities:
+        by_hand[f.type] = by_hand.get(f.type, 0) + f.capacity
+    assert fixed.places == {t: by_hand[t] for t in model.city.types}
+    assert fixed.paces == users_paces(model) and figures._fixed(model) is fixed
+    model.plan.add(model.base_scenario, "park", 16, 3)
+    again = model.replanned()
+    assert figures._fixed(again).places["park"] == by_hand["park"] + model.spec.types["park"].capacity
+
+
+# --------------------------------------------------------------------------- the kernels, warmed at server start
+
+
+def test_the_warmup_says_compiling_only_while_numba_compiles(caplog):
+    """A warm-up that makes numba compile a new function says "compiling"; one that compiles nothing
+    says "loading"; one that fails is logged and counts as done (the page then builds its own model)."""
+    import numba
+
+    from model.web import warmup
+
+    warmed = []
+
+    def compiles(name):
+        warmed.append(name)
+
+        @numba.njit
+        def plus_one(x):  # a new function: numba compiles it on its first call
+            return x + 1
+
+        assert plus_one(1) == 2
+
+    compiling = warmup.KernelWarmup("demo", warm=compiles)
+    assert not compiling.ready and compiling.message == warmup.LOADING_MESSAGE
+    assert compiling.start().wait(60) and compiling.ready and compiling.seconds >= 0
+    assert warmed == ["demo"] and compiling.compiling and compiling.compiled >= 1
+    assert compiling.message == warmup.COMPILING_MESSAGE
+    assert warmup.COMPILING_MESSAGE == "Compiling the simulation kernels, once after installing: about 30 s"
+    loading = warmup.KernelWarmup(str(STREETS_SMALL), warm=warmed.append).start()
+    assert loading.wait(60) and not loading.compiling and loading.message == warmup.LOADING_MESSAGE
+    assert warmed[-1] == "helsinki_centre"  # a street scenario's kernels: warmed on the bundled street scenario
+
+    def fails(name):
+        raise RuntimeError("no kernels today")
+
+    with caplog.at_level("ERROR", logger="model.web.warmup"):
+        broken = warmup.KernelWarmup("demo", warm=fails).start()
+        assert broken.wait(60) and broken.ready
+    assert "warming the simulation kernels failed" in caplog.text and "no kernels today" in caplog.text
+
+
+_SIGNATURES = """
+import sys
+import numba
+
+def signatures():
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("model."):
+            for obj in vars(module).values():
+                if isinstance(obj, numba.core.registry.CPUDispatcher):
+                    key = f"{obj.py_func.__module__}.{obj.py_func.__qualname__}"
+                    found[key] = found.get(key, set()) | {str(s) for s in obj.signatures}
+    return found
+
+from model.web import figures
+from model.web.state import PageModel, first_point
+from model.web.warmup import warm_kernels, warm_scenario
+
+warm_kernels(warm_scenario(sys.argv[1]))
+before = signatures()
+model = PageModel(sys.argv[1], days=1)
+view = figures.MapView(band_type=model.city.types[0], selected=first_point(model))
+figures.draw_map(model, view)
+figures.draw_coverage(model)
+for _ in range(int(sys.argv[2])):
+    model.step()
+figures.draw_map(model, view)
+figures.draw_occupancy(model)
+figures.draw_exposure(model)
+model.summary()
+after = signatures()
+new = {k: sorted(after[k] - before.get(k, set())) for k in after if after[k] - before.get(k, set())}
+print("NEW", new)
+"""
+
+
+def test_the_warmup_calls_every_kernel_the_page_calls():
+    """In a fresh process: after the warm-up (demo, half an hour), the page's model of wuhai_life_circle,
+    built, run to 11:00, drawn and summarised, calls no numba kernel with argument types the warm-up did
+    not (numba compiles, or loads, one version of a kernel per argument types)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _SIGNATURES, "wuhai_life_circle", "300"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "NEW {}" in done.stdout, done.stdout[-3000:]

@@ -293,10 +293,29 @@ def summarise(
         )
         for name, figures in per_day.items():
             summary["dynamics"][name].update(figures)
-    summary["mixing"] = {
+    summary["mixing"] = mixing_summary(context, visits)
+    summary["static"] = static_baseline(context, summary["access"])
+    if res.household is not None:
+        summary["households"] = households_summary(context, escorts)
+    return summary
+
+
+def mixing_summary(context: RunContext, visits: dict[str, np.ndarray] | None = None) -> dict:
+    """summary.json's ``mixing`` of the run so far: residential (fixed) and activity mixing by group.
+
+    Args:
+        context: The run.
+        visits: ``context.visit_log.columns()`` when the caller has them already (None: read here).
+
+    The browser page's exposure chart asks for this part alone: the rest of the summary costs
+    several times more and the chart does not show it.
+    """
+    res = context.built.residents
+    visits = context.visit_log.columns() if visits is None else visits
+    return {
         "block_cells": block_cells(context),
         "block_m": context.surface.unit_side_m(context.spec.simulation.block_m),
-        "residential": copy.deepcopy(static.residential),
+        "residential": copy.deepcopy(static_figures(context).residential),
         "activity": activity.activity_mixing(
             visits["resident"],
             visits["facility"],
@@ -308,10 +327,6 @@ def summarise(
             context.days,
         ),
     }
-    summary["static"] = static_baseline(context, summary["access"])
-    if res.household is not None:
-        summary["households"] = households_summary(context, escorts)
-    return summary
 
 
 def households_summary(context: RunContext, escorts: dict[str, np.ndarray] | None) -> dict:

@@ -8,6 +8,11 @@ sidebar holds step / play / reset and the scenario knobs (applied on Reset); abo
 charts, the clock, the map with its view switches, and the re-planning panel. On a street
 scenario the map is drawn along the streets and the re-planning panel takes a point in metres
 (a click on the map names it) instead of a cell.
+
+Until numba's kernels are ready the page shows what it waits for instead of hanging silently:
+after installing they compile once (about 30 s, :data:`~model.web.warmup.COMPILING_MESSAGE`),
+later they load from numba's disk cache in seconds. :mod:`.warmup` does that from server start
+(Solara imports this module when it starts), so a page opened a little later finds them ready.
 """
 
 from __future__ import annotations
@@ -35,10 +40,14 @@ from model.web.state import (
     save_plan,
     scenario_choices,
 )
+from model.web.warmup import KernelWarmup
 
 SCENARIO = os.environ.get("LIFECIRCLE_SCENARIO", "demo")
 SAVE_DIR = Path(os.environ.get("LIFECIRCLE_SAVE_DIR", "."))  # where "save as scenario" writes
 NO_BANDS = "none"
+# numba's kernels, compiled once after installing (about 30 s), are warmed from server start
+# (Solara imports this module when it starts); the page says so until they are ready
+WARMUP = KernelWarmup(SCENARIO).start()
 
 
 def model_params(model: PageModel, plan: Plan) -> dict:
@@ -204,8 +213,35 @@ def CoverageChart(model: PageModel):
 
 
 @solara.component
+def Warming(message: str):
+    """What the page shows until the kernels are ready: what it is waiting for, and a moving bar."""
+    with solara.Column(style={"padding": "24px", "max-width": "720px"}):
+        solara.HTML(tag="div", unsafe_innerHTML=message, classes=["lifecircle-warming", "text-h6"])
+        solara.ProgressLinear(True)
+        solara.Text(f"{SCENARIO} opens as soon as they are ready.", style={"font-size": "12px"})
+
+
+@solara.component
 def Page():
-    """The page: SolaraViz with the map and re-planning above its charts."""
+    """The page: a message while the kernels are warmed (:mod:`.warmup`), then the simulation's page."""
+    ready = solara.use_reactive(WARMUP.ready)
+    message = solara.use_reactive(WARMUP.message)
+
+    def watch(cancel) -> None:  # the message changes when numba starts compiling
+        while not WARMUP.wait(0.25) and not cancel.is_set():
+            message.set(WARMUP.message)
+        ready.set(WARMUP.ready)
+
+    solara.use_thread(watch, [], intrusive_cancel=False)
+    if ready.value:
+        Simulation()
+    else:
+        Warming(message.value)
+
+
+@solara.component
+def Simulation():
+    """SolaraViz with the map and re-planning above its charts."""
     plan = solara.use_memo(Plan, [])
     first = solara.use_memo(lambda: PageModel(SCENARIO, plan=plan), [])
     model = solara.use_reactive(first)

@@ -13,12 +13,14 @@ communities are the hull of their homes, and a click names a point in metres.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 
 from model.measures.access import BANDS_MIN
+from model.measures.summary import mixing_summary
 from model.report.bands import covered_metres, reached_segments
 from model.report.drawing.live import (
     FacilityLayer,
@@ -50,12 +52,49 @@ __all__ = [
 
 DOTS_MAX = 6_000  # above this many residents the map draws density per cell, not dots
 TRACE_MAX = 100_000  # above this many, only residents at home are placed (see _residents)
-# The exposure chart recomputes every mixing index of the run so far (0.07 s at 40,000 residents,
-# 0.7 s at 530,000, besides 0.1 s of drawing); the activity part moves slowly, so bigger
+# The exposure chart recomputes the mixing figures of the run so far (0.004 s of CPU at 40,000 residents,
+# 0.06 s at 530,000, besides 0.1 s of drawing); the activity part moves slowly, so bigger
 # populations redraw it every few ticks: (up to this many residents, every this many ticks)
 EXPOSURE_REFRESH = ((10_000, 1), (100_000, 5))
 EXPOSURE_REFRESH_CITY_TICKS = 15
 COMMUNITY_PAD_M = 25.0  # a street community's outline: the hull of its homes widened so (as its GeoJSON's)
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """What the figures read from a model that stays the same while it runs (kept per model, not redrawn).
+
+    Attributes:
+        paces: Per type present, the median own pace of its users (:func:`users_paces`).
+        kind, x, y, capacity: The facility table's columns.
+        places: Per type present, the sum of its facilities' capacities (at least 1).
+    """
+
+    paces: dict[str, float]
+    kind: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    capacity: np.ndarray
+    places: dict[str, int]
+
+
+_FIXED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _fixed(model) -> _Fixed:
+    """The model's :class:`_Fixed` (a re-planned page builds a new model, with its own)."""
+    if model not in _FIXED:
+        fac = model.city.facilities
+        kind, capacity = fac["type"].to_numpy(), fac["capacity"].to_numpy()
+        _FIXED[model] = _Fixed(
+            paces=users_paces(model),
+            kind=kind,
+            x=fac["x"].to_numpy(),
+            y=fac["y"].to_numpy(),
+            capacity=capacity,
+            places={t: max(int(capacity[kind == t].sum()), 1) for t in model.city.types},
+        )
+    return _FIXED[model]
 
 
 @dataclass(frozen=True)
@@ -119,12 +158,10 @@ def _residents(model, colour_by: str) -> ResidentLayer:
 
 def _facilities(model) -> FacilityLayer:
     """Every facility with visitors present against its capacity now."""
-    fac = model.city.facilities
+    fixed = _fixed(model)
     present = model.engine.occupancy_by_group().sum(axis=1)
-    fill = present / np.maximum(fac["capacity"].to_numpy(), 1)
-    return FacilityLayer(
-        tuple(model.city.types), fac["type"].to_numpy(), fac["x"].to_numpy(), fac["y"].to_numpy(), fill
-    )
+    fill = present / np.maximum(fixed.capacity, 1)
+    return FacilityLayer(tuple(model.city.types), fixed.kind, fixed.x, fixed.y, fill)
 
 
 def draw_map(model, view: MapView) -> tuple[bytes, MapFrame]:
@@ -142,7 +179,7 @@ def draw_map(model, view: MapView) -> tuple[bytes, MapFrame]:
     field = model.built.fields_m.get(view.band_type) if view.band_type else None
     minutes, band_title = None, ""
     if field is not None:  # a type the plan removed has no field: no bands
-        pace = users_paces(model)[view.band_type]
+        pace = _fixed(model).paces[view.band_type]
         minutes = (field / pace).reshape(city.height, city.width)
         band_title = f"{view.band_type} at {pace:.0f} m/min:"
     return draw_live_map(
@@ -173,7 +210,7 @@ def street_layer(model, band_type: str | None) -> tuple[StreetLayer, str]:
     field = model.built.fields_m.get(band_type) if band_type else None
     if field is None:
         return StreetLayer(ways, xy), ""
-    pace = users_paces(model)[band_type]
+    pace = _fixed(model).paces[band_type]
     budgets = [minutes * pace for minutes in BANDS_MIN]
     bands = tuple(reached_segments(xy[u], xy[v], field[u], field[v], length, b) for b in budgets)
     km = tuple(float(covered_metres(field[u], field[v], length, b).sum()) / 1000 for b in budgets)
@@ -234,10 +271,10 @@ def draw_occupancy(model) -> bytes:
     minute = np.asarray(data["minute"], dtype=float)
     today = day == day[-1]
     sim = model.spec.simulation
-    fac = model.city.facilities
+    places_of = _fixed(model).places
     lines = []
     for t in model.city.types:
-        places = max(int(fac.loc[fac["type"] == t, "capacity"].sum()), 1)
+        places = places_of[t]
         percent = 100 * np.asarray(data[f"occupancy_{t}"], dtype=float)[today] / places
         lines.append(OccupancyLine(t, places, percent))
     day_hours = (sim.day_start_min / 60, sim.day_end_min / 60)
@@ -252,7 +289,7 @@ def exposure_refresh_ticks(n_residents: int) -> int:
 
 def draw_exposure(model) -> bytes:
     """Residential against activity exposure by group, so far (the results folder's exposure.png)."""
-    return exposure_png(model.summary()["mixing"], f"{model.spec.name}, {clock_text(model)}")
+    return exposure_png(mixing_summary(model.context), f"{model.spec.name}, {clock_text(model)}")
 
 
 def draw_coverage(model) -> bytes:

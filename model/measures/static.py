@@ -302,20 +302,28 @@ def _allocate(
 
 
 @numba.njit(cache=True, inline="always")
-def _add_company(f, mine, g, total_f, minutes_fg, own):
-    """Add ``mine`` expected person-minutes of a resident of group g at facility f to its company ``own``.
+def _add_company(f, mine, g, total_f, minutes_fg, own, with_others, own_group):
+    """Add ``mine`` expected person-minutes of a resident of group g at facility f to its company.
 
-    ``own[0]`` sums the resident's minutes where others are expected, ``own[1 + h]`` those
-    minutes times the others' share of h: ``(M_fh - mine [h = g]) / (M_f - mine)``.
+    ``with_others`` sums the resident's minutes where others are expected, ``own[1 + h]`` (h ≠ g)
+    and ``own_group`` (h = g) those minutes times the others' share of h: ``(M_fh - mine [h = g])
+    / (M_f - mine)``. The two sums that every facility adds to are the caller's local variables,
+    passed in and returned (kept in registers: as array entries each addition would wait for the
+    previous one's store); each is still summed facility by facility in the same order.
+
+    Returns:
+        The updated ``(with_others, own_group)``.
     """
     others = total_f[f] - mine
     if others <= 1e-9 * total_f[f]:  # nobody else expected: no company (rounding aside)
-        return
-    own[0] += mine
+        return with_others, own_group
     q = mine / others
     for h in range(minutes_fg.shape[1]):
-        own[1 + h] += q * minutes_fg[f, h]
-    own[1 + g] += q * (max(minutes_fg[f, g] - mine, 0.0) - minutes_fg[f, g])  # r itself is not its own company
+        if h != g:
+            own[1 + h] += q * minutes_fg[f, h]
+    own_group += q * minutes_fg[f, g]
+    own_group += q * (max(minutes_fg[f, g] - mine, 0.0) - minutes_fg[f, g])  # r itself is not its own company
+    return with_others + mine, own_group
 
 
 @numba.njit(cache=True, parallel=True)
@@ -342,6 +350,7 @@ def _company(
                 r = by_origin[i]
                 g = group[r]
                 own[:] = 0.0
+                with_others, own_group = 0.0, 0.0
                 for t in range(n_types):
                     if not needs[r, t]:
                         continue
@@ -352,14 +361,19 @@ def _company(
                         beta[t], limit_min[e0:e1], per_resident[e0:e1], 0.0, x,
                     )  # fmt: skip
                     if taken >= 0:
-                        _add_company(facility[taken], served * visit_min[t], g, total_f, minutes_fg, own)
+                        with_others, own_group = _add_company(
+                            facility[taken], served * visit_min[t], g, total_f, minutes_fg, own, with_others, own_group
+                        )
                     elif served > 0.0:
                         for c in range(c1 - c0):
                             if x[c] > 0.0:
                                 mine = scale * x[c] * visit_min[t]
                                 for j in range(class_start[c0 + c], class_start[c0 + c + 1]):
-                                    _add_company(facility[j], mine, g, total_f, minutes_fg, own)
-                company[r] = own[0]
+                                    with_others, own_group = _add_company(
+                                        facility[j], mine, g, total_f, minutes_fg, own, with_others, own_group
+                                    )
+                own[1 + g] = own_group
+                company[r] = with_others
                 share_sum[r] = own[1:]
     return company, share_sum
 

@@ -54,10 +54,20 @@ class Pictures:
         """Start the drawing thread (idle until jobs are added)."""
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lifecircle-drawing")
         self._futures: list[concurrent.futures.Future] = []
+        self._failed = False
 
     def add(self, function, *args) -> None:
-        """Draw ``function(*args)`` after the jobs added before it."""
-        self._futures.append(self._pool.submit(function, *args))
+        """Draw ``function(*args)`` after the jobs added before it (none is drawn after one that failed)."""
+        self._futures.append(self._pool.submit(self._draw, function, args))
+
+    def _draw(self, function, args) -> None:
+        if self._failed:
+            return
+        try:
+            function(*args)
+        except BaseException:
+            self._failed = True
+            raise
 
     def finish(self) -> None:
         """Wait for every picture; the first drawing error is raised here (the pictures after it are not drawn)."""

@@ -154,6 +154,51 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     t0 = time.perf_counter()
     built, scenario = model.built, model.spec
     summary = dict(model.summary())
+    # the pictures first, drawn on a thread of their own while the tables below are written
+    maps = out / "maps"
+    maps.mkdir(exist_ok=True)
+    needs = needs_by_type(built.residents.age, model.types)
+    paces = {t: users_pace(built.residents.m_per_min, needs[t]) for t in built.fields_m}
+    coverage = coverage_table(built.residents, scenario, built.minutes, needs)
+    series = timeseries(model)
+    pictures = drawing.draw_in_background(_map_jobs(model, maps, paces, summary["access"], needs))
+    pictures.add(drawing.plot_coverage, out / "coverage.png", coverage, scenario)
+    pictures.add(drawing.plot_occupancy, out / "occupancy.png", series, model)
+    pictures.add(drawing.plot_exposure, out / "exposure.png", summary["mixing"], scenario.name)
+    try:
+        _write_tables(model, out, summary, contacts, geojson, coverage, series)
+    except BaseException:
+        pictures.abandon()
+        raise
+    pictures.finish()
+    timings["outputs_s"] = time.perf_counter() - t0
+    files.write_json(
+        out / "run.json",
+        {
+            "scenario": scenario.name,
+            "scenario_file": str(scenario.path),
+            **provenance(scenario),
+            "seed": model.seed,
+            "engine": model.engine_name,
+            "days": model.days,
+            "ticks": model.current_tick + 1,
+            "command": sys.argv,
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "wall_s": timings,
+            "version": code_version(),
+            "versions": dependency_versions(),
+            "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        },
+    )
+    return summary
+
+
+def _write_tables(model, out: Path, summary: dict, contacts: bool, geojson: bool, coverage, series) -> None:
+    """summary.json and the CSV files, and contacts.graphml and geo/*.geojson when asked for.
+
+    ``summary`` gains the contacts block with ``contacts``.
+    """
+    built, scenario = model.built, model.spec
     if contacts:
         graph = contact_graph(
             model.visit_log.columns(),
@@ -198,43 +243,12 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     for key, values in static_facilities(model.context).items():
         facilities[key] = values.to_numpy()  # the static baseline's expected use (docs/static.md)
     files.write_csv(out / "facilities.csv", facilities)
-    series = timeseries(model)
     series.to_csv(out / "timeseries.csv", index=False, lineterminator="\n")
-    maps = out / "maps"
-    maps.mkdir(exist_ok=True)
-    needs = needs_by_type(built.residents.age, model.types)
-    paces = {t: users_pace(built.residents.m_per_min, needs[t]) for t in built.fields_m}
-    jobs = _map_jobs(model, maps, paces, summary["access"], needs)
-    drawing.draw_all(jobs)
     if geojson:
         from model.report.geo import write_model_geojson
 
         write_model_geojson(out, model, facilities)
-    coverage = coverage_table(built.residents, scenario, built.minutes, needs)
     files.write_csv(out / "coverage.csv", coverage)
-    drawing.plot_coverage(out / "coverage.png", coverage, scenario)
-    drawing.plot_occupancy(out / "occupancy.png", series, model)
-    drawing.plot_exposure(out / "exposure.png", summary["mixing"], scenario.name)
-    timings["outputs_s"] = time.perf_counter() - t0
-    files.write_json(
-        out / "run.json",
-        {
-            "scenario": scenario.name,
-            "scenario_file": str(scenario.path),
-            **provenance(scenario),
-            "seed": model.seed,
-            "engine": model.engine_name,
-            "days": model.days,
-            "ticks": model.current_tick + 1,
-            "command": sys.argv,
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "wall_s": timings,
-            "version": code_version(),
-            "versions": dependency_versions(),
-            "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
-        },
-    )
-    return summary
 
 
 def _map_jobs(model, maps: Path, paces: dict, access: dict, needs: dict) -> list:

@@ -86,7 +86,10 @@ def _draw_city(ax, city: City, scenario: Scenario, names: bool) -> None:
     m = city.cell_m
     for com in scenario.communities:
         x, y, w, h = com.area
-        ax.add_patch(Rectangle((x * m, y * m), w * m, h * m, fill=False, ec="black", lw=0.8, ls="--"))
+        # add_artist, not add_patch: the limits are set below, so the outlines need not widen the
+        # data limits (add_patch's bookkeeping took a third of a map's time with 83 communities)
+        outline = Rectangle((x * m, y * m), w * m, h * m, fill=False, ec="black", lw=0.8, ls="--")
+        ax.add_artist(outline)
         if names:
             ax.text(x * m + m * 0.3, y * m + m * 0.3, com.name, fontsize=7, va="top", ha="left", zorder=6)
     ax.set_xlim(0, city.width * m)

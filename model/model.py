@@ -34,6 +34,7 @@ The DataCollector has two kinds of model reporter:
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 
@@ -107,6 +108,7 @@ class LifeCircleModel(mesa.Model):
         self._summary: dict | None = None
         self._facility_types = self.context.facility_type
         self._queue_at, self._queue_types = -1, np.zeros(len(self.types))
+        self._occupancy_at, self._occupancy_types = -1, np.zeros(len(self.types))
         # per day and type: unmet and turned away counted on that day (filled at each day's last tick)
         self._day_totals = {
             "unmet": np.zeros((self.days, len(self.types)), dtype=np.int64),
@@ -327,12 +329,19 @@ class LifeCircleModel(mesa.Model):
             ),
             "cross_group_copresence": lambda m: cross_group_copresence(m.engine.occupancy_by_group()),
         }
-        for t in self.city.types:
-            rows = (self.city.facilities["type"] == t).to_numpy()
-            reporters[f"occupancy_{t}"] = lambda m, rows=rows: int(m.engine.occupancy_by_group()[rows].sum())
+        for i, t in enumerate(self.city.types):
+            reporters[f"occupancy_{t}"] = lambda m, i=i: int(m._occupancy_by_type()[i])
         for i, t in enumerate(self.city.types):
             reporters[f"waiting_{t}"] = lambda m, i=i: int(m._queue_by_type()[i])
         return reporters
+
+    def _occupancy_by_type(self) -> np.ndarray:
+        """Visitors present now per type index, from the engine's occupancy (once per tick: 12 reporters ask)."""
+        if self._occupancy_at != self.steps:
+            visitors = self.engine.occupancy_by_group().sum(axis=1)
+            self._occupancy_types = np.bincount(self._facility_types, weights=visitors, minlength=len(self.types))
+            self._occupancy_at = self.steps
+        return self._occupancy_types
 
     def _queue_by_type(self) -> np.ndarray:
         """Residents queueing now per type index, from the engine's queues (once per tick: 12 reporters ask)."""
@@ -390,9 +399,11 @@ class _Collector(mesa.DataCollector):
         """Per-tick reporters by name, and the dotted keys of the summary."""
         summary = {key: (lambda m, key=key: m._final.get(key)) for key in summary_keys}
         super().__init__(model_reporters={**tick_reporters, **summary})
-        # each column's list, looked up once: a row appends to some 600 of them every tick
+        # each column's list, looked up once: a row appends to some 1,000 of them every tick
         self._tick = tuple((self.model_vars[name], reporter) for name, reporter in tick_reporters.items())
-        self._summary = tuple((self.model_vars[key], key) for key in summary_keys)
+        self._keys = summary_keys
+        self._summary_columns = tuple(self.model_vars[key] for key in summary_keys)
+        self._values_of, self._values = None, ()  # the summary's values, read again when model._final is replaced
 
     def collect(self, model) -> None:
         """One row: every per-tick reporter's value and the summary so far."""
@@ -400,8 +411,9 @@ class _Collector(mesa.DataCollector):
         for column, reporter in self._tick:
             column.append(reporter(model))
         final = model._final
-        for column, key in self._summary:
-            column.append(final.get(key))
+        if final is not self._values_of:  # the model replaces its summary, never changes it in place
+            self._values_of, self._values = final, tuple(final.get(key) for key in self._keys)
+        deque(map(list.append, self._summary_columns, self._values), maxlen=0)  # the appends, without a Python loop
 
 
 def _context(

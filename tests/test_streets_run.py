@@ -188,9 +188,10 @@ def tenth(scenario):
 def one_numba_thread():
     """The fast engine's choice kernel on one thread while this module runs, restored after.
 
-    choose_many (model/simulation/choice.py) is ``parallel=True``; with both cores busy (pytest
-    -n 2) its threads wait on each other at every tick and a day on helsinki_centre takes 4 to 15 s
-    instead of 0.6 s. The departures it ranks are independent, so results do not depend on it.
+    choose_many (model/simulation/choice.py) was ``parallel=True``; with both cores busy (pytest
+    -n 2) its threads waited on each other at every tick and a day on helsinki_centre took 4 to 15 s
+    instead of 0.6 s. It now runs on one thread; the searches of model/city still use numba's
+    threads, and results depend on the number of threads nowhere.
     """
     before = numba.get_num_threads()
     numba.set_num_threads(1)

@@ -10,7 +10,11 @@ by inverting the cumulative weights with one uniform number, the chosen faciliti
 taken out: the same distribution, with ``tries`` random numbers per departure instead of one
 per candidate (a city has 1,500 convenience outlets within 30 minutes of a home).
 
-Each departure scans its (origin, type) group once for usable candidates, then draws. Which
+Each departure scans its (origin, type) group once for usable candidates, summing their weights
+as it goes, then draws. The kernel runs on one thread: split over the cores with ``prange``, each
+of a day's ~1,000 calls waited for every thread, and on a machine whose two cores are busy with
+other work the day's choices took 8.7-14 CPU s against 1.4-1.8 on one thread (wuhai_city, seed 1,
+the kernel timed alone on the day's recorded departures; the same choices). Which
 candidates are usable (``rules.walk_limit_min``, per departure), the minutes a candidate is
 ranked by (``rules.ranked_minutes``: its walking minutes plus the resident's remembered
 turn-aways there, days that learn) and the ranking at ``beta = inf`` (``rules.nearest_first``,
@@ -56,7 +60,54 @@ def _free_near(taken, q, u):
             return -1  # unreachable while fewer than u positions are taken
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
+def _scan_weighted(metres, lo, hi, speed, limit_min, beta, usable_at, cum):
+    """Usable candidates of table rows ``lo:hi`` and their cumulative weights, in table order.
+
+    A candidate is usable when its walking minutes ``metres / speed`` are within ``limit_min``
+    (``rules.usable``); its weight is ``exp(-beta * (minutes - nearest))`` with ``nearest`` the
+    least minutes of any usable candidate. That least is the group's least metres over the pace
+    (correctly rounded division never reverses an order), so one pass finds both.
+
+    Returns:
+        ``(u, total)``: ``usable_at[:u]`` the rows, ``cum[:u]`` the running sums, ``total`` the last.
+    """
+    least = math.inf
+    for j in range(lo, hi):
+        least = min(least, metres[j])
+    nearest = least / speed
+    u = 0
+    total = 0.0
+    for j in range(lo, hi):
+        m = metres[j] / speed
+        if m <= limit_min:  # rules.usable
+            usable_at[u] = j
+            total += math.exp(-beta * (m - nearest))
+            cum[u] = total
+            u += 1
+    return u, total
+
+
+@numba.njit(cache=True)
+def _draw(cum, u, total, uniforms, k):
+    """Positions of ``k`` draws without replacement from the cumulative weights ``cum[:u]`` (sum ``total``).
+
+    Choice ``c`` inverts the weights not yet taken with the uniform number ``uniforms[c]``.
+    """
+    taken = np.full(k, -1, dtype=np.int64)
+    taken_w = 0.0
+    for c in range(k):
+        target = uniforms[c] * (total - taken_w)
+        for t in np.sort(taken[:c]):  # step over the chosen intervals, in order
+            if target >= (cum[t - 1] if t > 0 else 0.0):
+                target += cum[t] - (cum[t - 1] if t > 0 else 0.0)
+        q = min(np.searchsorted(cum[:u], target, side="right"), u - 1)
+        taken[c] = _free_near(taken[:c], q, u)
+        taken_w += cum[q] - (cum[q - 1] if q > 0 else 0.0)
+    return taken
+
+
+@numba.njit(cache=True)
 def choose_many(
     indptr,
     facility,
@@ -103,51 +154,53 @@ def choose_many(
     """
     n = group.size
     counts = np.zeros(n, dtype=np.int64)
-    for i in numba.prange(n):  # departures are independent: split over the cores
+    for i in range(n):  # one thread: see the module docstring
         lo = indptr[group[i]]
         hi = indptr[group[i] + 1]
         usable_at = np.empty(hi - lo, dtype=np.int64)
-        minutes = np.empty(hi - lo)
-        u = 0
-        for j in range(lo, hi):
-            m = metres[j] / speed[i]
-            if m <= walk_limit_min[i]:  # rules.usable
-                usable_at[u] = j
-                minutes[u] = m
-                u += 1
-        k = min(tries[i], u)
-        counts[i] = k
-        if k == 0:
-            continue
+        cum = np.empty(hi - lo)
         # the resident's remembered turn-aways: a slice of the sorted keys (none: minutes as walked)
         first_key = resident[i] * n_facilities
         m_lo = np.searchsorted(memory_keys, first_key)
         m_hi = np.searchsorted(memory_keys, first_key + n_facilities)
-        if m_hi > m_lo:
-            mine = memory_keys[m_lo:m_hi]
-            for q in range(u):
-                at = np.searchsorted(mine, first_key + facility[usable_at[q]])
-                if at < mine.size and mine[at] == first_key + facility[usable_at[q]]:
-                    minutes[q] = ranked_minutes(minutes[q], memory_counts[m_lo + at], penalty_min)
-        if math.isinf(beta[i]):
-            taken = nearest_first(facility[usable_at[:u]], minutes[:u], k)
+        if m_hi == m_lo and not math.isinf(beta[i]):
+            # the common case in one pass: ranked minutes are the walking minutes, so the nearest
+            # usable candidate is the group's nearest (division by the pace keeps the order), and
+            # each weight is summed as it is found, in the table's order
+            u, total = _scan_weighted(metres, lo, hi, speed[i], walk_limit_min[i], beta[i], usable_at, cum)
+            k = min(tries[i], u)
+            counts[i] = k
+            if k == 0:
+                continue
+            taken = _draw(cum, u, total, uniforms[i], k)
         else:
-            taken = np.full(k, -1, dtype=np.int64)
-            nearest = minutes[:u].min()
-            cum = np.empty(u)
-            total = 0.0
-            for q in range(u):
-                total += math.exp(-beta[i] * (minutes[q] - nearest))
-                cum[q] = total
-            taken_w = 0.0
-            for c in range(k):
-                target = uniforms[i, c] * (total - taken_w)
-                for t in np.sort(taken[:c]):  # step over the chosen intervals, in order
-                    if target >= (cum[t - 1] if t > 0 else 0.0):
-                        target += cum[t] - (cum[t - 1] if t > 0 else 0.0)
-                q = min(np.searchsorted(cum, target, side="right"), u - 1)
-                taken[c] = _free_near(taken[:c], q, u)
-                taken_w += cum[q] - (cum[q - 1] if q > 0 else 0.0)
+            minutes = np.empty(hi - lo)
+            u = 0
+            for j in range(lo, hi):
+                m = metres[j] / speed[i]
+                if m <= walk_limit_min[i]:  # rules.usable
+                    usable_at[u] = j
+                    minutes[u] = m
+                    u += 1
+            k = min(tries[i], u)
+            counts[i] = k
+            if k == 0:
+                continue
+            if m_hi > m_lo:
+                mine = memory_keys[m_lo:m_hi]
+                for q in range(u):
+                    at = np.searchsorted(mine, first_key + facility[usable_at[q]])
+                    if at < mine.size and mine[at] == first_key + facility[usable_at[q]]:
+                        minutes[q] = ranked_minutes(minutes[q], memory_counts[m_lo + at], penalty_min)
+            if math.isinf(beta[i]):
+                taken = nearest_first(facility[usable_at[:u]], minutes[:u], k)
+            else:
+                nearest = minutes[:u].min()
+                total = 0.0
+                for q in range(u):
+                    total += math.exp(-beta[i] * (minutes[q] - nearest))
+                    cum[q] = total
+                taken = _draw(cum, u, total, uniforms[i], k)
         for c in range(k):
             out_facility[i, c] = facility[usable_at[taken[c]]]
             out_metres[i, c] = metres[usable_at[taken[c]]]

@@ -14,6 +14,17 @@ def segments(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return owner, offset
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (``np.unique`` without its fixed cost: a tick's few hundred residents)."""
+    values = np.sort(values)
+    if values.size < 2:
+        return values
+    keep = np.empty(values.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 class Buckets:
     """Residents to handle at a future tick, appended in batches."""
 
@@ -25,11 +36,14 @@ class Buckets:
         """Handle ``residents[i]`` at tick ``ticks[i]``."""
         if residents.size == 0:
             return
+        if ticks.min() == ticks.max():  # one tick, as many batches are: no sort
+            self._at[int(ticks[0])].append(residents.copy())  # a copy, as below: the caller may reuse its array
+            return
         order = np.argsort(ticks, kind="stable")
         ticks, residents = ticks[order], residents[order]
-        cuts = np.flatnonzero(np.diff(ticks)) + 1
-        for tick, group in zip(ticks[np.r_[0, cuts]], np.split(residents, cuts)):
-            self._at[int(tick)].append(group)
+        cuts = (np.flatnonzero(ticks[1:] != ticks[:-1]) + 1).tolist()
+        for lo, hi in zip([0, *cuts], [*cuts, residents.size]):
+            self._at[int(ticks[lo])].append(residents[lo:hi])
 
     def pop(self, tick: int) -> np.ndarray:
         """The residents to handle at ``tick`` (forgotten here)."""

@@ -45,7 +45,7 @@ import numpy as np
 from model.simulation import rules
 from model.simulation.choice import choose_many
 from model.simulation.context import RunContext
-from model.simulation.events import Buckets, segments
+from model.simulation.events import Buckets, distinct, segments
 from model.simulation.rules import State
 
 _NONE = -1
@@ -283,7 +283,7 @@ class FastEngine:
 
     def _depart(self, tick: int) -> None:
         """Residents at home with a due plan choose facilities and leave (Resident.start_trip)."""
-        r = np.unique(np.concatenate([self.departures.pop(tick), self.recheck]))
+        r = distinct(np.concatenate([self.departures.pop(tick), self.recheck]))
         self.recheck = np.zeros(0, dtype=np.int64)
         if r.size == 0:
             return
@@ -389,7 +389,7 @@ class FastEngine:
         if r.size == 0:
             return
         if self.escorts:  # a carer fetching a child may have been sent home in the tick it was due there
-            r = np.unique(r)
+            r = distinct(r)
         r = r[(self.state[r] == State.WALKING) & (self.arrive_tick[r] == tick)]
         home = self.heading_home[r]
         back = r[home]

@@ -384,8 +384,8 @@ def test_kill_minus_nine_then_resume(tmp_path, capsys):
             stderr=err,
         )
         try:
-            deadline = time.monotonic() + 120
-            while proc.poll() is None and len(list(records.glob("*.json"))) < 3 and time.monotonic() < deadline:
+            # no deadline: however slowly a loaded machine runs the batch, it ends by itself
+            while proc.poll() is None and len(list(records.glob("*.json"))) < 3:
                 time.sleep(0.005)
             assert proc.poll() is None, "the batch ended before it could be killed"
             os.kill(proc.pid, signal.SIGKILL)

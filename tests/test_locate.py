@@ -10,7 +10,6 @@ why the default runs 8 starts (4 for capacitated, worst single-start 0.946 over 
 
 from __future__ import annotations
 
-import time
 from itertools import combinations
 
 import numpy as np
@@ -532,10 +531,7 @@ def test_large_instance_runs():
     here: the times measured are in model/planning/location/models.py's docstring)."""
     m, w = walkable_instance(160, 125, 3000, 15.0)
     assert m.shape == (3000, 20000)
-    t0 = time.perf_counter()
     s = coverage(m, w, 5, 15.0, options=SolverOptions(method="heuristic", lp_bound=False))
-    seconds = time.perf_counter() - t0
-    print(f"\n20,000 x 3,000, K = 5, M = 15: {m.nnz} pairs, {seconds:.2f} s, covered {s.objective} <= {s.bound}")
     assert len(s.sites) == 5 and s.objective > s.baseline and s.bound >= s.objective
     assert (s.marginal > 0).all()
     p = pmedian(m, w, 5, options=SolverOptions(method="heuristic", lp_bound=False))

@@ -11,10 +11,12 @@ taken out: the same distribution, with ``tries`` random numbers per departure in
 per candidate (a city has 1,500 convenience outlets within 30 minutes of a home).
 
 Each departure scans its (origin, type) group once for usable candidates, summing their weights
-as it goes, then draws. The kernel runs on one thread: split over the cores with ``prange``, each
-of a day's ~1,000 calls waited for every thread, and on a machine whose two cores are busy with
-other work the day's choices took 8.7-14 CPU s against 1.4-1.8 on one thread (wuhai_city, seed 1,
-the kernel timed alone on the day's recorded departures; the same choices). Which
+as it goes, then draws. Departures are split over the cores (``prange``): on a quiet 2-core
+machine wuhai_city's simulated day takes 3.0 s with it against 4.0-4.2 s on one thread. On a
+machine whose cores are busy with other work, OpenMP's threads spin while they wait for each
+other at every call (8.7-14 CPU s for the day's choices against 1.4-1.8 on one thread, measured
+under load): there set ``OMP_WAIT_POLICY=PASSIVE`` (the test suite does) or
+``NUMBA_NUM_THREADS=1`` (batch workers use their share of the cores). Which
 candidates are usable (``rules.walk_limit_min``, per departure), the minutes a candidate is
 ranked by (``rules.ranked_minutes``: its walking minutes plus the resident's remembered
 turn-aways there, days that learn) and the ranking at ``beta = inf`` (``rules.nearest_first``,
@@ -107,7 +109,7 @@ def _draw(cum, u, total, uniforms, k):
     return taken
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def choose_many(
     indptr,
     facility,
@@ -154,7 +156,7 @@ def choose_many(
     """
     n = group.size
     counts = np.zeros(n, dtype=np.int64)
-    for i in range(n):  # one thread: see the module docstring
+    for i in numba.prange(n):  # departures are independent: split over the cores
         lo = indptr[group[i]]
         hi = indptr[group[i] + 1]
         usable_at = np.empty(hi - lo, dtype=np.int64)

@@ -144,3 +144,38 @@ def test_compare_with_a_type_the_base_has_no_facility_of(place):
     assert [(r["scenario"], r["status"], r["name"], r["x"], r["y"]) for r in rows] == [
         ("with_nursery", "new", "first", "4", "5")
     ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("run", "{bad}", "--out", "{tmp}/out"),
+        ("optimize", "{bad}", "--type", "park", "--add", "1", "--out", "{tmp}/p.toml"),
+        ("compare", "{bad}", "{small}", "--out", "{tmp}/out"),
+        ("batch", "{bad_experiment}", "--out", "{tmp}/out"),
+    ],
+    ids=lambda c: c[0],
+)
+def test_a_bad_file_is_reported_before_the_model_is_imported(place, command):
+    """A bad scenario or experiment is checked before the model, Mesa and matplotlib are imported (issue 19).
+
+    Those imports take about 2 seconds a command; a user's typo is reported at once instead.
+    """
+    tmp, small, _ = place
+    bad = tmp / "bad.toml"
+    bad.write_text('name = "bad"\n[simulation]\ncutoff_min = -3\n', encoding="utf-8")
+    bad_experiment = tmp / "bad_exp.toml"
+    bad_experiment.write_text('name = "e"\nscenarios = ["nowhere.toml"]\nseeds = [1]\n', encoding="utf-8")
+    names = {"bad": bad, "small": small, "tmp": tmp, "bad_experiment": bad_experiment}
+    argv = [a.format(**{k: Path(v).as_posix() for k, v in names.items()}) for a in command]
+    code = (
+        "import sys\nfrom model.cli import main\n"
+        f"status = main({argv!r})\n"
+        "heavy = sorted(m for m in ('mesa', 'matplotlib', 'model.model', 'model.report.results') if m in sys.modules)\n"
+        "print('STATUS', status, 'HEAVY', heavy)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "STATUS 2 HEAVY []", proc.stdout + proc.stderr
+    assert "bad" in proc.stderr
+    assert not (tmp / "out").exists() and not (tmp / "p.toml").exists()

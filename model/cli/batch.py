@@ -28,7 +28,6 @@ def add_parser(sub) -> None:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Check the experiment, run what is missing, write the tables; exit 1 if some runs failed."""
-    from model.batch.batch import check_metrics, clear, earlier_batch, run_batch
     from model.batch.experiment import load_experiment
 
     if args.resume and args.overwrite:
@@ -41,6 +40,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 "batch: --scheduler needs Dask: pip install 'lifecircle[dask]' (dask and distributed)"
             ) from None
     experiment = load_experiment(args.experiment)
+    from model.batch.batch import check_metrics, clear, earlier_batch, run_batch  # the file is good: the runner
+
     check_metrics(experiment)
     out = args.out or Path.cwd() / "results" / experiment.name
     writable_folder(out)

@@ -29,10 +29,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     names = [s.name for s in scenarios]
     if len(set(names)) < len(names):
         raise BadArgument(f"compare: the scenarios must have different names, not {names}")
-    from model.report import results
+    from model.report import folders
 
-    out = writable_folder(args.out or results.new_folder(Path.cwd() / "results", f"compare-{scenarios[0].name}"))
-    if results.run_files_in(out) or (out / "comparison.csv").exists():
+    out = writable_folder(args.out or folders.new_folder(Path.cwd() / "results", f"compare-{scenarios[0].name}"))
+    if folders.run_files_in(out) or (out / "comparison.csv").exists():
         raise BadArgument(f"--out: {out} already holds results; choose another folder")
     for s in scenarios:
         print_warnings(s)

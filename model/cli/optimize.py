@@ -53,12 +53,13 @@ def add_parser(sub) -> None:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     """Check the request, build the matrices, solve, write the new scenario, print before and after."""
+    scenario = load_scenario(args.scenario)
+    k, out, folder = _check_request(args, scenario)
+    # the request is checked: only now the model and the solvers (seconds of imports)
     from model.model import LifeCircleModel
     from model.planning.location import SolverOptions
     from model.planning.optimize import user_weights
 
-    scenario = load_scenario(args.scenario)
-    k, out, folder = _check_request(args, scenario)
     print_warnings(scenario)
     limit = args.minutes or scenario.types[args.ftype].level_min
     model = LifeCircleModel(scenario, seed=args.seed)

@@ -44,9 +44,7 @@ def add_parser(sub) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Build the scenario, simulate the days, write the results folder."""
-    from model.model import LifeCircleModel
-    from model.report import results
-    from model.report.files import VisitsCsv
+    from model.report import folders
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -54,11 +52,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         writable_folder(args.out)
     scenario = load_scenario(args.scenario)
     timings["load_s"] = time.perf_counter() - t0
-    out = args.out or writable_folder(results.default_out_dir(scenario, Path.cwd() / "results"))
+    out = args.out or writable_folder(folders.default_out_dir(scenario, Path.cwd() / "results"))
     earlier = _earlier_run(out, args.overwrite)
+    # the scenario and the folder are checked: only now the model, its measures and matplotlib
+    # (about 2 s of imports a bad file need not wait for)
+    from model.model import LifeCircleModel
+    from model.report import results
+    from model.report.files import VisitsCsv
+
     print_warnings(scenario)
     _clear(out, earlier)
-    results.write_scenario(scenario, out)
+    folders.write_scenario(scenario, out)
     show = not args.quiet and sys.stderr.isatty()  # stage lines, like the progress bar, only on a terminal
 
     def stage(text: str) -> None:
@@ -96,9 +100,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _earlier_run(out: Path, overwrite: bool) -> list[Path]:
     """The files of a run already in ``out`` (to be replaced with ``--overwrite``; refused without)."""
-    from model.report import results
+    from model.report import folders
 
-    earlier = results.run_files_in(out)
+    earlier = folders.run_files_in(out)
     if earlier and not overwrite:
         names = ", ".join(p.name for p in earlier[:3]) + (", ..." if len(earlier) > 3 else "")
         raise BadArgument(f"--out: {out} already holds a run ({names}); add --overwrite to replace it")

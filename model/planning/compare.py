@@ -394,7 +394,7 @@ def compare(
 
     from model.model import LifeCircleModel
     from model.planning.sites import site_table
-    from model.report import results
+    from model.report import folders, results
     from model.report.drawing import compare as charts
 
     seed = scenarios[0].seed if seed is None else seed
@@ -407,7 +407,7 @@ def compare(
         model.run()
         folder = out / scenario.name
         folder.mkdir(exist_ok=True)
-        results.write_scenario(scenario, folder)
+        folders.write_scenario(scenario, folder)
         summaries[scenario.name] = results.write_results(model, folder, {}, geojson=geojson)
         groups.append(coverage_by_group(model).assign(scenario=scenario.name))
         completeness[scenario.name] = community_completeness(model)

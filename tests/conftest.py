@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import textwrap
 from pathlib import Path
 
@@ -12,14 +11,6 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# numba's parallel kernels run on GNU OpenMP threads, which by default spin while they wait for each
-# other. Under pytest -n 2 every worker (and every command the tests start, which inherit this
-# environment) has its own threads, more than the 2 cores; the spinning threads then take the cores
-# from the ones with work: a day of helsinki_centre took 25-36 s instead of 2 s (measured under load
-# on 2 cores, 2 threads each). Waiting threads that sleep ("PASSIVE") change no result, only the
-# time. Set here, before numba loads OpenMP (the first parallel kernel), and kept if already set.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 SMALL = """
 name = "small"

@@ -16,7 +16,7 @@ The agents read the run through the engine's :class:`model.simulation.context.Ru
 through the model: ``self.model`` is only the Mesa model they are registered with.
 
 Time: ticks count from the start of the run; the engine tells each agent the tick it simulates
-(``Resident.step(tick)``, ``Facility.admit(tick)``), and ``context.clock`` converts between
+(``Resident.step(tick, day_starts, day_ends)``, ``Facility.admit(tick)``), and ``context.clock`` converts between
 ticks, days and minutes. In its own step a resident makes at most one move
 (leave home, arrive, leave a facility), except that a walk of zero ticks (home and facility on
 the same cell) ends in the tick it starts; the facility may then admit it, or turn it away, at
@@ -178,12 +178,15 @@ class Resident(mesa.Agent):
 
     # ----------------------------------------------------------------- the step
 
-    def step(self, tick: int) -> None:
-        """Tick ``tick`` of this resident's day (ticks count from the start of the run)."""
-        clock = self.context.clock
-        if clock.tick_of_day(tick) == 0:
+    def step(self, tick: int, day_starts: bool, day_ends: bool) -> None:
+        """Tick ``tick`` of this resident's day (ticks count from the start of the run).
+
+        ``day_starts`` and ``day_ends``: whether the tick is the first, the last of its day (the
+        engine asks the clock once a tick, not once for every resident).
+        """
+        if day_starts:
             self.remember()
-            self.plan_day(clock.day(tick))
+            self.plan_day(self.context.clock.day(tick))
         if self.state == State.HOME:
             if self.pickup_due(tick):
                 self.fetch(tick)
@@ -198,7 +201,7 @@ class Resident(mesa.Agent):
             if tick >= self.leave_tick:
                 self.leave(tick)
         # WAITING: the facility decides (Facility.admit); ESCORTING: the ward's facility does
-        if clock.is_last_tick_of_day(tick):
+        if day_ends:
             self.end_day()
 
     # ----------------------------------------------------------------- planning
@@ -573,8 +576,11 @@ class AgentsEngine:
         """Tick ``tick`` of the run: every resident acts in random order, then every facility admits its queue."""
         self._now = tick
         # Mesa's shuffle_do would draw the order from model.random; the context's rng keeps one generator
-        for i in self.context.rng.permutation(len(self.residents)):
-            self.residents[i].step(tick)
+        clock = self.context.clock
+        day_starts, day_ends = clock.tick_of_day(tick) == 0, clock.is_last_tick_of_day(tick)
+        residents = self.residents
+        for i in self.context.rng.permutation(len(residents)).tolist():  # Python ints index a list fastest
+            residents[i].step(tick, day_starts, day_ends)
         for facility in self.facilities:
             facility.admit(tick)
 

@@ -11,6 +11,7 @@ trip still fits, when to give up or leave) is in the rulebook, model/simulation/
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -31,7 +32,7 @@ class Clock:
         """Minutes per tick."""
         return self.sim.tick_min
 
-    @property
+    @cached_property  # asked millions of times a run by the per-agent engine; the settings are frozen
     def ticks_per_day(self) -> int:
         """Ticks in one simulated day."""
         return (self.sim.day_end_min - self.sim.day_start_min) // self.sim.tick_min

@@ -37,7 +37,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for s in scenarios:
         print_warnings(s)
     from model.planning.compare import compare
+    from model.report import drawing
 
+    drawing.start_drawing_process()  # draws each run's maps beside its tables
     report = compare(scenarios, out, seed=args.seed, days=args.days, quiet=args.quiet, geojson=args.geojson)
     print(report, end="")
     print(f"results written to {out}")

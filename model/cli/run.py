@@ -57,8 +57,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     # the scenario and the folder are checked: only now the model, its measures and matplotlib
     # (about 2 s of imports a bad file need not wait for)
     from model.model import LifeCircleModel
-    from model.report import results
+    from model.report import drawing, results
     from model.report.files import VisitsCsv
+
+    drawing.start_drawing_process()  # imports while the model builds and runs, then draws the maps
 
     print_warnings(scenario)
     _clear(out, earlier)

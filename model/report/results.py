@@ -105,7 +105,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     paces = {t: users_pace(built.residents.m_per_min, needs[t]) for t in built.fields_m}
     coverage = coverage_table(built.residents, scenario, built.minutes, needs)
     series = timeseries(model)
-    pictures = drawing.draw_in_background(_map_jobs(model, maps, paces, summary["access"], needs))
+    pictures = drawing.draw_in_background([], maps=_map_jobs(model, maps, paces, summary["access"], needs))
     pictures.add(drawing.plot_coverage, out / "coverage.png", coverage, scenario)
     pictures.add(drawing.plot_occupancy, out / "occupancy.png", series, model)
     pictures.add(drawing.plot_exposure, out / "exposure.png", summary["mixing"], scenario.name)

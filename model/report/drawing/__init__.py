@@ -9,12 +9,14 @@
 
 Every function draws from numbers computed elsewhere (walking fields, tables, summaries); none
 computes a measure or a shortest path itself. :func:`draw_in_background` draws a run's pictures on
-a thread of their own while the caller writes its tables.
+a thread of their own while the caller writes its tables, and its maps in the drawing process when
+the command started one (:func:`start_drawing_process`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
 
 import matplotlib
 
@@ -35,26 +37,78 @@ __all__ = [
     "plot_occupancy",
     "plot_street_access_map",
     "plot_street_guidance_map",
+    "start_drawing_process",
+    "stop_drawing_process",
 ]
 
 
-class Pictures:
-    """Drawing jobs ``(function, args)`` run one after another on a thread of their own.
+# The drawing process of this process's commands (None until started): a fresh interpreter,
+# spawned, never forked (see Pictures), kept for every run of the command (compare runs several).
+_PROCESS: concurrent.futures.ProcessPoolExecutor | None = None
 
-    Why a thread and not processes: a run's process is multi-threaded by the time it draws
-    (pyarrow's allocator thread, numba's thread pool), and forking such a process may deadlock
-    the child (Python 3.12 warns: "This process is multi-threaded, use of fork() may lead to
-    deadlocks"); a fresh process ("spawn", "forkserver") spends more time importing the drawing
-    modules (about 1.3 s of CPU) than a run's maps take to draw. Matplotlib holds the GIL for all
-    but PNG encoding, so a second drawing thread gains nothing; this one draws while the caller
-    writes its CSV files, which pyarrow formats without the GIL.
+
+def start_drawing_process() -> None:
+    """Start the process that will draw the maps of this command's runs, and let it import the drawing modules.
+
+    A command calls it before it builds its model: the new interpreter's imports (about 1.3 s of
+    CPU) then overlap the build and the simulation, and the maps are drawn beside the charts and
+    the tables. Without it every picture is drawn on the drawing thread. Nothing is drawn
+    differently: the same functions, the same Agg backend and settings, the same bytes.
+    """
+    global _PROCESS
+    if _PROCESS is None:
+        _PROCESS = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        _PROCESS.submit(_ready)  # spawn it now: its imports run while the caller builds
+
+
+def stop_drawing_process() -> None:
+    """Let the drawing process end after the maps it was sent; :func:`start_drawing_process` starts a new one."""
+    global _PROCESS
+    if _PROCESS is not None:
+        _PROCESS.shutdown(wait=True)
+        _PROCESS = None
+
+
+def _ready() -> None:
+    """Nothing: the drawing modules are imported with this module, in the drawing process."""
+
+
+def _draw_all(jobs: list) -> None:
+    """In the drawing process: every job ``(function, args)`` in order; the first error stops them and is raised."""
+    for function, args in jobs:
+        function(*args)
+
+
+class Pictures:
+    """Drawing jobs ``(function, args)`` run one after another on a thread of their own, or in the drawing process.
+
+    Why not forked workers: a run's process is multi-threaded by the time it draws (pyarrow's
+    allocator thread, numba's thread pool), and forking such a process may deadlock the child
+    (Python 3.12 warns: "This process is multi-threaded, use of fork() may lead to deadlocks").
+    Matplotlib holds the GIL for all but PNG encoding, so a second drawing thread gains nothing:
+    the thread draws while the caller writes its CSV files, which pyarrow formats without the GIL.
+    A fresh process ("spawn") costs about 1.3 s of CPU to import the drawing modules, more than a
+    run's maps take to draw, unless it is started early (:func:`start_drawing_process`): then
+    :meth:`add_maps` sends it the maps, which it draws on the other core.
     """
 
     def __init__(self):
         """Start the drawing thread (idle until jobs are added)."""
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lifecircle-drawing")
         self._futures: list[concurrent.futures.Future] = []
+        self._elsewhere: concurrent.futures.Future | None = None
         self._failed = False
+
+    def add_maps(self, jobs: list) -> None:
+        """Draw ``jobs`` in the drawing process if one was started, else on the thread.
+
+        One message carries every job, so the city they share is sent once.
+        """
+        if _PROCESS is None or not jobs:
+            for function, args in jobs:
+                self.add(function, *args)
+            return
+        self._elsewhere = _PROCESS.submit(_draw_all, jobs)
 
     def add(self, function, *args) -> None:
         """Draw ``function(*args)`` after the jobs added before it (none is drawn after one that failed)."""
@@ -74,17 +128,25 @@ class Pictures:
         try:
             for future in self._futures:
                 future.result()
+            if self._elsewhere is not None:
+                self._elsewhere.result()
         finally:
             self.abandon()
 
     def abandon(self) -> None:
-        """Draw no more pictures: wait for the one being drawn, drop the rest, ignore their errors."""
+        """Draw no more pictures: wait for the ones being drawn, drop the rest, ignore their errors."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._elsewhere is not None and not self._elsewhere.cancel():
+            concurrent.futures.wait([self._elsewhere])
 
 
-def draw_in_background(jobs: list) -> Pictures:
-    """Start drawing jobs ``(function, args)`` on a thread of their own; :meth:`Pictures.finish` waits for them."""
+def draw_in_background(jobs: list, maps: list = ()) -> Pictures:
+    """Start drawing jobs ``(function, args)`` on a thread of their own, and ``maps`` in the drawing process if any.
+
+    :meth:`Pictures.finish` waits for them all.
+    """
     pictures = Pictures()
     for function, args in jobs:
         pictures.add(function, *args)
+    pictures.add_maps(list(maps))
     return pictures

@@ -83,6 +83,7 @@ def facility_reach(surface: WalkingSurface, city: City, origins: np.ndarray, lim
     position = np.full(surface.n_nodes, -1, dtype=np.int64)
     position[origins] = np.arange(origins.size)
     origin = position[node]  # the home's row of the table
+    del node  # the search's pairs are the build's largest arrays: none kept longer than needed
     by_cell = np.argsort(fac_cell_idx, kind="stable")
     cell_indptr = np.concatenate([[0], np.cumsum(np.bincount(fac_cell_idx, minlength=cells.size))])
     indptr, facility, metres = candidate_table(

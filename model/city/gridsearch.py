@@ -172,8 +172,31 @@ def bounded_distances(
             counts,
             n_chunks,
         )
-    keep = np.arange(room.sum()) - np.repeat(offsets, room) < np.repeat(counts, room)
-    return np.repeat(np.arange(sources.size), counts), out_origin[keep], out_dist[keep]
+    return _compact(offsets, counts, out_origin, out_dist)
+
+
+@numba.njit(cache=True)
+def _compact(offsets, counts, out_origin, out_dist):
+    """Each source's results, ``offsets[i]:offsets[i] + counts[i]`` of the room reserved, one after another.
+
+    Copies slice by slice: building a mask over the whole room (as large as every source's
+    square) took several arrays of its size at once, the peak of a city's build.
+
+    Returns:
+        ``(source_index, origin_index, metres)`` of :func:`bounded_distances`.
+    """
+    n = counts.sum()
+    source = np.empty(n, dtype=np.int64)
+    origin = np.empty(n, dtype=np.int64)
+    metres = np.empty(n)
+    k = 0
+    for i in range(counts.size):
+        lo, c = offsets[i], counts[i]
+        source[k : k + c] = i
+        origin[k : k + c] = out_origin[lo : lo + c]
+        metres[k : k + c] = out_dist[lo : lo + c]
+        k += c
+    return source, origin, metres
 
 
 def _moves(walkable: np.ndarray, cell_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -16,6 +16,7 @@ the command started one (:func:`start_drawing_process`).
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import multiprocessing
 
 import matplotlib
@@ -97,6 +98,7 @@ class Pictures:
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lifecircle-drawing")
         self._futures: list[concurrent.futures.Future] = []
         self._elsewhere: concurrent.futures.Future | None = None
+        self._elsewhere_jobs: list = []
         self._failed = False
 
     def add_maps(self, jobs: list) -> None:
@@ -104,11 +106,15 @@ class Pictures:
 
         One message carries every job, so the city they share is sent once.
         """
-        if _PROCESS is None or not jobs:
-            for function, args in jobs:
-                self.add(function, *args)
-            return
-        self._elsewhere = _PROCESS.submit(_draw_all, jobs)
+        if _PROCESS is not None and jobs:
+            try:
+                self._elsewhere = _PROCESS.submit(_draw_all, jobs)
+                self._elsewhere_jobs = jobs
+                return
+            except (concurrent.futures.process.BrokenProcessPool, RuntimeError):
+                pass  # the drawing process died or could not start: the thread draws them
+        for function, args in jobs:
+            self.add(function, *args)
 
     def add(self, function, *args) -> None:
         """Draw ``function(*args)`` after the jobs added before it (none is drawn after one that failed)."""
@@ -129,7 +135,10 @@ class Pictures:
             for future in self._futures:
                 future.result()
             if self._elsewhere is not None:
-                self._elsewhere.result()
+                try:
+                    self._elsewhere.result()
+                except concurrent.futures.process.BrokenProcessPool:  # it died (killed, out of memory): draw here
+                    _draw_all(self._elsewhere_jobs)
         finally:
             self.abandon()
 

@@ -30,3 +30,15 @@ def test_the_table_gives_each_wall_time_over_the_reference():
 
 def test_the_reference_pass_runs_on_a_small_size():
     assert reference_pass(residents=1000, ticks=10) > 0
+
+
+def test_a_run_timed_beside_its_own_reference_is_compared_by_it():
+    """x ref of a run measured between two reference passes wins over the suite-wide reference."""
+    own = _result("wuhai_city", 30.0)
+    own.x_ref = 11.0  # e.g. 30 s between passes of 2.6 and 2.85 s
+    assert "| 30.0 | 11.00 |" in table([own], reference_s=2.0).splitlines()[2]
+    assert regressions([own], 2.0, {"wuhai_city:fast:1": 10.0}) == []  # 11 against 10: +10%, not 15 x ref (+50%)
+    own.x_ref = 12.5
+    assert regressions([own], None, {"wuhai_city:fast:1": 10.0}) == [
+        "REGRESSION wuhai_city:fast:1: 12.50 x ref against 10.00 recorded (+25%)"
+    ]

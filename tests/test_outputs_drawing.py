@@ -127,3 +127,12 @@ def test_a_map_drawn_in_the_drawing_process_has_the_bytes_of_one_drawn_here(draw
     draw_in_background([], maps=[(drawing.plot_access_map, (tmp_path / "there.png", *args, access))]).finish()
     drawing.plot_access_map(tmp_path / "here.png", *args, access)
     assert (tmp_path / "there.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+
+
+def test_a_command_started_in_this_process_leaves_no_drawing_process(tmp_path):
+    """``lifecircle run`` called in-process (as from a notebook) starts the drawing process and ends it."""
+    from model.cli import main
+
+    assert main(["run", str(write_small(tmp_path, residents=40)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert (tmp_path / "out" / "maps").is_dir() and any((tmp_path / "out" / "maps").glob("access_*.png"))
+    assert drawing._PROCESS is None

@@ -29,7 +29,7 @@ class Reach:
         origins: The origin cells (unique, sorted).
         n_types: Number of facility types (type index = position in ``City.types``).
         indptr: Offsets; group (o, t) is ``indptr[o * n_types + t] : indptr[o * n_types + t + 1]``.
-        facility: Facility id of each entry.
+        facility: Facility id of each entry (int32: the table is a city run's largest array).
         metres: Walking distance of each entry.
         limit_m: The limit searched (metres): every facility within it of every origin is an
             entry; None when not known.
@@ -118,7 +118,7 @@ def candidate_table(cell_idx, origin, metres, cell_indptr, cell_facility, facili
             counts[origin[i] * n_types + facility_type[cell_facility[j]] + 1] += 1
     indptr = np.cumsum(counts)
     fill = indptr[:-1].copy()
-    out_f = np.empty(indptr[-1], dtype=np.int64)
+    out_f = np.empty(indptr[-1], dtype=np.int32)  # ids below 2**31; a city's table has some 30 million entries
     out_m = np.empty(indptr[-1])
     for i in range(cell_idx.size):
         c = cell_idx[i]

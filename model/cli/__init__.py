@@ -69,3 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    finally:
+        drawing = sys.modules.get("model.report.drawing")  # loaded only by commands that draw
+        if drawing is not None:
+            drawing.stop_drawing_process()  # the command's drawing process ends with it

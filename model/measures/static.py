@@ -107,13 +107,15 @@ def _metre_classes(indptr, metres):
     The candidate table lists the facilities of one facility cell one after another (one search
     result), so the outlets of a cell form a run. A resident's expected visits to a candidate
     depend on it only through its metres, so they are computed once per class (one exponential
-    for all the outlets of a cell).
+    for all the outlets of a cell). A class's metres are those of its first entry,
+    ``metres[class_start[c]]`` (not copied: on a city the classes number some 24 million).
 
     Returns:
-        ``(class_of_group, class_start, class_metres, nearest_metres)``: group ``g``'s classes are
+        ``(class_of_group, class_start, nearest_metres)``: group ``g``'s classes are
         ``class_of_group[g]:class_of_group[g + 1]``, class ``c``'s entries of the table
-        ``class_start[c]:class_start[c + 1]``, all ``class_metres[c]`` metres from the home;
-        ``nearest_metres[g]`` is the group's least (inf for an empty group).
+        ``class_start[c]:class_start[c + 1]`` (int32: the table's entries number below 2**31), all
+        ``metres[class_start[c]]`` metres from the home; ``nearest_metres[g]`` is the group's
+        least (inf for an empty group).
     """
     n_groups = indptr.size - 1
     n = 0
@@ -121,8 +123,7 @@ def _metre_classes(indptr, metres):
         for j in range(indptr[g], indptr[g + 1]):
             n += j == indptr[g] or metres[j] != metres[j - 1]
     class_of_group = np.zeros(n_groups + 1, dtype=np.int64)
-    class_start = np.empty(n + 1, dtype=np.int64)
-    class_metres = np.empty(n)
+    class_start = np.empty(n + 1, dtype=np.int32)
     nearest_metres = np.full(n_groups, np.inf)
     n = 0
     for g in range(n_groups):
@@ -131,15 +132,14 @@ def _metre_classes(indptr, metres):
             nearest_metres[g] = min(nearest_metres[g], metres[j])
             if j == indptr[g] or metres[j] != metres[j - 1]:
                 class_start[n] = j
-                class_metres[n] = metres[j]
                 n += 1
     class_of_group[n_groups] = n
     class_start[n] = metres.size
-    return class_of_group, class_start, class_metres, nearest_metres
+    return class_of_group, class_start, nearest_metres
 
 
 @numba.njit(cache=True)
-def _first_choice(c0, c1, class_start, class_metres, nearest_metres, facility, speed, beta, limits, per_resident,
+def _first_choice(c0, c1, class_start, metres, nearest_metres, facility, speed, beta, limits, per_resident,
                   near_m, x):  # fmt: skip
     """One resident's expected visits to its candidates of one type (classes ``c0:c1``), over its entries.
 
@@ -167,39 +167,39 @@ def _first_choice(c0, c1, class_start, class_metres, nearest_metres, facility, s
     if served == 0.0:  # nothing usable under any limit (or no departure)
         return nearest, -1, 0.0, 0.0, 0.0, 0.0
     if math.isinf(beta):
-        taken, metres = _nearest(c0, c1, class_start, class_metres, facility, speed, nearest)
-        return nearest, taken, 0.0, served, served * nearest, served if metres <= near_m else 0.0
+        taken, taken_m = _nearest(c0, c1, class_start, metres, facility, speed, nearest)
+        return nearest, taken, 0.0, served, served * nearest, served if taken_m <= near_m else 0.0
     if one_limit:  # the usual case: one limit (the cut-off) for every departure
-        z, walk, near = _logit_weights(c0, c1, class_start, class_metres, speed, beta, nearest, limits[0], near_m, x)
+        z, walk, near = _logit_weights(c0, c1, class_start, metres, speed, beta, nearest, limits[0], near_m, x)
         return nearest, -1, served / z, served, walk * served / z, near * served / z
-    walk, near = _logit_visits(c0, c1, class_start, class_metres, speed, beta, nearest, limits, per_resident, near_m, x)
+    walk, near = _logit_visits(c0, c1, class_start, metres, speed, beta, nearest, limits, per_resident, near_m, x)
     return nearest, -1, 1.0, served, walk, near
 
 
 @numba.njit(cache=True)
-def _nearest(c0, c1, class_start, class_metres, facility, speed, nearest):
+def _nearest(c0, c1, class_start, metres, facility, speed, nearest):
     """The table entry of the nearest candidate (own minutes ``nearest``, ties by the lower id) and its metres."""
-    taken, metres = -1, math.inf
+    taken, taken_m = -1, math.inf
     for c in range(c0, c1):
-        if class_metres[c] / speed == nearest:
+        if metres[class_start[c]] / speed == nearest:
             for j in range(class_start[c], class_start[c + 1]):
                 if taken < 0 or facility[j] < facility[taken]:
-                    taken, metres = j, class_metres[c]
-    return taken, metres
+                    taken, taken_m = j, metres[class_start[c]]
+    return taken, taken_m
 
 
 @numba.njit(cache=True)
-def _logit_weights(c0, c1, class_start, class_metres, speed, beta, nearest, limit, near_m, x):
+def _logit_weights(c0, c1, class_start, metres, speed, beta, nearest, limit, near_m, x):
     """Logit weights relative to the nearest in ``x`` (0 beyond ``limit``); their sum, Σ weight × minutes, Σ near."""
     z, walk, near = 0.0, 0.0, 0.0
     for c in range(c1 - c0):
-        m = class_metres[c0 + c] / speed
+        m = metres[class_start[c0 + c]] / speed
         if m <= limit:
             x[c] = math.exp(-beta * (m - nearest))
             w = x[c] * (class_start[c0 + c + 1] - class_start[c0 + c])
             z += w
             walk += w * m
-            if class_metres[c0 + c] <= near_m:
+            if metres[class_start[c0 + c]] <= near_m:
                 near += w
         else:
             x[c] = 0.0
@@ -207,18 +207,18 @@ def _logit_weights(c0, c1, class_start, class_metres, speed, beta, nearest, limi
 
 
 @numba.njit(cache=True)
-def _logit_visits(c0, c1, class_start, class_metres, speed, beta, nearest, limits, per_resident, near_m, x):
+def _logit_visits(c0, c1, class_start, metres, speed, beta, nearest, limits, per_resident, near_m, x):
     """Expected visits in ``x`` when the limit differs by departure minute: each entry's shares over its candidates."""
     z = np.zeros(limits.size)
     for c in range(c1 - c0):
-        m = class_metres[c0 + c] / speed
+        m = metres[class_start[c0 + c]] / speed
         x[c] = math.exp(-beta * (m - nearest))
         for k in range(limits.size):
             if m <= limits[k]:
                 z[k] += x[c] * (class_start[c0 + c + 1] - class_start[c0 + c])
     walk, near = 0.0, 0.0
     for c in range(c1 - c0):
-        m = class_metres[c0 + c] / speed
+        m = metres[class_start[c0 + c]] / speed
         share = 0.0
         for k in range(limits.size):
             if m <= limits[k]:
@@ -226,7 +226,7 @@ def _logit_visits(c0, c1, class_start, class_metres, speed, beta, nearest, limit
         x[c] *= share
         w = x[c] * (class_start[c0 + c + 1] - class_start[c0 + c])
         walk += w * m
-        if class_metres[c0 + c] <= near_m:
+        if metres[class_start[c0 + c]] <= near_m:
             near += w
     return walk, near
 
@@ -245,7 +245,7 @@ def _log_none(window, prob, reached, days_wanted):
 
 @numba.njit(cache=True, parallel=True)
 def _allocate(
-    by_origin, origin_start, class_of_group, class_start, class_metres, nearest_metres, facility, n_types, speed,
+    by_origin, origin_start, class_of_group, class_start, metres, nearest_metres, facility, n_types, speed,
     group, needs, beta, type_start, window, limit_min, share, per_resident, prob, days_wanted, n_windows, near_m,
     n_facilities, n_groups, most_classes, most_home_classes,
 ):  # fmt: skip
@@ -271,7 +271,7 @@ def _allocate(
                     e0, e1 = type_start[t], type_start[t + 1]
                     c0, c1 = class_of_group[o * n_types + t], class_of_group[o * n_types + t + 1]
                     nearest, taken, scale, served, walk, near = _first_choice(
-                        c0, c1, class_start, class_metres, nearest_metres[o * n_types + t], facility, speed[r],
+                        c0, c1, class_start, metres, nearest_metres[o * n_types + t], facility, speed[r],
                         beta[t], limit_min[e0:e1], per_resident[e0:e1], near_m, x,
                     )  # fmt: skip
                     for k in range(e0, e1):
@@ -328,7 +328,7 @@ def _add_company(f, mine, g, total_f, minutes_fg, own, with_others, own_group):
 
 @numba.njit(cache=True, parallel=True)
 def _company(
-    by_origin, origin_start, class_of_group, class_start, class_metres, nearest_metres, facility, n_types, speed,
+    by_origin, origin_start, class_of_group, class_start, metres, nearest_metres, facility, n_types, speed,
     group, needs, beta, type_start, limit_min, per_resident, visit_min, minutes_fg, most_classes,
 ):  # fmt: skip
     """Pass 2, residents independent (over the cores): each one's expected company by group.
@@ -357,7 +357,7 @@ def _company(
                     e0, e1 = type_start[t], type_start[t + 1]
                     c0, c1 = class_of_group[o * n_types + t], class_of_group[o * n_types + t + 1]
                     _, taken, scale, served, _, _ = _first_choice(
-                        c0, c1, class_start, class_metres, nearest_metres[o * n_types + t], facility, speed[r],
+                        c0, c1, class_start, metres, nearest_metres[o * n_types + t], facility, speed[r],
                         beta[t], limit_min[e0:e1], per_resident[e0:e1], 0.0, x,
                     )  # fmt: skip
                     if taken >= 0:
@@ -429,12 +429,12 @@ def _compute_allocation(context: RunContext) -> Allocation:
     n_facilities = len(context.city.facilities)
     near_m = usage.FIFTEEN_MIN * context.spec.simulation.reference_m_per_min
     type_of_entry = np.repeat(np.arange(len(types)), np.diff(plan.type_start))
-    class_of_group, class_start, class_metres, nearest_metres = _metre_classes(reach.indptr, reach.metres)
+    class_of_group, class_start, nearest_metres = _metre_classes(reach.indptr, reach.metres)
     by_origin = np.argsort(context.origin_of, kind="stable")  # the residents home by home
     origin_start = np.searchsorted(context.origin_of[by_origin], np.arange(reach.origins.size + 1))
     most_classes = max(int(np.diff(class_of_group).max(initial=0)), 1)
     beta = types.beta_per_min.astype(float)
-    common = (by_origin, origin_start, class_of_group, class_start, class_metres, nearest_metres, reach.facility,
+    common = (by_origin, origin_start, class_of_group, class_start, reach.metres, nearest_metres, reach.facility,
               reach.n_types, res.m_per_min, res.group, needs, beta, plan.type_start)  # fmt: skip
     visits, totals, log_none = _allocate(
         *common,

@@ -162,25 +162,29 @@ def _write_tables(model, out: Path, summary: dict, contacts: bool, geojson: bool
             "group_assortativity": group_assortativity(graph),
         }
     files.write_json(out / "summary.json", summary)
-    table = files.residents_table(built.residents, built.minutes, built.city)
+    # residents.csv's columns gathered as they are (views where they can be), then one frame that
+    # does not copy them: inserting some 60 columns of 532,100 rows into a frame one by one copied
+    # each (the peak of a city run's memory)
+    columns = dict(files.residents_table(built.residents, built.minutes, built.city).items())
     blocks = built.surface.unit_squares(scenario.simulation.block_m)[built.residents.node]
-    table["block"] = pd.Series(blocks[:, 0]).astype(str) + ":" + pd.Series(blocks[:, 1]).astype(str)
+    columns["block"] = pd.Series(blocks[:, 0]).astype(str) + ":" + pd.Series(blocks[:, 1]).astype(str)
     unmet = model.unmet_counts()
     for i, t in enumerate(model.city.types):
-        table[f"unmet_{t}"] = unmet[:, i]
+        columns[f"unmet_{t}"] = unmet[:, i]
     place_min = place_minutes(model.context)
     for k, t in enumerate(model.context.enrolment.types):
         name, placed = model.city.types[t], model.context.enrolment.facility[:, k]
-        table[f"enrolled_{name}"] = pd.array(placed, dtype="Int64")
-        table.loc[placed < 0, f"enrolled_{name}"] = pd.NA  # empty: no place, or none sought
-        table[f"applied_{name}"] = model.context.enrolment.applied[:, k].astype(np.int64)
-        table[f"place_min_{name}"] = place_min[name]  # own walking minutes to the place; empty without one
+        enrolled = pd.array(placed, dtype="Int64")
+        enrolled[placed < 0] = pd.NA  # empty: no place, or none sought
+        columns[f"enrolled_{name}"] = enrolled
+        columns[f"applied_{name}"] = model.context.enrolment.applied[:, k].astype(np.int64)
+        columns[f"place_min_{name}"] = place_min[name]  # own walking minutes to the place; empty without one
     if built.residents.household is not None:  # households and escorts (docs/metrics.md)
         for key, values in model.escort_totals().items():
-            table[key] = values
+            columns[key] = values
     for t, access in supply_access_columns(model.context).items():
-        table[f"sfca_{t}"] = access  # 2SFCA places per user within reach; empty for non-users
-    files.write_csv(out / "residents.csv", table)
+        columns[f"sfca_{t}"] = access  # 2SFCA places per user within reach; empty for non-users
+    files.write_csv(out / "residents.csv", pd.DataFrame(columns, copy=False))
     facilities = files.facilities_table(built.city).copy()
     for key, values in model.facility_totals().items():
         facilities[key] = values

@@ -86,7 +86,7 @@ def refuse(message: str) -> None:
 
 @pytest.fixture
 def drawing_process():
-    drawing.start_drawing_process()
+    drawing.start_drawing_process(only_if_idle=False)  # however busy the machine running the tests
     yield
     drawing.stop_drawing_process()
 
@@ -127,6 +127,18 @@ def test_a_map_drawn_in_the_drawing_process_has_the_bytes_of_one_drawn_here(draw
     draw_in_background([], maps=[(drawing.plot_access_map, (tmp_path / "there.png", *args, access))]).finish()
     drawing.plot_access_map(tmp_path / "here.png", *args, access)
     assert (tmp_path / "there.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+
+
+@pytest.mark.parametrize("cores, load, started", [(2, 0.4, True), (2, 1.2, False), (1, 0.0, False), (8, 6.5, True)])
+def test_the_drawing_process_starts_only_when_a_core_is_idle(monkeypatch, cores, load, started):
+    drawing.stop_drawing_process()
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    drawing.start_drawing_process()
+    try:
+        assert (drawing._PROCESS is not None) == started
+    finally:
+        drawing.stop_drawing_process()
 
 
 def test_a_command_started_in_this_process_leaves_no_drawing_process(tmp_path):

@@ -129,11 +129,12 @@ def test_a_map_drawn_in_the_drawing_process_has_the_bytes_of_one_drawn_here(draw
     assert (tmp_path / "there.png").read_bytes() == (tmp_path / "here.png").read_bytes()
 
 
-@pytest.mark.parametrize("cores, load, started", [(2, 0.4, True), (2, 1.2, False), (1, 0.0, False), (8, 6.5, True)])
-def test_the_drawing_process_starts_only_when_a_core_is_idle(monkeypatch, cores, load, started):
+@pytest.mark.parametrize("cores, runnable, started", [(2, 1, True), (2, 2, False), (1, 1, False), (8, 7, True)])
+def test_the_drawing_process_starts_only_when_a_core_is_idle(monkeypatch, cores, runnable, started):
+    """Runnable processes now, this one counted: 1 of 2 cores leaves one free, 2 of 2 none."""
     drawing.stop_drawing_process()
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
-    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(drawing, "_runnable", lambda: runnable)
     drawing.start_drawing_process()
     try:
         assert (drawing._PROCESS is not None) == started
@@ -148,3 +149,7 @@ def test_a_command_started_in_this_process_leaves_no_drawing_process(tmp_path):
     assert main(["run", str(write_small(tmp_path, residents=40)), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert (tmp_path / "out" / "maps").is_dir() and any((tmp_path / "out" / "maps").glob("access_*.png"))
     assert drawing._PROCESS is None
+
+
+def test_this_process_counts_itself_among_the_runnable():
+    assert drawing._runnable() >= 1

@@ -57,10 +57,10 @@ def start_drawing_process(only_if_idle: bool = True) -> None:
     the tables. Without it every picture is drawn on the drawing thread. Nothing is drawn
     differently: the same functions, the same Agg backend and settings, the same bytes.
 
-    With ``only_if_idle`` (the default) it starts only when a core is idle (the load average of
-    the last minute below the cores less one): on a busy machine the second process's imports
-    would take CPU from the run rather than use a free core (the demo's day: 6.5-7.8 s instead of
-    7.8-8.6 s on a quiet 2-core machine, but 1 CPU second more).
+    With ``only_if_idle`` (the default) it starts only when a core is free (:func:`_a_core_is_idle`):
+    on a busy machine the second process's imports would take CPU from the run rather than use a
+    free core (the demo's day: 6.5-7.8 s instead of 7.8-8.6 s on a quiet 2-core machine, but one
+    CPU second more).
     """
     global _PROCESS
     if only_if_idle and not _a_core_is_idle():
@@ -71,13 +71,27 @@ def start_drawing_process(only_if_idle: bool = True) -> None:
 
 
 def _a_core_is_idle() -> bool:
-    """Whether the machine has a core to spare: more than one, and a load average below the cores less one."""
+    """Whether a core is free now: more than one core, and fewer runnable processes than cores (this one counted).
+
+    The count of processes running or ready to run now is Linux's (/proc/loadavg, fourth field);
+    elsewhere the load average of the last minute stands in for it. A load average alone would
+    not do: after one command, the next finds it near 1 for a minute though the core is free.
+    """
     cores = os.cpu_count() or 1
+    return cores >= 2 and _runnable() < cores
+
+
+def _runnable() -> float:
+    """Processes running or ready to run now (this one among them), or the last minute's load average."""
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not on this system: judge by the cores alone
-        load = 0.0
-    return cores >= 2 and load < cores - 1
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            return float(fh.read().split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return os.getloadavg()[0] + 1.0  # this process besides the load of the last minute
+    except (AttributeError, OSError):  # no load figures on this system: judge by the cores alone
+        return 1.0
 
 
 def stop_drawing_process() -> None:

@@ -429,6 +429,8 @@ def _compute_allocation(context: RunContext) -> Allocation:
     n_facilities = len(context.city.facilities)
     near_m = usage.FIFTEEN_MIN * context.spec.simulation.reference_m_per_min
     type_of_entry = np.repeat(np.arange(len(types)), np.diff(plan.type_start))
+    if reach.metres.size >= 2**31:  # the classes' starts are int32
+        raise ValueError(f"a candidate table of {reach.metres.size:,} entries is beyond the static baseline's 2**31")
     class_of_group, class_start, nearest_metres = _metre_classes(reach.indptr, reach.metres)
     by_origin = np.argsort(context.origin_of, kind="stable")  # the residents home by home
     origin_start = np.searchsorted(context.origin_of[by_origin], np.arange(reach.origins.size + 1))

@@ -15,8 +15,8 @@ as it goes, then draws. Departures are split over the cores (``prange``): on a q
 machine wuhai_city's simulated day takes 3.0 s with it against 4.0-4.2 s on one thread. On a
 machine whose cores are busy with other work, OpenMP's threads spin while they wait for each
 other at every call (8.7-14 CPU s for the day's choices against 1.4-1.8 on one thread, measured
-under load): there set ``OMP_WAIT_POLICY=PASSIVE`` (the test suite does) or
-``NUMBA_NUM_THREADS=1`` (batch workers use their share of the cores). Which
+under load): the package therefore sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose
+otherwise (``model/__init__.py``), and batch workers use their share of the cores. Which
 candidates are usable (``rules.walk_limit_min``, per departure), the minutes a candidate is
 ranked by (``rules.ranked_minutes``: its walking minutes plus the resident's remembered
 turn-aways there, days that learn) and the ranking at ``beta = inf`` (``rules.nearest_first``,

@@ -8,6 +8,8 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -119,3 +121,35 @@ def _unwritable(path: Path, folder: bool) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
+
+
+def results_folder(path: Path, overwrite: bool, flag: str = "--out") -> Path:
+    """Check a results folder before any work: it can be written, and may be (:func:`model.report.folders.refusal`).
+
+    Raises:
+        BadArgument: As :func:`writable_folder`; and for a folder inside another result, a
+            folder with files that are not lifecircle's, or an earlier result without ``overwrite``.
+    """
+    from model.report import folders
+
+    writable_folder(path, flag)
+    reason = folders.refusal(path, overwrite)
+    if reason:
+        raise BadArgument(f"{flag}: {reason}")
+    return Path(path)
+
+
+@contextmanager
+def staged(path: Path, kind: str | None, flag: str = "--out") -> Iterator[Path]:
+    """Write a result whole or not at all (:func:`model.report.folders.atomic`; a file when ``kind`` is None).
+
+    Yields where to write; the result is put at ``path`` when the block ends, and nothing is
+    left there, nor any work folder, when it ends with an exception (Ctrl-C), SIGTERM or SIGHUP.
+    """
+    from model.report import folders
+
+    try:
+        with folders.atomic_file(path) if kind is None else folders.atomic(path, kind) as work:
+            yield work
+    except folders.OutputError as exc:
+        raise BadArgument(f"{flag}: {exc}") from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from model.cli.common import BadArgument, positive_int, print_warnings, seed_type, writable_folder
+from model.cli.common import BadArgument, positive_int, print_warnings, results_folder, seed_type, staged
 from model.scenario import load_scenario
 
 
@@ -16,6 +16,11 @@ def add_parser(sub) -> None:
     cmp.add_argument("--seed", type=seed_type, help="the seed of every run (default: the first scenario's)")
     cmp.add_argument("--days", type=positive_int, default=1, help="days of daily life (default 1)")
     cmp.add_argument("--out", type=Path, help="output folder (default: results/compare-<first>-<time>)")
+    cmp.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the comparison already in --out (once the new one is complete)",
+    )
     cmp.add_argument("--geojson", action="store_true", help="write geo/*.geojson into each scenario's folder")
     cmp.add_argument("--quiet", action="store_true", help="no progress lines")
     cmp.set_defaults(func=cmd_compare)
@@ -31,16 +36,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise BadArgument(f"compare: the scenarios must have different names, not {names}")
     from model.report import folders
 
-    out = writable_folder(args.out or folders.new_folder(Path.cwd() / "results", f"compare-{scenarios[0].name}"))
-    if folders.run_files_in(out) or (out / "comparison.csv").exists():
-        raise BadArgument(f"--out: {out} already holds results; choose another folder")
+    out = args.out or folders.new_folder(Path.cwd() / "results", f"compare-{scenarios[0].name}")
+    results_folder(out, args.overwrite)
     for s in scenarios:
         print_warnings(s)
     from model.planning.compare import compare
     from model.report import drawing
 
     drawing.start_drawing_process()  # draws each run's maps beside its tables
-    report = compare(scenarios, out, seed=args.seed, days=args.days, quiet=args.quiet, geojson=args.geojson)
+    with staged(out, "comparison") as work:  # the whole comparison folder, renamed to out when complete
+        report = compare(scenarios, work, seed=args.seed, days=args.days, quiet=args.quiet, geojson=args.geojson)
     print(report, end="")
     print(f"results written to {out}")
     return 0

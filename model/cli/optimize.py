@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from model.cli.common import BadArgument, print_warnings, seed_type, writable_file, writable_folder
+from model.cli.common import BadArgument, print_warnings, results_folder, seed_type, staged, writable_file
 from model.scenario import load_scenario
 
 OBJECTIVES = ("coverage", "pmedian", "capacitated")
@@ -48,6 +49,11 @@ def add_parser(sub) -> None:
     opt.add_argument(
         "--out", type=Path, help="the new scenario file (default: <scenario>_<type>_<objective>.toml here)"
     )
+    opt.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a file (and its folder) that optimize wrote before at --out, once the new ones are complete",
+    )
     opt.set_defaults(func=cmd_optimize)
 
 
@@ -69,19 +75,34 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     choose = _remove if args.remove is not None else _add
     inst, sol, text = choose(args, scenario, model, weight, k, limit, out, options)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:  # checked before the work; a file system can still refuse
-        raise BadArgument(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
-    seconds = time.perf_counter() - t0
-    _print_result(args, inst, sol, limit, seconds, out)
-    _follow_up(args, scenario, model, out, folder)
+    # the file and its folder written whole or not at all: hidden beside them, renamed at the end
+    kind = "comparison" if args.simulate else "GeoJSON export" if args.geojson else None
+    with staged(out, None) as work, staged(folder, kind) if kind else nullcontext() as work_folder:
+        try:
+            work.write_text(text, encoding="utf-8")
+        except OSError as exc:  # checked before the work; a file system can still refuse
+            raise BadArgument(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
+        seconds = time.perf_counter() - t0
+        _print_result(args, inst, sol, limit, seconds, out)
+        if kind:
+            _follow_up(args, scenario, model, _written_at(load_scenario(work), out), work_folder)
+    if args.simulate:
+        print(f"simulated both: {folder}/comparison.md")
+    elif args.geojson:
+        print(f"GeoJSON of the new scenario: {folder}/geo/")
     return 0
+
+
+def _written_at(new, out: Path):
+    """The new scenario read from its work file, as read from ``out`` (where run.json and scenario.toml point)."""
+    final = new.path.with_name(out.name)
+    return replace(new, path=final, files=(final, *new.files[1:]))
 
 
 def _check_request(args: argparse.Namespace, scenario) -> tuple[int, Path, Path]:
     """K, the new scenario file and its folder, or the first problem of the request as a BadArgument."""
+    from model.report import folders
+
     _check_type(args.ftype, scenario, removing=args.remove is not None)
     k = args.add if args.add is not None else args.remove
     if k <= 0:
@@ -91,13 +112,12 @@ def _check_request(args: argparse.Namespace, scenario) -> tuple[int, Path, Path]
         raise BadArgument(f"--minutes must be positive, not {args.minutes}")
     out = args.out or Path.cwd() / f"{scenario.name}_{args.ftype}_{'remove' if args.remove else args.objective}.toml"
     writable_file(out)
-    if out.exists():
-        raise BadArgument(f"--out: {out} exists; choose another file")
+    reason = folders.file_refusal(out, args.overwrite, "# lifecircle optimize")
+    if reason:
+        raise BadArgument(f"--out: {reason}")
     folder = out.with_suffix("")
     if args.simulate or args.geojson:
-        writable_folder(folder, "--out (the folder for --simulate and --geojson)")
-        if folder.exists():
-            raise BadArgument(f"--out: {folder} (the folder for --simulate and --geojson) exists; choose another file")
+        results_folder(folder, args.overwrite, "--out (the folder for --simulate and --geojson)")
     return k, out, folder
 
 
@@ -205,18 +225,16 @@ def _print_result(args, inst, sol, limit: float, seconds: float, out: Path) -> N
     print(f"  solved in {seconds:.1f} s; new scenario written to {out}")
 
 
-def _follow_up(args, scenario, model, out: Path, folder: Path) -> None:
+def _follow_up(args, scenario, model, new, folder: Path | None) -> None:
     """With --simulate, both scenarios through ``compare``; else with --geojson, the new scenario's geo/."""
     from model.model import LifeCircleModel
 
     if args.simulate:
         from model.planning.compare import compare
 
-        report = compare([scenario, load_scenario(out)], folder, seed=model.seed, quiet=True, geojson=args.geojson)
+        report = compare([scenario, new], folder, seed=model.seed, quiet=True, geojson=args.geojson)
         print(report, end="")
-        print(f"simulated both: {folder}/comparison.md")
     elif args.geojson:
         from model.report.geo import write_model_geojson
 
-        write_model_geojson(folder, LifeCircleModel(load_scenario(out), seed=model.seed))
-        print(f"GeoJSON of the new scenario: {folder}/geo/")
+        write_model_geojson(folder, LifeCircleModel(new, seed=model.seed))

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from model.cli.common import BadArgument, fmt, positive_int, print_warnings, seed_type, writable_folder
+from model.cli.common import fmt, positive_int, print_warnings, results_folder, seed_type, staged
 from model.scenario import load_scenario
 
 
@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
     run.add_argument("--seed", type=seed_type, help="random seed (default: the scenario's seed)")
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time> in this folder)")
     run.add_argument(
-        "--overwrite", action="store_true", help="replace the run already in --out (its files are removed first)"
+        "--overwrite", action="store_true", help="replace the run already in --out (only once the new one is complete)"
     )
     run.add_argument("--days", type=positive_int, default=1, help="days of daily life to simulate (default 1)")
     run.add_argument(
@@ -43,17 +43,16 @@ def add_parser(sub) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Build the scenario, simulate the days, write the results folder."""
+    """Build the scenario, simulate the days, write the results folder (whole, or nothing: docs/outputs.md)."""
     from model.report import folders
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if args.out is not None:
-        writable_folder(args.out)
+        results_folder(args.out, args.overwrite)
     scenario = load_scenario(args.scenario)
     timings["load_s"] = time.perf_counter() - t0
-    out = args.out or writable_folder(folders.default_out_dir(scenario, Path.cwd() / "results"))
-    earlier = _earlier_run(out, args.overwrite)
+    out = args.out or results_folder(folders.default_out_dir(scenario, Path.cwd() / "results"), False)
     # the scenario and the folder are checked: only now the model, its measures and matplotlib
     # (about 2 s of imports a bad file need not wait for)
     from model.model import LifeCircleModel
@@ -63,32 +62,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     drawing.start_drawing_process()  # imports while the model builds and runs, then draws the maps
 
     print_warnings(scenario)
-    _clear(out, earlier)
-    folders.write_scenario(scenario, out)
     show = not args.quiet and sys.stderr.isatty()  # stage lines, like the progress bar, only on a terminal
 
     def stage(text: str) -> None:
         if show:
             print(text, file=sys.stderr, flush=True)
 
-    residents = sum(c.residents for c in scenario.communities)
-    stage(f"{scenario.name}: building the city, {residents:,} residents and their walking access ...")
-    t1 = time.perf_counter()
-    model = LifeCircleModel(
-        scenario,
-        seed=args.seed,
-        days=args.days,
-        engine=args.engine,
-        visit_sink=VisitsCsv(out / "visits.csv", scenario.simulation.day_start_min, scenario.households.on)
-        if args.log_visits
-        else None,
-    )
-    timings["build_s"] = time.perf_counter() - t1
-    t2 = time.perf_counter()
-    _simulate(model, f"{scenario.name} ({args.engine})", args.quiet)
-    timings["simulate_s"] = time.perf_counter() - t2
-    stage("writing tables, maps and charts ...")
-    summary = results.write_results(model, out, timings, contacts=args.contacts, geojson=args.geojson)
+    with staged(out, "run") as work:  # a hidden folder beside out, renamed to it when every file is written
+        folders.write_scenario(scenario, work)
+        residents = sum(c.residents for c in scenario.communities)
+        stage(f"{scenario.name}: building the city, {residents:,} residents and their walking access ...")
+        t1 = time.perf_counter()
+        model = LifeCircleModel(
+            scenario,
+            seed=args.seed,
+            days=args.days,
+            engine=args.engine,
+            visit_sink=VisitsCsv(work / "visits.csv", scenario.simulation.day_start_min, scenario.households.on)
+            if args.log_visits
+            else None,
+        )
+        timings["build_s"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        _simulate(model, f"{scenario.name} ({args.engine})", args.quiet)
+        timings["simulate_s"] = time.perf_counter() - t2
+        stage("writing tables, maps and charts ...")
+        summary = results.write_results(model, work, timings, contacts=args.contacts, geojson=args.geojson)
     timings["total_s"] = time.perf_counter() - t0
     print_access(summary, sys.stdout, {t: ft.level_min for t, ft in scenario.types.items()})
     print_enrolment(summary, sys.stdout)
@@ -98,27 +97,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_static(summary, sys.stdout)
     print(f"results written to {out}")
     return 0
-
-
-def _earlier_run(out: Path, overwrite: bool) -> list[Path]:
-    """The files of a run already in ``out`` (to be replaced with ``--overwrite``; refused without)."""
-    from model.report import folders
-
-    earlier = folders.run_files_in(out)
-    if earlier and not overwrite:
-        names = ", ".join(p.name for p in earlier[:3]) + (", ..." if len(earlier) > 3 else "")
-        raise BadArgument(f"--out: {out} already holds a run ({names}); add --overwrite to replace it")
-    return earlier
-
-
-def _clear(out: Path, earlier: list[Path]) -> None:
-    """Create ``out`` and remove the earlier run's files, or a BadArgument if it cannot be written."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for path in earlier:
-            path.unlink()
-    except OSError as exc:
-        raise BadArgument(f"--out: cannot write to {out}: {exc.strerror or exc}") from None
 
 
 def _simulate(model, desc: str, quiet: bool) -> None:

@@ -106,15 +106,15 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     coverage = coverage_table(built.residents, scenario, built.minutes, needs)
     series = timeseries(model)
     pictures = drawing.draw_in_background([], maps=_map_jobs(model, maps, paces, summary["access"], needs))
-    pictures.add(drawing.plot_coverage, out / "coverage.png", coverage, scenario)
-    pictures.add(drawing.plot_occupancy, out / "occupancy.png", series, model)
-    pictures.add(drawing.plot_exposure, out / "exposure.png", summary["mixing"], scenario.name)
-    try:
+    try:  # on any exception (Ctrl-C too) no picture is drawn into the folder after this returns
+        pictures.add(drawing.plot_coverage, out / "coverage.png", coverage, scenario)
+        pictures.add(drawing.plot_occupancy, out / "occupancy.png", series, model)
+        pictures.add(drawing.plot_exposure, out / "exposure.png", summary["mixing"], scenario.name)
         _write_tables(model, out, summary, contacts, geojson, coverage, series)
     except BaseException:
         pictures.abandon()
         raise
-    pictures.finish()
+    pictures.finish()  # every picture drawn before run.json, and before the command renames the folder
     timings["outputs_s"] = time.perf_counter() - t0
     files.write_json(
         out / "run.json",

@@ -279,18 +279,31 @@ def atomic(target: Path, kind: str) -> Iterator[Path]:
         _remove(aside)
 
 
+# Files being written whole (atomic_file), final path -> work file: what reads them meanwhile
+# (the run record's sha256 of a scenario proposed and simulated in one command) reads the work file
+_STAGED: dict[Path, Path] = {}
+
+
+def readable(path: Path) -> Path:
+    """Where to read ``path`` now: its work file while a command writes it whole (:func:`atomic_file`), else itself."""
+    return _STAGED.get(Path(path), Path(path))
+
+
 @contextmanager
 def atomic_file(target: Path) -> Iterator[Path]:
     """Write a file whole or not at all: yield ``.<stem>.partial-<pid><suffix>`` beside it, rename it at the end.
 
     The rename (``os.replace``) replaces an earlier file (checked by :func:`file_refusal`).
-    Exceptions, SIGTERM and SIGHUP remove the work file and the parents made for it, as in :func:`atomic`.
+    Exceptions, SIGTERM and SIGHUP remove the work file and the parents made for it, as in
+    :func:`atomic`. Until the rename, :func:`readable` of the target is the work file: what the
+    command writes with the file (a run of the scenario it holds) records the target's path.
     """
     final = Path(target).resolve()
     made = _make_parents(final.parent)
     existed = os.path.lexists(final)
     remove_leftovers(final)
     work = _work_name(final)
+    _STAGED[final] = work
     with _terminate_raises():
         try:
             yield work
@@ -306,6 +319,8 @@ def atomic_file(target: Path) -> Iterator[Path]:
                 _remove(work)
                 _remove_made(made)
             raise
+        finally:
+            _STAGED.pop(final, None)
 
 
 def _work_name(final: Path) -> Path:

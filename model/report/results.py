@@ -28,7 +28,7 @@ from model.measures.access import coverage_table, needs_by_type, users_pace
 from model.measures.contacts import contact_graph, group_assortativity
 from model.measures.static import static_facilities
 from model.measures.summary import place_minutes, supply_access_columns
-from model.report import drawing, files
+from model.report import drawing, files, folders
 from model.scenario import Scenario
 
 
@@ -36,7 +36,9 @@ def provenance(scenario: Scenario) -> dict:
     """What a run was made from: the scenario files (with extends) and the catalogue, by sha256."""
     catalogue = resources.files("model").joinpath("catalogue.toml")
     return {
-        "scenario_files": [{"path": str(path), "sha256": _sha256(path.read_bytes())} for path in scenario.files],
+        "scenario_files": [
+            {"path": str(path), "sha256": _sha256(folders.readable(path).read_bytes())} for path in scenario.files
+        ],
         "catalogue": {"path": str(catalogue), "sha256": _sha256(catalogue.read_bytes())},
     }
 

@@ -119,3 +119,34 @@ def _unwritable(path: Path, folder: bool) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
+
+
+def add_language_options(parser: argparse.ArgumentParser) -> None:
+    """``--lang en|zh`` and ``--excel``: the language of pictures and reports, CSV for Excel (model/report/lang.py)."""
+    parser.add_argument(
+        "--lang",
+        choices=("en", "zh"),
+        default="en",
+        help="language of titles, legends, tables and reports: en (English, the default) or zh (中文); "
+        "names are shown as written",
+    )
+    parser.add_argument(
+        "--excel",
+        action="store_true",
+        help="write CSV files with a UTF-8 byte-order mark, so that Excel reads Chinese names correctly",
+    )
+
+
+def use_language(args: argparse.Namespace) -> None:
+    """Set the language and CSV encoding of the command's outputs; refuse Chinese when its font is missing.
+
+    Raises:
+        BadArgument: ``--lang zh`` without the Chinese font (model/report/fonts.py says how to install it).
+    """
+    from model.report import fonts, lang
+
+    if args.lang == "zh":
+        missing = fonts.missing_message()
+        if missing:
+            raise BadArgument(f"--lang zh: {missing}")
+    lang.use(args.lang, args.excel)

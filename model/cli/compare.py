@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from model.cli.common import BadArgument, positive_int, print_warnings, seed_type, writable_folder
+from model.cli.common import (
+    BadArgument,
+    add_language_options,
+    positive_int,
+    print_warnings,
+    seed_type,
+    use_language,
+    writable_folder,
+)
 from model.scenario import load_scenario
 
 
@@ -17,6 +25,7 @@ def add_parser(sub) -> None:
     cmp.add_argument("--days", type=positive_int, default=1, help="days of daily life (default 1)")
     cmp.add_argument("--out", type=Path, help="output folder (default: results/compare-<first>-<time>)")
     cmp.add_argument("--geojson", action="store_true", help="write geo/*.geojson into each scenario's folder")
+    add_language_options(cmp)
     cmp.add_argument("--quiet", action="store_true", help="no progress lines")
     cmp.set_defaults(func=cmd_compare)
 
@@ -25,6 +34,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run every scenario, write each run's folder, the comparison tables, maps and report."""
     if len(args.scenarios) < 2:
         raise BadArgument("compare: give at least two scenarios (the first is the base)")
+    use_language(args)
     scenarios = [load_scenario(s) for s in args.scenarios]
     names = [s.name for s in scenarios]
     if len(set(names)) < len(names):

@@ -7,7 +7,17 @@ import sys
 import time
 from pathlib import Path
 
-from model.cli.common import BadArgument, fmt, positive_int, print_warnings, seed_type, writable_folder
+from model.cli.common import (
+    BadArgument,
+    add_language_options,
+    fmt,
+    positive_int,
+    print_warnings,
+    seed_type,
+    use_language,
+    writable_folder,
+)
+from model.report.lang import Phrases
 from model.scenario import load_scenario
 
 
@@ -38,6 +48,7 @@ def add_parser(sub) -> None:
     run.add_argument(
         "--geojson", action="store_true", help="write geo/*.geojson: facilities, communities, blocked land, bands"
     )
+    add_language_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 
@@ -48,6 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    use_language(args)
     if args.out is not None:
         writable_folder(args.out)
     scenario = load_scenario(args.scenario)
@@ -96,7 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_dynamics(summary, sys.stdout)
     print_households(summary, sys.stdout)
     print_static(summary, sys.stdout)
-    print(f"results written to {out}")
+    print(_("results written to {out}", out=out))
     return 0
 
 
@@ -149,6 +161,21 @@ def print_households(summary: dict, out) -> None:
         print(f"    {band:<12}{row['carers']:>8,}{mins_text:>16}{row['given_up_per_day']:>25.1f}", file=out)
 
 
+# The headings of the printed tables in Chinese (--lang zh); the columns stay English, aligned for a terminal.
+_ = Phrases(
+    {
+        "{scenario}: {residents} residents (seed {seed})": "{scenario}：{residents} 位居民（随机种子 {seed}）",
+        "  walking access of each type's users (minutes at their own pace; shares of users; <=level m: walk"
+        " within GB 50180-2018's distance for the level):": "  各类设施使用者的步行可达性（按本人步速计的分钟；"
+        "占使用者的比例；<=level m：在 GB 50180-2018 该层级距离以内）：",
+        "  life circle complete (every needed type within its level): {share}": (
+            "  生活圈完整（所需各类设施均在其层级以内）：{share}"
+        ),
+        "results written to {out}": "结果已写入 {out}",
+    }
+)
+
+
 def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> None:
     """The access tables: coverage within each type's own level first, then the bands; places per user and equity.
 
@@ -160,10 +187,20 @@ def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> 
 
     access = summary["access"]
     levels = levels or {}
-    print(f"{summary['scenario']}: {summary['residents']:,} residents (seed {summary['seed']})", file=out)
     print(
-        "  walking access of each type's users (minutes at their own pace; shares of users; <=level m: walk"
-        " within GB 50180-2018's distance for the level):",
+        _(
+            "{scenario}: {residents} residents (seed {seed})",
+            scenario=summary["scenario"],
+            residents=f"{summary['residents']:,}",
+            seed=summary["seed"],
+        ),
+        file=out,
+    )
+    print(
+        _(
+            "  walking access of each type's users (minutes at their own pace; shares of users; <=level m: walk"
+            " within GB 50180-2018's distance for the level):"
+        ),
         file=out,
     )
     bands = "".join(f"{f'<={k} min':>9}" for k in BANDS_MIN)
@@ -182,7 +219,9 @@ def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> 
         )
     complete = summary["life_circle_complete"]
     if complete is not None:
-        print(f"  life circle complete (every needed type within its level): {complete:.1%}", file=out)
+        print(
+            _("  life circle complete (every needed type within its level): {share}", share=f"{complete:.1%}"), file=out
+        )
     print(
         "  places per user within the catchment (2SFCA, Luo & Wang 2003), inequality of walks, the worst served:",
         file=out,

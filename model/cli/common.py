@@ -40,6 +40,25 @@ def print_warnings(scenario) -> None:
     """A scenario's warnings (problems that do not stop a run), one line each on stderr."""
     for warning in getattr(scenario, "warnings", ()):
         print(f"warning: {warning}", file=sys.stderr)
+    if _has_cjk(_names(scenario)):
+        from model.report import fonts
+
+        missing = fonts.missing_message()
+        if missing:
+            print(f"warning: {scenario.name}: {missing}", file=sys.stderr)
+
+
+def _names(scenario) -> list[str]:
+    """The names a scenario's pictures show as written: its own, its groups', communities' and facilities'."""
+    names = [scenario.name, *scenario.groups]
+    names += [c.name for c in scenario.communities]
+    names += [f.name for f in scenario.facilities if getattr(f, "name", None)]
+    return names
+
+
+def _has_cjk(names: list[str]) -> bool:
+    """Whether any name holds a Chinese, Japanese or Korean character (from U+2E80 on, below the private area)."""
+    return any("\u2e80" <= c < "\ue000" or "\uf900" <= c <= "\ufaff" for name in names for c in str(name))
 
 
 def fmt(value, spec: str, missing: str = "-") -> str:

@@ -119,3 +119,19 @@ def _unwritable(path: Path, folder: bool) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     return None
+
+
+def check_geojson(scenarios) -> list[str]:
+    """``--geojson``: a BadArgument for a grid GeoJSON cannot hold, else the notes to print on stderr.
+
+    A note for each scenario on a grid without ``[grid] origin``, which gets a GeoPackage instead
+    (model/report/geo.py); a BadArgument naming the file and key for a grid that crosses the
+    antimeridian or a pole. Called before anything is written.
+    """
+    from model.report.geo import geography_note, geojson_problem
+
+    for scenario in scenarios:
+        problem = geojson_problem(scenario)
+        if problem:
+            raise BadArgument(f"--geojson: {problem}")
+    return [note for note in map(geography_note, scenarios) if note]

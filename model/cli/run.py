@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from model.cli.common import BadArgument, fmt, positive_int, print_warnings, seed_type, writable_folder
+from model.cli.common import BadArgument, check_geojson, fmt, positive_int, print_warnings, seed_type, writable_folder
 from model.scenario import load_scenario
 
 
@@ -36,7 +36,10 @@ def add_parser(sub) -> None:
         help="write contacts.graphml, the network of who met whom, and its group assortativity",
     )
     run.add_argument(
-        "--geojson", action="store_true", help="write geo/*.geojson: facilities, communities, blocked land, bands"
+        "--geojson",
+        action="store_true",
+        help="write geo/*.geojson (WGS84): facilities, communities, blocked land, bands; a grid without"
+        " [grid] origin gets geo/<scenario>.gpkg in local metres instead",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
@@ -54,6 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     timings["load_s"] = time.perf_counter() - t0
     out = args.out or writable_folder(folders.default_out_dir(scenario, Path.cwd() / "results"))
     earlier = _earlier_run(out, args.overwrite)
+    notes = check_geojson([scenario]) if args.geojson else []
     # the scenario and the folder are checked: only now the model, its measures and matplotlib
     # (about 2 s of imports a bad file need not wait for)
     from model.model import LifeCircleModel
@@ -63,6 +67,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     drawing.start_drawing_process()  # imports while the model builds and runs, then draws the maps
 
     print_warnings(scenario)
+    for note in notes:
+        print(note, file=sys.stderr)
     _clear(out, earlier)
     folders.write_scenario(scenario, out)
     show = not args.quiet and sys.stderr.isatty()  # stage lines, like the progress bar, only on a terminal

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -80,7 +81,9 @@ def packaged(small, tmp_path_factory):
     paces = dict(zip(fields, [12.0, 30.0, 78.0]))
     folder = tmp_path_factory.mktemp("out")
     path = write_geopackage(folder, city, scenario, fields, paces, facility_table(city))
-    layers = {name: gpd.read_file(path, layer=name) for name, _ in pyogrio.list_layers(path)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # GDAL's complaints (a bad application_id, version, ...) are warnings
+        layers = {name: gpd.read_file(path, layer=name) for name, _ in pyogrio.list_layers(path)}
     return path, layers, paces, folder
 
 
@@ -403,23 +406,28 @@ def test_one_cell_grid_corners_by_hand(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("origin", "size", "problem"),
+    ("origin", "cell_m", "problem"),
     [
-        ((106.79, 39.72), (20, 12), None),
-        ((179.999, 10.0), (20, 12), "antimeridian"),  # 1,000 m east of 179.999 degrees is past 180
-        ((-180.0, 10.0), (20, 12), None),  # eastwards from -180: on the map
-        ((10.0, -84.999), (20, 12), None),
+        ((106.79, 39.72), 50.0, False),
+        ((179.999, 10.0), 50.0, True),  # 1,000 m east of 179.999 degrees is past 180
+        ((180.0, 10.0), 50.0, True),  # the same place is -180: eastwards from there it is on the map
+        ((-180.0, 10.0), 50.0, False),
+        ((10.0, -84.999), 50.0, False),
+        ((10.0, -84.9), 40_000.0, False),  # 12 rows of 40 km south from 84.9 degrees south: 480 km, short of the pole
+        ((10.0, -84.9), 50_000.0, True),  # 600 km: past the pole, 569.6 km south of 84.9 degrees south
+        ((10.0, 85.0), 20_000.0, False),  # southwards from the north: away from the pole
     ],
 )
-def test_geojson_problem_of_grids_past_the_antimeridian(tmp_path, origin, size, problem):
+def test_geojson_problem_of_grids_past_the_antimeridian_or_a_pole(tmp_path, origin, cell_m, problem):
     path = write_small(tmp_path)
     place(path, origin)
-    scenario = load_scenario(path)
-    found = geojson_problem(scenario)
-    if problem is None:
-        assert found is None
+    text = path.read_text(encoding="utf-8").replace("cell_m = 50.0", f"cell_m = {cell_m}", 1)
+    path.write_text(text, encoding="utf-8")
+    found = geojson_problem(load_scenario(path))
+    if problem:
+        assert "small.toml: grid.origin:" in found and "antimeridian (180° longitude) or a pole" in found
     else:
-        assert problem in found and "small.toml: grid.origin:" in found
+        assert found is None
 
 
 def test_no_problem_without_an_origin(small):

@@ -126,32 +126,23 @@ def geography_note(scenario: Scenario) -> str | None:
 def geojson_problem(scenario: Scenario) -> str | None:
     """Why ``scenario``'s grid cannot be written as GeoJSON, or None.
 
-    A grid placed by ``[grid] origin`` whose east edge reaches past the antimeridian (180°) or
-    whose south edge reaches past a pole: its longitudes would wrap round and its polygons cross
-    the whole map. The corners of the grid are projected and checked to keep their order (east
-    of the origin, south of it) and to project back to their metres.
+    A grid placed by ``[grid] origin`` that reaches past the antimeridian (180°) or holds a pole:
+    its longitudes would wrap round and its polygons cross the whole map. Its outline, split
+    every kilometre as it is written, is projected: no two neighbouring points may lie more than
+    180° of longitude apart; and neither pole may project inside it.
     """
     if scenario.grid is None or scenario.grid.origin is None:
         return None
     g = scenario.grid
     east, south = g.width * g.cell_m, g.height * g.cell_m
-    xs = np.array([0.0, east, 0.0, east])
-    ns = np.array([0.0, 0.0, -south, -south])
-    lon, lat = to_lonlat(g.origin).transform(xs, ns)
-    back_x, back_n = pyproj.Transformer.from_crs("EPSG:4326", local_projection(g.origin), always_xy=True).transform(
-        lon, lat
+    outline = shapely.get_coordinates(shapely.segmentize(shapely.box(0.0, -south, east, 0.0).exterior, _SEGMENT_M))
+    lon, _ = to_lonlat(g.origin).transform(outline[:, 0], outline[:, 1])
+    pole_e, pole_n = pyproj.Transformer.from_crs("EPSG:4326", local_projection(g.origin), always_xy=True).transform(
+        np.zeros(2), np.array([90.0, -90.0])
     )
-    placed = (
-        np.all(np.isfinite(lon))
-        and np.all(np.isfinite(lat))
-        and lon[1] > lon[0]
-        and lon[3] > lon[2]
-        and lat[2] < lat[0]
-        and lat[3] < lat[1]
-        and np.allclose(back_x, xs, atol=1e-3)
-        and np.allclose(back_n, ns, atol=1e-3)
-    )
-    if placed:
+    wraps = not np.all(np.isfinite(lon)) or np.any(np.abs(np.diff(lon)) > 180.0)
+    pole = np.any((pole_e >= 0) & (pole_e <= east) & (pole_n >= -south) & (pole_n <= 0))
+    if not (wraps or pole):
         return None
     return (
         f"{scenario.path.name}: grid.origin: the grid of {g.width} x {g.height} cells of {g.cell_m:g} m from"

@@ -109,6 +109,8 @@ def test_geopackage_file_layers_and_crs(packaged, small):
         assert "not placed on the Earth" in crs.name
     with sqlite3.connect(path) as con:  # GeoPackage's own marks (OGC 12-128r18 §1.1.1.1.1)
         assert con.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47
+        assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]  # requirement 6
+        assert con.execute("PRAGMA foreign_key_check").fetchall() == []  # requirement 7
         types = dict(con.execute("SELECT table_name, geometry_type_name FROM gpkg_geometry_columns"))
     assert types == {"facilities": "POINT", "communities": "POLYGON", "blocked": "POLYGON"} | {
         f"bands_{t}": "MULTIPOLYGON" for t in fields

@@ -406,7 +406,8 @@ def _north_up(geom: shapely.Geometry, geometry_type: str) -> shapely.Geometry | 
     """A grid-metre geometry with northing = -y, its rings oriented, as ``geometry_type`` (None if empty)."""
     if shapely.is_empty(geom):
         return None
-    geom = shapely.orient_polygons(shapely.transform(geom, lambda xy: xy * [1.0, -1.0]), exterior_cw=False)
+    geom = shapely.transform(geom, lambda xy: xy * [1.0, -1.0] + 0.0)  # + 0.0: northing 0, not -0
+    geom = shapely.orient_polygons(geom, exterior_cw=False)
     if geometry_type == "MULTIPOLYGON" and geom.geom_type == "Polygon":
         geom = shapely.MultiPolygon([geom])
     return geom

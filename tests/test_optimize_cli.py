@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,16 +91,17 @@ def test_geojson_of_the_proposed_scenario(tmp_path):
         "optimize", str(small), "--type", "elderly_care", "--add", "1", "--geojson", "--out", "new.toml", cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
-    geo = tmp_path / "new" / "geo"
-    facilities = json.loads((geo / "facilities.geojson").read_text())
-    proposed = [f for f in facilities["features"] if f["properties"]["name"] == "elderly_care proposed 1"]
+    # no [grid] origin: the new scenario's GeoPackage, in local metres with northing = -y
+    (gpkg,) = (tmp_path / "new" / "geo").glob("*.gpkg")
+    facilities = gpd.read_file(gpkg, layer="facilities")
+    proposed = facilities[facilities["name"] == "elderly_care proposed 1"]
     assert len(proposed) == 1
-    x, y = proposed[0]["properties"]["x"], proposed[0]["properties"]["y"]
-    assert proposed[0]["geometry"]["coordinates"] == [(x + 0.5) * 50.0, (y + 0.5) * 50.0]
-    bands = json.loads((geo / "bands_elderly_care.geojson").read_text())
-    five = shapely.geometry.shape(bands["features"][0]["geometry"])
-    assert bands["features"][0]["properties"]["max_min"] == 5
-    assert five.contains(shapely.Point((x + 0.5) * 50.0, (y + 0.5) * 50.0))
+    x, y = proposed["x"].item(), proposed["y"].item()
+    point = shapely.Point((x + 0.5) * 50.0, -(y + 0.5) * 50.0)
+    assert proposed.geometry.item().equals(point)
+    bands = gpd.read_file(gpkg, layer="bands_elderly_care")
+    assert bands["max_min"].tolist()[0] == 5
+    assert bands.geometry[0].contains(point)
     again = cli("optimize", str(small), "--type", "park", "--add", "1", "--geojson", "--out", "new.toml", cwd=tmp_path)
     assert again.returncode == 2 and "exists" in again.stderr
 

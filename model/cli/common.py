@@ -169,3 +169,19 @@ def use_language(args: argparse.Namespace) -> None:
         if missing:
             raise BadArgument(f"--lang zh: {missing}")
     lang.use(args.lang, args.excel)
+
+
+def check_geojson(scenarios) -> list[str]:
+    """``--geojson``: a BadArgument for a grid GeoJSON cannot hold, else the notes to print on stderr.
+
+    A note for each scenario on a grid without ``[grid] origin``, which gets a GeoPackage instead
+    (model/report/geo.py); a BadArgument naming the file and key for a grid that crosses the
+    antimeridian or a pole. Called before anything is written.
+    """
+    from model.report.geo import geography_note, geojson_problem
+
+    for scenario in scenarios:
+        problem = geojson_problem(scenario)
+        if problem:
+            raise BadArgument(f"--geojson: {problem}")
+    return [note for note in map(geography_note, scenarios) if note]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from model.cli.common import BadArgument, print_warnings, seed_type, writable_file, writable_folder
+from model.cli.common import BadArgument, check_geojson, print_warnings, seed_type, writable_file, writable_folder
 from model.scenario import load_scenario
 
 OBJECTIVES = ("coverage", "pmedian", "capacitated")
@@ -42,7 +43,8 @@ def add_parser(sub) -> None:
     opt.add_argument(
         "--geojson",
         action="store_true",
-        help="write the new scenario's geo/*.geojson into the folder named after --out (each run's with --simulate)",
+        help="write the new scenario's geo/*.geojson into the folder named after --out (each run's with --simulate;"
+        " geo/<scenario>.gpkg for a grid without [grid] origin)",
     )
     opt.add_argument("--seed", type=seed_type, help="seed of the residents (default: the scenario's)")
     opt.add_argument(
@@ -94,6 +96,8 @@ def _check_request(args: argparse.Namespace, scenario) -> tuple[int, Path, Path]
     if out.exists():
         raise BadArgument(f"--out: {out} exists; choose another file")
     folder = out.with_suffix("")
+    if args.geojson:
+        check_geojson([scenario])  # the new scenario's grid is this one's
     if args.simulate or args.geojson:
         writable_folder(folder, "--out (the folder for --simulate and --geojson)")
         if folder.exists():
@@ -209,14 +213,20 @@ def _follow_up(args, scenario, model, out: Path, folder: Path) -> None:
     """With --simulate, both scenarios through ``compare``; else with --geojson, the new scenario's geo/."""
     from model.model import LifeCircleModel
 
+    if not (args.simulate or args.geojson):
+        return
+    proposed = load_scenario(out)
+    if args.geojson:  # the notes of the scenarios whose geo/ is written: both with --simulate
+        for note in check_geojson([scenario, proposed] if args.simulate else [proposed]):
+            print(note, file=sys.stderr)
     if args.simulate:
         from model.planning.compare import compare
 
-        report = compare([scenario, load_scenario(out)], folder, seed=model.seed, quiet=True, geojson=args.geojson)
+        report = compare([scenario, proposed], folder, seed=model.seed, quiet=True, geojson=args.geojson)
         print(report, end="")
         print(f"simulated both: {folder}/comparison.md")
     elif args.geojson:
         from model.report.geo import write_model_geojson
 
-        write_model_geojson(folder, LifeCircleModel(load_scenario(out), seed=model.seed))
-        print(f"GeoJSON of the new scenario: {folder}/geo/")
+        write_model_geojson(folder, LifeCircleModel(proposed, seed=model.seed))
+        print(f"geography of the new scenario: {folder}/geo/")

@@ -23,7 +23,7 @@ import tomli_w
 
 from .errors import Problem
 from .fields import type_entry
-from .files import read_chain
+from .files import base_path, bundled_scenarios, read_chain
 from .kinds import AgeBand, format_time
 from .spec import FacilitySite, Scenario
 
@@ -220,6 +220,34 @@ def _on_streets(source: Path) -> bool:
     return raw is not None and "streets" in raw.data
 
 
+def extends_value(source: Path, target: Path) -> str:
+    """What a file written at ``target`` puts in ``extends`` to name ``source``, so that it can be moved.
+
+    A bundled scenario is named by its name ("wuhai_life_circle"): the file then finds it wherever
+    it is moved and wherever the package is installed. Any other file is named by its path
+    relative to ``target``'s folder, with forward slashes: the two can be moved together. (A
+    file named as the bundled scenario beside ``target`` would take precedence over it: the
+    relative path is written then.)
+
+    Args:
+        source: The base scenario file.
+        target: Where the file that extends it will be written.
+
+    Returns:
+        The value of ``extends``.
+
+    """
+    source = Path(source).resolve()
+    folder = Path(target).resolve().parent
+    bundled = {p.resolve(): stem for stem, p in bundled_scenarios().items()}
+    if source in bundled and base_path(folder, bundled[source]) == bundled_scenarios()[bundled[source]]:
+        return bundled[source]
+    try:
+        return Path(os.path.relpath(source, folder)).as_posix()
+    except ValueError:  # another drive (Windows): no relative path
+        return source.as_posix()
+
+
 def extend_toml(
     source: Path,
     target: Path,
@@ -239,8 +267,9 @@ def extend_toml(
 
     Args:
         source: The scenario file to extend.
-        target: Where the new file will be written; ``extends`` is the path of ``source``
-            relative to its folder (with forward slashes), as a scenario file gives it.
+        target: Where the new file will be written; ``extends`` names ``source`` so that the
+            file can be moved (:func:`extends_value`): a bundled scenario by its name, any other
+            file by its path relative to ``target``'s folder (with forward slashes).
         name: The new scenario's name.
         facilities: The added facilities as (type, x, y, name): a cell on the grid, metres on
             streets. A name that a facility of the base already has replaces that facility
@@ -255,8 +284,7 @@ def extend_toml(
 
     """
     on_streets = _on_streets(source) if streets is None else streets
-    relative = Path(os.path.relpath(Path(source).resolve(), Path(target).resolve().parent)).as_posix()
-    blocks = ["\n".join(_lines({"name": name, "extends": relative}))]
+    blocks = ["\n".join(_lines({"name": name, "extends": extends_value(source, target)}))]
     for t, x, y, n in facilities:
         at = {"at_m": [float(x), float(y)]} if on_streets else {"at": [x, y]}
         blocks.append("\n".join(["[[facilities]]", *_lines({"type": t, **at, "name": n})]))

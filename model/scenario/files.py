@@ -367,13 +367,19 @@ def _generated_name(name: str) -> str:
     )
 
 
+def _letters(name: str) -> str:
+    """``name`` without digits, spaces and punctuation: what tells a new facility from a numbered sibling."""
+    return re.sub(r"[\d\W_]+", "", name)
+
+
 def _warn_close_name(base: Raw, name: str, base_names: list[str], file: str, i: int) -> None:
     """Warn if a new facility name is close to one of the base's: a move that a typo made an addition?
 
-    Names that differ only in their numbers ("Canteen 2" beside "Canteen 1") are new facilities.
+    Names that differ only in their numbers, spaces or punctuation ("Canteen 2" beside "Canteen 1",
+    "park added 1 (2)" beside "park added 1") are new facilities.
     """
     close = difflib.get_close_matches(name, base_names, n=1, cutoff=0.8)
-    if not close or re.sub(r"\d+", "", close[0]) == re.sub(r"\d+", "", name):
+    if not close or _letters(close[0]) == _letters(name):
         return
     base.warnings.append(
         Problem(

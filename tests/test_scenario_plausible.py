@@ -6,6 +6,7 @@ The expected messages are worked out by hand from the ranges of docs/scenarios.m
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -175,7 +176,9 @@ def test_cli_optimize_minutes_outside_the_range_warns_and_0_or_inf_is_refused(tm
     for bad in ("0", "-2", "inf", "nan"):
         done = cli(*args, "--minutes", bad, "--out", "b.toml", cwd=tmp_path)
         assert done.returncode == 2, bad
-        assert "--minutes must be a positive number of minutes" in done.stderr and "Traceback" not in done.stderr
+        assert (
+            "--minutes must be positive (a finite number of minutes)" in done.stderr and "Traceback" not in done.stderr
+        )
         assert not (tmp_path / "b.toml").exists()
 
 
@@ -271,3 +274,16 @@ def test_cli_validate_prints_the_name_warning_and_exits_0(tmp_path):
     done = cli("validate", "v.toml", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "warning: v.toml: facilities[0].name: no facility of the base is named 'Riverside canten'" in done.stderr
+
+
+def test_a_capacity_of_the_streets_facilities_file_warns_with_its_line(tmp_path):
+    shutil.copytree(ROOT / "tests" / "data" / "streets_small", tmp_path / "s")
+    facilities = tmp_path / "s" / "csv" / "facilities.csv"
+    text = facilities.read_text()
+    assert text.count("Kamppi care,385090,6671110,30,") == 1
+    facilities.write_text(text.replace("Kamppi care,385090,6671110,30,", "Kamppi care,385090,6671110,30000,"))
+    warnings = load_scenario(tmp_path / "s" / "small.toml").warnings
+    assert [str(w) for w in warnings] == [
+        "csv/facilities.csv:3: capacity: 30,000 people is outside the plausible range of a facility's capacity, "
+        "1 to 10,000 people"
+    ]

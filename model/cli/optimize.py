@@ -90,7 +90,7 @@ def _check_request(args: argparse.Namespace, scenario) -> tuple[int, Path, Path]
         raise BadArgument(f"--{'add' if args.add is not None else 'remove'}: K must be positive, not {k}")
     _check_weight(args.weight, scenario)
     if args.minutes is not None and not (args.minutes > 0 and math.isfinite(args.minutes)):
-        raise BadArgument(f"--minutes must be a positive number of minutes, not {args.minutes}")
+        raise BadArgument(f"--minutes must be positive (a finite number of minutes), not {args.minutes}")
     if args.minutes is not None and (why := PLAUSIBLE_LEVEL.outside(args.minutes)):  # a warning: it does not stop
         print(f"warning: --minutes: {why}", file=sys.stderr)
     out = args.out or Path.cwd() / f"{scenario.name}_{args.ftype}_{'remove' if args.remove else args.objective}.toml"

@@ -37,11 +37,11 @@ Modules, each using only those above it:
   with importlib.resources), the catalogue.
 * :mod:`.overrides`: dotted-key overrides as a layer on top of the merged files.
 * :mod:`.checker`: :class:`~.checker.Checker`, which collects problems with file and key path.
+* :mod:`.plausible`: the plausible ranges of paces, cell size, minutes and capacities; values
+  outside them are warnings (a slip of units?).
 * :mod:`.sites`: the semantic checks of facility types, communities and facilities.
 * :mod:`.streets`: the ``[streets]`` table of a street scenario and its CSV data files
   (docs/streets.md): the CRS, the network, homes, gates and the facilities file.
-* :mod:`.plausible`: the plausible ranges of paces, cell size, minutes and capacities; values
-  outside them are warnings (a slip of units?).
 * :mod:`.checks`: the semantic checks of grid, population, walking and simulation, and
   :func:`load_scenario`.
 * :mod:`.write`: the resolved scenario as TOML text, and a variant adding facilities.

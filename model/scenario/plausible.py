@@ -104,7 +104,8 @@ CAPACITY = Plausible(
     "people at once serves a district or a city, not a life circle",
 )
 
-# key of a scenario file -> its range; "*" stands for any name (an age band, a facility type)
+# key of a scenario file -> its range; "*" stands for any name (an age band, a facility type). The
+# capacity column of a street scenario's facilities file is held to CAPACITY too (.streets).
 RANGES: dict[str, Plausible] = {
     "grid.cell_m": CELL,
     "walking.m_per_min.*": PACE,

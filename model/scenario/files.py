@@ -331,7 +331,7 @@ def _merge_facilities(base: Raw, new: list[dict], file: str, problems: list[Prob
         key = f"facilities[{i}].replaces"
         j = next((j for j in range(n_base) if names[j] == target), None)
         if j is None:
-            problems.append(Problem(file, key, _no_such_facility(target, names, n_base)))
+            problems.append(Problem(file, key, _no_such_facility(target, names, n_base, generated)))
         elif j in replaced:
             problems.append(Problem(file, key, f"facility {target!r} is replaced already by facilities[{replaced[j]}]"))
         else:
@@ -350,13 +350,18 @@ def _merge_facilities(base: Raw, new: list[dict], file: str, problems: list[Prob
     _merge_entries(entries, [e for _, e in plain], file, [i for i, _ in plain], skip=set(replaced))
 
 
-def _no_such_facility(target: str, names: list, n_base: int) -> str:
+def _no_such_facility(target: str, names: list, n_base: int, generated: bool) -> str:
     """Say that no facility of the base is named ``target``, with the closest names."""
+    streets = (
+        ""
+        if generated
+        else " (on streets only a base's named [[facilities]] entries can be replaced, not rows of its facilities file)"
+    )
     if not n_base:
-        return "replaces names a facility of a base, but the files below this one have no [[facilities]]"
+        return f"replaces names a facility of a base, but the files below this one have no [[facilities]]{streets}"
     close = difflib.get_close_matches(target, [n for n in names if n], n=3, cutoff=0.6)
     hint = f" (did you mean {' or '.join(repr(n) for n in close)}?)" if close else ""
-    return f"no facility of the base is named {target!r}{hint}"
+    return f"no facility of the base is named {target!r}{hint}{streets}"
 
 
 def _generated_name(name: str) -> str:

@@ -292,14 +292,11 @@ def test_a_capacity_of_the_streets_facilities_file_warns_with_its_line(tmp_path)
 def test_on_streets_replaces_finds_a_bases_entries_never_a_row_of_the_facilities_file(tmp_path):
     shutil.copytree(ROOT / "tests" / "data" / "streets_small", tmp_path / "s")
     path = tmp_path / "s" / "v.toml"
-    path.write_text(
-        'name = "v"\nextends = "small.toml"\n[[facilities]]\nreplaces = "New care station"\nat_m = [385100.0, 6671100.0]\n'
-    )
+    head = 'name = "v"\nextends = "small.toml"\n[[facilities]]\n'
+    path.write_text(head + 'replaces = "New care station"\nat_m = [385100.0, 6671100.0]\n')
     moved = [f for f in load_scenario(path).facilities if f.name == "New care station"]
     assert [(f.type, f.x, f.y) for f in moved] == [("elderly_care", 385100.0, 6671100.0)]
-    path.write_text(
-        'name = "v"\nextends = "small.toml"\n[[facilities]]\nreplaces = "market 1"\nat_m = [385100.0, 6671100.0]\n'
-    )
+    path.write_text(head + 'replaces = "market 1"\nat_m = [385100.0, 6671100.0]\n')
     assert problems_of(path) == [
         "v.toml: facilities[0].replaces: no facility of the base is named 'market 1' (on streets only a base's "
         "named [[facilities]] entries can be replaced, not rows of its facilities file)"

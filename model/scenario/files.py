@@ -365,7 +365,7 @@ def _no_such_facility(target: str, names: list, n_base: int, generated: bool) ->
 
 
 def _generated_name(name: str) -> str:
-    """Warn that an entry named as an unnamed facility of the base is named so is added, not moved."""
+    """The warning for a new entry given the generated name of an unnamed facility of the base: it adds one."""
     return (
         f"{name!r} is the generated name of an unnamed facility of the base: this entry adds a facility "
         f"of that name and the base's is renamed; to move it, replaces = {name!r}"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from model.scenario import ScenarioError, bundled_scenarios, extend_toml, load_scenario
-from tests.conftest import write_small
+from tests.conftest import ROOT, write_small
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -176,6 +176,26 @@ def test_a_saved_page_plan_of_a_bundled_scenario_names_it(tmp_path):
     moved.parent.mkdir()
     shutil.move(target, moved)
     assert same_scenario(load_scenario(moved), before)
+
+
+def test_a_saved_street_plan_with_a_removal_moves_with_its_data_files(tmp_path):
+    from model.web.state import PageModel, save_plan
+
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "tests" / "data" / "streets_small", project / "s")
+    (project / "plans").mkdir()
+    model = PageModel(str(project / "s" / "small.toml"), days=1)
+    model.plan.remove(model.base_scenario, "market", 385300.0, 6671000.0)  # a row of the facilities file
+    target = project / "plans" / "less.toml"
+    save_plan(model, target)
+    streets = tomllib.loads(target.read_text())["streets"]
+    assert streets["nodes"] == "../s/csv/nodes.csv" and "facilities" not in streets  # a row removed: all written
+    before = load_scenario(target)
+    assert "market" not in [f.type for f in before.facilities]
+    shutil.move(project, tmp_path / "moved")
+    after = load_scenario(tmp_path / "moved" / "plans" / "less.toml")
+    assert dataclasses.replace(after, path=before.path, files=before.files, streets=before.streets) == before
+    assert after.streets.digest == before.streets.digest  # the same contents, read from their new place
 
 
 def test_optimize_writes_a_file_that_moves_with_its_base(tmp_path):

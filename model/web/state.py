@@ -402,7 +402,7 @@ def save_plan(model: PageModel, target: Path) -> str:
     changes = f"{len(plan.added)} added, {len(plan.removed)} removed"
     if plan.removed:
         how = f"lifecircle serve: the plan of {base.name} ({changes}), resolved (a file that extends cannot remove)"
-        text = f"# {how}\n" + scenario_toml(replace(plan.apply(base), name=name))
+        text = f"# {how}\n" + scenario_toml(replace(plan.apply(base), name=name), relative_to=target.parent)
     else:
         added = [(f.type, f.x, f.y, f.name) for f in plan.new_sites(base)]
         text = extend_toml(base.path, target, name, added, f"lifecircle serve: the plan of {base.name} ({changes})")

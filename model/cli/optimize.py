@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import sys
 import time
 from dataclasses import replace
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from model.cli.common import BadArgument, check_geojson, print_warnings, seed_type, writable_file, writable_folder
-from model.scenario import load_scenario
+from model.scenario import PLAUSIBLE_LEVEL, load_scenario
 
 OBJECTIVES = ("coverage", "pmedian", "capacitated")
 
@@ -89,8 +90,10 @@ def _check_request(args: argparse.Namespace, scenario) -> tuple[int, Path, Path]
     if k <= 0:
         raise BadArgument(f"--{'add' if args.add is not None else 'remove'}: K must be positive, not {k}")
     _check_weight(args.weight, scenario)
-    if args.minutes is not None and not args.minutes > 0:
-        raise BadArgument(f"--minutes must be positive, not {args.minutes}")
+    if args.minutes is not None and not (args.minutes > 0 and math.isfinite(args.minutes)):
+        raise BadArgument(f"--minutes must be positive (a finite number of minutes), not {args.minutes}")
+    if args.minutes is not None and (why := PLAUSIBLE_LEVEL.outside(args.minutes)):  # a warning: it does not stop
+        print(f"warning: --minutes: {why}", file=sys.stderr)
     out = args.out or Path.cwd() / f"{scenario.name}_{args.ftype}_{'remove' if args.remove else args.objective}.toml"
     writable_file(out)
     if out.exists():

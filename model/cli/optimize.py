@@ -39,9 +39,11 @@ _ = Phrases(
         "no bound": "无界",
         "  covered before: {n} ({share})": "  之前覆盖：{n}（{share}）",
         "  covered after:  {n} ({share})": "  之后覆盖：{n}（{share}）",
-        "  minutes per user before: {before}; after: {after} ({users} users; total {total_before} -> "
-        "{total_after} user-minutes)": (
-            "  人均步行分钟 之前：{before}；之后：{after}（{users} 人；合计 {total_before} -> {total_after} 人·分钟）"
+        "  minutes per user before: {before}; after: {after} ({users} users)": (
+            "  人均步行分钟 之前：{before}；之后：{after}（{users} 人）"
+        ),
+        "  weighted minutes before: {before}; after: {after} (the totals over the users)": (
+            "  合计步行分钟 之前：{before}；之后：{after}（所有使用者之和）"
         ),
         "  new site {i}: {place}": "  新设施点 {i}：{place}",
         "  solved in {seconds} s": "  求解用时 {seconds} 秒",
@@ -322,9 +324,7 @@ def _remove(args, scenario, model, weight, k: int, limit: float, out: Path, opti
     kept = tuple(f for i, f in enumerate(scenario.facilities) if i not in closed)
     listed = "; ".join(f"{n} ({p})" for n, p in named)
     how = f"lifecircle optimize --remove {k} --type {args.ftype} --objective {objective}: closed {listed}"
-    description = _described(scenario) + (
-        f"Closed by lifecircle optimize --remove {k} --type {args.ftype}: {listed}."
-    )
+    description = _described(scenario) + (f"Closed by lifecircle optimize --remove {k} --type {args.ftype}: {listed}.")
     resolved = replace(
         scenario, facilities=kept, name=f"{scenario.name}_without_{k}_{args.ftype}", description=description
     )
@@ -515,13 +515,17 @@ def _print_result(args, inst, sol, limit: float, seconds: float, sites) -> None:
         users = sol.details.get("reached_weight") or 0.0
         print(
             _(
-                "  minutes per user before: {before}; after: {after} ({users} users; total {total_before} -> "
-                "{total_after} user-minutes)",
+                "  minutes per user before: {before}; after: {after} ({users} users)",
                 before=f"{sol.baseline / max(users, 1e-12):.2f}",
                 after=f"{sol.objective / max(users, 1e-12):.2f}",
                 users=f"{users:,.0f}",
-                total_before=f"{sol.baseline:,.1f}",
-                total_after=f"{sol.objective:,.1f}",
+            )
+        )
+        print(
+            _(
+                "  weighted minutes before: {before}; after: {after} (the totals over the users)",
+                before=f"{sol.baseline:,.1f}",
+                after=f"{sol.objective:,.1f}",
             )
         )
     if args.add is not None:
@@ -555,7 +559,7 @@ def _size(args, scenario, model, options, out: Path) -> str:
                 "  run {i} ({what}): {places} places, served {served} of {wanted} wanted visits ({share})",
                 i=next(count),
                 what=step.what,
-                places=f"{step.places:,}",
+                places="no limit of" if step.what == "unlimited" else f"{step.places:,}",
                 served=f"{step.served:,}",
                 wanted=f"{step.wanted:,}",
                 share=f"{step.share:.1%}",

@@ -393,3 +393,15 @@ def test_size_adds_sites_when_the_reach_falls_short(tmp_path, capsys):
     run = LifeCircleModel(sized, days=1)
     run.run()
     assert 1.0 - run.summary()["usage"]["elderly_care"]["unmet_share"] >= 0.8
+
+
+def test_chinese_headings_and_a_table_for_excel(tmp_path, capsys):
+    small = write_small(tmp_path, residents=30)
+    status, out, err = run_cli(
+        capsys, "optimize", small, "--type", "park", "--remove", "1", "--lang", "zh", "--excel",
+        "--out", tmp_path / "zh.toml",
+    )  # fmt: skip
+    assert status == 0, err
+    assert out.splitlines()[0].startswith("关闭 2 个 park 中的 1 个：") and "社区" in out and "新方案已写入" in out
+    raw = (tmp_path / "zh_communities.csv").read_bytes()
+    assert raw.startswith("\ufeffcommunity,users,".encode())  # the byte-order mark, the columns in English

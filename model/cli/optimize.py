@@ -1,4 +1,10 @@
-"""``lifecircle optimize``: propose where K new facilities of a type go, or which K could close."""
+"""``lifecircle optimize``: propose where K new facilities of a type go, which K could close, or how many places.
+
+``--add`` and ``--remove`` solve a location model (model/planning/location) and print, before
+writing anything, who gains and who loses by community (``NEW_communities.csv`` beside the new
+scenario); ``--size TYPE --share S`` sizes the type's places through the simulation
+(model/planning/sizing.py). docs/planning.md describes every line printed.
+"""
 
 from __future__ import annotations
 

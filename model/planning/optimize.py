@@ -8,6 +8,10 @@ minutes at each user's own pace through the walking surface's bounded search
 (``WalkingSurface.within``). model/cli/optimize.py solves them and writes a new scenario that
 ``extends`` the input and adds the chosen facilities (``model.scenario.extend_toml``; for
 ``--remove``: the resolved scenario without the closed ones).
+
+For the report of a plan: each user's walks to the nearest site before and after it
+(:func:`walks_before_after`), who loses the level or every site within the cut-off, by community
+(:func:`losses_by_community`), and where a site stands in words (:func:`place_of`).
 """
 
 from __future__ import annotations

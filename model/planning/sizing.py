@@ -215,8 +215,10 @@ def size(scenario: Scenario, ftype: str, share: float, seed: int, add_sites, pro
     lo, hi = len(index) - 1, int(demand.sum())
     while True:
         served, wanted = _try(grown, index, allocate(hi, demand), seed, cache, ftype, note)
-        if served / wanted >= share or hi >= users * len(index):
+        if served / wanted >= share:
             break
+        if hi >= users * len(index):
+            raise Unreachable(served / wanted, "places shared by the peaks of the run with no limit fall short")
         lo, hi = hi, min(2 * hi, users * len(index))
     while hi - lo > 1:
         mid = (lo + hi) // 2

@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     finally:
+        lang = sys.modules.get("model.report.lang")
+        if lang is not None:
+            lang.use()  # the next command in this process (a test's) starts in English again
         drawing = sys.modules.get("model.report.drawing")  # loaded only by commands that draw
         if drawing is not None:
             drawing.stop_drawing_process()  # the command's drawing process ends with it

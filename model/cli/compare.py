@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from model.cli.common import BadArgument, positive_int, print_warnings, results_folder, seed_type, staged
+from model.cli.common import (
+    BadArgument,
+    add_language_options,
+    check_geojson,
+    positive_int,
+    print_warnings,
+    results_folder,
+    seed_type,
+    staged,
+    use_language,
+)
 from model.scenario import load_scenario
 
 
@@ -21,7 +32,12 @@ def add_parser(sub) -> None:
         action="store_true",
         help="replace the comparison already in --out (once the new one is complete)",
     )
-    cmp.add_argument("--geojson", action="store_true", help="write geo/*.geojson into each scenario's folder")
+    cmp.add_argument(
+        "--geojson",
+        action="store_true",
+        help="write geo/*.geojson into each scenario's folder (geo/<scenario>.gpkg for a grid without [grid] origin)",
+    )
+    add_language_options(cmp)
     cmp.add_argument("--quiet", action="store_true", help="no progress lines")
     cmp.set_defaults(func=cmd_compare)
 
@@ -30,6 +46,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Run every scenario, write each run's folder, the comparison tables, maps and report."""
     if len(args.scenarios) < 2:
         raise BadArgument("compare: give at least two scenarios (the first is the base)")
+    use_language(args)
     scenarios = [load_scenario(s) for s in args.scenarios]
     names = [s.name for s in scenarios]
     if len(set(names)) < len(names):
@@ -38,8 +55,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     out = args.out or folders.new_folder(Path.cwd() / "results", f"compare-{scenarios[0].name}")
     results_folder(out, args.overwrite)
+    notes = check_geojson(scenarios) if args.geojson else []
     for s in scenarios:
         print_warnings(s)
+    for note in notes:
+        print(note, file=sys.stderr)
     from model.planning.compare import compare
     from model.report import drawing
 

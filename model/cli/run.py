@@ -7,7 +7,18 @@ import sys
 import time
 from pathlib import Path
 
-from model.cli.common import fmt, positive_int, print_warnings, results_folder, seed_type, staged
+from model.cli.common import (
+    add_language_options,
+    check_geojson,
+    fmt,
+    positive_int,
+    print_warnings,
+    results_folder,
+    seed_type,
+    staged,
+    use_language,
+)
+from model.report.lang import Phrases
 from model.scenario import load_scenario
 
 
@@ -36,8 +47,12 @@ def add_parser(sub) -> None:
         help="write contacts.graphml, the network of who met whom, and its group assortativity",
     )
     run.add_argument(
-        "--geojson", action="store_true", help="write geo/*.geojson: facilities, communities, blocked land, bands"
+        "--geojson",
+        action="store_true",
+        help="write geo/*.geojson (WGS84): facilities, communities, blocked land, bands; a grid without"
+        " [grid] origin gets geo/<scenario>.gpkg in local metres instead",
     )
+    add_language_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
 
@@ -48,11 +63,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    use_language(args)
     if args.out is not None:
         results_folder(args.out, args.overwrite)
     scenario = load_scenario(args.scenario)
     timings["load_s"] = time.perf_counter() - t0
     out = args.out or results_folder(folders.default_out_dir(scenario, Path.cwd() / "results"), False)
+    notes = check_geojson([scenario]) if args.geojson else []
     # the scenario and the folder are checked: only now the model, its measures and matplotlib
     # (about 2 s of imports a bad file need not wait for)
     from model.model import LifeCircleModel
@@ -62,6 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     drawing.start_drawing_process()  # imports while the model builds and runs, then draws the maps
 
     print_warnings(scenario)
+    for note in notes:
+        print(note, file=sys.stderr)
     show = not args.quiet and sys.stderr.isatty()  # stage lines, like the progress bar, only on a terminal
 
     def stage(text: str) -> None:
@@ -95,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_dynamics(summary, sys.stdout)
     print_households(summary, sys.stdout)
     print_static(summary, sys.stdout)
-    print(f"results written to {out}")
+    print(_("results written to {out}", out=out))
     return 0
 
 
@@ -127,6 +146,21 @@ def print_households(summary: dict, out) -> None:
         print(f"    {band:<12}{row['carers']:>8,}{mins_text:>16}{row['given_up_per_day']:>25.1f}", file=out)
 
 
+# The headings of the printed tables in Chinese (--lang zh); the columns stay English, aligned for a terminal.
+_ = Phrases(
+    {
+        "{scenario}: {residents} residents (seed {seed})": "{scenario}：{residents} 位居民（随机种子 {seed}）",
+        "  walking access of each type's users (minutes at their own pace; shares of users; <=level m: walk"
+        " within GB 50180-2018's distance for the level):": "  各类设施使用者的步行可达性（按本人步速计的分钟；"
+        "占使用者的比例；<=level m：在 GB 50180-2018 该层级距离以内）：",
+        "  life circle complete (every needed type within its level): {share}": (
+            "  生活圈完整（所需各类设施均在其层级以内）：{share}"
+        ),
+        "results written to {out}": "结果已写入 {out}",
+    }
+)
+
+
 def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> None:
     """The access tables: coverage within each type's own level first, then the bands; places per user and equity.
 
@@ -138,10 +172,20 @@ def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> 
 
     access = summary["access"]
     levels = levels or {}
-    print(f"{summary['scenario']}: {summary['residents']:,} residents (seed {summary['seed']})", file=out)
     print(
-        "  walking access of each type's users (minutes at their own pace; shares of users; <=level m: walk"
-        " within GB 50180-2018's distance for the level):",
+        _(
+            "{scenario}: {residents} residents (seed {seed})",
+            scenario=summary["scenario"],
+            residents=f"{summary['residents']:,}",
+            seed=summary["seed"],
+        ),
+        file=out,
+    )
+    print(
+        _(
+            "  walking access of each type's users (minutes at their own pace; shares of users; <=level m: walk"
+            " within GB 50180-2018's distance for the level):"
+        ),
         file=out,
     )
     bands = "".join(f"{f'<={k} min':>9}" for k in BANDS_MIN)
@@ -160,7 +204,9 @@ def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> 
         )
     complete = summary["life_circle_complete"]
     if complete is not None:
-        print(f"  life circle complete (every needed type within its level): {complete:.1%}", file=out)
+        print(
+            _("  life circle complete (every needed type within its level): {share}", share=f"{complete:.1%}"), file=out
+        )
     print(
         "  places per user within the catchment (2SFCA, Luo & Wang 2003), inequality of walks, the worst served:",
         file=out,

@@ -25,6 +25,7 @@ import pandas as pd
 from model.measures.access import needs_by_type, users_pace
 from model.measures.static import twins
 from model.measures.summary import flatten
+from model.report import lang
 
 
 def coverage_by_group(model) -> pd.DataFrame:
@@ -413,11 +414,11 @@ def compare(
         completeness[scenario.name] = community_completeness(model)
         models.append(model)
     table = comparison_table(summaries)
-    table.to_csv(out / "comparison.csv", index=False, lineterminator="\n")
+    table.to_csv(out / "comparison.csv", index=False, lineterminator="\n", encoding=lang.csv_encoding())
     group_table = pd.concat(groups, ignore_index=True)
-    group_table.to_csv(out / "groups.csv", index=False, lineterminator="\n")
+    group_table.to_csv(out / "groups.csv", index=False, lineterminator="\n", encoding=lang.csv_encoding())
     pd.concat([c.assign(scenario=n) for n, c in completeness.items()]).to_csv(
-        out / "communities.csv", index=False, lineterminator="\n"
+        out / "communities.csv", index=False, lineterminator="\n", encoding=lang.csv_encoding()
     )
     maps_dir = out / "maps"
     maps_dir.mkdir(exist_ok=True)
@@ -426,7 +427,7 @@ def compare(
     sites = {}
     for t in changed:
         sites[t] = site_table(models, t)
-        sites[t].to_csv(out / f"sites_{t}.csv", index=False, lineterminator="\n")
+        sites[t].to_csv(out / f"sites_{t}.csv", index=False, lineterminator="\n", encoding=lang.csv_encoding())
     if changed:
         who = maps_dir / "who_gained.png"
         charts.plot_who_gained(who, group_table, [m.spec.name for m in models], changed)

@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 from model.city.grid import City
 from model.city.residents import Residents
 from model.city.streets import StreetCity
+from model.report import lang
 from model.simulation.clock import MINUTES_PER_DAY
 
 
@@ -100,7 +101,7 @@ def write_csv(path: Path, frame: pd.DataFrame) -> None:
     schema = pa.Schema.from_pandas(frame, preserve_index=False)
     options = _csv_options(frame, schema)
     with open(path, "wb") as fh:
-        fh.write(_header(frame.columns).encode("utf-8"))
+        fh.write(lang.csv_mark() + _header(frame.columns).encode("utf-8"))
         with pacsv.CSVWriter(fh, schema, write_options=options) as writer:
             for lo in range(0, len(frame), CSV_CHUNK_ROWS):
                 writer.write_table(_arrow_table(frame.iloc[lo : lo + CSV_CHUNK_ROWS], schema))
@@ -125,7 +126,7 @@ class CsvStream:
         table = _arrow_table(frame[self.columns])
         if self._writer is None:
             self._fh = open(self.path, "wb")  # noqa: SIM115 (closed in close())
-            self._fh.write(_header(self.columns).encode("utf-8"))
+            self._fh.write(lang.csv_mark() + _header(self.columns).encode("utf-8"))
             options = pacsv.WriteOptions(quoting_style="none", include_header=False)
             self._writer = pacsv.CSVWriter(self._fh, table.schema, write_options=options)
         self._writer.write_table(table)
@@ -133,7 +134,7 @@ class CsvStream:
     def close(self) -> None:
         """Finish the file."""
         if self._writer is None:
-            self.path.write_text(_header(self.columns), encoding="utf-8")
+            self.path.write_text(_header(self.columns), encoding=lang.csv_encoding())
         else:
             self._writer.close()
             self._fh.close()

@@ -28,7 +28,7 @@ from model.measures.access import coverage_table, needs_by_type, users_pace
 from model.measures.contacts import contact_graph, group_assortativity
 from model.measures.static import static_facilities
 from model.measures.summary import place_minutes, supply_access_columns
-from model.report import drawing, files, folders
+from model.report import drawing, files, folders, lang
 from model.scenario import Scenario
 
 
@@ -140,7 +140,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
 
 
 def _write_tables(model, out: Path, summary: dict, contacts: bool, geojson: bool, coverage, series) -> None:
-    """summary.json and the CSV files, and contacts.graphml and geo/*.geojson when asked for.
+    """summary.json and the CSV files, and contacts.graphml and geo/ (GeoJSON or GeoPackage) when asked for.
 
     ``summary`` gains the contacts block with ``contacts``.
     """
@@ -193,7 +193,7 @@ def _write_tables(model, out: Path, summary: dict, contacts: bool, geojson: bool
     for key, values in static_facilities(model.context).items():
         facilities[key] = values.to_numpy()  # the static baseline's expected use (docs/static.md)
     files.write_csv(out / "facilities.csv", facilities)
-    series.to_csv(out / "timeseries.csv", index=False, lineterminator="\n")
+    series.to_csv(out / "timeseries.csv", index=False, lineterminator="\n", encoding=lang.csv_encoding())
     if geojson:
         from model.report.geo import write_model_geojson
 

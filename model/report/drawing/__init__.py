@@ -24,6 +24,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib import font_manager  # noqa: E402
+
+from model.report import fonts, lang  # noqa: E402
+
+# Chinese names and --lang zh drawn in Noto Sans CJK SC (model/report/fonts.py)
+fonts.use_fonts(matplotlib.rcParams, font_manager)
+
 from model.report.drawing.charts import plot_coverage, plot_exposure, plot_occupancy  # noqa: E402
 from model.report.drawing.maps import GUIDANCE_MAX_COMMUNITIES, plot_access_map, plot_guidance_map  # noqa: E402
 from model.report.drawing.streets import plot_street_access_map, plot_street_guidance_map  # noqa: E402
@@ -106,8 +113,9 @@ def _ready() -> None:
     """Nothing: the drawing modules are imported with this module, in the drawing process."""
 
 
-def _draw_all(jobs: list) -> None:
-    """In the drawing process: every job ``(function, args)`` in order; the first error stops them and is raised."""
+def _draw_all(jobs: list, language: str = "en") -> None:
+    """In the drawing process: every job ``(function, args)`` in order, in ``language``; the first error stops them."""
+    lang.use(language)
     for function, args in jobs:
         function(*args)
 
@@ -140,7 +148,7 @@ class Pictures:
         """
         if _PROCESS is not None and jobs:
             try:
-                self._elsewhere = _PROCESS.submit(_draw_all, jobs)
+                self._elsewhere = _PROCESS.submit(_draw_all, jobs, lang.language())
                 self._elsewhere_jobs = jobs
                 return
             except (concurrent.futures.process.BrokenProcessPool, RuntimeError):
@@ -170,7 +178,8 @@ class Pictures:
                 try:
                     self._elsewhere.result()
                 except concurrent.futures.process.BrokenProcessPool:  # it died (killed, out of memory): draw here
-                    _draw_all(self._elsewhere_jobs)
+                    for function, args in self._elsewhere_jobs:
+                        function(*args)
         finally:
             self.abandon()
 

@@ -207,6 +207,7 @@ def test_compare_refuses_an_out_over_the_users_files_or_inside_a_result(place):
 def test_optimize_writes_its_file_and_folder_whole_or_not_at_all(place, monkeypatch, capsys):
     tmp_path, small = place
     args = ["optimize", str(small), "--type", "elderly_care", "--add", "1", "--out", "plan.toml", "--simulate"]
+    # Ctrl-C while the proposal's run is written: the scenario and its table by community are written by then
     interrupt_at(monkeypatch, results, "write_results", lambda model, folder, *rest: folder.name != "small")
     assert main(args) == 130
     assert sorted(os.listdir(tmp_path)) == ["more_care.toml", "small.toml"]
@@ -216,7 +217,8 @@ def test_optimize_writes_its_file_and_folder_whole_or_not_at_all(place, monkeypa
     assert "simulated both: plan/comparison.md" in capsys.readouterr().out
     plan, folder = tmp_path / "plan.toml", tmp_path / "plan"
     complete(folder)
-    assert sorted(os.listdir(tmp_path)) == ["more_care.toml", "plan", "plan.toml", "small.toml"]
+    written = ["more_care.toml", "plan", "plan.toml", "plan_communities.csv", "small.toml"]
+    assert sorted(os.listdir(tmp_path)) == written
     # the proposal's run records the file where it now is, not the work file it was read from
     new = next(p for p in folder.iterdir() if p.is_dir() and p.name not in ("small", "maps"))
     run = json.loads((new / "run.json").read_text(encoding="utf-8"))
@@ -226,7 +228,7 @@ def test_optimize_writes_its_file_and_folder_whole_or_not_at_all(place, monkeypa
     assert main(args) == 2
     assert "plan.toml exists; add --overwrite to replace it" in capsys.readouterr().err
     assert main([*args, "--overwrite", "--seed", "5"]) == 0
-    assert sorted(os.listdir(tmp_path)) == ["more_care.toml", "plan", "plan.toml", "small.toml"]
+    assert sorted(os.listdir(tmp_path)) == written
     assert "seed 5" in plan.read_text(encoding="utf-8").splitlines()[0]
 
 

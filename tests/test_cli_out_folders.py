@@ -199,6 +199,18 @@ def test_a_mount_point_is_written_through_a_work_folder_inside_it(tmp_path, monk
     assert sorted(os.listdir(tmp_path)) == ["again", "volume"]
 
 
+def test_the_current_folder_stays_where_it_is(tmp_path, monkeypatch):
+    """``--out .`` in an empty folder: renamed aside and removed, it would leave the shell nowhere."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    inode = here.stat().st_ino
+    with folders.atomic(Path("."), "run") as work:
+        assert work == here / f".partial-{os.getpid()}"
+        (work / "summary.json").write_text("{}")
+    assert here.stat().st_ino == inode and set(tree(here)) == {"summary.json", folders.MANIFEST}
+
+
 def test_a_killed_commands_leftovers_are_removed_by_the_next_and_a_live_ones_kept(tmp_path):
     gone, alive = dead_pid(), os.getppid()
     for pid in (gone, alive):

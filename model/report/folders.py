@@ -244,8 +244,8 @@ def atomic(target: Path, kind: str) -> Iterator[Path]:
     earlier result or an empty folder at the target (checked by :func:`refusal` before) is first
     renamed to ``.<name>.old-<pid>``, and removed once the new folder is in place: an error keeps
     it. When the target's folder cannot be written, or the target is a mount point (a container's
-    volume), the work folder is ``<target>/.partial-<pid>`` and its files are moved into the
-    target at the end, the earlier result's removed just before. An exception (Ctrl-C among them)
+    volume) or the current folder, the work folder is ``<target>/.partial-<pid>`` and its files
+    are moved into the target at the end, the earlier result's removed just before. An exception (Ctrl-C among them)
     and SIGTERM or SIGHUP (made to raise ``SystemExit(128 + signal)`` meanwhile) remove the work
     folder and the parents made for it. Leftovers of a killed process are removed first.
 
@@ -378,8 +378,13 @@ def _gone(pid: int) -> bool:
 
 
 def _pinned(final: Path) -> bool:
-    """Whether the folder ``final`` cannot be renamed: a mount point, or a folder in a folder we cannot write."""
-    return os.path.ismount(final) or not os.access(final.parent, os.W_OK | os.X_OK)
+    """Whether the folder ``final`` must stay: a mount point, in a folder we cannot write, or the current folder.
+
+    The current folder (``--out .``) is the shell's too: renamed aside and removed, it would leave
+    the shell in a folder that no longer exists.
+    """
+    here = Path.cwd().resolve()
+    return os.path.ismount(final) or not os.access(final.parent, os.W_OK | os.X_OK) or here == final
 
 
 def _make_parents(folder: Path) -> list[Path]:

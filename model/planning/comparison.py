@@ -431,6 +431,10 @@ def _changed_type_lines(t: str, groups: pd.DataFrame, names: list[str], sites, i
     for name in names[1:]:
         mine = per[per["scenario"] == name].dropna(subset=["diff"]).sort_values("diff")
         if mine.empty:
+            lines.append(
+                f"- {name}: no age band or group has {FEW_USERS} users or more with a change to rank; "
+                "the table above has every one."
+            )
             continue
         best, worst = mine.iloc[-1], mine.iloc[0]
 

@@ -5,10 +5,10 @@ visits, crowding, people turned away, and demand left unmet around it. :func:`si
 gives one row per facility of a type in each scenario, with its status against the first
 scenario (``kept``: the same cell, on streets the same point, holds a facility of the type in the
 first scenario; ``moved``: it does not, but a site of the first scenario with the same ``name``
-stood elsewhere (``from_x``, ``from_y``) and stands there no longer; ``new``: neither; ``closed``: a
-site of the first scenario that the scenario no longer has, anywhere, with no figures), so that a
-planner sees whether new sites fill up, whether old ones are relieved, and whether closing sites
-crowds the ones that stay.
+(given in the scenario, not the automatic "<type> <n>") stood elsewhere (``from_x``,
+``from_y``) and stands there no longer; ``new``: neither; ``closed``: a site of the first scenario
+that the scenario no longer has, anywhere, with no figures), so that a planner sees whether new
+sites fill up, whether old ones are relieved, and whether closing sites crowds the ones that stay.
 
 Each site's *catchment* is the set of the type's users whose nearest facility of the type (by
 walking distance from home) is that site; ``unmet_visits`` are the wanted visits of the type
@@ -18,6 +18,8 @@ one of them (scipy's choice) takes it.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -79,10 +81,10 @@ def site_table(models: list, ftype: str) -> pd.DataFrame:
         figures = site_figures(model, ftype)
         here = {_place(x, y) for x, y in zip(figures["x"], figures["y"], strict=True)}
         # a named site of the first scenario that stands elsewhere here and nowhere at its old place
-        moved_from = {name: place for place, name in base_at.items() if _named(name) and place not in here}
+        moved_from = {name: place for place, name in base_at.items() if _named(name, ftype) and place not in here}
         status, from_x, from_y = [], [], []
         for x, y, name in zip(figures["x"], figures["y"], figures["name"], strict=True):
-            old = moved_from.get(name) if _place(x, y) not in base_at and _named(name) else None
+            old = moved_from.get(name) if _place(x, y) not in base_at and _named(name, ftype) else None
             status.append("kept" if _place(x, y) in base_at else "moved" if old else "new")
             from_x.append(old[0] if old else np.nan)
             from_y.append(old[1] if old else np.nan)
@@ -104,13 +106,14 @@ def _place(x, y) -> tuple[float, float]:
     return float(x), float(y)
 
 
-def _named(name) -> bool:
-    return isinstance(name, str) and bool(name.strip())
+def _named(name, ftype: str) -> bool:
+    """Whether the scenario named the site: a name, and not the automatic "<type> <n>" (model/scenario/sites.py)."""
+    return isinstance(name, str) and bool(name.strip()) and re.fullmatch(rf"{re.escape(ftype)} \d+", name) is None
 
 
 def site_label(ftype: str, name, x, y) -> str:
-    """How the report names a site: its ``name``, or without one its type and place (cell or metres)."""
-    return name if _named(name) else f"{ftype} at ({float(x):g}, {float(y):g})"
+    """How the report names a site: its ``name``, or without one its type and place (cell, or metres on streets)."""
+    return name if _named(name, ftype) else f"{ftype} at ({float(x):g}, {float(y):g})"
 
 
 def site_summary(sites: pd.DataFrame) -> pd.DataFrame:

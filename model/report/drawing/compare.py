@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
+from matplotlib.patches import Patch
 
 from model.report.drawing.maps import FACILITY_COLOUR, band_handles, band_image
 
@@ -92,6 +93,7 @@ def plot_who_gained(path: Path, groups: pd.DataFrame, names: list[str], types: l
     """
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True)
     first = names[0]
+    handles: list[Patch] = []
     for ax, by in zip(axes, ("age", "group"), strict=True):
         part = groups[(groups["by"] == by) & groups["type"].isin(types)]
         values = list(dict.fromkeys(part["value"]))
@@ -109,7 +111,9 @@ def plot_who_gained(path: Path, groups: pd.DataFrame, names: list[str], types: l
                 x = np.arange(len(values)) + (k - 0.5 * (bars - 1)) * width
                 colour = f"C{k % 10}"
                 pale = np.array([v in few for v in values])
-                ax.bar(x[~pale], delta[~pale], width, color=colour, label=f"{t}, {name}")
+                ax.bar(x[~pale], delta[~pale], width, color=colour)
+                if by == "age":
+                    handles.append(Patch(color=colour, label=f"{t}, {name}"))
                 ax.bar(x[pale], delta[pale], width, color=colour, alpha=0.35, hatch="//", edgecolor=colour)
                 err = np.vstack([delta - low, high - delta])
                 if np.isfinite(err).any():
@@ -121,11 +125,13 @@ def plot_who_gained(path: Path, groups: pd.DataFrame, names: list[str], types: l
         ax.tick_params(axis="y", labelsize=10)
         ax.set_title(f"by {'age band' if by == 'age' else 'group'}", fontsize=12)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("change in percentage points (bar: mean over seeds; whisker: 95% interval)", fontsize=10)
-    axes[1].legend(fontsize=10, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), title="type, option")
+    axes[0].set_ylabel("change in percentage points", fontsize=10)
+    axes[1].legend(
+        handles=handles, fontsize=10, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), title="type, option"
+    )
     fig.suptitle(
         f"Who gained coverage: users within the type's own level, each option minus {first}\n"
-        "pale, hatched: fewer users than the report ranks",
+        "bar: mean over seeds; whisker: 95% interval; pale, hatched: too few users to rank",
         fontsize=12,
     )
     fig.tight_layout()

@@ -70,6 +70,9 @@ _ = lang.Phrases(
         "ages {value}": "{value}岁",
         "beyond noise": "超出噪声",
         "within noise": "在噪声内",
+        "agent": "主体模型",
+        "static": "静态",
+        "diff": "差值",
     }
 )
 
@@ -183,7 +186,13 @@ def _cut_off_lines(communities: pd.DataFrame, names: list[str], base_model, site
         lines += [
             f"**{_('CUT OFF')}**: in {row['scenario']}, the {row['users']:,.0f} {row['type']} users of "
             f"{row['community']} have none within {_reach_words(row['cut_off'], row['level_min'], cutoff_min)} "
-            f"({had:.1%} had one in {names[0]})" + (f"; closed: {closed}." if closed else "."),
+            f"({had:.1%} had one in {names[0]})"
+            + "".join(
+                f"; {row[k]:,.0f} of them lose {words}"
+                for k, words in (("lost_15", f"{CIRCLE_MIN} minutes"), ("lost_cutoff", "the cut-off"))
+                if row["cut_off"] == "level" and not _missing(row[k]) and row[k] > 0
+            )
+            + (f"; closed: {closed}." if closed else "."),
             "",
         ]
     return lines
@@ -503,8 +512,7 @@ def _static_lines(models: list, table: pd.DataFrame, names: list[str], types: li
         "the timing of co-presence and the randomness of one run. Each scenario: agent / static / agent - static "
         "(means over the seeds)."
     )
-    head = "| figure | " + " | ".join(f"{n}: agent | static | diff" for n in names) + " |"
-    lines += ["", head, "|---" * (1 + 3 * len(names)) + "|"]
+    lines += ["", *_head([_("figure"), *(c for n in names for c in (f"{n}: {_('agent')}", _("static"), _("diff")))])]
     indexed, metrics = table.set_index("metric")[names], set(table["metric"])
 
     def cell(value, fmt, sign=""):

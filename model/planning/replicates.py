@@ -63,6 +63,11 @@ def _diff(a, b):
     return a - b if _number(a) and _number(b) else None
 
 
+def _paired(key: str, a, b, several: bool):
+    """The paired difference of figure ``key``; none for the seeds of several (they differ by design)."""
+    return None if several and key == "seed" else _diff(b, a)
+
+
 def _mean(values: list):
     """The mean of the numbers among ``values``; the value itself for one seed; else the first seed's value."""
     if len(values) == 1:
@@ -88,9 +93,13 @@ def comparison_table(runs: dict[str, list[dict]]) -> pd.DataFrame:
     frame = pd.DataFrame({"metric": keys})
     for name in names:
         frame[name] = [_mean([flat.get(k) for flat in runs[name]]) for k in keys]
-    stats = {}
+    if len(runs[first]) > 1 and "seed" in keys:  # the seeds themselves: their range, not a mean
+        seeds = [flat.get("seed") for flat in runs[first]]
+        frame.loc[keys.index("seed"), names] = f"{min(seeds)}-{max(seeds)}"
+    stats, several = {}, len(runs[first]) > 1
     for name in names[1:]:
-        pairs = [[_diff(b.get(k), a.get(k)) for a, b in zip(runs[first], runs[name], strict=True)] for k in keys]
+        seeds = list(zip(runs[first], runs[name], strict=True))
+        pairs = [[_paired(k, a.get(k), b.get(k), several) for a, b in seeds] for k in keys]
         stats[name] = [mean_interval([v for v in p if v is not None]) for p in pairs]
         # one seed: the difference itself (an integer stays one), as before replicates
         frame[f"diff_{name}"] = [

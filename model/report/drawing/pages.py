@@ -21,6 +21,7 @@ TEXT_PT = 9.0
 TABLE_PT_MAX, TABLE_PT_MIN = 7.5, 4.5
 LINE = 1.45  # line height, in font sizes
 POINT_IN = 1 / 72
+CHAR_EM = 0.62  # the width of a Latin character, in font sizes: about a digit's in DejaVu Sans (0.64), a little less
 HEAD_COLOUR = "#123a6b"  # headings and table headers
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
@@ -83,7 +84,7 @@ class _Pages:
         # no bold: the CJK font has one weight (matplotlib would warn and fall back); headings are larger and dark blue
         strong = weight == "bold" or text.startswith("**") and text.endswith("**") and text.count("**") == 2
         plain = _BOLD.sub(r"\1", text)
-        columns = int((self.width - indent_in) / (size * POINT_IN * 0.55))
+        columns = int((self.width - indent_in) / (size * POINT_IN * CHAR_EM))
         for line in _wrap(plain, columns):
             self.need(size * LINE * POINT_IN)
             self.fig.text(
@@ -102,9 +103,9 @@ class _Pages:
         n = len(head)
         # columns as wide as their longest cell (capped), the font as large as the width allows
         widths = [min(28, max(_width(r[k]) if k < len(r) else 0 for r in rows)) + 2 for k in range(n)]
-        size = max(TABLE_PT_MIN, min(TABLE_PT_MAX, self.width / (sum(widths) * 0.55 * POINT_IN)))
+        size = max(TABLE_PT_MIN, min(TABLE_PT_MAX, self.width / (sum(widths) * CHAR_EM * POINT_IN)))
         fractions = [w / sum(widths) for w in widths]
-        chars = [max(4, int(f * self.width / (size * 0.55 * POINT_IN))) for f in fractions]
+        chars = [max(4, int(f * self.width / (size * CHAR_EM * POINT_IN))) for f in fractions]
 
         def lines_of(row):
             return [_wrap(row[k] if k < len(row) else "", chars[k]) for k in range(n)]

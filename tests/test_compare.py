@@ -364,3 +364,36 @@ def test_report_html_is_self_contained_and_pdf_has_pages(replicated):
     pdf = (out / "report.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) > 1
+
+
+def test_chinese_report_on_a_tiny_closure(tmp_path):
+    """--lang zh --excel on two tiny scenarios named in Chinese: closing the park by 东区 leaves its residents
+    21.7 minutes from the other (26 cells of 50 m at 60 m/min): cut off within 15 minutes, the first line."""
+    from tests.conftest import community, write_tiny
+
+    parks = '[[facilities]]\ntype = "park"\nat = [2, 0]\nname = "河滨公园"\n'
+    east = '\n[[facilities]]\ntype = "park"\nat = [27, 0]\n'
+    homes = community(1, 0, 10, name="滨河社区") + "\n" + community(28, 0, 10, name="东区")
+    for name, facilities in (("乌海现状", parks + east), ("乌海方案一", parks)):
+        write_tiny(tmp_path, width=30, height=1, communities=homes, facilities=facilities, types="", name=name)
+    done = cli(
+        "compare", "乌海现状.toml", "乌海方案一.toml", "--replicates", "2", "--lang", "zh", "--excel", "--quiet",
+        "--out", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    lines = (out / "comparison.md").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == (
+        "**断供**: in 乌海方案一, the 10 park users of 东区 have none within 15 minutes (100.0% had one in 乌海现状); "
+        "closed: park at (27, 0)."
+    )
+    assert "# 方案比较: 乌海现状 vs 乌海方案一" in lines and "## 谁受损失：按社区" in lines
+    assert any(line.startswith("| 社区 | 设施类型 | 使用者 |") for line in lines)
+    for name in ("comparison.csv", "groups.csv", "communities_by_type.csv", "replicates/groups.csv"):
+        assert (out / name).read_bytes().startswith("\ufeff".encode()), name
+    by_type = pd.read_csv(out / "communities_by_type.csv", encoding="utf-8-sig", keep_default_na=False)
+    east_row = by_type[(by_type["scenario"] == "乌海方案一") & (by_type["community"] == "东区")].iloc[0]
+    assert east_row["cut_off"] == "15 min"
+    assert float(east_row["lost_15"]) == 10 and float(east_row["lost_cutoff"]) == 0
+    assert float(east_row["mean_min"]) == pytest.approx(26 * 50 / 60)
+    assert "<h2>谁受损失：按社区</h2>" in (out / "report.html").read_text(encoding="utf-8")

@@ -86,12 +86,13 @@ def test_report_maps_and_group_table(compared):
 
 @pytest.mark.parametrize(
     "args",
-    [["demo"], ["demo", "demo"], ["demo", "dmeo"]],
-    ids=["one scenario", "same name twice", "unknown name"],
+    [["demo"], ["demo", "demo"], ["demo", "dmeo"], ["demo", "wuhai_life_circle", "--replicates", "0"]],
+    ids=["one scenario", "same name twice", "unknown name", "no replicates"],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, args):
     done = cli("compare", *args, "--out", "out", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--replicates" in done.stderr or "--replicates" not in args
     assert not (tmp_path / "out").exists()
 
 

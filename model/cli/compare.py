@@ -16,6 +16,7 @@ from model.cli.common import (
     use_language,
     writable_folder,
 )
+from model.planning import DEFAULT_REPLICATES
 from model.scenario import load_scenario
 
 
@@ -25,6 +26,13 @@ def add_parser(sub) -> None:
     cmp.add_argument("scenarios", nargs="+", help="two or more scenario files or bundled names; the first is the base")
     cmp.add_argument("--seed", type=seed_type, help="the seed of every run (default: the first scenario's)")
     cmp.add_argument("--days", type=positive_int, default=1, help="days of daily life (default 1)")
+    cmp.add_argument(
+        "--replicates",
+        type=positive_int,
+        default=DEFAULT_REPLICATES,
+        help=f"seeds every scenario runs on, paired: --seed, --seed + 1, ... (default {DEFAULT_REPLICATES}; "
+        "1: one seed, no intervals)",
+    )
     cmp.add_argument("--out", type=Path, help="output folder (default: results/compare-<first>-<time>)")
     cmp.add_argument(
         "--geojson",
@@ -59,7 +67,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from model.report import drawing
 
     drawing.start_drawing_process()  # draws each run's maps beside its tables
-    report = compare(scenarios, out, seed=args.seed, days=args.days, quiet=args.quiet, geojson=args.geojson)
+    report = compare(
+        scenarios,
+        out,
+        seed=args.seed,
+        days=args.days,
+        quiet=args.quiet,
+        geojson=args.geojson,
+        replicates=args.replicates,
+    )
     print(report, end="")
     print(f"results written to {out}")
     return 0

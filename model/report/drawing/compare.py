@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
+from matplotlib.patches import Patch
 
 from model.report.drawing.maps import FACILITY_COLOUR, band_handles, band_image
 
@@ -84,34 +85,55 @@ def plot_difference(
 
 
 def plot_who_gained(path: Path, groups: pd.DataFrame, names: list[str], types: list[str]) -> None:
-    """Change of coverage within each type's level, by age band and by group, each scenario minus the first."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
+    """Change of coverage within each type's level, by age band and by group, each scenario minus the first.
+
+    ``groups`` is groups.csv (model/planning/replicates.py): each bar is the mean paired difference
+    over seeds, its whisker the 95% interval (none with one seed); groups flagged ``few_users`` are
+    drawn pale and hatched, their labels marked, as the report does not rank them.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2), sharey=True)
     first = names[0]
+    handles: list[Patch] = []
     for ax, by in zip(axes, ("age", "group"), strict=True):
         part = groups[(groups["by"] == by) & groups["type"].isin(types)]
         values = list(dict.fromkeys(part["value"]))
-        base = part[part["scenario"] == first].set_index(["type", "value"])["within_level"]
-        width = 0.8 / max(1, len(types) * (len(names) - 1))
+        few = set(part.loc[(part["scenario"] == first) & part["few_users"].astype(bool), "value"])
+        bars = len(types) * (len(names) - 1)
+        width = 0.8 / max(1, bars)
         k = 0
         for name in names[1:]:
-            other = part[part["scenario"] == name].set_index(["type", "value"])["within_level"]
+            other = part[part["scenario"] == name].set_index(["type", "value"])
             for t in types:
-                delta = [(other.get((t, v), np.nan) - base.get((t, v), np.nan)) * 100 for v in values]
-                ax.bar(
-                    np.arange(len(values)) + (k - 0.5 * (len(types) * (len(names) - 1) - 1)) * width,
-                    delta,
-                    width,
-                    label=f"{t}, {name}",
-                )
+                rows = other.reindex([(t, v) for v in values])
+                delta = rows["diff"].to_numpy(dtype=float) * 100
+                low = rows["diff_lo"].to_numpy(dtype=float) * 100
+                high = rows["diff_hi"].to_numpy(dtype=float) * 100
+                x = np.arange(len(values)) + (k - 0.5 * (bars - 1)) * width
+                colour = f"C{k % 10}"
+                pale = np.array([v in few for v in values])
+                ax.bar(x[~pale], delta[~pale], width, color=colour)
+                if by == "age":
+                    handles.append(Patch(color=colour, label=f"{t}, {name}"))
+                ax.bar(x[pale], delta[pale], width, color=colour, alpha=0.35, hatch="//", edgecolor=colour)
+                err = np.vstack([delta - low, high - delta])
+                if np.isfinite(err).any():
+                    ax.errorbar(x, delta, yerr=np.nan_to_num(err), fmt="none", ecolor="black", elinewidth=1, capsize=2)
                 k += 1
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xticks(range(len(values)))
-        ax.set_xticklabels(values, fontsize=8)
-        ax.set_title(f"by {'age band' if by == 'age' else 'group'}", fontsize=10)
+        ax.set_xticklabels([f"{v}\n(few users)" if v in few else v for v in values], fontsize=10)
+        ax.tick_params(axis="y", labelsize=10)
+        ax.set_title(f"by {'age band' if by == 'age' else 'group'}", fontsize=12)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("change in percentage points")
-    axes[1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), title="type, scenario")
-    fig.suptitle(f"Who gained coverage: users within the type's own level, each scenario minus {first}", fontsize=11)
+    axes[0].set_ylabel("change in percentage points", fontsize=10)
+    axes[1].legend(
+        handles=handles, fontsize=10, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), title="type, option"
+    )
+    fig.suptitle(
+        f"Who gained coverage: users within the type's own level, each option minus {first}\n"
+        "bar: mean over seeds; whisker: 95% interval; pale, hatched: too few users to rank",
+        fontsize=12,
+    )
     fig.tight_layout()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)

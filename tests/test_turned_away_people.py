@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import shutil
 import subprocess
 import sys
 
@@ -258,9 +259,14 @@ def test_figures_recompute_from_turned_away_csv(busy_files):
     assert "people turned away/day" in proc.stdout
 
 
-def test_no_turn_away_log_without_the_visit_log(tmp_path):
+def test_no_turn_away_log_without_the_visit_log(busy_files, tmp_path):
+    """A run without --log-visits over one with it (--overwrite) leaves neither log behind."""
+    logged, _ = busy_files
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "model.cli", "run", str(write_busy_small(tmp_path)), "--quiet", "--out", str(out)]
+    shutil.copytree(logged, out)  # a copy: the module's run stays as it is for the other tests
+    assert (out / "turned_away.csv").is_file() and (out / "visits.csv").is_file()
+    scenario = logged.parent / "small.toml"
+    cmd = [sys.executable, "-m", "model.cli", "run", str(scenario), "--quiet", "--overwrite", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert (out / "summary.json").is_file()

@@ -37,6 +37,7 @@ RUN_FILES = (
     "residents.csv",
     "facilities.csv",
     "visits.csv",
+    "turned_away.csv",
     "timeseries.csv",
     "coverage.csv",
     "contacts.graphml",

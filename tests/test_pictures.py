@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,6 +25,7 @@ from matplotlib.markers import MarkerStyle
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
+from model.cli import main
 from model.model import LifeCircleModel
 from model.report import lang, results
 from model.report.drawing import symbols
@@ -133,6 +136,17 @@ def _legend_handles(fig: Figure, ax) -> list:
     return [h for legend in legends if legend is not None for h in legend.legend_handles]
 
 
+def _marks(ax, marker, filled: bool) -> list[tuple]:
+    """Where ``ax`` has markers ``marker``, filled or not."""
+    found = []
+    for dots in ax.collections:
+        if isinstance(dots, PathCollection) and _same_path(dots.get_paths()[0].vertices, marker):
+            face = dots.get_facecolor()
+            if (len(face) > 0 and face[0][3] > 0) == filled:
+                found += [tuple(p) for p in np.asarray(dots.get_offsets())]
+    return sorted(found)
+
+
 # ----------------------------------------------------------------------------- the symbol table
 
 
@@ -188,34 +202,41 @@ def test_a_type_keeps_its_symbol_in_scenarios_with_different_types(tmp_path, dra
 # ------------------------------------------------------------------- maps: scale, legend, clipping
 
 
-@pytest.fixture
-def run_pictures(tmp_path, drawn):
-    path = _scenario(
-        tmp_path,
-        "pictures",
-        _facility("market", 2, 2, "m")
-        + _facility("park", 10, 6, "p")  # at the right edge: its community's name must stay inside
-        + _facility("elderly_care", 6, 1, "e"),
-    )
-    model, summary = _run(path, tmp_path / "out")
-    return model, summary, list(drawn)
+STREETS = Path(__file__).parent / "data" / "streets_small" / "small.toml"
+
+
+@pytest.fixture(params=["grid", "streets"])
+def run_pictures(request, tmp_path, drawn):
+    """Every picture of a run on a grid (a facility and a community at its right edge) or on streets."""
+    out = tmp_path / "out"
+    if request.param == "grid":
+        facilities = (
+            _facility("market", 2, 2, "m") + _facility("park", 10, 6, "p") + _facility("elderly_care", 6, 1, "e")
+        )
+        path = _scenario(tmp_path, "pictures", facilities)
+        names = {"Binhe", "Gongyuan"}
+    else:
+        path, names = STREETS, {"North", "South"}
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return request.param, summary, list(drawn), names
 
 
 def test_the_scale_bar_is_as_long_as_its_label_says(run_pictures):
-    model, _, figures = run_pictures
+    kind, _, figures, _ = run_pictures
     maps = [ax for fig, _ in figures for ax in _map_axes(fig)]
     assert len(maps) >= 4  # the access maps and the guidance maps
-    width_m = model.city.width * CELL_M
     for ax in maps:
         bar = next(line for line in ax.lines if line.get_gid() == "scale-bar")
         label = next(t for t in ax.texts if t.get_gid() == "scale-bar-label").get_text()
         metres = int(re.fullmatch(r"([\d,]+) m", label).group(1).replace(",", ""))
         # the bar's length on screen, turned into metres by the axes' own scale (pixels per metre)
         (x0, _), (x1, _) = bar.get_transform().transform(bar.get_xydata())
-        frame = ax.get_window_extent()
-        pixels_per_metre = frame.width / abs(np.diff(ax.get_xlim())[0])
+        width_m = abs(np.diff(ax.get_xlim())[0])
+        pixels_per_metre = ax.get_window_extent().width / width_m
         assert (x1 - x0) / pixels_per_metre == pytest.approx(metres, rel=1e-9)
-        assert abs(np.diff(ax.get_xlim())[0]) == pytest.approx(width_m)
+        if kind == "grid":
+            assert width_m == pytest.approx(12 * CELL_M)  # the map spans the grid
         # a round length, the longest such within a quarter of the map's width
         mantissa = metres / 10 ** math.floor(math.log10(metres))
         assert mantissa in (1, 2, 5) and metres <= width_m / 4 < 2.5 * metres
@@ -228,7 +249,7 @@ def test_the_scale_length_is_the_longest_round_length_within_a_quarter():
 
 
 def test_every_marker_drawn_on_a_map_has_its_legend_entry(run_pictures):
-    _, _, figures = run_pictures
+    _, _, figures, _ = run_pictures
     for fig, _ in figures:
         for ax in _map_axes(fig):
             handles = [h for h in _legend_handles(fig, ax) if hasattr(h, "get_marker") and h.get_marker() != "None"]
@@ -243,48 +264,54 @@ def test_every_marker_drawn_on_a_map_has_its_legend_entry(run_pictures):
                     assert any(np.allclose(face[0], to_rgba(h.get_markerfacecolor())) for h in same), _title(fig)
 
 
+PICTURES = {  # a fragment of each picture's title
+    "access": "walking time to the nearest",
+    "guidance": "from its gates",
+    "coverage": "who reaches each facility type",
+    "occupancy": "visitors present through the day",
+    "exposure": "relative exposure by group",
+}
+
+
 def test_no_text_is_clipped_and_none_is_too_small_to_print(run_pictures):
-    _, _, figures = run_pictures
-    names = {"coverage", "occupancy", "exposure", "access", "guidance"}
+    _, _, figures, names = run_pictures
     seen = set()
     for fig, kwargs in figures:
         title = _title(fig)
-        seen |= {n for n in names if n in title or (n == "access" and "walking time" in title)}
-        seen |= {"guidance"} if "from its gates" in title else set()
-        seen |= {"coverage"} if "who reaches" in title else set()
-        seen |= {"occupancy"} if "visitors present" in title else set()
-        area = _saved_area(fig, kwargs).expanded(1.0, 1.0).padded(1.0)  # a pixel's rounding
+        seen |= {kind for kind, fragment in PICTURES.items() if fragment in title}
+        area = _saved_area(fig, kwargs).padded(1.0)  # a pixel's rounding
         renderer = fig.canvas.get_renderer()
         for text in _texts(kwargs):
             box = text.get_window_extent(renderer)
             assert area.contains(box.x0, box.y0) and area.contains(box.x1, box.y1), (title, text.get_text())
             assert text.get_fontsize() >= MIN_PT, (title, text.get_text(), text.get_fontsize())
-        for ax in _map_axes(fig):  # names, scale bar and arrow inside the map's frame
+        for ax in _map_axes(fig):  # community names, scale bar and arrow inside the map's frame
             frame = ax.get_window_extent(renderer).padded(1.0)
             inside = [t for t in ax.texts if not isinstance(t, Annotation) or t.get_gid()]
-            assert any(t.get_text() == "Gongyuan" for t in inside) or "from its gates" not in title
+            assert names <= {t.get_text() for t in inside}, title
             for text in inside:
                 box = text.get_window_extent(renderer)
                 assert frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1), (title, text.get_text())
-    assert seen == names
+    assert seen == set(PICTURES)
 
 
 def test_the_exposure_chart_draws_relative_exposure(run_pictures):
-    _, summary, figures = run_pictures
-    fig = next(fig for fig, _ in figures if "relative exposure" in _title(fig))
+    _, summary, figures, _ = run_pictures
+    fig = next(fig for fig, _ in figures if PICTURES["exposure"] in _title(fig))
     ax = fig.axes[0]
-    mixing = json.loads(json.dumps(summary["mixing"]))
+    mixing = summary["mixing"]
     residential = mixing["residential"]
     series = [residential["blocks"], residential["communities"]]
     series += [residential["catchment"]] if "catchment" in residential else []
     series += [mixing["activity"]]
     groups = [t.get_text() for t in ax.get_xticklabels()]
-    assert groups == ["han", "mongol"]
+    assert groups == list(mixing["activity"]["relative_exposure"]) and len(groups) == 2
     for j, block in enumerate(series):
         bars = [p for p in ax.patches if p.get_gid() == f"relative-exposure-{j}"]
         expected = [block["relative_exposure"][g] for g in groups]
         heights = [b.get_height() for b in bars]
         assert heights == pytest.approx([np.nan if v is None else v for v in expected], nan_ok=True)
+        assert heights != pytest.approx([block["exposure"][g] for g in groups], nan_ok=True)  # not absolute
     assert any(np.allclose(line.get_ydata(), 1.0) for line in ax.lines)  # the line of chance
     assert "1: as mixed as chance" in ax.get_ylabel()
 
@@ -304,26 +331,17 @@ def test_new_moved_and_closed_sites_are_marked_on_the_comparison_maps(tmp_path, 
     first, second = _map_axes(side)
     assert [first.get_title(), second.get_title()] == ["base", "after"]
 
-    def marks(ax, marker, filled):
-        found = []
-        for dots in ax.collections:
-            if isinstance(dots, PathCollection) and _same_path(dots.get_paths()[0].vertices, marker):
-                face = dots.get_facecolor()
-                if (len(face) > 0 and face[0][3] > 0) == filled:
-                    found += [tuple(p) for p in np.asarray(dots.get_offsets())]
-        return sorted(found)
-
-    assert marks(second, "o", False) == [centre(1, 6)]  # D, new: a ring
-    assert marks(second, "s", False) == [centre(3, 5)]  # B, moved: a square
-    assert marks(second, "x", True) == [centre(10, 6)]  # C, closed: a cross where it stood
+    assert _marks(second, "o", False) == [centre(1, 6)]  # D, new: a ring
+    assert _marks(second, "s", False) == [centre(3, 5)]  # B, moved: a square
+    assert _marks(second, "x", True) == [centre(10, 6)]  # C, closed: a cross where it stood
     dotted = [line for line in second.lines if line.get_linestyle() == ":"]
     assert len(dotted) == 1 and np.allclose(dotted[0].get_xydata(), [centre(6, 1), centre(3, 5)])
-    assert not marks(first, "o", False) and not marks(first, "s", False)  # the base marks nothing
+    assert not _marks(first, "o", False) and not _marks(first, "s", False)  # the base marks nothing
     labels = [h.get_label() for h in _legend_handles(side, first)]
     assert {"new site", "moved site (dotted: from where it stood)", "closed site (where it stood)"} <= set(labels)
     difference = next(fig for fig, _ in drawn if "gained or lost" in _title(fig))
     (ax,) = _map_axes(difference)
-    assert marks(ax, "x", True) == [centre(10, 6)] and marks(ax, "o", False) == [centre(1, 6)]
+    assert _marks(ax, "x", True) == [centre(10, 6)] and _marks(ax, "o", False) == [centre(1, 6)]
 
 
 # ------------------------------------------------------------------------------------- in Chinese
@@ -358,3 +376,25 @@ def test_every_picture_in_chinese_has_chinese_titles_and_no_missing_glyph(tmp_pa
                 assert not re.search(r"\b(min|within|over|blocked|gate|community)\b", text.get_text()), text.get_text()
         kinds |= {k for k in ("生活圈", "访客", "接触度", "步行时间", "出入口", "增减") if k in title}
     assert kinds == {"生活圈", "访客", "接触度", "步行时间", "出入口", "增减"}
+
+
+def test_a_moved_and_a_new_site_are_marked_on_the_street_comparison_maps(tmp_path, drawn):
+    """streets_small's hand-placed care station moved 200 m east and 100 m south (same name), and one more."""
+    changed = STREETS.read_text(encoding="utf-8").replace('name = "streets_small"', 'name = "changed"')
+    changed = changed.replace("at_m = [385012.5, 6671230.0]", "at_m = [385212.5, 6671130.0]")
+    changed += '\n[[facilities]]\ntype = "elderly_care"\nat_m = [385300.0, 6671200.0]\nname = "Second care"\n'
+    folder = tmp_path / "streets"
+    shutil.copytree(STREETS.parent, folder)
+    variant = folder / "changed.toml"  # beside the base: its csv/ files are found from there
+    variant.write_text(changed, encoding="utf-8")
+    assert main(["compare", str(folder / STREETS.name), str(variant), "--out", str(tmp_path / "cmp"), "--quiet"]) == 0
+    side = next(fig for fig, _ in drawn if "along the streets, at" in _title(fig))
+    first, second = _map_axes(side)
+    assert _marks(second, "o", False) == [(385300.0, 6671200.0)]  # new: a ring
+    assert _marks(second, "s", False) == [(385212.5, 6671130.0)]  # moved: a square
+    dotted = [line for line in second.lines if line.get_linestyle() == ":"]
+    assert len(dotted) == 1 and np.allclose(dotted[0].get_xydata(), [(385012.5, 6671230.0), (385212.5, 6671130.0)])
+    assert not _marks(second, "x", True) and not _marks(first, "o", False)
+    labels = {h.get_label() for h in _legend_handles(side, first)}
+    assert {"new site", "moved site (dotted: from where it stood)"} <= labels
+    assert "closed site (where it stood)" not in labels  # only what is drawn

@@ -26,7 +26,7 @@ _ = Phrases(
         ),
         "change of walking minutes (purple: shorter, orange: longer)": "步行时间的变化（分钟；紫色：缩短，橙色：延长）",
         "facilities": "设施",
-        "{ftype}: {scenario}": "{ftype}：{scenario}",
+        "{ftype}: {scenario}": "{ftype}：{scenario} 方案",
         "{ftype}: walking minutes gained or lost at every home cell\n{other} minus {base}": (
             "{ftype}：每个居住网格步行时间的增减\n{other} 减 {base}"
         ),
@@ -58,7 +58,9 @@ def plot_side_by_side(
     moved and closed sites of each scenario after the first are marked (furniture.site_marks).
     """
     n = len(models)
-    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 5.0), squeeze=False)
+    city = models[0].city
+    panel_in = 4.6  # width of a panel, inches; its height follows the grid's aspect
+    fig, axes = plt.subplots(1, n, figsize=(panel_in * n, panel_in * city.height / city.width + 0.9), squeeze=False)
     drawn = set()
     for k, (ax, model, mins) in enumerate(zip(axes[0], models, minutes, strict=True)):
         band_map(ax, model.city, mins)

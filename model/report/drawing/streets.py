@@ -59,7 +59,7 @@ _ = Phrases(
         "{ftype}: walking minutes gained or lost at every home, along the streets\n{other} minus {base}": (
             "{ftype}：沿街道每处住宅步行时间的增减\n{other} 减 {base}"
         ),
-        "{ftype}: {scenario}": "{ftype}：{scenario}",
+        "{ftype}: {scenario}": "{ftype}：{scenario} 方案",
         "home no longer reaching one": "不再可达的住宅",
     }
 )

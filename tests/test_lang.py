@@ -104,3 +104,12 @@ def test_excel_csv_files_start_with_the_byte_order_mark_and_read_back_the_same(t
     assert set(residents["community"]) == {"滨河社区", "Gongyuan"}
     assert list(residents.columns) == list(pd.read_csv(plain / "residents.csv").columns)
     assert lang.csv_mark() == b""  # the command's setting ended with it
+
+
+def test_every_drawing_module_of_the_results_has_its_phrase_book():
+    """The pictures of run, compare and batch (not the page's, live.py) each keep their Chinese beside their code."""
+    from model.report.drawing import batch, charts, compare, furniture, maps, streets
+
+    for module in (batch, charts, compare, furniture, maps, streets):
+        assert isinstance(module._, lang.Phrases) and module._ in lang.BOOKS, module.__name__
+        assert module._.zh, module.__name__

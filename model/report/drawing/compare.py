@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
 from model.report.drawing import furniture
-from model.report.drawing.furniture import site_marks, site_status, status_handles, type_handle, type_marks
+from model.report.drawing.furniture import in_sentence, site_marks, site_status, status_handles, type_handle, type_marks
 from model.report.drawing.maps import GUIDANCE_MAX_COMMUNITIES, band_handles, band_map, draw_communities
 from model.report.lang import Phrases
 
@@ -73,7 +73,7 @@ def plot_side_by_side(
         _(
             "{ftype}: walking time to the nearest {label}, at {pace:.1f} m/min (the median pace of its users)",
             ftype=ftype,
-            label=label.lower(),
+            label=in_sentence(label),
             pace=pace,
         ),
         fontsize=10,

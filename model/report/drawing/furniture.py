@@ -30,7 +30,7 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
 from model.report.drawing.symbols import symbol
-from model.report.lang import Phrases
+from model.report.lang import Phrases, language
 
 _ = Phrases(
     {
@@ -128,10 +128,17 @@ def keep_inside(ax, texts: list) -> None:
             text.set_position(to_data.transform((x + dx, y + dy)))
 
 
-def type_handle(ftype: str, label: str, ms: float = 7) -> Line2D:
-    """The legend entry of a facility type: its symbol, edged black."""
+def type_handle(ftype: str, label: str, ms: float = 7, count: int = 0) -> Line2D:
+    """The legend entry of a facility type: its symbol, edged black (a dot of its colour for over MANY_MARKERS)."""
     s = symbol(ftype)
+    if count > MANY_MARKERS:
+        return Line2D([], [], marker=".", ls="", color=s.colour, ms=ms, label=label)
     return Line2D([], [], marker=s.marker, ls="", color=s.colour, markeredgecolor="black", ms=ms, label=label)
+
+
+def in_sentence(label: str) -> str:
+    """A type's label inside an English sentence (lower case); in Chinese, as written."""
+    return label.lower() if language() == "en" else label
 
 
 def type_marks(ax, ftype: str, x, y, size: float = SITE_SIZE, zorder: float = 5) -> None:

@@ -19,7 +19,7 @@ from matplotlib.patches import Patch, Rectangle
 from model.city.grid import City
 from model.measures.access import BANDS_MIN
 from model.report.drawing import furniture
-from model.report.drawing.furniture import type_handle, type_marks
+from model.report.drawing.furniture import in_sentence, type_handle, type_marks
 from model.report.lang import Phrases
 from model.scenario import Scenario
 
@@ -177,7 +177,7 @@ def plot_access_map(
         _(
             _ACCESS_TITLE,
             scenario=scenario.name,
-            label=ft.label.lower(),
+            label=in_sentence(ft.label),
             pace=pace_m_per_min,
             ages=ft.ages,
         ),
@@ -186,7 +186,7 @@ def plot_access_map(
     )
     handles = [
         *band_handles(city, minutes, "blocked (water, rail, walls)"),
-        type_handle(ftype, ft.label, ms=10),
+        type_handle(ftype, ft.label, ms=10, count=len(fac)),
         Patch(fill=False, ls="--", ec="black", label=_("community")),
     ]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
@@ -213,7 +213,7 @@ def plot_guidance_map(
     for t in city.types:
         fac = city.facilities[city.facilities["type"] == t]
         type_marks(ax, t, _centre(city, fac["x"]), _centre(city, fac["y"]))
-        handles.append(type_handle(t, scenario.types[t].label))
+        handles.append(type_handle(t, scenario.types[t].label, count=len(fac)))
     gx, gy = zip(*gates, strict=True) if gates else ((), ())
     ax.scatter(_centre(city, gx), _centre(city, gy), marker="^", s=90, c="white", edgecolors="black", lw=1.2, zorder=6)
     handles.append(plt.Line2D([], [], marker="^", ls="", color="white", markeredgecolor="black", ms=9, label=_("gate")))

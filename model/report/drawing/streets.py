@@ -21,7 +21,7 @@ from model.city.streets import StreetCity
 from model.measures.access import BANDS_MIN
 from model.report.bands import reached_segments
 from model.report.drawing import furniture
-from model.report.drawing.furniture import site_marks, site_status, status_handles, type_handle, type_marks
+from model.report.drawing.furniture import in_sentence, site_marks, site_status, status_handles, type_handle, type_marks
 from model.report.drawing.maps import (
     ACCESS_SITE_SIZE,
     BAND_COLOURS,
@@ -167,7 +167,7 @@ def plot_street_access_map(
             "{scenario}: walking time to the nearest {label}, along the streets\n"
             "at {pace:.1f} m/min, the median pace of its users (ages {ages})",
             scenario=scenario.name,
-            label=ft.label.lower(),
+            label=in_sentence(ft.label),
             pace=pace_m_per_min,
             ages=ft.ages,
         ),
@@ -175,7 +175,7 @@ def plot_street_access_map(
         fontsize=11,
     )
     handles = _legend(minutes[city.homes["node"].to_numpy()])
-    handles.append(type_handle(ftype, ft.label, ms=10))
+    handles.append(type_handle(ftype, ft.label, ms=10, count=len(fac)))
     annotate_shares(ax, access)
     _save(fig, ax, path, handles)
 
@@ -196,7 +196,7 @@ def plot_street_guidance_map(
     for t in city.types:
         fac = city.facilities[city.facilities["type"] == t]
         type_marks(ax, t, fac["x"].to_numpy(), fac["y"].to_numpy())
-        handles.append(type_handle(t, scenario.types[t].label))
+        handles.append(type_handle(t, scenario.types[t].label, count=len(fac)))
     gxy = city.surface.node_xy_m[np.asarray(gates, dtype=np.int64)]
     ax.scatter(gxy[:, 0], gxy[:, 1], marker="^", s=90, c="white", edgecolors="black", lw=1.2, zorder=6)
     handles.append(plt.Line2D([], [], marker="^", ls="", color="white", markeredgecolor="black", ms=9, label=_("gate")))
@@ -269,7 +269,7 @@ def plot_street_side_by_side(
             "{ftype}: walking time to the nearest {label} along the streets, at {pace:.1f} m/min "
             "(the median pace of its users)",
             ftype=ftype,
-            label=label.lower(),
+            label=in_sentence(label),
             pace=pace,
         ),
         fontsize=10,

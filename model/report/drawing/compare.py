@@ -64,6 +64,7 @@ def plot_side_by_side(
     drawn = set()
     for k, (ax, model, mins) in enumerate(zip(axes[0], models, minutes, strict=True)):
         band_map(ax, model.city, mins)
+        ax.set_anchor("N")  # the room an equal-aspect panel leaves goes below it, where the picture is cropped
         _sites(ax, model, ftype)
         if sites is not None and k > 0:
             drawn |= site_marks(ax, site_status(sites, model.spec.name), _cells_to_metres(model.city))

@@ -198,7 +198,7 @@ def site_marks(ax, status: pd.DataFrame, to_metres, size: float = SITE_SIZE) -> 
 
 def status_handles(drawn: set[str]) -> list:
     """Legend entries of the site marks drawn (:func:`site_marks`), in the order new, moved, closed."""
-    ring = {"ls": "", "markerfacecolor": "none", "markeredgecolor": "black", "ms": 14, "markeredgewidth": 1.6}
+    ring = {"ls": "", "markerfacecolor": "none", "markeredgecolor": "black", "ms": 11, "markeredgewidth": 1.4}
     entries = {
         "new": Line2D([], [], marker="o", label=_("new site"), **ring),
         "moved": Line2D([], [], marker="s", label=_("moved site (dotted: from where it stood)"), **ring),

@@ -225,6 +225,7 @@ def _panel_figure(city: StreetCity, n: int):
     fig, axes = plt.subplots(1, n, figsize=(w * n + 2.5, h + 1.4), squeeze=False, sharex=True, sharey=True)
     for ax in axes[0]:
         ax.set_aspect("equal")
+        ax.set_anchor("N")  # the room an equal-aspect panel leaves goes below it, where the picture is cropped
     return fig, axes[0]
 
 

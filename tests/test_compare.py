@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,12 +102,12 @@ def test_geojson_is_written_by_run_and_compare(compared, tmp_path):
     small = write_small(tmp_path, residents=40)
     done = cli("run", str(small), "--geojson", "--quiet", "--out", "run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    names = {p.name for p in (tmp_path / "run" / "geo").iterdir()}
-    assert {"facilities.geojson", "communities.geojson", "blocked.geojson", "bands_park.geojson"} <= names
-    bands = json.loads((tmp_path / "run" / "geo" / "bands_park.geojson").read_text())
-    assert [f["properties"]["max_min"] for f in bands["features"]] == [5, 10, 15]
+    # no [grid] origin: a GeoPackage in local metres, not GeoJSON (WGS84 only; tests/test_geo_cli.py)
+    assert [p.name for p in (tmp_path / "run" / "geo").iterdir()] == ["small.gpkg"]
+    bands = gpd.read_file(tmp_path / "run" / "geo" / "small.gpkg", layer="bands_park")
+    assert bands["max_min"].tolist() == [5, 10, 15]
     again = cli("run", str(small), "--quiet", "--out", "run", "--overwrite", cwd=tmp_path)
-    assert again.returncode == 0 and not (tmp_path / "run" / "geo" / "bands_park.geojson").exists()
+    assert again.returncode == 0 and not (tmp_path / "run" / "geo" / "small.gpkg").exists()
 
 
 def test_sites_table_places_each_users_unmet_visits_at_the_nearest_site(compared):

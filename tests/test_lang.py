@@ -106,6 +106,24 @@ def test_excel_csv_files_start_with_the_byte_order_mark_and_read_back_the_same(t
     assert lang.csv_mark() == b""  # the command's setting ended with it
 
 
+def test_a_missing_chinese_font_is_said_for_a_chinese_scenario_and_stops_lang_zh(tmp_path, monkeypatch, capsys):
+    from model.cli import main
+    from model.cli.common import print_warnings
+    from model.scenario import load_scenario
+
+    chinese = load_scenario(_chinese_scenario(tmp_path))
+    latin = load_scenario("demo")
+    monkeypatch.setattr(fonts, "cjk_font_file", lambda: None)
+    print_warnings(latin)
+    assert "mplfonts" not in capsys.readouterr().err  # nothing to draw in Chinese: nothing to say
+    print_warnings(chinese)
+    assert "warning: 乌海方案一: the Chinese font Noto Sans CJK SC is not installed" in capsys.readouterr().err
+    out = tmp_path / "zh"
+    assert main(["run", "demo", "--lang", "zh", "--out", str(out), "--quiet"]) == 2
+    assert "pip install mplfonts" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_every_drawing_module_of_the_results_has_its_phrase_book():
     """The pictures of run, compare and batch (not the page's, live.py) each keep their Chinese beside their code."""
     from model.report.drawing import batch, charts, compare, furniture, maps, streets

@@ -40,6 +40,25 @@ def print_warnings(scenario) -> None:
     """A scenario's warnings (problems that do not stop a run), one line each on stderr."""
     for warning in getattr(scenario, "warnings", ()):
         print(f"warning: {warning}", file=sys.stderr)
+    if _has_cjk(_names(scenario)):
+        from model.report import fonts
+
+        missing = fonts.missing_message()
+        if missing:
+            print(f"warning: {scenario.name}: {missing}", file=sys.stderr)
+
+
+def _names(scenario) -> list[str]:
+    """The names a scenario's pictures show as written: its own, its groups', communities' and facilities'."""
+    names = [scenario.name, *scenario.groups]
+    names += [c.name for c in scenario.communities]
+    names += [f.name for f in scenario.facilities if getattr(f, "name", None)]
+    return names
+
+
+def _has_cjk(names: list[str]) -> bool:
+    """Whether any name holds a Chinese, Japanese or Korean character (from U+2E80 on, below the private area)."""
+    return any("\u2e80" <= c < "\ue000" or "\uf900" <= c <= "\ufaff" for name in names for c in str(name))
 
 
 def fmt(value, spec: str, missing: str = "-") -> str:
@@ -150,3 +169,19 @@ def use_language(args: argparse.Namespace) -> None:
         if missing:
             raise BadArgument(f"--lang zh: {missing}")
     lang.use(args.lang, args.excel)
+
+
+def check_geojson(scenarios) -> list[str]:
+    """``--geojson``: a BadArgument for a grid GeoJSON cannot hold, else the notes to print on stderr.
+
+    A note for each scenario on a grid without ``[grid] origin``, which gets a GeoPackage instead
+    (model/report/geo.py); a BadArgument naming the file and key for a grid that crosses the
+    antimeridian or a pole. Called before anything is written.
+    """
+    from model.report.geo import geography_note, geojson_problem
+
+    for scenario in scenarios:
+        problem = geojson_problem(scenario)
+        if problem:
+            raise BadArgument(f"--geojson: {problem}")
+    return [note for note in map(geography_note, scenarios) if note]

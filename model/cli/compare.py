@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from model.cli.common import (
     BadArgument,
     add_language_options,
+    check_geojson,
     positive_int,
     print_warnings,
     seed_type,
@@ -24,7 +26,11 @@ def add_parser(sub) -> None:
     cmp.add_argument("--seed", type=seed_type, help="the seed of every run (default: the first scenario's)")
     cmp.add_argument("--days", type=positive_int, default=1, help="days of daily life (default 1)")
     cmp.add_argument("--out", type=Path, help="output folder (default: results/compare-<first>-<time>)")
-    cmp.add_argument("--geojson", action="store_true", help="write geo/*.geojson into each scenario's folder")
+    cmp.add_argument(
+        "--geojson",
+        action="store_true",
+        help="write geo/*.geojson into each scenario's folder (geo/<scenario>.gpkg for a grid without [grid] origin)",
+    )
     add_language_options(cmp)
     cmp.add_argument("--quiet", action="store_true", help="no progress lines")
     cmp.set_defaults(func=cmd_compare)
@@ -44,8 +50,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = writable_folder(args.out or folders.new_folder(Path.cwd() / "results", f"compare-{scenarios[0].name}"))
     if folders.run_files_in(out) or (out / "comparison.csv").exists():
         raise BadArgument(f"--out: {out} already holds results; choose another folder")
+    notes = check_geojson(scenarios) if args.geojson else []
     for s in scenarios:
         print_warnings(s)
+    for note in notes:
+        print(note, file=sys.stderr)
     from model.planning.compare import compare
     from model.report import drawing
 

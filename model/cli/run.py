@@ -10,6 +10,7 @@ from pathlib import Path
 from model.cli.common import (
     BadArgument,
     add_language_options,
+    check_geojson,
     fmt,
     positive_int,
     print_warnings,
@@ -46,7 +47,10 @@ def add_parser(sub) -> None:
         help="write contacts.graphml, the network of who met whom, and its group assortativity",
     )
     run.add_argument(
-        "--geojson", action="store_true", help="write geo/*.geojson: facilities, communities, blocked land, bands"
+        "--geojson",
+        action="store_true",
+        help="write geo/*.geojson (WGS84): facilities, communities, blocked land, bands; a grid without"
+        " [grid] origin gets geo/<scenario>.gpkg in local metres instead",
     )
     add_language_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -66,6 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     timings["load_s"] = time.perf_counter() - t0
     out = args.out or writable_folder(folders.default_out_dir(scenario, Path.cwd() / "results"))
     earlier = _earlier_run(out, args.overwrite)
+    notes = check_geojson([scenario]) if args.geojson else []
     # the scenario and the folder are checked: only now the model, its measures and matplotlib
     # (about 2 s of imports a bad file need not wait for)
     from model.model import LifeCircleModel
@@ -75,6 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     drawing.start_drawing_process()  # imports while the model builds and runs, then draws the maps
 
     print_warnings(scenario)
+    for note in notes:
+        print(note, file=sys.stderr)
     _clear(out, earlier)
     folders.write_scenario(scenario, out)
     show = not args.quiet and sys.stderr.isatty()  # stage lines, like the progress bar, only on a terminal

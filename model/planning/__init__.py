@@ -3,7 +3,9 @@
 - ``location/``: the location-model library, pure functions on minutes matrices (maximal
   covering, p-median, capacitated coverage, closing sites; HiGHS and greedy + swap through one
   pipeline and one :class:`~model.planning.location.SolverOptions`);
-- ``optimize``: the matrices of ``lifecircle optimize`` from a scenario's residents;
+- ``optimize``: the matrices of ``lifecircle optimize`` from a scenario's residents, and who gains
+  and loses by a plan;
+- ``sizing``: ``lifecircle optimize --size``: how many places, through the simulation;
 - ``compare`` and ``sites``: placement options side by side (``lifecircle compare``).
 
 The names of ``location`` are importable from here (``from model.planning import coverage``);

@@ -8,6 +8,10 @@ minutes at each user's own pace through the walking surface's bounded search
 (``WalkingSurface.within``). model/cli/optimize.py solves them and writes a new scenario that
 ``extends`` the input and adds the chosen facilities (``model.scenario.extend_toml``; for
 ``--remove``: the resolved scenario without the closed ones).
+
+For the report of a plan: each user's walks to the nearest site before and after it
+(:func:`walks_before_after`), who loses the level or every site within the cut-off, by community
+(:func:`losses_by_community`), and where a site stands in words (:func:`place_of`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 from model.city.streets import FAR_JOIN_M
@@ -37,6 +42,7 @@ class Instance:
     user_cell: np.ndarray  # per user row: its home node (a cell on the grid)
     user_pace: np.ndarray
     candidates: np.ndarray  # nodes (cells on the grid)
+    resident_row: np.ndarray | None = None  # per resident: its user row, -1 for a resident of weight 0
 
 
 @dataclass
@@ -255,6 +261,8 @@ def build_instance(
         rows, inverse = np.unique(keys, axis=0, return_inverse=True)
         w = np.bincount(inverse.reshape(-1), weights=weight[keep], minlength=len(rows))
         cell, pace = rows[:, 0].astype(np.int64), rows[:, 1]
+    resident_row = np.full(len(res), -1, dtype=np.int64)
+    resident_row[keep] = inverse.reshape(-1)
     origins = np.unique(cell)
     src, node, metres = model.surface.within(candidates, limit_min * pace.max(), targets=origins)
     org = np.searchsorted(origins, node)
@@ -273,10 +281,165 @@ def build_instance(
     matrix = sparse.coo_array((minutes[inside], (user[inside], site[inside])), shape=(w.size, candidates.size)).tocsr()
     field = model.built.fields_m.get(ftype)
     existing = field[cell] / pace if field is not None else np.full(w.size, np.inf)
-    return Instance(matrix, w, existing, cell, pace, candidates)
+    return Instance(matrix, w, existing, cell, pace, candidates, resident_row)
 
 
 def _ramp(lengths: np.ndarray) -> np.ndarray:
     """0, 1, .., n-1 for each length n, concatenated."""
     total = int(lengths.sum())
     return np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+# --------------------------------------------------------------------------- who gains, who loses
+
+LIFE_CIRCLE_MIN = 15.0  # the 15-minute life circle of GB 50180-2018, reported beside the level and the cut-off
+LOSS_COLUMNS = [
+    "community",
+    "users",
+    "within_level_before",
+    "within_level_after",
+    "lose_level",
+    "within_15_before",
+    "within_15_after",
+    "within_cutoff_before",
+    "within_cutoff_after",
+    "lose_cutoff",
+    "mean_min_before",
+    "mean_min_after",
+]
+
+
+@dataclass
+class Walks:
+    """Per resident, its own walking minutes to the nearest site of a type before and after a plan.
+
+    Attributes:
+        before: Per resident, minutes before (NaN for a resident of weight 0; inf beyond ``horizon_min``).
+        after: The same after.
+        weight: Per resident, how much it counts (``user_weights``).
+        horizon_min: Walks are searched up to this many minutes; longer ones are inf.
+    """
+
+    before: np.ndarray
+    after: np.ndarray
+    weight: np.ndarray
+    horizon_min: float
+
+
+def walks_before_after(
+    model,
+    ftype: str,
+    weight: np.ndarray,
+    nodes: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    horizon_min: float,
+    connector_m: np.ndarray | None = None,
+) -> Walks:
+    """Each user's minutes to the nearest of the sites ``before`` and of the sites ``after``.
+
+    Args:
+        model: The model (its residents and walking surface).
+        ftype: The facility type.
+        weight: Per resident, its weight (0: not counted).
+        nodes: The nodes of every site of either plan.
+        before: Boolean mask over ``nodes``: the sites open before the plan.
+        after: Boolean mask over ``nodes``: the sites open after it.
+        horizon_min: The longest walk searched, at each user's own pace (longer: inf).
+        connector_m: Per site, its connector walk to its node in metres (None: none).
+    """
+    inst = build_instance(model, ftype, weight, np.asarray(nodes, dtype=np.int64), horizon_min, connector_m=connector_m)
+    coo = inst.minutes.tocoo()  # keeps a stored 0 (a site on the home cell)
+    per_row = []
+    for mask in (before, after):
+        sel = np.asarray(mask, dtype=bool)[coo.col]
+        best = np.full(inst.weight.size, np.inf)
+        np.minimum.at(best, coo.row[sel], coo.data[sel])
+        per_resident = np.full(inst.resident_row.size, np.nan)
+        users = inst.resident_row >= 0
+        per_resident[users] = best[inst.resident_row[users]]
+        per_row.append(per_resident)
+    return Walks(per_row[0], per_row[1], np.asarray(weight, dtype=float), float(horizon_min))
+
+
+def losses_by_community(model, walks: Walks, level_min: float, cutoff_min: float) -> pd.DataFrame:
+    """Per community, the users within the level, 15 minutes and the cut-off before and after, and who loses.
+
+    Counts are weights (users, for ``--weight users``). ``lose_level``: users within ``level_min``
+    before and beyond it after; ``lose_cutoff``: users with a site within ``cutoff_min`` before
+    and none after (they can no longer reach the type at all). ``mean_min_*``: the weighted mean
+    of the walks, each walk longer than the horizon counted as the horizon (NaN without users).
+    """
+    res = model.built.residents
+    names = list(res.community_names)
+    w = np.where(walks.weight > 0, walks.weight, 0.0)
+    users = w > 0
+    b = np.where(users, walks.before, np.inf)
+    a = np.where(users, walks.after, np.inf)
+    community = res.community
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(community, weights=w * mask, minlength=len(names))
+
+    total = count(users)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_b = count(np.minimum(np.nan_to_num(b, posinf=walks.horizon_min), walks.horizon_min)) / total
+        mean_a = count(np.minimum(np.nan_to_num(a, posinf=walks.horizon_min), walks.horizon_min)) / total
+    frame = pd.DataFrame(
+        {
+            "community": names,
+            "users": total,
+            "within_level_before": count(b <= level_min),
+            "within_level_after": count(a <= level_min),
+            "lose_level": count((b <= level_min) & (a > level_min)),
+            "within_15_before": count(b <= LIFE_CIRCLE_MIN),
+            "within_15_after": count(a <= LIFE_CIRCLE_MIN),
+            "within_cutoff_before": count(b <= cutoff_min),
+            "within_cutoff_after": count(a <= cutoff_min),
+            "lose_cutoff": count((b <= cutoff_min) & (a > cutoff_min)),
+            "mean_min_before": mean_b,
+            "mean_min_after": mean_a,
+        }
+    )
+    counts = [c for c in LOSS_COLUMNS[1:] if not c.startswith("mean_")]
+    if np.array_equal(w, np.round(w)):  # users (0/1 weights): whole numbers
+        frame[counts] = frame[counts].round().astype(np.int64)
+    return frame[LOSS_COLUMNS]
+
+
+# --------------------------------------------------------------------------- naming a site
+
+
+def place_of(model, x: float, y: float, node: int) -> str:
+    """Where a site stands, in words: its community (or the nearest one and how far) and its cell or street node.
+
+    On a grid: the community whose area holds the cell, else ``near <community> (<d> m)`` with d the
+    distance from the cell's centre to the nearest community's area; then ``cell (x, y)``. On
+    streets (communities are their homes): the community of the nearest home and its distance,
+    then the street node the site joins (its id in the network's files, the OpenStreetMap node
+    id when imported) and the point in metres of the CRS. The street files carry no way names
+    (docs/streets.md), so no street name is given.
+    """
+    city = model.city
+    names = model.built.residents.community_names
+    if hasattr(city, "n_street"):
+        homes = city.homes
+        d = np.hypot(homes["x"].to_numpy(dtype=float) - x, homes["y"].to_numpy(dtype=float) - y)
+        i = int(np.argmin(d))
+        street = int(city.street_id[city.join[int(node)]])
+        who = f"{names[int(homes['community'].iloc[i])]} (nearest home {d[i]:,.0f} m)"
+        return f"{who}, street node {street} at ({x:,.0f}, {y:,.0f}) m"
+    cell_m = model.spec.grid.cell_m
+    best, name = np.inf, ""
+    for c in model.spec.communities:
+        if c.area is None:
+            continue
+        x0, y0, w, h = c.area
+        if x0 <= x < x0 + w and y0 <= y < y0 + h:
+            return f"{c.name}, cell ({x}, {y})"
+        dx = max(x0 - (x + 0.5), 0.0, (x + 0.5) - (x0 + w))
+        dy = max(y0 - (y + 0.5), 0.0, (y + 0.5) - (y0 + h))
+        d = float(np.hypot(dx, dy)) * cell_m
+        if d < best:
+            best, name = d, c.name
+    return f"near {name} ({best:,.0f} m), cell ({x}, {y})" if name else f"cell ({x}, {y})"

@@ -57,7 +57,7 @@ def run_files_in(folder: Path) -> list[Path]:
         found += sorted(p for pattern in MAP_PATTERNS for p in maps.glob(pattern))
     geo = folder / "geo"
     if geo.is_dir():
-        found += sorted(geo.glob("*.geojson"))
+        found += sorted([*geo.glob("*.geojson"), *geo.glob("*.gpkg")])
     return found
 
 

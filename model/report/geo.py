@@ -1,42 +1,56 @@
-"""GeoJSON files for GIS tools: facilities, communities, blocked cells and the walking bands of each type.
+"""Geography for GIS tools: facilities, communities, blocked cells and the walking bands of each type.
 
-:func:`write_geojson` writes into ``<folder>/geo/``:
+What ``--geojson`` (run, compare, optimize) writes into ``<folder>/geo/`` depends on where the
+scenario lies, because GeoJSON is WGS84 longitude and latitude only (RFC 7946 §4):
 
-* ``facilities.geojson``: one Point per facility, at the centre of its cell; its properties are
-  every column of the table given (numbers as JSON numbers, NaN and infinities as null);
-* ``communities.geojson``: one Polygon per community, its ``area`` rectangle; properties
-  ``name``, ``residents``, ``area`` ([x, y, w, h] in cells), ``gates`` ([[x, y], ...], from
-  :meth:`model.scenario.Community.gate_cells`: the given gates or the default one) and
-  ``gates_given`` (whether the scenario gave them);
-* ``blocked.geojson``: the blocked cells, merged: one Polygon feature per edge-connected piece
-  (cells that touch only at a corner are separate pieces), with property ``cells``;
-* ``bands_<type>.geojson`` for every type of ``fields_m``: one feature per band of
+* a **grid with** ``[grid] origin = [lon, lat]`` and a **street** scenario: GeoJSON files, WGS84
+  longitude, latitude (:func:`write_geojson`, :func:`write_street_geojson`);
+* a **grid without an origin**: one GeoPackage ``geo/<scenario>.gpkg`` (:func:`write_geopackage`)
+  with a layer per GeoJSON file it replaces, in metres of a local engineering CRS
+  (:data:`LOCAL_CRS`): easting = x metres, **northing = -y metres** from the grid's north-west
+  corner (rows run south), so that the map is north up and not placed anywhere on the Earth.
+  :func:`geography_note` is the line the commands print about it.
+
+The layers (a GeoJSON file each, or a GeoPackage layer each), every attribute a plain number,
+text or boolean (no lists or objects), so that a GIS tool's attribute table, labels and styles
+use them as they are:
+
+* ``facilities``: one Point per facility, at the centre of its cell; every column of the table
+  given (facilities.csv's: ``id``, ``type``, ``name``, ``x``, ``y``, ``capacity`` and the run's
+  totals), then ``label``, the type's label;
+* ``communities``: one Polygon per community, its ``area`` rectangle; ``name``, ``residents``,
+  ``x``, ``y``, ``w``, ``h`` (the area, in cells), ``gates`` (its gate cells as ``x:y`` joined by
+  ``;``, from :meth:`model.scenario.Community.gate_cells`: the given gates or the default one)
+  and ``gates_given`` (whether the scenario gave them);
+* ``blocked``: the blocked cells, merged: one Polygon per edge-connected piece (cells that touch
+  only at a corner are separate pieces), with ``cells``;
+* ``bands_<type>`` for every type of ``fields_m``: one feature per band of
   :data:`~model.measures.access.BANDS_MIN` (5, 10, 15 minutes). The bands are **cumulative**: the
   ``max_min = 10`` geometry is the union of the squares of the walkable cells whose walking minutes
   (``field_m / m_per_min``, the same division as the access maps) are at most 10, so it contains
   the 5-minute cells too. The ``max_min = 15`` geometry contains exactly the centres of the
   walkable cells within 15 minutes and no other cell centre. A band without any cell (or a type
-  nobody uses, whose pace is NaN) has a null geometry. Properties ``type``, ``label``,
-  ``max_min``, ``m_per_min`` (null if not a number) and ``cells``.
+  nobody uses, whose pace is NaN) has a null geometry. ``type``, ``label``, ``band`` ("within 5
+  min"), ``max_min``, ``m_per_min`` (null if not a number) and ``cells``.
 
-Coordinates. Without ``[grid] origin`` they are **grid metres**: cell (x, y) covers
-[x * cell_m, (x + 1) * cell_m] x [y * cell_m, (y + 1) * cell_m]; x grows eastwards and y with the
-row index, i.e. **southwards** (as on the PNG maps, whose row 0 is at the top). A GIS tool that
-draws y upwards shows such a file upside down (north at the bottom). The files then have no
-``crs`` member (none could name grid metres); the top-level member ``lifecircle`` says
-``"coordinates": "grid metres, y southwards"``.
-
-With ``[grid] origin = [lon, lat]`` (WGS84 degrees of the grid's north-west corner, grid metres
-(0, 0)) they are **WGS84 longitude, latitude** (RFC 7946, so again no ``crs`` member), projected
-from the local transverse Mercator of :func:`local_projection`::
+Coordinates. Grid metres: cell (x, y) covers [x * cell_m, (x + 1) * cell_m] x
+[y * cell_m, (y + 1) * cell_m], x eastwards and y with the row index, i.e. southwards (row 0 at
+the top, as on the PNG maps). With ``[grid] origin = [lon, lat]`` (WGS84 degrees of the grid's
+north-west corner, grid metres (0, 0)) they are projected to longitude and latitude from the
+local transverse Mercator of :func:`local_projection`::
 
     +proj=tmerc +lat_0=<lat> +lon_0=<lon> +k_0=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs
 
-with easting = x metres and **northing = -y metres** (rows run south). The scale error of this
-projection is below 1e-5 within 25 km of the origin's meridian. Edges longer than 1 km are split
-before projecting (a straight line in the projection is not one in longitude and latitude).
-Polygon rings follow RFC 7946's right-hand rule (exteriors counter-clockwise) in the coordinates
-written.
+with easting = x metres and **northing = -y metres**. The scale error of this projection is below
+1e-5 within 25 km of the origin's meridian. Edges longer than 1 km are split before projecting (a
+straight line in the projection is not one in longitude and latitude). Degrees are rounded to
+:data:`DEGREE_DECIMALS` decimals. A grid that would cross the antimeridian or a pole cannot be
+written as GeoJSON (its polygons would wrap round the Earth): :func:`geojson_problem` says so, and
+the commands refuse ``--geojson`` for it before writing anything. Polygon rings follow RFC 7946's
+right-hand rule (exteriors counter-clockwise, holes clockwise) in the coordinates written, in the
+GeoPackage too. No file has a ``crs`` member (RFC 7946 removed it); the GeoJSON files have a
+top-level foreign member ``lifecircle`` (RFC 7946 §6.1) with the scenario, cell size, origin and
+projection.
 
 Speed: the union of a band is built from its rows' runs of consecutive cells, runs of equal
 columns in consecutive rows merged into one rectangle, then :func:`shapely.unary_union`.
@@ -59,10 +73,27 @@ from model.city.grid import City
 from model.city.streets import StreetCity
 from model.measures.access import BANDS_MIN
 from model.report.bands import covered_metres, reached_segments
+from model.report.gpkg import Crs, Layer, write_gpkg
 from model.scenario import Scenario
 
 GEO_FOLDER = "geo"
 _SEGMENT_M = 1000.0  # edges longer than this (in metres) are split before projecting to longitude and latitude
+# RFC 7946 §11.2: 6 decimals of a degree are about 10 cm; 7 are at most 1.1 cm, finer than any cell
+# and than the local projection's error (1e-5 of 25 km is 25 cm), without the 15 digits of a float
+DEGREE_DECIMALS = 7
+# The CRS of the GeoPackage of a grid without an origin: an engineering (local) CRS, WKT 1's
+# LOCAL_CS (what GeoPackage's gpkg_spatial_ref_sys holds, and what GDAL writes for PROJ's ENGCRS),
+# metres east and north of the grid's north-west corner. Engineering, not a projected CRS placed
+# somewhere by assumption: QGIS (through GDAL and PROJ) reads it as a CRS in metres with no
+# position on the Earth, so lengths, areas and a scale bar are right and nothing puts the grid
+# over the wrong place on a base map (no transformation to any geographic CRS exists).
+LOCAL_CRS = Crs(
+    name="lifecircle grid, not placed on the Earth",
+    wkt='LOCAL_CS["lifecircle grid, not placed on the Earth",'
+    'LOCAL_DATUM["north-west corner of the grid",32767],'
+    'UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],AXIS["Northing",NORTH]]',
+    description="metres east (x) and north (-y) of the grid's north-west corner; give [grid] origin to place it",
+)
 
 
 def local_projection(origin: tuple[float, float]) -> str:
@@ -78,6 +109,46 @@ def local_projection(origin: tuple[float, float]) -> str:
 def to_lonlat(origin: tuple[float, float]) -> pyproj.Transformer:
     """The transformer from the local projection of ``origin`` (easting, northing) to WGS84 (lon, lat)."""
     return pyproj.Transformer.from_crs(local_projection(origin), "EPSG:4326", always_xy=True)
+
+
+def geography_note(scenario: Scenario) -> str | None:
+    """What ``--geojson`` writes instead of GeoJSON for ``scenario`` (None when it writes GeoJSON)."""
+    if scenario.grid is None or scenario.grid.origin is not None:
+        return None
+    return (
+        f"note: {scenario.name} has no [grid] origin and GeoJSON is WGS84 longitude and latitude only"
+        f" (RFC 7946), so --geojson writes geo/{scenario.name}.gpkg instead: a GeoPackage in metres east and"
+        " north of the grid's north-west corner (a local CRS, north up, not placed on the Earth). For"
+        " GeoJSON, give that corner's WGS84 position in the scenario: [grid] origin = [lon, lat]"
+    )
+
+
+def geojson_problem(scenario: Scenario) -> str | None:
+    """Why ``scenario``'s grid cannot be written as GeoJSON, or None.
+
+    A grid placed by ``[grid] origin`` that reaches past the antimeridian (180°) or holds a pole:
+    its longitudes would wrap round and its polygons cross the whole map. Its outline, split
+    every kilometre as it is written, is projected: no two neighbouring points may lie more than
+    180° of longitude apart; and neither pole may project inside it.
+    """
+    if scenario.grid is None or scenario.grid.origin is None:
+        return None
+    g = scenario.grid
+    east, south = g.width * g.cell_m, g.height * g.cell_m
+    outline = shapely.get_coordinates(shapely.segmentize(shapely.box(0.0, -south, east, 0.0).exterior, _SEGMENT_M))
+    lon, _ = to_lonlat(g.origin).transform(outline[:, 0], outline[:, 1])
+    pole_e, pole_n = pyproj.Transformer.from_crs("EPSG:4326", local_projection(g.origin), always_xy=True).transform(
+        np.zeros(2), np.array([90.0, -90.0])
+    )
+    wraps = not np.all(np.isfinite(lon)) or np.any(np.abs(np.diff(lon)) > 180.0)
+    pole = np.any((pole_e >= 0) & (pole_e <= east) & (pole_n >= -south) & (pole_n <= 0))
+    if not (wraps or pole):
+        return None
+    return (
+        f"{scenario.path.name}: grid.origin: the grid of {g.width} x {g.height} cells of {g.cell_m:g} m from"
+        f" {list(g.origin)} (its north-west corner) reaches past the antimeridian (180° longitude) or a pole,"
+        " where GeoJSON's longitudes and latitudes wrap round; move the origin, or run without --geojson"
+    )
 
 
 def cell_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -119,32 +190,43 @@ def cells_union(mask: np.ndarray, cell_m: float) -> shapely.Geometry:
     return shapely.unary_union(shapely.box(x0 * cell_m, y0 * cell_m, x1 * cell_m, y1 * cell_m))
 
 
-class _Coordinates:
-    """Grid metres -> the coordinates written: grid metres, or WGS84 through the local projection."""
+def _rounded(geom: shapely.Geometry) -> shapely.Geometry:
+    """Degrees rounded to :data:`DEGREE_DECIMALS`, then rings turned to RFC 7946's right-hand rule."""
+    geom = shapely.transform(geom, lambda xy: np.round(xy, DEGREE_DECIMALS))
+    return shapely.orient_polygons(geom, exterior_cw=False)
+
+
+def _geojson_geometry(geom: shapely.Geometry | None) -> dict | None:
+    """A geometry in degrees as a GeoJSON geometry object (None if missing or empty)."""
+    if geom is None or shapely.is_empty(geom):
+        return None
+    return mapping(_rounded(geom))
+
+
+class _Placed:
+    """Grid metres -> WGS84 longitude, latitude, through the local projection of ``[grid] origin``."""
 
     def __init__(self, scenario: Scenario):
         g = scenario.grid
-        self.origin = g.origin
-        self.transformer = to_lonlat(g.origin) if g.origin is not None else None
+        self.transformer = to_lonlat(g.origin)
         self.about = {
             "scenario": scenario.name,
-            "coordinates": "WGS84 longitude, latitude" if self.transformer else "grid metres, y southwards",
+            "coordinates": "WGS84 longitude, latitude",
+            "decimals": DEGREE_DECIMALS,
             "cell_m": g.cell_m,
-            "origin": list(g.origin) if g.origin is not None else None,
-            "projection": local_projection(g.origin) + " (northing = -y)" if g.origin is not None else None,
+            "origin": list(g.origin),
+            "projection": local_projection(g.origin) + " (northing = -y)",
         }
 
     def _lonlat(self, xy: np.ndarray) -> np.ndarray:
         lon, lat = self.transformer.transform(xy[:, 0], -xy[:, 1])
         return np.column_stack([lon, lat])
 
-    def geometry(self, geom: shapely.Geometry) -> dict | None:
+    def geometry(self, geom: shapely.Geometry | None) -> dict | None:
         """A grid-metre geometry as a GeoJSON geometry object (None if empty)."""
         if geom is None or shapely.is_empty(geom):
             return None
-        if self.transformer is not None:
-            geom = shapely.transform(shapely.segmentize(geom, _SEGMENT_M), self._lonlat)
-        return mapping(shapely.orient_polygons(geom, exterior_cw=False))
+        return _geojson_geometry(shapely.transform(shapely.segmentize(geom, _SEGMENT_M), self._lonlat))
 
 
 def _native(value: Any) -> Any:
@@ -164,8 +246,8 @@ def _native(value: Any) -> Any:
     return str(value)
 
 
-def _write(path: Path, name: str, coords: _Coordinates, features: list[dict]) -> Path:
-    collection = {"type": "FeatureCollection", "name": name, "lifecircle": coords.about, "features": features}
+def _write(path: Path, name: str, about: dict, features: list[dict]) -> Path:
+    collection = {"type": "FeatureCollection", "name": name, "lifecircle": about, "features": features}
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(collection, fh, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         fh.write("\n")
@@ -176,70 +258,108 @@ def _feature(geometry: dict | None, properties: dict) -> dict:
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
-def _facility_features(frame: pd.DataFrame, cell_m: float, coords: _Coordinates) -> list[dict]:
+def _type_label(scenario: Scenario, ftype: str) -> str:
+    return scenario.types[ftype].label if ftype in scenario.types else ftype
+
+
+def _facility_rows(frame: pd.DataFrame, scenario: Scenario) -> list[dict]:
+    """Every column of the facility table as plain values, then the type's ``label``."""
+    columns = [str(c) for c in frame.columns]
+    rows = []
+    for row in frame.itertuples(index=False, name=None):
+        properties = {c: _native(v) for c, v in zip(columns, row)}
+        if "type" in properties and "label" not in properties:
+            properties["label"] = _type_label(scenario, str(properties["type"]))
+        rows.append(properties)
+    return rows
+
+
+def _band_properties(scenario: Scenario, ftype: str, max_min: int, pace: float) -> dict:
+    return {
+        "type": ftype,
+        "label": _type_label(scenario, ftype),
+        "band": f"within {max_min} min",
+        "max_min": max_min,
+        "m_per_min": _native(float(pace)),
+    }
+
+
+def _facility_layer(frame: pd.DataFrame, city: City, scenario: Scenario) -> Layer:
     if not {"x", "y"} <= set(frame.columns):
         raise ValueError("the facilities table needs columns x and y (the facility's cell)")
-    xs = (frame["x"].to_numpy(dtype=np.float64) + 0.5) * cell_m
-    ys = (frame["y"].to_numpy(dtype=np.float64) + 0.5) * cell_m
-    columns = list(frame.columns)
-    features = []
-    for x, y, row in zip(xs, ys, frame.itertuples(index=False, name=None)):
-        properties = {str(c): _native(v) for c, v in zip(columns, row)}
-        features.append(_feature(coords.geometry(shapely.Point(x, y)), properties))
-    return features
+    xs = (frame["x"].to_numpy(dtype=np.float64) + 0.5) * city.cell_m
+    ys = (frame["y"].to_numpy(dtype=np.float64) + 0.5) * city.cell_m
+    description = f"{scenario.name}: facilities, a point at the centre of each one's cell, facilities.csv's columns"
+    return Layer("facilities", "POINT", list(shapely.points(xs, ys)), _facility_rows(frame, scenario), description)
 
 
-def _community_features(city: City, scenario: Scenario, coords: _Coordinates) -> list[dict]:
+def _community_layer(city: City, scenario: Scenario) -> Layer:
     c = city.cell_m
-    features = []
+    layer = Layer("communities", "POLYGON", description=f"{scenario.name}: communities, their area rectangles")
     for com in scenario.communities:
         x, y, w, h = com.area
-        properties = {
-            "name": com.name,
-            "residents": com.residents,
-            "area": list(com.area),
-            "gates": [list(cell) for cell in com.gate_cells(city.walkable)],
-            "gates_given": com.gates is not None,
-        }
-        features.append(_feature(coords.geometry(shapely.box(x * c, y * c, (x + w) * c, (y + h) * c)), properties))
-    return features
+        layer.geometries.append(shapely.box(x * c, y * c, (x + w) * c, (y + h) * c))
+        gates = ";".join(f"{gx}:{gy}" for gx, gy in com.gate_cells(city.walkable))
+        row = {"name": com.name, "residents": com.residents, "x": x, "y": y, "w": w, "h": h}
+        layer.rows.append(row | {"gates": gates, "gates_given": com.gates is not None})
+    return layer
 
 
-def _blocked_features(city: City, coords: _Coordinates) -> list[dict]:
+def _blocked_layer(city: City, scenario: Scenario) -> Layer:
+    layer = Layer("blocked", "POLYGON", description=f"{scenario.name}: blocked cells, one polygon per connected piece")
     union = cells_union(~np.asarray(city.walkable, dtype=bool), city.cell_m)
-    if shapely.is_empty(union):
-        return []
-    cell_area = city.cell_m**2
-    return [
-        _feature(coords.geometry(piece), {"cells": int(round(piece.area / cell_area))})
-        for piece in shapely.get_parts(union)
-    ]
+    if not shapely.is_empty(union):
+        cell_area = city.cell_m**2
+        for piece in shapely.get_parts(union):
+            layer.geometries.append(piece)
+            layer.rows.append({"cells": int(round(piece.area / cell_area))})
+    return layer
 
 
-def _band_features(
-    city: City, scenario: Scenario, ftype: str, field_m: np.ndarray, pace: float, coords: _Coordinates
-) -> list[dict]:
+def _band_layer(city: City, scenario: Scenario, ftype: str, field_m: np.ndarray, pace: float) -> Layer:
     walkable = np.asarray(city.walkable, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         minutes = (np.asarray(field_m, dtype=np.float64) / pace).reshape(city.height, city.width)
-    label = scenario.types[ftype].label if ftype in scenario.types else ftype
-    features = []
+    description = f"{scenario.name}: walkable cells within 5, 10, 15 minutes of a {ftype} (cumulative)"
+    layer = Layer(f"bands_{ftype}", "MULTIPOLYGON", description=description)
     for max_min in BANDS_MIN:
         mask = walkable & (minutes <= max_min)
-        properties = {
-            "type": ftype,
-            "label": label,
-            "max_min": max_min,
-            "m_per_min": _native(float(pace)),
-            "cells": int(mask.sum()),
-        }
-        features.append(_feature(coords.geometry(cells_union(mask, city.cell_m)), properties))
-    return features
+        layer.geometries.append(cells_union(mask, city.cell_m))
+        layer.rows.append(_band_properties(scenario, ftype, max_min, pace) | {"cells": int(mask.sum())})
+    return layer
+
+
+def grid_layers(
+    city: City,
+    scenario: Scenario,
+    fields_m: dict[str, np.ndarray],
+    paces: dict[str, float],
+    facilities: pd.DataFrame,
+) -> list[Layer]:
+    """The layers of a grid run in grid metres (y southwards): facilities, communities, blocked, then the bands.
+
+    Args:
+        city: The city (grid size, cell size, walkable cells).
+        scenario: Its scenario: communities and facility types' labels.
+        fields_m: Per facility type, metres from every cell (flat, cell = y * width + x) to the
+            nearest facility of the type, inf where unreachable. One bands layer per type.
+        paces: Per type of ``fields_m``, the walking pace (m/min) its bands are drawn at.
+        facilities: One row per facility with at least columns ``x`` and ``y`` (e.g.
+            facilities.csv's, with visits); every column becomes an attribute.
+
+    """
+    layers = [_facility_layer(facilities, city, scenario), _community_layer(city, scenario)]
+    layers.append(_blocked_layer(city, scenario))
+    for ftype, field in fields_m.items():
+        layers.append(_band_layer(city, scenario, ftype, field, float(paces[ftype])))
+    return layers
 
 
 def write_model_geojson(folder: Path, model, facilities: pd.DataFrame | None = None) -> list[Path]:
-    """:func:`write_geojson` for a model: every type's bands at the median own pace of its users.
+    """What ``--geojson`` writes for a model: every type's bands at the median own pace of its users.
 
+    GeoJSON on streets (:func:`write_street_geojson`) and on a grid with ``[grid] origin``
+    (:func:`write_geojson`); the GeoPackage on a grid without one (:func:`write_geopackage`).
     ``facilities`` defaults to facilities.csv's columns without the run's totals (a model that
     has not run, e.g. a scenario ``lifecircle optimize`` proposes).
     """
@@ -252,19 +372,86 @@ def write_model_geojson(folder: Path, model, facilities: pd.DataFrame | None = N
     table = facilities_table(built.city) if facilities is None else facilities
     if isinstance(built.city, StreetCity):
         return write_street_geojson(folder, built.city, model.spec, built.fields_m, paces, table)
+    if model.spec.grid.origin is None:
+        return [write_geopackage(folder, built.city, model.spec, built.fields_m, paces, table)]
     return write_geojson(folder, built.city, model.spec, built.fields_m, paces, table)
 
 
-class _Degrees:
-    """Coordinates already in WGS84 degrees (a street city converts its own)."""
+def write_geopackage(
+    folder: Path,
+    city: City,
+    scenario: Scenario,
+    fields_m: dict[str, np.ndarray],
+    paces: dict[str, float],
+    facilities: pd.DataFrame,
+) -> Path:
+    """Write ``folder/geo/<scenario>.gpkg``: the layers of :func:`grid_layers` in :data:`LOCAL_CRS`.
 
-    def __init__(self, scenario: Scenario, city: StreetCity):
-        self.about = {"scenario": scenario.name, "coordinates": "WGS84 longitude, latitude", "crs_of_metres": city.crs}
+    Easting = x metres, northing = -y metres (north up); rings counter-clockwise outside, clockwise
+    round holes; bands as MultiPolygons. The arguments are :func:`grid_layers`'.
 
-    def geometry(self, geom: shapely.Geometry) -> dict | None:
-        if geom is None or shapely.is_empty(geom):
-            return None
-        return mapping(shapely.orient_polygons(geom, exterior_cw=False))
+    Returns:
+        The file written.
+
+    """
+    out = Path(folder) / GEO_FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    layers = grid_layers(city, scenario, fields_m, paces, facilities)
+    for layer in layers:
+        layer.geometries = [_north_up(g, layer.geometry_type) for g in layer.geometries]
+    return write_gpkg(out / f"{scenario.name}.gpkg", layers, LOCAL_CRS)
+
+
+def _north_up(geom: shapely.Geometry, geometry_type: str) -> shapely.Geometry | None:
+    """A grid-metre geometry with northing = -y, its rings oriented, as ``geometry_type`` (None if empty)."""
+    if shapely.is_empty(geom):
+        return None
+    geom = shapely.transform(geom, lambda xy: xy * [1.0, -1.0] + 0.0)  # + 0.0: northing 0, not -0
+    geom = shapely.orient_polygons(geom, exterior_cw=False)
+    if geometry_type == "MULTIPOLYGON" and geom.geom_type == "Polygon":
+        geom = shapely.MultiPolygon([geom])
+    return geom
+
+
+def write_geojson(
+    folder: Path,
+    city: City,
+    scenario: Scenario,
+    fields_m: dict[str, np.ndarray],
+    paces: dict[str, float],
+    facilities: pd.DataFrame,
+) -> list[Path]:
+    """Write the GeoJSON files of a run on a grid placed by ``[grid] origin`` into ``folder/geo/``.
+
+    Args:
+        folder: The results folder; ``geo/`` is made in it.
+        city: As :func:`grid_layers`.
+        scenario: As :func:`grid_layers`; its ``grid.origin`` places the grid.
+        fields_m: As :func:`grid_layers`.
+        paces: As :func:`grid_layers`.
+        facilities: As :func:`grid_layers`.
+
+    Returns:
+        The files written: facilities, communities, blocked, then the bands in ``fields_m``'s order.
+
+    Raises:
+        ValueError: The grid has no origin (GeoJSON is WGS84 only: :func:`write_geopackage`), or
+            cannot be written (:func:`geojson_problem`).
+
+    """
+    if scenario.grid.origin is None:
+        raise ValueError(f"{scenario.name}: GeoJSON is WGS84 only, and the grid has no [grid] origin")
+    problem = geojson_problem(scenario)
+    if problem:
+        raise ValueError(problem)
+    out = Path(folder) / GEO_FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    coords = _Placed(scenario)
+    written = []
+    for layer in grid_layers(city, scenario, fields_m, paces, facilities):
+        features = [_feature(coords.geometry(g), row) for g, row in zip(layer.geometries, layer.rows)]
+        written.append(_write(out / f"{layer.name}.geojson", layer.name, coords.about, features))
+    return written
 
 
 def _lonlat_of(city: StreetCity):
@@ -286,19 +473,26 @@ def write_street_geojson(
     """The GeoJSON files of a run on streets, in WGS84 (RFC 7946), into ``folder/geo/``.
 
     * ``facilities.geojson``: a Point per facility (its ``lon``, ``lat``), every column of
-      ``facilities`` as properties;
+      ``facilities`` as properties, then ``label``, the type's label;
     * ``communities.geojson``: per community, the convex hull of its homes buffered by 25 m (the
       scenario gives no boundary: a drawing aid, not an area of the model), with ``name``,
       ``residents``, ``homes`` and ``gates`` (their number);
     * ``streets.geojson``: the ways, a LineString each, with ``u``, ``v`` (node ids), ``length_m``;
     * ``bands_<type>.geojson``: per band of 5, 10 and 15 minutes, cumulative, a MultiLineString of
       the pieces of ways within the walk at the type's pace (``model.report.bands``), with
-      ``type``, ``label``, ``max_min``, ``m_per_min`` and ``metres`` (the walking length of the
-      pieces, ``bands.covered_metres``; the lines are drawn straight between the ways' nodes).
+      ``type``, ``label``, ``band``, ``max_min``, ``m_per_min`` and ``metres`` (the walking length
+      of the pieces, ``bands.covered_metres``; the lines are drawn straight between the ways' nodes).
+
+    Degrees are rounded to :data:`DEGREE_DECIMALS` decimals.
     """
     out = Path(folder) / GEO_FOLDER
     out.mkdir(parents=True, exist_ok=True)
-    coords = _Degrees(scenario, city)
+    about = {
+        "scenario": scenario.name,
+        "coordinates": "WGS84 longitude, latitude",
+        "decimals": DEGREE_DECIMALS,
+        "crs_of_metres": city.crs,
+    }
     to_degrees = _lonlat_of(city)
     xy = city.surface.node_xy_m
 
@@ -308,18 +502,13 @@ def write_street_geojson(
         flat = to_degrees(segments.reshape(-1, 2)).reshape(-1, 2, 2)
         return shapely.MultiLineString(list(flat))
 
-    fac_features = [
-        _feature(
-            {"type": "Point", "coordinates": [float(row["lon"]), float(row["lat"])]},
-            {str(c): _native(v) for c, v in row.items()},
-        )
-        for _, row in facilities.iterrows()
-    ]
+    points = shapely.points(facilities["lon"].to_numpy(dtype=float), facilities["lat"].to_numpy(dtype=float))
+    fac_features = [_feature(_geojson_geometry(p), row) for p, row in zip(points, _facility_rows(facilities, scenario))]
     com_features = []
     for ci, com in enumerate(scenario.communities):
         homes = city.homes.loc[city.homes["community"] == ci, "node"].to_numpy()
         hull = shapely.convex_hull(shapely.MultiPoint(xy[homes])).buffer(25.0) if homes.size else None
-        geometry = None if hull is None else coords.geometry(shapely.transform(hull, to_degrees))
+        geometry = None if hull is None else _geojson_geometry(shapely.transform(hull, to_degrees))
         properties = {"name": com.name, "residents": com.residents, "homes": int(homes.size)}
         properties["gates"] = int(city.gates[ci].size)
         com_features.append(_feature(geometry, properties))
@@ -327,64 +516,24 @@ def write_street_geojson(
     ends = to_degrees(np.concatenate([xy[u], xy[v]])).reshape(2, -1, 2)
     street_features = [
         _feature(
-            {"type": "LineString", "coordinates": [ends[0, i].tolist(), ends[1, i].tolist()]},
+            _geojson_geometry(shapely.LineString([ends[0, i], ends[1, i]])),
             {"u": int(city.street_id[u[i]]), "v": int(city.street_id[v[i]]), "length_m": float(length[i])},
         )
         for i in range(u.size)
     ]
     written = [
-        _write(out / "facilities.geojson", "facilities", coords, fac_features),
-        _write(out / "communities.geojson", "communities", coords, com_features),
-        _write(out / "streets.geojson", "streets", coords, street_features),
+        _write(out / "facilities.geojson", "facilities", about, fac_features),
+        _write(out / "communities.geojson", "communities", about, com_features),
+        _write(out / "streets.geojson", "streets", about, street_features),
     ]
     for ftype, field in fields_m.items():
         pace = float(paces[ftype])
-        label = scenario.types[ftype].label if ftype in scenario.types else ftype
         features = []
         for max_min in BANDS_MIN:
             budget = max_min * pace if math.isfinite(pace) else -1.0
             pieces = reached_segments(xy[u], xy[v], field[u], field[v], length, budget)
             metres = float(covered_metres(field[u], field[v], length, budget).sum())
-            properties = {"type": ftype, "label": label, "max_min": max_min, "m_per_min": _native(pace)}
-            properties["metres"] = metres
-            features.append(_feature(coords.geometry(lines(pieces)), properties))
-        written.append(_write(out / f"bands_{ftype}.geojson", f"bands_{ftype}", coords, features))
-    return written
-
-
-def write_geojson(
-    folder: Path,
-    city: City,
-    scenario: Scenario,
-    fields_m: dict[str, np.ndarray],
-    paces: dict[str, float],
-    facilities: pd.DataFrame,
-) -> list[Path]:
-    """Write the GeoJSON files of a run into ``folder/geo/`` (see the module's docstring).
-
-    Args:
-        folder: The results folder; ``geo/`` is made in it.
-        city: The city (grid size, cell size, walkable cells).
-        scenario: Its scenario: communities, facility types' labels and ``grid.origin``.
-        fields_m: Per facility type, metres from every cell (flat, cell = y * width + x) to the
-            nearest facility of the type, inf where unreachable. One bands file per type.
-        paces: Per type of ``fields_m``, the walking pace (m/min) its bands are drawn at.
-        facilities: The facility table to write (e.g. facilities.csv's, with visits): one row per
-            facility with at least columns ``x`` and ``y``; every column becomes a property.
-
-    Returns:
-        The files written: facilities, communities, blocked, then the bands in ``fields_m``'s order.
-
-    """
-    out = Path(folder) / GEO_FOLDER
-    out.mkdir(parents=True, exist_ok=True)
-    coords = _Coordinates(scenario)
-    written = [
-        _write(out / "facilities.geojson", "facilities", coords, _facility_features(facilities, city.cell_m, coords)),
-        _write(out / "communities.geojson", "communities", coords, _community_features(city, scenario, coords)),
-        _write(out / "blocked.geojson", "blocked", coords, _blocked_features(city, coords)),
-    ]
-    for ftype, field in fields_m.items():
-        features = _band_features(city, scenario, ftype, field, paces[ftype], coords)
-        written.append(_write(out / f"bands_{ftype}.geojson", f"bands_{ftype}", coords, features))
+            properties = _band_properties(scenario, ftype, max_min, pace) | {"metres": metres}
+            features.append(_feature(_geojson_geometry(lines(pieces)), properties))
+        written.append(_write(out / f"bands_{ftype}.geojson", f"bands_{ftype}", about, features))
     return written

@@ -138,7 +138,7 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
 
 
 def _write_tables(model, out: Path, summary: dict, contacts: bool, geojson: bool, coverage, series) -> None:
-    """summary.json and the CSV files, and contacts.graphml and geo/*.geojson when asked for.
+    """summary.json and the CSV files, and contacts.graphml and geo/ (GeoJSON or GeoPackage) when asked for.
 
     ``summary`` gains the contacts block with ``contacts``.
     """

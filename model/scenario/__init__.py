@@ -3,13 +3,15 @@
 A scenario is a TOML file (see docs/scenarios.md). :func:`load_scenario` runs this stage's
 pipeline:
 
-1. read the file and, recursively, the file it ``extends`` (:mod:`.files`);
+1. read the file and, recursively, the file it ``extends`` (a path relative to it, or a bundled
+   scenario by name) (:mod:`.files`);
 2. check each file's keys and value shapes against the schema (:mod:`.schema`), and merge the
    files: tables key by key, ``[[communities]]`` and ``[[facilities]]`` appended, an entry with
    the same ``name`` as one in the base replacing it (:mod:`.files`);
 3. check every value of the merged data, collecting *all* problems before reporting them
    (:mod:`.checks`, :mod:`.sites` for facility types, communities and facilities, and
-   :mod:`.streets` for a street scenario's ``[streets]`` table and data files);
+   :mod:`.streets` for a street scenario's ``[streets]`` table and data files), and warn about
+   values outside their plausible ranges (:mod:`.plausible`);
 4. return a frozen :class:`Scenario` (:mod:`.spec`), with the files it was read from and its
    warnings (problems that do not stop a run).
 
@@ -35,6 +37,8 @@ Modules, each using only those above it:
   with importlib.resources), the catalogue.
 * :mod:`.overrides`: dotted-key overrides as a layer on top of the merged files.
 * :mod:`.checker`: :class:`~.checker.Checker`, which collects problems with file and key path.
+* :mod:`.plausible`: the plausible ranges of paces, cell size, minutes and capacities; values
+  outside them are warnings (a slip of units?).
 * :mod:`.sites`: the semantic checks of facility types, communities and facilities.
 * :mod:`.streets`: the ``[streets]`` table of a street scenario and its CSV data files
   (docs/streets.md): the CRS, the network, homes, gates and the facilities file.
@@ -54,6 +58,8 @@ from .fields import FIELDS, CatalogueField
 from .files import DEFAULT_SCENARIO, SCENARIO_DIR, bundled_scenarios, load_catalogue, resolve_scenario_path
 from .kinds import AgeBand, parse_band, parse_windows
 from .limits import MAX_AGE, MAX_CELLS, MAX_RESIDENTS, MAX_TRIES
+from .plausible import LEVEL as PLAUSIBLE_LEVEL
+from .plausible import Plausible
 from .schema import STREET_FILES, override_kind
 from .spec import (
     COMPOSITIONS,
@@ -76,6 +82,7 @@ __all__ = [
     "MAX_CELLS",
     "MAX_RESIDENTS",
     "MAX_TRIES",
+    "PLAUSIBLE_LEVEL",
     "SCENARIO_DIR",
     "STREET_FILES",
     "AgeBand",
@@ -85,6 +92,7 @@ __all__ = [
     "FacilityType",
     "Grid",
     "Pace",
+    "Plausible",
     "Households",
     "COMPOSITIONS",
     "Problem",

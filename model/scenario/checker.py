@@ -35,7 +35,7 @@ class Checker:
         self.raw = raw
         self.top = top_file
         self.problems = problems
-        self.warnings: list[Problem] = []
+        self.warnings: list[Problem] = list(raw.warnings)
 
     def where(self, key: str) -> str:
         """Return the file that set ``key`` (its own, or the nearest table that set it)."""

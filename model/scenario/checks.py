@@ -2,8 +2,8 @@
 
 The checks of the grid, the population, walking and the simulation settings are here, those of
 facility types, communities and facilities in :mod:`.sites`, those of a street network's
-``[streets]`` table and data files in :mod:`.streets`; all record what they find in a
-:class:`~.checker.Checker`.
+``[streets]`` table and data files in :mod:`.streets`, the warnings of values outside their
+plausible ranges in :mod:`.plausible`; all record what they find in a :class:`~.checker.Checker`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .files import read_chain, resolve_scenario_path
 from .kinds import KIND_WORDS, AgeBand, is_number, kind_ok, parse_time
 from .limits import MAX_AGE, MAX_CELLS, MAX_LAT, MAX_LEARNING_PENALTY_MIN, MAX_LON, MAX_NAME_BYTES, MAX_RESIDENTS
 from .overrides import apply_overrides, overrides_layer
+from .plausible import check_plausible
 from .sites import check_communities, check_facilities, check_types
 from .spec import (
     COMPOSITIONS,
@@ -277,6 +278,7 @@ def load_scenario(
     if total > MAX_RESIDENTS:
         c.bad("communities", f"{total:,} residents in all is more than this version handles ({MAX_RESIDENTS:,})")
     streets, facilities = _streets_and_facilities(c, place, grid, communities, types, type_names)
+    check_plausible(c)
     if problems:
         raise ScenarioError(problems)
     return Scenario(

@@ -1,5 +1,10 @@
 """Scenario files on disk: finding them, reading TOML, merging a file with the bases it ``extends``.
 
+A base is a file relative to the folder of the file that names it or, when there is no such file,
+a bundled scenario by name (:func:`base_path`). A ``[[facilities]]`` entry replaces the base's
+facility of its ``name``, or the one it names in ``replaces`` (an unknown name there is a
+problem; a new name close to one of the base's, a warning).
+
 Also reads the built-in facility catalogue (model/catalogue.toml). The bundled scenarios are the
 package data of ``model.bundled_scenarios`` (the repository's scenarios/ folder), found with
 importlib.resources so that an installed wheel finds them as well as a checkout.
@@ -8,8 +13,10 @@ importlib.resources so that an installed wheel finds them as well as a checkout.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -53,6 +60,8 @@ class Raw:
         files: Resolved paths: the file itself first, then its base, the base's base, ...
         folders: The folder of the file that set each path value ("streets.nodes" -> folder):
             a path is relative to the file that gives it.
+        warnings: Warnings found while merging: an entry whose new name is close to a name of
+            the base (a move that a typo turned into an addition?).
 
     """
 
@@ -61,6 +70,7 @@ class Raw:
     lists: dict[str, list[Entry]]
     files: list[Path]  # resolved paths: the file itself first, then its base, the base's base, ...
     folders: dict[str, Path] = field(default_factory=dict)  # "streets.nodes" -> folder of the file that set it
+    warnings: list[Problem] = field(default_factory=list)  # found while merging (a name close to a base's)
 
 
 def _read_toml(path: Path, referrer: tuple[str, str] | None, problems: list[Problem], given: str) -> dict | None:
@@ -164,7 +174,11 @@ def read_chain(
     file = path.name
     check_shape(data, SCHEMA, "", file, problems)
     if "extends" in data:
-        base = read_chain(path.parent / data["extends"], (*chain, path), (file, "extends"), problems)
+        found = base_path(path.parent, data["extends"])
+        if found is None:
+            problems.append(Problem(file, "extends", _base_not_found(path.parent, data["extends"])))
+            return None
+        base = read_chain(found, (*chain, path), (file, "extends"), problems)
         if base is None:
             return None
     else:
@@ -175,9 +189,50 @@ def read_chain(
     merge_tables(base.data, tables, base.origin, file)
     for key in data.get("streets", {}):  # its paths are relative to this file's folder
         base.folders[f"streets.{key}"] = path.parent
-    for section in LIST_SECTIONS:
-        _merge_entries(base.lists[section], data.get(section, []), file)
+    _merge_entries(base.lists["communities"], data.get("communities", []), file)
+    # an unnamed facility of a base is known by its generated name only on a grid (on streets the
+    # facilities file's rows, read later, are numbered first)
+    _merge_facilities(base, data.get("facilities", []), file, problems, generated="streets" not in base.data)
     return base
+
+
+def base_path(folder: Path, extends: str) -> Path | None:
+    """The file an ``extends`` value names: a file beside the referring file, else a bundled scenario.
+
+    A path relative to ``folder`` (the referring file's folder) is taken when such a file exists;
+    otherwise a bare name ("wuhai_life_circle" or "wuhai_life_circle.toml", no folder part) is the
+    bundled scenario of that name, as ``lifecircle run NAME`` finds it. A name the OS refuses (a
+    NUL character, too long) is kept as a path: reading it reports why.
+
+    Args:
+        folder: The folder of the file that holds the ``extends``.
+        extends: Its value.
+
+    Returns:
+        The base file, or None when there is neither such a file nor such a bundled scenario.
+
+    """
+    path = folder / extends
+    if _is_file(path) or "\x00" in extends:
+        return path
+    if _is_bare(extends):
+        found = bundled_scenarios().get(_stem(extends))
+        if found is not None:
+            return found
+    if _is_dir(path) or _exists(path) is not False:
+        return path  # a folder, or a path that cannot be looked at: reading it says what is wrong
+    return None
+
+
+def _base_not_found(folder: Path, extends: str) -> str:
+    """Say that an ``extends`` names no file and no bundled scenario, with the closest bundled names."""
+    names = list(bundled_scenarios())
+    close = difflib.get_close_matches(_stem(Path(extends).name), names, n=3, cutoff=0.6)
+    hint = f" (did you mean the bundled {' or '.join(repr(n) for n in close)}?)" if close else ""
+    path = os.path.normpath(folder / extends)
+    if not _is_bare(extends):
+        return f"file not found: {path}{hint}"
+    return f"no file {path} and no bundled scenario {_stem(extends)!r}{hint}; `lifecircle scenarios` lists them"
 
 
 def _resolved(path: Path, where: tuple[str, str], problems: list[Problem]) -> Path | None:
@@ -193,10 +248,25 @@ def _resolved(path: Path, where: tuple[str, str], problems: list[Problem]) -> Pa
         return None
 
 
-def _merge_entries(entries: list[Entry], new: list[dict], file: str) -> None:
-    """Append a file's entries of a list section to its base's, an entry named as one of the base's replacing it."""
-    n_base, replaced = len(entries), set()
-    for i, entry in enumerate(new):
+def _merge_entries(
+    entries: list[Entry],
+    new: list[dict],
+    file: str,
+    indexes: Sequence[int] | None = None,
+    skip: set[int] | None = None,
+) -> None:
+    """Append a file's entries of a list section to its base's, an entry named as one of the base's replacing it.
+
+    Args:
+        entries: The base's entries (changed in place).
+        new: The file's entries.
+        file: The file's name.
+        indexes: Each new entry's position in its list in the file (default: 0, 1, ...).
+        skip: Base entries replaced already (by ``replaces``): a same name is then a second entry.
+
+    """
+    n_base, replaced = len(entries), set(skip or ())
+    for i, entry in zip(range(len(new)) if indexes is None else indexes, new, strict=True):
         name = entry.get("name")
         # only an entry of a base is replaced: a name used twice in this file is reported later
         same = [j for j in range(n_base) if name is not None and entries[j].data.get("name") == name]
@@ -205,6 +275,125 @@ def _merge_entries(entries: list[Entry], new: list[dict], file: str) -> None:
             replaced.add(same[0])
         else:
             entries.append(Entry(entry, file, i))
+
+
+def facility_names(types: Sequence[object], names: Sequence[str | None]) -> list[str]:
+    """The name of each facility: its own, or "<type> <n>" for an unnamed one.
+
+    n is the facility's position among those of its type, in order; if a facility was given
+    that name explicitly, the next free number, so that names stay unique.
+
+    Args:
+        types: Each facility's type.
+        names: Each facility's own name; None or "" for an unnamed one.
+
+    Returns:
+        The names, in order.
+
+    """
+    counts: dict[object, int] = {}
+    taken = {n for n in names if n}
+    out = []
+    for ftype, name in zip(types, names, strict=True):
+        counts[ftype] = counts.get(ftype, 0) + 1
+        if name:
+            out.append(name)
+            continue
+        n = counts[ftype]
+        while f"{ftype} {n}" in taken:
+            n += 1
+        taken.add(f"{ftype} {n}")
+        out.append(f"{ftype} {n}")
+    return out
+
+
+def _merge_facilities(base: Raw, new: list[dict], file: str, problems: list[Problem], generated: bool) -> None:
+    """Merge a file's ``[[facilities]]`` into its base's: ``replaces`` and same names replace, others append.
+
+    An entry with ``replaces`` takes the place of the base's facility of that name (a generated
+    name, "park 2", too when ``generated``), with that facility's values for the keys it does not
+    give, its name included: a problem if no facility of the base has the name (with the closest
+    names), or if another entry of the file replaces it already. An entry without ``replaces``
+    is merged as a community entry is (:func:`_merge_entries`); if its name is new but close to
+    a name of the base (not only in its numbers), a warning asks whether a move was meant.
+    """
+    entries = base.lists["facilities"]
+    n_base = len(entries)
+    own = [e.data.get("name") for e in entries]
+    names = facility_names([e.data.get("type") for e in entries], own) if generated else own
+    replaced: dict[int, int] = {}  # base entry -> the entry of this file that replaces it
+    plain = []
+    for i, entry in enumerate(new):
+        target = entry.get("replaces")
+        if target is None:
+            plain.append((i, entry))
+            continue
+        key = f"facilities[{i}].replaces"
+        j = next((j for j in range(n_base) if names[j] == target), None)
+        if j is None:
+            problems.append(Problem(file, key, _no_such_facility(target, names, n_base, generated)))
+        elif j in replaced:
+            problems.append(Problem(file, key, f"facility {target!r} is replaced already by facilities[{replaced[j]}]"))
+        else:
+            replaced[j] = i
+            merged = {**entries[j].data, "name": target, **{k: v for k, v in entry.items() if k != "replaces"}}
+            entries[j] = Entry(merged, file, i)
+    base_names = [n for n in names if n]
+    for i, entry in plain:
+        name = entry.get("name")
+        if name is None or name in own:
+            continue
+        if name in names:  # the generated name of an unnamed facility of the base
+            base.warnings.append(Problem(file, f"facilities[{i}].name", _generated_name(name)))
+        else:
+            _warn_close_name(base, name, base_names, file, i)
+    _merge_entries(entries, [e for _, e in plain], file, [i for i, _ in plain], skip=set(replaced))
+
+
+def _no_such_facility(target: str, names: list, n_base: int, generated: bool) -> str:
+    """Say that no facility of the base is named ``target``, with the closest names."""
+    streets = (
+        ""
+        if generated
+        else " (on streets only a base's named [[facilities]] entries can be replaced, not rows of its facilities file)"
+    )
+    if not n_base:
+        return f"replaces names a facility of a base, but the files below this one have no [[facilities]]{streets}"
+    close = difflib.get_close_matches(target, [n for n in names if n], n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(repr(n) for n in close)}?)" if close else ""
+    return f"no facility of the base is named {target!r}{hint}{streets}"
+
+
+def _generated_name(name: str) -> str:
+    """The warning for a new entry given the generated name of an unnamed facility of the base: it adds one."""
+    return (
+        f"{name!r} is the generated name of an unnamed facility of the base: this entry adds a facility "
+        f"of that name and the base's is renamed; to move it, replaces = {name!r}"
+    )
+
+
+def _letters(name: str) -> str:
+    """``name`` without digits, spaces and punctuation: what tells a new facility from a numbered sibling."""
+    return re.sub(r"[\d\W_]+", "", name)
+
+
+def _warn_close_name(base: Raw, name: str, base_names: list[str], file: str, i: int) -> None:
+    """Warn if a new facility name is close to one of the base's: a move that a typo made an addition?
+
+    Names that differ only in their numbers, spaces or punctuation ("Canteen 2" beside "Canteen 1",
+    "park added 1 (2)" beside "park added 1") are new facilities.
+    """
+    close = difflib.get_close_matches(name, base_names, n=1, cutoff=0.8)
+    if not close or _letters(close[0]) == _letters(name):
+        return
+    base.warnings.append(
+        Problem(
+            file,
+            f"facilities[{i}].name",
+            f"no facility of the base is named {name!r}, so this entry adds a facility; did you mean "
+            f"{close[0]!r}? To move that one, give its name exactly, or replaces = {close[0]!r} (which is checked)",
+        )
+    )
 
 
 def load_catalogue() -> dict[str, dict]:
@@ -272,6 +461,14 @@ def _is_file(path: Path) -> bool:
         return path.is_file()
     except (OSError, ValueError):
         return False
+
+
+def _exists(path: Path) -> bool | None:
+    """Whether anything exists at ``path``; None for names the OS refuses to look at (too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return None
 
 
 def _is_dir(path: Path) -> bool:

@@ -19,7 +19,15 @@ from .kinds import KIND_WORDS, kind_ok
 # Kinds of a key: a kind of value (model/scenario/kinds.py), a dict (a table with its own schema)
 # or a list of one dict (a list of tables, [[communities]])
 _COMMUNITY = {"name": "str", "area": "rect", "residents": "int", "groups": "shares", "gates": "cells"}
-_FACILITY = {"type": "str", "at": "cell", "at_m": "xy", "capacity": "int", "name": "str", "osm_id": "int"}
+_FACILITY = {
+    "type": "str",
+    "at": "cell",
+    "at_m": "xy",
+    "capacity": "int",
+    "name": "str",
+    "osm_id": "int",
+    "replaces": "str",
+}
 # [streets]: the CRS and the data files (docs/streets.md), read by model/scenario/streets.py
 STREET_FILES = ("nodes", "edges", "homes", "facilities", "gates")
 _STREETS = {"crs": "str", **dict.fromkeys(STREET_FILES, "str")}

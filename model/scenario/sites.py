@@ -20,7 +20,7 @@ import numpy as np
 
 from .checker import Checker
 from .fields import FIELD_BY_NAME, FIELDS, entry_problems, type_attributes
-from .files import Entry, load_catalogue
+from .files import Entry, facility_names, load_catalogue
 from .kinds import KIND_WORDS, kind_ok
 from .limits import MAX_RESIDENTS
 from .schema import suggest
@@ -391,19 +391,8 @@ def _check_cell(c: Checker, grid: Grid, at: list[int], path: str, file: str) -> 
 def _named(sites: list[FacilitySite]) -> tuple[FacilitySite, ...]:
     """Name the unnamed facilities "<type> <n>", n their position among their type's in file order.
 
-    If a facility was given that name explicitly, the next free number: names stay unique.
+    If a facility was given that name explicitly, the next free number: names stay unique
+    (:func:`~.files.facility_names`, the rule ``replaces`` also finds a base's facilities by).
     """
-    counts: dict[str, int] = {}
-    taken = {f.name for f in sites if f.name}
-    named = []
-    for f in sites:
-        counts[f.type] = counts.get(f.type, 0) + 1
-        if f.name:
-            named.append(f)
-            continue
-        n = counts[f.type]
-        while f"{f.type} {n}" in taken:
-            n += 1
-        taken.add(f"{f.type} {n}")
-        named.append(replace(f, name=f"{f.type} {n}"))
-    return tuple(named)
+    names = facility_names([f.type for f in sites], [f.name for f in sites])
+    return tuple(f if f.name else replace(f, name=name) for f, name in zip(sites, names, strict=True))

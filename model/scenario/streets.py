@@ -38,6 +38,7 @@ import numpy as np
 
 from .checker import Checker
 from .errors import Problem
+from .plausible import CAPACITY
 from .schema import STREET_FILES, suggest
 from .spec import Community, FacilitySite, FacilityType, Streets
 
@@ -405,6 +406,18 @@ def _facilities(
     return tuple(sites), taken
 
 
+def _warn_capacities(c: Checker, rows: _Rows) -> None:
+    """Warn, with the file and line, about every capacity of the facilities file outside its plausible range."""
+    for i, text in enumerate(rows.columns.get("capacity", [])):
+        try:
+            capacity = int(text.strip())
+        except ValueError:  # empty (the type's), or not an integer (reported)
+            continue
+        message = CAPACITY.outside(capacity) if capacity > 0 else None
+        if message is not None:
+            c.warnings.append(Problem(rows.label, "capacity", message, rows.lines[i]))
+
+
 # --------------------------------------------------------------------------- the table
 
 
@@ -513,6 +526,7 @@ def _parts(
         out.gates = (np.zeros(0, dtype=np.int64), np.zeros((0, 2)))
     if usable("facilities"):
         out.sites, out.taken = _facilities(rows["facilities"], types, type_names)
+        _warn_capacities(c, rows["facilities"])
     for r in rows.values():
         r.close()
     return out

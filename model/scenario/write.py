@@ -6,8 +6,10 @@ facilities in the same order). A run writes it, so that its results folder says 
 was simulated, whatever the scenario file ``extends`` and whatever the catalogue held then.
 
 A street scenario's data files are not copied: its ``[streets]`` table names them by absolute
-path (``Streets.digest`` in run.json says which contents were read), and the facilities of its
-facilities file stay there.
+path (``Streets.digest`` in run.json says which contents were read), or by their path relative to
+the written file's folder for a file that should move with them (the page's saved plans), and
+the facilities of its facilities file stay there. :func:`extend_toml` names its base so that the
+file can be moved: a bundled scenario by name, any other file by a relative path.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import tomli_w
 
 from .errors import Problem
 from .fields import type_entry
-from .files import read_chain
+from .files import SCENARIO_DIR, base_path, bundled_scenarios, read_chain
 from .kinds import AgeBand, format_time
 from .spec import FacilitySite, Scenario
 
@@ -32,8 +34,23 @@ def _bands(table: dict[AgeBand, float]) -> dict[str, float]:
     return {str(band): value for band, value in table.items()}
 
 
-def _place(s: Scenario) -> tuple[str, dict[str, Any]]:
-    """("grid", its table) or ("streets", its table, the data files by absolute path)."""
+def _data_file(path: Path, folder: Path | None) -> str:
+    """A street data file as the written ``[streets]`` table names it.
+
+    By absolute path without ``folder``; with one, relative to it (forward slashes), unless the
+    file is bundled with the package (a relative path into an installation breaks when the file is
+    moved) or lies on another drive.
+    """
+    if folder is None or Path(path).resolve().is_relative_to(SCENARIO_DIR.resolve()):
+        return str(path)
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), folder)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
+def _place(s: Scenario, folder: Path | None = None) -> tuple[str, dict[str, Any]]:
+    """("grid", its table) or ("streets", its table, the data files as :func:`_data_file` names them)."""
     if s.streets is None:
         grid: dict[str, Any] = {"width": s.grid.width, "height": s.grid.height, "cell_m": s.grid.cell_m}
         if s.grid.origin is not None:  # only when given: no origin is not a value TOML can write
@@ -41,7 +58,7 @@ def _place(s: Scenario) -> tuple[str, dict[str, Any]]:
         grid["blocked"] = [list(r) for r in s.grid.blocked]
         return "grid", grid
     files = dict(zip(s.streets.file_keys, s.streets.files, strict=True))
-    return "streets", {"crs": s.streets.crs, **{key: str(path) for key, path in files.items()}}
+    return "streets", {"crs": s.streets.crs, **{key: _data_file(path, folder) for key, path in files.items()}}
 
 
 def _facility(f: FacilitySite, on_streets: bool) -> dict[str, Any]:
@@ -69,7 +86,7 @@ def _facilities(s: Scenario, place: dict[str, Any]) -> list[dict[str, Any]]:
     return [_facility(f, True) for f in s.facilities]
 
 
-def _data(s: Scenario) -> dict[str, Any]:
+def _data(s: Scenario, folder: Path | None = None) -> dict[str, Any]:
     """The scenario as the tables of a scenario file, without ``extends``."""
     sim = s.simulation
     communities = []
@@ -83,7 +100,7 @@ def _data(s: Scenario) -> dict[str, Any]:
         if com.gates is not None:  # only when given: without, the default gate is a rule, not a value
             entry["gates"] = [list(cell) for cell in com.gates]
         communities.append(entry)
-    key, place = _place(s)
+    key, place = _place(s, folder)
     return {
         "name": s.name,
         "description": s.description,
@@ -179,7 +196,7 @@ def _text(data: dict[str, Any]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def scenario_toml(scenario: Scenario) -> str:
+def scenario_toml(scenario: Scenario, relative_to: Path | None = None) -> str:
     """Write the resolved scenario as the text of a TOML scenario file.
 
     Every value is written out: the grid, population, walking and simulation tables with every
@@ -188,12 +205,17 @@ def scenario_toml(scenario: Scenario) -> str:
     ``extends``: the file stands alone, and loading it gives a scenario equal to ``scenario``.
     The optional ``grid.origin`` and a community's ``gates`` are written only when given.
 
-    A street scenario's ``[streets]`` table names its data files by absolute path; the
-    facilities of its facilities file stay in that file (while ``scenario.facilities`` starts
-    with them unchanged: ``Streets.file_facilities``), the others are written with ``at_m``.
+    A street scenario's ``[streets]`` table names its data files by absolute path (a run's
+    scenario.toml), or relative to ``relative_to``; the facilities of its facilities file stay in
+    that file (while ``scenario.facilities`` starts with them unchanged:
+    ``Streets.file_facilities``), the others are written with ``at_m``.
 
     Args:
         scenario: A loaded scenario.
+        relative_to: The folder the file will be written in, for a file that should move with the
+            street data files of the user's (the page's saved plans): they are then named by their
+            path relative to it; the package's own data files still by absolute path. None: every
+            data file by absolute path.
 
     Returns:
         The TOML text, starting with a comment that says where it comes from.
@@ -208,9 +230,11 @@ def scenario_toml(scenario: Scenario) -> str:
         "# file gives the same scenario. Where the facility types' numbers come from: their source tables.",
     ]
     if scenario.streets is not None:
-        header.append(f"# The street network's data files (by absolute path) had sha256 {scenario.streets.digest}.")
+        how = "by absolute path" if relative_to is None else "relative to this file"
+        header.append(f"# The street network's data files ({how}) had sha256 {scenario.streets.digest}.")
     header.append("")
-    return "\n".join(_comment(line) for line in header) + "\n" + _text(_data(scenario))
+    folder = None if relative_to is None else Path(relative_to).resolve()
+    return "\n".join(_comment(line) for line in header) + "\n" + _text(_data(scenario, folder))
 
 
 def _on_streets(source: Path) -> bool:
@@ -218,6 +242,34 @@ def _on_streets(source: Path) -> bool:
     problems: list[Problem] = []
     raw = read_chain(Path(source), (), None, problems, str(source))
     return raw is not None and "streets" in raw.data
+
+
+def extends_value(source: Path, target: Path) -> str:
+    """What a file written at ``target`` puts in ``extends`` to name ``source``, so that it can be moved.
+
+    A bundled scenario is named by its name ("wuhai_life_circle"): the file then finds it wherever
+    it is moved and wherever the package is installed. Any other file is named by its path
+    relative to ``target``'s folder, with forward slashes: the two can be moved together. (A
+    file named as the bundled scenario beside ``target`` would take precedence over it: the
+    relative path is written then.)
+
+    Args:
+        source: The base scenario file.
+        target: Where the file that extends it will be written.
+
+    Returns:
+        The value of ``extends``.
+
+    """
+    source = Path(source).resolve()
+    folder = Path(target).resolve().parent
+    bundled = {p.resolve(): stem for stem, p in bundled_scenarios().items()}
+    if source in bundled and base_path(folder, bundled[source]) == bundled_scenarios()[bundled[source]]:
+        return bundled[source]
+    try:
+        return Path(os.path.relpath(source, folder)).as_posix()
+    except ValueError:  # another drive (Windows): no relative path
+        return source.as_posix()
 
 
 def extend_toml(
@@ -239,8 +291,9 @@ def extend_toml(
 
     Args:
         source: The scenario file to extend.
-        target: Where the new file will be written; ``extends`` is the path of ``source``
-            relative to its folder (with forward slashes), as a scenario file gives it.
+        target: Where the new file will be written; ``extends`` names ``source`` so that the
+            file can be moved (:func:`extends_value`): a bundled scenario by its name, any other
+            file by its path relative to ``target``'s folder (with forward slashes).
         name: The new scenario's name.
         facilities: The added facilities as (type, x, y, name): a cell on the grid, metres on
             streets. A name that a facility of the base already has replaces that facility
@@ -255,8 +308,7 @@ def extend_toml(
 
     """
     on_streets = _on_streets(source) if streets is None else streets
-    relative = Path(os.path.relpath(Path(source).resolve(), Path(target).resolve().parent)).as_posix()
-    blocks = ["\n".join(_lines({"name": name, "extends": relative}))]
+    blocks = ["\n".join(_lines({"name": name, "extends": extends_value(source, target)}))]
     for t, x, y, n in facilities:
         at = {"at_m": [float(x), float(y)]} if on_streets else {"at": [x, y]}
         blocks.append("\n".join(["[[facilities]]", *_lines({"type": t, **at, "name": n})]))

@@ -12,7 +12,9 @@ Mesa's own (``mesa.experimental.scenarios.Scenario``), and SolaraViz's Reset pas
 those as ``scenario=`` to a model whose ``__init__`` takes a parameter of that name.
 
 A plan is saved as a scenario file that ``extends`` the original and adds the new facilities
-(``model.scenario.extend_toml``, as ``lifecircle optimize`` writes). A file that extends
+(``model.scenario.extend_toml``, as ``lifecircle optimize`` writes: a bundled original by its
+name, a file of the user's by its path relative to the saved file, so that the file can be moved
+with it). A file that extends
 another can add or replace facilities but not remove one, so a plan that removes facilities is
 saved as the resolved scenario without them (as ``lifecircle optimize --remove`` does).
 
@@ -400,7 +402,7 @@ def save_plan(model: PageModel, target: Path) -> str:
     changes = f"{len(plan.added)} added, {len(plan.removed)} removed"
     if plan.removed:
         how = f"lifecircle serve: the plan of {base.name} ({changes}), resolved (a file that extends cannot remove)"
-        text = f"# {how}\n" + scenario_toml(replace(plan.apply(base), name=name))
+        text = f"# {how}\n" + scenario_toml(replace(plan.apply(base), name=name), relative_to=target.parent)
     else:
         added = [(f.type, f.x, f.y, f.name) for f in plan.new_sites(base)]
         text = extend_toml(base.path, target, name, added, f"lifecircle serve: the plan of {base.name} ({changes})")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 from matplotlib.colors import to_rgba
@@ -398,3 +399,45 @@ def test_a_moved_and_a_new_site_are_marked_on_the_street_comparison_maps(tmp_pat
     labels = {h.get_label() for h in _legend_handles(side, first)}
     assert {"new site", "moved site (dotted: from where it stood)"} <= labels
     assert "closed site (where it stood)" not in labels  # only what is drawn
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_batch_charts_draw_in_either_language(tmp_path, drawn, language):
+    """Sweep, Morris and Sobol' charts from hand-made tables: each point and bar where the table puts it."""
+    from model.report.drawing import batch
+
+    summary = pd.DataFrame(
+        {
+            "scenario": ["demo"] * 3,
+            "metric": ["coverage.elderly_care"] * 3,
+            "cap": [10, 20, 30],
+            "mean": [0.4, 0.5, 0.6],
+            "ci95_low": [0.35, 0.45, 0.55],
+            "ci95_high": [0.45, 0.55, 0.65],
+            "n": [5] * 3,
+        }
+    )
+    morris = pd.DataFrame(
+        {"metric": "m", "parameter": ["a", "b"], "mu_star": [0.2, 0.5], "sigma": [0.1, 0.3], "mu_star_conf": 0.05}
+    )
+    sobol = pd.DataFrame(
+        {"metric": "m", "parameter": ["a", "b"], "S1": [0.2, 0.5], "S1_conf": 0.05, "ST": [0.3, 0.6], "ST_conf": 0.1}
+    )
+    lang.use(language)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            batch.plot_sweep(tmp_path / "sweep.png", summary, "coverage.elderly_care", "cap", ["cap"])
+            batch.plot_morris(tmp_path / "morris.png", morris, "m")
+            batch.plot_sobol(tmp_path / "sobol.png", sobol, "m")
+    finally:
+        lang.use()
+    (sweep, _), (screening, kwargs), (indices, _) = drawn
+    assert np.allclose(sweep.axes[0].lines[0].get_xydata(), [(10, 0.4), (20, 0.5), (30, 0.6)])
+    named = {t.get_text(): t.xy for t in screening.axes[0].texts}
+    assert named == {"a": (0.2, 0.1), "b": (0.5, 0.3)}
+    heights = [round(p.get_height(), 9) for p in indices.axes[0].patches]
+    assert heights == [0.2, 0.5, 0.3, 0.6]  # S1 of a and b, then ST
+    for fig, kwargs in drawn:
+        assert bool(CJK.search(_title(fig) + fig.axes[0].get_ylabel())) == (language == "zh"), _title(fig)
+        assert min(t.get_fontsize() for t in _texts(kwargs)) >= MIN_PT

@@ -86,7 +86,7 @@ def plot_morris(path: Path, table: pd.DataFrame, metric: str) -> None:
     rows = table[table["metric"] == metric]
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     ax.errorbar(rows["mu_star"], rows["sigma"], xerr=rows["mu_star_conf"], fmt="o", color="#2c7bb6", capsize=3)
-    for _, r in rows.iterrows():
+    for _row, r in rows.iterrows():
         ax.annotate(r["parameter"], (r["mu_star"], r["sigma"]), fontsize=7.5, xytext=(4, 3), textcoords="offset points")
     top = np.nanmax(np.r_[rows["mu_star"].to_numpy(dtype=float), rows["sigma"].to_numpy(dtype=float), 0.0])
     if np.isfinite(top) and top > 0:

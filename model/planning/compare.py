@@ -119,36 +119,39 @@ def home_cells(model) -> np.ndarray:
     return mask.reshape(city.height, city.width)
 
 
-def _type_maps(models: list, t: str, out: Path, maps_dir: Path) -> list[Path]:
-    """The side-by-side access maps of type ``t`` and the minutes gained or lost; paths relative to ``out``."""
+def _type_maps(models: list, t: str, out: Path, maps_dir: Path, sites: pd.DataFrame | None = None) -> list[Path]:
+    """The side-by-side access maps of type ``t`` and the minutes gained or lost; paths relative to ``out``.
+
+    ``sites``: the type's site table (model/planning/sites.py), whose new, moved and closed sites the maps mark.
+    """
     from model.report.drawing import compare as charts
 
     pace = shared_pace(models, t)
     if models[0].spec.streets is not None:
-        return _street_type_maps(models, t, pace, out, maps_dir)
+        return _street_type_maps(models, t, pace, out, maps_dir, sites)
     minutes = [home_minutes(m, t, pace) for m in models]
     side = maps_dir / f"{t}_side_by_side.png"
-    charts.plot_side_by_side(side, models, minutes, t, pace)
+    charts.plot_side_by_side(side, models, minutes, t, pace, sites)
     drawn = [side.relative_to(out)]
     homes = home_cells(models[0])
     for model, mins in zip(models[1:], minutes[1:], strict=True):
         diff = maps_dir / f"{t}_minutes_{model.spec.name}_minus_{models[0].spec.name}.png"
-        charts.plot_difference(diff, models[0], model, minutes[0], mins, homes, t)
+        charts.plot_difference(diff, models[0], model, minutes[0], mins, homes, t, sites)
         drawn.append(diff.relative_to(out))
     return drawn
 
 
-def _street_type_maps(models: list, t: str, pace: float, out: Path, maps_dir: Path) -> list[Path]:
+def _street_type_maps(models: list, t: str, pace: float, out: Path, maps_dir: Path, sites=None) -> list[Path]:
     """:func:`_type_maps` on streets: the bands along the ways side by side, the change at every home."""
     from model.report.drawing import streets as charts
 
     side = maps_dir / f"{t}_side_by_side.png"
-    charts.plot_street_side_by_side(side, models, [type_field(m, t) for m in models], t, pace)
+    charts.plot_street_side_by_side(side, models, [type_field(m, t) for m in models], t, pace, sites)
     drawn = [side.relative_to(out)]
     before = home_minutes(models[0], t, pace)
     for model in models[1:]:
         diff = maps_dir / f"{t}_minutes_{model.spec.name}_minus_{models[0].spec.name}.png"
-        charts.plot_street_difference(diff, models[0], model, before, home_minutes(model, t, pace), t)
+        charts.plot_street_difference(diff, models[0], model, before, home_minutes(model, t, pace), t, sites)
         drawn.append(diff.relative_to(out))
     return drawn
 
@@ -246,11 +249,11 @@ def _write_comparison(
     maps_dir = out / "maps"
     maps_dir.mkdir(exist_ok=True)
     changed = changed_types(models)
-    maps = {t: _type_maps(models, t, out, maps_dir) for t in changed}
     sites = {}
     for t in changed:
         sites[t] = site_table(models, t)
         _csv(sites[t], out / f"sites_{t}.csv")
+    maps = {t: _type_maps(models, t, out, maps_dir, sites[t]) for t in changed}
     if changed:
         who = maps_dir / "who_gained.png"
         charts.plot_who_gained(who, group_table, names, changed)

@@ -153,13 +153,16 @@ def type_marks(ax, ftype: str, x, y, size: float = SITE_SIZE, zorder: float = 5)
 def site_status(sites: pd.DataFrame, scenario: str) -> pd.DataFrame:
     """The sites of ``scenario`` in a site table, each with its status, moved sites with where they stood.
 
-    ``sites`` has model/planning/sites.py's columns (scenario, status, name, x, y; status kept,
-    new or closed against the first scenario). A new site whose name is that of a closed one is
-    the closed one moved: one row, status "moved", at the new place, with the old in ``from_x``,
-    ``from_y``. Returns columns status, name, x, y, from_x, from_y.
+    ``sites`` has model/planning/sites.py's columns (scenario, status, name, x, y, from_x, from_y;
+    status kept, new, moved or closed against the first scenario; a moved site's old place in
+    ``from_x``, ``from_y``). A table without moved rows is read as before: a new site whose name
+    is that of a closed one is the closed one moved, one row at the new place with the old in
+    ``from_x``, ``from_y``. Returns columns status, name, x, y, from_x, from_y.
     """
     rows = sites.loc[sites["scenario"] == scenario, ["status", "name", "x", "y"]].reset_index(drop=True)
-    rows["from_x"], rows["from_y"] = np.nan, np.nan
+    for column in ("from_x", "from_y"):
+        given = column in sites.columns
+        rows[column] = sites.loc[sites["scenario"] == scenario, column].to_numpy(dtype=float) if given else np.nan
     closed = rows[rows["status"] == "closed"]
     old = closed.drop_duplicates("name").set_index("name")
     moved = (rows["status"] == "new") & rows["name"].isin(old.index)

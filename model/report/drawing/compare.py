@@ -22,6 +22,16 @@ from model.report.lang import Phrases
 
 _ = Phrases(
     {
+        "{value}\n(few users)": "{value}\n（使用者过少）",
+        "by age band": "按年龄段",
+        "by group": "按群体",
+        "change in percentage points": "变化（百分点）",
+        "type, option": "类型，方案",
+        "Who gained coverage: users within the type's own level, each option minus {first}\n"
+        "bar: mean over seeds; whisker: 95% interval; pale, hatched: too few users to rank": (
+            "谁的覆盖增加了：在该类型层级以内的使用者，各方案减 {first}\n"
+            "柱：各随机种子的均值；须线：95% 区间；浅色斜线：使用者过少，不排序"
+        ),
         "{ftype}: walking time to the nearest {label}, at {pace:.1f} m/min (the median pace of its users)": (
             "{ftype}：到最近的 {label} 的步行时间，步速 {pace:.1f} 米/分钟（其使用者步速的中位数）"
         ),
@@ -197,17 +207,20 @@ def plot_who_gained(path: Path, groups: pd.DataFrame, names: list[str], types: l
                 k += 1
         ax.axhline(0, color="black", lw=0.8)
         ax.set_xticks(range(len(values)))
-        ax.set_xticklabels([f"{v}\n(few users)" if v in few else v for v in values], fontsize=10)
+        ax.set_xticklabels([_("{value}\n(few users)", value=v) if v in few else v for v in values], fontsize=10)
         ax.tick_params(axis="y", labelsize=10)
-        ax.set_title(f"by {'age band' if by == 'age' else 'group'}", fontsize=12)
+        ax.set_title(_("by age band") if by == "age" else _("by group"), fontsize=12)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("change in percentage points", fontsize=10)
+    axes[0].set_ylabel(_("change in percentage points"), fontsize=10)
     axes[1].legend(
-        handles=handles, fontsize=10, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), title="type, option"
+        handles=handles, fontsize=10, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1), title=_("type, option")
     )
     fig.suptitle(
-        f"Who gained coverage: users within the type's own level, each option minus {first}\n"
-        "bar: mean over seeds; whisker: 95% interval; pale, hatched: too few users to rank",
+        _(
+            "Who gained coverage: users within the type's own level, each option minus {first}\n"
+            "bar: mean over seeds; whisker: 95% interval; pale, hatched: too few users to rank",
+            first=first,
+        ),
         fontsize=12,
     )
     fig.tight_layout()

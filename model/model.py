@@ -270,6 +270,7 @@ class LifeCircleModel(mesa.Model):
             self._waiting_by_type(),
             self._day_totals,
             self.engine.escort_totals(),
+            self.engine.turn_aways(),
         )
 
     def _waiting_by_type(self) -> np.ndarray:
@@ -302,6 +303,10 @@ class LifeCircleModel(mesa.Model):
     def unmet_counts(self) -> np.ndarray:
         """Wanted visits not served, per resident (rows) and facility type (columns)."""
         return self.engine.unmet_counts()
+
+    def turn_aways(self) -> dict[str, np.ndarray]:
+        """Every turn-away so far: resident, facility, tick, choice_rank (``Engine.turn_aways``)."""
+        return self.engine.turn_aways()
 
     def escort_totals(self) -> dict[str, np.ndarray]:
         """Per resident over the run so far: escort_min, given_up_escort, no_escort (docs/metrics.md)."""

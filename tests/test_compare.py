@@ -38,7 +38,9 @@ def compared(tmp_path_factory):
     base = write_small(folder, residents=150)
     variant = folder / "more_care.toml"
     variant.write_text(VARIANT.format(name="more_care", base=base.as_posix()), encoding="utf-8")
-    done = cli("compare", str(base), str(variant), "--seed", "4", "--out", "out", "--quiet", cwd=folder)
+    done = cli(
+        "compare", str(base), str(variant), "--seed", "4", "--replicates", "1", "--out", "out", "--quiet", cwd=folder
+    )
     assert done.returncode == 0, done.stderr
     return folder / "out", done
 
@@ -46,7 +48,11 @@ def compared(tmp_path_factory):
 def test_comparison_csv_is_each_runs_summary_and_the_difference(compared):
     out, _ = compared
     table = pd.read_csv(out / "comparison.csv").set_index("metric")
-    assert list(table.columns) == ["small", "more_care", "diff_more_care"]
+    # the columns of one seed, as before --replicates; then those added (no interval with one seed)
+    assert list(table.columns)[:3] == ["small", "more_care", "diff_more_care"]
+    assert list(table.columns)[3:] == ["replicates", "diff_more_care_lo", "diff_more_care_hi", "beyond_noise_more_care"]
+    assert (table["replicates"] == 1).all() and table["diff_more_care_lo"].isna().all()
+    assert table["beyond_noise_more_care"].isna().all()
     a = flatten(json.loads((out / "small" / "summary.json").read_text()))
     b = flatten(json.loads((out / "more_care" / "summary.json").read_text()))
     checked = 0
@@ -81,12 +87,13 @@ def test_report_maps_and_group_table(compared):
 
 @pytest.mark.parametrize(
     "args",
-    [["demo"], ["demo", "demo"], ["demo", "dmeo"]],
-    ids=["one scenario", "same name twice", "unknown name"],
+    [["demo"], ["demo", "demo"], ["demo", "dmeo"], ["demo", "wuhai_life_circle", "--replicates", "0"]],
+    ids=["one scenario", "same name twice", "unknown name", "no replicates"],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, args):
     done = cli("compare", *args, "--out", "out", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--replicates" in done.stderr or "--replicates" not in args
     assert not (tmp_path / "out").exists()
 
 
@@ -155,7 +162,8 @@ def test_headline_shows_coverage_by_age_band_and_group(compared):
         b = rows.loc[rows["scenario"] == "more_care", "within_level"].item()
         users = rows.loc[rows["scenario"] == "small", "users"].item()
         label = f"ages {value}" if by == "age" else value
-        line = f"| elderly_care | {label} | {users:,} | {a:.1%} | {b:.1%} | {100 * (b - a):+.1f} pp |"
+        few = " (few users)" if users < 100 else ""
+        line = f"| elderly_care | {label} | {users:,}{few} | {a:.1%} | {b:.1%} | {100 * (b - a):+.1f} pp |"
         assert line in report, line
     assert "| park |" not in report.split("## What changed")[0].split("by age band and by group")[1]
 
@@ -192,3 +200,202 @@ def test_static_baseline_beside_each_scenario(compared):
         assert agent == pytest.approx(flats[name]["usage.park.visits"], abs=0.051)
         assert static == pytest.approx(flats[name]["static.usage.park.visits"], abs=0.051)
         assert diff == pytest.approx(agent - static, abs=0.11)
+
+
+# --replicates: the base and an option that closes the only elderly care centre (cutting both
+# communities off), moves a named park and adds a named market
+NAMED_PARK = '\n[[facilities]]\ntype = "park"\nat = [5, 2]\nname = "Riverside park"\n'
+CLOSED_CARE = '[[facilities]]\ntype = "elderly_care"\nat = [12, 5]\n'
+SEEDS = (4, 5, 6)
+
+
+@pytest.fixture(scope="module")
+def replicated(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("replicated")
+    base = write_small(folder, residents=150, extra=NAMED_PARK)
+    text = base.read_text(encoding="utf-8")
+    assert CLOSED_CARE in text
+    plan = text.replace('name = "small"', 'name = "plan"').replace(CLOSED_CARE, "")
+    plan = plan.replace("at = [5, 2]", "at = [6, 9]")
+    plan += '\n[[facilities]]\ntype = "market"\nat = [16, 3]\nname = "North market"\n'
+    (folder / "plan.toml").write_text(plan, encoding="utf-8")
+    done = cli("compare", "small.toml", "plan.toml", "--seed", "4", "--replicates", "3", "--out", "out", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder / "out", done
+
+
+def _per_seed(out, name):
+    return [flatten(json.loads((out / "replicates" / name / f"summary_seed{s}.json").read_text())) for s in SEEDS]
+
+
+def test_paired_interval_is_students_t_on_the_per_seed_differences(replicated):
+    """comparison.csv's difference and interval against scipy.stats.t on the differences of the per-seed summaries."""
+    from scipy import stats
+
+    out, done = replicated
+    assert "seed 4" in done.stderr and "seed 6" in done.stderr and "seed 7" not in done.stderr
+    table = pd.read_csv(out / "comparison.csv").set_index("metric")
+    base, plan = _per_seed(out, "small"), _per_seed(out, "plan")
+    assert flatten(json.loads((out / "small" / "summary.json").read_text())) == base[0]  # the first seed's folder
+    t = stats.t.ppf(0.975, len(SEEDS) - 1)
+    checked = 0
+    assert table.loc["seed", "small"] == "4-6" and pd.isna(table.loc["seed", "diff_plan"])  # the seeds, not a mean
+    for key in table.index.drop("seed"):
+        a, b = [f.get(key) for f in base], [f.get(key) for f in plan]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in a + b):
+            continue
+        diffs = [y - x for x, y in zip(a, b, strict=True)]
+        mean = sum(diffs) / 3
+        sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / 2)
+        row = table.loc[key]
+        assert float(row["small"]) == pytest.approx(sum(a) / 3, rel=1e-9, abs=1e-12), key
+        assert float(row["diff_plan"]) == pytest.approx(mean, rel=1e-9, abs=1e-12), key
+        assert float(row["diff_plan_lo"]) == pytest.approx(mean - t * sd / math.sqrt(3), rel=1e-9, abs=1e-9), key
+        assert float(row["diff_plan_hi"]) == pytest.approx(mean + t * sd / math.sqrt(3), rel=1e-9, abs=1e-9), key
+        low, high = mean - t * sd / math.sqrt(3), mean + t * sd / math.sqrt(3)
+        if abs(low) > 1e-9 and abs(high) > 1e-9:  # not on the edge
+            assert row["beyond_noise_plan"] == (low > 0 or high < 0), key
+        checked += 1
+    assert checked > 100
+    assert (table["replicates"] == 3).all()
+
+
+def test_beyond_noise_on_a_constructed_case():
+    """Three seeds, t(0.975, 2) = 4.302653: diffs 0.5 each (no spread) are beyond noise; -1, 1, -1 are not;
+    1, 2, 3 (mean 2, half width 4.302653 / sqrt 3 = 2.484) are not; 2, 3, 4 (low +0.516) are."""
+    from model.planning.replicates import comparison_table
+
+    a = [{"x": 1.0, "y": 1.0, "u": 0.0, "v": 0.0, "name": "k"} for _ in range(3)]
+    b = [
+        {"x": 1.5, "y": 0.0, "u": 1.0, "v": 2.0, "name": "k"},
+        {"x": 1.5, "y": 2.0, "u": 2.0, "v": 3.0, "name": "k"},
+        {"x": 1.5, "y": 0.0, "u": 3.0, "v": 4.0, "name": "k"},
+    ]
+    table = comparison_table({"a": a, "b": b}).set_index("metric")
+    assert table.loc["x", "diff_b_lo"] == pytest.approx(0.5) and table.loc["x", "diff_b_hi"] == pytest.approx(0.5)
+    assert table.loc["u", "diff_b_lo"] == pytest.approx(2 - 2.484, abs=1e-3)
+    assert table.loc["v", "diff_b_lo"] == pytest.approx(3 - 2.484, abs=1e-3)
+    assert table.loc["y", "diff_b_hi"] == pytest.approx(-1 / 3 + 4.302653 * math.sqrt(4 / 3) / math.sqrt(3), abs=1e-5)
+    assert table["beyond_noise_b"].to_dict() == {"x": True, "y": False, "u": False, "v": True, "name": None}
+    one = comparison_table({"a": a[:1], "b": b[:1]}).set_index("metric")
+    assert one.loc["u", "diff_b"] == 1.0 and math.isnan(one.loc["u", "diff_b_lo"])
+    assert one["beyond_noise_b"].isna().all()
+
+
+def test_a_closure_that_cuts_communities_off_is_the_first_line(replicated):
+    out, done = replicated
+    lines = (out / "comparison.md").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("**CUT OFF**: in plan, the ")
+    cut = [line for line in lines[: lines.index(next(x for x in lines if x.startswith("# ")))] if line]
+    assert {("West" in line, "East" in line) for line in cut} == {(True, False), (False, True)}
+    for line in cut:
+        assert "elderly_care users of" in line and "within the cut-off (30 min)" in line
+        assert line.endswith("closed: elderly_care at (12, 5).")  # unnamed: type and cell
+    assert "CUT OFF: in plan" in done.stdout
+    # the residents who lose the cut-off: on the first seed, every elder within 30 minutes in the base
+    residents = pd.read_csv(out / "small" / "residents.csv")
+    elders = residents[residents["age"] >= 60]
+    per_seed = pd.read_csv(out / "replicates" / "communities_by_type.csv")
+    mine = per_seed[(per_seed["scenario"] == "plan") & (per_seed["type"] == "elderly_care") & (per_seed["seed"] == 4)]
+    for community, part in elders.groupby("community"):
+        row = mine[mine["community"] == community].iloc[0]
+        assert row["users"] == len(part)
+        assert row["lost_cutoff"] == (part["min_elderly_care"] <= 30).sum() > 0
+        assert row["within_cutoff"] == 0 and row["within_15"] == 0
+    table = pd.read_csv(out / "communities_by_type.csv", keep_default_na=False)
+    care = table[(table["scenario"] == "plan") & (table["type"] == "elderly_care")]
+    assert set(care["cut_off"]) == {"cut-off"}
+    assert set(table.loc[(table["scenario"] == "plan") & (table["type"] == "market"), "cut_off"]) == {""}
+
+
+def test_closed_moved_and_new_sites_are_named(replicated):
+    out, _ = replicated
+    report = (out / "comparison.md").read_text(encoding="utf-8")
+    section = report.split("## Sites closed, moved and new")[1].split("## ")[0]
+    assert "- plan, elderly_care: closed: elderly_care at (12, 5)." in section
+    assert "- plan, park: moved: Riverside park (from (5, 2) to (6, 9))." in section
+    assert "- plan, market: new: North market." in section
+    parks = pd.read_csv(out / "sites_park.csv")
+    moved = parks[parks["status"] == "moved"]
+    assert moved[["scenario", "name", "x", "y", "from_x", "from_y"]].values.tolist() == [
+        ["plan", "Riverside park", 6, 9, 5.0, 2.0]
+    ]
+    assert "closed" not in set(parks["status"])  # the moved park is not also closed
+
+
+def test_groups_with_few_users_are_flagged_not_ranked(replicated):
+    out, _ = replicated
+    groups = pd.read_csv(out / "groups.csv")
+    per_seed = pd.read_csv(out / "replicates" / "groups.csv")
+    mean_users = per_seed.groupby(["scenario", "type", "by", "value"])["users"].mean()
+    for _, row in groups.iterrows():
+        users = mean_users[(row["scenario"], row["type"], row["by"], row["value"])]
+        assert row["few_users"] == (users < 100)
+        assert row["users"] == round(users)
+    assert groups["few_users"].any() and not groups["few_users"].all()
+    report = (out / "comparison.md").read_text(encoding="utf-8")
+    few = groups[groups["few_users"] & (groups["scenario"] == "small")]
+    changed = report.split("## What changed, and for whom")[1].split("## ")[0]
+    ranked = 0
+    for part in changed.split("\n**")[1:]:  # one part per changed type: "park** (facilities moved ...)"
+        t = part.split("**")[0]
+        line = next(x for x in part.splitlines() if x.startswith("- plan:"))
+        if t == "elderly_care":  # every group of the elders has fewer than 100 users: none ranked
+            assert "most gained" not in line
+            continue
+        named = line.split("most gained: ")[1]
+        for _, g in few[few["type"] == t].iterrows():
+            assert f"{g['by']} {g['value']} (" not in named, line
+        ranked += 1
+    assert ranked == 2  # park and market
+    for _, g in few[few["type"] == "park"].iterrows():
+        label = f"ages {g['value']}" if g["by"] == "age" else g["value"]
+        assert f"| park | {label} | {g['users']:,} (few users) |" in report
+
+
+def test_report_html_is_self_contained_and_pdf_has_pages(replicated):
+    import re
+
+    out, _ = replicated
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert re.findall(r"""(?:src|href)\s*=\s*["'](?!data:)""", page) == []
+    assert page.count("<img ") == len(list((out / "maps").glob("*.png"))) >= 3
+    assert "<table>" in page and "life circle complete" in page and "CUT OFF" in page
+    assert page.index("CUT OFF") < page.index("<h1>")
+    assert "Student&#x27;s t with 2 degrees of freedom" in page  # the method
+    pdf = (out / "report.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) > 1
+
+
+def test_chinese_report_on_a_tiny_closure(tmp_path):
+    """--lang zh --excel on two tiny scenarios named in Chinese: closing the park by 东区 leaves its residents
+    21.7 minutes from the other (26 cells of 50 m at 60 m/min): cut off within 15 minutes, the first line."""
+    from tests.conftest import community, write_tiny
+
+    parks = '[[facilities]]\ntype = "park"\nat = [2, 0]\nname = "河滨公园"\n'
+    east = '\n[[facilities]]\ntype = "park"\nat = [27, 0]\n'
+    homes = community(1, 0, 10, name="滨河社区") + "\n" + community(28, 0, 10, name="东区")
+    for name, facilities in (("乌海现状", parks + east), ("乌海方案一", parks)):
+        write_tiny(tmp_path, width=30, height=1, communities=homes, facilities=facilities, types="", name=name)
+    done = cli(
+        "compare", "乌海现状.toml", "乌海方案一.toml", "--replicates", "2", "--lang", "zh", "--excel", "--quiet",
+        "--out", "out", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    lines = (out / "comparison.md").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == (
+        "**断供**: in 乌海方案一, the 10 park users of 东区 have none within 15 minutes (100.0% had one in 乌海现状); "
+        "closed: park at (27, 0)."
+    )
+    assert "# 方案比较: 乌海现状 vs 乌海方案一" in lines and "## 谁受损失：按社区" in lines
+    assert any(line.startswith("| 社区 | 设施类型 | 使用者 |") for line in lines)
+    for name in ("comparison.csv", "groups.csv", "communities_by_type.csv", "replicates/groups.csv"):
+        assert (out / name).read_bytes().startswith("\ufeff".encode()), name
+    by_type = pd.read_csv(out / "communities_by_type.csv", encoding="utf-8-sig", keep_default_na=False)
+    east_row = by_type[(by_type["scenario"] == "乌海方案一") & (by_type["community"] == "东区")].iloc[0]
+    assert east_row["cut_off"] == "15 min"
+    assert float(east_row["lost_15"]) == 10 and float(east_row["lost_cutoff"]) == 0
+    assert float(east_row["mean_min"]) == pytest.approx(26 * 50 / 60)
+    assert "<h2>谁受损失：按社区</h2>" in (out / "report.html").read_text(encoding="utf-8")

@@ -41,7 +41,7 @@ daily_prob = 0.6
 capacity = 3
 daily_prob = 0.6
 """
-DETERMINISTIC = ("summary.json", "residents.csv", "facilities.csv", "visits.csv", "timeseries.csv")
+DETERMINISTIC = ("summary.json", "residents.csv", "facilities.csv", "visits.csv", "turned_away.csv", "timeseries.csv")
 BAD_DAYS = ("0", "-1", "abc", "1.5")
 
 
@@ -140,6 +140,8 @@ def test_files_and_contract_keys(runs, name):
         assert set(summary["usage"][t]) == {
             "visits",
             "turned_away",
+            "turned_away_people",
+            "turned_away_visits",
             "unmet_share",
             "mean_walk_min",
             "own_pace_within_15",
@@ -294,15 +296,22 @@ def test_usage_recomputes_from_the_files(runs, name):
     visits["near_home"] = [home[r] in from_facility[f] for r, f in zip(visits["resident"], visits["facility"])]
     checked = 0
     types = list(dict.fromkeys(facilities["type"]))
+    turned = pd.read_csv(finished(runs, name) / "turned_away.csv")
+    assert turned.groupby("facility").size().reindex(facilities["id"], fill_value=0).tolist() == list(
+        facilities["turned_away"]
+    )
     for t in types:
         u = summary["usage"][t]
         mine = visits[visits["type"] == t]
         fac = facilities[facilities["type"] == t]
         unmet = int(residents[f"unmet_{t}"].sum())
         walks = list(mine["walk_min"])
+        gave_up = turned[turned["type"] == t]  # the turn-away log: one row per attempt
         expected = {
             "visits": len(mine) / DAYS,
             "turned_away": fac["turned_away"].sum() / DAYS,
+            "turned_away_people": len(gave_up[["day", "resident"]].drop_duplicates()) / DAYS,
+            "turned_away_visits": (gave_up["choice_rank"] == 1).sum() / DAYS,
             "unmet_share": unmet / (len(mine) + unmet) if len(mine) + unmet else None,
             "mean_walk_min": sum(walks) / len(walks) if walks else None,
             "own_pace_within_15": sum(w <= 15.0 for w in walks) / len(walks) if walks else None,

@@ -279,7 +279,8 @@ def check_by_day(got, visits, series, queue, tick_min, days, unmet_total, turned
     """A type's ``by_day`` and ``change`` against visits.csv (its ``day``) and timeseries.csv, day by day; the
     day's unmet and turned-away counts add up to residents.csv's and facilities.csv's totals."""
     by_day = got["by_day"]
-    assert set(by_day) == {"displaced_share", "wait_person_min", "peak_queue", "unmet", "turned_away"}
+    figures = {"displaced_share", "wait_person_min", "peak_queue", "unmet", "turned_away", "turned_away_people"}
+    assert set(by_day) == figures
     assert all(len(values) == days for values in by_day.values())
     for d in range(days):
         today = visits[visits["day"] == d]
@@ -291,6 +292,10 @@ def check_by_day(got, visits, series, queue, tick_min, days, unmet_total, turned
             assert by_day["displaced_share"][d] == pytest.approx(share, rel=1e-12)
         assert by_day["wait_person_min"][d] == pytest.approx(day_queue.sum() * tick_min, rel=1e-12)
         assert by_day["peak_queue"][d] == int(day_queue.max())
+        # the people turned away that day: at most one per turn-away, and at least every resident who
+        # was served that day at a later choice (visits.csv: a choice rank of 2 or more follows a turn-away)
+        displaced_people = today.loc[today["choice_rank"] >= 2, "resident"].nunique()
+        assert displaced_people <= by_day["turned_away_people"][d] <= by_day["turned_away"][d]
     assert sum(by_day["unmet"]) == unmet_total and sum(by_day["turned_away"]) == turned_total
     assert all(value >= 0 for value in by_day["unmet"] + by_day["turned_away"])
     for key, values in by_day.items():

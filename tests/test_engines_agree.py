@@ -45,6 +45,8 @@ def figures(summary) -> dict[str, float]:
         for key in (
             "visits",
             "turned_away",
+            "turned_away_people",
+            "turned_away_visits",
             "unmet_share",
             "mean_walk_min",
             "own_pace_within_15",

@@ -122,3 +122,12 @@ def test_a_missing_chinese_font_is_said_for_a_chinese_scenario_and_stops_lang_zh
     assert main(["run", "demo", "--lang", "zh", "--out", str(out), "--quiet"]) == 2
     assert "pip install mplfonts" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_every_drawing_module_of_the_results_has_its_phrase_book():
+    """The pictures of run, compare and batch (not the page's, live.py) each keep their Chinese beside their code."""
+    from model.report.drawing import batch, charts, compare, furniture, maps, streets
+
+    for module in (batch, charts, compare, furniture, maps, streets):
+        assert isinstance(module._, lang.Phrases) and module._ in lang.BOOKS, module.__name__
+        assert module._.zh, module.__name__

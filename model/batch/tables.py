@@ -15,12 +15,11 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from model.batch.design import RunSpec
+from model.measures.intervals import t_half_width
 
 PROVENANCE = ("scenario_sha256", "scenario_files_sha256", "catalogue_sha256", "code_sha256")
-CONFIDENCE = 0.95
 
 
 def runs_table(runs: list[RunSpec], records: dict[str, dict], parameters: list[str]) -> pd.DataFrame:
@@ -72,9 +71,7 @@ def summary_table(results: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
     grouped = results.groupby(keys, sort=False, dropna=False)["value"]
     out = grouped.agg(n="count", mean="mean", std="std").reset_index()
     n = out["n"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * out["std"].to_numpy() / np.sqrt(n)
-    half = np.where(n > 1, half, np.nan)
+    half = t_half_width(out["std"].to_numpy(), n)
     out["ci95_low"] = out["mean"] - half
     out["ci95_high"] = out["mean"] + half
     return out[columns]

@@ -17,6 +17,7 @@ from model.cli.common import (
     staged,
     use_language,
 )
+from model.planning import DEFAULT_REPLICATES
 from model.scenario import load_scenario
 
 
@@ -26,6 +27,13 @@ def add_parser(sub) -> None:
     cmp.add_argument("scenarios", nargs="+", help="two or more scenario files or bundled names; the first is the base")
     cmp.add_argument("--seed", type=seed_type, help="the seed of every run (default: the first scenario's)")
     cmp.add_argument("--days", type=positive_int, default=1, help="days of daily life (default 1)")
+    cmp.add_argument(
+        "--replicates",
+        type=positive_int,
+        default=DEFAULT_REPLICATES,
+        help=f"seeds every scenario runs on, paired: --seed, --seed + 1, ... (default {DEFAULT_REPLICATES}; "
+        "1: one seed, no intervals)",
+    )
     cmp.add_argument("--out", type=Path, help="output folder (default: results/compare-<first>-<time>)")
     cmp.add_argument(
         "--overwrite",
@@ -65,7 +73,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     drawing.start_drawing_process()  # draws each run's maps beside its tables
     with staged(out, "comparison") as work:  # the whole comparison folder, renamed to out when complete
-        report = compare(scenarios, work, seed=args.seed, days=args.days, quiet=args.quiet, geojson=args.geojson)
+        report = compare(
+            scenarios,
+            work,
+            seed=args.seed,
+            days=args.days,
+            quiet=args.quiet,
+            geojson=args.geojson,
+            replicates=args.replicates,
+        )
     print(report, end="")
     print(f"results written to {out}")
     return 0

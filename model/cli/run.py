@@ -265,14 +265,16 @@ def print_usage(summary: dict, out, reference_m_per_min: float | None = None) ->
     types = {t: u for t, u in usage.items() if isinstance(u, dict)}
     print(f"  daily life over {summary['days']:,} day(s), {summary['engine']} engine:", file=out)
     print(
-        f"  {'facility type':<16}{'visits/day':>12}{'turned away/day':>17}{'unmet % wanted':>16}"
+        f"  {'facility type':<16}{'visits/day':>12}{'turned away/day':>17}{'people turned away/day':>24}"
+        f"{'unmet % wanted':>16}"
         f"{'mean walk min':>15}{'15-min usage %':>16}{'own walk <=15 min %':>21}{'peak/capacity':>15}"
         f"{'peak per 1000 m2':>18}",
         file=out,
     )
     for t, u in types.items():
         print(
-            f"  {t:<16}{u['visits']:>12,.1f}{u['turned_away']:>17,.1f}{fmt(u['unmet_share'], '>16.1%')}"
+            f"  {t:<16}{u['visits']:>12,.1f}{u['turned_away']:>17,.1f}{u['turned_away_people']:>24,.1f}"
+            f"{fmt(u['unmet_share'], '>16.1%')}"
             f"{fmt(u['mean_walk_min'], '>15.1f')}{fmt(u['fifteen_minute_usage'], '>16.0%')}"
             f"{fmt(u['own_pace_within_15'], '>21.0%')}{fmt(u['peak_occupancy_ratio'], '>15.2f')}"
             f"{fmt(u.get('peak_people_per_1000m2'), '>18.1f')}",

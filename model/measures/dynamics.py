@@ -103,7 +103,7 @@ def dynamics(
 
 
 # The figures of each day (``by_day``) and their change from the first day to the last (``change``)
-BY_DAY = ("displaced_share", "wait_person_min", "peak_queue", "unmet", "turned_away")
+BY_DAY = ("displaced_share", "wait_person_min", "peak_queue", "unmet", "turned_away", "turned_away_people")
 
 
 def dynamics_by_day(
@@ -115,6 +115,7 @@ def dynamics_by_day(
     tick_min: float,
     unmet_by_day: NDArray[np.int64],
     turned_away_by_day: NDArray[np.int64],
+    turned_away_people_by_day: NDArray[np.int64],
     type_names: Sequence[str],
     days: int,
 ) -> dict:
@@ -122,7 +123,8 @@ def dynamics_by_day(
 
     Day d's figures are those of :func:`dynamics` over the visits and ticks of day d alone:
     displaced_share of the visits that arrived on day d, wait_person_min (person-minutes waited
-    on day d) and peak_queue over the ticks of day d, unmet and turned_away counted on day d.
+    on day d) and peak_queue over the ticks of day d, unmet, turned_away and turned_away_people
+    counted on day d.
 
     Args:
         visit_type: Type index of each completed visit.
@@ -133,6 +135,8 @@ def dynamics_by_day(
         tick_min: Minutes per tick (Δ).
         unmet_by_day: Wanted visits not served, per day (rows) and type (columns).
         turned_away_by_day: Arrivals that gave up at the type's facilities, per day and type.
+        turned_away_people_by_day: Residents turned away at least once at the type's facilities,
+            per day and type.
         type_names: Names of the type indices.
         days: Days simulated (D).
 
@@ -153,5 +157,6 @@ def dynamics_by_day(
             by_day["peak_queue"].append(peak_queue(queue)[0])
             by_day["unmet"].append(int(unmet_by_day[d, t]))
             by_day["turned_away"].append(int(turned_away_by_day[d, t]))
+            by_day["turned_away_people"].append(int(turned_away_people_by_day[d, t]))
         out[name] = {"by_day": by_day, "change": {key: values[-1] - values[0] for key, values in by_day.items()}}
     return out

@@ -33,6 +33,7 @@ from model.measures.sfca import sfca_summary, two_step_fca
 from model.measures.static import static_baseline
 from model.simulation.clock import MINUTES_PER_DAY
 from model.simulation.context import RunContext
+from model.simulation.visits import TURN_AWAY_COLUMNS
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,6 +206,7 @@ def summarise(
     waiting: np.ndarray | None = None,
     day_totals: dict[str, np.ndarray] | None = None,
     escorts: dict[str, np.ndarray] | None = None,
+    turn_aways: dict[str, np.ndarray] | None = None,
 ) -> dict:
     """summary.json of a run: access, enrolment, usage, dynamics and mixing.
 
@@ -222,6 +224,8 @@ def summarise(
             per-day dynamics of a run of several days; None (or rows of days not over yet): 0.
         escorts: Per resident, ``escort_min``, ``given_up_escort`` and ``no_escort``
             (``Engine.escort_totals``); read only with households.
+        turn_aways: The turn-away log so far, one row per turn-away: ``resident``, ``facility``,
+            ``tick``, ``choice_rank`` (``Engine.turn_aways``); None: nobody turned away.
 
     Returns:
         The dict of summary.json (without ``contacts``); ``static`` is the static baseline
@@ -233,6 +237,13 @@ def summarise(
     summary["engine"] = context.engine_name
     summary["days"] = context.days
     summary["enrolment"] = enrolment_summary(context)
+    n_types = len(context.city.types)
+    if turn_aways is None:
+        turn_aways = {key: np.zeros(0, dtype=np.int64) for key in TURN_AWAY_COLUMNS}
+    turn_type = context.facility_type[turn_aways["facility"]]
+    people_by_day = usage.turned_away_people_by_day(
+        turn_aways["resident"], turn_type, context.clock.day(turn_aways["tick"]), context.days, n_types
+    )
     visits = context.visit_log.columns()
     totals = facility_totals
     fac = context.city.facilities
@@ -250,6 +261,8 @@ def summarise(
         near_home=metres <= limit_m,
         facility_type=context.facility_type,
         turned_away=totals["turned_away"],
+        turned_away_people=people_by_day.sum(axis=0),
+        turned_away_visits=usage.turned_away_visits(turn_type, turn_aways["choice_rank"], n_types),
         peak_occupancy=totals["peak_occupancy"],
         capacity=fac["capacity"].to_numpy(),
         area_m2=[context.spec.types[t].area_m2 for t in context.city.types],
@@ -288,6 +301,7 @@ def summarise(
             tick_min=context.clock.tick_min,
             unmet_by_day=day_totals.get("unmet", zeros),
             turned_away_by_day=day_totals.get("turned_away", zeros),
+            turned_away_people_by_day=people_by_day,
             type_names=context.city.types,
             days=context.days,
         )

@@ -77,12 +77,46 @@ def people_per_1000m2(peak_occupancy: ArrayLike, area_m2: ArrayLike) -> float:
     return float((peak / area * PER_M2).max()) if peak.size else float("nan")
 
 
+def turned_away_people_by_day(
+    resident: NDArray[np.int64], turn_type: NDArray[np.int64], turn_day: NDArray[np.int64], days: int, n_types: int
+) -> NDArray[np.int64]:
+    """|P_k,d|: the residents turned away at least once at a facility of type k on day d ("Usage" in docs/metrics.md).
+
+    Args:
+        resident: Resident of each turn-away (a row of the turn-away log).
+        turn_type: Type index of the facility of each turn-away.
+        turn_day: Day of each turn-away.
+        days: Days simulated (D).
+        n_types: Number of type indices.
+
+    Returns:
+        Counts per day (rows) and type (columns): each resident once a day and type, however
+        often it was turned away there that day.
+    """
+    out = np.zeros((days, n_types), dtype=np.int64)
+    if len(resident):
+        triples = np.unique(np.stack([turn_day, turn_type, resident]).astype(np.int64), axis=1)
+        np.add.at(out, (triples[0], triples[1]), 1)
+    return out
+
+
+def turned_away_visits(turn_type: NDArray[np.int64], choice_rank: NDArray[np.int64], n_types: int) -> NDArray[np.int64]:
+    """W_k: wanted visits of type k that met at least one turn-away ("Usage" in docs/metrics.md).
+
+    A wanted visit's first turn-away is the one at its trip's first choice (``choice_rank`` 1);
+    later ones are retries of the same wanted visit at its next choices.
+    """
+    return np.bincount(np.asarray(turn_type)[np.asarray(choice_rank) == 1], minlength=n_types).astype(np.int64)
+
+
 def facility_usage(
     visit_type: NDArray[np.int64],
     walk_min: NDArray[np.float64],
     near_home: NDArray[np.bool_],
     facility_type: NDArray[np.int64],
     turned_away: NDArray[np.int64],
+    turned_away_people: NDArray[np.int64],
+    turned_away_visits: NDArray[np.int64],
     peak_occupancy: NDArray[np.int64],
     capacity: NDArray[np.int64],
     area_m2: Sequence[float | None],
@@ -98,7 +132,10 @@ def facility_usage(
         near_home: Whether each completed visit's destination lies within 15 minutes of home at
             the reference pace (:func:`fifteen_minute_usage`).
         facility_type: Type index of each facility.
-        turned_away: Turned-away arrivals per facility (whole run).
+        turned_away: Turned-away arrivals per facility (whole run): attempts, each give-up once.
+        turned_away_people: Per type, residents turned away at least once at the type's
+            facilities, summed over the days (whole run: resident-days).
+        turned_away_visits: Per type, wanted visits that met at least one turn-away (whole run).
         peak_occupancy: Most visitors present at once per facility.
         capacity: Capacity per facility.
         area_m2: Area of each facility of a type, per type index (None: not an open space
@@ -110,9 +147,11 @@ def facility_usage(
     Returns:
         When some of :data:`EVERYDAY_TYPES` are present, first ``"fifteen_minute_usage"`` and
         ``"unmet_share"`` over the completed and wanted visits of those types together; then
-        ``{type: {"visits", "turned_away", "unmet_share", "mean_walk_min", "own_pace_within_15",
-        "fifteen_minute_usage", "peak_occupancy_ratio"}}``, with ``"peak_people_per_1000m2"``
-        too for a type with an area: visits and turned_away per day; unmet_share over the run;
+        ``{type: {"visits", "turned_away", "turned_away_people", "turned_away_visits", "unmet_share",
+        "mean_walk_min", "own_pace_within_15", "fifteen_minute_usage", "peak_occupancy_ratio"}}``, with
+        ``"peak_people_per_1000m2"`` too for a type with an area: visits, turned_away (attempts),
+        turned_away_people (the mean over the days of the residents turned away at least once that
+        day) and turned_away_visits per day; unmet_share over the run;
         own_pace_within_15 = share of served trips walked in at most 15 minutes at the
         resident's own pace; peak_occupancy_ratio = max over the type's facilities of peak /
         capacity.
@@ -129,6 +168,8 @@ def facility_usage(
         out[name] = {
             "visits": int(mine.sum()) / days,
             "turned_away": float(turned_away[fac].sum()) / days,
+            "turned_away_people": float(turned_away_people[t]) / days,
+            "turned_away_visits": float(turned_away_visits[t]) / days,
             "unmet_share": unmet_share(int(unmet[t]), int(mine.sum())),
             "mean_walk_min": float(walk_min[mine].mean()) if mine.any() else float("nan"),
             "own_pace_within_15": own_pace_within(walk_min[mine]),

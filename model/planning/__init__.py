@@ -14,9 +14,13 @@ they load on first use, so that ``compare`` does not import the solvers.
 
 from __future__ import annotations
 
+# the seeds `lifecircle compare` runs every scenario on by default (model/planning/replicates.py):
+# measured on wuhai_life_circle, docs/planning.md "How many seeds"
+DEFAULT_REPLICATES = 5
+
 _LOCATION = ("Solution", "SolverOptions", "coverage", "pmedian", "capacitated", "remove", "solve", "evaluate")
 
-__all__ = list(_LOCATION)
+__all__ = ["DEFAULT_REPLICATES", *_LOCATION]
 
 
 def __getattr__(name: str):

@@ -4,9 +4,11 @@ Coverage counts who could walk to a facility; a simulation shows what the facili
 visits, crowding, people turned away, and demand left unmet around it. :func:`site_table`
 gives one row per facility of a type in each scenario, with its status against the first
 scenario (``kept``: the same cell, on streets the same point, holds a facility of the type in the
-first scenario; ``new``: it does not; ``closed``: a site of the first scenario that the scenario no longer has, with no
-figures), so that a planner sees whether new sites fill up, whether old ones are relieved, and
-whether closing sites crowds the ones that stay.
+first scenario; ``moved``: it does not, but a site of the first scenario with the same ``name``
+(given in the scenario, not the automatic "<type> <n>") stood elsewhere (``from_x``,
+``from_y``) and stands there no longer; ``new``: neither; ``closed``: a site of the first scenario
+that the scenario no longer has, anywhere, with no figures), so that a planner sees whether new
+sites fill up, whether old ones are relieved, and whether closing sites crowds the ones that stay.
 
 Each site's *catchment* is the set of the type's users whose nearest facility of the type (by
 walking distance from home) is that site; ``unmet_visits`` are the wanted visits of the type
@@ -16,6 +18,8 @@ one of them (scipy's choice) takes it.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -36,6 +40,8 @@ COLUMNS = [
     "peak_ratio",
     "catchment_users",
     "unmet_visits",
+    "from_x",
+    "from_y",
 ]
 
 
@@ -69,36 +75,45 @@ def site_table(models: list, ftype: str) -> pd.DataFrame:
     """Every site of ``ftype`` in every scenario, with its status against the first scenario (module docstring)."""
     parts = []
     first = models[0]
-    base = {
-        (float(x), float(y))
-        for x, y in first.city.facilities.loc[first.city.facilities["type"] == ftype, ["x", "y"]].to_numpy()
-    }
+    base = first.city.facilities[first.city.facilities["type"] == ftype]
+    base_at = {_place(x, y): name for x, y, name in zip(base["x"], base["y"], base["name"], strict=True)}
     for model in models:
         figures = site_figures(model, ftype)
-        here = {(float(x), float(y)) for x, y in zip(figures["x"].tolist(), figures["y"].tolist(), strict=True)}
-        figures.insert(
-            0,
-            "status",
-            [
-                "kept" if (float(x), float(y)) in base else "new"
-                for x, y in zip(figures["x"], figures["y"], strict=True)
-            ],
-        )
+        here = {_place(x, y) for x, y in zip(figures["x"], figures["y"], strict=True)}
+        # a named site of the first scenario that stands elsewhere here and nowhere at its old place
+        moved_from = {name: place for place, name in base_at.items() if _named(name, ftype) and place not in here}
+        status, from_x, from_y = [], [], []
+        for x, y, name in zip(figures["x"], figures["y"], figures["name"], strict=True):
+            old = moved_from.get(name) if _place(x, y) not in base_at and _named(name, ftype) else None
+            status.append("kept" if _place(x, y) in base_at else "moved" if old else "new")
+            from_x.append(old[0] if old else np.nan)
+            from_y.append(old[1] if old else np.nan)
+        figures.insert(0, "status", status)
         figures.insert(0, "scenario", model.spec.name)
+        figures["from_x"], figures["from_y"] = from_x, from_y
         parts.append(figures)
         if model is not first:
-            gone = first.city.facilities[
-                (first.city.facilities["type"] == ftype)
-                & np.array(
-                    [(float(x), float(y)) not in here for x, y in first.city.facilities[["x", "y"]].to_numpy()],
-                    dtype=bool,
-                )
-            ]
+            moved = {(fx, fy) for fx, fy, st in zip(from_x, from_y, status, strict=True) if st == "moved"}
+            gone = base[[_place(x, y) not in here and _place(x, y) not in moved for x, y in zip(base["x"], base["y"])]]
             if len(gone):
                 closed = gone[["id", "name", "x", "y", "capacity"]].assign(scenario=model.spec.name, status="closed")
                 parts.append(closed)
     frame = pd.concat(parts, ignore_index=True)
     return frame.reindex(columns=COLUMNS)
+
+
+def _place(x, y) -> tuple[float, float]:
+    return float(x), float(y)
+
+
+def _named(name, ftype: str) -> bool:
+    """Whether the scenario named the site: a name, and not the automatic "<type> <n>" (model/scenario/sites.py)."""
+    return isinstance(name, str) and bool(name.strip()) and re.fullmatch(rf"{re.escape(ftype)} \d+", name) is None
+
+
+def site_label(ftype: str, name, x, y) -> str:
+    """How the report names a site: its ``name``, or without one its type and place (cell, or metres on streets)."""
+    return name if _named(name, ftype) else f"{ftype} at ({float(x):g}, {float(y):g})"
 
 
 def site_summary(sites: pd.DataFrame) -> pd.DataFrame:

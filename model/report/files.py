@@ -178,6 +178,26 @@ class VisitsCsv(CsvStream):
         super().write(frame)
 
 
+def turned_away_table(log: dict[str, np.ndarray], type_names, facility_type: np.ndarray, clock) -> pd.DataFrame:
+    """turned_away.csv: the turn-away log (``Engine.turn_aways``), one row per give-up in a queue.
+
+    Columns: resident, facility, type (its name), day, minute (the clock minute at which the tick
+    of the give-up starts, as visits.csv's times), choice_rank (1 at the trip's first choice, r
+    after r - 1 turn-aways); rows by day, minute, facility and resident.
+    """
+    tick = log["tick"]
+    return pd.DataFrame(
+        {
+            "resident": log["resident"],
+            "facility": log["facility"],
+            "type": np.asarray(type_names, dtype=object)[facility_type[log["facility"]]],
+            "day": np.asarray(clock.day(tick), dtype=np.int64),
+            "minute": np.asarray(clock.minute_of_day(tick), dtype=np.int64),
+            "choice_rank": log["choice_rank"],
+        }
+    )
+
+
 def clock_time(run_min: np.ndarray, day_start_min: int, day: np.ndarray | None = None):
     """Day and clock minute (after midnight) of run minutes (model/simulation/clock.py).
 

@@ -54,6 +54,7 @@ RUN_FILES = (
     "residents.csv",
     "facilities.csv",
     "visits.csv",
+    "turned_away.csv",
     "timeseries.csv",
     "coverage.csv",
     "contacts.graphml",
@@ -129,7 +130,8 @@ def outputs_in(folder: Path) -> tuple[str | None, set[str]]:
     if (folder / "comparison.csv").is_file():
         names = [folder / n for n in COMPARISON_FILES] + sorted(folder.glob("sites_*.csv"))
         names += sorted((folder / "maps").glob("*.png"))
-        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and p.name != "maps"):
+        names += sorted(p for p in (folder / "replicates").rglob("*") if p.is_file())  # compare --replicates
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and p.name not in ("maps", "replicates")):
             names += run_files_in(sub)
         return "comparison", {p.relative_to(folder).as_posix() for p in names if p.is_file()}
     found = run_files_in(folder)

@@ -95,7 +95,8 @@ def write_results(model, out: Path, timings: dict[str, float], contacts: bool = 
     """Write every output of a finished run into ``out``; return the summary.
 
     summary.json, residents.csv, facilities.csv, coverage.csv, timeseries.csv (and visits.csv
-    when the model streamed it there) are deterministic; run.json holds times and versions.
+    when the model streamed it there, with turned_away.csv beside it) are deterministic; run.json
+    holds times and versions.
     """
     t0 = time.perf_counter()
     built, scenario = model.built, model.spec
@@ -194,6 +195,9 @@ def _write_tables(model, out: Path, summary: dict, contacts: bool, geojson: bool
         facilities[key] = values.to_numpy()  # the static baseline's expected use (docs/static.md)
     files.write_csv(out / "facilities.csv", facilities)
     series.to_csv(out / "timeseries.csv", index=False, lineterminator="\n", encoding=lang.csv_encoding())
+    if model.visit_log.streamed:  # --log-visits: the turn-away log beside visits.csv
+        turned = files.turned_away_table(model.turn_aways(), model.city.types, model.context.facility_type, model.clock)
+        files.write_csv(out / "turned_away.csv", turned)
     if geojson:
         from model.report.geo import write_model_geojson
 

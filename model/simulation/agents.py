@@ -35,6 +35,7 @@ from model.simulation import rules
 from model.simulation.choice import nearest_first
 from model.simulation.context import RunContext
 from model.simulation.rules import State
+from model.simulation.visits import TURN_AWAY_COLUMNS, turn_away_table
 
 
 class Facility(mesa.Agent):
@@ -384,9 +385,11 @@ class Resident(mesa.Agent):
         The next choice must be within the cut-off of here, and the trip must still fit the day
         (``rules.next_choice_fits``); choices that do not are dropped. With days that learn, the
         resident remembers the facility from the next day on (:meth:`remember`). An escorted child
-        goes home with its carer.
+        goes home with its carer. The give-up is one row of the engine's turn-away log
+        (``AgentsEngine.turn_aways``), at the rank of the choice that turned it away.
         """
         ctx = self.context
+        self.engine.turn_away_rows.append((self.rid, facility.fid, tick, self.choice_rank))
         start = tick + rules.TURN_AWAY_DELAY_TICKS
         cutoff = ctx.spec.simulation.cutoff_min
         if ctx.spec.simulation.learning:
@@ -550,6 +553,8 @@ class AgentsEngine:
                 r.household = members[int(pop.household[r.rid])]
         self._now = -1  # the tick last simulated
         self._snapshot_tick: int | None = None
+        # every turn-away so far: (resident, facility, tick, choice rank), recorded by Resident.turned_away
+        self.turn_away_rows: list[tuple[int, int, int, int]] = []
 
     def has_carer(self, child: Resident) -> bool:
         """Whether the child's household has a member of carer age (else children go alone, as without households)."""
@@ -571,6 +576,11 @@ class AgentsEngine:
             "given_up_escort": np.array([r.given_up for r in self.residents], dtype=np.int64),
             "no_escort": np.array([r.no_escort for r in self.residents], dtype=np.int64),
         }
+
+    def turn_aways(self) -> dict[str, np.ndarray]:
+        """Every turn-away so far (:meth:`model.simulation.engines.Engine.turn_aways`)."""
+        rows = np.array(self.turn_away_rows, dtype=np.int64).reshape(-1, len(TURN_AWAY_COLUMNS))
+        return turn_away_table(*rows.T)
 
     def step(self, tick: int) -> None:
         """Tick ``tick`` of the run: every resident acts in random order, then every facility admits its queue."""

@@ -41,6 +41,13 @@ class Engine(Protocol):
     def facility_totals(self) -> dict[str, np.ndarray]:
         """Per facility, over the run so far: visits, peak_occupancy, turned_away."""
 
+    def turn_aways(self) -> dict[str, np.ndarray]:
+        """Every turn-away so far, one row each: resident, facility, tick, choice_rank.
+
+        ``choice_rank`` is the rank of the choice that turned the resident away (1 at its trip's
+        first); rows by tick, facility and resident (:func:`model.simulation.visits.turn_away_table`).
+        """
+
     def unmet_counts(self) -> np.ndarray:
         """Wanted visits not served, per resident (rows) and facility type (columns)."""
 

@@ -47,6 +47,7 @@ from model.simulation.choice import choose_many
 from model.simulation.context import RunContext
 from model.simulation.events import Buckets, distinct, segments
 from model.simulation.rules import State
+from model.simulation.visits import turn_away_table
 
 _NONE = -1
 # what a carer does for its ward (Resident.phase of the agents engine)
@@ -136,6 +137,7 @@ class FastEngine:
         self.memory_keys = np.zeros(0, dtype=np.int64)
         self.memory_counts = np.zeros(0, dtype=np.int64)
         self._turned_today: list[np.ndarray] = []
+        self._turn_aways: list[np.ndarray] = []  # per tick with any: rows resident, facility, tick, choice rank
         self._setup_escorts(context)
 
     def _setup_escorts(self, context: RunContext) -> None:
@@ -456,6 +458,7 @@ class FastEngine:
         g, fg = still[gives], fs[gives]
         if g.size:
             np.add.at(self.f_turned, fg, 1)
+            self._turn_aways.append(np.stack([g, fg, np.full(g.size, tick, dtype=np.int64), self.rank[g]]))
             if self.learning:
                 self._turned_today.append(g * self.f_cell.size + fg)
             self._turned_away(g, fg, tick)
@@ -686,6 +689,11 @@ class FastEngine:
             "peak_occupancy": self.f_peak.copy(),
             "turned_away": self.f_turned.copy(),
         }
+
+    def turn_aways(self) -> dict[str, np.ndarray]:
+        """Every turn-away so far (:meth:`model.simulation.engines.Engine.turn_aways`)."""
+        rows = np.concatenate(self._turn_aways, axis=1) if self._turn_aways else np.zeros((4, 0), dtype=np.int64)
+        return turn_away_table(*rows)
 
     def unmet_counts(self) -> np.ndarray:
         """Wanted visits not served per resident and type."""

@@ -12,6 +12,10 @@ from the facility where it left a child (docs/behaviour.md, Households and escor
 
 A sink (for example ``model.report.files.VisitsCsv``, which writes visits.csv) receives the
 visits chunk by chunk as they come, so that a long run's log never has to be held as text.
+
+The turn-away log (:func:`turn_away_table`) is its counterpart for the visits that did not happen
+where the resident first went: one row per give-up in a queue, kept by the engine
+(``Engine.turn_aways``) and written as turned_away.csv beside visits.csv.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class VisitLog:
         self._rows: list[tuple] = []
         self._chunks: list[dict[str, np.ndarray]] = []
         self._sink = sink
+        self.streamed = sink is not None  # whether the log is written out (``--log-visits``), after close too
 
     def record(
         self,
@@ -117,3 +122,20 @@ class VisitLog:
         if self._sink is not None:
             self._sink.close()
             self._sink = None
+
+
+# The columns of the turn-away log (``Engine.turn_aways``; turned_away.csv with ``--log-visits``)
+TURN_AWAY_COLUMNS = ("resident", "facility", "tick", "choice_rank")
+
+
+def turn_away_table(resident, facility, tick, choice_rank) -> dict[str, np.ndarray]:
+    """The turn-away log from its columns, one row per turn-away, by tick, then facility, then resident.
+
+    Both engines record a turn-away when a resident gives up in a facility's queue
+    (``Resident.turned_away``): who, where, in which tick, and at which choice of its trip
+    (``choice_rank``: 1 at the first, r after r - 1 turn-aways). The order makes the log of the
+    two engines the same row for row where their runs are the same.
+    """
+    columns = [np.asarray(c, dtype=np.int64) for c in (resident, facility, tick, choice_rank)]
+    order = np.lexsort((columns[0], columns[1], columns[2]))
+    return {name: c[order] for name, c in zip(TURN_AWAY_COLUMNS, columns, strict=True)}

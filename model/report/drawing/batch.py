@@ -1,4 +1,8 @@
-"""Charts of a batch: each chosen metric against each swept parameter, and sensitivity indices."""
+"""Charts of a batch: each chosen metric against each swept parameter, and sensitivity indices.
+
+Titles and axis labels follow the language of the process (model/report/lang.py); metric,
+parameter and scenario names are shown as written. No text is below 7.5 points at the saved size.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,26 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from model.report.lang import Phrases
+
+_ = Phrases(
+    {
+        "{scenario} (mean over {others})": "{scenario}（{others} 取平均）",
+        "{metric}\nmean over {n} seeds, band: 95% confidence interval": (
+            "{metric}\n{n} 个随机种子的平均值，阴影带：95% 置信区间"
+        ),
+        "mu* (mean absolute elementary effect; bars: 95% bootstrap interval)": (
+            "mu*（基本效应绝对值的平均；误差线：95% 自助法区间）"
+        ),
+        "sigma (spread of the effects)": "sigma（效应的离散程度）",
+        "Morris screening: {metric}": "Morris 筛选：{metric}",
+        "Sobol' indices: {metric}": "Sobol' 指数：{metric}",
+        "S1 (first order)": "S1（一阶）",
+        "ST (total)": "ST（总效应）",
+        "share of the metric's variance": "占指标方差的比例",
+    }
+)
 
 MAX_LINES = 8  # more combinations of the other parameters than this: their lines are averaged
 
@@ -28,7 +52,12 @@ def plot_sweep(path: Path, summary: pd.DataFrame, metric: str, parameter: str, p
     if groups is not None and len(groups) > MAX_LINES:
         for scenario, part in rows.groupby("scenario", sort=False):
             mean = part.groupby(parameter)["mean"].mean()
-            ax.plot(mean.index, mean.to_numpy(), marker="o", label=f"{scenario} (mean over {', '.join(others)})")
+            ax.plot(
+                mean.index,
+                mean.to_numpy(),
+                marker="o",
+                label=_("{scenario} (mean over {others})", scenario=scenario, others=", ".join(others)),
+            )
     else:
         for key, part in groups if groups is not None else rows.groupby("scenario", sort=False):
             part = part.sort_values(parameter)
@@ -42,7 +71,9 @@ def plot_sweep(path: Path, summary: pd.DataFrame, metric: str, parameter: str, p
     ax.set_xlabel(parameter)
     ax.set_ylabel(_label(metric))
     n = int(rows["n"].max()) if len(rows) else 0
-    ax.set_title(f"{_label(metric)}\nmean over {n} seeds, band: 95% confidence interval", fontsize=10)
+    ax.set_title(
+        _("{metric}\nmean over {n} seeds, band: 95% confidence interval", metric=_label(metric), n=n), fontsize=10
+    )
     ax.legend(fontsize=7.5, loc="best", frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -55,15 +86,15 @@ def plot_morris(path: Path, table: pd.DataFrame, metric: str) -> None:
     rows = table[table["metric"] == metric]
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
     ax.errorbar(rows["mu_star"], rows["sigma"], xerr=rows["mu_star_conf"], fmt="o", color="#2c7bb6", capsize=3)
-    for _, r in rows.iterrows():
-        ax.annotate(r["parameter"], (r["mu_star"], r["sigma"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    for _row, r in rows.iterrows():
+        ax.annotate(r["parameter"], (r["mu_star"], r["sigma"]), fontsize=7.5, xytext=(4, 3), textcoords="offset points")
     top = np.nanmax(np.r_[rows["mu_star"].to_numpy(dtype=float), rows["sigma"].to_numpy(dtype=float), 0.0])
     if np.isfinite(top) and top > 0:
         ax.plot([0, top], [0, top], ls="--", color="grey", lw=0.8, label="sigma = mu*")
         ax.legend(fontsize=8, frameon=False)
-    ax.set_xlabel("mu* (mean absolute elementary effect; bars: 95% bootstrap interval)")
-    ax.set_ylabel("sigma (spread of the effects)")
-    ax.set_title(f"Morris screening: {_label(metric)}", fontsize=10)
+    ax.set_xlabel(_("mu* (mean absolute elementary effect; bars: 95% bootstrap interval)"))
+    ax.set_ylabel(_("sigma (spread of the effects)"))
+    ax.set_title(_("Morris screening: {metric}", metric=_label(metric)), fontsize=10)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -75,12 +106,12 @@ def plot_sobol(path: Path, table: pd.DataFrame, metric: str) -> None:
     rows = table[table["metric"] == metric]
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.6))
-    ax.bar(x - 0.2, rows["S1"], 0.4, yerr=rows["S1_conf"], capsize=3, label="S1 (first order)", color="#fdae61")
-    ax.bar(x + 0.2, rows["ST"], 0.4, yerr=rows["ST_conf"], capsize=3, label="ST (total)", color="#2c7bb6")
+    ax.bar(x - 0.2, rows["S1"], 0.4, yerr=rows["S1_conf"], capsize=3, label=_("S1 (first order)"), color="#fdae61")
+    ax.bar(x + 0.2, rows["ST"], 0.4, yerr=rows["ST_conf"], capsize=3, label=_("ST (total)"), color="#2c7bb6")
     ax.set_xticks(x)
     ax.set_xticklabels(rows["parameter"], rotation=30, ha="right", fontsize=7.5)
-    ax.set_ylabel("share of the metric's variance")
-    ax.set_title(f"Sobol' indices: {_label(metric)}", fontsize=10)
+    ax.set_ylabel(_("share of the metric's variance"))
+    ax.set_title(_("Sobol' indices: {metric}", metric=_label(metric)), fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

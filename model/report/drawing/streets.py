@@ -1,9 +1,10 @@
 """Maps of a street scenario: the 5/10/15-minute bands drawn along the ways, homes and facilities.
 
-The counterpart of maps.py (the grid's raster maps), with the same colours, titles and legends:
+The counterpart of maps.py (the grid's raster maps), with the same colours, titles, legends,
+symbols and map furniture (model/report/drawing/furniture.py: scale bar, north arrow, no ticks):
 every way is drawn grey, then the parts within 15, 10 and 5 minutes on top in the band's colour
 (``model.report.bands``: exact along the network), homes as small dots in the colour of their
-own band, facilities as black-edged markers. Axes are metres of the scenario's CRS, north up.
+own band, facilities with their type's symbol. Drawn in metres of the scenario's CRS, north up.
 """
 
 from __future__ import annotations
@@ -19,19 +20,49 @@ from matplotlib.patches import Patch
 from model.city.streets import StreetCity
 from model.measures.access import BANDS_MIN
 from model.report.bands import reached_segments
+from model.report.drawing import furniture
+from model.report.drawing.furniture import in_sentence, site_marks, site_status, status_handles, type_handle, type_marks
 from model.report.drawing.maps import (
+    ACCESS_SITE_SIZE,
     BAND_COLOURS,
-    FACILITY_COLOUR,
     GUIDANCE_AGE,
-    MANY_MARKERS,
-    TYPE_MARKERS,
+    GUIDANCE_MAX_COMMUNITIES,
     UNREACHABLE_COLOUR,
     WAY_COLOUR,
     annotate_shares,
     band_index,
     band_labels,
 )
+from model.report.lang import Phrases
 from model.scenario import Scenario
+
+_ = Phrases(
+    {
+        "way, over {k} min": "超过 {k} 分钟的道路",
+        "home (its band)": "住宅（按其时段着色）",
+        "unreachable": "不可达",
+        "gate": "小区出入口",
+        "{scenario}: walking time to the nearest {label}, along the streets\n"
+        "at {pace:.1f} m/min, the median pace of its users (ages {ages})": (
+            "{scenario}：沿街道到最近的 {label} 的步行时间\n"
+            "步速 {pace:.1f} 米/分钟，即其使用者步速的中位数（年龄 {ages}）"
+        ),
+        "{community}: what you reach on foot in 5, 10 and 15 minutes from its gates\n(adult at {speed:g} m/min)": (
+            "{community}：从小区出入口步行 5、10、15 分钟可达的设施\n（成年人，步速 {speed:g} 米/分钟）"
+        ),
+        "{ftype}: walking time to the nearest {label} along the streets, at {pace:.1f} m/min "
+        "(the median pace of its users)": (
+            "{ftype}：沿街道到最近的 {label} 的步行时间，步速 {pace:.1f} 米/分钟（其使用者步速的中位数）"
+        ),
+        "change of walking minutes (purple: shorter, orange: longer)": "步行时间的变化（分钟；紫色：缩短，橙色：延长）",
+        "facilities": "设施",
+        "{ftype}: walking minutes gained or lost at every home, along the streets\n{other} minus {base}": (
+            "{ftype}：沿街道每处住宅步行时间的增减\n{other} 减 {base}"
+        ),
+        "{ftype}: {scenario}": "{ftype}：{scenario} 方案",
+        "home no longer reaching one": "不再可达的住宅",
+    }
+)
 
 _MAP_IN = 8.0
 
@@ -43,10 +74,6 @@ def _figure(city: StreetCity):
     w, h = (_MAP_IN, _MAP_IN * aspect) if aspect <= 1 else (_MAP_IN / aspect, _MAP_IN)
     fig, ax = plt.subplots(figsize=(w + 3.0, h + 1.2))
     ax.set_aspect("equal")
-    ax.set_xlabel("x (m, east)")
-    ax.set_ylabel("y (m, north)")
-    ax.ticklabel_format(useOffset=False, style="plain")
-    ax.tick_params(labelsize=7)
     return fig, ax
 
 
@@ -76,29 +103,44 @@ def _draw_homes(ax, city: StreetCity, minutes: np.ndarray) -> None:
 def _legend(minutes_at_homes: np.ndarray) -> list:
     bands = zip(BAND_COLOURS[:-1], band_labels()[:-1], strict=True)  # beyond the last band: the grey ways
     handles = [Patch(color=c, label=label) for c, label in bands]
-    handles.append(Patch(color=WAY_COLOUR, label=f"way, over {BANDS_MIN[-1]} min"))
+    handles.append(Patch(color=WAY_COLOUR, label=_("way, over {k} min", k=BANDS_MIN[-1])))
     handles.append(
-        plt.Line2D([], [], marker="o", ls="", color="#969696", markeredgecolor="black", ms=4, label="home (its band)")
+        plt.Line2D(
+            [], [], marker="o", ls="", color="#969696", markeredgecolor="black", ms=4, label=_("home (its band)")
+        )
     )
     if not np.isfinite(minutes_at_homes).all():
-        handles.append(Patch(facecolor=UNREACHABLE_COLOUR, edgecolor="grey", label="unreachable"))
+        handles.append(Patch(facecolor=UNREACHABLE_COLOUR, edgecolor="grey", label=_("unreachable")))
     return handles
 
 
 def _community_names(ax, city: StreetCity, scenario: Scenario) -> None:
+    """Each community's name at the mean of its homes, inside the map (at most GUIDANCE_MAX_COMMUNITIES named)."""
+    if len(scenario.communities) > GUIDANCE_MAX_COMMUNITIES:
+        return
     homes = city.homes
     xy = city.surface.node_xy_m
+    labels = []
     for ci, com in enumerate(scenario.communities):
         mine = homes["node"].to_numpy()[homes["community"].to_numpy() == ci]
         if mine.size:
             x, y = xy[mine].mean(axis=0)
-            ax.text(x, y, com.name, fontsize=7, ha="center", va="center", zorder=6, alpha=0.8)
+            label = ax.text(x, y, com.name, fontsize=7.5, ha="center", va="center", zorder=7)
+            label.set_path_effects(furniture.HALO)
+            labels.append(label)
+    furniture.keep_inside(ax, labels)
+
+
+def _fix_limits(ax) -> None:
+    """Freeze the map's limits at what it draws, so that the furniture and the names placed next stay put."""
+    ax.autoscale_view()
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
 
 
 def _save(fig, ax, path: Path, handles: list) -> None:
-    legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
-    fig.savefig(path, dpi=100, bbox_inches="tight", bbox_extra_artists=[legend])
-    plt.close(fig)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    furniture.save(fig, path)
 
 
 def plot_street_access_map(
@@ -115,28 +157,25 @@ def plot_street_access_map(
     minutes = _draw_bands(ax, city, field_m, pace_m_per_min)
     _draw_homes(ax, city, minutes)
     fac = city.facilities[city.facilities["type"] == ftype]
-    many = len(fac) > MANY_MARKERS
-    ax.scatter(
-        fac["x"],
-        fac["y"],
-        marker="." if many else "*",
-        s=6 if many else 140,
-        c=FACILITY_COLOUR,
-        edgecolors="none" if many else "black",
-        linewidths=0.6,
-        zorder=5,
-    )
+    type_marks(ax, ftype, fac["x"].to_numpy(), fac["y"].to_numpy(), size=ACCESS_SITE_SIZE)
+    _fix_limits(ax)
+    furniture.furnish(ax)
+    _community_names(ax, city, scenario)
     ft = scenario.types[ftype]
     ax.set_title(
-        f"{scenario.name}: walking time to the nearest {ft.label.lower()}, along the streets\n"
-        f"at {pace_m_per_min:.1f} m/min, the median pace of its users (ages {ft.ages})",
+        _(
+            "{scenario}: walking time to the nearest {label}, along the streets\n"
+            "at {pace:.1f} m/min, the median pace of its users (ages {ages})",
+            scenario=scenario.name,
+            label=in_sentence(ft.label),
+            pace=pace_m_per_min,
+            ages=ft.ages,
+        ),
         loc="left",
         fontsize=11,
     )
     handles = _legend(minutes[city.homes["node"].to_numpy()])
-    handles.append(
-        plt.Line2D([], [], marker="*", ls="", color=FACILITY_COLOUR, markeredgecolor="black", ms=11, label=ft.label)
-    )
+    handles.append(type_handle(ftype, ft.label, ms=10, count=len(fac)))
     annotate_shares(ax, access)
     _save(fig, ax, path, handles)
 
@@ -153,22 +192,23 @@ def plot_street_guidance_map(
     speed = scenario.speed_for(GUIDANCE_AGE)
     fig, ax = _figure(city)
     minutes = _draw_bands(ax, city, field_m, speed)
-    _community_names(ax, city, scenario)
     handles = _legend(minutes[city.homes["node"].to_numpy()])[:-1]
-    colours = plt.get_cmap("tab20")(np.linspace(0, 1, 20))
-    for i, t in enumerate(city.types):
+    for t in city.types:
         fac = city.facilities[city.facilities["type"] == t]
-        marker, colour = TYPE_MARKERS[i % len(TYPE_MARKERS)], colours[(2 * i) % 20]
-        ax.scatter(fac["x"], fac["y"], marker=marker, s=55, color=colour, edgecolors="black", lw=0.6, zorder=5)
-        label = scenario.types[t].label
-        handles.append(
-            plt.Line2D([], [], marker=marker, ls="", color=colour, markeredgecolor="black", ms=7, label=label)
-        )
+        type_marks(ax, t, fac["x"].to_numpy(), fac["y"].to_numpy())
+        handles.append(type_handle(t, scenario.types[t].label, count=len(fac)))
     gxy = city.surface.node_xy_m[np.asarray(gates, dtype=np.int64)]
     ax.scatter(gxy[:, 0], gxy[:, 1], marker="^", s=90, c="white", edgecolors="black", lw=1.2, zorder=6)
-    handles.append(plt.Line2D([], [], marker="^", ls="", color="white", markeredgecolor="black", ms=9, label="gate"))
+    handles.append(plt.Line2D([], [], marker="^", ls="", color="white", markeredgecolor="black", ms=9, label=_("gate")))
+    _fix_limits(ax)
+    furniture.furnish(ax)
+    _community_names(ax, city, scenario)
     ax.set_title(
-        f"{com.name}: what you reach on foot in 5, 10 and 15 minutes from its gates\n(adult at {speed:g} m/min)",
+        _(
+            "{community}: what you reach on foot in 5, 10 and 15 minutes from its gates\n(adult at {speed:g} m/min)",
+            community=com.name,
+            speed=speed,
+        ),
         loc="left",
         fontsize=11,
     )
@@ -185,25 +225,13 @@ def _panel_figure(city: StreetCity, n: int):
     fig, axes = plt.subplots(1, n, figsize=(w * n + 2.5, h + 1.4), squeeze=False, sharex=True, sharey=True)
     for ax in axes[0]:
         ax.set_aspect("equal")
-        ax.set_xlabel("x (m, east)")
-        ax.ticklabel_format(useOffset=False, style="plain")
-        ax.tick_params(labelsize=6)
-    axes[0][0].set_ylabel("y (m, north)")
+        ax.set_anchor("N")  # the room an equal-aspect panel leaves goes below it, where the picture is cropped
     return fig, axes[0]
 
 
-def _facility_marks(ax, city: StreetCity, ftype: str, marker: str = "*", size: float = 110, label=None) -> None:
-    fac = city.facilities[city.facilities["type"] == ftype]
-    if len(fac) > MANY_MARKERS:
-        style = {"marker": ".", "s": 6, "c": FACILITY_COLOUR if marker == "*" else "black", "edgecolors": "none"}
-    elif marker == "*":
-        style = {"marker": "*", "s": size, "c": FACILITY_COLOUR, "edgecolors": "black", "linewidths": 0.6}
-    else:  # an unfilled marker: no edge colour
-        style = {"marker": marker, "s": size, "c": "black", "linewidths": 1.2}
-    ax.scatter(fac["x"], fac["y"], zorder=5, label=label, **style)
-
-
-def plot_street_side_by_side(path: Path, models: list, fields_m: list[np.ndarray], ftype: str, pace: float) -> None:
+def plot_street_side_by_side(
+    path: Path, models: list, fields_m: list[np.ndarray], ftype: str, pace: float, sites: pd.DataFrame | None = None
+) -> None:
     """The access maps of one type in every scenario of a comparison, along the streets, side by side.
 
     Args:
@@ -213,30 +241,42 @@ def plot_street_side_by_side(path: Path, models: list, fields_m: list[np.ndarray
             ``ftype`` (inf everywhere where it has none).
         ftype: The facility type.
         pace: The pace every panel is drawn at, m/min.
+        sites: The type's site table (model/planning/sites.py, ``site_table``): with it, the new,
+            moved and closed sites of each scenario after the first are marked
+            (furniture.site_marks); without it, none is.
     """
     fig, axes = _panel_figure(models[0].city, len(models))
     homes_minutes = None
-    for ax, model, field in zip(axes, models, fields_m, strict=True):
+    drawn = set()
+    for k, (ax, model, field) in enumerate(zip(axes, models, fields_m, strict=True)):
         minutes = _draw_bands(ax, model.city, field, pace)
         _draw_homes(ax, model.city, minutes)
-        _facility_marks(ax, model.city, ftype)
+        fac = model.city.facilities[model.city.facilities["type"] == ftype]
+        type_marks(ax, ftype, fac["x"].to_numpy(), fac["y"].to_numpy())
+        if sites is not None and k > 0:
+            drawn |= site_marks(ax, site_status(sites, model.spec.name), lambda v: v)
         ax.set_title(model.spec.name, fontsize=9)
         if homes_minutes is None:
             homes_minutes = minutes[model.city.homes["node"].to_numpy()]
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    for ax, model in zip(axes, models, strict=True):
+        _fix_limits(ax)
+        furniture.furnish(ax)
+        _community_names(ax, model.city, model.spec)
     label = models[0].spec.types[ftype].label
-    handles = _legend(homes_minutes)
-    handles.append(
-        plt.Line2D([], [], marker="*", ls="", color=FACILITY_COLOUR, markeredgecolor="black", ms=10, label=label)
-    )
+    handles = [*_legend(homes_minutes), type_handle(ftype, label), *status_handles(drawn)]
     fig.suptitle(
-        f"{ftype}: walking time to the nearest {label.lower()} along the streets, at {pace:.1f} m/min "
-        "(the median pace of its users)",
+        _(
+            "{ftype}: walking time to the nearest {label} along the streets, at {pace:.1f} m/min "
+            "(the median pace of its users)",
+            ftype=ftype,
+            label=in_sentence(label),
+            pace=pace,
+        ),
         fontsize=10,
     )
-    fig.tight_layout()
-    legend = fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
-    fig.savefig(path, dpi=100, bbox_inches="tight", bbox_extra_artists=[legend])
-    plt.close(fig)
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
+    furniture.save(fig, path)
 
 
 def home_change(base, other, before: np.ndarray, after: np.ndarray) -> pd.DataFrame:
@@ -257,10 +297,14 @@ def home_change(base, other, before: np.ndarray, after: np.ndarray) -> pd.DataFr
     )
 
 
-def plot_street_difference(path: Path, base, other, before: np.ndarray, after: np.ndarray, ftype: str) -> None:
+def plot_street_difference(
+    path: Path, base, other, before: np.ndarray, after: np.ndarray, ftype: str, sites: pd.DataFrame | None = None
+) -> None:
     """Walking minutes gained (negative) or lost at every home, ``other`` minus ``base``, on the ways.
 
     ``before`` and ``after``: minutes per node of each scenario's own surface (:func:`home_change`).
+    The sites drawn are ``other``'s, with its new, moved and closed sites marked when ``sites``
+    (the type's site table, as for :func:`plot_street_side_by_side`) is given.
     """
     from matplotlib.colors import TwoSlopeNorm
 
@@ -275,8 +319,21 @@ def plot_street_difference(path: Path, base, other, before: np.ndarray, after: n
     finite = delta[np.isfinite(delta)]
     top = float(np.abs(finite).max()) if finite.size and np.abs(finite).max() > 0 else 1.0
     gone = ~np.isfinite(delta)
+    handles = []
     if gone.any():
         ax.scatter(homes["x"][gone], homes["y"][gone], s=10, c=UNREACHABLE_COLOUR, edgecolors="grey", lw=0.3, zorder=3)
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                marker="o",
+                ls="",
+                color="white",
+                markeredgecolor="grey",
+                ms=4,
+                label=_("home no longer reaching one"),
+            )
+        )
     dots = ax.scatter(
         homes["x"][~gone],
         homes["y"][~gone],
@@ -288,15 +345,40 @@ def plot_street_difference(path: Path, base, other, before: np.ndarray, after: n
         lw=0.3,
         zorder=4,
     )
-    _facility_marks(ax, base.city, ftype, "x", 70, f"{ftype}: {base.spec.name}")
-    _facility_marks(ax, other.city, ftype, "*", 110, f"{ftype}: {other.spec.name}")
-    fig.colorbar(dots, ax=ax, label="change of walking minutes (purple: shorter, orange: longer)", shrink=0.8)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.1), frameon=False, title="facilities")
+    fac = other.city.facilities[other.city.facilities["type"] == ftype]
+    type_marks(ax, ftype, fac["x"].to_numpy(), fac["y"].to_numpy())
+    handles.append(type_handle(ftype, _("{ftype}: {scenario}", ftype=ftype, scenario=other.spec.name)))
+    if sites is not None:
+        handles += status_handles(site_marks(ax, site_status(sites, other.spec.name), lambda v: v))
+    else:  # no statuses: the first scenario's sites, as crosses
+        was = base.city.facilities[base.city.facilities["type"] == ftype]
+        ax.scatter(was["x"], was["y"], marker="x", s=70, c="black", lw=1.2, zorder=6)
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                marker="x",
+                ls="",
+                color="black",
+                ms=7,
+                label=_("{ftype}: {scenario}", ftype=ftype, scenario=base.spec.name),
+            )
+        )
+    _fix_limits(ax)
+    fig.colorbar(dots, ax=ax, label=_("change of walking minutes (purple: shorter, orange: longer)"), shrink=0.8)
+    furniture.furnish(ax)
+    _community_names(ax, city, base.spec)
+    ax.legend(
+        handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(0.0, -0.02), frameon=False, title=_("facilities")
+    )
     ax.set_title(
-        f"{ftype}: walking minutes gained or lost at every home, along the streets\n"
-        f"{other.spec.name} minus {base.spec.name}",
+        _(
+            "{ftype}: walking minutes gained or lost at every home, along the streets\n{other} minus {base}",
+            ftype=ftype,
+            other=other.spec.name,
+            base=base.spec.name,
+        ),
         loc="left",
         fontsize=10,
     )
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    furniture.save(fig, path)

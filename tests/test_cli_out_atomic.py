@@ -220,7 +220,7 @@ def test_optimize_writes_its_file_and_folder_whole_or_not_at_all(place, monkeypa
     written = ["more_care.toml", "plan", "plan.toml", "plan_communities.csv", "small.toml"]
     assert sorted(os.listdir(tmp_path)) == written
     # the proposal's run records the file where it now is, not the work file it was read from
-    new = next(p for p in folder.iterdir() if p.is_dir() and p.name not in ("small", "maps"))
+    new = folder / "small_elderly_care_coverage"  # the proposal's run: <scenario>_<type>_<objective>
     run = json.loads((new / "run.json").read_text(encoding="utf-8"))
     assert run["scenario_file"] == str(plan.resolve())
     assert run["scenario_files"][0]["path"] == str(plan.resolve())

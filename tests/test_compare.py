@@ -386,8 +386,8 @@ def test_chinese_report_on_a_tiny_closure(tmp_path):
     out = tmp_path / "out"
     lines = (out / "comparison.md").read_text(encoding="utf-8").splitlines()
     assert lines[0] == (
-        "**断供**: in 乌海方案一, the 10 park users of 东区 have none within 15 minutes (100.0% had one in 乌海现状); "
-        "closed: park at (27, 0)."
+        "**断供**: 在 乌海方案一 中，东区 的 10 名 park 使用者在 15 分钟 以内已无设施"
+        "（在 乌海现状 中有 100.0% 的人有）；关闭：park at (27, 0)。"
     )
     assert "# 方案比较: 乌海现状 vs 乌海方案一" in lines and "## 谁受损失：按社区" in lines
     assert any(line.startswith("| 社区 | 设施类型 | 使用者 |") for line in lines)

@@ -31,6 +31,40 @@ from model.report import lang
 
 _ = lang.Phrases(
     {
+        "its level ({minutes} min)": "其层级（{minutes} 分钟）",
+        "{minutes} minutes": "{minutes} 分钟",
+        "the cut-off ({minutes} min)": "截止距离（{minutes} 分钟）",
+        "the cut-off": "截止距离",
+        "in {option}, the {users} {ftype} users of {community} have none within {reach} ({had} had one in {base})": (
+            "在 {option} 中，{community} 的 {users} 名 {ftype} 使用者在 {reach} 以内已无设施"
+            "（在 {base} 中有 {had} 的人有）"
+        ),
+        "; {n} of them lose {words}": "；其中 {n} 人失去 {words} 以内的设施",
+        "; closed: {sites}.": "；关闭：{sites}。",
+        "seed {seed}": "随机种子 {seed}",
+        "seeds {first} to {last} ({n} replicates)": "随机种子 {first} 至 {last}（{n} 次重复）",
+        "Every scenario ran on {seeds} for {days} day(s); the same seed gives the same residents in every "
+        "scenario that shares the population settings. Differences are each option minus **{base}**, seed by seed": (
+            "每个方案均以{seeds}运行 {days} 天；在人口设置相同的方案中，同一随机种子给出相同的居民。"
+            "差值为各方案减 **{base}**，逐个随机种子配对计算"
+        ),
+        "; with one seed there is no interval and no difference is marked: seed-to-seed noise can be as "
+        "large as a difference (run with --replicates 5 or more).": (
+            "；只有一个随机种子时没有区间，也不标记任何差值：不同随机种子之间的噪声可能与差值一样大"
+            "（请使用 --replicates 5 或更多）。"
+        ),
+        "; a figure is the mean over the {n} seeds, a difference the mean of the {n} paired differences "
+        "with its 95% interval (Student's t with {dof} degrees of freedom, in brackets). "
+        "{mark} marks a difference beyond seed noise: its interval excludes 0.": (
+            "；数值为 {n} 个随机种子的均值，差值为 {n} 个配对差值的均值及其 95% 区间"
+            "（自由度为 {dof} 的 t 分布，见括号）。{mark} 表示超出随机种子噪声的差值：其区间不含 0。"
+        ),
+        " Coverage is the share of a type's users within the type's own level (5, 10 or 15 minutes) at their "
+        "own walking pace. Groups of fewer than {few} users are flagged and not ranked. "
+        "Every figure is in comparison.csv.": (
+            "覆盖率为某类设施的使用者中、按本人步速在该类型层级（5、10 或 15 分钟）以内的比例。"
+            "使用者少于 {few} 人的群体会被标记且不参与排序。所有数值见 comparison.csv。"
+        ),
         "Comparison": "方案比较",
         "CUT OFF": "断供",
         "Method": "方法",
@@ -165,10 +199,10 @@ def write_report(
 
 def _reach_words(reach: str, level_min: float, cutoff_min: float) -> str:
     if reach == "level":
-        return f"its level ({level_min:g} min)"
+        return _("its level ({minutes} min)", minutes=f"{level_min:g}")
     if reach == "15 min":
-        return f"{CIRCLE_MIN} minutes"
-    return f"the cut-off ({cutoff_min:g} min)"
+        return _("{minutes} minutes", minutes=CIRCLE_MIN)
+    return _("the cut-off ({minutes} min)", minutes=f"{cutoff_min:g}")
 
 
 def _cut_off_lines(communities: pd.DataFrame, names: list[str], base_model, sites: dict) -> list[str]:
@@ -183,16 +217,26 @@ def _cut_off_lines(communities: pd.DataFrame, names: list[str], base_model, site
         column = {"level": "within_level", "15 min": "within_15", "cut-off": "within_cutoff"}[row["cut_off"]]
         had = base.loc[(row["community"], row["type"]), column]
         closed = _named_sites(sites.get(row["type"]), row["scenario"], "closed", row["type"])
+        losses = (("lost_15", _("{minutes} minutes", minutes=CIRCLE_MIN)), ("lost_cutoff", _("the cut-off")))
         lines += [
-            f"**{_('CUT OFF')}**: in {row['scenario']}, the {row['users']:,.0f} {row['type']} users of "
-            f"{row['community']} have none within {_reach_words(row['cut_off'], row['level_min'], cutoff_min)} "
-            f"({had:.1%} had one in {names[0]})"
+            f"**{_('CUT OFF')}**: "
+            + _(
+                "in {option}, the {users} {ftype} users of {community} have none within {reach} "
+                "({had} had one in {base})",
+                option=row["scenario"],
+                users=f"{row['users']:,.0f}",
+                ftype=row["type"],
+                community=row["community"],
+                reach=_reach_words(row["cut_off"], row["level_min"], cutoff_min),
+                had=f"{had:.1%}",
+                base=names[0],
+            )
             + "".join(
-                f"; {row[k]:,.0f} of them lose {words}"
-                for k, words in (("lost_15", f"{CIRCLE_MIN} minutes"), ("lost_cutoff", "the cut-off"))
+                _("; {n} of them lose {words}", n=f"{row[k]:,.0f}", words=words)
+                for k, words in losses
                 if row["cut_off"] == "level" and not _missing(row[k]) and row[k] > 0
             )
-            + (f"; closed: {closed}." if closed else "."),
+            + (_("; closed: {sites}.", sites=closed) if closed else "."),
             "",
         ]
     return lines
@@ -214,27 +258,36 @@ def _named_sites(sites, scenario: str, status: str, ftype: str) -> str:
 def _method_lines(models: list, names: list[str], seeds: list[int]) -> list[str]:
     """The method in a paragraph: what was run, the seeds, how the intervals are computed."""
     n = len(seeds)
-    seeds_text = f"seed {seeds[0]}" if n == 1 else f"seeds {seeds[0]} to {seeds[-1]} ({n} replicates)"
-    text = (
-        f"Every scenario ran on {seeds_text} for {models[0].days} day(s); the same seed gives the same "
-        f"residents in every scenario that shares the population settings. Differences are each option minus "
-        f"**{names[0]}**, seed by seed"
+    if n == 1:
+        seeds_text = _("seed {seed}", seed=seeds[0])
+    else:
+        seeds_text = _("seeds {first} to {last} ({n} replicates)", first=seeds[0], last=seeds[-1], n=n)
+    text = _(
+        "Every scenario ran on {seeds} for {days} day(s); the same seed gives the same residents in every "
+        "scenario that shares the population settings. Differences are each option minus **{base}**, seed by seed",
+        seeds=seeds_text,
+        days=models[0].days,
+        base=names[0],
     )
     if n == 1:
-        text += (
+        text += _(
             "; with one seed there is no interval and no difference is marked: seed-to-seed noise can be as "
             "large as a difference (run with --replicates 5 or more)."
         )
     else:
-        text += (
-            f"; a figure is the mean over the {n} seeds, a difference the mean of the {n} paired differences "
-            f"with its 95% interval (Student's t with {n - 1} degrees of freedom, in brackets). "
-            f"{BEYOND} marks a difference beyond seed noise: its interval excludes 0."
+        text += _(
+            "; a figure is the mean over the {n} seeds, a difference the mean of the {n} paired differences "
+            "with its 95% interval (Student's t with {dof} degrees of freedom, in brackets). "
+            "{mark} marks a difference beyond seed noise: its interval excludes 0.",
+            n=n,
+            dof=n - 1,
+            mark=BEYOND,
         )
-    text += (
+    text += _(
         " Coverage is the share of a type's users within the type's own level (5, 10 or 15 minutes) at their "
-        f"own walking pace. Groups of fewer than {FEW_USERS} users are flagged and not ranked. "
-        "Every figure is in comparison.csv."
+        "own walking pace. Groups of fewer than {few} users are flagged and not ranked. "
+        "Every figure is in comparison.csv.",
+        few=FEW_USERS,
     )
     return [f"## {_('Method')}", "", text]
 

@@ -18,7 +18,10 @@ from model.cli.common import (
     use_language,
 )
 from model.planning import DEFAULT_REPLICATES
+from model.report.lang import Phrases
 from model.scenario import load_scenario
+
+_ = Phrases({"results written to {out}": "结果已写入 {out}"})
 
 
 def add_parser(sub) -> None:
@@ -83,5 +86,5 @@ def cmd_compare(args: argparse.Namespace) -> int:
             replicates=args.replicates,
         )
     print(report, end="")
-    print(f"results written to {out}")
+    print(_("results written to {out}", out=out))
     return 0

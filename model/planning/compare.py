@@ -25,6 +25,7 @@ writes the first seed's results folder of each run, and gathers (docs/planning.m
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,17 @@ import pandas as pd
 from model.measures.access import needs_by_type, users_pace
 from model.planning import replicates as replicates_mod
 from model.report import lang
+
+# What compare prints, in Chinese (--lang zh)
+_ = lang.Phrases(
+    {
+        "compared {names} (seeds {seeds}); facilities differ for: {changed}": (
+            "已比较 {names}（随机种子 {seeds}）；设施不同的类型：{changed}"
+        ),
+        "none": "无",
+        "life circle complete: {values}": "生活圈完整：{values}",
+    }
+)
 
 
 def coverage_by_group(model) -> pd.DataFrame:
@@ -262,12 +274,20 @@ def _write_comparison(
         out / "comparison.md", models, table, group_table, completeness_table, by_type, maps, sites, seeds, changed
     )
     document.write_documents(out, text)
-    seeds_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
-    lines = [f"compared {', '.join(names)} ({seeds_text}); facilities differ for: {', '.join(changed) or 'none'}"]
+    seeds_text = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    lines = [
+        _(
+            "compared {names} (seeds {seeds}); facilities differ for: {changed}",
+            names=", ".join(names),
+            seeds=seeds_text,
+            changed=", ".join(changed) or _("none"),
+        )
+    ]
     indexed = table.set_index("metric")
     if "life_circle_complete" in indexed.index:
         values = ", ".join(f"{n} {indexed.loc['life_circle_complete', n]:.1%}" for n in names)
-        lines.append(f"life circle complete: {values}")
-    cut = [line for line in text.splitlines()[:20] if line.startswith("**") and "users of" in line]
+        lines.append(_("life circle complete: {values}", values=values))
+    # the communities cut off: the report's lines before its title
+    cut = [line for line in itertools.takewhile(lambda line: not line.startswith("# "), text.splitlines()) if line]
     lines += [line.replace("**", "") for line in cut]
     return "\n".join(lines) + "\n"

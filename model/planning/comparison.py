@@ -31,6 +31,59 @@ from model.report import lang
 
 _ = lang.Phrases(
     {
+        "No facility type stands anywhere else in these scenarios.": "这些方案中没有任何设施类型的位置不同。",
+        "life circle complete (every needed type within its level)": "生活圈完整（所需各类设施均在其层级以内）",
+        "{option} has no {types} at all: its life circle completeness counts only the types present, "
+        "so it does not fall with them; their users are in the rows below and in who loses.": (
+            "{option} 完全没有 {types}：其生活圈完整度只计入存在的类型，因此不会随之下降；"
+            "这些类型的使用者见下方各行及“谁受损失”。"
+        ),
+        "{t}: users within its level ({m} min)": "{t}：在其层级（{m} 分钟）以内的使用者",
+        "{t}: users within {m} min": "{t}：{m} 分钟以内的使用者",
+        "{t}: mean walk of its users (min)": "{t}：使用者平均步行（分钟）",
+        "{t}: users with none within reach": "{t}：可达范围内没有设施的使用者",
+        "{t}: unmet share of wanted visits": "{t}：需求访问中未满足的比例",
+        "{t}: peak occupancy / capacity": "{t}：峰值在场人数 / 容量",
+        "exposure of {g} to others, residential blocks": "{g} 对其他群体的接触度，居住街区",
+        "exposure of {g} to others, at facilities": "{g} 对其他群体的接触度，在设施中",
+        "Per community, the users of each changed type: the share within the type's level and within "
+        "{m} minutes and their mean walk, in the base and the option, and how many of them fall out "
+        "of the level, of 15 minutes and of the cut-off (within it in the base, beyond it in the option; mean "
+        "over seeds, 95% interval in brackets). A community whose users were already beyond the level loses "
+        "nothing there when its site closes: the other columns show what it loses. Every community and type "
+        "is in communities_by_type.csv.": (
+            "按社区列出各变化类型的使用者：在基准方案和备选方案中位于该类型层级以内与 {m} 分钟以内的比例及平均步行，"
+            "以及其中有多少人跌出层级、15 分钟和截止距离（基准中在内、方案中在外；随机种子均值，括号内为 95% 区间）。"
+            "使用者原本已在层级之外的社区，其设施关闭时在该项上不会再有损失：其余各列显示其损失。"
+            "所有社区与类型见 communities_by_type.csv。"
+        ),
+        "The types whose facilities differ; every type is in groups.csv. ": (
+            "设施位置不同的类型；所有类型见 groups.csv。"
+        ),
+        "({few}: fewer than {n} users, mean over seeds: not ranked below.)": (
+            "（{few}：使用者少于 {n} 人，随机种子均值：下文不参与排序。）"
+        ),
+        "At the sites, first seed (sites_<type>.csv has every site; unmet visits are those of the users "
+        "living nearest each site):": "各设施点，第一个随机种子（所有设施点见 sites_<type>.csv；未满足访问为居住在"
+        "各设施点最近处的使用者的访问）：",
+        "**{t}** (facilities moved, added or removed):": "**{t}**（设施迁移、新增或关闭）：",
+        "- {option}: no age band or group has {n} users or more with a change to rank; "
+        "the table above has every one.": (
+            "- {option}：没有使用者达到 {n} 人且有变化可排序的年龄段或群体；上表列出全部。"
+        ),
+        "- {option}: users within the level change by {low} to {high} percentage points across age bands "
+        "and groups of at least {n} users; most gained: {best}; least: {worst}.": (
+            "- {option}：在使用者至少 {n} 人的年龄段与群体中，层级以内的使用者比例变化 {low} 至 {high} 个百分点；"
+            "增益最多：{best}；最少：{worst}。"
+        ),
+        "Share of each community's residents whose life circle is complete (lowest five of the first scenario). "
+        "Completeness counts each type's level only: residents already beyond it lose nothing there when their "
+        "site closes, so the last columns give the users of the changed types who lose them within {m} "
+        "minutes (summed over the types; mean over seeds).": (
+            "各社区居民中生活圈完整的比例（第一个方案中最低的五个）。完整度只计各类型的层级："
+            "原本已在层级之外的居民在设施关闭时不会在该项上有损失，因此最后几列给出变化类型的使用者中"
+            "失去 {m} 分钟以内设施的人数（各类型相加；随机种子均值）。"
+        ),
         "its level ({minutes} min)": "其层级（{minutes} 分钟）",
         "{minutes} minutes": "{minutes} 分钟",
         "the cut-off ({minutes} min)": "截止距离（{minutes} 分钟）",
@@ -185,7 +238,7 @@ def write_report(
     lines += _by_band_and_group(groups, names, changed or types, bool(changed))
     lines += ["", f"## {_('What changed, and for whom')}", ""]
     if not changed:
-        lines.append("No facility type stands anywhere else in these scenarios.")
+        lines.append(_("No facility type stands anywhere else in these scenarios."))
     for t in changed:
         lines += _changed_type_lines(t, groups, names, sites.get(t), maps.get(t, []))
     if "who_gained" in maps:
@@ -331,27 +384,32 @@ def _headline_lines(
             cells.append(_change(r[f"diff_{n}"], r[f"diff_{n}_lo"], r[f"diff_{n}_hi"], change, r[f"beyond_noise_{n}"]))
         lines.append(_row([label, *cells]))
 
-    row("life circle complete (every needed type within its level)", "life_circle_complete")
+    row(_("life circle complete (every needed type within its level)"), "life_circle_complete")
     for model in models[1:]:
         gone = [t for t in models[0].built.minutes if t not in model.built.minutes]
         if gone:
             notes.append(
-                f"{model.spec.name} has no {', '.join(gone)} at all: its life circle completeness counts only the "
-                "types present, so it does not fall with them; their users are in the rows below and in who loses."
+                _(
+                    "{option} has no {types} at all: its life circle completeness counts only the types present, "
+                    "so it does not fall with them; their users are in the rows below and in who loses.",
+                    option=model.spec.name,
+                    types=", ".join(gone),
+                )
             )
     for t in types:
         level = models[0].spec.types[t].level_min
-        row(f"{t}: users within its level ({level:g} min)", f"access.{t}.within_level")
+        row(_("{t}: users within its level ({m} min)", t=t, m=f"{level:g}"), f"access.{t}.within_level")
         if t in changed:
-            row(f"{t}: users within {CIRCLE_MIN} min", f"access.{t}.within_{CIRCLE_MIN}")
-            row(f"{t}: mean walk of its users (min)", f"access.{t}.mean_min", ".1f", ".1f")
-            row(f"{t}: users with none within reach", f"access.{t}.unreachable", ",.0f", ",.0f")
+            row(_("{t}: users within {m} min", t=t, m=CIRCLE_MIN), f"access.{t}.within_{CIRCLE_MIN}")
+            row(_("{t}: mean walk of its users (min)", t=t), f"access.{t}.mean_min", ".1f", ".1f")
+            row(_("{t}: users with none within reach", t=t), f"access.{t}.unreachable", ",.0f", ",.0f")
     for t in types:
-        row(f"{t}: unmet share of wanted visits", f"usage.{t}.unmet_share")
-        row(f"{t}: peak occupancy / capacity", f"usage.{t}.peak_occupancy_ratio", ".2f", ".2f")
+        row(_("{t}: unmet share of wanted visits", t=t), f"usage.{t}.unmet_share")
+        row(_("{t}: peak occupancy / capacity", t=t), f"usage.{t}.peak_occupancy_ratio", ".2f", ".2f")
     for g in list(models[0].built.residents.group_names):
-        row(f"exposure of {g} to others, residential blocks", f"mixing.residential.blocks.exposure.{g}", ".3f", ".3f")
-        row(f"exposure of {g} to others, at facilities", f"mixing.activity.exposure.{g}", ".3f", ".3f")
+        blocks, activity = f"mixing.residential.blocks.exposure.{g}", f"mixing.activity.exposure.{g}"
+        row(_("exposure of {g} to others, residential blocks", g=g), blocks, ".3f", ".3f")
+        row(_("exposure of {g} to others, at facilities", g=g), activity, ".3f", ".3f")
     return lines + (["", *notes] if notes else [])
 
 
@@ -361,12 +419,15 @@ def _who_loses_lines(communities: pd.DataFrame, names: list[str], changed: list[
         return []
     lines = ["", f"## {_('Who loses, by community')}", ""]
     lines.append(
-        "Per community, the users of each changed type: the share within the type's level and within "
-        f"{CIRCLE_MIN} minutes and their mean walk, in the base and the option, and how many of them fall out "
-        "of the level, of 15 minutes and of the cut-off (within it in the base, beyond it in the option; mean "
-        "over seeds, 95% interval in brackets). A community whose users were already beyond the level loses "
-        "nothing there when its site closes: the other columns show what it loses. Every community and type "
-        "is in communities_by_type.csv."
+        _(
+            "Per community, the users of each changed type: the share within the type's level and within "
+            "{m} minutes and their mean walk, in the base and the option, and how many of them fall out "
+            "of the level, of 15 minutes and of the cut-off (within it in the base, beyond it in the option; mean "
+            "over seeds, 95% interval in brackets). A community whose users were already beyond the level loses "
+            "nothing there when its site closes: the other columns show what it loses. Every community and type "
+            "is in communities_by_type.csv.",
+            m=CIRCLE_MIN,
+        )
     )
     base = communities[communities["scenario"] == names[0]].set_index(["community", "type"])
     header = [
@@ -418,8 +479,8 @@ def _by_band_and_group(groups: pd.DataFrame, names: list[str], types: list[str],
         "",
         f"## {_("Users within each type's own level, by age band and by group")}",
         "",
-        ("The types whose facilities differ; every type is in groups.csv. " if changed else "")
-        + f"({_('few users')}: fewer than {FEW_USERS} users, mean over seeds: not ranked below.)",
+        (_("The types whose facilities differ; every type is in groups.csv. ") if changed else "")
+        + _("({few}: fewer than {n} users, mean over seeds: not ranked below.)", few=_("few users"), n=FEW_USERS),
         "",
         *_head(
             [
@@ -456,8 +517,10 @@ def _site_lines(sites: pd.DataFrame) -> list[str]:
 
     lines = [
         "",
-        "At the sites, first seed (sites_<type>.csv has every site; unmet visits are those of the users "
-        "living nearest each site):",
+        _(
+            "At the sites, first seed (sites_<type>.csv has every site; unmet visits are those of the users "
+            "living nearest each site):"
+        ),
         "",
         *_head(
             [
@@ -489,13 +552,17 @@ def _site_lines(sites: pd.DataFrame) -> list[str]:
 def _changed_type_lines(t: str, groups: pd.DataFrame, names: list[str], sites, images: list) -> list[str]:
     """For a type whose facilities moved: who gained most and least (enough users only), the sites, the maps."""
     per = groups[(groups["type"] == t) & ~groups["few_users"].astype(bool)]
-    lines = [f"**{t}** (facilities moved, added or removed):"]
+    lines = [_("**{t}** (facilities moved, added or removed):", t=t)]
     for name in names[1:]:
         mine = per[per["scenario"] == name].dropna(subset=["diff"]).sort_values("diff")
         if mine.empty:
             lines.append(
-                f"- {name}: no age band or group has {FEW_USERS} users or more with a change to rank; "
-                "the table above has every one."
+                _(
+                    "- {option}: no age band or group has {n} users or more with a change to rank; "
+                    "the table above has every one.",
+                    option=name,
+                    n=FEW_USERS,
+                )
             )
             continue
         best, worst = mine.iloc[-1], mine.iloc[0]
@@ -512,9 +579,16 @@ def _changed_type_lines(t: str, groups: pd.DataFrame, names: list[str], sites, i
             return f"{r['by']} {r['value']} ({change}{', ' + noise if noise else ''})"
 
         lines.append(
-            f"- {name}: users within the level change by {100 * mine['diff'].min():+.1f} to "
-            f"{100 * mine['diff'].max():+.1f} percentage points across age bands and groups of at least "
-            f"{FEW_USERS} users; most gained: {who(best)}; least: {who(worst)}."
+            _(
+                "- {option}: users within the level change by {low} to {high} percentage points across age bands "
+                "and groups of at least {n} users; most gained: {best}; least: {worst}.",
+                option=name,
+                low=f"{100 * mine['diff'].min():+.1f}",
+                high=f"{100 * mine['diff'].max():+.1f}",
+                n=FEW_USERS,
+                best=who(best),
+                worst=who(worst),
+            )
         )
     if sites is not None:
         lines += _site_lines(sites)
@@ -530,10 +604,13 @@ def _worst_served_lines(
     """The five communities of the first scenario with the lowest completeness, and their users who lose 15 minutes."""
     lines = [f"## {_('Worst-served communities')}", ""]
     lines.append(
-        "Share of each community's residents whose life circle is complete (lowest five of the first scenario). "
-        "Completeness counts each type's level only: residents already beyond it lose nothing there when their "
-        f"site closes, so the last columns give the users of the changed types who lose them within {CIRCLE_MIN} "
-        "minutes (summed over the types; mean over seeds)."
+        _(
+            "Share of each community's residents whose life circle is complete (lowest five of the first scenario). "
+            "Completeness counts each type's level only: residents already beyond it lose nothing there when their "
+            "site closes, so the last columns give the users of the changed types who lose them within {m} "
+            "minutes (summed over the types; mean over seeds).",
+            m=CIRCLE_MIN,
+        )
     )
     lost = [_("{option}: users who lose a changed type within 15 min", option=n) for n in names[1:]] if changed else []
     lines += ["", *_head([_("community"), *names, *lost])]

@@ -441,3 +441,17 @@ def test_the_batch_charts_draw_in_either_language(tmp_path, drawn, language):
     for fig, kwargs in drawn:
         assert bool(CJK.search(_title(fig) + fig.axes[0].get_ylabel())) == (language == "zh"), _title(fig)
         assert min(t.get_fontsize() for t in _texts(kwargs)) >= MIN_PT
+
+
+def test_occupancy_titles_give_turn_aways_and_the_people_turned_away(tmp_path, drawn):
+    from tests.conftest import write_busy_small
+
+    _, summary = _run(write_busy_small(tmp_path), tmp_path / "run")
+    (fig, _kwargs), *_ = [(f, k) for f, k in drawn if k["fname"].endswith("occupancy.png")]
+    titles = {ax.get_title().split(":")[0]: ax.get_title() for ax in fig.axes}
+    busy = [t for t, u in summary["usage"].items() if isinstance(u, dict) and u["turned_away"] > 0]
+    assert busy, "the busy scenario turns people away"
+    for t in busy:
+        u = summary["usage"][t]
+        assert u["turned_away_people"] <= u["turned_away"]
+        assert f"{u['turned_away']:,.0f} turned away/day ({u['turned_away_people']:,.0f} people)" in titles[t]

@@ -26,8 +26,8 @@ _ = Phrases(
         "{type}: open space (reference {places:,}), admits everyone": (
             "{type}：开放空间（参考容量 {places:,}），不限人数"
         ),
-        "{type}: {places:,} places, {turned:,.0f} turned away/day": (
-            "{type}：{places:,} 个位置，每日被拒 {turned:,.0f} 次"
+        "{type}: {places:,} places, {turned:,.0f} turned away/day ({people:,.0f} people)": (
+            "{type}：{places:,} 个位置，每日被拒 {turned:,.0f} 次（{people:,.0f} 人）"
         ),
         "residents": "居民",
         "walking": "步行中",
@@ -101,8 +101,9 @@ def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
 
     ``series`` is timeseries.csv (one row per tick, with its clock ``minute``); the mean over days
     is drawn. Each panel gives the type's places (the sum of its facilities' capacities, a dashed
-    line) and its turned-away visits per day (an open space admits everyone: its places are a
-    reference figure); the last panel shows where residents are.
+    line) and its turn-aways per day, attempts and the people turned away at least once
+    (``usage.<type>.turned_away`` and ``turned_away_people``; an open space admits everyone: its
+    places are a reference figure); the last panel shows where residents are.
     """
     by_minute = series.groupby("minute").mean(numeric_only=True)
     types = list(model.city.types)
@@ -116,14 +117,20 @@ def plot_occupancy(path: Path, series: pd.DataFrame, model) -> None:
         places = int(fac.loc[fac["type"] == t, "capacity"].sum())
         ax.plot(by_minute.index, by_minute[f"occupancy_{t}"], color="#2c7bb6", lw=1.3)
         ax.axhline(places, ls="--", color="#d95f02", lw=1.0)
-        turned = usage[t]["turned_away"]
+        turned, people = usage[t]["turned_away"], usage[t]["turned_away_people"]  # attempts, and people
         if model.spec.types[t].open_space:  # admits everyone: the places are a reference figure
             ax.set_title(
                 _("{type}: open space (reference {places:,}), admits everyone", type=t, places=places), fontsize=8.5
             )
         else:
             ax.set_title(
-                _("{type}: {places:,} places, {turned:,.0f} turned away/day", type=t, places=places, turned=turned),
+                _(
+                    "{type}: {places:,} places, {turned:,.0f} turned away/day ({people:,.0f} people)",
+                    type=t,
+                    places=places,
+                    turned=turned,
+                    people=people,
+                ),
                 fontsize=8.5,
             )
         ax.set_ylim(0, max(places, by_minute[f"occupancy_{t}"].max()) * 1.1 + 1)

@@ -131,3 +131,25 @@ def test_every_drawing_module_of_the_results_has_its_phrase_book():
     for module in (batch, charts, compare, furniture, maps, streets):
         assert isinstance(module._, lang.Phrases) and module._ in lang.BOOKS, module.__name__
         assert module._.zh, module.__name__
+
+
+def test_padding_counts_a_chinese_character_as_two_columns_and_leaves_english_as_format_does():
+    assert lang.pad("users", 9) == format("users", ">9") and lang.pad("users", 9, "<") == format("users", "<9")
+    assert lang.pad("使用者", 9) == "   使用者"  # 3 wide characters: 6 columns, 3 spaces
+    assert lang.display_width("p90分钟") == 7
+    assert lang.pad("太长的标题", 4) == "太长的标题"  # never cut
+
+
+def test_the_printed_tables_keep_their_columns_in_chinese(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "model.cli", "run", "demo", "--lang", "zh", "--out", str(tmp_path / "zh"), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.strip().startswith("设施类型") and "不可达" in line)
+    # each heading ends in the column where the numbers of the next row end
+    header, row = lines[head], lines[head + 1]
+    assert lang.display_width(header) == len(row)

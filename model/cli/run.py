@@ -18,7 +18,7 @@ from model.cli.common import (
     staged,
     use_language,
 )
-from model.report.lang import Phrases
+from model.report.lang import Phrases, pad
 from model.scenario import load_scenario
 
 
@@ -157,6 +157,31 @@ _ = Phrases(
             "  生活圈完整（所需各类设施均在其层级以内）：{share}"
         ),
         "results written to {out}": "结果已写入 {out}",
+        "facility type": "设施类型",
+        "level min": "层级分钟",
+        "<=level": "层级内",
+        "level m": "层级米",
+        "<=level m": "层级米内",
+        "users": "使用者",
+        "mean min": "平均分钟",
+        "p90 min": "p90分钟",
+        "<={k} min": "<={k}分钟",
+        "unreachable": "不可达",
+        "places/user": "人均位置",
+        "none %": "无 %",
+        "gini min": "基尼系数",
+        "lowest <=level: group": "层级内最低：群体",
+        "age band": "年龄段",
+        "  daily life over {days} day(s), {engine} engine:": "  {days} 天的日常生活，{engine} 引擎：",
+        "visits/day": "每日访问",
+        "turned away/day": "每日被拒次数",
+        "people turned away/day": "每日被拒人数",
+        "unmet % wanted": "未满足 %",
+        "mean walk min": "平均步行分钟",
+        "15-min usage %": "15分钟使用率 %",
+        "own walk <=15 min %": "本人步行<=15分钟 %",
+        "peak/capacity": "峰值/容量",
+        "peak per 1000 m2": "峰值每千平方米",
     }
 )
 
@@ -188,10 +213,11 @@ def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> 
         ),
         file=out,
     )
-    bands = "".join(f"{f'<={k} min':>9}" for k in BANDS_MIN)
+    bands = "".join(pad(_("<={k} min", k=k), 9) for k in BANDS_MIN)
     print(
-        f"  {'facility type':<16}{'level min':>10}{'<=level':>9}{'level m':>9}{'<=level m':>11}{'users':>9}"
-        f"{'mean min':>10}{'p90 min':>9}{bands}{'unreachable':>13}",
+        f"  {pad(_('facility type'), 16, '<')}{pad(_('level min'), 10)}{pad(_('<=level'), 9)}{pad(_('level m'), 9)}"
+        f"{pad(_('<=level m'), 11)}{pad(_('users'), 9)}{pad(_('mean min'), 10)}{pad(_('p90 min'), 9)}{bands}"
+        f"{pad(_('unreachable'), 13)}",
         file=out,
     )
     for t, a in access.items():
@@ -212,8 +238,8 @@ def print_access(summary: dict, out, levels: dict[str, float] | None = None) -> 
         file=out,
     )
     print(
-        f"  {'facility type':<16}{'places/user':>12}{'p10':>8}{'none %':>8}{'gini min':>10}"
-        f"  {'lowest <=level: group':<28}age band",
+        f"  {pad(_('facility type'), 16, '<')}{pad(_('places/user'), 12)}{'p10':>8}{pad(_('none %'), 8)}"
+        f"{pad(_('gini min'), 10)}  {pad(_('lowest <=level: group'), 28, '<')}{_('age band')}",
         file=out,
     )
     for t, a in access.items():
@@ -263,12 +289,13 @@ def print_usage(summary: dict, out, reference_m_per_min: float | None = None) ->
 
     usage = summary["usage"]
     types = {t: u for t, u in usage.items() if isinstance(u, dict)}
-    print(f"  daily life over {summary['days']:,} day(s), {summary['engine']} engine:", file=out)
+    print(_("  daily life over {days} day(s), {engine} engine:", days=f"{summary['days']:,}", engine=summary["engine"]),
+          file=out)  # fmt: skip
     print(
-        f"  {'facility type':<16}{'visits/day':>12}{'turned away/day':>17}{'people turned away/day':>24}"
-        f"{'unmet % wanted':>16}"
-        f"{'mean walk min':>15}{'15-min usage %':>16}{'own walk <=15 min %':>21}{'peak/capacity':>15}"
-        f"{'peak per 1000 m2':>18}",
+        f"  {pad(_('facility type'), 16, '<')}{pad(_('visits/day'), 12)}{pad(_('turned away/day'), 17)}"
+        f"{pad(_('people turned away/day'), 24)}{pad(_('unmet % wanted'), 16)}{pad(_('mean walk min'), 15)}"
+        f"{pad(_('15-min usage %'), 16)}{pad(_('own walk <=15 min %'), 21)}{pad(_('peak/capacity'), 15)}"
+        f"{pad(_('peak per 1000 m2'), 18)}",
         file=out,
     )
     for t, u in types.items():

@@ -26,6 +26,8 @@ language with each batch of maps (model/report/drawing/__init__.py).
 
 from __future__ import annotations
 
+import unicodedata
+
 LANGUAGES = ("en", "zh")
 
 _language = "en"
@@ -74,3 +76,18 @@ class Phrases:
         """``english`` in the current language (English itself when no Chinese is known), with ``fields`` filled in."""
         text = self.zh.get(english, english) if _language == "zh" else english
         return text.format(**fields) if fields else text
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: two for a wide (Chinese) character, one for any other."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int, align: str = ">") -> str:
+    """``text`` padded with spaces to ``width`` terminal columns, right-aligned (">") or left ("<").
+
+    For text without wide characters this is ``format(text, align + str(width))``: English tables
+    are unchanged; Chinese headings stay above their columns.
+    """
+    spaces = " " * max(width - display_width(text), 0)
+    return spaces + text if align == ">" else text + spaces

@@ -139,18 +139,8 @@ def plot_difference(
         handles += status_handles(site_marks(ax, status, _cells_to_metres(city)))
     else:
         was = base.city.facilities[base.city.facilities["type"] == ftype]
-        ax.scatter((was["x"] + 0.5) * m, (was["y"] + 0.5) * m, marker="x", s=70, c="black", lw=1.2, zorder=6)
-        handles.append(
-            plt.Line2D(
-                [],
-                [],
-                marker="x",
-                ls="",
-                color="black",
-                ms=7,
-                label=_("{ftype}: {scenario}", ftype=ftype, scenario=base.spec.name),
-            )
-        )
+        label = _("{ftype}: {scenario}", ftype=ftype, scenario=base.spec.name)
+        handles.append(furniture.first_sites_crossed(ax, (was["x"] + 0.5) * m, (was["y"] + 0.5) * m, label))
     fig.colorbar(image, ax=ax, label=_("change of walking minutes (purple: shorter, orange: longer)"), shrink=0.8)
     ax.set_title(
         _(

@@ -199,6 +199,12 @@ def site_marks(ax, status: pd.DataFrame, to_metres, size: float = SITE_SIZE) -> 
     return drawn
 
 
+def first_sites_crossed(ax, x, y, label: str) -> Line2D:
+    """The first scenario's sites as black crosses (a difference map without site statuses); their legend entry."""
+    ax.scatter(x, y, marker="x", s=70, c="black", lw=1.2, zorder=6)
+    return Line2D([], [], marker="x", ls="", color="black", ms=7, label=label)
+
+
 def status_handles(drawn: set[str]) -> list:
     """Legend entries of the site marks drawn (:func:`site_marks`), in the order new, moved, closed."""
     ring = {"ls": "", "markerfacecolor": "none", "markeredgecolor": "black", "ms": 11, "markeredgewidth": 1.4}

@@ -352,18 +352,8 @@ def plot_street_difference(
         handles += status_handles(site_marks(ax, site_status(sites, other.spec.name), lambda v: v))
     else:  # no statuses: the first scenario's sites, as crosses
         was = base.city.facilities[base.city.facilities["type"] == ftype]
-        ax.scatter(was["x"], was["y"], marker="x", s=70, c="black", lw=1.2, zorder=6)
-        handles.append(
-            plt.Line2D(
-                [],
-                [],
-                marker="x",
-                ls="",
-                color="black",
-                ms=7,
-                label=_("{ftype}: {scenario}", ftype=ftype, scenario=base.spec.name),
-            )
-        )
+        label = _("{ftype}: {scenario}", ftype=ftype, scenario=base.spec.name)
+        handles.append(furniture.first_sites_crossed(ax, was["x"], was["y"], label))
     _fix_limits(ax)
     fig.colorbar(dots, ax=ax, label=_("change of walking minutes (purple: shorter, orange: longer)"), shrink=0.8)
     furniture.furnish(ax)

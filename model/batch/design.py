@@ -109,34 +109,57 @@ def build_runs(experiment: Experiment) -> tuple[list[RunSpec], list[dict], np.nd
     for scenario_file in experiment.scenarios:
         for p, parameters in enumerate(points):
             scenario = load_scenario(scenario_file, overrides=parameters, overrides_file=file)
-            # the content, not the comment naming where the file was
-            resolved = "\n".join(line for line in scenario_toml(scenario).splitlines() if not line.startswith("#"))
+            resolved = resolved_content(scenario)
             for seed in experiment.seeds:
-                identity = {
-                    "scenario": resolved,
-                    "parameters": parameters,
-                    "seed": seed,
-                    "days": experiment.days,
-                    "engine": experiment.engine,
-                    "code": code_digest(),
-                }
-                run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-                members.setdefault((scenario.name, p), []).append(run_id)
-                if run_id in seen:
-                    continue
-                seen.add(run_id)
-                runs.append(
-                    RunSpec(
-                        run_id=run_id,
-                        index=len(runs),
-                        scenario=scenario.name,
-                        scenario_file=str(scenario_file),
-                        point=p,
-                        parameters=parameters,
-                        seed=seed,
-                        days=experiment.days,
-                        engine=experiment.engine,
-                        experiment_file=file,
-                    )
+                spec = make_run(
+                    scenario_file, scenario.name, resolved, p, parameters, seed, experiment, index=len(runs)
                 )
+                members.setdefault((scenario.name, p), []).append(spec.run_id)
+                if spec.run_id in seen:
+                    continue
+                seen.add(spec.run_id)
+                runs.append(spec)
     return runs, points, design, members
+
+
+def resolved_content(scenario) -> str:
+    """A loaded scenario as TOML without the comment naming where its file was (what its runs depend on)."""
+    return "\n".join(line for line in scenario_toml(scenario).splitlines() if not line.startswith("#"))
+
+
+def make_run(
+    scenario_file: str | Path,
+    scenario_name: str,
+    resolved: str,
+    point: int,
+    parameters: dict,
+    seed: int,
+    experiment,
+    index: int = 0,
+) -> RunSpec:
+    """One run and its id, from the scenario's resolved content (:func:`resolved_content`).
+
+    ``experiment`` gives the days, the engine and the file the parameters come from (anything
+    with ``days``, ``engine`` and ``path``: an experiment or a calibration file).
+    """
+    identity = {
+        "scenario": resolved,
+        "parameters": parameters,
+        "seed": seed,
+        "days": experiment.days,
+        "engine": experiment.engine,
+        "code": code_digest(),
+    }
+    run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    return RunSpec(
+        run_id=run_id,
+        index=index,
+        scenario=scenario_name,
+        scenario_file=str(scenario_file),
+        point=point,
+        parameters=parameters,
+        seed=seed,
+        days=experiment.days,
+        engine=experiment.engine,
+        experiment_file=experiment.path.name,
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import platform
 import shutil
+import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +16,15 @@ from model.batch.design import RunSpec, build_runs, code_digest
 from model.batch.experiment import Experiment
 from model.scenario import Problem, ScenarioError
 
-OUTPUTS = ("runs.csv", "results.csv", "summary.csv", "sensitivity.csv", "batch.json", "experiment.toml")
+OUTPUTS = (
+    "runs.csv",
+    "results.csv",
+    "summary.csv",
+    "sensitivity.csv",
+    "batch.json",
+    "experiment.toml",
+    "convergence.csv",
+)
 
 
 def check_metrics(experiment: Experiment) -> None:
@@ -79,6 +89,7 @@ def run_batch(
     runs, points, design, members = build_runs(experiment)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(experiment.path, out / "experiment.toml")
+    announce(experiment, runs, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet)
     records = runner.execute(runs, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet)
     parameters = parameter_names(experiment)
     runs_frame = tables.runs_table(runs, records, parameters)
@@ -90,14 +101,7 @@ def run_batch(
     metrics = list(experiment.metrics) or list(dict.fromkeys(results["metric"]))
     sensitivity = None
     if experiment.sensitivity is not None:
-        from model.batch.sensitivity import analyze
-
-        parts = []
-        for scenario in dict.fromkeys(spec.scenario for spec in runs):
-            ids = [members[(scenario, p)] for p in range(len(points))]
-            means = tables.point_means(results[results["scenario"] == scenario], ids, metrics)
-            parts.append(analyze(experiment.sensitivity, design, means).assign(scenario=scenario))
-        sensitivity = tables.pd.concat(parts, ignore_index=True)
+        sensitivity = sensitivity_table(experiment.sensitivity, runs, points, design, members, results, metrics)
         _write_csv(sensitivity, out / "sensitivity.csv")
     _plots(experiment, out, summary, sensitivity, parameters)
     counts = {
@@ -107,6 +111,156 @@ def run_batch(
     }
     _write_json(out / "batch.json", experiment, counts)
     return counts
+
+
+def check_convergence(
+    experiment: Experiment,
+    out: Path,
+    workers: int = 1,
+    scheduler: str | None = None,
+    run: Callable[[RunSpec], dict] | None = None,
+    quiet: bool = False,
+) -> dict:
+    """The batch at N, then the same design at 2N, and how much every index moved (convergence.csv).
+
+    The design at 2N (Morris: twice the trajectories; Sobol': twice the base samples; the same
+    seed) begins with the design at N, so the runs already recorded stand for their points (same
+    run ids) and only the new points run. Its records go into the same ``runs/`` folder; the
+    other tables stay those of the experiment as written (N). Prints the largest change of each index.
+
+    Returns:
+        Counts over the runs of both designs: ``{"runs": n, "done": n, "failed": n}``.
+    """
+    import dataclasses
+
+    from model.batch import sizes
+    from model.batch.sensitivity import convergence
+
+    run_batch(experiment, out, workers=workers, scheduler=scheduler, run=run, quiet=quiet)
+    s = experiment.sensitivity
+    doubled = dataclasses.replace(
+        experiment, sensitivity=dataclasses.replace(s, **{sizes.size_key(s.method): 2 * sizes.size(s)})
+    )
+    folder = out / "runs"
+    designs = {"N": (experiment, *build_runs(experiment)), "2N": (doubled, *build_runs(doubled))}
+    runs_2n = designs["2N"][1]
+    announce(doubled, runs_2n, folder, workers=workers, scheduler=scheduler, run=run, quiet=quiet)
+    records = runner.execute(runs_2n, folder, workers=workers, scheduler=scheduler, run=run, quiet=quiet)
+    tables_at = {}
+    for label, (design_of, runs, points, design, members) in designs.items():
+        results = tables.results_table(runs, records, parameter_names(design_of))
+        metrics = list(experiment.metrics) or list(dict.fromkeys(results["metric"]))
+        tables_at[label] = sensitivity_table(design_of.sensitivity, runs, points, design, members, results, metrics)
+    changes = convergence(tables_at["N"], tables_at["2N"], s.method)
+    _write_csv(changes, out / "convergence.csv")
+    n = sizes.size(s)
+    print(f"{experiment.name}: indices at N = {n:,} and 2N = {2 * n:,} ({sizes.size_key(s.method)}):")
+    for index, part in changes.groupby("index", sort=False):
+        moved = part["change"].abs()
+        if moved.notna().any():
+            r = part.loc[moved.idxmax()]
+            print(
+                f"  largest change of {index}: {r['change']:+.4g} ({r['value_N']:.4g} -> {r['value_2N']:.4g}; "
+                f"{r['parameter']}, {r['metric']}, {r['scenario']})"
+            )
+        else:
+            print(f"  {index}: undefined (no run gave a value)")
+    every = {spec.run_id for _, runs, *_ in designs.values() for spec in runs}
+    done = sum(records.get(i, {}).get("status") == "done" for i in every)
+    return {"runs": len(every), "done": done, "failed": len(every) - done}
+
+
+def sensitivity_table(sensitivity, runs, points, design, members, results, metrics: list[str]):
+    """sensitivity.csv: per scenario, the indices of every metric, the design's size, seed noise and flags.
+
+    Columns: ``parameter``, ``metric``, the method's indices, ``scenario``, then ``method``,
+    ``N``, ``seeds_per_point``, ``design_points``, ``seed_variance_share``,
+    ``seed_noise_in_means`` and ``flag`` (model/batch/sensitivity.py, docs/experiments.md).
+    """
+    from model.batch.sensitivity import design_table
+
+    parts = []
+    for scenario in dict.fromkeys(spec.scenario for spec in runs):
+        ids = [members[(scenario, p)] for p in range(len(points))]
+        mine = results[results["scenario"] == scenario]
+        means = tables.point_means(mine, ids, metrics)
+        values = mine[mine["metric"].isin(metrics)].set_index(["metric", "run_id"])["value"]
+        distinct = list(dict.fromkeys(tuple(i) for i in ids))  # a point repeated in the design counts once
+        replicates = {}
+        for metric in metrics:
+            of = values.loc[metric] if metric in values.index.get_level_values(0) else tables.pd.Series(dtype=float)
+            replicates[metric] = [of.reindex(list(i)).to_numpy(dtype=float) for i in distinct]
+        seeds = min(len(i) for i in ids)
+        table = design_table(sensitivity, design, means, replicates, seeds)
+        at = table.columns.get_loc("method")
+        table.insert(at, "scenario", scenario)  # where it always was: after the indices
+        parts.append(table)
+    return tables.pd.concat(parts, ignore_index=True)
+
+
+def announce(
+    experiment: Experiment,
+    runs: list[RunSpec],
+    folder: Path,
+    workers: int = 1,
+    scheduler: str | None = None,
+    run: Callable[[RunSpec], dict] | None = None,
+    quiet: bool = False,
+) -> None:
+    """Before the bulk of the runs: a design below the minimum size, the number of runs and the time they take.
+
+    A sensitivity design that ``allow_small`` let through is named on stderr even with ``quiet``.
+    Unless ``quiet``, the first missing run is run here (it is a run of the batch: its record is
+    kept and the batch does not run it again), timed, and the wall time of the rest estimated as
+    runs left x that time / workers, said to be an estimate from one run. On stderr, beside the
+    progress.
+    """
+    from model.batch import sizes
+
+    s = experiment.sensitivity
+    if s is not None and s.allow_small:
+        why = sizes.why_small(s.method, sizes.size(s), len(s.parameters))
+        if why:
+            print(
+                f"lifecircle batch: warning: sensitivity.{sizes.size_key(s.method)}: {why} (allow_small = true)",
+                file=sys.stderr,
+                flush=True,
+            )
+    if quiet:
+        return
+    recorded = runner.read_records(folder)
+    todo = [spec for spec in runs if recorded.get(spec.run_id, {}).get("status") != "done"]
+    head = f"{experiment.name}: {len(runs):,} runs"
+    if len(todo) < len(runs):
+        head += f", {len(runs) - len(todo):,} already recorded"
+    if not todo:
+        print(f"{head}: nothing left to run", file=sys.stderr, flush=True)
+        return
+    print(f"{head}; timing the first of the {len(todo):,} to run ...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    first = runner.execute([todo[0]], folder, workers=1, run=run, quiet=True)[todo[0].run_id]
+    seconds = time.perf_counter() - t0
+    rest = len(todo) - 1
+    state = "" if first.get("status") == "done" else " (it failed: see runs.csv)"
+    if scheduler:
+        where = f"on the Dask cluster: {_duration(rest * seconds)} of run time, divided among its workers"
+    else:
+        where = f"on {workers:,} worker(s): about {_duration(rest * seconds / max(1, workers))}"
+    print(
+        f"{experiment.name}: the first run took {seconds:.1f} s{state}; the other {rest:,} {where} "
+        "(an estimate from one run)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _duration(seconds: float) -> str:
+    """A wall time for a person: seconds, minutes or hours."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _write_csv(frame, path: Path) -> None:

@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model.batch import sizes
 from model.scenario import Problem, ScenarioError, load_scenario, override_kind, resolve_scenario_path
 
 METHODS = ("morris", "sobol")
 MAX_SEEDS = 10_000
 _TOP_KEYS = ("name", "description", "scenarios", "seeds", "replicates", "days", "engine", "metrics")
 _TABLES = ("parameters", "cases", "sensitivity")
-_SENSITIVITY_KEYS = ("method", "trajectories", "levels", "samples", "seed", "parameters")
-DEFAULTS = {"days": 1, "engine": "fast", "trajectories": 10, "levels": 4, "samples": 256, "seed": 1}
+_SENSITIVITY_KEYS = ("method", "trajectories", "levels", "samples", "seed", "allow_small", "parameters")
+# trajectories: the minimum (model/batch/sizes.py); samples: None, the minimum for the number of
+# parameters (sizes.minimum_size); levels 4: SALib's default and Campolongo et al. (2007)'s choice
+DEFAULTS = {"days": 1, "engine": "fast", "trajectories": 10, "levels": 4, "samples": None, "seed": 1}
 
 
 @dataclass(frozen=True)
@@ -44,14 +47,16 @@ class Sensitivity:
         levels: Morris grid levels.
         samples: Sobol' base samples (the design has samples x (parameters + 2) points).
         seed: Seed of the design's sampling and of the bootstrap of confidence intervals.
+        allow_small: Run a design below the minimum size (model/batch/sizes.py), with a warning.
     """
 
     method: str
     parameters: dict[str, Bounds]
     trajectories: int = DEFAULTS["trajectories"]
     levels: int = DEFAULTS["levels"]
-    samples: int = DEFAULTS["samples"]
+    samples: int = sizes.minimum_size("sobol", 1)  # load_experiment: the minimum for the parameters given
     seed: int = DEFAULTS["seed"]
+    allow_small: bool = False
 
 
 @dataclass(frozen=True)
@@ -293,15 +298,12 @@ def _sensitivity(table: Any, p: _Problems) -> Sensitivity | None:
     method = table.get("method")
     if method not in METHODS:
         p.bad("sensitivity.method", f"must be one of {', '.join(METHODS)}, not {method!r}")
-    numbers = {}
-    for key, low in (("trajectories", 2), ("levels", 2), ("samples", 2), ("seed", 0)):
-        value = table.get(key, DEFAULTS[key])
-        if not _is_int(value) or value < low:
-            p.bad(f"sensitivity.{key}", f"must be an integer of at least {low}, not {value!r}")
-        numbers[key] = value
-    if method == "sobol" and _is_int(numbers["samples"]) and numbers["samples"] & (numbers["samples"] - 1):
-        p.bad("sensitivity.samples", f"must be a power of 2 (Sobol' sequences), not {numbers['samples']:,}")
     params = table.get("parameters")
+    count = len(params) if isinstance(params, dict) and params else 1
+    allow_small = table.get("allow_small", False)
+    if not isinstance(allow_small, bool):
+        p.bad("sensitivity.allow_small", f"must be true or false, not {allow_small!r}")
+    numbers = _design_numbers(table, method, count, allow_small is True, p)
     bounds = {}
     if not isinstance(params, dict) or not params:
         p.bad("sensitivity.parameters", 'required: "dotted.key" = { min = ..., max = ... } for each parameter')
@@ -318,7 +320,31 @@ def _sensitivity(table: Any, p: _Problems) -> Sensitivity | None:
                 bounds[key] = Bounds(float(rng["min"]), float(rng["max"]))
     if p.list:
         return None
-    return Sensitivity(method=method, parameters=bounds, **numbers)
+    return Sensitivity(method=method, parameters=bounds, allow_small=allow_small, **numbers)
+
+
+def _design_numbers(table: dict, method, count: int, allow_small: bool, p: _Problems) -> dict:
+    """trajectories, levels, samples and seed of a ``[sensitivity]`` table, checked.
+
+    A design below the minimum size for ``count`` parameters (model/batch/sizes.py) is a problem
+    unless ``allow_small``.
+    """
+    numbers = {}
+    for key, low in (("trajectories", 2), ("levels", 2), ("samples", 2), ("seed", 0)):
+        default = DEFAULTS[key] if DEFAULTS[key] is not None else sizes.minimum_size("sobol", count)
+        value = table.get(key, default)
+        if not _is_int(value) or value < low:
+            p.bad(f"sensitivity.{key}", f"must be an integer of at least {low}, not {value!r}")
+        numbers[key] = value
+    if method == "sobol" and _is_int(numbers["samples"]) and numbers["samples"] & (numbers["samples"] - 1):
+        p.bad("sensitivity.samples", f"must be a power of 2 (Sobol' sequences), not {numbers['samples']:,}")
+    if method in METHODS and not allow_small:
+        key = sizes.size_key(method)
+        n = numbers[key]
+        why = sizes.why_small(method, n, count) if _is_int(n) and n >= 2 else None
+        if why:
+            p.bad(f"sensitivity.{key}", f"{why}; raise it, or set allow_small = true in [sensitivity] to run it anyway")
+    return numbers
 
 
 def _typed(value, kind: str):

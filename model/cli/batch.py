@@ -23,6 +23,11 @@ def add_parser(sub) -> None:
     batch.add_argument("--resume", action="store_true", help="keep the runs already done in --out, run the rest")
     batch.add_argument("--overwrite", action="store_true", help="remove an earlier batch's files from --out first")
     batch.add_argument("--quiet", action="store_true", help="no progress output")
+    batch.add_argument(
+        "--check-convergence",
+        action="store_true",
+        help="[sensitivity] only: run the design at N and at 2N and write convergence.csv (the change of every index)",
+    )
     batch.set_defaults(func=cmd_batch)
 
 
@@ -40,7 +45,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 "batch: --scheduler needs Dask: pip install 'lifecircle[dask]' (dask and distributed)"
             ) from None
     experiment = load_experiment(args.experiment)
-    from model.batch.batch import check_metrics, clear, earlier_batch, run_batch  # the file is good: the runner
+    if args.check_convergence and experiment.sensitivity is None:
+        raise BadArgument(
+            f"--check-convergence: {args.experiment.name} has no [sensitivity] table: "
+            "only a sensitivity design has indices to converge"
+        )
+    from model.batch.batch import check_convergence, check_metrics, clear, earlier_batch, run_batch  # the runner
 
     check_metrics(experiment)
     out = args.out or Path.cwd() / "results" / experiment.name
@@ -49,7 +59,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise BadArgument(f"--out: {out} already holds a batch; add --resume to finish it or --overwrite to replace it")
     if args.overwrite:
         clear(out)
-    counts = run_batch(experiment, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
+    batch = check_convergence if args.check_convergence else run_batch
+    counts = batch(experiment, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
     print(f"{experiment.name}: {counts['done']:,} of {counts['runs']:,} runs done, {counts['failed']:,} failed")
     print(f"results written to {out}")
     if counts["failed"]:

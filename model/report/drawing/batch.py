@@ -28,7 +28,18 @@ _ = Phrases(
         "Sobol' indices: {metric}": "Sobol' 指数：{metric}",
         "S1 (first order)": "S1（一阶）",
         "ST (total)": "ST（总效应）",
-        "share of the metric's variance": "占指标方差的比例",
+        "share of the metric's variance (0 to 1; values beyond are estimation error)": (
+            "占指标方差的比例（0 到 1；超出部分为估计误差）"
+        ),
+        "N = {n}, {seeds} seed(s) per point": "N = {n}，每个设计点 {seeds} 个随机种子",
+        "; seed noise unknown (one seed per point)": "；随机种子噪声未知（每点一个种子）",
+        "; seeds alone: {share:.0%} of single-run variance, {means:.0%} left in the point means": (
+            "；仅随机种子：占单次运行方差的 {share:.0%}，设计点均值中残留 {means:.0%}"
+        ),
+        "interval wider than mu*: cannot be ranked": "区间宽于 mu*：无法排序",
+        "flagged: outside [0, 1] or ST < S1 beyond the intervals (sensitivity.csv flag)": (
+            "已标记：超出 [0, 1] 或 ST < S1 且超出区间（见 sensitivity.csv 的 flag 列）"
+        ),
     }
 )
 
@@ -81,38 +92,125 @@ def plot_sweep(path: Path, summary: pd.DataFrame, metric: str, parameter: str, p
     plt.close(fig)
 
 
+def _noise_note(rows: pd.DataFrame) -> str:
+    """The seeds' share of the metric's variance, and the design's size, for a chart's title."""
+    if "seed_variance_share" not in rows or rows.empty:
+        return ""
+    r = rows.iloc[0]
+    share = float(r["seed_variance_share"])
+    size = _("N = {n}, {seeds} seed(s) per point", n=int(r["N"]), seeds=int(r["seeds_per_point"]))
+    if not np.isfinite(share):
+        return "\n" + size + _("; seed noise unknown (one seed per point)")
+    return (
+        "\n"
+        + size
+        + _(
+            "; seeds alone: {share:.0%} of single-run variance, {means:.0%} left in the point means",
+            share=share,
+            means=float(r["seed_noise_in_means"]),
+        )
+    )
+
+
+def _flagged(rows: pd.DataFrame) -> np.ndarray:
+    """Which rows sensitivity.csv flags (model/batch/sensitivity.py flags)."""
+    if "flag" not in rows:
+        return np.zeros(len(rows), dtype=bool)
+    return rows["flag"].fillna("").astype(str).str.len().to_numpy() > 0
+
+
 def plot_morris(path: Path, table: pd.DataFrame, metric: str) -> None:
-    """Morris screening of one metric: mu_star (importance) against sigma (interaction, non-linearity)."""
+    """Morris screening of one metric: mu_star (importance) against sigma (interaction, non-linearity).
+
+    A parameter whose mu_star interval is wider than mu_star (``flag``: the screen cannot rank
+    it) is drawn as a hollow red marker and named in the legend. The title gives N, the seeds per
+    point and the seeds' share of the metric's variance (``seed_variance_share``).
+    """
     rows = table[table["metric"] == metric]
+    flagged = _flagged(rows)
     fig, ax = plt.subplots(figsize=(7.5, 5.2))
-    ax.errorbar(rows["mu_star"], rows["sigma"], xerr=rows["mu_star_conf"], fmt="o", color="#2c7bb6", capsize=3)
+    ok, bad = rows[~flagged], rows[flagged]
+    ax.errorbar(ok["mu_star"], ok["sigma"], xerr=ok["mu_star_conf"], fmt="o", color="#2c7bb6", capsize=3)
+    if len(bad):
+        ax.errorbar(
+            bad["mu_star"],
+            bad["sigma"],
+            xerr=bad["mu_star_conf"],
+            fmt="o",
+            mfc="none",
+            color="#d7191c",
+            capsize=3,
+            label=_("interval wider than mu*: cannot be ranked"),
+        )
     for _row, r in rows.iterrows():
         ax.annotate(r["parameter"], (r["mu_star"], r["sigma"]), fontsize=7.5, xytext=(4, 3), textcoords="offset points")
     top = np.nanmax(np.r_[rows["mu_star"].to_numpy(dtype=float), rows["sigma"].to_numpy(dtype=float), 0.0])
     if np.isfinite(top) and top > 0:
         ax.plot([0, top], [0, top], ls="--", color="grey", lw=0.8, label="sigma = mu*")
+    if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, frameon=False)
     ax.set_xlabel(_("mu* (mean absolute elementary effect; bars: 95% bootstrap interval)"))
     ax.set_ylabel(_("sigma (spread of the effects)"))
-    ax.set_title(_("Morris screening: {metric}", metric=_label(metric)), fontsize=10)
+    ax.set_title(_("Morris screening: {metric}", metric=_label(metric)) + _noise_note(rows), fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+SOBOL_AXIS = (-0.1, 1.1)  # a share of variance lies in [0, 1]; estimates beyond are cut at the axis and labelled
+
+
 def plot_sobol(path: Path, table: pd.DataFrame, metric: str) -> None:
-    """Sobol' indices of one metric: first-order and total, with their 95% intervals."""
+    """Sobol' indices of one metric: first-order and total, with their 95% intervals.
+
+    The axis shows shares of variance, [0, 1] (with a margin): an estimate beyond it is drawn to
+    the edge with its value written there, so that no bar above 1 reads as a share. A parameter
+    that sensitivity.csv flags (an index outside [0, 1] beyond its interval, or ST below S1
+    beyond both) gets a red marker, explained in the legend. The title gives N, the seeds per
+    point and the seeds' share of the metric's variance.
+    """
     rows = table[table["metric"] == metric]
     x = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.6))
-    ax.bar(x - 0.2, rows["S1"], 0.4, yerr=rows["S1_conf"], capsize=3, label=_("S1 (first order)"), color="#fdae61")
-    ax.bar(x + 0.2, rows["ST"], 0.4, yerr=rows["ST_conf"], capsize=3, label=_("ST (total)"), color="#2c7bb6")
+    low, high = SOBOL_AXIS
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.8))
+    for offset, index, label, color in (
+        (-0.2, "S1", _("S1 (first order)"), "#fdae61"),
+        (0.2, "ST", _("ST (total)"), "#2c7bb6"),
+    ):
+        values = rows[index].to_numpy(dtype=float)
+        shown = np.clip(values, low, high)
+        ax.bar(x + offset, shown, 0.4, yerr=rows[f"{index}_conf"], capsize=3, label=label, color=color)
+        for xi, v in zip(x + offset, values, strict=True):
+            if np.isfinite(v) and not low <= v <= high:
+                edge = high if v > high else low
+                ax.annotate(
+                    f"{v:.2f}",
+                    (xi, edge),
+                    xytext=(0, -10 if v > high else 3),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7.5,
+                    color="#d7191c",
+                )
+    flagged = _flagged(rows)
+    if flagged.any():
+        ax.plot(
+            x[flagged],
+            np.full(flagged.sum(), high - 0.04),
+            ls="none",
+            marker="v",
+            color="#d7191c",
+            label=_("flagged: outside [0, 1] or ST < S1 beyond the intervals (sensitivity.csv flag)"),
+        )
+    ax.axhline(1.0, color="grey", lw=0.6, ls=":")
+    ax.axhline(0.0, color="grey", lw=0.6)
+    ax.set_ylim(low, high)
     ax.set_xticks(x)
     ax.set_xticklabels(rows["parameter"], rotation=30, ha="right", fontsize=7.5)
-    ax.set_ylabel(_("share of the metric's variance"))
-    ax.set_title(_("Sobol' indices: {metric}", metric=_label(metric)), fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    ax.set_ylabel(_("share of the metric's variance (0 to 1; values beyond are estimation error)"))
+    ax.set_title(_("Sobol' indices: {metric}", metric=_label(metric)) + _noise_note(rows), fontsize=9)
+    ax.legend(fontsize=7.5, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

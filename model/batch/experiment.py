@@ -24,7 +24,7 @@ _TOP_KEYS = ("name", "description", "scenarios", "seeds", "replicates", "days", 
 _TABLES = ("parameters", "cases", "sensitivity")
 _SENSITIVITY_KEYS = ("method", "trajectories", "levels", "samples", "seed", "allow_small", "parameters")
 # trajectories: the minimum (model/batch/sizes.py); samples: None, the minimum for the number of
-# parameters (sizes.minimum_size); levels 4: SALib's default and Campolongo et al. (2007)'s choice
+# parameters (sizes.minimum_size); levels 4: SALib's default, the primer's p = 4 (sizes.py)
 DEFAULTS = {"days": 1, "engine": "fast", "trajectories": 10, "levels": 4, "samples": None, "seed": 1}
 
 

@@ -12,10 +12,11 @@ import math
 
 # The smallest designs, and where the rule comes from (docs/experiments.md, "Sensitivity analysis").
 # Morris: at least 10 trajectories whatever the number of parameters (so 10 x (k + 1) design
-# points). Campolongo et al. (2007), whose optimised trajectories SALib implements, and the primer
-# of the same group (Saltelli et al. 2008, ch. 3) use r = 10 to 20 trajectories and report that
-# p = 4 levels with r = 10 give useful screens; with fewer, mu_star and its bootstrap interval rest
-# on fewer than 10 elementary effects per parameter.
+# points). The primer of the group behind the method SALib implements (Saltelli et al. 2008,
+# ch. 3) reports that p = 4 levels with r = 10 trajectories have given valuable results, and
+# r = 10 to 20 is the usual range; Campolongo et al. (2007) pick their r trajectories among 500 to
+# 1,000 candidates (SALib's morris.sample docstring). With fewer, mu_star and its bootstrap
+# interval rest on fewer than 10 elementary effects per parameter.
 MIN_TRAJECTORIES = 10
 # Sobol': at least 5,000 model runs per parameter, i.e. N x (k + 2) >= 5,000 x k base samples N
 # (first and total order, the design SALib's sample.sobol makes with calc_second_order=False),
@@ -55,8 +56,8 @@ def why_small(method: str, n: int, parameters: int) -> str | None:
         return None
     if method == "morris":
         return (
-            f"{n:,} trajectories is below the minimum of {low} (Campolongo et al. 2007; Saltelli et al. "
-            f"2008: r = 10 to 20): mu_star and its interval would rest on {n:,} effects per parameter"
+            f"{n:,} trajectories is below the minimum of {low} (Saltelli et al. 2008: r = 10 with 4 levels; "
+            f"usually 10 to 20): mu_star and its interval would rest on {n:,} effects per parameter"
         )
     return (
         f"{n:,} base samples is below the minimum of {low:,} for {parameters} parameter(s): "

@@ -28,13 +28,13 @@ _ = Phrases(
         "Sobol' indices: {metric}": "Sobol' 指数：{metric}",
         "S1 (first order)": "S1（一阶）",
         "ST (total)": "ST（总效应）",
-        "share of the metric's variance (0 to 1; values beyond are estimation error)": (
-            "占指标方差的比例（0 到 1；超出部分为估计误差）"
+        "share of the metric's variance\n(0 to 1; values beyond are estimation error)": (
+            "占指标方差的比例\n（0 到 1；超出部分为估计误差）"
         ),
         "N = {n}, {seeds} seed(s) per point": "N = {n}，每个设计点 {seeds} 个随机种子",
         "; seed noise unknown (one seed per point)": "；随机种子噪声未知（每点一个种子）",
-        "; seeds alone: {share:.0%} of single-run variance, {means:.0%} left in the point means": (
-            "；仅随机种子：占单次运行方差的 {share:.0%}，设计点均值中残留 {means:.0%}"
+        "seeds alone: {share:.0%} of single-run variance, {means:.0%} left in the point means": (
+            "仅随机种子：占单次运行方差的 {share:.0%}，设计点均值中残留 {means:.0%}"
         ),
         "interval wider than mu*: cannot be ranked": "区间宽于 mu*：无法排序",
         "flagged: outside [0, 1] or ST < S1 beyond the intervals (sensitivity.csv flag)": (
@@ -93,7 +93,7 @@ def plot_sweep(path: Path, summary: pd.DataFrame, metric: str, parameter: str, p
 
 
 def _noise_note(rows: pd.DataFrame) -> str:
-    """The seeds' share of the metric's variance, and the design's size, for a chart's title."""
+    """The design's size and the seeds' share of the metric's variance, as lines under a chart's title."""
     if "seed_variance_share" not in rows or rows.empty:
         return ""
     r = rows.iloc[0]
@@ -101,15 +101,12 @@ def _noise_note(rows: pd.DataFrame) -> str:
     size = _("N = {n}, {seeds} seed(s) per point", n=int(r["N"]), seeds=int(r["seeds_per_point"]))
     if not np.isfinite(share):
         return "\n" + size + _("; seed noise unknown (one seed per point)")
-    return (
-        "\n"
-        + size
-        + _(
-            "; seeds alone: {share:.0%} of single-run variance, {means:.0%} left in the point means",
-            share=share,
-            means=float(r["seed_noise_in_means"]),
-        )
+    noise = _(
+        "seeds alone: {share:.0%} of single-run variance, {means:.0%} left in the point means",
+        share=share,
+        means=float(r["seed_noise_in_means"]),
     )
+    return "\n" + size + "\n" + noise
 
 
 def _flagged(rows: pd.DataFrame) -> np.ndarray:
@@ -164,42 +161,43 @@ SOBOL_AXIS = (-0.1, 1.1)  # a share of variance lies in [0, 1]; estimates beyond
 def plot_sobol(path: Path, table: pd.DataFrame, metric: str) -> None:
     """Sobol' indices of one metric: first-order and total, with their 95% intervals.
 
-    The axis shows shares of variance, [0, 1] (with a margin): an estimate beyond it is drawn to
-    the edge with its value written there, so that no bar above 1 reads as a share. A parameter
-    that sensitivity.csv flags (an index outside [0, 1] beyond its interval, or ST below S1
-    beyond both) gets a red marker, explained in the legend. The title gives N, the seeds per
-    point and the seeds' share of the metric's variance.
+    The axis shows shares of variance, [0, 1] (with a margin): a bar beyond it is cut at the
+    edge with its estimate written there, so that no bar above 1 reads as a share; the intervals
+    are drawn around the estimates themselves. A parameter that sensitivity.csv flags (an index
+    outside [0, 1] beyond its interval, or ST below S1 beyond both) gets a red marker, explained
+    in the legend. The title gives N, the seeds per point and the seeds' share of the variance.
     """
     rows = table[table["metric"] == metric]
     x = np.arange(len(rows))
     low, high = SOBOL_AXIS
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.8))
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(rows) + 2), 5.0))
     for offset, index, label, color in (
         (-0.2, "S1", _("S1 (first order)"), "#fdae61"),
         (0.2, "ST", _("ST (total)"), "#2c7bb6"),
     ):
         values = rows[index].to_numpy(dtype=float)
-        shown = np.clip(values, low, high)
-        ax.bar(x + offset, shown, 0.4, yerr=rows[f"{index}_conf"], capsize=3, label=label, color=color)
+        ax.bar(x + offset, np.clip(values, low, high), 0.4, label=label, color=color)
+        ax.errorbar(x + offset, values, yerr=rows[f"{index}_conf"], fmt="none", ecolor="black", capsize=3)
         for xi, v in zip(x + offset, values, strict=True):
             if np.isfinite(v) and not low <= v <= high:
-                edge = high if v > high else low
                 ax.annotate(
                     f"{v:.2f}",
-                    (xi, edge),
-                    xytext=(0, -10 if v > high else 3),
+                    (xi, high if v > high else low),
+                    xytext=(0, -12 if v > high else 3),
                     textcoords="offset points",
                     ha="center",
                     fontsize=7.5,
                     color="#d7191c",
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.85, "pad": 1},
                 )
     flagged = _flagged(rows)
     if flagged.any():
         ax.plot(
             x[flagged],
-            np.full(flagged.sum(), high - 0.04),
+            np.full(flagged.sum(), low / 2),  # under the bars, in the margin below 0
             ls="none",
             marker="v",
+            ms=9,
             color="#d7191c",
             label=_("flagged: outside [0, 1] or ST < S1 beyond the intervals (sensitivity.csv flag)"),
         )
@@ -208,9 +206,10 @@ def plot_sobol(path: Path, table: pd.DataFrame, metric: str) -> None:
     ax.set_ylim(low, high)
     ax.set_xticks(x)
     ax.set_xticklabels(rows["parameter"], rotation=30, ha="right", fontsize=7.5)
-    ax.set_ylabel(_("share of the metric's variance (0 to 1; values beyond are estimation error)"))
+    ax.set_ylabel(_("share of the metric's variance\n(0 to 1; values beyond are estimation error)"), fontsize=9)
     ax.set_title(_("Sobol' indices: {metric}", metric=_label(metric)) + _noise_note(rows), fontsize=9)
-    ax.legend(fontsize=7.5, frameon=False)
+    # below the axes, where no bar is
+    ax.legend(fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -246,6 +246,9 @@ def test_announce_times_the_first_run_and_keeps_it(tmp_path, capsys):
     assert f"the other {len(runs) - 1:,} on 2 worker(s): about" in err
     assert "(an estimate from one run)" in err
     assert CALLS == [runs[0].run_id]  # the first, here; the other runs in the pool's processes
+    # every run has its progress line, the first numbered among the batch's (stderr is not a terminal)
+    lines = [line for line in err.splitlines() if line.startswith("run ")]
+    assert len(lines) == len(runs) and lines[0].startswith(f"run 1/{len(runs)} {runs[0].run_id}")
     assert len(list((tmp_path / "out" / "runs").glob("*.json"))) == len(runs)
     # resumed with everything recorded: said so, nothing run
     CALLS.clear()

@@ -240,6 +240,9 @@ def announce(
     t0 = time.perf_counter()
     first = runner.execute([todo[0]], folder, workers=1, run=run, quiet=True)[todo[0].run_id]
     seconds = time.perf_counter() - t0
+    progress = runner.Progress(len(runs), len(runs) - len(todo))  # its line, numbered among the batch's
+    progress.update(first, todo[0])
+    progress.close()
     rest = len(todo) - 1
     state = "" if first.get("status") == "done" else " (it failed: see runs.csv)"
     if scheduler:

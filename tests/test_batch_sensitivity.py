@@ -364,3 +364,77 @@ def test_sobol_chart_keeps_to_shares_and_marks_the_flags(tmp_path, monkeypatch):
     assert "estimation error" in ax.get_ylabel()
     assert (tmp_path / "sobol.png").read_bytes().startswith(b"\x89PNG")
     plt.close("all")
+
+
+def test_morris_chart_marks_what_it_cannot_rank(tmp_path, monkeypatch):
+    from model.report.drawing import batch as charts
+
+    table = pd.DataFrame(
+        {
+            "parameter": ["a", "b"],
+            "metric": ["m", "m"],
+            "mu_star": [1.0, 0.1],
+            "mu_star_conf": [0.2, 0.3],
+            "sigma": [0.5, 0.1],
+            "mu": [1.0, 0.0],
+            "N": [10, 10],
+            "seeds_per_point": [1, 1],
+            "seed_variance_share": [math.nan, math.nan],
+            "seed_noise_in_means": [math.nan, math.nan],
+        }
+    )
+    table["flag"] = sa.flags(table, "morris")
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    charts.plot_morris(tmp_path / "morris.png", table, "m")
+    (fig,) = figures
+    ax = fig.axes[0]
+    assert "interval wider than mu*: cannot be ranked" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "seed noise unknown (one seed per point)" in ax.get_title()
+    plt.close("all")
+
+
+def test_sensitivity_charts_draw_in_chinese_with_every_glyph(tmp_path):
+    import warnings
+
+    from model.report import lang
+    from model.report.drawing import batch as charts
+
+    table = pd.DataFrame(
+        {
+            "parameter": ["a"],
+            "metric": ["m"],
+            "S1": [1.5],
+            "S1_conf": [0.1],
+            "ST": [1.4],
+            "ST_conf": [0.1],
+            "N": [8],
+            "seeds_per_point": [3],
+            "seed_variance_share": [0.2],
+            "seed_noise_in_means": [0.05],
+        }
+    )
+    table["flag"] = sa.flags(table, "sobol")
+    assert table["flag"].iloc[0]
+    lang.use("zh")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a glyph the fonts lack is a warning
+            charts.plot_sobol(tmp_path / "sobol.png", table, "m")
+    finally:
+        lang.use()
+    assert (tmp_path / "sobol.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_sobol_bootstrap_is_seeded_also_with_seed_0():
+    """SALib's sobol.analyze reads seed 0 as "no seed"; the analysis passes a Generator instead."""
+    from model.batch.experiment import Bounds, Sensitivity
+
+    s = Sensitivity(method="sobol", parameters={"a": Bounds(0, 1), "b": Bounds(0, 1)}, samples=64, seed=0)
+    x = sa.sample(s)
+    y = {"m": x[:, 0] + 0.5 * x[:, 1] ** 2}
+    first = sa.analyze(s, x, y)
+    np.random.seed(12345)  # numpy's global state, which an unseeded bootstrap would draw from
+    np.random.random(1000)
+    again = sa.analyze(s, x, y)
+    pd.testing.assert_frame_equal(first, again)

@@ -9,12 +9,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from model.batch import runner, tables
+from model.batch import replicates, runner, tables
 from model.batch.design import RunSpec, build_runs, code_digest
 from model.batch.experiment import Experiment
 from model.scenario import Problem, ScenarioError
 
-OUTPUTS = ("runs.csv", "results.csv", "summary.csv", "sensitivity.csv", "batch.json", "experiment.toml")
+OUTPUTS = (
+    "runs.csv",
+    "results.csv",
+    "summary.csv",
+    "sensitivity.csv",
+    "batch.json",
+    "experiment.toml",
+    "replicates.csv",
+)
 
 
 def check_metrics(experiment: Experiment) -> None:
@@ -79,9 +87,12 @@ def run_batch(
     runs, points, design, members = build_runs(experiment)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(experiment.path, out / "experiment.toml")
-    records = runner.execute(runs, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet)
+    done = replicates.execute_rounds(
+        experiment, runs, points, members, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet
+    )
+    runs, members, records = done.runs, done.members, done.records
     parameters = parameter_names(experiment)
-    runs_frame = tables.runs_table(runs, records, parameters)
+    runs_frame = tables.runs_table(runs, records, parameters, rounds=done.rounds)
     results = tables.results_table(runs, records, parameters)
     summary = tables.summary_table(results, parameters)
     _write_csv(runs_frame, out / "runs.csv")
@@ -100,6 +111,9 @@ def run_batch(
         sensitivity = tables.pd.concat(parts, ignore_index=True)
         _write_csv(sensitivity, out / "sensitivity.csv")
     _plots(experiment, out, summary, sensitivity, parameters)
+    if experiment.adaptive is not None:
+        _write_csv(replicates.replicates_table(experiment, done, parameters), out / "replicates.csv")
+        replicates.plot(experiment, out / "plots", done, parameters)
     counts = {
         "runs": len(runs),
         "done": int((runs_frame["status"] == "done").sum()),

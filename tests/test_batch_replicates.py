@@ -220,6 +220,35 @@ def test_running_means_and_their_chart(batch, experiment):
             assert row["half_width"] == pytest.approx(half_width(values[:j]), rel=1e-12)
 
 
+def test_the_chart_draws_the_first_combinations_and_their_target_bands(tmp_path, monkeypatch):
+    """Ten combinations: the first eight are drawn, each with its dashed band at its final mean ± target."""
+    import matplotlib.figure
+
+    from model.report.drawing import batch as charts
+
+    drawn = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", lambda fig, path, **kw: drawn.append(fig))
+    running = pd.DataFrame(
+        {
+            "combination": [f"c{i}" for i in range(10) for _ in range(3)],
+            "replicates": [1, 2, 3] * 10,
+            "n": [1, 2, 3] * 10,
+            "mean": [v for i in range(10) for v in (i, i + 1.0, i + 0.5)],
+            "half_width": [np.nan, 2.0, 0.25] * 10,
+        }
+    )
+    charts.plot_replicates(tmp_path / "chart.png", running, VISITS, 0.3)
+    (ax,) = drawn[0].axes
+    assert [line.get_label() for line in ax.get_lines()] == [f"c{i}" for i in range(charts.MAX_LINES)]
+    assert "first 8 of 10 combinations" in ax.get_title()
+    bands = [c for c in ax.collections if c.get_linestyle()[0][1] is not None]  # the dashed ones
+    assert len(bands) == charts.MAX_LINES
+    for i, band in enumerate(bands):  # two segments from replicate 1 to 3 at the final mean (i + 0.5) ± 0.3
+        ends = sorted(np.asarray(seg).ravel().tolist() for seg in band.get_segments())
+        assert ends[0] == pytest.approx([1, i + 0.2, 3, i + 0.2])
+        assert ends[1] == pytest.approx([1, i + 0.8, 3, i + 0.8])
+
+
 def test_same_seeds_and_tables_on_a_pool_of_two(batch, experiment):
     out = experiment.parent / "pool"
     run_batch(load_experiment(experiment), out, workers=2, run=fake_run, quiet=True)

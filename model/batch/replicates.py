@@ -100,11 +100,24 @@ def assess(values: np.ndarray, target: float) -> Assessment:
     half = float(t_half_width(s, n))
     if half <= target:
         return Assessment(n, mean, half, MET, k)
-    # the smallest N > n whose interval at this s is narrow enough (the half-width falls with N)
-    candidates = np.arange(n + 1, MAX_SEEDS + 1)
-    narrow = np.flatnonzero(t_half_width(s, candidates) <= target)
-    values_needed = int(candidates[narrow[0]]) if narrow.size else MAX_SEEDS
-    return Assessment(n, mean, half, ASKS, -(-values_needed * k // n))
+    return Assessment(n, mean, half, ASKS, -(-_values_needed(s, n, target) * k // n))
+
+
+def _values_needed(s: float, n: int, target: float) -> int:
+    """The smallest N > n with ``t(0.975, N - 1) · s / √N <= target`` (MAX_SEEDS if none).
+
+    By bisection: the half-width falls as N grows. The interval at n values is wider than the target.
+    """
+    low, high = n, MAX_SEEDS  # wider at low, narrow enough at high
+    if t_half_width(s, high) > target:
+        return MAX_SEEDS
+    while high - low > 1:
+        middle = (low + high) // 2
+        if t_half_width(s, middle) <= target:
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def next_total(columns: dict[str, np.ndarray], rule: Replicates) -> int:

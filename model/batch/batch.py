@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from model.batch import runner, tables
+from model.batch import replicates, runner, tables
 from model.batch.design import RunSpec, build_runs, code_digest
 from model.batch.experiment import Experiment
 from model.scenario import Problem, ScenarioError
@@ -24,6 +24,7 @@ OUTPUTS = (
     "batch.json",
     "experiment.toml",
     "convergence.csv",
+    "replicates.csv",
 )
 
 
@@ -90,9 +91,12 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(experiment.path, out / "experiment.toml")
     announce(experiment, runs, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet)
-    records = runner.execute(runs, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet)
+    done = replicates.execute_rounds(
+        experiment, runs, points, members, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet
+    )
+    runs, members, records = done.runs, done.members, done.records
     parameters = parameter_names(experiment)
-    runs_frame = tables.runs_table(runs, records, parameters)
+    runs_frame = tables.runs_table(runs, records, parameters, rounds=done.rounds)
     results = tables.results_table(runs, records, parameters)
     summary = tables.summary_table(results, parameters)
     _write_csv(runs_frame, out / "runs.csv")
@@ -104,6 +108,9 @@ def run_batch(
         sensitivity = sensitivity_table(experiment.sensitivity, runs, points, design, members, results, metrics)
         _write_csv(sensitivity, out / "sensitivity.csv")
     _plots(experiment, out, summary, sensitivity, parameters)
+    if experiment.adaptive is not None:
+        _write_csv(replicates.replicates_table(experiment, done, parameters), out / "replicates.csv")
+        replicates.plot(experiment, out / "plots", done, parameters)
     counts = {
         "runs": len(runs),
         "done": int((runs_frame["status"] == "done").sum()),
@@ -142,15 +149,22 @@ def check_convergence(
         experiment, sensitivity=dataclasses.replace(s, **{sizes.size_key(s.method): 2 * sizes.size(s)})
     )
     folder = out / "runs"
-    designs = {"N": (experiment, *build_runs(experiment)), "2N": (doubled, *build_runs(doubled))}
-    runs_2n = designs["2N"][1]
-    announce(doubled, runs_2n, folder, workers=workers, scheduler=scheduler, run=run, quiet=quiet)
-    records = runner.execute(runs_2n, folder, workers=workers, scheduler=scheduler, run=run, quiet=quiet)
-    tables_at = {}
-    for label, (design_of, runs, points, design, members) in designs.items():
-        results = tables.results_table(runs, records, parameter_names(design_of))
+    tables_at, every = {}, set()
+    for label, design_of in (("N", experiment), ("2N", doubled)):
+        runs, points, design, members = build_runs(design_of)
+        if label == "2N":
+            announce(design_of, runs, folder, workers=workers, scheduler=scheduler, run=run, quiet=quiet)
+        # at N every run is recorded (the batch above): its rounds replay from the records
+        done = replicates.execute_rounds(
+            design_of, runs, points, members, folder, workers=workers, scheduler=scheduler, run=run, quiet=quiet
+        )
+        every |= {spec.run_id for spec in done.runs}
+        results = tables.results_table(done.runs, done.records, parameter_names(design_of))
         metrics = list(experiment.metrics) or list(dict.fromkeys(results["metric"]))
-        tables_at[label] = sensitivity_table(design_of.sensitivity, runs, points, design, members, results, metrics)
+        tables_at[label] = sensitivity_table(
+            design_of.sensitivity, done.runs, points, design, done.members, results, metrics
+        )
+    records = runner.read_records(folder)
     changes = convergence(tables_at["N"], tables_at["2N"], s.method)
     _write_csv(changes, out / "convergence.csv")
     n = sizes.size(s)
@@ -165,9 +179,8 @@ def check_convergence(
             )
         else:
             print(f"  {index}: undefined (no run gave a value)")
-    every = {spec.run_id for _, runs, *_ in designs.values() for spec in runs}
-    done = sum(records.get(i, {}).get("status") == "done" for i in every)
-    return {"runs": len(every), "done": done, "failed": len(every) - done}
+    finished = sum(records.get(i, {}).get("status") == "done" for i in every)
+    return {"runs": len(every), "done": finished, "failed": len(every) - finished}
 
 
 def sensitivity_table(sensitivity, runs, points, design, members, results, metrics: list[str]):
@@ -186,12 +199,12 @@ def sensitivity_table(sensitivity, runs, points, design, members, results, metri
         means = tables.point_means(mine, ids, metrics)
         values = mine[mine["metric"].isin(metrics)].set_index(["metric", "run_id"])["value"]
         distinct = list(dict.fromkeys(tuple(i) for i in ids))  # a point repeated in the design counts once
-        replicates = {}
+        per_point = {}
         for metric in metrics:
             of = values.loc[metric] if metric in values.index.get_level_values(0) else tables.pd.Series(dtype=float)
-            replicates[metric] = [of.reindex(list(i)).to_numpy(dtype=float) for i in distinct]
+            per_point[metric] = [of.reindex(list(i)).to_numpy(dtype=float) for i in distinct]
         seeds = min(len(i) for i in ids)
-        table = design_table(sensitivity, design, means, replicates, seeds)
+        table = design_table(sensitivity, design, means, per_point, seeds)
         at = table.columns.get_loc("method")
         table.insert(at, "scenario", scenario)  # where it always was: after the indices
         parts.append(table)
@@ -231,6 +244,8 @@ def announce(
     recorded = runner.read_records(folder)
     todo = [spec for spec in runs if recorded.get(spec.run_id, {}).get("status") != "done"]
     head = f"{experiment.name}: {len(runs):,} runs"
+    if experiment.adaptive is not None:
+        head += " in the first round (later rounds add seeds where the intervals are too wide)"
     if len(todo) < len(runs):
         head += f", {len(runs) - len(todo):,} already recorded"
     if not todo:

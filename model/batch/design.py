@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -91,11 +92,19 @@ def _typed(value: float, kind: str):
     return int(round(value)) if kind == "int" else value
 
 
-def build_runs(experiment: Experiment) -> tuple[list[RunSpec], list[dict], np.ndarray | None, dict]:
+def build_runs(
+    experiment: Experiment, seeds: Mapping[tuple[str, int], Sequence[int]] | None = None
+) -> tuple[list[RunSpec], list[dict], np.ndarray | None, dict]:
     """Every distinct run of the experiment, in design order (scenario, then point, then seed).
 
     A sensitivity design may hold the same point twice (integer parameters are rounded; Morris
     trajectories cross): its runs are the same runs, run once.
+
+    Args:
+        experiment: The checked experiment.
+        seeds: The seeds of each (scenario name, point index) where they differ from the
+            experiment's (enough replicates, model/batch/replicates.py); None: the experiment's
+            seeds everywhere.
 
     Returns:
         ``(runs, points, design, members)``: the runs; the parameter combinations; the SALib
@@ -110,7 +119,7 @@ def build_runs(experiment: Experiment) -> tuple[list[RunSpec], list[dict], np.nd
         for p, parameters in enumerate(points):
             scenario = load_scenario(scenario_file, overrides=parameters, overrides_file=file)
             resolved = resolved_content(scenario)
-            for seed in experiment.seeds:
+            for seed in (seeds or {}).get((scenario.name, p), experiment.seeds):
                 spec = make_run(
                     scenario_file, scenario.name, resolved, p, parameters, seed, experiment, index=len(runs)
                 )

@@ -20,6 +20,9 @@ from model.scenario import Problem, ScenarioError, load_scenario, override_kind,
 
 METHODS = ("morris", "sobol")
 MAX_SEEDS = 10_000
+# assumption: a standard deviation from fewer than 5 values is too rough to size the next round
+REPLICATES_MIN = 5
+_REPLICATES_KEYS = ("target_halfwidth", "min", "max")
 _TOP_KEYS = ("name", "description", "scenarios", "seeds", "replicates", "days", "engine", "metrics")
 _TABLES = ("parameters", "cases", "sensitivity")
 _SENSITIVITY_KEYS = ("method", "trajectories", "levels", "samples", "seed", "allow_small", "parameters")
@@ -60,6 +63,22 @@ class Sensitivity:
 
 
 @dataclass(frozen=True)
+class Replicates:
+    """Enough replicates: seeds are added at every combination until each target is met (docs/experiments.md).
+
+    Attributes:
+        target_halfwidth: Listed metric -> the widest acceptable half-width of its 95% interval
+            over seeds (the metric's own units); only these metrics decide how many seeds run.
+        min_seeds: Seeds 1..min_seeds run at every combination first.
+        max_seeds: No combination runs more seeds than this (its targets may then be unmet).
+    """
+
+    target_halfwidth: dict[str, float]
+    min_seeds: int = REPLICATES_MIN
+    max_seeds: int = MAX_SEEDS
+
+
+@dataclass(frozen=True)
 class Experiment:
     """A checked experiment file.
 
@@ -67,7 +86,7 @@ class Experiment:
         name: Used for the default output folder.
         path: The file.
         scenarios: Scenario files, resolved (bundled names or paths relative to the file).
-        seeds: Seeds of every combination.
+        seeds: Seeds of every combination (with ``adaptive``: the first round's, 1..min).
         days: Days per run.
         engine: "fast" or "agents".
         metrics: Dotted summary keys to plot and analyse (empty: every scalar for the tables).
@@ -75,6 +94,8 @@ class Experiment:
         cases: Explicit parameter combinations, run besides the grid.
         sensitivity: A sensitivity design instead of a grid, or None.
         kinds: Schema kind of every parameter key ("int" keys are rounded).
+        adaptive: Seeds added until every target half-width is met (model/batch/replicates.py),
+            or None: every combination runs ``seeds``.
     """
 
     name: str
@@ -89,6 +110,7 @@ class Experiment:
     sensitivity: Sensitivity | None = None
     kinds: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    adaptive: Replicates | None = None
 
 
 class _Problems:
@@ -136,7 +158,7 @@ def load_experiment(path: str | Path) -> Experiment:
             else f"must be usable in a folder name, not {name!r}",
         )
     scenarios = _scenarios(data, path, p)
-    seeds = _seeds(data, p)
+    seeds, adaptive = _seeds(data, p)
     days = data.get("days", DEFAULTS["days"])
     if not _is_int(days) or days < 1:
         p.bad("days", f"must be a positive integer, not {days!r}")
@@ -168,6 +190,7 @@ def load_experiment(path: str | Path) -> Experiment:
         cases=tuple({k: _typed(v, kinds[k]) for k, v in c.items()} for c in cases),
         sensitivity=sensitivity,
         kinds=kinds,
+        adaptive=adaptive,
     )
     _check_against_scenarios(experiment, p)
     return experiment
@@ -236,26 +259,87 @@ def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
     return tuple(out)
 
 
-def _seeds(data: dict, p: _Problems) -> tuple[int, ...]:
+def _seeds(data: dict, p: _Problems) -> tuple[tuple[int, ...], Replicates | None]:
+    """The seeds of every combination, and the rule that adds more (``replicates = {...}``) or None."""
     if "seeds" in data and "replicates" in data:
         p.bad("seeds", "give seeds or replicates, not both")
-        return ()
+        return (), None
     if "replicates" in data:
         n = data["replicates"]
+        if isinstance(n, dict):
+            rule = _replicates(n, data.get("metrics"), p)
+            return (tuple(range(1, rule.min_seeds + 1)) if rule else ()), rule
         if not _is_int(n) or not 1 <= n <= MAX_SEEDS:
-            p.bad("replicates", f"must be an integer from 1 to {MAX_SEEDS:,}, not {n!r}")
-            return ()
-        return tuple(range(1, n + 1))
+            p.bad(
+                "replicates",
+                f"must be an integer from 1 to {MAX_SEEDS:,} or a table "
+                f"{{ target_halfwidth = ..., min = ..., max = ... }}, not {n!r}",
+            )
+            return (), None
+        return tuple(range(1, n + 1)), None
     seeds = data.get("seeds")
     if not isinstance(seeds, list) or not seeds:
         p.bad("seeds", "required: a non-empty list of seeds, or replicates = N (seeds 1..N)")
-        return ()
+        return (), None
     if not all(_is_int(s) and s >= 0 for s in seeds):
         p.bad("seeds", "seeds must be non-negative integers")
-        return ()
+        return (), None
     if len(set(seeds)) != len(seeds):
         p.bad("seeds", "a seed is listed twice")
-    return tuple(seeds)
+    return tuple(seeds), None
+
+
+def _replicates(table: dict, metrics: Any, p: _Problems) -> Replicates | None:
+    """``replicates = { target_halfwidth = ..., min = ..., max = ... }``, checked; None (and problems) if bad."""
+    before = len(p.list)
+    for key in table:
+        if key not in _REPLICATES_KEYS:
+            p.bad(f"replicates.{key}", f"unknown key{_suggest(key, _REPLICATES_KEYS)}")
+    listed = [m for m in metrics if isinstance(m, str)] if isinstance(metrics, list) else []
+    if not listed:
+        p.bad(
+            "metrics", "replicates with a target half-width need a list of metrics, the figures whose intervals count"
+        )
+    low = table.get("min", REPLICATES_MIN)
+    if not _is_int(low) or low < 2:
+        p.bad("replicates.min", f"must be an integer of at least 2 (an interval needs two seeds), not {low!r}")
+    high = table.get("max")
+    if high is None:
+        p.bad("replicates.max", "required: the most seeds any combination may run")
+    elif not _is_int(high) or not 2 <= high <= MAX_SEEDS:
+        p.bad("replicates.max", f"must be an integer from 2 to {MAX_SEEDS:,}, not {high!r}")
+    elif _is_int(low) and high < low:
+        p.bad("replicates.max", f"must be at least min ({low}), not {high}")
+    targets = _targets(table.get("target_halfwidth"), listed, p)
+    if len(p.list) > before:
+        return None
+    return Replicates(target_halfwidth=targets, min_seeds=low, max_seeds=high)
+
+
+def _targets(target: Any, listed: list[str], p: _Problems) -> dict[str, float]:
+    """Metric -> half-width: one number for every listed metric, or a table of some listed metrics."""
+    where = "replicates.target_halfwidth"
+    if target is None:
+        p.bad(where, 'required: a half-width (e.g. 0.005) or a table { "metric" = half-width }')
+        return {}
+    if not isinstance(target, dict):
+        target = dict.fromkeys(listed, target) if listed else {"": target}
+        wheres = dict.fromkeys(target, where)
+    elif not target:
+        p.bad(where, "an empty table: give a half-width for at least one listed metric")
+        return {}
+    else:
+        wheres = {metric: f'{where}."{metric}"' for metric in target}
+        for metric in target:
+            if metric not in listed:
+                p.bad(wheres[metric], f"not a listed metric{_suggest(metric, listed)}")
+    out = {}
+    for metric, value in target.items():
+        if not _is_number(value) or value <= 0:
+            p.bad(wheres[metric], f"must be a positive number (the metric's units), not {value!r}")
+        else:
+            out[metric] = float(value)
+    return out
 
 
 def _grid(table: Any, p: _Problems) -> dict[str, list]:

@@ -1,7 +1,7 @@
 """The tables of a batch, assembled from its run records in design order.
 
 - ``runs.csv``: one row per run: run_id, scenario, seed, one column per parameter, status,
-  error, wall_s and the run's provenance hashes;
+  error, wall_s and the run's provenance hashes (and ``round`` with enough replicates);
 - ``results.csv``: tidy, one row per run x scalar metric (run_id, scenario, seed, parameters,
   metric, value), metric named by its dotted path in summary.json;
 - ``summary.csv``: per scenario x parameter combination x metric: n, mean, std, and the 95%
@@ -22,8 +22,14 @@ from model.measures.intervals import t_half_width
 PROVENANCE = ("scenario_sha256", "scenario_files_sha256", "catalogue_sha256", "code_sha256")
 
 
-def runs_table(runs: list[RunSpec], records: dict[str, dict], parameters: list[str]) -> pd.DataFrame:
-    """runs.csv: every run of the design, done or failed (missing ones say so)."""
+def runs_table(
+    runs: list[RunSpec], records: dict[str, dict], parameters: list[str], rounds: dict[str, int] | None = None
+) -> pd.DataFrame:
+    """runs.csv: every run of the design, done or failed (missing ones say so).
+
+    With ``rounds`` (run id -> the round that ran it: enough replicates, model/batch/replicates.py)
+    a last column ``round``.
+    """
     rows = []
     for spec in runs:
         record = records.get(spec.run_id, {"status": "missing", "error": "", "wall_s": math.nan})
@@ -38,10 +44,12 @@ def runs_table(runs: list[RunSpec], records: dict[str, dict], parameters: list[s
                 "error": record.get("error", ""),
                 "wall_s": record.get("wall_s", math.nan),
                 **{k: prov.get(k, "") for k in PROVENANCE},
+                **({"round": rounds[spec.run_id]} if rounds is not None else {}),
             }
         )
+    extra = ["round"] if rounds is not None else []
     return pd.DataFrame(
-        rows, columns=["run_id", "scenario", "seed", *parameters, "status", "error", "wall_s", *PROVENANCE]
+        rows, columns=["run_id", "scenario", "seed", *parameters, "status", "error", "wall_s", *PROVENANCE, *extra]
     )
 
 

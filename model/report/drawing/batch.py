@@ -11,6 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from model.report.lang import Phrases
 
@@ -212,4 +213,64 @@ def plot_sobol(path: Path, table: pd.DataFrame, metric: str) -> None:
     ax.legend(fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+_replicates_phrases = Phrases(
+    {
+        "replicates (seeds 1..n)": "重复次数（随机种子 1..n）",
+        "{metric}\nrunning mean, band: 95% interval; dashed: final mean ± target {target:g}": (
+            "{metric}\n累计平均值，阴影带：95% 置信区间；虚线：最终平均值 ± 目标 {target:g}"
+        ),
+        "{metric}\nrunning mean, band: 95% interval; dashed: final mean ± target {target:g}"
+        "\n(first {shown} of {total} combinations)": (
+            "{metric}\n累计平均值，阴影带：95% 置信区间；虚线：最终平均值 ± 目标 {target:g}"
+            "\n（{total} 个组合中的前 {shown} 个）"
+        ),
+    }
+)
+
+
+def plot_replicates(path: Path, running: pd.DataFrame, metric: str, target: float) -> None:
+    """Running mean of ``metric`` and its 95% interval against the number of replicates, a line per combination.
+
+    ``running`` is :func:`model.batch.replicates.running_table` (columns ``combination``,
+    ``replicates``, ``mean``, ``half_width``). Around each combination's final mean, dashed lines
+    at ± ``target``: the band its interval had to fit in. Up to ``MAX_LINES`` combinations (the
+    first ones; the title says so). The vertical axis spans the means and the target bands with a
+    margin: the wide intervals of the first few replicates run off it.
+    """
+    _ = _replicates_phrases
+    names = list(dict.fromkeys(running["combination"]))
+    shown = names[:MAX_LINES]
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    spans = []
+    for name in shown:
+        part = running[running["combination"] == name]
+        x = part["replicates"].to_numpy(dtype=float)
+        mean = part["mean"].to_numpy(dtype=float)
+        half = part["half_width"].to_numpy(dtype=float)
+        (line,) = ax.plot(x, mean, marker="o", ms=2.5, lw=1.2, label=name)
+        ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=0.15, lw=0)
+        final = mean[np.isfinite(mean)]
+        if final.size:
+            ax.hlines([final[-1] - target, final[-1] + target], 1, x[-1], color=line.get_color(), ls="--", lw=0.8)
+            spans += [np.nanmin(final), np.nanmax(final), final[-1] - target, final[-1] + target]
+    if spans:
+        low, high = min(spans), max(spans)
+        pad = max(high - low, 2 * target) * 0.5
+        ax.set_ylim(low - pad, high + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(_("replicates (seeds 1..n)"))
+    ax.set_ylabel(_label(metric))
+    title = "{metric}\nrunning mean, band: 95% interval; dashed: final mean ± target {target:g}"
+    fields = {"metric": _label(metric), "target": target}
+    if len(shown) < len(names):
+        title += "\n(first {shown} of {total} combinations)"
+        fields.update(shown=len(shown), total=len(names))
+    ax.set_title(_(title, **fields), fontsize=10)
+    ax.legend(fontsize=7.5, loc="best", frameon=False)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -645,6 +645,6 @@ def test_bad_experiment_file_from_the_command_line(tmp_path):
     proc = batch_cli(experiment, "--out", "out")
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert proc.stderr.startswith("bad.toml: population.mixing:")
+    assert proc.stderr.startswith('bad.toml: parameters."population.mixing"[1]:')
     assert "1.5" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()

@@ -53,6 +53,7 @@ name = "grid"
 scenarios = ["small.toml"]
 seeds = [1, 2, 3]
 metrics = ["usage.park.visits", "access.park.mean_min"]
+store = "all"  # every scalar in results.csv, compared with summary.json below
 
 [parameters]
 "{MIX}" = [0.0, 1.0]

@@ -263,7 +263,9 @@ def _plots(experiment: Experiment, out: Path, summary, sensitivity, parameters: 
             for metric in experiment.metrics:
                 draw(folder / f"{experiment.sensitivity.method}_{scenario}_{metric}.png", part, metric)
         return
-    swept = [p for p in parameters if summary[p].nunique(dropna=True) > 1] if parameters else []
+    # a number or true/false on the x axis (a time or a table has no axis: its lines are told apart)
+    numeric = [p for p in parameters if experiment.kinds.get(p) in ("int", "float", "bool")]
+    swept = [p for p in numeric if summary[p].nunique(dropna=True) > 1]
     for metric in experiment.metrics:
         for parameter in swept:
             charts.plot_sweep(folder / f"{metric}_vs_{parameter}.png", summary, metric, parameter, parameters)

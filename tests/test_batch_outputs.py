@@ -237,6 +237,36 @@ def test_parquet_values_by_hand(batch):
     assert unmet and all(r["n"] == 0 and r["mean"] is None for r in unmet)
 
 
+def test_parameters_a_case_leaves_out_are_nulls_of_their_type(tmp_path):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    write_small(folder, residents=60)
+    path = folder / "cases.toml"
+    body = f'name = "cases"\nscenarios = ["small.toml"]\nseeds = [1, 2]\n[[cases]]\n"{MIX}" = 0.5\n'
+    body += (
+        f'[[cases]]\n"{CAP}" = 40\n"{LEARN}" = true\n[[cases]]\n"population.groups" = {{ a = 0.5, b = 0.3, c = 0.2 }}\n'
+    )
+    path.write_text(body, encoding="utf-8")
+    run_batch(load_experiment(path), tmp_path / "out", run=fake_run, quiet=True)
+    runs = pq.read_table(tmp_path / "out" / "runs.parquet")
+    assert runs.schema.field(CAP).type == pa.int64() and runs.schema.field(LEARN).type == pa.bool_()
+    assert runs.schema.field(MIX).type == pa.float64()
+    assert runs.schema.field("population.groups").type == pa.string()  # a table of shares, as JSON
+    assert runs.column(CAP).to_pylist() == [None, None, 40, 40, None, None]
+    assert runs.column(LEARN).to_pylist() == [None, None, True, True, None, None]
+    assert runs.column(MIX).to_pylist() == [0.5, 0.5, None, None, None, None]
+    groups = runs.column("population.groups").to_pylist()
+    assert groups[:4] == [None] * 4 and [json.loads(g) for g in groups[4:]] == [{"a": 0.5, "b": 0.3, "c": 0.2}] * 2
+    results = pq.read_table(tmp_path / "out" / "results.parquet")
+    assert results.schema.field(CAP).type == pa.int64()
+    assert results.num_rows == 6 * 8
+    # a table-valued parameter is JSON text in the CSVs too, one group of summary.csv per case
+    summary = read_csv(tmp_path / "out" / "summary.csv")
+    shares = summary["population.groups"].dropna()
+    assert set(shares) == {'{"a": 0.5, "b": 0.3, "c": 0.2}'}
+    assert len(summary[summary["metric"] == VISITS]) == 3 and (summary["n"] == 2).any()
+
+
 def test_the_same_batch_writes_the_same_parquet_bytes(batch, tmp_path):
     again = tmp_path / "again"
     run_batch(load_experiment(batch.parent / "out.toml"), again, run=fake_run, quiet=True)

@@ -38,7 +38,7 @@ def runs_table(runs: list[RunSpec], records: dict[str, dict], parameters: list[s
                 "run_id": spec.run_id,
                 "scenario": spec.scenario,
                 "seed": spec.seed,
-                **{p: spec.parameters.get(p) for p in parameters},
+                **{p: _cell(spec.parameters.get(p)) for p in parameters},
                 "status": record["status"],
                 "error": record.get("error", ""),
                 "wall_s": record.get("wall_s", math.nan),
@@ -78,11 +78,16 @@ def results_table(
         if not record or record["status"] != "done":
             continue
         head = {"run_id": spec.run_id, "scenario": spec.scenario, "seed": spec.seed}
-        head.update({p: spec.parameters.get(p) for p in parameters})
+        head.update({p: _cell(spec.parameters.get(p)) for p in parameters})
         for metric, value in record["metrics"].items():
             if keep is None or metric in keep:
                 rows.append({**head, "metric": metric, "value": math.nan if value is None else float(value)})
     return pd.DataFrame(rows, columns=["run_id", "scenario", "seed", *parameters, "metric", "value"])
+
+
+def _cell(value):
+    """A parameter's value in a table: a table of shares or a list as JSON text (one value, comparable)."""
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
 
 
 def summary_table(results: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
@@ -158,6 +163,8 @@ def arrow_table(frame: pd.DataFrame, kinds: dict[str, str]) -> pa.Table:
             columns[name] = pa.array(values)
         elif pa.types.is_string(kind):
             columns[name] = pa.array([_text(v) for v in values], type=kind)
+        elif pa.types.is_integer(kind):  # a column with empty cells comes as floats (40.0)
+            columns[name] = pa.array([None if v is None else int(v) for v in values], type=kind)
         else:
             columns[name] = pa.array(values, type=kind)
     return pa.table(columns)

@@ -115,6 +115,16 @@ def test_a_case_that_is_a_grid_combination_is_refused(folder):
     ]
 
 
+def test_a_scenario_twice_by_any_name(folder):
+    path = folder / "twice.toml"
+    path.write_text('name = "twice"\nscenarios = ["demo", "small.toml", "demo.toml"]\nseeds = [1]\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_experiment(path)
+    assert [str(p) for p in info.value.problems] == [
+        "twice.toml: scenarios[2]: repeats scenarios[0] (demo.toml): every scenario once"
+    ]
+
+
 def test_a_metric_twice(folder):
     assert problems(folder, 'metrics = ["usage.park.visits", "access.park.mean_min", "usage.park.visits"]\n') == [
         "bad.toml: metrics[2]: repeats metrics[0] ('usage.park.visits')"

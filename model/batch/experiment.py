@@ -280,7 +280,7 @@ def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         p.bad("scenarios", "required: a non-empty list of bundled scenario names or files")
         return ()
-    out = []
+    out, first = [], {}
     for i, name in enumerate(names):
         local = path.parent / name
         resolved = local if local.is_file() else resolve_scenario_path(name)
@@ -290,7 +290,12 @@ def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
             except ScenarioError as exc:
                 p.bad(f"scenarios[{i}]", "; ".join(pr.message for pr in exc.problems))
             continue
-        out.append(Path(resolved).resolve())
+        resolved = Path(resolved).resolve()
+        if resolved in first:  # the same file by another name ("demo", "demo.toml") too
+            p.bad(f"scenarios[{i}]", f"repeats scenarios[{first[resolved]}] ({resolved.name}): every scenario once")
+            continue
+        first[resolved] = i
+        out.append(resolved)
     return tuple(out)
 
 

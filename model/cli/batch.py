@@ -49,7 +49,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise BadArgument(f"--out: {out} already holds a batch; add --resume to finish it or --overwrite to replace it")
     if args.overwrite:
         clear(out)
-    counts = run_batch(experiment, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
+    command = ["lifecircle", *getattr(args, "argv", ["batch", str(args.experiment)])]
+    counts = run_batch(
+        experiment, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet, command=command
+    )
     print(f"{experiment.name}: {counts['done']:,} of {counts['runs']:,} runs done, {counts['failed']:,} failed")
     print(f"results written to {out}")
     if counts["failed"]:

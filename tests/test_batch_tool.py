@@ -53,6 +53,7 @@ name = "grid"
 scenarios = ["small.toml"]
 seeds = [1, 2, 3]
 metrics = ["usage.park.visits", "access.park.mean_min"]
+store = "all"  # every scalar in results.csv, compared with summary.json below
 
 [parameters]
 "{MIX}" = [0.0, 1.0]
@@ -649,6 +650,6 @@ def test_bad_experiment_file_from_the_command_line(tmp_path):
     proc = batch_cli(experiment, "--out", "out")
     assert proc.returncode == 2
     assert proc.stdout == ""
-    assert proc.stderr.startswith("bad.toml: population.mixing:")
+    assert proc.stderr.startswith('bad.toml: parameters."population.mixing"[1]:')
     assert "1.5" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()

@@ -257,3 +257,54 @@ def test_overrides_must_be_a_mapping():
 )
 def test_override_kind(key, kind):
     assert override_kind(key) == kind
+
+
+# --------------------------------------------------------------------------- facility types
+
+
+CATALOGUE_TYPES = (
+    "elderly_care, nursery, kindergarten, primary_school, middle_school, health_station, health_centre, "
+    "market, convenience, park, culture_room, service_centre"
+)  # model/catalogue.toml's sections, in its order
+NEW_TYPE = "define a new type in a scenario file"
+
+
+def test_an_unknown_facility_type_is_refused_with_the_closest_type():
+    problems = problems_of("demo", {"facility_types.parc.capacity": 40})
+    assert len(problems) == 1, problems
+    assert problems[0].file == "overrides" and problems[0].key == "facility_types.parc"
+    assert problems[0].message.startswith("unknown facility type (did you mean 'park'?);")
+    assert NEW_TYPE in problems[0].message
+    assert "must give every field" not in problems[0].message
+
+
+def test_an_unknown_facility_type_far_from_every_type_lists_the_types():
+    overrides = {"facility_types.spaceport.capacity": 40, "facility_types.spaceport.daily_prob": 0.1}
+    problems = problems_of("demo", overrides, overrides_file="e.toml")
+    assert [str(p) for p in problems] == [
+        f"e.toml: facility_types.spaceport: unknown facility type (the types are {CATALOGUE_TYPES}); "
+        f"an override changes a type of the catalogue or of the scenario: {NEW_TYPE}"
+    ]
+
+
+def test_a_whole_new_type_cannot_come_from_an_override(tmp_path):
+    gym = {
+        "label": "Gym", "level_min": 10, "ages": [16, 70], "daily_prob": 0.1, "weekdays_only": False,
+        "depart": ["18:00", "20:00"], "visit_min": 60, "open": "06:00", "close": "22:00",
+    }  # fmt: skip
+    problems = problems_of("demo", {"facility_types.gym": gym})
+    assert [(p.key, NEW_TYPE in p.message) for p in problems] == [("facility_types.gym", True)]
+
+
+def test_a_type_the_scenario_defines_can_be_overridden(tmp_path):
+    """A new type of the scenario file itself is a known type for its overrides."""
+    gym = (
+        '[facility_types.gym]\nlabel = "Gym"\nlevel_min = 10\nages = [16, 70]\ndaily_prob = 0.1\n'
+        'weekdays_only = false\ndepart = ["18:00", "20:00"]\nvisit_min = 60\nopen = "06:00"\nclose = "22:00"\n'
+        "capacity = 30\nbeta_per_min = 0.2\npatience_min = 5\ntries = 1\n"
+    )
+    base = load_scenario(write(tmp_path, VALID + gym))
+    assert base.types["gym"].capacity == 30
+    s = load_scenario(write(tmp_path, VALID + gym), overrides={"facility_types.gym.capacity": 45})
+    assert s.types["gym"].capacity == 45
+    assert s == replace(base, types={**base.types, "gym": replace(base.types["gym"], capacity=45)})

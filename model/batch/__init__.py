@@ -6,7 +6,7 @@
 - ``sensitivity``: SALib designs and indices (Morris, Sobol'), their flags, seed noise and convergence;
 - ``replicates``: enough replicates: seeds added in rounds until the target intervals are met;
 - ``runner``: running them on a local pool or a Dask cluster, one record per run, resumable;
-- ``tables``: runs.csv, results.csv, summary.csv from the records;
+- ``tables``: runs.csv, results.csv, summary.csv from the records (and as typed Parquet);
 - ``batch``: the whole batch, from file to output folder (what ``lifecircle batch`` calls).
 
 The batch tool uses the model; the model never imports it.

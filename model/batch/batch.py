@@ -1,8 +1,14 @@
-"""A whole batch: check the experiment, run what is missing, write the tables and charts."""
+"""A whole batch: check the experiment, run what is missing, write the tables and charts.
+
+batch.json records every invocation of the batch in its folder: ``history.jsonl`` gets a line
+when an invocation starts and one when it ends, so that an invocation killed before its end
+(``kill -9``) is in the history of the one that resumes it, with no end.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import sys
@@ -25,7 +31,12 @@ OUTPUTS = (
     "experiment.toml",
     "convergence.csv",
     "replicates.csv",
+    "runs.parquet",
+    "results.parquet",
+    "summary.parquet",
+    "history.jsonl",
 )
+HISTORY = "history.jsonl"
 
 
 def check_metrics(experiment: Experiment) -> None:
@@ -81,15 +92,29 @@ def run_batch(
     scheduler: str | None = None,
     run: Callable[[RunSpec], dict] | None = None,
     quiet: bool = False,
+    command: list[str] | None = None,
 ) -> dict:
     """Run the experiment's missing runs and write every table and chart into ``out``.
+
+    Args:
+        experiment: The checked experiment.
+        out: The output folder.
+        workers: Local worker processes.
+        scheduler: A Dask scheduler's address, or None.
+        run: The function that runs one spec (None: the model's).
+        quiet: No progress output.
+        command: The command line as run (recorded in batch.json), or None.
 
     Returns:
         Counts: ``{"runs": n, "done": n, "failed": n}``.
     """
+    started = time.perf_counter()
+    this = _invocation(command, workers, scheduler)
     runs, points, design, members = build_runs(experiment)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(experiment.path, out / "experiment.toml")
+    _note(out, {"event": "start", **this})
+    before = runner.read_records(out / "runs")
     announce(experiment, runs, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet)
     done = replicates.execute_rounds(
         experiment, runs, points, members, out / "runs", workers=workers, scheduler=scheduler, run=run, quiet=quiet
@@ -97,11 +122,11 @@ def run_batch(
     runs, members, records = done.runs, done.members, done.records
     parameters = parameter_names(experiment)
     runs_frame = tables.runs_table(runs, records, parameters, rounds=done.rounds)
-    results = tables.results_table(runs, records, parameters)
+    results = tables.results_table(runs, records, parameters, tables.stored(experiment.metrics, experiment.store))
     summary = tables.summary_table(results, parameters)
-    _write_csv(runs_frame, out / "runs.csv")
-    _write_csv(results, out / "results.csv")
-    _write_csv(summary, out / "summary.csv")
+    for name, frame in (("runs", runs_frame), ("results", results), ("summary", summary)):
+        _write_csv(frame, out / f"{name}.csv")
+        _write_parquet(tables.arrow_table(frame, experiment.kinds), out / f"{name}.parquet")
     metrics = list(experiment.metrics) or list(dict.fromkeys(results["metric"]))
     sensitivity = None
     if experiment.sensitivity is not None:
@@ -116,7 +141,15 @@ def run_batch(
         "done": int((runs_frame["status"] == "done").sum()),
         "failed": int((runs_frame["status"] != "done").sum()),
     }
-    _write_json(out / "batch.json", experiment, counts)
+    this.update(
+        end=_now(),
+        wall_s=time.perf_counter() - started,
+        ran=sum(1 for run_id, record in records.items() if before.get(run_id) != record),
+        done=counts["done"],
+        failed=counts["failed"],
+    )
+    _note(out, {"event": "end", **this})
+    _write_json(out / "batch.json", experiment, counts, this, _history(out))
     return counts
 
 
@@ -127,6 +160,7 @@ def check_convergence(
     scheduler: str | None = None,
     run: Callable[[RunSpec], dict] | None = None,
     quiet: bool = False,
+    command: list[str] | None = None,
 ) -> dict:
     """The batch at N, then the same design at 2N, and how much every index moved (convergence.csv).
 
@@ -143,7 +177,7 @@ def check_convergence(
     from model.batch import sizes
     from model.batch.sensitivity import convergence
 
-    run_batch(experiment, out, workers=workers, scheduler=scheduler, run=run, quiet=quiet)
+    run_batch(experiment, out, workers=workers, scheduler=scheduler, run=run, quiet=quiet, command=command)
     s = experiment.sensitivity
     doubled = dataclasses.replace(
         experiment, sensitivity=dataclasses.replace(s, **{sizes.size_key(s.method): 2 * sizes.size(s)})
@@ -159,7 +193,8 @@ def check_convergence(
             design_of, runs, points, members, folder, workers=workers, scheduler=scheduler, run=run, quiet=quiet
         )
         every |= {spec.run_id for spec in done.runs}
-        results = tables.results_table(done.runs, done.records, parameter_names(design_of))
+        keep = tables.stored(experiment.metrics, experiment.store)
+        results = tables.results_table(done.runs, done.records, parameter_names(design_of), keep)
         metrics = list(experiment.metrics) or list(dict.fromkeys(results["metric"]))
         tables_at[label] = sensitivity_table(
             design_of.sensitivity, done.runs, points, design, done.members, results, metrics
@@ -288,7 +323,74 @@ def _write_csv(frame, path: Path) -> None:
     tmp.replace(path)
 
 
-def _write_json(path: Path, experiment: Experiment, counts: dict) -> None:
+def _write_parquet(table, path: Path) -> None:
+    """A typed table as Parquet, atomically."""
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _invocation(command: list[str] | None, workers: int, scheduler: str | None) -> dict:
+    """What starts an invocation: its start, command line and folder, workers or scheduler."""
+    return {
+        "start": _now(),
+        "command": command,
+        "cwd": os.getcwd(),
+        "workers": None if scheduler else workers,
+        "scheduler": scheduler,
+    }
+
+
+def _note(out: Path, line: dict) -> None:
+    """One line of history.jsonl, appended and flushed to disk (it must outlive a kill -9)."""
+    with open(out / HISTORY, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _history(out: Path) -> list[dict]:
+    """Every invocation of the batch in ``out``, oldest first: start, end (None if it never ended), runs run.
+
+    An end line belongs to the last start before it. A batch.json of a version without
+    history.jsonl gives its one invocation (its end and counts) first.
+    """
+    history: list[dict] = []
+    try:
+        earlier = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        earlier = {}
+    if isinstance(earlier, dict) and earlier and "history" not in earlier:
+        counts = earlier.get("counts", {})
+        history.append(
+            {
+                "start": None,
+                "end": earlier.get("finished"),
+                "ran": None,
+                "done": counts.get("done"),
+                "failed": counts.get("failed"),
+            }
+        )
+    for text in (out / HISTORY).read_text(encoding="utf-8").splitlines():
+        try:
+            line = json.loads(text)
+        except json.JSONDecodeError:  # a line cut short by a kill
+            continue
+        event = line.pop("event", None)
+        if event == "start":
+            history.append({**line, "end": None, "wall_s": None, "ran": None, "done": None, "failed": None})
+        elif event == "end" and history:
+            history[-1].update(line)
+    return history
+
+
+def _write_json(path: Path, experiment: Experiment, counts: dict, this: dict, history: list[dict]) -> None:
     from model.report.results import code_version, dependency_versions
 
     record = {
@@ -298,8 +400,17 @@ def _write_json(path: Path, experiment: Experiment, counts: dict) -> None:
         "code_sha256": code_digest(),
         "version": code_version(),
         "versions": dependency_versions(),
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished": this["end"],
         "machine": {"platform": platform.platform(), "processor": platform.machine()},
+        "command": this["command"],
+        "cwd": this["cwd"],
+        "start": this["start"],
+        "end": this["end"],
+        "wall_s": this["wall_s"],
+        "workers": this["workers"],
+        "scheduler": this["scheduler"],
+        "store": experiment.store,
+        "history": history,
     }
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
@@ -318,7 +429,9 @@ def _plots(experiment: Experiment, out: Path, summary, sensitivity, parameters: 
             for metric in experiment.metrics:
                 draw(folder / f"{experiment.sensitivity.method}_{scenario}_{metric}.png", part, metric)
         return
-    swept = [p for p in parameters if summary[p].nunique(dropna=True) > 1] if parameters else []
+    # a number or true/false on the x axis (a time or a table has no axis: its lines are told apart)
+    numeric = [p for p in parameters if experiment.kinds.get(p) in ("int", "float", "bool")]
+    swept = [p for p in numeric if summary[p].nunique(dropna=True) > 1]
     for metric in experiment.metrics:
         for parameter in swept:
             charts.plot_sweep(folder / f"{metric}_vs_{parameter}.png", summary, metric, parameter, parameters)

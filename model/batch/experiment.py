@@ -9,6 +9,7 @@ key; the command line prints them all and exits 2.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -17,13 +18,15 @@ from typing import Any
 
 from model.batch import sizes
 from model.scenario import Problem, ScenarioError, load_scenario, override_kind, resolve_scenario_path
+from model.scenario.kinds import KIND_WORDS, kind_ok
 
 METHODS = ("morris", "sobol")
 MAX_SEEDS = 10_000
 # assumption: a standard deviation from fewer than 5 values is too rough to size the next round
 REPLICATES_MIN = 5
 _REPLICATES_KEYS = ("target_halfwidth", "min", "max")
-_TOP_KEYS = ("name", "description", "scenarios", "seeds", "replicates", "days", "engine", "metrics")
+_TOP_KEYS = ("name", "description", "scenarios", "seeds", "replicates", "days", "engine", "metrics", "store")
+STORE = ("listed", "all")  # what results.csv stores: the listed metrics (and their twins), or every scalar
 _TABLES = ("parameters", "cases", "sensitivity")
 _SENSITIVITY_KEYS = ("method", "trajectories", "levels", "samples", "seed", "allow_small", "parameters")
 # trajectories: the minimum (model/batch/sizes.py); samples: None, the minimum for the number of
@@ -90,6 +93,8 @@ class Experiment:
         days: Days per run.
         engine: "fast" or "agents".
         metrics: Dotted summary keys to plot and analyse (empty: every scalar for the tables).
+        store: "listed": results.csv and summary.csv hold the listed metrics and their ``static.``
+            and ``diff.`` twins; "all": every scalar (as without a list).
         grid: Parameter key -> values, crossed in full (file order).
         cases: Explicit parameter combinations, run besides the grid.
         sensitivity: A sensitivity design instead of a grid, or None.
@@ -105,6 +110,7 @@ class Experiment:
     days: int = 1
     engine: str = "fast"
     metrics: tuple[str, ...] = ()
+    store: str = "listed"
     grid: dict[str, tuple] = field(default_factory=dict)
     cases: tuple[dict[str, Any], ...] = ()
     sensitivity: Sensitivity | None = None
@@ -165,27 +171,37 @@ def load_experiment(path: str | Path) -> Experiment:
     engine = data.get("engine", DEFAULTS["engine"])
     if engine not in ("fast", "agents"):
         p.bad("engine", f"must be 'fast' or 'agents', not {engine!r}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        p.bad("description", f"must be a string, not {description!r}")
     metrics = data.get("metrics", [])
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         p.bad("metrics", 'must be a list of dotted summary keys, e.g. ["usage.park.visits"]')
         metrics = []
+    for i, j in _repeats(metrics):
+        p.bad(f"metrics[{j}]", f"repeats metrics[{i}] ({metrics[i]!r})")
+    store = data.get("store", STORE[0])
+    if store not in STORE:
+        p.bad("store", f'must be "listed" (the listed metrics) or "all" (every scalar), not {store!r}')
     if "sensitivity" in data and ("parameters" in data or "cases" in data):
         p.bad("sensitivity", "a sensitivity analysis replaces [parameters] and [[cases]]: give one or the other")
     grid = _grid(data.get("parameters", {}), p)
     cases = _cases(data.get("cases", []), p)
     sensitivity = _sensitivity(data["sensitivity"], p) if "sensitivity" in data else None
     kinds = _kinds(grid, cases, sensitivity, p)
+    _check_values(grid, cases, kinds, p)
     if p.list:
         raise ScenarioError(p.list)
     experiment = Experiment(
         name=name,
         path=path.resolve(),
-        description=data.get("description", ""),
+        description=description,
         scenarios=scenarios,
         seeds=seeds,
         days=days,
         engine=engine,
         metrics=tuple(metrics),
+        store=store,
         grid={k: tuple(_typed(v, kinds[k]) for v in vs) for k, vs in grid.items()},
         cases=tuple({k: _typed(v, kinds[k]) for k, v in c.items()} for c in cases),
         sensitivity=sensitivity,
@@ -215,29 +231,76 @@ def _read(path: Path) -> dict:
 
 
 def _kinds(grid: dict, cases: list, sensitivity, p: _Problems) -> dict[str, str]:
-    """The schema kind of every scenario key the experiment varies; a problem for each that cannot vary."""
+    """The schema kind of every scenario key the experiment varies; a problem where one cannot vary."""
     keys = set(grid) | {k for c in cases for k in c} | (set(sensitivity.parameters) if sensitivity else set())
     kinds = {}
     for key in sorted(keys):
         kind = override_kind(key)
         if kind is None:
-            p.bad(
-                _where(key, grid, cases),
-                'not a scenario key (e.g. "population.mixing", "facility_types.park.capacity")',
-            )
+            for where in _places(key, grid, cases, sensitivity):
+                p.bad(where, 'not a scenario key (e.g. "population.mixing", "facility_types.park.capacity")')
         elif sensitivity and key in sensitivity.parameters and kind not in ("int", "float"):
-            p.bad(f"sensitivity.parameters.{key}", f"a sensitivity analysis varies numbers; this key is {kind}")
+            p.bad(f'sensitivity.parameters."{key}"', f"a sensitivity analysis varies numbers; this key is {kind}")
         else:
             kinds[key] = kind
     return kinds
 
 
-def _where(key: str, grid: dict, cases: list) -> str:
-    if key in grid:
-        return f'parameters."{key}"'
-    if any(key in c for c in cases):
-        return f'cases."{key}"'
-    return f'sensitivity.parameters."{key}"'
+def _places(key: str, grid: dict, cases: list, sensitivity) -> list[str]:
+    """Every place of the file that gives ``key``, as its full key."""
+    places = [f'parameters."{key}"'] if key in grid else []
+    places += [f'cases[{i}]."{key}"' for i, case in enumerate(cases) if key in case]
+    if sensitivity and key in sensitivity.parameters:
+        places.append(f'sensitivity.parameters."{key}"')
+    return places
+
+
+def _repeats(values: list) -> list[tuple[int, int]]:
+    """``(i, j)`` for every value ``j`` equal to an earlier value ``i`` (the first such)."""
+    out = []
+    for j, value in enumerate(values):
+        i = next((i for i in range(j) if _same(values[i], value)), None)
+        if i is not None:
+            out.append((i, j))
+    return out
+
+
+def _same(a, b) -> bool:
+    """Equal values (``40`` and ``40.0`` alike; ``true`` is not ``1``)."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+def _check_values(grid: dict, cases: list, kinds: dict[str, str], p: _Problems) -> None:
+    """Every grid value and case value has the shape its scenario key wants; no value or case twice.
+
+    The shape is a scenario file's (model/scenario/kinds.py), with its words: an integer key
+    refuses ``20.5`` and ``40.0`` alike, as a scenario file does (``must be an integer, not 20.5``).
+    """
+    for key, values in grid.items():
+        for i, value in enumerate(values):
+            _shape(f'parameters."{key}"[{i}]', kinds.get(key), value, p)
+        for i, j in _repeats(values):
+            p.bad(f'parameters."{key}"[{j}]', f"repeats [{i}] ({values[i]!r}): every value once")
+    for i, case in enumerate(cases):
+        for key, value in case.items():
+            _shape(f'cases[{i}]."{key}"', kinds.get(key), value, p)
+    combinations = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
+    for i, j in _repeats(cases):
+        p.bad(f"cases[{j}]", f"repeats cases[{i}]: every combination once")
+    for j, case in enumerate(cases):
+        if grid and any(_same_case(case, combination) for combination in combinations):
+            given = ", ".join(f'"{k}" = {v!r}' for k, v in case.items())
+            p.bad(f"cases[{j}]", f"repeats a combination of [parameters] ({given}): every combination once")
+
+
+def _same_case(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+
+
+def _shape(where: str, kind: str | None, value, p: _Problems) -> None:
+    """A problem if ``value`` has not the shape of ``kind`` (tables of the schema are the scenario's to check)."""
+    if kind in KIND_WORDS and not kind_ok(kind, value):
+        p.bad(where, f"must be {KIND_WORDS[kind]}, not {value!r}")
 
 
 def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
@@ -245,7 +308,7 @@ def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         p.bad("scenarios", "required: a non-empty list of bundled scenario names or files")
         return ()
-    out = []
+    out, first = [], {}
     for i, name in enumerate(names):
         local = path.parent / name
         resolved = local if local.is_file() else resolve_scenario_path(name)
@@ -255,7 +318,12 @@ def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
             except ScenarioError as exc:
                 p.bad(f"scenarios[{i}]", "; ".join(pr.message for pr in exc.problems))
             continue
-        out.append(Path(resolved).resolve())
+        resolved = Path(resolved).resolve()
+        if resolved in first:  # the same file by another name ("demo", "demo.toml") too
+            p.bad(f"scenarios[{i}]", f"repeats scenarios[{first[resolved]}] ({resolved.name}): every scenario once")
+            continue
+        first[resolved] = i
+        out.append(resolved)
     return tuple(out)
 
 
@@ -365,10 +433,13 @@ def _cases(entries: Any, p: _Problems) -> list[dict]:
     for i, entry in enumerate(entries):
         if not entry:
             p.bad(f"cases[{i}]", "is empty")
+        case = {}
         for key, value in entry.items():
-            if isinstance(value, (dict, list)) and not key.endswith(("groups", "ages", "m_per_min")):
-                p.bad(f'cases[{i}]."{key}"', "must be one value (write dotted keys in quotes)")
-        out.append(dict(entry))
+            if isinstance(value, dict) and override_kind(key) in (None, "table", "types"):
+                p.bad(f"cases[{i}].{key}", 'write the dotted key in quotes: "population.mixing" = 0.5')
+            else:
+                case[key] = value
+        out.append(case)
     return out
 
 
@@ -441,23 +512,94 @@ def _typed(value, kind: str):
 
 
 def _check_against_scenarios(experiment: Experiment, p: _Problems) -> None:
-    """Load every scenario with every parameter value alone (and every case whole), before any run."""
-    trials: list[dict] = [{}]
-    trials += [{key: value} for key, values in experiment.grid.items() for value in values]
-    trials += list(experiment.cases)
+    """Load every scenario with every parameter value alone (and every case whole), before any run.
+
+    A problem at a key a trial sets is reported at the experiment's full key
+    (``parameters."population.mixing"[1]``, ``cases[0]."seed"``, ``sensitivity.parameters."x".min``);
+    the same problem with every value of a grid list or both ends of a range (an unknown
+    facility type) once, at the list's or range's key. A problem of a scenario file that only a
+    trial brings up says which values bring it up.
+    """
+    trials = [_Trial({}, {})]
+    sizes: dict[str, int] = {}  # a grid list's or a range's place -> the number of its trials
+    for key, values in experiment.grid.items():
+        place = f'parameters."{key}"'
+        trials += [_Trial({key: v}, {key: f"{place}[{i}]"}, place) for i, v in enumerate(values)]
+        sizes[place] = len(values)
+    trials += [
+        _Trial(dict(c), {k: f'cases[{i}]."{k}"' for k in c}, where=f"cases[{i}]")
+        for i, c in enumerate(experiment.cases)
+    ]
     if experiment.sensitivity:
         for key, b in experiment.sensitivity.parameters.items():
-            kind = experiment.kinds[key]
-            trials += [{key: _typed(b.low, kind)}, {key: _typed(b.high, kind)}]
-    seen = set()
+            kind, place = experiment.kinds[key], f'sensitivity.parameters."{key}"'
+            trials += [
+                _Trial({key: _typed(b.low, kind)}, {key: f"{place}.min"}, place),
+                _Trial({key: _typed(b.high, kind)}, {key: f"{place}.max"}, place),
+            ]
+            sizes[place] = 2
+    found: list[tuple[Problem, str, str]] = []  # the problem, its list's or range's key, its place under that key
+    plain: set[str] = set()
     for scenario in experiment.scenarios:
-        for overrides in trials:
+        for trial in trials:
             try:
-                load_scenario(scenario, overrides=overrides, overrides_file=p.file)
+                load_scenario(scenario, overrides=trial.overrides, overrides_file=p.file)
             except ScenarioError as exc:
                 for problem in exc.problems:
-                    if str(problem) not in seen:
-                        seen.add(str(problem))
-                        p.list.append(problem)
+                    if not trial.overrides:
+                        plain.add(str(problem))
+                        found.append((problem, "", ""))
+                    elif str(problem) not in plain:
+                        found.append(trial.placed(problem, p.file))
+    _collapse(found, sizes, p)
     if p.list:
         raise ScenarioError(p.list)
+
+
+@dataclass(frozen=True)
+class _Trial:
+    """Overrides a scenario is loaded with to check them, and the places of the file they come from.
+
+    Attributes:
+        overrides: Dotted key -> value.
+        places: Dotted key -> its full key in the experiment file.
+        listed: The full key of the grid list or range the value is one of ("" for a case).
+        where: The place of the whole trial (a case), for a problem at no key of it.
+    """
+
+    overrides: dict
+    places: dict[str, str]
+    listed: str = ""
+    where: str = ""
+
+    def placed(self, problem: Problem, file: str) -> tuple[Problem, str, str]:
+        """The problem at the experiment's full key; its grid list's key; its place without the index."""
+        if problem.file != file:  # the scenario's own file: say which values bring it up
+            given = ", ".join(f"{self.places[k]} = {v!r}" for k, v in self.overrides.items())
+            return Problem(problem.file, problem.key, f"{problem.message} (with {file}'s {given})"), "", ""
+        for key, place in self.places.items():
+            if problem.key == key or problem.key.startswith((f"{key}.", f"{key}[")):
+                rest = problem.key[len(key) :]
+            elif key.startswith(f"{problem.key}."):  # e.g. the type of facility_types.<type>.capacity
+                rest = ""
+            else:
+                continue
+            bare = self.listed + rest if self.listed else ""
+            return Problem(file, place + rest, problem.message), self.listed, bare
+        where = self.where or next(iter(self.places.values()))
+        return Problem(file, where, f"{problem.key}: {problem.message}"), "", ""
+
+
+def _collapse(found: list[tuple[Problem, str, str]], sizes: dict[str, int], p: _Problems) -> None:
+    """Record the problems once each; one that every value of a list or range has, once at its key."""
+    every: dict[tuple[str, str, str], set[str]] = {}
+    for problem, listed, bare in found:
+        if listed:
+            every.setdefault((listed, bare, problem.message), set()).add(problem.key)
+    seen: set[str] = set()
+    for problem, listed, bare in found:
+        if listed and sizes[listed] > 1 and len(every[(listed, bare, problem.message)]) == sizes[listed]:
+            problem = Problem(problem.file, bare, problem.message)
+        if str(problem) not in seen:
+            seen.add(str(problem))
+            p.list.append(problem)

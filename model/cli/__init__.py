@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["bench"]:  # the harness parses its own options
             return bench.cmd_bench(argv[1:])
         args = build_parser().parse_args(argv)
+        args.argv = list(argv)  # the command line as given, for the records of a run (batch.json)
         return args.func(args)
     except ScenarioError as exc:
         for p in exc.problems:

@@ -59,8 +59,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
         raise BadArgument(f"--out: {out} already holds a batch; add --resume to finish it or --overwrite to replace it")
     if args.overwrite:
         clear(out)
+    command = ["lifecircle", *getattr(args, "argv", ["batch", str(args.experiment)])]
     batch = check_convergence if args.check_convergence else run_batch
-    counts = batch(experiment, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet)
+    counts = batch(experiment, out, workers=args.workers, scheduler=args.scheduler, quiet=args.quiet, command=command)
     print(f"{experiment.name}: {counts['done']:,} of {counts['runs']:,} runs done, {counts['failed']:,} failed")
     print(f"results written to {out}")
     if counts["failed"]:

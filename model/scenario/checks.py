@@ -227,7 +227,9 @@ def load_scenario(
       1, not 1.5``); an unknown key suggests a close one;
     * ``[[communities]]`` and ``[[facilities]]`` entries, ``name`` and ``extends`` cannot be
       overridden (a problem), nor can a key inside a value that is not a table
-      (``population.mixing.x``).
+      (``population.mixing.x``);
+    * a facility type must be the catalogue's or the scenario's: ``facility_types.spaceport.capacity``
+      is an unknown type, with the closest known one (a new type is defined whole in a file).
 
     None or an empty mapping changes nothing. The scenario keeps its name and files.
 
@@ -253,7 +255,7 @@ def load_scenario(
     layer = overrides_layer(overrides or {}, overrides_file, problems)
     if raw is None:
         raise ScenarioError(problems)
-    apply_overrides(raw, layer, overrides_file)
+    apply_overrides(raw, layer, overrides_file, problems)
     top = raw.files[0].name
     c = Checker(raw, top, problems)
     name = raw.data.get("name")

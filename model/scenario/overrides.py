@@ -5,7 +5,9 @@
 are, the layer is merged as a file is (tables key by key, share and speed tables replaced whole),
 and the values it sets are recorded as set by the layer's file name, so that the semantic checks
 name it. Lists (``[[communities]]``, ``[[facilities]]``), ``name`` and ``extends`` cannot be
-overridden.
+overridden, and an override changes a facility type of the catalogue or of the scenario only: a
+new type is defined whole in a scenario file (docs/scenarios.md), so a key through a type that
+neither has is an unknown type, with the closest known one.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ import copy
 from collections.abc import Mapping
 
 from .errors import Problem
-from .files import Raw, merge_tables
-from .schema import SCHEMA, check_shape, key_kind
+from .files import Raw, load_catalogue, merge_tables
+from .schema import SCHEMA, check_shape, key_kind, suggest
 
 
 def overrides_layer(overrides: Mapping[str, object], file: str, problems: list[Problem]) -> dict:
@@ -57,13 +59,33 @@ def overrides_layer(overrides: Mapping[str, object], file: str, problems: list[P
     return layer
 
 
-def apply_overrides(raw: Raw, layer: dict, file: str) -> None:
+def apply_overrides(raw: Raw, layer: dict, file: str, problems: list[Problem]) -> None:
     """Merge a checked layer into the merged data of a scenario, as a variant file would be merged.
+
+    A facility type of the layer that is neither the catalogue's nor the scenario's is a problem
+    at ``facility_types.<type>`` and is left out (a new type is defined whole in a scenario file).
 
     Args:
         raw: The merged data of the scenario and its bases (changed in place).
         layer: The layer :func:`overrides_layer` returned.
         file: The name problems at the keys it sets give as the file.
+        problems: Where problems are recorded.
 
     """
+    types = layer.get("facility_types")
+    if isinstance(types, dict):
+        known = list(dict.fromkeys([*load_catalogue(), *raw.data.get("facility_types", {})]))
+        for tname in [t for t in types if t not in known]:
+            hint = suggest(tname, known) or f" (the types are {', '.join(known)})"
+            problems.append(
+                Problem(
+                    file,
+                    f"facility_types.{tname}",
+                    f"unknown facility type{hint}; an override changes a type of the catalogue or of the "
+                    "scenario: define a new type in a scenario file",
+                )
+            )
+            del types[tname]
+        if not types:
+            del layer["facility_types"]
     merge_tables(raw.data, layer, raw.origin, file)

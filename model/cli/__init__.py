@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-from model.cli import assets, batch, bench, compare, importer, optimize, run, scenarios, serve
+from model.cli import assets, batch, bench, calibrate, compare, importer, optimize, run, scenarios, serve
 from model.cli.common import EXIT_BAD_INPUT, BadArgument
 from model.scenario import ScenarioError
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run.add_parser(sub)
     batch.add_parser(sub)
+    calibrate.add_parser(sub)
     compare.add_parser(sub)
     optimize.add_parser(sub)
     scenarios.add_parsers(sub)

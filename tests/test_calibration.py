@@ -111,13 +111,17 @@ def test_the_outputs_describe_the_fit(calibrated, observed):
     # the residual is the observed less the simulated mean over the likelihood's spread
     assert (np.sign(fit["residual"]) == np.sign(fit["observed"] - fit["simulated_mean"])).all()
     trials = pd.read_csv(out / "trials.csv")
-    assert len(trials) == 12 and (trials["status"] == "done").all()
+    # 12 points in two rounds of 6, then the best values run over the seeds for fit.csv
+    assert len(trials) == 13 and (trials["status"] == "done").all()
+    assert trials["round"].tolist() == [1] * 6 + [2] * 6 + [3]
     assert trials[MARKET].between(LOW, HIGH).all()
-    assert len(list((out / "runs").glob("*.json"))) == 12 * 3
+    best = pd.read_csv(out / "calibration.csv")["best"].item()
+    assert trials[MARKET].iloc[-1] == best and (fit["trial"] == 12).all()
+    assert len(list((out / "runs").glob("*.json"))) == 13 * 3
     for name in ("observed_vs_simulated.png", f"profile_{MARKET}.png"):
         assert (out / "plots" / name).read_bytes()[:8] == PNG
     record = json.loads((out / "calibration.json").read_text(encoding="utf-8"))
-    assert record["counts"] == {"points": 12, "failed": 0, "runs": 36}
+    assert record["counts"] == {"points": 12, "failed": 0, "runs": 39}
     assert record["seeds"] == [1, 2, 3] and record["method"]["sampler"] == "tpe"
     assert "optuna" in record["versions"] and record["code_sha256"]
 
@@ -134,7 +138,7 @@ def test_resume_runs_nothing_and_writes_the_same_bytes(calibrated, monkeypatch):
         main(["calibrate", str(folder / "calib.toml"), "--workers", "1", "--out", str(out), "--resume", "--quiet"]) == 0
     )
     assert {n: (out / n).read_bytes() for n in before} == before
-    assert len(list((out / "runs").glob("*.json"))) == 12 * 3
+    assert len(list((out / "runs").glob("*.json"))) == 13 * 3
 
 
 def test_an_earlier_calibration_is_not_overwritten(calibrated, capsys):

@@ -22,7 +22,7 @@ import pandas as pd
 
 from model.batch.calibration.file import Calibration
 from model.batch.calibration.likelihood import PROFILE_DROP, Estimate, estimate, fit_table, quadratic_size
-from model.batch.calibration.search import Trial, search
+from model.batch.calibration.search import Trial, evaluate, search
 from model.batch.design import code_digest
 
 OUTPUTS = ("calibration.csv", "fit.csv", "trials.csv", "calibration.json", "calibration.toml", "observations.csv")
@@ -54,7 +54,8 @@ def run_calibration(
 
     Returns:
         ``{"points", "failed", "runs", "parameters": calibration.csv's frame, "fit": fit.csv's
-        frame or None}``.
+        frame or None}``: points and failed count the search's points; runs every run, the
+        best values' too.
     """
     started = datetime.now(UTC).isoformat(timespec="seconds")
     out.mkdir(parents=True, exist_ok=True)
@@ -64,12 +65,14 @@ def run_calibration(
     done = [t for t in trials if t.status == "done"]
     found = _estimate(calibration, observations, done)
     table = parameters_table(calibration, found, len(done))
-    fit = None
+    fit, best = None, []
     if found is not None:
-        at = int(np.argmax(found.at_points))  # the evaluated point the surrogate likes best
-        fit = fit_table(observations, done[at].values, found.seed_variance[at]).assign(trial=done[at].number)
+        best = [_run_best(calibration, observations, found, trials, runs, out / "runs", workers, scheduler, quiet)]
+        if best[0].status == "done":
+            fit = fit_table(observations, best[0].values, found.best_seed_variance)
+            fit = fit.assign(surrogate_mean=found.best_mean, trial=best[0].number)
     _write_csv(table, out / "calibration.csv")
-    _write_csv(trials_table(observations, trials, done, found), out / "trials.csv")
+    _write_csv(trials_table(observations, trials + best, done, found), out / "trials.csv")
     if fit is not None:
         _write_csv(fit, out / "fit.csv")
         _plots(calibration, done, table, found, fit, out / "plots")
@@ -82,6 +85,21 @@ def run_calibration(
     }
     _write_json(out / "calibration.json", calibration, result, started, workers, scheduler, command)
     return result
+
+
+def _run_best(calibration, observations, found: Estimate, trials, runs, folder, workers, scheduler, quiet) -> Trial:
+    """The best values run over every seed after the search (fit.csv is their simulation, not the surrogate's)."""
+    best = {
+        key: int(round(found.best[j])) if calibration.kinds[key] == "int" else float(found.best[j])
+        for j, key in enumerate(calibration.parameters)
+    }
+    by_id = {spec.run_id: spec for spec in runs}
+    number, last_round = len(trials), max(t.round for t in trials)
+    (trial,) = evaluate(
+        calibration, observations, [(number, best)], last_round + 1, by_id, folder, workers, scheduler, quiet
+    )
+    runs[:] = list(by_id.values())
+    return trial
 
 
 def _estimate(calibration: Calibration, observations: list, done: list[Trial]) -> Estimate | None:
@@ -156,7 +174,7 @@ def _plots(
     from model.report.drawing import calibration as charts
 
     folder.mkdir(exist_ok=True)
-    loglik = np.array([t.loglik for t in done])
+    loglik = found.at_points
     for j, row in table.iterrows():
         x = np.array([t.parameters[row["parameter"]] for t in done], dtype=float)
         centres, profile = found.profiles[j]
@@ -195,7 +213,7 @@ def _write_json(path: Path, calibration: Calibration, result: dict, started, wor
         "counts": {"points": result["points"], "failed": result["failed"], "runs": result["runs"]},
         "best": {r["parameter"]: r["best"] for _, r in table.iterrows()},
         "ci95": {r["parameter"]: [r["ci95_low"], r["ci95_high"]] for _, r in table.iterrows()},
-        "fit_trial": None if result["fit"] is None else int(result["fit"]["trial"].iloc[0]),
+        "best_trial": None if result["fit"] is None else int(result["fit"]["trial"].iloc[0]),
         "command": command if command is not None else sys.argv,
         "workers": None if scheduler else workers,
         "scheduler": scheduler,

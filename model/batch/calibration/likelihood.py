@@ -166,7 +166,8 @@ class Estimate:
         profiles: For every parameter, the bins' centres and the profile there (for the chart).
         at_points: The surrogate log L at every evaluated point.
         top: The highest surrogate log L.
-        seed_variance: The surrogate's seed variance of every figure at every evaluated point (point x figure).
+        best_mean: The surrogate's mean of every figure at the best values.
+        best_seed_variance: Its seed variance of every figure there.
     """
 
     best: np.ndarray
@@ -175,7 +176,8 @@ class Estimate:
     profiles: list[tuple[np.ndarray, np.ndarray]]
     at_points: np.ndarray
     top: float
-    seed_variance: np.ndarray
+    best_mean: np.ndarray
+    best_seed_variance: np.ndarray
 
 
 def estimate(
@@ -219,16 +221,18 @@ def estimate(
         lows.append(ci_low)
         highs.append(ci_high)
         profiles.append((centres, profile))
-    fitted_mean, fitted_variance = surrogate.predict(scaled)
-    at_points = surrogate_log_likelihood(fitted_mean, fitted_variance, observed, sd, replicates)
+    at_points = surrogate_log_likelihood(*surrogate.predict(scaled), observed, sd, replicates)
+    best = candidates[int(np.argmax(loglik))]
+    best_mean, best_variance = surrogate.predict(((best - low) / span)[None, :])
     return Estimate(
-        best=candidates[int(np.argmax(loglik))],
+        best=best,
         low=np.array(lows),
         high=np.array(highs),
         profiles=profiles,
         at_points=at_points,
         top=float(loglik.max()),
-        seed_variance=fitted_variance,
+        best_mean=best_mean[0],
+        best_seed_variance=best_variance[0],
     )
 
 
@@ -237,7 +241,7 @@ def fit_table(observations, values: np.ndarray, seed_variance: np.ndarray | None
 
     Args:
         observations: The :class:`~model.batch.calibration.observations.Observation` list.
-        values: Simulated values at the best point (observation x seed).
+        values: Simulated values at the best values (observation x seed).
         seed_variance: The surrogate's seed variance of every figure there (steadier than the
             point's own few seeds), or None for the point's own.
 

@@ -115,14 +115,10 @@ def search(
     import optuna
     from optuna.trial import TrialState
 
-    from model.scenario import load_scenario
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study = optuna.create_study(direction="maximize", sampler=make_sampler(calibration))
     distributions = _distributions(calibration)
-    observed = np.array([o.value for o in observations])
-    sd = np.array([o.sd for o in observations])
     method = calibration.method
     trials: list[Trial] = []
     all_runs: dict[str, RunSpec] = {}
@@ -131,49 +127,76 @@ def search(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             asked = [study.ask(distributions) for _ in range(min(method.batch, method.budget - len(trials)))]
-        mine: list[Trial] = []
-        for t in asked:
-            parameters = {key: t.params[key] for key in calibration.parameters}
-            scenario = load_scenario(calibration.scenario, overrides=parameters, overrides_file=calibration.path.name)
-            resolved = resolved_content(scenario)
-            ids = []
-            for seed in calibration.seeds:
-                spec = make_run(
-                    calibration.scenario,
-                    scenario.name,
-                    resolved,
-                    t.number,
-                    parameters,
-                    seed,
-                    calibration,
-                    len(all_runs),
-                )
-                all_runs.setdefault(spec.run_id, spec)
-                ids.append(spec.run_id)
-            mine.append(Trial(t.number, r, parameters, ids))
-        wanted = list(dict.fromkeys(i for trial in mine for i in trial.run_ids))
-        records = runner.execute(
-            [all_runs[i] for i in wanted],
-            folder,
-            workers=workers,
-            scheduler=scheduler,
-            run=run_calibration_point,
-            quiet=quiet,
-        )
+        points = [(t.number, {key: t.params[key] for key in calibration.parameters}) for t in asked]
+        mine = evaluate(calibration, observations, points, r, all_runs, folder, workers, scheduler, quiet)
         for t, trial in zip(asked, mine, strict=True):
-            runs = [records.get(i, {"status": "missing"}) for i in trial.run_ids]
-            trial.values = point_values(observations, runs)
-            if all(run["status"] == "done" for run in runs):
-                trial.loglik = log_likelihood(trial.values, observed, sd)
-            if math.isfinite(trial.loglik):
+            if trial.status == "done":
                 study.tell(t, trial.loglik)
             else:
-                trial.status = "failed"
                 study.tell(t, state=TrialState.FAIL)
         trials += mine
         if not quiet:
             _report_round(r, rounds, trials)
     return trials, list(all_runs.values())
+
+
+def evaluate(
+    calibration: Calibration,
+    observations: list,
+    points: list[tuple[int, dict]],
+    round_: int,
+    all_runs: dict[str, RunSpec],
+    folder: Path,
+    workers: int = 1,
+    scheduler: str | None = None,
+    quiet: bool = False,
+) -> list[Trial]:
+    """Run points over every seed through the runner; return their trials with values and log L.
+
+    Args:
+        calibration: The checked file.
+        observations: The checked observations.
+        points: (number, parameters) of every point.
+        round_: The round they belong to.
+        all_runs: Every run so far by id (the new ones are added).
+        folder: Where run records are kept.
+        workers: Local worker processes.
+        scheduler: A Dask scheduler's address, or None.
+        quiet: No progress output.
+    """
+    from model.scenario import load_scenario
+
+    trials = []
+    for number, parameters in points:
+        scenario = load_scenario(calibration.scenario, overrides=parameters, overrides_file=calibration.path.name)
+        resolved = resolved_content(scenario)
+        ids = []
+        for seed in calibration.seeds:
+            spec = make_run(
+                calibration.scenario, scenario.name, resolved, number, parameters, seed, calibration, len(all_runs)
+            )
+            all_runs.setdefault(spec.run_id, spec)
+            ids.append(spec.run_id)
+        trials.append(Trial(number, round_, parameters, ids))
+    wanted = list(dict.fromkeys(i for trial in trials for i in trial.run_ids))
+    records = runner.execute(
+        [all_runs[i] for i in wanted],
+        folder,
+        workers=workers,
+        scheduler=scheduler,
+        run=run_calibration_point,
+        quiet=quiet,
+    )
+    observed = np.array([o.value for o in observations])
+    sd = np.array([o.sd for o in observations])
+    for trial in trials:
+        runs = [records.get(i, {"status": "missing"}) for i in trial.run_ids]
+        trial.values = point_values(observations, runs)
+        if all(run["status"] == "done" for run in runs):
+            trial.loglik = log_likelihood(trial.values, observed, sd)
+        if not math.isfinite(trial.loglik):
+            trial.status = "failed"
+    return trials
 
 
 def _report_round(r: int, rounds: int, trials: list[Trial]) -> None:

@@ -336,3 +336,22 @@ def test_every_bad_row_is_reported_at_once(tmp_path, monkeypatch, capsys):
 def test_a_facility_by_name_and_a_misspelt_name(tmp_path, monkeypatch, capsys):
     err = _calibrate(tmp_path, monkeypatch, capsys, csv=GOOD_CSV + "visits_per_day,,park 9,,,3,\n")
     assert "obs.csv:3: facility: no facility named 'park 9'" in err and "did you mean 'park " in err
+
+
+def test_the_same_file_twice_gives_the_same_bytes(tmp_path, monkeypatch):
+    """Two fresh calibrations (QMC sampler, small scenario) into two folders: the same tables, the same runs."""
+    write_small(tmp_path, residents=60)
+    (tmp_path / "obs.csv").write_text("figure,type,value\nshare_using,park,0.2\n", encoding="utf-8")
+    (tmp_path / "calib.toml").write_text(
+        GOOD_TOML + '[method]\nsampler = "qmc"\nbudget = 6\nbatch = 3\nseed = 7\n', encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    for out in ("a", "b"):
+        assert main(["calibrate", "calib.toml", "--workers", "1", "--out", out, "--quiet"]) == 0
+    for name in ("calibration.csv", "fit.csv", "trials.csv", "plots/observed_vs_simulated.png"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert sorted(p.name for p in (tmp_path / "a" / "runs").iterdir()) == sorted(
+        p.name for p in (tmp_path / "b" / "runs").iterdir()
+    )
+    trials = pd.read_csv(tmp_path / "a" / "trials.csv")
+    assert len(trials) == 7 and trials["facility_types.park.daily_prob"].nunique() == 7  # QMC: no point twice

@@ -5,7 +5,8 @@
 - ``sensitivity``: SALib designs and indices (Morris, Sobol');
 - ``runner``: running them on a local pool or a Dask cluster, one record per run, resumable;
 - ``tables``: runs.csv, results.csv, summary.csv from the records;
-- ``batch``: the whole batch, from file to output folder (what ``lifecircle batch`` calls).
+- ``batch``: the whole batch, from file to output folder (what ``lifecircle batch`` calls);
+- ``calibration/``: fitting parameters to observed figures through the same runner (``lifecircle calibrate``).
 
 The batch tool uses the model; the model never imports it.
 """

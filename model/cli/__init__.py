@@ -4,12 +4,12 @@ Bad input (a scenario with problems, a bad flag value) prints one line per probl
 names the file and key, writes nothing and exits with status 2; it never prints a traceback.
 A reader that stops reading (``lifecircle run | head -3``) ends the command quietly.
 
-Subcommands: ``run`` (model/cli/run.py), ``batch`` (model/cli/batch.py), ``compare``
-(model/cli/compare.py), ``optimize`` (model/cli/optimize.py), ``scenarios`` and ``validate``
-(model/cli/scenarios.py), ``serve`` (model/cli/serve.py: the browser page), ``assets``
-(model/cli/assets.py: its front-end files for offline use), ``bench`` (model/cli/bench.py). A
-new command gets a module of its own with an ``add_parser`` function, registered in
-:func:`build_parser`.
+Subcommands: ``run`` (model/cli/run.py), ``batch`` (model/cli/batch.py), ``calibrate``
+(model/cli/calibrate.py), ``compare`` (model/cli/compare.py), ``optimize``
+(model/cli/optimize.py), ``scenarios`` and ``validate`` (model/cli/scenarios.py), ``serve``
+(model/cli/serve.py: the browser page), ``assets`` (model/cli/assets.py: its front-end files for
+offline use), ``bench`` (model/cli/bench.py). A new command gets a module of its own with an
+``add_parser`` function, registered in :func:`build_parser`.
 """
 
 from __future__ import annotations

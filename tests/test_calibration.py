@@ -355,3 +355,12 @@ def test_the_same_file_twice_gives_the_same_bytes(tmp_path, monkeypatch):
     )
     trials = pd.read_csv(tmp_path / "a" / "trials.csv")
     assert len(trials) == 7 and trials["facility_types.park.daily_prob"].nunique() == 7  # QMC: no point twice
+
+
+def test_the_figures_of_a_run_of_several_days_are_known_to_the_check(tmp_path):
+    from model.batch.calibration.observations import scenario_facts
+
+    small = write_small(tmp_path, residents=60)
+    one, two = scenario_facts(small, days=1), scenario_facts(small, days=2)
+    assert "dynamics.park.change.unmet" in two.summary_keys and "dynamics.park.change.unmet" not in one.summary_keys
+    assert one.types == two.types and one.hours == tuple(range(6, 22))

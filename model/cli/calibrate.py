@@ -54,7 +54,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from model.batch.calibration.calibrate import clear, earlier_calibration, run_calibration
     from model.batch.calibration.observations import read_observations, scenario_facts
 
-    observations = read_observations(calibration.observations, scenario_facts(calibration.scenario))
+    observations = read_observations(calibration.observations, scenario_facts(calibration.scenario, calibration.days))
     out = args.out or Path.cwd() / "results" / calibration.name
     writable_folder(out)
     if earlier_calibration(out) and not (args.resume or args.overwrite):

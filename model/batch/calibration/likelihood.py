@@ -153,7 +153,8 @@ def profile_interval(
     profile[~np.isfinite(profile)] = np.nan
     if whole:
         return float(centres[accepted[0]]), float(centres[accepted[-1]]), centres, profile
-    return float(edges[accepted[0]]), float(edges[accepted[-1] + 1]), centres, profile
+    # 12 significant digits: the edges of np.linspace without their last-bit noise (0.1096, not 0.10959999999999999)
+    return float(f"{edges[accepted[0]]:.12g}"), float(f"{edges[accepted[-1] + 1]:.12g}"), centres, profile
 
 
 @dataclass(frozen=True)

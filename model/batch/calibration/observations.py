@@ -97,14 +97,17 @@ class ScenarioFacts:
     summary_keys: tuple[str, ...]
 
 
-def scenario_facts(scenario_file: Path) -> ScenarioFacts:
-    """Build the scenario's city once (no run) and read its facilities, types, hours and summary keys."""
+def scenario_facts(scenario_file: Path, days: int = 1) -> ScenarioFacts:
+    """Build the scenario's city once (no run) and read its facilities, types, hours and summary keys.
+
+    ``days``: the calibration's (a run of several days has day-by-day figures that one day has not).
+    """
     from model.batch.calibration.figures import day_hours
     from model.batch.runner import IDENTITY
     from model.model import LifeCircleModel
     from model.scenario import load_scenario
 
-    model = LifeCircleModel(load_scenario(scenario_file), days=1, engine="fast")
+    model = LifeCircleModel(load_scenario(scenario_file), days=days, engine="fast")
     table = model.city.facilities
     facilities = {int(i): (str(t), str(n)) for i, t, n in zip(table["id"], table["type"], table["name"], strict=True)}
     sim = model.clock.sim

@@ -216,6 +216,26 @@ def test_the_profile_interval_of_a_known_gaussian_case():
     assert found.low[0] <= observed / 100 - half + 1e-12 and found.high[0] >= observed / 100 + half - 1e-12
 
 
+def test_a_figure_observed_twice_does_not_inform_twice():
+    # the same noisy figure given twice (its copies move together over the seeds): the interval stays
+    # near that of one observation (half-width ratio 1 with full correlation, √½ = 0.71 if taken as
+    # independent); the shrinkage of the correlation, λ = 2 / (9 points x 2), leaves ρ = 0.89, so
+    # the ratio is √((1 + ρ) / 2) = 0.97
+    rng = np.random.default_rng(5)
+    points = np.linspace(0.1, 0.9, 9)[:, None]
+    one = [100 * p[0] + rng.normal(0.0, 2.0, 3)[None, :] for p in points]
+    twice = [np.vstack([v, v]) for v in one]
+    args = ([(0.0, 1.0)], [False])
+    single = likelihood.estimate(points, one, np.array([42.0]), np.array([0.0]), *args, seed=1)
+    double = likelihood.estimate(points, twice, np.array([42.0, 42.0]), np.array([0.0, 0.0]), *args, seed=1)
+    np.testing.assert_allclose(double.correlation, [[1.0, 1 - 2 / 18], [1 - 2 / 18, 1.0]])
+    ratio = (double.high[0] - double.low[0]) / (single.high[0] - single.low[0])
+    bin_width = 1.0 / likelihood.PROFILE_BINS
+    expected = math.sqrt((1 + (1 - 2 / 18)) / 2)
+    assert ratio == pytest.approx(expected, abs=2 * bin_width / (single.high[0] - single.low[0]))
+    assert ratio > 0.9
+
+
 def test_an_integer_parameter_gets_whole_numbers():
     x = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     loglik = -0.5 * (x - 3.0) ** 2  # within 1.92 of the best: 2, 3, 4

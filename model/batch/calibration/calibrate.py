@@ -77,6 +77,7 @@ def run_calibration(
         _write_csv(fit, out / "fit.csv")
         _plots(calibration, done, table, found, fit, out / "plots")
     result = {
+        "correlation": None if found is None else found.correlation.tolist(),
         "points": len(trials),
         "failed": len(trials) - len(done),
         "runs": len(runs),
@@ -203,7 +204,7 @@ def _write_json(path: Path, calibration: Calibration, result: dict, started, wor
             "budget": calibration.method.budget,
             "batch": calibration.method.batch,
             "seed": calibration.method.seed,
-            "likelihood": "Gaussian synthetic likelihood, observations independent",
+            "likelihood": "Gaussian synthetic likelihood, observations correlated as over seeds",
             "surrogate": "full quadratic in the scaled parameters of each figure's mean and log seed variance",
             "interval": f"profile, log-likelihood within {PROFILE_DROP:.4f} of the best (chi-square(1, 0.95) / 2)",
         },
@@ -213,6 +214,7 @@ def _write_json(path: Path, calibration: Calibration, result: dict, started, wor
         "counts": {"points": result["points"], "failed": result["failed"], "runs": result["runs"]},
         "best": {r["parameter"]: r["best"] for _, r in table.iterrows()},
         "ci95": {r["parameter"]: [r["ci95_low"], r["ci95_high"]] for _, r in table.iterrows()},
+        "observations_correlation": result["correlation"],
         "best_trial": None if result["fit"] is None else int(result["fit"]["trial"].iloc[0]),
         "command": command if command is not None else sys.argv,
         "workers": None if scheduler else workers,

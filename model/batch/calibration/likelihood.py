@@ -19,10 +19,13 @@ figure's simulated mean m_i(θ) and the log of its seed variance ln s_i²(θ) ar
 squares with a full quadratic in the parameters (each scaled to [0, 1] over its range) on every
 evaluated point, the regression that Wood (2010) uses for the synthetic likelihood's statistics
 (the log variance raised by ln(k/2) - ψ(k/2), the mean shortfall of the log of a sample variance
-with k = R - 1 degrees of freedom),
-and log L is computed from the fitted m_i and s_i² (with the same v_i) on a fine set of candidate
-points: a scrambled Sobol' set of 2^14 points of the ranges (scipy.stats.qmc, seeded by the
-method's seed) and the evaluated points.
+with k = R - 1 degrees of freedom). log L is then computed from the fitted m_i and s_i² on a fine
+set of candidate points (a scrambled Sobol' set of 2^14 points of the ranges, scipy.stats.qmc,
+seeded by the method's seed, and the evaluated points), with the observations no longer taken as
+independent but correlated as the figures are over seeds (:func:`seed_correlation`: two counts
+of the same visits, or figures that the same draw of residents moves together, do not inform
+twice): o ~ Normal(m, Σ), Σ = (1 + 1/R) S C S + diag(sd²), S the fitted seed standard
+deviations, C the correlation, every variance at least the floor.
 
 **Profile intervals** (Pawitan 2001, In All Likelihood, ch. 2.6 and 3.4): the 95% interval of
 parameter j holds the values whose profile log-likelihood (the best log L over the other
@@ -114,13 +117,60 @@ def quadratic_size(parameters: int) -> int:
     return (parameters + 1) * (parameters + 2) // 2
 
 
+def seed_correlation(values: list[np.ndarray], seed_variance: np.ndarray) -> np.ndarray:
+    """The correlation of the figures over seeds, pooled over the points, shrunk towards none.
+
+    Each point's deviations from its own mean over the seeds, over the surrogate's seed standard
+    deviation there, are pooled (P points, R seeds: P (R - 1) degrees of freedom); the correlation
+    C of the pooled deviations is shrunk towards the identity, (1 - λ) C + λ I with
+    λ = min(1, n / (P (R - 1))) for n figures (an assumption: few degrees of freedom for many
+    figures give a rough C, which the shrinkage keeps invertible).
+
+    Args:
+        values: Simulated values of every point (figure x seed each).
+        seed_variance: The surrogate's seed variance of every figure at every point (point x figure).
+    """
+    deviations = np.hstack(
+        [(v - v.mean(axis=1, keepdims=True)) / np.sqrt(s)[:, None] for v, s in zip(values, seed_variance, strict=True)]
+    )
+    n, freedom = deviations.shape[0], len(values) * (values[0].shape[1] - 1)
+    pooled = deviations @ deviations.T / freedom
+    scale = np.sqrt(np.diag(pooled))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        correlation = np.nan_to_num(pooled / np.outer(scale, scale))
+    np.fill_diagonal(correlation, 1.0)
+    shrink = min(1.0, n / freedom)
+    return (1 - shrink) * correlation + shrink * np.eye(n)
+
+
 def surrogate_log_likelihood(
-    mean: np.ndarray, seed_variance: np.ndarray, observed: np.ndarray, sd: np.ndarray, replicates: int
+    mean: np.ndarray,
+    seed_variance: np.ndarray,
+    observed: np.ndarray,
+    sd: np.ndarray,
+    replicates: int,
+    correlation: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The log L at each candidate (rows) from the surrogate's means and seed variances (candidate x figure)."""
+    """The log L at each candidate (rows) from the surrogate's means and seed variances (candidate x figure).
+
+    With ``correlation`` (the figures' over seeds, :func:`seed_correlation`) the observations are
+    one draw of a multivariate normal: covariance (1 + 1/R) S C S + diag(sd²), S the seed standard
+    deviations, every variance at least the floor; without it, independent.
+    """
     floor = (MIN_RELATIVE_SD * np.maximum(np.abs(observed), 1.0)) ** 2
-    v = np.maximum(seed_variance * (1 + 1 / replicates) + np.asarray(sd, dtype=float) ** 2, floor)
-    return np.sum(-0.5 * ((observed - mean) ** 2 / v + np.log(2 * math.pi * v)), axis=1)
+    if correlation is None:
+        v = np.maximum(seed_variance * (1 + 1 / replicates) + np.asarray(sd, dtype=float) ** 2, floor)
+        return np.sum(-0.5 * ((observed - mean) ** 2 / v + np.log(2 * math.pi * v)), axis=1)
+    spread = np.sqrt(seed_variance * (1 + 1 / replicates))
+    covariance = spread[:, :, None] * correlation[None, :, :] * spread[:, None, :]
+    diagonal = np.einsum("kii->ki", covariance) + np.asarray(sd, dtype=float) ** 2
+    covariance += np.einsum(
+        "ki,ij->kij", np.maximum(diagonal, floor) - np.einsum("kii->ki", covariance), np.eye(len(floor))
+    )
+    residual = observed - mean
+    solved = np.linalg.solve(covariance, residual[:, :, None])[:, :, 0]
+    _, logdet = np.linalg.slogdet(covariance)
+    return -0.5 * (np.sum(residual * solved, axis=1) + logdet + len(floor) * math.log(2 * math.pi))
 
 
 def profile_interval(
@@ -169,6 +219,7 @@ class Estimate:
         top: The highest surrogate log L.
         best_mean: The surrogate's mean of every figure at the best values.
         best_seed_variance: Its seed variance of every figure there.
+        correlation: The figures' correlation over seeds (:func:`seed_correlation`).
     """
 
     best: np.ndarray
@@ -179,6 +230,7 @@ class Estimate:
     top: float
     best_mean: np.ndarray
     best_seed_variance: np.ndarray
+    correlation: np.ndarray
 
 
 def estimate(
@@ -215,14 +267,18 @@ def estimate(
     candidates = low + candidates * span
     candidates[:, whole] = np.round(candidates[:, whole])
     candidates = np.vstack([candidates, points])
-    loglik = surrogate_log_likelihood(*surrogate.predict((candidates - low) / span), observed, sd, replicates)
+    fitted_mean, fitted_variance = surrogate.predict(scaled)
+    correlation = seed_correlation(values, fitted_variance)
+    loglik = surrogate_log_likelihood(
+        *surrogate.predict((candidates - low) / span), observed, sd, replicates, correlation
+    )
     lows, highs, profiles = [], [], []
     for j, (a, b) in enumerate(ranges):
         ci_low, ci_high, centres, profile = profile_interval(candidates[:, j], loglik, a, b, whole[j])
         lows.append(ci_low)
         highs.append(ci_high)
         profiles.append((centres, profile))
-    at_points = surrogate_log_likelihood(*surrogate.predict(scaled), observed, sd, replicates)
+    at_points = surrogate_log_likelihood(fitted_mean, fitted_variance, observed, sd, replicates, correlation)
     best = candidates[int(np.argmax(loglik))]
     best_mean, best_variance = surrogate.predict(((best - low) / span)[None, :])
     return Estimate(
@@ -234,6 +290,7 @@ def estimate(
         top=float(loglik.max()),
         best_mean=best_mean[0],
         best_seed_variance=best_variance[0],
+        correlation=correlation,
     )
 
 

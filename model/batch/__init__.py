@@ -5,8 +5,7 @@
 - ``sensitivity``: SALib designs and indices (Morris, Sobol');
 - ``runner``: running them on a local pool or a Dask cluster, one record per run, resumable;
 - ``tables``: runs.csv, results.csv, summary.csv from the records;
-- ``batch``: the whole batch, from file to output folder (what ``lifecircle batch`` calls);
-- ``calibration/``: fitting parameters to observed figures through the same runner (``lifecircle calibrate``).
+- ``batch``: the whole batch, from file to output folder (what ``lifecircle batch`` calls).
 
 The batch tool uses the model; the model never imports it.
 """

@@ -4,12 +4,12 @@ Bad input (a scenario with problems, a bad flag value) prints one line per probl
 names the file and key, writes nothing and exits with status 2; it never prints a traceback.
 A reader that stops reading (``lifecircle run | head -3``) ends the command quietly.
 
-Subcommands: ``run`` (model/cli/run.py), ``batch`` (model/cli/batch.py), ``compare``
-(model/cli/compare.py), ``optimize`` (model/cli/optimize.py), ``scenarios`` and ``validate``
-(model/cli/scenarios.py), ``serve`` (model/cli/serve.py: the browser page), ``assets``
-(model/cli/assets.py: its front-end files for offline use), ``bench`` (model/cli/bench.py). A
-new command gets a module of its own with an ``add_parser`` function, registered in
-:func:`build_parser`.
+Subcommands: ``run`` (model/cli/run.py), ``batch`` (model/cli/batch.py), ``calibrate``
+(model/cli/calibrate.py), ``compare`` (model/cli/compare.py), ``optimize``
+(model/cli/optimize.py), ``scenarios`` and ``validate`` (model/cli/scenarios.py), ``serve``
+(model/cli/serve.py: the browser page), ``assets`` (model/cli/assets.py: its front-end files for
+offline use), ``bench`` (model/cli/bench.py). A new command gets a module of its own with an
+``add_parser`` function, registered in :func:`build_parser`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-from model.cli import assets, batch, bench, compare, importer, optimize, run, scenarios, serve
+from model.cli import assets, batch, bench, calibrate, compare, importer, optimize, run, scenarios, serve
 from model.cli.common import EXIT_BAD_INPUT, BadArgument
 from model.scenario import ScenarioError
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run.add_parser(sub)
     batch.add_parser(sub)
+    calibrate.add_parser(sub)
     compare.add_parser(sub)
     optimize.add_parser(sub)
     scenarios.add_parsers(sub)

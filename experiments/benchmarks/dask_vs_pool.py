@@ -1,0 +1,139 @@
+"""Benchmark: one batch on the local pool against the same batch on a local Dask cluster.
+
+    python -m experiments.benchmarks.dask_vs_pool [--scenario wuhai_life_circle] [--seeds 8] [--days 1] [--workers 2]
+
+The same experiment (N seeds of a scenario at its own values, ``--days`` days each) runs twice, each
+time as a fresh ``lifecircle batch`` command timed from outside: once with ``--workers W`` (the
+local pool), once with ``--scheduler`` on a Dask cluster started here on this machine, all on
+127.0.0.1: ``dask scheduler --host 127.0.0.1`` (dashboard on 127.0.0.1 too) and ``dask worker
+--nworkers W --nthreads 1 --host 127.0.0.1``. The cluster is up and its W workers connected
+before the clock starts, and stopped after. The numba kernels are compiled beforehand.
+
+Prints a Markdown table: wall time of the batch, and the mean time of one run in a worker (the
+``wall_s`` column of runs.csv), with Dask's figures relative to the pool's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.benchmarks.harness import machine
+
+
+def _batch(cli: list[str], experiment: Path, out: Path, *how: str) -> tuple[float, float]:
+    """Wall seconds of the batch and the mean seconds of one run in its workers."""
+    t0 = time.perf_counter()
+    subprocess.run(
+        [*cli, "batch", str(experiment), *how, "--quiet", "--out", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=out.parent,
+    )
+    wall = time.perf_counter() - t0
+    return wall, float(pd.read_csv(out / "runs.csv")["wall_s"].mean())
+
+
+def _dask() -> list[str]:
+    """The ``dask`` command of this interpreter's environment."""
+    here = Path(sys.executable).parent / "dask"
+    return [str(here)] if here.exists() else [shutil.which("dask") or "dask"]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End a process started here (and its own children: it leads a process group of its own)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _on_dask(cli: list[str], experiment: Path, out: Path, workers: int, folder: Path) -> tuple[float, float]:
+    """The batch on a local cluster of ``workers`` single-threaded worker processes, all on 127.0.0.1."""
+    from distributed import Client
+
+    file = folder / "scheduler.json"
+    logs = open(folder / "dask.log", "w")  # noqa: SIM115 (closed below, after the cluster)
+    started = []
+    try:
+        started.append(
+            subprocess.Popen(
+                [*_dask(), "scheduler", "--host", "127.0.0.1", "--port", "0"]
+                + ["--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(file)],
+                stdout=logs,
+                stderr=logs,
+                start_new_session=True,
+            )
+        )
+        while not file.exists():
+            time.sleep(0.1)
+        started.append(
+            subprocess.Popen(
+                [*_dask(), "worker", "--scheduler-file", str(file), "--nworkers", str(workers), "--nthreads", "1"]
+                + ["--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"],
+                stdout=logs,
+                stderr=logs,
+                start_new_session=True,
+            )
+        )
+        with Client(scheduler_file=str(file)) as client:
+            client.wait_for_workers(workers, timeout=120)
+            address = client.scheduler.address
+        return _batch(cli, experiment, out, "--scheduler", address)
+    finally:
+        for proc in reversed(started):
+            _stop(proc)
+        logs.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time the batch on the pool and on Dask; print the table."""
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.benchmarks.dask_vs_pool", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--scenario", default="wuhai_life_circle")
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--days", type=int, default=1)
+    args = parser.parse_args(argv)
+    cli = [sys.executable, "-m", "model.cli"]
+    print(f"machine: {machine()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="lifecircle-dask-") as tmp:
+        folder = Path(tmp)
+        subprocess.run(
+            [*cli, "run", "demo", "--quiet", "--out", "warm"], cwd=folder, check=True, stdout=subprocess.DEVNULL
+        )  # numba's cache
+        experiment = folder / "seeds.toml"
+        experiment.write_text(
+            f'name = "seeds"\nscenarios = ["{args.scenario}"]\nreplicates = {args.seeds}\ndays = {args.days}\n',
+            encoding="utf-8",
+        )
+        pool = _batch(cli, experiment, folder / "pool", "--workers", str(args.workers))
+        print(f"pool of {args.workers}: {pool[0]:.1f} s, {pool[1]:.2f} s a run", file=sys.stderr, flush=True)
+        dask = _on_dask(cli, experiment, folder / "dask", args.workers, folder)
+        print(f"Dask, {args.workers} workers: {dask[0]:.1f} s, {dask[1]:.2f} s a run", file=sys.stderr, flush=True)
+    print(f"\n{args.seeds} seeds of {args.scenario}, {args.days} day(s) each, {args.workers} worker processes\n")
+    print("| where | batch wall s | one run s (mean) | relative to the pool |")
+    print("|---|---:|---:|---:|")
+    print(f"| local pool, `--workers {args.workers}` | {pool[0]:.1f} | {pool[1]:.2f} | 1.00 |")
+    print(
+        f"| local Dask cluster, {args.workers} workers x 1 thread | {dask[0]:.1f} | {dask[1]:.2f} "
+        f"| {dask[0] / pool[0]:.2f} (run: {dask[1] / pool[1]:.2f}) |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

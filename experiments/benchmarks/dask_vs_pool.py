@@ -1,16 +1,18 @@
 """Benchmark: one batch on the local pool against the same batch on a local Dask cluster.
 
-    python -m experiments.benchmarks.dask_vs_pool [--scenario wuhai_life_circle] [--seeds 8] [--days 1] [--workers 2]
+    python -m experiments.benchmarks.dask_vs_pool [--scenario S] [--seeds 8] [--days 1] [--workers 2] [--repeat 3]
 
-The same experiment (N seeds of a scenario at its own values, ``--days`` days each) runs twice, each
-time as a fresh ``lifecircle batch`` command timed from outside: once with ``--workers W`` (the
-local pool), once with ``--scheduler`` on a Dask cluster started here on this machine, all on
-127.0.0.1: ``dask scheduler --host 127.0.0.1`` (dashboard on 127.0.0.1 too) and ``dask worker
+The same experiment (N seeds of a scenario, wuhai_life_circle by default, at its own values,
+``--days`` days each) runs as a fresh ``lifecircle batch`` command timed from outside: with
+``--workers W`` (the local pool), and with ``--scheduler`` on a Dask cluster started here on
+this machine, all on 127.0.0.1: ``dask scheduler --host 127.0.0.1`` (dashboard on 127.0.0.1 too) and ``dask worker
 --nworkers W --nthreads 1 --host 127.0.0.1``. The cluster is up and its W workers connected
 before the clock starts, and stopped after. The numba kernels are compiled beforehand.
 
-Prints a Markdown table: wall time of the batch, and the mean time of one run in a worker (the
-``wall_s`` column of runs.csv), with Dask's figures relative to the pool's.
+Each is timed ``--repeat`` times, alternately, and the fastest kept (on a machine shared with
+other work, the least disturbed). Prints a Markdown table: wall time of the batch, and the mean
+time of one run in a worker (the ``wall_s`` column of runs.csv), with Dask's figures relative
+to the pool's.
 """
 
 from __future__ import annotations
@@ -107,9 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="times each, alternately (the fastest is kept)")
     args = parser.parse_args(argv)
     cli = [sys.executable, "-m", "model.cli"]
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+    pool, dask = [], []
     with tempfile.TemporaryDirectory(prefix="lifecircle-dask-") as tmp:
         folder = Path(tmp)
         subprocess.run(
@@ -120,19 +124,31 @@ def main(argv: list[str] | None = None) -> int:
             f'name = "seeds"\nscenarios = ["{args.scenario}"]\nreplicates = {args.seeds}\ndays = {args.days}\n',
             encoding="utf-8",
         )
-        pool = _batch(cli, experiment, folder / "pool", "--workers", str(args.workers))
-        print(f"pool of {args.workers}: {pool[0]:.1f} s, {pool[1]:.2f} s a run", file=sys.stderr, flush=True)
-        dask = _on_dask(cli, experiment, folder / "dask", args.workers, folder)
-        print(f"Dask, {args.workers} workers: {dask[0]:.1f} s, {dask[1]:.2f} s a run", file=sys.stderr, flush=True)
-    print(f"\n{args.seeds} seeds of {args.scenario}, {args.days} day(s) each, {args.workers} worker processes\n")
+        for i in range(args.repeat):  # alternately, so that a busy spell of the machine weighs on both
+            pool.append(_batch(cli, experiment, folder / f"pool{i}", "--workers", str(args.workers)))
+            print(
+                f"pool of {args.workers}: {pool[-1][0]:.1f} s, {pool[-1][1]:.2f} s a run", file=sys.stderr, flush=True
+            )
+            dask.append(_on_dask(cli, experiment, folder / f"dask{i}", args.workers, folder))
+            print(f"Dask, {args.workers} workers: {dask[-1][0]:.1f} s, {dask[-1][1]:.2f} s a run", file=sys.stderr)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"\n{args.seeds} seeds of {args.scenario}, {args.days} day(s) each, {args.workers} worker processes, ", end=""
+    )
+    print(f"the fastest of {args.repeat} batches each (all: pool {_all(pool)} s, Dask {_all(dask)} s)\n")
+    best_pool, best_dask = min(pool), min(dask)
     print("| where | batch wall s | one run s (mean) | relative to the pool |")
     print("|---|---:|---:|---:|")
-    print(f"| local pool, `--workers {args.workers}` | {pool[0]:.1f} | {pool[1]:.2f} | 1.00 |")
+    print(f"| local pool, `--workers {args.workers}` | {best_pool[0]:.1f} | {best_pool[1]:.2f} | 1.00 |")
     print(
-        f"| local Dask cluster, {args.workers} workers x 1 thread | {dask[0]:.1f} | {dask[1]:.2f} "
-        f"| {dask[0] / pool[0]:.2f} (run: {dask[1] / pool[1]:.2f}) |"
+        f"| local Dask cluster, {args.workers} workers x 1 thread | {best_dask[0]:.1f} | {best_dask[1]:.2f} "
+        f"| {best_dask[0] / best_pool[0]:.2f} (run: {best_dask[1] / best_pool[1]:.2f}) |"
     )
     return 0
+
+
+def _all(times: list[tuple[float, float]]) -> str:
+    return ", ".join(f"{wall:.1f}" for wall, _ in times)
 
 
 if __name__ == "__main__":

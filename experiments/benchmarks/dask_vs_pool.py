@@ -10,15 +10,17 @@ this machine, all on 127.0.0.1: ``dask scheduler --host 127.0.0.1`` (dashboard o
 before the clock starts, and stopped after. The numba kernels are compiled beforehand.
 
 Each is timed ``--repeat`` times, alternately, and the fastest kept (on a machine shared with
-other work, the least disturbed). Prints a Markdown table: wall time of the batch, and the mean
-time of one run in a worker (the ``wall_s`` column of runs.csv), with Dask's figures relative
-to the pool's.
+other work, the least disturbed). Prints a Markdown table: wall time of the batch, the mean time
+of one run in a worker (the ``wall_s`` column of runs.csv) and the CPU seconds spent per run
+(the batch's command, its pool or the Dask workers: threads that fight for cores spend more),
+with Dask's figures relative to the pool's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -28,21 +30,48 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 
 from experiments.benchmarks.harness import machine
 
 
-def _batch(cli: list[str], experiment: Path, out: Path, *how: str) -> tuple[float, float]:
-    """Wall seconds of the batch and the mean seconds of one run in its workers."""
-    t0 = time.perf_counter()
+def _batch(cli: list[str], experiment: Path, out: Path, *how: str, cluster: int | None = None) -> tuple[float, ...]:
+    """Wall seconds of the batch, the mean seconds of one run in its workers, and CPU seconds a run.
+
+    The CPU time is that of the batch's command and its pool (children waited for), plus that of
+    the Dask workers' command ``cluster`` and its processes during the batch.
+    """
+    cpu0, t0 = _children_cpu() + _tree_cpu(cluster), time.perf_counter()
     subprocess.run(
         [*cli, "batch", str(experiment), *how, "--quiet", "--out", str(out)],
         check=True,
         stdout=subprocess.DEVNULL,
         cwd=out.parent,
     )
-    wall = time.perf_counter() - t0
-    return wall, float(pd.read_csv(out / "runs.csv")["wall_s"].mean())
+    wall, cpu = time.perf_counter() - t0, _children_cpu() + _tree_cpu(cluster) - cpu0
+    runs = pd.read_csv(out / "runs.csv")
+    return wall, float(runs["wall_s"].mean()), cpu / len(runs)
+
+
+def _children_cpu() -> float:
+    """User and system CPU seconds of this process's ended children (and theirs, which they waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tree_cpu(pid: int | None) -> float:
+    """User and system CPU seconds of a running process and its running descendants (0 for None)."""
+    if pid is None:
+        return 0.0
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _dask() -> list[str]:
@@ -93,7 +122,7 @@ def _on_dask(cli: list[str], experiment: Path, out: Path, workers: int, folder: 
         with Client(scheduler_file=str(file)) as client:
             client.wait_for_workers(workers, timeout=120)
             address = client.scheduler.address
-        return _batch(cli, experiment, out, "--scheduler", address)
+        return _batch(cli, experiment, out, "--scheduler", address, cluster=started[-1].pid)
     finally:
         for proc in reversed(started):
             _stop(proc)
@@ -137,18 +166,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"the fastest of {args.repeat} batches each (all: pool {_all(pool)} s, Dask {_all(dask)} s)\n")
     best_pool, best_dask = min(pool), min(dask)
-    print("| where | batch wall s | one run s (mean) | relative to the pool |")
-    print("|---|---:|---:|---:|")
-    print(f"| local pool, `--workers {args.workers}` | {best_pool[0]:.1f} | {best_pool[1]:.2f} | 1.00 |")
-    print(
-        f"| local Dask cluster, {args.workers} workers x 1 thread | {best_dask[0]:.1f} | {best_dask[1]:.2f} "
-        f"| {best_dask[0] / best_pool[0]:.2f} (run: {best_dask[1] / best_pool[1]:.2f}) |"
-    )
+    print("| where | batch wall s | one run s (mean) | CPU s a run | Dask / pool: wall, run, CPU |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| local pool, `--workers {args.workers}` | {_row(best_pool)} | 1.00, 1.00, 1.00 |")
+    ratios = ", ".join(f"{d / p:.2f}" for d, p in zip(best_dask, best_pool, strict=True))
+    print(f"| local Dask cluster, {args.workers} workers x 1 thread | {_row(best_dask)} | {ratios} |")
     return 0
 
 
-def _all(times: list[tuple[float, float]]) -> str:
-    return ", ".join(f"{wall:.1f}" for wall, _ in times)
+def _line(times: tuple[float, ...]) -> str:
+    return f"{times[0]:.1f} s, {times[1]:.2f} s a run, {times[2]:.2f} CPU s a run"
+
+
+def _row(times: tuple[float, ...]) -> str:
+    return f"{times[0]:.1f} | {times[1]:.2f} | {times[2]:.2f}"
+
+
+def _all(times: list[tuple[float, ...]]) -> str:
+    return ", ".join(f"{t[0]:.1f}" for t in times)
 
 
 if __name__ == "__main__":

@@ -413,9 +413,9 @@ def _runs_by_host(client) -> dict[str, int]:
     from distributed.comm import get_address_host
 
     out: dict[str, int] = {}
-    for address, worker in client.scheduler_info(n_workers=-1)["workers"].items():
+    for address, threads in client.nthreads().items():
         host = get_address_host(address)
-        out[host] = out.get(host, 0) + worker["nthreads"]
+        out[host] = out.get(host, 0) + threads
     return out
 
 

@@ -7,7 +7,10 @@ The same experiment (N seeds of a scenario, wuhai_life_circle by default, at its
 ``--workers W`` (the local pool), and with ``--scheduler`` on a Dask cluster started here on
 this machine, all on 127.0.0.1: ``dask scheduler --host 127.0.0.1`` (dashboard on 127.0.0.1 too) and ``dask worker
 --nworkers W --nthreads 1 --host 127.0.0.1``. The cluster is up and its W workers connected
-before the clock starts, and stopped after. The numba kernels are compiled beforehand.
+before the clock starts, and stopped after. The numba kernels are compiled beforehand. Every
+command is started in a session of its own: with Linux's autogroup scheduling each session gets
+an equal share of a busy machine's cores, so a cluster in sessions of its own beside a pool in
+the benchmark's session would get more than the pool.
 
 Each is timed ``--repeat`` times, alternately, and the fastest kept (on a machine shared with
 other work, the least disturbed). Prints a Markdown table: wall time of the batch, the mean time
@@ -47,6 +50,7 @@ def _batch(cli: list[str], experiment: Path, out: Path, *how: str, cluster: int 
         check=True,
         stdout=subprocess.DEVNULL,
         cwd=out.parent,
+        start_new_session=True,  # like the cluster's commands: a scheduling group of its own (Linux autogroup)
     )
     wall, cpu = time.perf_counter() - t0, _children_cpu() + _tree_cpu(cluster) - cpu0
     runs = pd.read_csv(out / "runs.csv")

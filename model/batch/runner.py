@@ -9,19 +9,35 @@ runs finish.
 A run that fails is recorded with its error and the others go on. In each worker process a
 :class:`model.city.cache.CityCache` keeps the grid, walking fields and candidate table of the
 places it has built, so runs that differ only in seed or behaviour parameters share them.
+
+Workers share the machine's cores: each run's numba kernels use the cores of its machine divided
+by the runs that machine runs at once (its worker processes x threads per worker), in the local
+pool and on Dask alike; without it every run takes all the cores and they fight for them.
+
+On Dask, a run's result is released as soon as its record is written, so that a worker lost
+later holds nothing the scheduler would have to compute again. The local pool's workers die
+with the batch's process, even when it is killed by SIGKILL (Linux's parent-death signal, and a
+thread that watches the parent elsewhere); Ctrl-C or SIGTERM ends them at once and the command
+exits without a traceback.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import ctypes
 import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from model.batch.design import RunSpec, code_digest
@@ -29,6 +45,8 @@ from model.city.cache import CityCache
 
 IDENTITY = ("scenario", "seed", "residents", "engine", "days")  # columns of their own, not metrics
 _CACHE = CityCache()  # one per worker process
+_PR_SET_PDEATHSIG = 1  # prctl option, linux/prctl.h
+_WATCH_S = 0.5  # how often a pool worker without the parent-death signal looks for its parent (an assumption)
 
 
 def run_one(spec: RunSpec) -> dict:
@@ -153,17 +171,18 @@ def execute(
     try:
         if not todo:
             return records
-        if scheduler:
-            _on_dask(todo, folder, scheduler, run, records, progress)
-        elif workers <= 1:
-            for spec in todo:
-                try:
-                    record = run(spec)
-                except Exception as exc:  # a run function that raises fails its run, not the batch
-                    record = _failed(spec, f"{type(exc).__name__}: {exc}")
-                _finish(record, spec, folder, records, progress)
-        else:
-            _on_pool(todo, folder, workers, run, records, progress)
+        with _term_as_interrupt():
+            if scheduler:
+                _on_dask(todo, folder, scheduler, run, records, progress)
+            elif workers <= 1:
+                for spec in todo:
+                    try:
+                        record = run(spec)
+                    except Exception as exc:  # a run function that raises fails its run, not the batch
+                        record = _failed(spec, f"{type(exc).__name__}: {exc}")
+                    _finish(record, spec, folder, records, progress)
+            else:
+                _on_pool(todo, folder, workers, run, records, progress)
     finally:
         progress.close()
     return records
@@ -175,29 +194,147 @@ def _finish(record: dict, spec: RunSpec, folder: Path, records: dict, progress: 
     progress.update(record, spec)
 
 
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill PID``) stops the runs as Ctrl-C does: KeyboardInterrupt, so that workers are ended.
+
+    Python's default for SIGTERM ends the process on the spot, skipping every ``finally``; the
+    command would leave its pool behind until the workers noticed their parent's death. Only the
+    main thread may handle signals: elsewhere (a caller's thread) SIGTERM keeps its handler.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system tells it, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _share_cores(threads: int) -> None:
-    """In a pool worker: numba's parallel kernels use this worker's share of the cores, not all of them."""
+    """Numba's parallel kernels, when called from this thread, use ``threads`` threads (its share of the cores).
+
+    numba's thread count is a setting of the calling thread: a thread started later (Dask runs
+    tasks on a thread pool of its own) starts again from all the cores.
+    """
     import numba
 
-    numba.set_num_threads(threads)
+    if numba.get_num_threads() != threads:
+        numba.set_num_threads(threads)
+
+
+def _start_worker(threads: int, parent: int) -> None:
+    """A pool worker's initializer: its share of the cores, Ctrl-C left to the batch's process, death with it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the batch's process ends its workers on Ctrl-C
+    _die_with(parent)
+    _share_cores(threads)
+
+
+def _die_with(parent: int) -> None:
+    """End this process (SIGKILL) as soon as its parent process ``parent`` ends, however it ends.
+
+    On Linux the kernel sends the signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)``: it comes when the
+    thread that started this process ends, i.e. the thread that created the pool, which outlives
+    its pool). Everywhere a daemon thread also checks every ``_WATCH_S`` seconds that the parent
+    is still this process's parent (a process whose parent dies is given another one). A parent
+    that died before either was set up is caught by the first check.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no C library to call: the watching thread alone
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """Poll the parent's pid; end this process without cleaning up when it is gone."""
+    while os.getppid() == parent:
+        time.sleep(_WATCH_S)
+    os._exit(1)
 
 
 def _failed(spec: RunSpec, error: str) -> dict:
     return {"run_id": spec.run_id, "status": "failed", "error": error, "metrics": {}, "wall_s": 0.0}
 
 
-def _pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    """Worker processes started fresh ("spawn"), never forked.
+@contextlib.contextmanager
+def _pool(workers: int) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
+    """Worker processes started fresh ("spawn"), never forked, that die with this process.
 
     A forked child of a process whose numba kernels have run on GNU OpenMP threads dies at its
     first parallel kernel ("fork() called from a process already using GNU OpenMP"). Mesa 3.3
     set "spawn" for the whole program on import; Mesa 3.5 no longer does, so the pool asks for it.
+
+    On leaving normally the pool waits for its runs; on an exception (Ctrl-C, SIGTERM, an error
+    of the batch itself) its workers are killed at once and the runs in flight abandoned (they
+    have no record: a resumed batch runs them). The workers are started with SIGINT ignored
+    (Python keeps an ignored SIGINT ignored), so that a Ctrl-C on the terminal, which reaches
+    every process of the command, interrupts only this one, even while a worker is still
+    importing.
     """
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = max(1, _cores() // workers)
     context = multiprocessing.get_context("spawn")
-    return concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_share_cores, initargs=(threads,)
+    pool = concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(threads, os.getpid())
     )
+    try:
+        with _sigint_ignored():
+            for _ in range(workers):  # each submit starts a worker while none is idle: all start now
+                pool.submit(int)
+        yield pool
+    except BaseException:
+        _kill_workers(pool)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored in this process (main thread only) while the pool's workers are started: they inherit it.
+
+    A Ctrl-C in these few milliseconds is lost; one after them interrupts the batch.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
+def _kill_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """SIGKILL every worker of the pool and wait for them (Python 3.14's ``kill_workers``, or the same by hand)."""
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:
+        kill()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.kill()
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(timeout=5)
 
 
 def _on_pool(todo, folder, workers, run, records, progress) -> None:
@@ -246,17 +383,65 @@ def _collect(future, spec, folder, records, progress, died: str | None = None) -
     return True
 
 
+@dataclass(frozen=True)
+class _OnItsShare:
+    """A run function that first limits numba to its run's share of its machine's cores (on a Dask worker).
+
+    Attributes:
+        run: The run function.
+        runs_by_host: Host -> runs it executes at once (the threads of its workers), as the
+            scheduler knew them when the batch started; a worker on a host that joined later
+            counts its own threads only.
+    """
+
+    run: Callable[[RunSpec], dict]
+    runs_by_host: dict[str, int]
+
+    def __call__(self, spec: RunSpec) -> dict:
+        """Set this thread's numba threads, then run the spec."""
+        from distributed import get_worker
+        from distributed.comm import get_address_host
+
+        worker = get_worker()
+        at_once = self.runs_by_host.get(get_address_host(worker.address), worker.state.nthreads)
+        _share_cores(max(1, _cores() // max(1, at_once)))
+        return self.run(spec)
+
+
+def _runs_by_host(client) -> dict[str, int]:
+    """Host -> the threads of the cluster's workers on it (the runs that host executes at once)."""
+    from distributed.comm import get_address_host
+
+    out: dict[str, int] = {}
+    for address, threads in client.nthreads().items():
+        host = get_address_host(address)
+        out[host] = out.get(host, 0) + threads
+    return out
+
+
 def _on_dask(todo, folder, scheduler, run, records, progress) -> None:
-    """A Dask cluster: a run whose worker dies is run again on another (Dask's own retries)."""
+    """A Dask cluster: a run whose worker dies is run again on another (Dask's own retries).
+
+    Each finished run's future is released once its record is written: the scheduler forgets
+    its result, and a worker lost later has nothing recorded to compute again. The keys are
+    named after the run function (the dashboard's task name) and the run id.
+    """
+    from dask.utils import funcname
     from distributed import Client, as_completed
 
     with Client(scheduler) as client:
-        futures = client.map(run, todo, pure=False, retries=2)
-        by_key = {f.key: spec for f, spec in zip(futures, todo, strict=True)}
-        for future in as_completed(futures):
-            spec = by_key[future.key]
+        task = _OnItsShare(run, _runs_by_host(client))
+        name, batch = funcname(run), uuid.uuid4().hex
+        keys = [f"{name}-{spec.run_id}-{batch}" for spec in todo]
+        by_key = dict(zip(keys, todo, strict=True))
+        finished = as_completed(client.map(task, todo, key=keys, pure=False, retries=2))
+        # as_completed holds a future until it yields it; after that only this loop does
+        for future in finished:
+            spec = by_key.pop(future.key)
             try:
                 record = future.result()
             except Exception as exc:  # the task itself was lost (e.g. its workers kept dying)
                 record = _failed(spec, repr(exc))
             _finish(record, spec, folder, records, progress)
+            future.release()
+            del future

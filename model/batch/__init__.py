@@ -7,7 +7,9 @@
 - ``replicates``: enough replicates: seeds added in rounds until the target intervals are met;
 - ``runner``: running them on a local pool or a Dask cluster, one record per run, resumable;
 - ``tables``: runs.csv, results.csv, summary.csv from the records (and as typed Parquet);
-- ``batch``: the whole batch, from file to output folder (what ``lifecircle batch`` calls).
+- ``batch``: the whole batch, from file to output folder (what ``lifecircle batch`` calls);
+- ``calibration/``: fitting parameters to observed figures through the same runner (what
+  ``lifecircle calibrate`` calls; docs/calibration.md).
 
 The batch tool uses the model; the model never imports it.
 """

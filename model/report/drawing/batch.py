@@ -140,8 +140,15 @@ def plot_morris(path: Path, table: pd.DataFrame, metric: str) -> None:
             capsize=3,
             label=_("interval wider than mu*: cannot be ranked"),
         )
+    # labels of points that (nearly) coincide are stacked rather than written over one another
+    span = max(float(np.nanmax(np.r_[rows["mu_star"].to_numpy(dtype=float), 0.0])), 1e-12)
+    stacked: dict[tuple, int] = {}
     for _row, r in rows.iterrows():
-        ax.annotate(r["parameter"], (r["mu_star"], r["sigma"]), fontsize=7.5, xytext=(4, 3), textcoords="offset points")
+        where = (round(float(r["mu_star"]) / span, 2), round(float(r["sigma"]) / span, 2))
+        k = stacked.get(where, 0)
+        stacked[where] = k + 1
+        name = r["parameter"].removeprefix("facility_types.")
+        ax.annotate(name, (r["mu_star"], r["sigma"]), fontsize=7.5, xytext=(4, 3 + 9 * k), textcoords="offset points")
     top = np.nanmax(np.r_[rows["mu_star"].to_numpy(dtype=float), rows["sigma"].to_numpy(dtype=float), 0.0])
     if np.isfinite(top) and top > 0:
         ax.plot([0, top], [0, top], ls="--", color="grey", lw=0.8, label="sigma = mu*")

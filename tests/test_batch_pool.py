@@ -197,6 +197,18 @@ def alive(pids: list[int]) -> list[int]:
     return out
 
 
+def pool_workers(batch: psutil.Process) -> list[psutil.Process]:
+    """The batch's pool workers (spawned processes), those that still exist."""
+    out = []
+    for p in batch.children():
+        try:
+            if "spawn_main" in " ".join(p.cmdline()):
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
 def start_and_signal(experiment: Path, out: Path, how: str) -> tuple[subprocess.Popen, list[int], str]:
     """Start ``lifecircle batch --workers 2``, wait for its workers and a first record, signal it.
 
@@ -213,10 +225,19 @@ def start_and_signal(experiment: Path, out: Path, how: str) -> tuple[subprocess.
         )
     try:
         batch = psutil.Process(proc.pid)
-        wait_for(lambda: len(list((out / "runs").glob("*.json"))) >= 1 or proc.poll() is not None, 120, "a record")
+        # the first run is run alone and timed before the pool starts (docs/experiments.md, "Before
+        # the runs"): wait for a record and for both of the pool's workers
+        wait_for(
+            lambda: (
+                proc.poll() is not None
+                or (len(list((out / "runs").glob("*.json"))) >= 1 and len(pool_workers(batch)) >= 2)
+            ),
+            120,
+            "a record and 2 workers",
+        )
         assert proc.poll() is None, "the batch ended before it could be stopped"
         children = [p.pid for p in batch.children(recursive=True)]
-        workers = [p for p in batch.children() if "spawn_main" in " ".join(p.cmdline())]
+        workers = pool_workers(batch)
         assert len(workers) >= 2, [p.cmdline() for p in batch.children()]
         if how == "SIGINT":  # Ctrl-C on a terminal: the whole foreground process group
             os.killpg(proc.pid, signal.SIGINT)

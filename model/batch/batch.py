@@ -74,15 +74,12 @@ def parameter_names(experiment: Experiment) -> list[str]:
 
 def earlier_batch(out: Path) -> bool:
     """Whether ``out`` holds records or tables of a batch."""
-    return (out / "runs").is_dir() and any((out / "runs").glob("*.json")) or any((out / n).exists() for n in OUTPUTS)
+    return runner.holds_outputs(out, OUTPUTS)
 
 
 def clear(out: Path) -> None:
     """Remove an earlier batch's records, tables and charts from ``out`` (nothing else)."""
-    shutil.rmtree(out / "runs", ignore_errors=True)
-    shutil.rmtree(out / "plots", ignore_errors=True)
-    for name in OUTPUTS:
-        (out / name).unlink(missing_ok=True)
+    runner.clear_outputs(out, OUTPUTS)
 
 
 def run_batch(

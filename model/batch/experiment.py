@@ -130,16 +130,19 @@ class _Problems:
         self.list.append(Problem(self.file, key, message))
 
 
-def _suggest(key: str, allowed) -> str:
+def suggest(key: str, allowed) -> str:
+    """A hint naming the closest of ``allowed`` (" (did you mean 'x'?)"), or "" when none is close."""
     close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _is_int(v) -> bool:
+def is_int(v) -> bool:
+    """An integer of TOML (true and false are not)."""
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v) -> bool:
+def is_number(v) -> bool:
+    """A finite number of TOML (true and false are not)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -154,7 +157,7 @@ def load_experiment(path: str | Path) -> Experiment:
     p = _Problems(path.name)
     for key in data:
         if key not in _TOP_KEYS and key not in _TABLES:
-            p.bad(key, f"unknown key{_suggest(key, _TOP_KEYS + _TABLES)}")
+            p.bad(key, f"unknown key{suggest(key, _TOP_KEYS + _TABLES)}")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or any(c in name for c in '/\\:*?"<>|'):
         p.bad(
@@ -166,7 +169,7 @@ def load_experiment(path: str | Path) -> Experiment:
     scenarios = _scenarios(data, path, p)
     seeds, adaptive = _seeds(data, p)
     days = data.get("days", DEFAULTS["days"])
-    if not _is_int(days) or days < 1:
+    if not is_int(days) or days < 1:
         p.bad("days", f"must be a positive integer, not {days!r}")
     engine = data.get("engine", DEFAULTS["engine"])
     if engine not in ("fast", "agents"):
@@ -337,7 +340,7 @@ def _seeds(data: dict, p: _Problems) -> tuple[tuple[int, ...], Replicates | None
         if isinstance(n, dict):
             rule = _replicates(n, data.get("metrics"), p)
             return (tuple(range(1, rule.min_seeds + 1)) if rule else ()), rule
-        if not _is_int(n) or not 1 <= n <= MAX_SEEDS:
+        if not is_int(n) or not 1 <= n <= MAX_SEEDS:
             p.bad(
                 "replicates",
                 f"must be an integer from 1 to {MAX_SEEDS:,} or a table "
@@ -349,7 +352,7 @@ def _seeds(data: dict, p: _Problems) -> tuple[tuple[int, ...], Replicates | None
     if not isinstance(seeds, list) or not seeds:
         p.bad("seeds", "required: a non-empty list of seeds, or replicates = N (seeds 1..N)")
         return (), None
-    if not all(_is_int(s) and s >= 0 for s in seeds):
+    if not all(is_int(s) and s >= 0 for s in seeds):
         p.bad("seeds", "seeds must be non-negative integers")
         return (), None
     if len(set(seeds)) != len(seeds):
@@ -362,21 +365,21 @@ def _replicates(table: dict, metrics: Any, p: _Problems) -> Replicates | None:
     before = len(p.list)
     for key in table:
         if key not in _REPLICATES_KEYS:
-            p.bad(f"replicates.{key}", f"unknown key{_suggest(key, _REPLICATES_KEYS)}")
+            p.bad(f"replicates.{key}", f"unknown key{suggest(key, _REPLICATES_KEYS)}")
     listed = [m for m in metrics if isinstance(m, str)] if isinstance(metrics, list) else []
     if not listed:
         p.bad(
             "metrics", "replicates with a target half-width need a list of metrics, the figures whose intervals count"
         )
     low = table.get("min", REPLICATES_MIN)
-    if not _is_int(low) or low < 2:
+    if not is_int(low) or low < 2:
         p.bad("replicates.min", f"must be an integer of at least 2 (an interval needs two seeds), not {low!r}")
     high = table.get("max")
     if high is None:
         p.bad("replicates.max", "required: the most seeds any combination may run")
-    elif not _is_int(high) or not 2 <= high <= MAX_SEEDS:
+    elif not is_int(high) or not 2 <= high <= MAX_SEEDS:
         p.bad("replicates.max", f"must be an integer from 2 to {MAX_SEEDS:,}, not {high!r}")
-    elif _is_int(low) and high < low:
+    elif is_int(low) and high < low:
         p.bad("replicates.max", f"must be at least min ({low}), not {high}")
     targets = _targets(table.get("target_halfwidth"), listed, p)
     if len(p.list) > before:
@@ -400,10 +403,10 @@ def _targets(target: Any, listed: list[str], p: _Problems) -> dict[str, float]:
         wheres = {metric: f'{where}."{metric}"' for metric in target}
         for metric in target:
             if metric not in listed:
-                p.bad(wheres[metric], f"not a listed metric{_suggest(metric, listed)}")
+                p.bad(wheres[metric], f"not a listed metric{suggest(metric, listed)}")
     out = {}
     for metric, value in target.items():
-        if not _is_number(value) or value <= 0:
+        if not is_number(value) or value <= 0:
             p.bad(wheres[metric], f"must be a positive number (the metric's units), not {value!r}")
         else:
             out[metric] = float(value)
@@ -449,7 +452,7 @@ def _sensitivity(table: Any, p: _Problems) -> Sensitivity | None:
         return None
     for key in table:
         if key not in _SENSITIVITY_KEYS:
-            p.bad(f"sensitivity.{key}", f"unknown key{_suggest(key, _SENSITIVITY_KEYS)}")
+            p.bad(f"sensitivity.{key}", f"unknown key{suggest(key, _SENSITIVITY_KEYS)}")
     method = table.get("method")
     if method not in METHODS:
         p.bad("sensitivity.method", f"must be one of {', '.join(METHODS)}, not {method!r}")
@@ -467,7 +470,7 @@ def _sensitivity(table: Any, p: _Problems) -> Sensitivity | None:
             where = f'sensitivity.parameters."{key}"'
             if not isinstance(rng, dict) or set(rng) != {"min", "max"}:
                 p.bad(where, "must be { min = number, max = number }")
-            elif not (_is_number(rng["min"]) and _is_number(rng["max"])):
+            elif not (is_number(rng["min"]) and is_number(rng["max"])):
                 p.bad(where, "min and max must be finite numbers")
             elif rng["min"] >= rng["max"]:
                 p.bad(where, f"min ({rng['min']}) must be below max ({rng['max']})")
@@ -488,15 +491,15 @@ def _design_numbers(table: dict, method, count: int, allow_small: bool, p: _Prob
     for key, low in (("trajectories", 2), ("levels", 2), ("samples", 2), ("seed", 0)):
         default = DEFAULTS[key] if DEFAULTS[key] is not None else sizes.minimum_size("sobol", count)
         value = table.get(key, default)
-        if not _is_int(value) or value < low:
+        if not is_int(value) or value < low:
             p.bad(f"sensitivity.{key}", f"must be an integer of at least {low}, not {value!r}")
         numbers[key] = value
-    if method == "sobol" and _is_int(numbers["samples"]) and numbers["samples"] & (numbers["samples"] - 1):
+    if method == "sobol" and is_int(numbers["samples"]) and numbers["samples"] & (numbers["samples"] - 1):
         p.bad("sensitivity.samples", f"must be a power of 2 (Sobol' sequences), not {numbers['samples']:,}")
     if method in METHODS and not allow_small:
         key = sizes.size_key(method)
         n = numbers[key]
-        why = sizes.why_small(method, n, count) if _is_int(n) and n >= 2 else None
+        why = sizes.why_small(method, n, count) if is_int(n) and n >= 2 else None
         if why:
             p.bad(f"sensitivity.{key}", f"{why}; raise it, or set allow_small = true in [sensitivity] to run it anyway")
     return numbers
@@ -504,9 +507,9 @@ def _design_numbers(table: dict, method, count: int, allow_small: bool, p: _Prob
 
 def _typed(value, kind: str):
     """A parameter value as the scenario key wants it: integers rounded (design points are floats)."""
-    if kind == "int" and _is_number(value):
+    if kind == "int" and is_number(value):
         return int(round(value))
-    if kind == "float" and _is_int(value):
+    if kind == "float" and is_int(value):
         return float(value)
     return value
 

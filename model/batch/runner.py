@@ -30,6 +30,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -51,7 +52,23 @@ _WATCH_S = 0.5  # how often a pool worker without the parent-death signal looks 
 
 def run_one(spec: RunSpec) -> dict:
     """Run one design point with one seed; return its record (never raises)."""
+    return run_recorded(spec, _CACHE, _add_static_differences)
+
+
+def _add_static_differences(record: dict, model, flat: dict) -> None:
+    """Agent - static for every figure with a static twin (docs/static.md), beside static.<path>."""
     from model.measures.static import twins
+
+    record["metrics"].update({f"diff.{path}": diff for path, (_, _, diff) in twins(flat).items()})
+
+
+def run_recorded(spec: RunSpec, cache: CityCache, add: Callable[[dict, object, dict], None]) -> dict:
+    """Run one spec and return its record: status, error, every scalar of the summary, provenance, wall_s.
+
+    ``add(record, model, flat)`` adds what the caller needs of the finished model (``flat``: the
+    summary flattened to dotted keys) before the record is marked done. Never raises: an error
+    inside the model fails the run, recorded with its error and traceback.
+    """
     from model.measures.summary import flatten
     from model.model import LifeCircleModel
     from model.report.results import provenance
@@ -61,14 +78,13 @@ def run_one(spec: RunSpec) -> dict:
     record = {"run_id": spec.run_id, "status": "failed", "error": "", "metrics": {}}
     try:
         scenario = load_scenario(spec.scenario_file, overrides=spec.parameters, overrides_file=spec.experiment_file)
-        model = LifeCircleModel(scenario, seed=spec.seed, days=spec.days, engine=spec.engine, city_cache=_CACHE)
+        model = LifeCircleModel(scenario, seed=spec.seed, days=spec.days, engine=spec.engine, city_cache=cache)
         model.run()
         flat = flatten(model.summary())
         record["metrics"] = {
             k: v for k, v in flat.items() if k not in IDENTITY and (v is None or isinstance(v, (int, float)))
         }
-        # agent - static for every figure with a static twin (docs/static.md), beside static.<path>
-        record["metrics"].update({f"diff.{path}": diff for path, (_, _, diff) in twins(flat).items()})
+        add(record, model, flat)
         record["status"] = "done"
         content = "\n".join(line for line in scenario_toml(scenario).splitlines() if not line.startswith("#"))
         files = provenance(scenario)
@@ -83,6 +99,19 @@ def run_one(spec: RunSpec) -> dict:
         record["traceback"] = traceback.format_exc(limit=6)
     record["wall_s"] = time.perf_counter() - t0
     return record
+
+
+def holds_outputs(out: Path, names) -> bool:
+    """Whether ``out`` holds run records (``runs/``) or any of the files ``names``."""
+    return (out / "runs").is_dir() and any((out / "runs").glob("*.json")) or any((out / n).exists() for n in names)
+
+
+def clear_outputs(out: Path, names) -> None:
+    """Remove the run records, the charts (``plots/``) and the files ``names`` from ``out`` (nothing else)."""
+    shutil.rmtree(out / "runs", ignore_errors=True)
+    shutil.rmtree(out / "plots", ignore_errors=True)
+    for name in names:
+        (out / name).unlink(missing_ok=True)
 
 
 def write_record(folder: Path, record: dict) -> None:

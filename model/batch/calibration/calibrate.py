@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.batch import runner
 from model.batch.calibration.file import Calibration
 from model.batch.calibration.likelihood import PROFILE_DROP, Estimate, estimate, fit_table, quadratic_size
 from model.batch.calibration.search import Trial, evaluate, search
@@ -30,15 +31,12 @@ OUTPUTS = ("calibration.csv", "fit.csv", "trials.csv", "calibration.json", "cali
 
 def earlier_calibration(out: Path) -> bool:
     """Whether ``out`` holds records or tables of a calibration (or of a batch: runs/)."""
-    return (out / "runs").is_dir() and any((out / "runs").glob("*.json")) or any((out / n).exists() for n in OUTPUTS)
+    return runner.holds_outputs(out, OUTPUTS)
 
 
 def clear(out: Path) -> None:
     """Remove an earlier calibration's records, tables and charts from ``out`` (nothing else)."""
-    shutil.rmtree(out / "runs", ignore_errors=True)
-    shutil.rmtree(out / "plots", ignore_errors=True)
-    for name in OUTPUTS:
-        (out / name).unlink(missing_ok=True)
+    runner.clear_outputs(out, OUTPUTS)
 
 
 def run_calibration(

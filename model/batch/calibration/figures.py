@@ -20,14 +20,10 @@ asked.
 
 from __future__ import annotations
 
-import hashlib
-import time
-import traceback
-
 import numpy as np
 
-from model.batch.design import RunSpec, code_digest
-from model.batch.runner import IDENTITY
+from model.batch.design import RunSpec
+from model.batch.runner import run_recorded
 from model.city.cache import CityCache
 
 MINUTES_PER_DAY = 1440
@@ -125,35 +121,12 @@ def run_calibration_point(spec: RunSpec) -> dict:
     """Run one point with one seed; return its record with the summary's scalars and the figures (never raises).
 
     The record is :func:`model.batch.runner.run_one`'s (status, error, metrics, provenance,
-    wall_s) with ``figures`` added.
+    wall_s) with ``figures`` added (empty when the run failed).
     """
-    from model.measures.summary import flatten
-    from model.model import LifeCircleModel
-    from model.report.results import provenance
-    from model.scenario import load_scenario, scenario_toml
-
-    t0 = time.perf_counter()
-    record = {"run_id": spec.run_id, "status": "failed", "error": "", "metrics": {}, "figures": {}}
-    try:
-        scenario = load_scenario(spec.scenario_file, overrides=spec.parameters, overrides_file=spec.experiment_file)
-        model = LifeCircleModel(scenario, seed=spec.seed, days=spec.days, engine=spec.engine, city_cache=_CACHE)
-        model.run()
-        flat = flatten(model.summary())
-        record["metrics"] = {
-            k: v for k, v in flat.items() if k not in IDENTITY and (v is None or isinstance(v, (int, float)))
-        }
-        record["figures"] = run_figures(model, flat)
-        record["status"] = "done"
-        content = "\n".join(line for line in scenario_toml(scenario).splitlines() if not line.startswith("#"))
-        files = provenance(scenario)
-        record["provenance"] = {
-            "scenario_sha256": hashlib.sha256(content.encode()).hexdigest(),
-            "scenario_files_sha256": ";".join(f["sha256"] for f in files["scenario_files"]),
-            "catalogue_sha256": files["catalogue"]["sha256"],
-            "code_sha256": code_digest(),
-        }
-    except Exception as exc:  # a failed run is a result: recorded, and the calibration goes on
-        record["error"] = f"{type(exc).__name__}: {exc}"
-        record["traceback"] = traceback.format_exc(limit=6)
-    record["wall_s"] = time.perf_counter() - t0
+    record = run_recorded(spec, _CACHE, _add_figures)
+    record.setdefault("figures", {})
     return record
+
+
+def _add_figures(record: dict, model, flat: dict) -> None:
+    record["figures"] = run_figures(model, flat)

@@ -10,14 +10,12 @@ The observations themselves are checked against the scenario by
 
 from __future__ import annotations
 
-import difflib
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.batch.calibration.likelihood import quadratic_size
-from model.batch.experiment import DEFAULTS, MAX_SEEDS, Bounds
+from model.batch.experiment import DEFAULTS, MAX_SEEDS, Bounds, is_int, is_number, suggest
 from model.scenario import Problem, ScenarioError, load_scenario, override_kind, resolve_scenario_path
 
 SAMPLERS = ("tpe", "qmc")
@@ -79,19 +77,6 @@ class Calibration:
     description: str = ""
 
 
-def _suggest(key: str, allowed) -> str:
-    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def load_calibration(path: str | Path) -> Calibration:
     """Read and check a calibration file, its scenario and both ends of every parameter's range.
 
@@ -107,7 +92,7 @@ def load_calibration(path: str | Path) -> Calibration:
 
     for key in data:
         if key not in _TOP_KEYS + _TABLES:
-            bad(key, f"unknown key{_suggest(key, _TOP_KEYS + _TABLES)}")
+            bad(key, f"unknown key{suggest(key, _TOP_KEYS + _TABLES)}")
     name = data.get("name")
     if not isinstance(name, str) or not name.strip() or any(c in name for c in '/\\:*?"<>|'):
         bad(
@@ -120,7 +105,7 @@ def load_calibration(path: str | Path) -> Calibration:
     observations = _observations(data, path, bad)
     seeds = _seeds(data, bad)
     days = data.get("days", DEFAULTS["days"])
-    if not _is_int(days) or days < 1:
+    if not is_int(days) or days < 1:
         bad("days", f"must be a positive integer, not {days!r}")
     engine = data.get("engine", DEFAULTS["engine"])
     if engine not in ("fast", "agents"):
@@ -208,12 +193,12 @@ def _seeds(data: dict, bad) -> tuple[int, ...]:
         return ()
     if "replicates" in data:
         n = data["replicates"]
-        if not _is_int(n) or not MIN_REPLICATES <= n <= MAX_SEEDS:
+        if not is_int(n) or not MIN_REPLICATES <= n <= MAX_SEEDS:
             bad("replicates", f"must be an integer from {MIN_REPLICATES} to {MAX_SEEDS:,}, not {n!r}")
             return ()
         return tuple(range(1, n + 1))
     seeds = data.get("seeds")
-    if not isinstance(seeds, list) or not all(_is_int(s) and s >= 0 for s in seeds):
+    if not isinstance(seeds, list) or not all(is_int(s) and s >= 0 for s in seeds):
         bad("seeds", "required: a list of non-negative integer seeds, or replicates = N (seeds 1..N)")
         return ()
     if len(set(seeds)) != len(seeds):
@@ -238,9 +223,9 @@ def _parameters(table, bad) -> tuple[dict[str, Bounds], dict[str, str]]:
             bad(where, f"a calibration fits numbers; this key is {kind}")
         elif not isinstance(rng, dict) or set(rng) != {"min", "max"}:
             bad(where, "must be { min = number, max = number }")
-        elif not (_is_number(rng["min"]) and _is_number(rng["max"])):
+        elif not (is_number(rng["min"]) and is_number(rng["max"])):
             bad(where, "min and max must be finite numbers")
-        elif kind == "int" and not (_is_int(rng["min"]) and _is_int(rng["max"])):
+        elif kind == "int" and not (is_int(rng["min"]) and is_int(rng["max"])):
             bad(
                 where, f"this key takes whole numbers: min and max must be integers, not {rng['min']!r}, {rng['max']!r}"
             )
@@ -259,12 +244,12 @@ def _method(table, bad) -> Method:
         return Method()
     for key in table:
         if key not in _METHOD_KEYS:
-            bad(f"method.{key}", f"unknown key{_suggest(key, _METHOD_KEYS)}")
+            bad(f"method.{key}", f"unknown key{suggest(key, _METHOD_KEYS)}")
     values = {k: table.get(k, METHOD_DEFAULTS[k]) for k in _METHOD_KEYS}
     if values["sampler"] not in SAMPLERS:
         bad("method.sampler", f"must be one of {', '.join(SAMPLERS)}, not {values['sampler']!r}")
     for key, low in (("budget", 2), ("batch", 1), ("seed", 0)):
-        if not _is_int(values[key]) or values[key] < low:
+        if not is_int(values[key]) or values[key] < low:
             bad(f"method.{key}", f"must be an integer of at least {low}, not {values[key]!r}")
             values[key] = METHOD_DEFAULTS[key]
     return Method(**values)

@@ -216,7 +216,12 @@ def load_experiment(path: str | Path) -> Experiment:
 
 
 def _read(path: Path) -> dict:
-    """The TOML tables of an experiment file.
+    """The TOML tables of an experiment file (:func:`read_toml`)."""
+    return read_toml(path, "an experiment file")
+
+
+def read_toml(path: Path, what: str) -> dict:
+    """The TOML tables of a data file (an experiment or a calibration file).
 
     Raises:
         ScenarioError: The file is missing, a folder, unreadable or not TOML.
@@ -226,7 +231,7 @@ def _read(path: Path) -> dict:
     except FileNotFoundError:
         raise ScenarioError([Problem(str(path), "", "file not found")]) from None
     except IsADirectoryError:
-        raise ScenarioError([Problem(str(path), "", "is a folder, not an experiment file")]) from None
+        raise ScenarioError([Problem(str(path), "", f"is a folder, not {what}")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}")]) from None
     except tomllib.TOMLDecodeError as exc:

@@ -10,12 +10,11 @@ The observations themselves are checked against the scenario by
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.batch.calibration.likelihood import quadratic_size
-from model.batch.experiment import DEFAULTS, MAX_SEEDS, Bounds, is_int, is_number, suggest
+from model.batch.experiment import DEFAULTS, MAX_SEEDS, Bounds, is_int, is_number, read_toml, suggest
 from model.scenario import Problem, ScenarioError, load_scenario, override_kind, resolve_scenario_path
 
 SAMPLERS = ("tpe", "qmc")
@@ -139,21 +138,8 @@ def load_calibration(path: str | Path) -> Calibration:
 
 
 def _read(path: Path) -> dict:
-    """The TOML tables of a calibration file.
-
-    Raises:
-        ScenarioError: The file is missing, a folder, unreadable or not TOML.
-    """
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(path), "", "file not found")]) from None
-    except IsADirectoryError:
-        raise ScenarioError([Problem(str(path), "", "is a folder, not a calibration file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([Problem(path.name, "", f"TOML syntax error: {exc}")]) from None
+    """The TOML tables of a calibration file (:func:`model.batch.experiment.read_toml`)."""
+    return read_toml(path, "a calibration file")
 
 
 def _scenario(data: dict, path: Path, bad) -> Path | None:

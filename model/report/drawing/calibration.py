@@ -18,6 +18,7 @@ _ = Phrases(
     {
         "log-likelihood (synthetic)": "对数似然（合成似然）",
         "evaluated points (surrogate log L)": "已评估的点（代理模型对数似然）",
+        "evaluated points below the axis ({n})": "低于坐标轴的已评估点（{n} 个）",
         "profile (best at each value)": "剖面（每个取值的最优，代理模型）",
         "cut: best - {drop:.2f}": "截断：最优 - {drop:.2f}",
         "95% interval {low:.4g} to {high:.4g}": "95% 区间 {low:.4g} 至 {high:.4g}",
@@ -65,7 +66,20 @@ def plot_profile(
     top = float(np.nanmax(profile))
     drop = top - cut
     lowest = float(np.nanmin(np.r_[profile, loglik[ok]]))
-    ax.set_ylim(max(lowest, top - 15 * drop) - drop, top + drop)  # the part that matters: near the best
+    bottom = max(lowest, top - 15 * drop) - drop
+    ax.set_ylim(bottom, top + drop)  # the part that matters: near the best
+    below = ok & (loglik < bottom)
+    if below.any():  # points far from the best still show where the search looked: ticks on the axis
+        ax.scatter(
+            x[below],
+            np.full(below.sum(), bottom),
+            marker="|",
+            s=120,
+            color="#636363",
+            clip_on=False,
+            label=_("evaluated points below the axis ({n})", n=int(below.sum())),
+            zorder=4,
+        )
     ax.set_xlim(row["min"], row["max"])
     ax.set_xlabel(row["parameter"])
     ax.set_ylabel(_("log-likelihood (synthetic)"))

@@ -213,9 +213,11 @@ def test_sensitivity_csv_records_the_design_and_the_seed_noise(morris_batch):
     table = read_exact_csv(out / "sensitivity.csv", keep_default_na=False, na_values=[""])
     assert list(table.columns) == [
         *("parameter", "metric", "mu_star", "mu_star_conf", "sigma", "mu", "scenario"),
-        *("method", "N", "seeds_per_point", "design_points", "seed_variance_share", "seed_noise_in_means", "flag"),
+        *("method", "N", "minimum_N", "seeds_per_point", "design_points"),
+        *("seed_variance_share", "seed_noise_in_means", "flag"),
     ]
     assert set(table["method"]) == {"morris"} and set(table["N"]) == {10} and set(table["seeds_per_point"]) == {3}
+    assert set(table["minimum_N"]) == {10}  # Morris: 10 trajectories whatever the number of parameters
     assert set(table["design_points"]) == {10 * (2 + 1)}
     # the seeds' share recomputed from results.csv: one variance per distinct point
     results = read_exact_csv(out / "results.csv")

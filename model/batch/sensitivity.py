@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from model.batch.experiment import Sensitivity
-from model.batch.sizes import size
+from model.batch.sizes import minimum_size, size
 
 COLUMNS = {
     "morris": ("mu_star", "mu_star_conf", "sigma", "mu"),
@@ -191,7 +191,8 @@ def design_table(
         seeds_per_point: The fewest runs (seeds) at any design point.
 
     Returns:
-        The columns of :func:`analyze`, then ``method``, ``N``, ``seeds_per_point``,
+        The columns of :func:`analyze`, then ``method``, ``N``, ``minimum_N`` (the smallest N the
+        method's guidance vouches for, model/batch/sizes.py), ``seeds_per_point``,
         ``design_points``, ``seed_variance_share``, ``seed_noise_in_means`` and ``flag``
         (the caller puts ``scenario`` after the indices).
     """
@@ -199,6 +200,7 @@ def design_table(
     noise = {metric: seed_noise(values) for metric, values in replicates.items()}
     indices["method"] = sensitivity.method
     indices["N"] = size(sensitivity)
+    indices["minimum_N"] = minimum_size(sensitivity.method, len(sensitivity.parameters))
     indices["seeds_per_point"] = seeds_per_point
     indices["design_points"] = len(design)
     indices["seed_variance_share"] = [noise[m][0] for m in indices["metric"]]

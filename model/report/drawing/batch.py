@@ -33,6 +33,7 @@ _ = Phrases(
             "占指标方差的比例\n（0 到 1；超出部分为估计误差）"
         ),
         "N = {n}, {seeds} seed(s) per point": "N = {n}，每个设计点 {seeds} 个随机种子",
+        " (below the minimum N = {m}: allow_small)": "（低于最小 N = {m}：allow_small）",
         "; seed noise unknown (one seed per point)": "；随机种子噪声未知（每点一个种子）",
         "seeds alone: {share:.0%} of single-run variance, {means:.0%} left in the point means": (
             "仅随机种子：占单次运行方差的 {share:.0%}，设计点均值中残留 {means:.0%}"
@@ -100,6 +101,8 @@ def _noise_note(rows: pd.DataFrame) -> str:
     r = rows.iloc[0]
     share = float(r["seed_variance_share"])
     size = _("N = {n}, {seeds} seed(s) per point", n=int(r["N"]), seeds=int(r["seeds_per_point"]))
+    if "minimum_N" in rows and np.isfinite(r["minimum_N"]) and r["N"] < r["minimum_N"]:
+        size += _(" (below the minimum N = {m}: allow_small)", m=int(r["minimum_N"]))
     if not np.isfinite(share):
         return "\n" + size + _("; seed noise unknown (one seed per point)")
     noise = _(
@@ -213,11 +216,13 @@ def plot_sobol(path: Path, table: pd.DataFrame, metric: str) -> None:
     ax.axhline(0.0, color="grey", lw=0.6)
     ax.set_ylim(low, high)
     ax.set_xticks(x)
-    ax.set_xticklabels(rows["parameter"], rotation=30, ha="right", fontsize=7.5)
+    ax.set_xticklabels(
+        [p.removeprefix("facility_types.") for p in rows["parameter"]], rotation=30, ha="right", fontsize=7.5
+    )
     ax.set_ylabel(_("share of the metric's variance\n(0 to 1; values beyond are estimation error)"), fontsize=9)
     ax.set_title(_("Sobol' indices: {metric}", metric=_label(metric)) + _noise_note(rows), fontsize=9)
     # below the axes, where no bar is
-    ax.legend(fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2)
+    ax.legend(fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.34), ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -313,3 +313,37 @@ def test_the_first_page_load_after_installing_says_the_kernels_are_compiling(chr
         playwright.expect(warming).to_have_text(COMPILING_MESSAGE, timeout=60_000)
         assert page.locator("img.lifecircle-map").count() == 0
         _no_error(page, log)
+
+
+def _clock_minutes(text: str) -> int:
+    """Minutes since day 1, 00:00 of a clock text, 'Day 2 (Tue) 06:03'."""
+    day, hours, minutes = re.fullmatch(r"Day (\d+) \(\w+\) (\d\d):(\d\d)", text).groups()
+    return (int(day) - 1) * 1440 + int(hours) * 60 + int(minutes)
+
+
+def test_play_with_threads_keeps_the_page(server, chromium):
+    """Mesa's "Use Threads" steps the model in one thread while the page draws it in another; at a play
+    interval of 1 ms the occupancy chart used to read a column one row longer than the next (a step
+    appended between the two reads) and the page turned into a traceback within seconds (issue 22).
+    Now a step and a figure's reading hold the model's lock: 12 s of play, the clock runs and the page
+    stays whole."""
+    url, _, log = server
+    with _browsing(chromium, url) as page:
+        page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=60_000)
+        page.get_by_text("Use Threads", exact=True).click()
+        interval = page.locator(".v-input", has_text="Play Interval").get_by_role("slider")
+        interval.focus()
+        interval.press("Home")  # 1 ms between steps: the most steps while the page draws
+        clock = page.locator(".lifecircle-clock")
+        start = _clock_minutes(clock.inner_text())
+        page.get_by_role("button", name="▶").click()
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            assert "Traceback" not in page.inner_text("body"), page.inner_text("body")[:2000]
+            time.sleep(0.5)
+        page.get_by_role("button", name="❚❚").click()
+        playwright.expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=STEP_TIMEOUT_MS)
+        assert _clock_minutes(clock.inner_text()) > start + 10  # it played
+        assert page.locator(".lifecircle-draw-failed").count() == 0
+        assert _rendered(page, "img.lifecircle-chart") == 3 and _rendered(page, "img.lifecircle-map") == 1
+        _no_error(page, log)

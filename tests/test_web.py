@@ -686,6 +686,37 @@ def test_the_occupancy_places_and_paces_are_the_models(small):
     assert figures._fixed(again).places["park"] == by_hand["park"] + model.spec.types["park"].capacity
 
 
+def test_a_step_waits_for_a_figure_reading_the_model(small):
+    """Mesa's "Use Threads" steps the page's model in another thread: while a figure reads the model
+    (``figures.reading``, its lock) a step started then waits, Mesa's counter included, and runs after."""
+    model = PageModel(str(small), days=1)
+    model.step()
+    rows = len(model.datacollector.model_vars["day"])
+    with figures.reading(model):
+        stepping = threading.Thread(target=model.step)
+        stepping.start()
+        stepping.join(timeout=0.5)
+        assert stepping.is_alive()  # waiting for the lock
+        assert (model.steps, len(model.datacollector.model_vars["day"])) == (1, rows)
+    stepping.join(timeout=30)
+    assert not stepping.is_alive()
+    assert (model.steps, len(model.datacollector.model_vars["day"])) == (2, rows + 1)
+
+
+def test_a_figure_that_fails_is_a_message_not_a_traceback(caplog):
+    """A figure whose drawing raises gives the page a message naming the figure and the error (and the
+    server's log the traceback); one that draws gives its picture and no message."""
+
+    def broken(model):
+        raise IndexError("boolean index did not match")
+
+    picture, message = figures.drawn("occupancy chart", broken, None)
+    assert picture is None
+    assert message.startswith("The occupancy chart could not be drawn (IndexError: boolean index did not match)")
+    assert "Traceback" in caplog.text
+    assert figures.drawn("map", lambda a, b: a + b, 2, 3) == (5, "")
+
+
 # --------------------------------------------------------------------------- the kernels, warmed at server start
 
 

@@ -67,6 +67,11 @@ def model_params(model: PageModel, plan: Plan) -> dict:
     }
 
 
+def _failed(message: str) -> None:
+    """A figure's place when it could not be drawn: its message."""
+    solara.Warning(message, dense=True, classes=["lifecircle-draw-failed"])
+
+
 @solara.component
 def Clock(model: PageModel):
     """Day and time of the simulation."""
@@ -87,7 +92,11 @@ def knobs_text(model: PageModel) -> str:
 def MapImage(model: PageModel, view: figures.MapView, on_cell):
     """The map; a click on it chooses a cell, or on streets a point in metres (``on_cell((x, y))``)."""
     update_counter.get()
-    png, frame = figures.draw_map(model, view)
+    drawing, failed = figures.drawn("map", figures.draw_map, model, view)
+    if drawing is None:
+        _failed(failed)
+        return
+    png, frame = drawing
     width, height = struct.unpack(">II", png[16:24])  # the PNG header's size
     image = solara.v.Html(
         tag="img",
@@ -193,7 +202,11 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
 def OccupancyChart(model: PageModel):
     """Visitors present through the day against each type's places."""
     update_counter.get()
-    solara.Image(figures.draw_occupancy(model), width="100%", classes=["lifecircle-chart"])
+    png, failed = figures.drawn("occupancy chart", figures.draw_occupancy, model)
+    if png is None:
+        _failed(failed)
+    else:
+        solara.Image(png, width="100%", classes=["lifecircle-chart"])
 
 
 @solara.component
@@ -201,15 +214,23 @@ def ExposureChart(model: PageModel):
     """Residential against activity exposure by group (redrawn less often in big populations)."""
     update_counter.get()
     every = figures.exposure_refresh_ticks(len(model.built.residents))
-    png = solara.use_memo(lambda: figures.draw_exposure(model), [model, model.steps // every])
-    solara.Image(png, width="100%", classes=["lifecircle-chart"])
+    png, failed = solara.use_memo(
+        lambda: figures.drawn("exposure chart", figures.draw_exposure, model), [model, model.steps // every]
+    )
+    if png is None:
+        _failed(failed)
+    else:
+        solara.Image(png, width="100%", classes=["lifecircle-chart"])
 
 
 @solara.component
 def CoverageChart(model: PageModel):
     """Coverage by type and age band (changes with the plan, not with the clock)."""
-    png = solara.use_memo(lambda: figures.draw_coverage(model), [model])
-    solara.Image(png, width="100%", classes=["lifecircle-chart"])
+    png, failed = solara.use_memo(lambda: figures.drawn("coverage chart", figures.draw_coverage, model), [model])
+    if png is None:
+        _failed(failed)
+    else:
+        solara.Image(png, width="100%", classes=["lifecircle-chart"])
 
 
 @solara.component

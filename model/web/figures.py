@@ -13,6 +13,8 @@ communities are the hull of their homes, and a click names a point in metres.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import weakref
 from dataclasses import dataclass
 
@@ -46,7 +48,9 @@ __all__ = [
     "draw_map",
     "draw_occupancy",
     "draw_street_map",
+    "drawn",
     "exposure_refresh_ticks",
+    "reading",
     "street_layer",
 ]
 
@@ -57,6 +61,7 @@ TRACE_MAX = 100_000  # above this many, only residents at home are placed (see _
 # populations redraw it every few ticks: (up to this many residents, every this many ticks)
 EXPOSURE_REFRESH = ((10_000, 1), (100_000, 5))
 EXPOSURE_REFRESH_CITY_TICKS = 15
+_LOG = logging.getLogger(__name__)
 COMMUNITY_PAD_M = 25.0  # a street community's outline: the hull of its homes widened so (as its GeoJSON's)
 
 
@@ -95,6 +100,32 @@ def _fixed(model) -> _Fixed:
             places={t: max(int(capacity[kind == t].sum()), 1) for t in model.city.types},
         )
     return _FIXED[model]
+
+
+def reading(model):
+    """The model's lock while a figure reads it (the page's model: a step holds it too), else nothing.
+
+    With Mesa's "Use Threads" the page's model steps in one thread while the page draws it in
+    another; a figure reads the numbers it draws under the lock, so that they are all of one
+    step (a step appends a row to each of the DataCollector's columns, moves walkers, changes the
+    occupancy), then draws them without it, so that stepping does not wait for matplotlib.
+    """
+    lock = getattr(model, "lock", None)  # the page's model has one; a plain LifeCircleModel (the warm-up) not
+    return contextlib.nullcontext() if lock is None else lock
+
+
+def drawn(what: str, draw, *args):
+    """``draw(*args)`` and no message, or None and a message for the page if drawing failed.
+
+    A figure that fails to draw must not replace the page with a traceback (Solara's response to a
+    component that raises, which leaves the tab dead): the page says which figure failed and why
+    in its place, the server's log has the traceback, and the next step draws it again.
+    """
+    try:
+        return draw(*args), ""
+    except Exception as exc:  # any error: the page stays alive and says so
+        _LOG.exception("the %s could not be drawn", what)
+        return None, f"The {what} could not be drawn ({type(exc).__name__}: {exc}); the next step draws it again."
 
 
 @dataclass(frozen=True)
@@ -182,11 +213,14 @@ def draw_map(model, view: MapView) -> tuple[bytes, MapFrame]:
         pace = _fixed(model).paces[view.band_type]
         minutes = (field / pace).reshape(city.height, city.width)
         band_title = f"{view.band_type} at {pace:.0f} m/min:"
+    with reading(model):
+        title = f"{scenario.name}, {clock_text(model)}; cells of {city.cell_m:g} m, {city.width} x {city.height}"
+        residents, facilities = _residents(model, view.colour_by), _facilities(model)
     return draw_live_map(
         city.walkable,
-        f"{scenario.name}, {clock_text(model)}; cells of {city.cell_m:g} m, {city.width} x {city.height}",
-        _residents(model, view.colour_by),
-        _facilities(model),
+        title,
+        residents,
+        facilities,
         [(com.name, tuple(com.area)) for com in scenario.communities],
         minutes=minutes,
         band_title=band_title,
@@ -248,15 +282,17 @@ def draw_street_map(model, view: MapView) -> tuple[bytes, MapFrame]:
     if view.selected is not None:
         node, _ = street_join(scenario, *view.selected)
         joins = tuple(float(c) for c in scenario.streets.node_xy_m[node])
-    title = (
-        f"{scenario.name}, {clock_text(model)}; {city.n_street:,} street nodes, "
-        f"{len(city.edges):,} ways, {len(city.homes):,} homes"
-    )
+    with reading(model):
+        title = (
+            f"{scenario.name}, {clock_text(model)}; {city.n_street:,} street nodes, "
+            f"{len(city.edges):,} ways, {len(city.homes):,} homes"
+        )
+        residents, facilities = _residents(model, view.colour_by), _facilities(model)
     return draw_live_street_map(
         streets,
         title,
-        _residents(model, view.colour_by),
-        _facilities(model),
+        residents,
+        facilities,
         community_outlines(model),
         band_title=band_title,
         selected=view.selected,
@@ -267,18 +303,16 @@ def draw_street_map(model, view: MapView) -> tuple[bytes, MapFrame]:
 def draw_occupancy(model) -> bytes:
     """Visitors present through the current day against each type's places (the sum of its capacities)."""
     data = model.datacollector.model_vars
-    day = np.asarray(data["day"])
-    minute = np.asarray(data["minute"], dtype=float)
+    with reading(model):  # the columns of the same rows (a step appends one to each)
+        day = np.asarray(data["day"])
+        minute = np.asarray(data["minute"], dtype=float)
+        occupancy = {t: np.asarray(data[f"occupancy_{t}"], dtype=float) for t in model.city.types}
+        title = f"Occupancy against capacity, {clock_text(model)}"
     today = day == day[-1]
     sim = model.spec.simulation
     places_of = _fixed(model).places
-    lines = []
-    for t in model.city.types:
-        places = places_of[t]
-        percent = 100 * np.asarray(data[f"occupancy_{t}"], dtype=float)[today] / places
-        lines.append(OccupancyLine(t, places, percent))
+    lines = [OccupancyLine(t, places_of[t], 100 * occupancy[t][today] / places_of[t]) for t in model.city.types]
     day_hours = (sim.day_start_min / 60, sim.day_end_min / 60)
-    title = f"Occupancy against capacity, {clock_text(model)}"
     return draw_live_occupancy(minute[today] / 60, lines, day_hours, title)
 
 
@@ -289,7 +323,9 @@ def exposure_refresh_ticks(n_residents: int) -> int:
 
 def draw_exposure(model) -> bytes:
     """Residential against activity exposure by group, so far (the results folder's exposure.png)."""
-    return exposure_png(mixing_summary(model.context), f"{model.spec.name}, {clock_text(model)}")
+    with reading(model):
+        mixing, title = mixing_summary(model.context), f"{model.spec.name}, {clock_text(model)}"
+    return exposure_png(mixing, title)
 
 
 def draw_coverage(model) -> bytes:

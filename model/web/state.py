@@ -28,6 +28,7 @@ network is refused), and Remove takes the facility of the type nearest the point
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -302,10 +303,25 @@ class PageModel(LifeCircleModel):
         }
         planned = with_knobs(self.plan.apply(base), capacity_multiplier, decay_multiplier)
         super().__init__(planned, seed=seed, days=days, engine="fast", mixing=mixing, city_cache=_CACHE)
+        # Mesa's "Use Threads" steps the model in one thread while the page draws it in another:
+        # a step (Mesa's clock, the engine, the DataCollector's row) and a figure's reading of the
+        # model (model.web.figures) each hold this lock, so a figure never sees half a step.
+        self.lock = threading.RLock()
+        self.step = _locked(self.step, self.lock)
 
     def replanned(self) -> PageModel:
         """A new model with the same parameters and the plan as it is now."""
         return PageModel(**self.params, plan=self.plan)
+
+
+def _locked(step, lock):
+    """``step`` (Mesa's wrapped step: time, steps, then the model's own) run while holding ``lock``."""
+
+    def locked_step() -> None:
+        with lock:
+            step()
+
+    return locked_step
 
 
 # --------------------------------------------------------------------------- what the page shows

@@ -347,3 +347,48 @@ def test_play_with_threads_keeps_the_page(server, chromium):
         assert page.locator(".lifecircle-draw-failed").count() == 0
         assert _rendered(page, "img.lifecircle-chart") == 3 and _rendered(page, "img.lifecircle-map") == 1
         _no_error(page, log)
+
+
+def test_bad_placements_are_refused_and_leave_the_plan(server, chromium):
+    """Re-planning with bad input (issue 22): "abc" in x used to add at the last valid value, "3.5" a
+    second facility at the same cell, an empty x with Remove removed one. Now each is a message on the
+    page and the plan stays as it was: after them, the one facility added is removed once, and a
+    second Remove finds none."""
+    url, _, log = server
+    with _browsing(chromium, url) as page:
+        page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=60_000)
+        expect = playwright.expect
+        label = "elderly care centre with canteen"
+        _set_field(page, "x", 32)
+        _set_field(page, "y", 22)
+        add, remove = (
+            page.get_by_role("button", name="Add facility"),
+            page.get_by_role("button", name="Remove facility"),
+        )
+        add.click()
+        expect(page.get_by_text(f"added a new {label} at (32, 22)")).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+
+        red_x = page.locator(".v-input.error--text", has=page.get_by_label("x", exact=True))
+        refusals = [  # red and not in turn: the field's colour says the page has its text before the click
+            ("abc", add, "x = 'abc' is not a whole number (a cell): the plan is unchanged"),
+            ("32", add, f"there is already one {label} at (32, 22)"),  # a second one at the same cell
+            ("3.5", add, "x = '3.5' is not a whole number (a cell): the plan is unchanged"),
+            ("60", add, "cell (60, 22) is outside the 60x40 grid"),
+            ("", remove, "x is empty: give it, or click the map: the plan is unchanged"),
+        ]
+        for text, button, says in refusals:
+            _set_field(page, "x", text)
+            expect(red_x).to_have_count(0 if text.isdigit() else 1, timeout=STEP_TIMEOUT_MS)
+            button.click()
+            expect(page.locator(".v-alert", has_text=says)).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+            expect(page.get_by_text(re.compile("^(added|removed) "))).to_have_count(0)  # nothing done
+
+        _set_field(page, "x", 32)
+        expect(red_x).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+        remove.click()
+        expect(page.get_by_text(f"removed the added {label} at (32, 22)")).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+        remove.click()  # the plan had one: none is left, and demo has none there
+        expect(page.locator(".v-alert", has_text=f"there is no {label} at (32, 22)")).to_have_count(
+            1, timeout=STEP_TIMEOUT_MS
+        )
+        _no_error(page, log)

@@ -83,6 +83,23 @@ def test_a_plan_adds_and_removes_facilities_and_refuses_bad_cells(small):
     assert plan.empty
 
 
+def test_a_second_facility_of_a_type_at_the_same_cell_is_refused(small):
+    """small has one park at (3, 3): a second there is refused, as is a second added elderly care centre;
+    once the park is removed on the page one may be added there again (the plan unchanged by refusals)."""
+    scenario = load_scenario(small)
+    plan = Plan()
+    with pytest.raises(PlanError, match=r"there is already one park or pocket park at \(3, 3\)"):
+        plan.add(scenario, "park", 3, 3)
+    plan.add(scenario, "elderly_care", 4, 5)
+    with pytest.raises(PlanError, match=r"there is already one elderly care .* at \(4, 5\)"):
+        plan.add(scenario, "elderly_care", 4, 5)
+    plan.add(scenario, "nursery", 4, 5)  # another type at the cell: allowed
+    assert plan.added == [("elderly_care", 4, 5), ("nursery", 4, 5)] and plan.removed == []
+    plan.remove(scenario, "park", 3, 3)
+    plan.add(scenario, "park", 3, 3)
+    assert plan.removed == [("park", 3, 3)] and plan.added[-1] == ("park", 3, 3)
+
+
 def test_knobs_multiply_capacities_and_decays(small):
     scenario = load_scenario(small)
     changed = with_knobs(scenario, capacity_multiplier=0.001, decay_multiplier=0.5)
@@ -397,7 +414,10 @@ def test_far_points_by_hand_on_streets_small():
 def test_remove_on_streets_takes_the_nearest_facility_of_the_type():
     scenario = load_scenario(STREETS_SMALL)
     plan = Plan()
-    plan.add(scenario, "elderly_care", 385090.0, 6671110.0)  # where Kamppi care stands
+    # as far from the chosen point as Kamppi care at (385090, 6671110) (a second at its very point is refused)
+    plan.add(scenario, "elderly_care", 385092.0, 6671112.0)
+    with pytest.raises(PlanError, match=r"there is already one elderly care .* at \(385090.0, 6671110.0\)"):
+        plan.add(scenario, "elderly_care", 385090.0, 6671110.0)
     assert plan.remove(scenario, "elderly_care", 385091.0, 6671111.0).startswith("removed the added")  # first
     assert plan.added == [] and plan.removed == []
     done = plan.remove(scenario, "elderly_care", 385091.0, 6671111.0)

@@ -18,6 +18,7 @@ later they load from numba's disk cache in seconds. :mod:`.warmup` does that fro
 from __future__ import annotations
 
 import base64
+import math
 import os
 import struct
 from pathlib import Path
@@ -133,9 +134,37 @@ def _coverage_html(model: PageModel) -> str:
     )
 
 
+def point_number(text: str | None, whole: bool) -> int | float | None:
+    """The number a field of the chosen point holds: a whole number (a cell), or a finite number of metres.
+
+    None for anything else (empty, "abc", "3.5" for a cell): the field is red and Add and Remove
+    refuse it with :func:`point_problem`'s message, instead of acting at the last valid value.
+    """
+    text = (text or "").strip()
+    try:
+        number = int(text) if whole else float(text)
+    except ValueError:
+        return None
+    return number if whole or math.isfinite(number) else None
+
+
+def point_problem(label: str, text: str | None, whole: bool) -> str:
+    """What is wrong with a field of the chosen point ("" if nothing)."""
+    if point_number(text, whole) is not None:
+        return ""
+    if not (text or "").strip():
+        return f"{label} is empty: give it, or click the map"
+    return f"{label} = {text.strip()!r} is not {'a whole number (a cell)' if whole else 'a number of metres'}"
+
+
 @solara.component
 def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Reactive):
-    """Re-planning: add or remove a facility at a cell (on streets: a point), the coverage figures, save."""
+    """Re-planning: add or remove a facility at a cell (on streets: a point), the coverage figures, save.
+
+    ``cell_x`` and ``cell_y`` hold the fields' text as typed (a click on the map writes the cell's,
+    or the point's); Add and Remove act only on numbers (:func:`point_number`), and say what is
+    wrong otherwise, leaving the plan as it was.
+    """
     m = model.value
     streets = m.spec.streets is not None
     ftype = solara.use_reactive(next(iter(m.spec.types)))
@@ -143,15 +172,19 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
     problem = solara.use_reactive("")
     file_name = solara.use_reactive(f"{m.base_scenario.name}_plan.toml")
 
+    whole = not streets  # a cell on the grid, metres on streets
+    labels = ("x (m, east)", "y (m, north)") if streets else ("x", "y")
+    problems = [point_problem(label, f.value, whole) for label, f in zip(labels, (cell_x, cell_y), strict=True)]
+
     def change(action) -> None:
-        number = float if streets else int  # metres on streets, a cell on the grid
         try:
-            if cell_x.value is None or cell_y.value is None:
-                raise PlanError("choose a point: give x and y, or click the map")
-            done = action(m.base_scenario, ftype.value, number(cell_x.value), number(cell_y.value))
+            if any(problems):
+                raise PlanError("; ".join(p for p in problems if p) + ": the plan is unchanged")
+            x, y = point_number(cell_x.value, whole), point_number(cell_y.value, whole)
+            done = action(m.base_scenario, ftype.value, x, y)
         except PlanError as exc:
+            message.set("")  # first: the page never shows a refusal beside the last success
             problem.set(str(exc))
-            message.set("")
             return
         problem.set("")
         message.set(done)
@@ -168,12 +201,8 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
     with solara.Card("Re-planning", style={"flex": "1 1 340px", "max-width": "420px"}):
         solara.Select("Facility type", values=list(m.spec.types), value=ftype)
         with solara.Row():
-            if streets:
-                solara.InputFloat("x (m, east)", value=cell_x, continuous_update=True)
-                solara.InputFloat("y (m, north)", value=cell_y, continuous_update=True)
-            else:
-                solara.InputInt("x", value=cell_x, continuous_update=True)
-                solara.InputInt("y", value=cell_y, continuous_update=True)
+            for label, text, wrong in zip(labels, (cell_x, cell_y), problems, strict=True):
+                solara.InputText(label, value=text, continuous_update=True, error=wrong or False)
         solara.Text(
             "or click the map (Remove takes the facility of the type nearest the point)"
             if streets
@@ -270,33 +299,34 @@ def Simulation():
     colour_by = solara.use_reactive("group")
     band_type = solara.use_reactive(next(iter(first.city.types), NO_BANDS))
     start = solara.use_memo(lambda: first_point(first), [])
-    cell_x = solara.use_reactive(start[0])
-    cell_y = solara.use_reactive(start[1])
+    cell_x = solara.use_reactive(str(start[0]))  # the fields' text (Planning)
+    cell_y = solara.use_reactive(str(start[1]))
     m = model.value
 
     on_streets = m.spec.streets is not None
 
     def restart_point() -> None:  # a scenario of the other kind (on Reset): a cell of a grid, a point of streets
         x, y = first_point(model.value)
-        cell_x.set(x)
-        cell_y.set(y)
+        cell_x.set(str(x))
+        cell_y.set(str(y))
 
     solara.use_effect(restart_point, [on_streets])
-    if cell_x.value is None or cell_y.value is None:
+    x, y = (point_number(text.value, whole=not on_streets) for text in (cell_x, cell_y))
+    if x is None or y is None:
         inside = False
     elif on_streets:  # a point in metres, wherever it is (Add says when it is too far from the streets)
         inside = True
     else:
-        inside = 0 <= cell_x.value < m.city.width and 0 <= cell_y.value < m.city.height
+        inside = 0 <= x < m.city.width and 0 <= y < m.city.height
     view = figures.MapView(
         colour_by=colour_by.value,
         band_type=None if band_type.value == NO_BANDS else band_type.value,
-        selected=(cell_x.value, cell_y.value) if inside else None,
+        selected=(x, y) if inside else None,
     )
 
     def choose(cell) -> None:
-        cell_x.set(cell[0])
-        cell_y.set(cell[1])
+        cell_x.set(str(cell[0]))
+        cell_y.set(str(cell[1]))
 
     with solara.Column(style={"padding": "8px"}):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):

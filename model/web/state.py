@@ -119,8 +119,18 @@ class Plan:
             connector_m = _check_point(scenario, ftype, x, y)
             where = f"at ({x:.1f}, {y:.1f}), joined to the streets by a {connector_m:.0f} m walk"
         self.attach(scenario)
+        if self.standing_at(scenario, ftype, x, y):
+            raise PlanError(
+                f"there is already one {scenario.types[ftype].label.lower()} at ({x}, {y}): a second one at the "
+                "same place is refused (the capacity multiplier gives every facility more places)"
+            )
         self.added.append((ftype, x, y))
         return f"added a new {scenario.types[ftype].label.lower()} {where}"
+
+    def standing_at(self, scenario: Scenario, ftype: str, x: float, y: float) -> int:
+        """How many facilities of ``ftype`` stand at exactly (x, y) with the plan (the scenario's kept, and added)."""
+        of_scenario = sum((f.type, f.x, f.y) == (ftype, x, y) for f in scenario.facilities)
+        return of_scenario - self.removed.count((ftype, x, y)) + self.added.count((ftype, x, y))
 
     def remove(self, scenario: Scenario, ftype: str, x: float, y: float) -> str:
         """Remove a facility of ``ftype`` at cell (x, y), one added on the page first.
@@ -135,8 +145,7 @@ class Plan:
         if (ftype, x, y) in self.added:
             self.added.remove((ftype, x, y))
             return f"removed the added {label} at ({x}, {y})"
-        standing = sum((f.type, f.x, f.y) == (ftype, x, y) for f in scenario.facilities)
-        if standing <= self.removed.count((ftype, x, y)):
+        if not self.standing_at(scenario, ftype, x, y):
             raise PlanError(f"there is no {label} at ({x}, {y})")
         self.removed.append((ftype, x, y))
         return f"removed the {label} at ({x}, {y})"

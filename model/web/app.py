@@ -96,8 +96,13 @@ def MapImage(model: PageModel, view: figures.MapView, on_cell):
     drawing, failed = figures.drawn("map", figures.draw_map, model, view)
     if drawing is None:
         _failed(failed)
-        return
-    png, frame = drawing
+    else:
+        MapPicture(*drawing, on_cell)
+
+
+@solara.component
+def MapPicture(png: bytes, frame: figures.MapFrame, on_cell):
+    """The map's image, placed as ``frame`` says; a click names the cell (or point) under it."""
     width, height = struct.unpack(">II", png[16:24])  # the PNG header's size
     image = solara.v.Html(
         tag="img",

@@ -3,8 +3,9 @@
 Serve it with ``lifecircle serve [SCENARIO]`` (or ``solara run model.web.app``; the scenario is
 read from the environment variable ``LIFECIRCLE_SCENARIO``, default ``demo``). What each part
 shows is said in docs/browser.md; the pictures come from model/web/figures.py (drawn by
-model/report/drawing/live.py) and the model's knobs and plan live in model/web/state.py. Mesa's
-sidebar holds step / play / reset and the scenario knobs (applied on Reset); above Mesa's grid of
+model/report/drawing/live.py) and the model's knobs and plan live in model/web/state.py. The
+sidebar holds the page's scenario and knobs (:class:`Knobs`, applied on Reset) and Mesa's step /
+play / reset; above Mesa's grid of
 charts, the clock, the map with its view switches, and the re-planning panel. On a street
 scenario the map is drawn along the streets and the re-planning panel takes a point in metres
 (a click on the map names it) instead of a cell.
@@ -21,12 +22,14 @@ import base64
 import math
 import os
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import solara
-from mesa.visualization import Slider, SolaraViz
+from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 
+from model.scenario import load_scenario
 from model.web import figures
 from model.web.state import (
     PageModel,
@@ -51,21 +54,73 @@ NO_BANDS = "none"
 WARMUP = KernelWarmup(SCENARIO).start()
 
 
-def model_params(model: PageModel, plan: Plan) -> dict:
-    """SolaraViz's parameters of :class:`PageModel`: the knobs on the sidebar, and the page's plan."""
-    choices = scenario_choices(SCENARIO)
-    return {
-        "scenario_name": {
-            "type": "Select",
-            "value": model.params["scenario_name"],
-            "values": list(choices.values()),
-            "label": "Scenario",
-        },
-        "mixing": Slider("Residential mixing", value=float(model.spec.mixing), min=0.0, max=1.0, step=0.05),
-        "capacity_multiplier": Slider("Capacity multiplier", value=1.0, min=0.25, max=3.0, step=0.25),
-        "decay_multiplier": Slider("Destination-choice decay (x catalogue)", value=1.0, min=0.0, max=3.0, step=0.25),
-        "plan": plan,
-    }
+@dataclass(frozen=True)
+class Knobs:
+    """The sidebar's scenario and knobs, as the page's reactive values (applied on Reset).
+
+    Mesa's SolaraViz keeps the values of its own sliders in its sidebar and passes them on Reset;
+    a scenario chosen there was built with the mixing slider's value, set from the first scenario
+    (issue 22). The page therefore owns them: choosing a scenario sets the sliders to its own
+    values (its ``population.mixing``, multipliers 1), a slider moved after that applies, and
+    Mesa's Reset passes this object (a fixed parameter), which :class:`SidebarModel` reads.
+    """
+
+    scenario_name: solara.Reactive
+    mixing: solara.Reactive
+    capacity_multiplier: solara.Reactive
+    decay_multiplier: solara.Reactive
+
+    def choose(self, scenario_name: str) -> None:
+        """A scenario chosen: the sliders start at its own values."""
+        self.mixing.set(float(load_scenario(scenario_name).mixing))
+        self.capacity_multiplier.set(1.0)
+        self.decay_multiplier.set(1.0)
+        self.scenario_name.set(scenario_name)
+
+    def values(self) -> dict:
+        """The knobs now, as :class:`PageModel`'s parameters."""
+        return {
+            "scenario_name": self.scenario_name.value,
+            "mixing": self.mixing.value,
+            "capacity_multiplier": self.capacity_multiplier.value,
+            "decay_multiplier": self.decay_multiplier.value,
+        }
+
+
+class SidebarModel(PageModel):
+    """The page's model: built (by Mesa's Reset too) from the sidebar's :class:`Knobs` as they are now.
+
+    Args:
+        knobs: The sidebar's knobs.
+        plan: The page's plan.
+        values: The parameters to build with instead of the knobs' (a re-planned model keeps its own).
+    """
+
+    def __init__(self, knobs: Knobs, plan: Plan | None = None, values: dict | None = None):
+        """Build the model of the knobs' scenario and values (or of ``values``)."""
+        self.knobs = knobs
+        super().__init__(**(knobs.values() if values is None else values), plan=plan)
+
+    def replanned(self) -> SidebarModel:
+        """A new model with the same parameters and the plan as it is now."""
+        return SidebarModel(self.knobs, plan=self.plan, values=self.params)
+
+
+@solara.component
+def KnobsCard(knobs: Knobs):
+    """The scenario and the knobs in the sidebar, with their values (applied on Reset)."""
+    with solara.Sidebar(), solara.Card("Scenario and knobs (applied on Reset)"):
+        solara.Select(
+            "Scenario",
+            values=list(scenario_choices(SCENARIO).values()),
+            value=knobs.scenario_name.value,
+            on_value=knobs.choose,
+        )
+        solara.SliderFloat("Residential mixing", value=knobs.mixing, min=0.0, max=1.0, step=0.05)
+        solara.SliderFloat("Capacity multiplier", value=knobs.capacity_multiplier, min=0.25, max=3.0, step=0.25)
+        solara.SliderFloat(
+            "Destination-choice decay (x catalogue)", value=knobs.decay_multiplier, min=0.0, max=3.0, step=0.25
+        )
 
 
 def _failed(message: str) -> None:
@@ -298,9 +353,15 @@ def Page():
 def Simulation():
     """SolaraViz with the map and re-planning above its charts."""
     plan = solara.use_memo(Plan, [])
-    first = solara.use_memo(lambda: PageModel(SCENARIO, plan=plan), [])
+    knobs = Knobs(
+        solara.use_reactive(SCENARIO),
+        solara.use_reactive(solara.use_memo(lambda: float(load_scenario(SCENARIO).mixing), [])),
+        solara.use_reactive(1.0),
+        solara.use_reactive(1.0),
+    )
+    first = solara.use_memo(lambda: SidebarModel(knobs, plan=plan), [])
     model = solara.use_reactive(first)
-    params = solara.use_memo(lambda: model_params(first, plan), [])
+    params = {"knobs": knobs, "plan": plan}  # fixed parameters: Mesa's Reset passes them as they are
     colour_by = solara.use_reactive("group")
     band_type = solara.use_reactive(next(iter(first.city.types), NO_BANDS))
     start = solara.use_memo(lambda: first_point(first), [])
@@ -344,6 +405,7 @@ def Simulation():
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
             MapImage(m, view, choose)
             Planning(model, cell_x, cell_y)
+        KnobsCard(knobs)
         SolaraViz(
             model,
             components=[(OccupancyChart, 0), (ExposureChart, 0), (CoverageChart, 0)],

@@ -3,7 +3,8 @@
 Checks the scenario and the address first (bad input: a message and exit 2), fetches Solara's
 front-end files into its cache when they are missing (``lifecircle assets``), then runs Solara's
 server on the page model/web/app.py until Ctrl-C. It listens on 127.0.0.1 unless ``--host``
-says otherwise.
+says otherwise. The server runs with glibc's ``MALLOC_ARENA_MAX`` at :data:`MALLOC_ARENAS`, so that
+the memory of closed tabs goes back to it (docs/browser.md, "Memory across tabs").
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ DEFAULT_PORT = 8765
 _QUIET_MODULES = ("solara.server.starlette",)
 # glibc's malloc gives every thread that allocates its own arena, up to 8 per core (mallopt(3),
 # M_ARENA_MAX); Solara renders each tab in threads of its own, and the memory a closed tab's
-# threads freed stayed in their arenas: 449 MB after the first tab of demo, 602 MB after 20
-# (tests/test_browser_memory.py, issue 22). Two arenas keep it within 3% (docs/browser.md#memory).
+# threads freed stayed in their arenas: 448 MB after the first tab of demo, 605 MB after 20
+# (tests/test_browser_memory.py, issue 22). Two arenas: 431 MB and 473 MB (docs/browser.md). An
+# assumption that costs the page no measurable speed.
 MALLOC_ARENAS = "2"
 
 

@@ -27,8 +27,8 @@ _QUIET_MODULES = ("solara.server.starlette",)
 # glibc's malloc gives every thread that allocates its own arena, up to 8 per core (mallopt(3),
 # M_ARENA_MAX); Solara renders each tab in threads of its own, and the memory a closed tab's
 # threads freed stayed in their arenas: 448 MB after the first tab of demo, 605 MB after 20
-# (tests/test_browser_memory.py, issue 22). Two arenas: 431 MB and 473 MB (docs/browser.md). An
-# assumption that costs the page no measurable speed.
+# (tests/test_browser_memory.py, issue 22). Two arenas: 431 MB and 473 MB. The number is an
+# assumption; it costs the page no measurable speed (docs/browser.md, "Memory across tabs").
 MALLOC_ARENAS = "2"
 
 

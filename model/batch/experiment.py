@@ -311,6 +311,22 @@ def _shape(where: str, kind: str | None, value, p: _Problems) -> None:
         p.bad(where, f"must be {KIND_WORDS[kind]}, not {value!r}")
 
 
+def scenario_beside(name: str, path: Path, bad) -> Path | None:
+    """A scenario file named in the data file ``path``: a file beside it first, else a bundled name.
+
+    None when there is none; ``bad(message)`` is then told why (with the closest bundled names).
+    """
+    local = path.parent / name
+    resolved = local if local.is_file() else resolve_scenario_path(name)
+    if not Path(resolved).is_file():
+        try:
+            load_scenario(name)  # says why, with suggestions
+        except ScenarioError as exc:
+            bad("; ".join(pr.message for pr in exc.problems))
+        return None
+    return Path(resolved).resolve()
+
+
 def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
     names = data.get("scenarios")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
@@ -318,15 +334,9 @@ def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
         return ()
     out, first = [], {}
     for i, name in enumerate(names):
-        local = path.parent / name
-        resolved = local if local.is_file() else resolve_scenario_path(name)
-        if not Path(resolved).is_file():
-            try:
-                load_scenario(name)  # says why, with suggestions
-            except ScenarioError as exc:
-                p.bad(f"scenarios[{i}]", "; ".join(pr.message for pr in exc.problems))
+        resolved = scenario_beside(name, path, lambda message, i=i: p.bad(f"scenarios[{i}]", message))
+        if resolved is None:
             continue
-        resolved = Path(resolved).resolve()
         if resolved in first:  # the same file by another name ("demo", "demo.toml") too
             p.bad(f"scenarios[{i}]", f"repeats scenarios[{first[resolved]}] ({resolved.name}): every scenario once")
             continue

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.batch.calibration.likelihood import quadratic_size
-from model.batch.experiment import DEFAULTS, MAX_SEEDS, Bounds, is_int, is_number, read_toml, suggest
-from model.scenario import Problem, ScenarioError, load_scenario, override_kind, resolve_scenario_path
+from model.batch.experiment import DEFAULTS, MAX_SEEDS, Bounds, is_int, is_number, read_toml, scenario_beside, suggest
+from model.scenario import Problem, ScenarioError, load_scenario, override_kind
 
 SAMPLERS = ("tpe", "qmc")
 _TOP_KEYS = ("name", "description", "scenario", "observations", "seeds", "replicates", "days", "engine")
@@ -148,15 +148,7 @@ def _scenario(data: dict, path: Path, bad) -> Path | None:
     if not isinstance(name, str) or not name:
         bad("scenario", "required: a bundled scenario's name or a scenario file")
         return None
-    local = path.parent / name
-    resolved = local if local.is_file() else resolve_scenario_path(name)
-    if not Path(resolved).is_file():
-        try:
-            load_scenario(name)  # says why, with suggestions
-        except ScenarioError as exc:
-            bad("scenario", "; ".join(p.message for p in exc.problems))
-        return None
-    return Path(resolved).resolve()
+    return scenario_beside(name, path, lambda message: bad("scenario", message))
 
 
 def _observations(data: dict, path: Path, bad) -> Path | None:

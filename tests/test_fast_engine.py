@@ -183,3 +183,38 @@ def test_a_city_without_facilities_runs_end_to_end(tmp_path, engine):
     assert summary["access"] == {} and summary["usage"] == {} and summary["residents"] == 20
     header = "resident,facility,type,day,arrive_min,leave_min,walk_min,choice_rank,escorted_by,chain\n"  # households on
     assert (out / "visits.csv").read_text() == header
+
+
+def test_walkers_cells_do_not_change_between_calls(tmp_path):
+    """Issue 22: two back-to-back calls placed some walkers on other cells (a density above 1 on the page).
+
+    A walker's cell comes from its shortest walk, and of equally short walks the tree read used to
+    be whichever was cached. Checked: the same cells after other trees are cached and evicted
+    between two calls, and (independently, by distance fields) every walker on a shortest walk
+    between its ends, no farther from its start than its pace has taken it.
+    """
+    path = write_small(tmp_path, residents=500, extra=CROWDED)
+    model = LifeCircleModel(path, seed=11, days=1, engine="fast")
+    eng, surface = model.engine, model.surface
+    while model.running and (eng.state == State.WALKING).sum() < 20:
+        model.step()
+    walking = np.flatnonzero(eng.state == State.WALKING)
+    assert walking.size >= 20
+
+    def cache_trees(nodes) -> None:  # a walk of a node to itself reads (and keeps) the node's own tree
+        for node in nodes:
+            surface.metres(int(node), int(node))
+
+    cache_trees(eng.walk_from[walking])  # the walks' starts' trees first, then their ends'
+    first = model.positions()
+    cache_trees(eng.walk_to[walking])
+    np.testing.assert_array_equal(model.positions(), first)
+    graph = model.city.graph
+    from scipy.sparse import csgraph
+
+    for r in walking:
+        a, b, at = int(eng.walk_from[r]), int(eng.walk_to[r]), int(first[r])
+        d = csgraph.dijkstra(graph, directed=False, indices=[a, at])
+        assert d[0, at] + d[1, b] == pytest.approx(d[0, b])  # on a shortest walk from a to b
+        covered = (model.current_tick - eng.walk_start[r]) * eng.speed[r] * model.clock.tick_min
+        assert d[0, at] <= covered + 1e-9

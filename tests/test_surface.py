@@ -388,7 +388,7 @@ def test_street_path_equals_networkx(street):
         assert along[-1] == pytest.approx(length, rel=1e-12)
         steps = [min(d["length"] for d in g.get_edge_data(x, y).values()) for x, y in zip(nodes[:-1], nodes[1:])]
         np.testing.assert_allclose(np.diff(along), steps, rtol=1e-9, atol=1e-9)  # each step is an edge
-        back, along_back = s.path(b, a)  # read from the same cached tree, the other way
+        back, along_back = s.path(b, a, root=b)  # read from the same tree, the other way
         assert back.tolist() == nodes[::-1].tolist()
         np.testing.assert_allclose(along_back, along[-1] - along[::-1], atol=1e-9)
 
@@ -792,3 +792,41 @@ def test_street_candidate_table_equals_the_search_from_each_facility(small_stree
         assert home in reach.origins
         got_f, got_m = reach.candidates(int(np.searchsorted(reach.origins, home)), types.index("park"))
         assert got_f.tolist() == [3] and got_m.tolist() == [12.0]
+
+
+@pytest.mark.parametrize("kind", SURFACE_KINDS)
+def test_a_walk_does_not_depend_on_the_trees_cached(kind):
+    """Issue 22: the same walk asked twice gave other cells when another tree had been cached between.
+
+    On an open 5x4 grid of 50 m cells (diagonal steps 70.7 m) many walks have equally short
+    variants, so the trees of a walk's two ends can give different ones (checked below, so the
+    test can fail). Each walk a -> b is asked of a surface that has cached only a's tree and of
+    one that has cached only b's: with the root fixed by the caller (default: the destination)
+    the two give the same walk, and the same metres.
+    """
+    walkable = np.ones((4, 5), dtype=bool)
+    n = walkable.size
+
+    def cached_only(node: int) -> WalkingSurface:
+        s = make(kind, walkable, 50.0)
+        s.metres((node + 1) % n, node, root=node)
+        return s
+
+    from_end = {node: cached_only(node) for node in range(n)}
+    differ = 0
+    for a in range(n):
+        for b in range(n):
+            nodes, along = from_end[a].path(a, b)
+            again, along_again = from_end[b].path(a, b)
+            assert again.tolist() == nodes.tolist() and along_again.tolist() == along.tolist()
+            assert from_end[a].metres(a, b) == from_end[b].metres(a, b)
+            by_a = make(kind, walkable, 50.0).path(a, b, root=a)
+            assert by_a[0][0] == a and by_a[0][-1] == b and by_a[1][-1] == pytest.approx(along[-1])
+            differ += by_a[0].tolist() != nodes.tolist()
+    assert differ > 0  # the two ends' trees do give different walks here
+
+
+def test_a_walks_root_is_a_root_of_the_walk():
+    s = make("grid", np.ones((2, 2), dtype=bool), 50.0)
+    with pytest.raises(ValueError, match="neither end"):
+        s.path(0, 3, root=1)

@@ -76,14 +76,24 @@ class PathTrees:
                 self._trees.popitem(last=False)
         return self._trees[root]
 
-    def metres(self, source: int, target: int) -> float:
-        """Shortest walking distance between two cells."""
-        root, other = (source, target) if source in self._trees else (target, source)
-        return float(self._tree(root)[0][other])
+    def metres(self, source: int, target: int, root: int | None = None) -> float:
+        """Shortest walking distance between two cells, read from the tree of ``root`` (``target`` by default).
 
-    def path(self, source: int, target: int) -> tuple[list[int], np.ndarray]:
-        """Cells from ``source`` to ``target`` (both included) and the metres walked at each."""
-        if target not in self._trees and source in self._trees:
+        Which tree is read is fixed by the caller, not by which trees happen to be cached: the two
+        trees of a pair can differ in the last bit (the same edges summed in another order).
+        """
+        root = tree_root(root, source, target)
+        return float(self._tree(root)[0][source if root == target else target])
+
+    def path(self, source: int, target: int, root: int | None = None) -> tuple[list[int], np.ndarray]:
+        """Cells from ``source`` to ``target`` (both included) and the metres walked at each.
+
+        Of equally short walks the tree of ``root`` (``target`` by default; either end) gives one,
+        whatever trees are cached, so that the same walk asked twice is the same walk (issue 22:
+        walkers' cells differed between two calls, as other trees had been cached between them).
+        """
+        root = tree_root(root, source, target)
+        if root == source and source != target:
             cells, along = self._path_to(target, source)
             return cells[::-1], along[-1] - along[::-1]
         return self._path_to(source, target)
@@ -94,3 +104,12 @@ class PathTrees:
         while cells[-1] != root:
             cells.append(int(pred[cells[-1]]))
         return cells, dist[source] - dist[cells]
+
+
+def tree_root(root: int | None, source: int, target: int) -> int:
+    """The end of a walk whose shortest-path tree is read: ``root`` (one of the two ends), ``target`` if None."""
+    if root is None:
+        return target
+    if root not in (source, target):
+        raise ValueError(f"the root {root} is neither end of the walk from {source} to {target}")
+    return root

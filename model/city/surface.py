@@ -36,7 +36,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from model.city.access import PathTrees, distance_field, nearest_source
+from model.city.access import PathTrees, distance_field, nearest_source, tree_root
 from model.city.grid import City, block_cells_of
 from model.city.gridsearch import PairDistances, bounded_distances
 
@@ -127,8 +127,12 @@ class WalkingSurface(abc.ABC):
         """
 
     @abc.abstractmethod
-    def path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    def path(self, a: int, b: int, root: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The shortest walk from node ``a`` to node ``b``.
+
+        Of equally short walks, the shortest-path tree rooted at ``root`` (``b`` by default, or
+        ``a``) gives one: the same arguments give the same walk, whatever trees are cached
+        (:func:`walk_root` chooses the end whose tree is shared by most walks).
 
         Returns:
             ``(nodes, cumulative_m)``: the nodes from ``a`` to ``b``, both included, and the metres
@@ -139,8 +143,12 @@ class WalkingSurface(abc.ABC):
         """
 
     @abc.abstractmethod
-    def metres(self, a: int, b: int) -> float:
-        """The length of the shortest walk between nodes ``a`` and ``b`` (inf when unconnected)."""
+    def metres(self, a: int, b: int, root: int | None = None) -> float:
+        """The length of the shortest walk between nodes ``a`` and ``b`` (inf when unconnected).
+
+        Read from the tree rooted at ``root`` (``b`` by default, or ``a``), whatever is cached:
+        the two ends' trees can differ in the last bit (the same edges summed in another order).
+        """
 
     @abc.abstractmethod
     def pairs(self, limit_m: float) -> PairMetres:
@@ -229,6 +237,18 @@ class WalkingSurface(abc.ABC):
         if bad.size:
             raise ValueError(f"{what} {int(arr[bad[0]])} (entry {int(bad[0])}) is not a node: 0 .. {self.n_nodes - 1}")
         return arr
+
+
+def walk_root(a: int, b: int, home: int) -> int:
+    """The end of a resident's walk from ``a`` to ``b`` whose shortest-path tree gives the walk.
+
+    The end that is not the resident's ``home``: walks go between a home and facilities, or
+    between facilities, so the trees read are those of the few facility nodes, shared by
+    everyone who walks to or from them (a walk between two facilities: its destination ``b``).
+    Both engines ask :meth:`WalkingSurface.path` with it, so a walk never depends on which
+    trees are cached.
+    """
+    return a if b == home else b
 
 
 def _check_limit(limit_m: float) -> float:
@@ -380,18 +400,18 @@ class GridSurface(WalkingSurface):
             raise ValueError("targets must be unique and sorted")
         return targets
 
-    def path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    def path(self, a: int, b: int, root: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The shortest walk between two cells: ``access.PathTrees.path``."""
         a, b = (int(n) for n in self.check_nodes([a, b]))
-        if not math.isfinite(self.paths.metres(a, b)):
+        if not math.isfinite(self.paths.metres(a, b, root)):
             raise ValueError(f"cell {b} cannot be reached from cell {a}")
-        cells, along = self.paths.path(a, b)
+        cells, along = self.paths.path(a, b, root)
         return np.asarray(cells, dtype=np.int64), along
 
-    def metres(self, a: int, b: int) -> float:
+    def metres(self, a: int, b: int, root: int | None = None) -> float:
         """The shortest walk between two cells: ``access.PathTrees.metres``."""
         a, b = (int(n) for n in self.check_nodes([a, b]))
-        return self.paths.metres(a, b)
+        return self.paths.metres(a, b, root)
 
     def pairs(self, limit_m: float) -> PairMetres:
         """``gridsearch.PairDistances``: the octile shortcut where no blocked cell lies between, else searches."""
@@ -654,14 +674,14 @@ class StreetSurface(WalkingSurface):
             self._adj = (indptr, col[by_row], length[by_row])
         return self._adj
 
-    def path(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-        """The shortest walk between two nodes, from a cached shortest-path tree rooted at either end."""
+    def path(self, a: int, b: int, root: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The shortest walk between two nodes, from the shortest-path tree rooted at ``root`` (default ``b``)."""
         a, b = (int(n) for n in self.check_nodes([a, b]))
-        if b in self._trees and a not in self._trees:
-            nodes, along = self._walk_to_root(a, b)  # a ... b, metres to b falling to 0
-            return nodes, along[0] - along
-        nodes, along = self._walk_to_root(b, a)
-        return nodes[::-1].copy(), along[::-1].copy()
+        if tree_root(root, a, b) == a and a != b:
+            nodes, along = self._walk_to_root(b, a)  # b ... a, metres from a falling to 0
+            return nodes[::-1].copy(), along[::-1].copy()
+        nodes, along = self._walk_to_root(a, b)  # a ... b, metres to b falling to 0
+        return nodes, along[0] - along
 
     def _walk_to_root(self, start: int, root: int) -> tuple[np.ndarray, np.ndarray]:
         """Nodes from ``start`` back to ``root`` along the tree, and each one's metres from the root."""
@@ -674,11 +694,11 @@ class StreetSurface(WalkingSurface):
         nodes = np.asarray(nodes, dtype=np.int64)
         return nodes, dist[nodes]
 
-    def metres(self, a: int, b: int) -> float:
-        """The shortest walk between two nodes, from a cached tree rooted at either end."""
+    def metres(self, a: int, b: int, root: int | None = None) -> float:
+        """The shortest walk between two nodes, from the tree rooted at ``root`` (default ``b``)."""
         a, b = (int(n) for n in self.check_nodes([a, b]))
-        root, other = (a, b) if a in self._trees else (b, a)
-        return float(self._trees.tree(root)[0][other])
+        root = tree_root(root, a, b)
+        return float(self._trees.tree(root)[0][a if root == b else b])
 
     def pairs(self, limit_m: float) -> PairMetres:
         """A :class:`_StreetPairs`: one bounded search per distinct first node, kept."""

@@ -31,6 +31,7 @@ from collections import deque
 import mesa
 import numpy as np
 
+from model.city.surface import walk_root
 from model.simulation import rules
 from model.simulation.choice import nearest_first
 from model.simulation.context import RunContext
@@ -324,7 +325,8 @@ class Resident(mesa.Agent):
         the walking minutes rounded up to whole ticks; a walk that starts in the tick being
         simulated (``now``) moves in this step.
         """
-        self.walk_cells, self.walk_along = self.engine.paths.path(self.position, target)
+        root = walk_root(self.position, target, self.home)
+        self.walk_cells, self.walk_along = self.engine.paths.path(self.position, target, root)
         self.walk_start = start
         self.arrive_tick = start + rules.whole_ticks(self.walk_along[-1] / self.pace, self.context.clock.tick_min)
         self.state = State.WALKING

@@ -47,6 +47,7 @@ from model.simulation.choice import choose_many
 from model.simulation.context import RunContext
 from model.simulation.events import Buckets, distinct, segments
 from model.simulation.rules import State
+from model.city.surface import walk_root
 from model.simulation.visits import turn_away_table
 
 _NONE = -1
@@ -721,7 +722,8 @@ class FastEngine:
         pos[escorting] = self.walk_to[escorting]  # at the door of the ward's facility
         surface = self.context.surface
         for r in np.flatnonzero(self.state == State.WALKING):
-            cells, along = surface.path(int(self.walk_from[r]), int(self.walk_to[r]))
+            a, b = int(self.walk_from[r]), int(self.walk_to[r])
+            cells, along = surface.path(a, b, walk_root(a, b, int(self.home[r])))
             covered = max(tick - self.walk_start[r], 0) * self.speed[r] * self.clock.tick_min
             pos[r] = cells[int(np.searchsorted(along, covered, side="right")) - 1]
         return pos

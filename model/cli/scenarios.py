@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.cli.common import EXIT_BAD_INPUT, print_warnings
+from model.cli.common import EXIT_BAD_INPUT, print_warnings, scenario_name
 from model.scenario import ScenarioError, bundled_scenarios, load_scenario
 
 
@@ -14,7 +14,7 @@ def add_parsers(sub) -> None:
     listing = sub.add_parser("scenarios", help="list the bundled scenarios (name, residents, description)")
     listing.set_defaults(func=cmd_scenarios)
     val = sub.add_parser("validate", help="check scenario files and report every problem")
-    val.add_argument("scenarios", nargs="+", help="scenario files or bundled names")
+    val.add_argument("scenarios", nargs="+", type=scenario_name, help="scenario files or bundled names")
     val.set_defaults(func=cmd_validate)
 
 

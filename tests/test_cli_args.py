@@ -255,6 +255,31 @@ def test_a_device_as_the_new_scenario_file_is_refused(cli):
     assert "--out: cannot write to /dev/null: it is a device, not a file" in err, err
 
 
+# --------------------------------------------------------------------------- a Dask scheduler's address
+
+
+@pytest.mark.parametrize("command", ["batch exp.toml", "calibrate calib.toml"])
+@pytest.mark.parametrize(
+    ("address", "words"),
+    [
+        ("abc", "argument --scheduler: must be a scheduler's address, tcp://HOST:PORT"),
+        ("ftp://127.0.0.1:8786", "argument --scheduler: must be a scheduler's address"),
+        ("tcp://127.0.0.1:0", "the PORT of tcp://HOST:PORT must be a port number from 1 to 65,535"),
+        ("tcp://127.0.0.1:99999999", "the PORT of tcp://HOST:PORT must be a port number from 1 to 65,535"),
+        (f"tcp://127.0.0.1:{HUGE}", "must be a scheduler's address"),
+        # nothing listens on port 1: main waited 30 s for Dask, then a traceback, the folder made
+        ("tcp://127.0.0.1:1", "--scheduler: cannot reach tcp://127.0.0.1:1 (Connection refused)"),
+    ],
+    ids=["words", "scheme", "port 0", "port 1e8", "huge", "unreachable"],
+)
+def test_a_scheduler_that_cannot_be_used_is_refused_before_anything_is_written(cli, command, address, words):
+    status, err = cli([*command.split(), "--scheduler", address, "--out", "new_out"])
+    assert status == 2, err
+    assert "Traceback" not in err and len(err) < 2000
+    assert words in err, err
+    assert not os.path.exists("new_out")
+
+
 # --------------------------------------------------------------------------- bench and a real shell
 
 

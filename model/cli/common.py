@@ -105,6 +105,43 @@ def finite_number(lo: float, hi: float, *, above: bool = False, words: str = "a 
     return parse
 
 
+port_type = whole_number(1, MAX_PORT, "a port number")
+# how long --scheduler's address is tried before the command says it cannot be reached (an
+# assumption: a scheduler on the same network answers in milliseconds; Dask itself waits 30 s)
+SCHEDULER_CONNECT_S = 10.0
+_SCHEDULER_SCHEMES = ("tcp", "tls")
+
+
+def scheduler_address(text: str) -> str:
+    """An argparse type: a Dask scheduler's address, ``tcp://HOST:PORT`` (or ``tls://``), the port 1 to 65,535."""
+    scheme, _, rest = text.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if len(text) > 300 or scheme not in ("", *_SCHEDULER_SCHEMES) or not host.strip("[]"):
+        raise argparse.ArgumentTypeError(f"must be a scheduler's address, tcp://HOST:PORT, not {shown(text)}")
+    try:
+        port_type(port)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"the PORT of tcp://HOST:PORT {exc}") from None
+    return text
+
+
+def check_scheduler(address: str) -> None:
+    """Raise BadArgument unless a TCP connection to the scheduler at ``address`` opens now.
+
+    Called before anything is written: Dask would otherwise try for 30 s and end in a traceback,
+    after the results folder was made.
+    """
+    import socket
+
+    rest = address.rpartition("://")[2]
+    host, _, port = rest.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=SCHEDULER_CONNECT_S).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise BadArgument(f"--scheduler: cannot reach {address} ({reason})") from None
+
+
 seed_type = whole_number(0, MAX_SEED, "a seed, a whole number")
 days_type = whole_number(1, MAX_DAYS, "days, a whole number")
 workers_type = whole_number(1, MAX_WORKERS, "a number of worker processes")

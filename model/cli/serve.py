@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model.cli.common import MAX_PORT, BadArgument, print_warnings, scenario_name, whole_number, writable_folder
+from model.cli.common import MAX_PORT, BadArgument, port_type, print_warnings, scenario_name, writable_folder
 from model.scenario import bundled_scenarios, load_scenario
 
 DEFAULT_HOST = "127.0.0.1"
@@ -46,7 +46,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--port",
-        type=whole_number(1, MAX_PORT, "a port number"),
+        type=port_type,
         default=DEFAULT_PORT,
         help=f"port to listen on, 1 to {MAX_PORT:,} (default {DEFAULT_PORT})",
     )

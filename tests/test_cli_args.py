@@ -268,9 +268,11 @@ def test_a_device_as_the_new_scenario_file_is_refused(cli):
         ("tcp://127.0.0.1:99999999", "the PORT of tcp://HOST:PORT must be a port number from 1 to 65,535"),
         (f"tcp://127.0.0.1:{HUGE}", "must be a scheduler's address"),
         # nothing listens on port 1: main waited 30 s for Dask, then a traceback, the folder made
-        ("tcp://127.0.0.1:1", "--scheduler: cannot reach tcp://127.0.0.1:1 (Connection refused)"),
+        ("tcp://127.0.0.1:1", "--scheduler: cannot reach 'tcp://127.0.0.1:1' (Connection refused)"),
+        # a host name of 64 characters: UnicodeError from the IDNA codec, not an OSError
+        (f"tcp://{'h' * 64}:8786", "--scheduler: cannot reach 'tcp://hhhh"),
     ],
-    ids=["words", "scheme", "port 0", "port 1e8", "huge", "unreachable"],
+    ids=["words", "scheme", "port 0", "port 1e8", "huge", "unreachable", "long host"],
 )
 def test_a_scheduler_that_cannot_be_used_is_refused_before_anything_is_written(cli, command, address, words):
     status, err = cli([*command.split(), "--scheduler", address, "--out", "new_out"])
@@ -278,6 +280,13 @@ def test_a_scheduler_that_cannot_be_used_is_refused_before_anything_is_written(c
     assert "Traceback" not in err and len(err) < 2000
     assert words in err, err
     assert not os.path.exists("new_out")
+
+
+@pytest.mark.parametrize("host", ["h" * 64, "...", "no.such.host.invalid"])
+def test_serve_refuses_a_host_it_cannot_resolve(cli, host):
+    status, err = cli(["serve", "small.toml", "--host", host])
+    assert status == 2 and "Traceback" not in err
+    assert "--host: cannot resolve" in err, err
 
 
 # --------------------------------------------------------------------------- bench and a real shell

@@ -60,7 +60,7 @@ def test_one_new_site_covers_what_the_best_cell_covers(tmp_path):
     ("args", "message"),
     [
         (["--type", "parkk", "--add", "1"], "did you mean 'park'"),
-        (["--type", "park", "--add", "0"], "must be positive"),
+        (["--type", "park", "--add", "0"], "--add: must be a number of sites from 1 to 50,000,000"),
         (["--type", "park", "--remove", "9"], "more than the 2 facilities"),
         (
             ["--type", "park", "--add", "1", "--candidates", "bad.csv"],

@@ -137,9 +137,9 @@ def check_scheduler(address: str) -> None:
     host, _, port = rest.rpartition(":")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=SCHEDULER_CONNECT_S).close()
-    except OSError as exc:
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        raise BadArgument(f"--scheduler: cannot reach {address} ({reason})") from None
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name part longer than 63 characters
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise BadArgument(f"--scheduler: cannot reach {shown(address)} ({reason})") from None
 
 
 seed_type = whole_number(0, MAX_SEED, "a seed, a whole number")

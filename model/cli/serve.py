@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model.cli.common import MAX_PORT, BadArgument, port_type, print_warnings, scenario_name, writable_folder
+from model.cli.common import MAX_PORT, BadArgument, port_type, print_warnings, scenario_name, shown, writable_folder
 from model.scenario import bundled_scenarios, load_scenario
 
 DEFAULT_HOST = "127.0.0.1"
@@ -60,8 +60,9 @@ def check_address(host: str, port: int) -> None:
     """Raise BadArgument unless a server can listen on ``host:port`` now."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise BadArgument(f"--host: cannot resolve {host!r} ({exc.strerror})") from None
+    except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a name part longer than 63 characters
+        reason = getattr(exc, "strerror", None) or f"not a host name: {exc}"
+        raise BadArgument(f"--host: cannot resolve {shown(host)} ({reason})") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does

@@ -202,8 +202,20 @@ def test_an_input_that_is_not_a_file_is_refused_before_it_is_opened(cli, argv, n
     assert status == 2, err
     assert "Traceback" not in err
     last = err.strip().splitlines()[-1]
-    assert f"argument {name}: cannot read " in last, last
+    if argv[0] == "validate":  # each file is reported, and the others checked
+        assert last.startswith(path[:40]) and ": cannot read: " in last, last
+    else:
+        assert f"argument {name}: cannot read " in last, last
     assert reason in last, last
+
+
+def test_validate_reports_a_folder_and_checks_the_next_file(cli, capsys):
+    status, err = cli(["validate", "a_fifo", "small.toml", "a_folder"])
+    assert status == 2 and "Traceback" not in err
+    assert err.splitlines() == [
+        "a_fifo: cannot read: it is a FIFO (a named pipe), not a file",
+        "a_folder: cannot read: it is a folder, not a file",
+    ]
 
 
 def test_a_gis_layer_that_is_a_folder_gdal_cannot_read_is_a_message(cli):

@@ -199,16 +199,20 @@ def input_layer(text: str) -> Path:
     return Path(text)
 
 
-def scenario_name(text: str) -> str:
-    """An argparse type: a scenario file, or the name of a bundled scenario (model.scenario.resolve_scenario_path).
+def scenario_refusal(text: str) -> str | None:
+    """Why the scenario ``text`` cannot be read (a folder, device, FIFO, socket, a name refused), or None.
 
     A bundled name is taken as such when no regular file of that name is here, as the loader
-    does; any other path that is a folder, device, FIFO or socket is refused before it is opened.
+    (model.scenario.resolve_scenario_path) does; nothing is opened.
     """
     from model.scenario import resolve_scenario_path
 
-    path = resolve_scenario_path(text)
-    reason = _not_a_file(path)
+    return _not_a_file(resolve_scenario_path(text))
+
+
+def scenario_name(text: str) -> str:
+    """An argparse type: a scenario file or a bundled name, refused by :func:`scenario_refusal` before it is opened."""
+    reason = scenario_refusal(text)
     if reason:
         raise argparse.ArgumentTypeError(f"cannot read {shown(text, 80)}: {reason}")
     return text

@@ -177,7 +177,8 @@ def test_cli_optimize_minutes_outside_the_range_warns_and_0_or_inf_is_refused(tm
         done = cli(*args, "--minutes", bad, "--out", "b.toml", cwd=tmp_path)
         assert done.returncode == 2, bad
         assert (
-            "--minutes must be positive (a finite number of minutes)" in done.stderr and "Traceback" not in done.stderr
+            "--minutes: must be minutes greater than 0 and at most 1440" in done.stderr
+            and "Traceback" not in done.stderr
         )
         assert not (tmp_path / "b.toml").exists()
 

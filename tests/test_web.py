@@ -648,8 +648,8 @@ def test_the_packages_are_read_from_solaras_own_files(tmp_path):
     ("argv", "says"),
     [
         (["serve", "no_such_scenario"], "no_such_scenario"),
-        (["serve", "demo", "--port", "70000"], "port number from 1 to 65535"),
-        (["serve", "demo", "--port", "http"], "port number from 1 to 65535"),
+        (["serve", "demo", "--port", "70000"], "port number from 1 to 65,535"),
+        (["serve", "demo", "--port", "http"], "port number from 1 to 65,535"),
         (["serve", "demo", "--save-dir", "/no/such/folder"], "--save-dir"),
     ],
 )

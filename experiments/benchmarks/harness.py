@@ -35,6 +35,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from model.cli.common import MAX_REPEATS, days_type, scenario_name, shown, whole_number
+
 REFERENCE_RESIDENTS = 532_100
 """Residents of the reference pass: wuhai_city's population."""
 REFERENCE_TICKS = 960
@@ -229,21 +231,32 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SCENARIO:ENGINE[:DAYS]",
         help="a case to run (repeatable); default: the standard suite",
     )
-    parser.add_argument("--access", default="wuhai_city", help="scenario whose access fields are timed")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="runs of each case; the table gives the run of median x ref (default 1)"
+        "--access", type=scenario_name, default="wuhai_city", help="scenario whose access fields are timed"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=whole_number(1, MAX_REPEATS, "a number of runs"),
+        default=1,
+        help=f"runs of each case, 1 to {MAX_REPEATS}; the table gives the run of median x ref (default 1)",
     )
     args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error(f"--repeat must be at least 1, not {args.repeat}")
     cases = DEFAULT_CASES
     if args.case:
         cases = []
         for spec in args.case:
             parts = spec.split(":")
             if len(parts) not in (2, 3) or parts[1] not in ("agents", "fast"):
-                parser.error(f"--case must be SCENARIO:ENGINE[:DAYS], not {spec!r}")
-            cases.append((parts[0], parts[1], int(parts[2]) if len(parts) == 3 else 1))
+                parser.error(f"--case must be SCENARIO:ENGINE[:DAYS], not {shown(spec)}")
+            try:
+                scenario_name(parts[0])
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"--case {shown(spec)}: SCENARIO {exc}")
+            try:
+                days = days_type(parts[2]) if len(parts) == 3 else 1
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"--case {shown(spec)}: DAYS {exc}")
+            cases.append((parts[0], parts[1], days))
     from model.scenario import ScenarioError, load_scenario
 
     try:  # check every scenario first, so that a typo fails in a second, not after the slow cases

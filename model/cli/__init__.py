@@ -2,7 +2,10 @@
 
 Bad input (a scenario with problems, a bad flag value) prints one line per problem on stderr,
 names the file and key, writes nothing and exits with status 2; it never prints a traceback.
-A reader that stops reading (``lifecircle run | head -3``) ends the command quietly.
+A reader that stops reading (``lifecircle run | head -3``) ends the command quietly. Every
+flag's value is read by one of the argument types of model/cli/common.py (whole and finite
+numbers with stated limits, input files refused before they are opened when they are folders,
+devices or FIFOs, outputs checked before any work); docs/commands.md lists what each accepts.
 
 Subcommands: ``run`` (model/cli/run.py), ``batch`` (model/cli/batch.py), ``calibrate``
 (model/cli/calibrate.py), ``compare`` (model/cli/compare.py), ``optimize``

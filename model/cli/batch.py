@@ -6,7 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from model.cli.common import BadArgument, positive_int, writable_folder
+from model.cli.common import (
+    MAX_WORKERS,
+    BadArgument,
+    check_scheduler,
+    input_file,
+    scheduler_address,
+    workers_type,
+    writable_folder,
+)
 
 
 def add_parser(sub) -> None:
@@ -14,11 +22,16 @@ def add_parser(sub) -> None:
     import os
 
     batch = sub.add_parser("batch", help="run an experiment file: scenarios x parameters x seeds (docs/experiments.md)")
-    batch.add_argument("experiment", type=Path, help="experiment file (TOML)")
+    batch.add_argument("experiment", type=input_file, help="experiment file (TOML)")
     batch.add_argument(
-        "--workers", type=positive_int, default=os.cpu_count() or 1, help="local worker processes (default: the cores)"
+        "--workers",
+        type=workers_type,
+        default=min(os.cpu_count() or 1, MAX_WORKERS),
+        help=f"local worker processes, 1 to {MAX_WORKERS:,} (default: the cores)",
     )
-    batch.add_argument("--scheduler", help="run on a Dask cluster: its scheduler's address, tcp://HOST:PORT")
+    batch.add_argument(
+        "--scheduler", type=scheduler_address, help="run on a Dask cluster: its scheduler's address, tcp://HOST:PORT"
+    )
     batch.add_argument("--out", type=Path, help="output folder (default: results/<experiment name> in this folder)")
     batch.add_argument("--resume", action="store_true", help="keep the runs already done in --out, run the rest")
     batch.add_argument("--overwrite", action="store_true", help="remove an earlier batch's files from --out first")
@@ -44,6 +57,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             raise BadArgument(
                 "batch: --scheduler needs Dask: pip install 'lifecircle[dask]' (dask and distributed)"
             ) from None
+        check_scheduler(args.scheduler)
     experiment = load_experiment(args.experiment)
     if args.check_convergence and experiment.sensitivity is None:
         raise BadArgument(

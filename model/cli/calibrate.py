@@ -7,7 +7,15 @@ import math
 import sys
 from pathlib import Path
 
-from model.cli.common import BadArgument, positive_int, writable_folder
+from model.cli.common import (
+    MAX_WORKERS,
+    BadArgument,
+    check_scheduler,
+    input_file,
+    scheduler_address,
+    workers_type,
+    writable_folder,
+)
 
 
 def add_parser(sub) -> None:
@@ -17,11 +25,16 @@ def add_parser(sub) -> None:
     calibrate = sub.add_parser(
         "calibrate", help="fit parameters to observed figures: a calibration file (docs/calibration.md)"
     )
-    calibrate.add_argument("calibration", type=Path, help="calibration file (TOML)")
+    calibrate.add_argument("calibration", type=input_file, help="calibration file (TOML)")
     calibrate.add_argument(
-        "--workers", type=positive_int, default=os.cpu_count() or 1, help="local worker processes (default: the cores)"
+        "--workers",
+        type=workers_type,
+        default=min(os.cpu_count() or 1, MAX_WORKERS),
+        help=f"local worker processes, 1 to {MAX_WORKERS:,} (default: the cores)",
     )
-    calibrate.add_argument("--scheduler", help="run on a Dask cluster: its scheduler's address, tcp://HOST:PORT")
+    calibrate.add_argument(
+        "--scheduler", type=scheduler_address, help="run on a Dask cluster: its scheduler's address, tcp://HOST:PORT"
+    )
     calibrate.add_argument(
         "--out", type=Path, help="output folder (default: results/<calibration name> in this folder)"
     )
@@ -46,6 +59,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             raise BadArgument(
                 "calibrate: --scheduler needs Dask: pip install 'lifecircle[dask]' (dask and distributed)"
             ) from None
+        check_scheduler(args.scheduler)
     try:
         import optuna  # noqa: F401
     except ImportError:

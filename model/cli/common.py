@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import stat
@@ -19,23 +20,202 @@ class BadArgument(Exception):
     """A command-line value that cannot be used (reported like a scenario problem, exit 2)."""
 
 
-def int_at_least(minimum: int, words: str):
-    """An argparse type: an integer of at least ``minimum``, described as ``words`` in errors."""
+# The bounds of the command lines' numbers (issue 23). Each is an assumption of this
+# implementation, stated in the flag's help and in docs/commands.md, so that a typing error
+# (1e9 days, a million workers) is a message at once rather than a run that never ends.
+MAX_DAYS = 366  # a year of daily life: a run keeps per-day tables (1,000,000,000 days asked for 89 GiB)
+# seeds, and the seeds s + 1, ..., s + N - 1 of N replicates after them, fit the 64-bit integers
+# of the results' tables (2^63 is about 9.2 x 10^18)
+MAX_SEED = 10**18
+MAX_REPLICATES = 1_000  # compare runs every scenario once per replicate; its default is 5
+MAX_WORKERS = 1_024  # local processes, each holding a model: more than the cores of any one machine
+MAX_PORT = 65_535  # TCP's largest port
+MAX_MINUTES = 24 * 60  # a walking standard of more than a day means nothing (warned beyond 60)
+MAX_REPEATS = 100  # bench: runs of each timed case
+# A number of more characters than this is not read at all: no bound above needs more, and
+# int() of a longer text costs time or raises (Python's 4,300-digit limit).
+_LONGEST_NUMBER = 40
+
+
+def shown(text: str, longest: int = 40) -> str:
+    """``text`` quoted for a message, cut to ``longest`` characters (a 5,000-digit number is not echoed whole)."""
+    if len(text) <= longest:
+        return repr(text)
+    return f"{text[:longest]!r}... ({len(text):,} characters)"
+
+
+def whole_number(lo: int, hi: int, words: str = "a whole number"):
+    """An argparse type: an integer from ``lo`` to ``hi``; the error gives the range (argparse adds the flag).
+
+    Args:
+        lo: The smallest value allowed.
+        hi: The largest value allowed (a stated limit: see the MAX_ constants above).
+        words: What the value is, for the message ("a port number").
+
+    Returns:
+        The function argparse calls with the text given.
+
+    """
+    expected = f"{words} from {lo:,} to {hi:,}"
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {words}, not {text!r}")
+        value = None
+        if len(text) <= _LONGEST_NUMBER:
+            try:
+                value = int(text)
+            except ValueError:
+                pass
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {shown(text)}")
         return value
 
     return parse
 
 
-seed_type = int_at_least(0, "a non-negative integer")
-positive_int = int_at_least(1, "a positive integer")
+def finite_number(lo: float, hi: float, *, above: bool = False, words: str = "a number"):
+    """An argparse type: a finite number from ``lo`` (or, with ``above``, greater than ``lo``) to ``hi``.
+
+    NaN, infinities and texts that are not numbers are refused with the range the flag allows.
+
+    Args:
+        lo: The smallest value allowed, or (with ``above``) the value it must exceed.
+        hi: The largest value allowed.
+        above: Whether ``lo`` itself is refused.
+        words: What the value is, for the message ("a share", "minutes").
+
+    Returns:
+        The function argparse calls with the text given.
+
+    """
+    start = f"greater than {lo:g}" if above else f"from {lo:g}"
+    expected = f"{words} {start} {'and at most' if above else 'to'} {hi:g}"
+
+    def parse(text: str) -> float:
+        value = math.nan
+        if len(text) <= _LONGEST_NUMBER:
+            try:
+                value = float(text)
+            except ValueError:
+                pass
+        low_ok = value > lo if above else value >= lo
+        if not (math.isfinite(value) and low_ok and value <= hi):
+            raise argparse.ArgumentTypeError(f"must be {expected}, not {shown(text)}")
+        return value
+
+    return parse
+
+
+port_type = whole_number(1, MAX_PORT, "a port number")
+# how long --scheduler's address is tried before the command says it cannot be reached (an
+# assumption: a scheduler on the same network answers in milliseconds; Dask itself waits 30 s)
+SCHEDULER_CONNECT_S = 10.0
+_SCHEDULER_SCHEMES = ("tcp", "tls")
+
+
+def scheduler_address(text: str) -> str:
+    """An argparse type: a Dask scheduler's address, ``tcp://HOST:PORT`` (or ``tls://``), the port 1 to 65,535."""
+    scheme, _, rest = text.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if len(text) > 300 or scheme not in ("", *_SCHEDULER_SCHEMES) or not host.strip("[]"):
+        raise argparse.ArgumentTypeError(f"must be a scheduler's address, tcp://HOST:PORT, not {shown(text)}")
+    try:
+        port_type(port)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"the PORT of tcp://HOST:PORT {exc}") from None
+    return text
+
+
+def check_scheduler(address: str) -> None:
+    """Raise BadArgument unless a TCP connection to the scheduler at ``address`` opens now.
+
+    Called before anything is written: Dask would otherwise try for 30 s and end in a traceback,
+    after the results folder was made.
+    """
+    import socket
+
+    rest = address.rpartition("://")[2]
+    host, _, port = rest.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=SCHEDULER_CONNECT_S).close()
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name part longer than 63 characters
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise BadArgument(f"--scheduler: cannot reach {shown(address)} ({reason})") from None
+
+
+seed_type = whole_number(0, MAX_SEED, "a seed, a whole number")
+days_type = whole_number(1, MAX_DAYS, "days, a whole number")
+workers_type = whole_number(1, MAX_WORKERS, "a number of worker processes")
+
+
+def _not_a_file(path: Path, folders: bool = False) -> str | None:
+    """Why ``path`` cannot be read as an input file, or None (also when nothing is there: its reader says so).
+
+    Looks with ``os.stat`` only, which neither opens the file nor waits on a FIFO: a folder
+    (unless ``folders``), a device (/dev/zero reads for ever), a FIFO or socket (reading one
+    waits for a writer), or a name the system refuses to look up (too long, a NUL character).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # a name too long, a file where a folder should be, NUL
+        return getattr(exc, "strerror", None) or str(exc)
+    if stat.S_ISREG(mode) or (folders and stat.S_ISDIR(mode)):
+        return None
+    return _kind_words(mode)
+
+
+def _kind_words(mode: int) -> str:
+    """What a path that is not a regular file is, from its ``st_mode``, as the reason of a message."""
+    if stat.S_ISDIR(mode):
+        return "it is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "it is a FIFO (a named pipe), not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "it is a device, not a file"
+    return "it is not a regular file (a socket?)"
+
+
+def input_file(text: str) -> Path:
+    """An argparse type: a file to read; a folder, device, FIFO or socket is refused before it is opened.
+
+    A path where nothing is is passed on: the command's reader reports it, naming the file
+    (and suggesting a close bundled name where it has them).
+    """
+    reason = _not_a_file(Path(text))
+    if reason:
+        raise argparse.ArgumentTypeError(f"cannot read {shown(text, 80)}: {reason}")
+    return Path(text)
+
+
+def input_layer(text: str) -> Path:
+    """An argparse type: a GIS layer to read, a file or a folder GDAL reads (a File Geodatabase, shapefiles).
+
+    A device, FIFO or socket is refused before it is opened, as by :func:`input_file`.
+    """
+    reason = _not_a_file(Path(text), folders=True)
+    if reason:
+        raise argparse.ArgumentTypeError(f"cannot read {shown(text, 80)}: {reason}")
+    return Path(text)
+
+
+def scenario_refusal(text: str) -> str | None:
+    """Why the scenario ``text`` cannot be read (a folder, device, FIFO, socket, a name refused), or None.
+
+    A bundled name is taken as such when no regular file of that name is here, as the loader
+    (model.scenario.resolve_scenario_path) does; nothing is opened.
+    """
+    from model.scenario import resolve_scenario_path
+
+    return _not_a_file(resolve_scenario_path(text))
+
+
+def scenario_name(text: str) -> str:
+    """An argparse type: a scenario file or a bundled name, refused by :func:`scenario_refusal` before it is opened."""
+    reason = scenario_refusal(text)
+    if reason:
+        raise argparse.ArgumentTypeError(f"cannot read {shown(text, 80)}: {reason}")
+    return text
 
 
 def print_warnings(scenario) -> None:
@@ -122,7 +302,7 @@ def _unwritable(path: Path, folder: bool) -> str | None:
         if not folder and stat.S_ISDIR(mode):
             return "it is a folder, not a file"
         if not folder and not stat.S_ISREG(mode):
-            return "it exists and is not a regular file (a device?)"
+            return _kind_words(mode)
         base = here if folder else here.parent
     elif not stat.S_ISDIR(mode):
         return f"{here} is a file, not a folder"

@@ -7,15 +7,20 @@ import sys
 from pathlib import Path
 
 from model.cli.common import (
+    MAX_DAYS,
+    MAX_REPLICATES,
+    MAX_SEED,
     BadArgument,
     add_language_options,
     check_geojson,
-    positive_int,
+    days_type,
     print_warnings,
     results_folder,
+    scenario_name,
     seed_type,
     staged,
     use_language,
+    whole_number,
 )
 from model.planning import DEFAULT_REPLICATES
 from model.report.lang import Phrases
@@ -27,15 +32,22 @@ _ = Phrases({"results written to {out}": "结果已写入 {out}"})
 def add_parser(sub) -> None:
     """The ``compare`` subcommand's arguments."""
     cmp = sub.add_parser("compare", help="run scenarios with the same seed and report what changed for whom")
-    cmp.add_argument("scenarios", nargs="+", help="two or more scenario files or bundled names; the first is the base")
-    cmp.add_argument("--seed", type=seed_type, help="the seed of every run (default: the first scenario's)")
-    cmp.add_argument("--days", type=positive_int, default=1, help="days of daily life (default 1)")
+    cmp.add_argument(
+        "scenarios",
+        nargs="+",
+        type=scenario_name,
+        help="two or more scenario files or bundled names; the first is the base",
+    )
+    cmp.add_argument(
+        "--seed", type=seed_type, help=f"the seed of every run, 0 to {MAX_SEED:,} (default: the first scenario's)"
+    )
+    cmp.add_argument("--days", type=days_type, default=1, help=f"days of daily life, 1 to {MAX_DAYS} (default 1)")
     cmp.add_argument(
         "--replicates",
-        type=positive_int,
+        type=whole_number(1, MAX_REPLICATES, "a number of seeds"),
         default=DEFAULT_REPLICATES,
-        help=f"seeds every scenario runs on, paired: --seed, --seed + 1, ... (default {DEFAULT_REPLICATES}; "
-        "1: one seed, no intervals)",
+        help=f"seeds every scenario runs on, paired: --seed, --seed + 1, ..., 1 to {MAX_REPLICATES:,} "
+        f"(default {DEFAULT_REPLICATES}; 1: one seed, no intervals)",
     )
     cmp.add_argument("--out", type=Path, help="output folder (default: results/compare-<first>-<time>)")
     cmp.add_argument(

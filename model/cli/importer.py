@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from model.cli.common import BadArgument, positive_int, writable_folder
+from model.cli.common import BadArgument, input_file, input_layer, whole_number, writable_folder
+from model.scenario.limits import MAX_RESIDENTS
 
 _UNSAFE_NAME = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
 _MAX_NAME_BYTES = 200  # as scenario names (model/scenario/limits.py): a results folder adds a time stamp
@@ -29,21 +30,21 @@ def add_parser(sub) -> None:
     osm = sources.add_parser(
         "osm", help="from an OpenStreetMap extract (.osm.pbf, .osm, .osm.bz2, .osm.gz)", description=_OSM_TEXT
     )
-    osm.add_argument("file", type=Path, help="the extract")
-    osm.add_argument("--bbox", help="only this box: W,S,E,N in WGS84 degrees (default: the whole file)")
+    osm.add_argument("file", type=input_file, help="the extract")
+    osm.add_argument("--bbox", type=_bbox, help="only this box: W,S,E,N in WGS84 degrees (default: the whole file)")
     _common(osm)
     osm.set_defaults(func=cmd_import_osm)
     gis = sources.add_parser(
         "gis", help="from a planner's GIS layers (GeoJSON, GeoPackage, shapefile)", description=_GIS_TEXT
     )
     gis.add_argument(
-        "--streets", type=Path, required=True, help="lines: the walkable streets (optional column length_m)"
+        "--streets", type=input_layer, required=True, help="lines: the walkable streets (optional column length_m)"
     )
-    gis.add_argument("--buildings", type=Path, help="polygons: optional columns levels, residential")
-    gis.add_argument("--facilities", type=Path, help="points: columns type, name; optional capacity")
-    gis.add_argument("--barriers", type=Path, help="lines: fences and walls that ways may not cross")
+    gis.add_argument("--buildings", type=input_layer, help="polygons: optional columns levels, residential")
+    gis.add_argument("--facilities", type=input_layer, help="points: columns type, name; optional capacity")
+    gis.add_argument("--barriers", type=input_layer, help="lines: fences and walls that ways may not cross")
     gis.add_argument(
-        "--gates", type=Path, help="points: gates in the fences (and where communities' guidance maps start)"
+        "--gates", type=input_layer, help="points: gates in the fences (and where communities' guidance maps start)"
     )
     _common(gis)
     gis.set_defaults(func=cmd_import_gis)
@@ -52,13 +53,14 @@ def add_parser(sub) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--communities",
-        type=Path,
+        type=input_layer,
         help="polygons: column name, optional residents (default: OSM's areas / one community)",
     )
     parser.add_argument(
         "--population",
-        type=positive_int,
-        help="residents in all, shared by floor area (default: the communities' residents, or 1 per 40 m² of floor)",
+        type=whole_number(1, MAX_RESIDENTS, "a number of residents"),
+        help=f"residents in all, 1 to {MAX_RESIDENTS:,}, shared by floor area (default: the communities' residents, "
+        "or 1 per 40 m² of floor)",
     )
     parser.add_argument(
         "--out", type=Path, help="the scenario folder to make (default: ./<name>); must be new or empty"
@@ -108,14 +110,30 @@ def _check_out(out: Path) -> Path:
     return out
 
 
-def _bbox(text: str | None) -> list | str | None:
-    """``W,S,E,N`` as four numbers, or the text as given when it is not (read_osm says what is wrong)."""
-    if text is None:
-        return None
+def _bbox(text: str) -> tuple[float, ...] | list[float]:
+    """An argparse type: ``W,S,E,N`` in WGS84 degrees, checked by the reader's rule (model.places.osm.check_bbox).
+
+    Checked as the command line is read, before the extract is looked at, so that the message
+    names ``--bbox``.
+    """
+    from model.scenario import ScenarioError
+
+    parts = text.split(",") if len(text) <= 200 else []
     try:
-        return [float(part) for part in text.split(",")]
+        values = [float(part) for part in parts]
     except ValueError:
-        return text
+        values = []
+    try:
+        from model.places.osm import check_bbox
+    except ImportError:  # no osm extra: the command says which to install
+        return values
+    try:
+        return check_bbox(values or [text[:40]], "--bbox")
+    except ScenarioError as exc:
+        message = exc.problems[0].message
+        if "W,S,E,N" not in message:
+            message += " (the box is W,S,E,N in WGS84 degrees)"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def _command(args: argparse.Namespace, name: str) -> str:
@@ -124,7 +142,7 @@ def _command(args: argparse.Namespace, name: str) -> str:
     if args.source == "osm":
         words.append(Path(args.file).name)
         if args.bbox:
-            words += ["--bbox", args.bbox]
+            words += ["--bbox", ",".join(f"{v:g}" for v in args.bbox)]
     for option in ("streets", "buildings", "communities", "facilities", "barriers", "gates"):
         value = getattr(args, option, None)
         if value is not None:
@@ -147,7 +165,7 @@ def cmd_import_osm(args: argparse.Namespace) -> int:
         from model.places.source import osm_source
     except ImportError as exc:
         raise BadArgument(f"import osm needs the osm extra: pip install 'lifecircle[osm]' ({exc})") from None
-    place = read_osm(args.file, _bbox(args.bbox))
+    place = read_osm(args.file, args.bbox)
     source = osm_source(place, args.communities, args.population)
     inputs = (Path(args.file), *([Path(args.communities)] if args.communities else []))
     return _finish(args, name, out, source, inputs, t0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import math
 import sys
 import time
 from contextlib import nullcontext
@@ -20,18 +19,25 @@ from pathlib import Path
 import numpy as np
 
 from model.cli.common import (
+    MAX_MINUTES,
+    MAX_SEED,
     BadArgument,
     add_language_options,
     check_geojson,
+    finite_number,
+    input_file,
     print_warnings,
     results_folder,
+    scenario_name,
     seed_type,
     staged,
     use_language,
+    whole_number,
     writable_file,
 )
 from model.report.lang import Phrases
 from model.scenario import PLAUSIBLE_LEVEL, load_scenario
+from model.scenario.limits import MAX_CELLS
 
 OBJECTIVES = ("coverage", "pmedian", "capacitated")
 # A result is "proven optimal" when its gap to the bound is at most this share of its value: the
@@ -90,27 +96,44 @@ _ = Phrases(
 )
 
 
+# K of --add and --remove: at least 1; at most a site per cell of the largest grid (the candidates
+# and the type's sites, counted once the scenario is read, are the real bound)
+_sites = whole_number(1, MAX_CELLS, "a number of sites")
+
+
 def add_parser(sub) -> None:
     """The ``optimize`` subcommand's arguments."""
     opt = sub.add_parser("optimize", help="propose sites for K new facilities of a type (or K to close)")
-    opt.add_argument("scenario", help="scenario file or bundled name")
+    opt.add_argument("scenario", type=scenario_name, help="scenario file or bundled name")
     opt.add_argument("--type", dest="ftype", help="facility type, e.g. elderly_care (with --add and --remove)")
     how = opt.add_mutually_exclusive_group(required=True)
-    how.add_argument("--add", type=int, metavar="K", help="choose K new sites")
-    how.add_argument("--remove", type=int, metavar="K", help="choose K existing sites to close with the least loss")
+    how.add_argument("--add", type=_sites, metavar="K", help="choose K new sites (at most the candidates)")
+    how.add_argument(
+        "--remove",
+        type=_sites,
+        metavar="K",
+        help="choose K existing sites to close with the least loss (at most the type's sites)",
+    )
     how.add_argument(
         "--size",
         metavar="TYPE",
         help="how many places of TYPE, and where, so that --share S of the wanted visits are served (simulated)",
     )
     opt.add_argument(
-        "--share", type=float, metavar="S", help="with --size: the share of wanted visits served, in (0, 1]"
+        "--share",
+        type=finite_number(0, 1, above=True, words="a share"),
+        metavar="S",
+        help="with --size: the share of wanted visits served, in (0, 1]",
     )
-    opt.add_argument("--minutes", type=float, help="coverage standard M (default: the type's level)")
+    opt.add_argument(
+        "--minutes",
+        type=finite_number(0, MAX_MINUTES, above=True, words="minutes"),
+        help=f"coverage standard M, more than 0 and at most {MAX_MINUTES:,} (default: the type's level)",
+    )
     opt.add_argument("--weight", default="users", help="whose coverage counts: users, elders or group:NAME")
     opt.add_argument(
         "--candidates",
-        type=Path,
+        type=input_file,
         help="CSV with columns x, y (cells) on a grid; x_m, y_m or lon, lat on streets "
         "(default: every walkable cell, or every street node of the network's main part)",
     )
@@ -127,7 +150,9 @@ def add_parser(sub) -> None:
         help="write the new scenario's geo/*.geojson into the folder named after --out (each run's with --simulate;"
         " geo/<scenario>.gpkg for a grid without [grid] origin)",
     )
-    opt.add_argument("--seed", type=seed_type, help="seed of the residents (default: the scenario's)")
+    opt.add_argument(
+        "--seed", type=seed_type, help=f"seed of the residents, 0 to {MAX_SEED:,} (default: the scenario's)"
+    )
     opt.add_argument(
         "--out", type=Path, help="the new scenario file (default: <scenario>_<type>_<objective>.toml here)"
     )
@@ -234,8 +259,6 @@ def _check_how(args: argparse.Namespace) -> None:
     args.ftype = args.size
     if args.share is None:
         raise BadArgument("--size: give --share S, the share of wanted visits to serve, in (0, 1]")
-    if not 0 < args.share <= 1:
-        raise BadArgument(f"--share must be in (0, 1] (e.g. 0.95), not {args.share:g}")
     for flag, value, default in (
         ("--weight", args.weight, "users"),
         ("--objective", args.objective, "coverage"),
@@ -258,11 +281,7 @@ def _check_request(args: argparse.Namespace, scenario) -> tuple[int, Path, Path]
         k = 0
     else:
         k = args.add if args.add is not None else args.remove
-        if k <= 0:
-            raise BadArgument(f"--{'add' if args.add is not None else 'remove'}: K must be positive, not {k}")
     _check_weight(args.weight, scenario)
-    if args.minutes is not None and not (args.minutes > 0 and math.isfinite(args.minutes)):
-        raise BadArgument(f"--minutes must be positive (a finite number of minutes), not {args.minutes}")
     if args.minutes is not None and (why := PLAUSIBLE_LEVEL.outside(args.minutes)):  # a warning: it does not stop
         print(f"warning: --minutes: {why}", file=sys.stderr)
     what = "size" if args.size is not None else "remove" if args.remove else args.objective

@@ -8,12 +8,15 @@ import time
 from pathlib import Path
 
 from model.cli.common import (
+    MAX_DAYS,
+    MAX_SEED,
     add_language_options,
     check_geojson,
+    days_type,
     fmt,
-    positive_int,
     print_warnings,
     results_folder,
+    scenario_name,
     seed_type,
     staged,
     use_language,
@@ -26,14 +29,19 @@ def add_parser(sub) -> None:
     """The ``run`` subcommand's arguments."""
     run = sub.add_parser("run", help="run a scenario and write a results folder")
     run.add_argument(
-        "scenario", nargs="?", help="scenario file or bundled name (default: demo; `lifecircle scenarios` lists them)"
+        "scenario",
+        nargs="?",
+        type=scenario_name,
+        help="scenario file or bundled name (default: demo; `lifecircle scenarios` lists them)",
     )
-    run.add_argument("--seed", type=seed_type, help="random seed (default: the scenario's seed)")
+    run.add_argument("--seed", type=seed_type, help=f"random seed, 0 to {MAX_SEED:,} (default: the scenario's seed)")
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-<time> in this folder)")
     run.add_argument(
         "--overwrite", action="store_true", help="replace the run already in --out (only once the new one is complete)"
     )
-    run.add_argument("--days", type=positive_int, default=1, help="days of daily life to simulate (default 1)")
+    run.add_argument(
+        "--days", type=days_type, default=1, help=f"days of daily life to simulate, 1 to {MAX_DAYS} (default 1)"
+    )
     run.add_argument(
         "--engine",
         choices=("fast", "agents"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.cli.common import EXIT_BAD_INPUT, print_warnings
+from model.cli.common import EXIT_BAD_INPUT, print_warnings, scenario_refusal
 from model.scenario import ScenarioError, bundled_scenarios, load_scenario
 
 
@@ -33,9 +33,18 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check scenario files, report every problem (exit 2 if any) and every warning."""
+    """Check scenario files, report every problem (exit 2 if any) and every warning.
+
+    A path that is a folder, device or FIFO is reported (and not opened), and the next file checked.
+    """
     status = 0
     for path in args.scenarios:
+        reason = scenario_refusal(path)
+        if reason:
+            name = path if len(path) <= 80 else f"{path[:80]}..."  # named as the loader names a file
+            print(f"{name}: cannot read: {reason}", file=sys.stderr)
+            status = EXIT_BAD_INPUT
+            continue
         try:
             s = load_scenario(path)
         except ScenarioError as exc:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from model.cli.common import BadArgument, print_warnings, writable_folder
+from model.cli.common import MAX_PORT, BadArgument, port_type, print_warnings, scenario_name, shown, writable_folder
 from model.scenario import bundled_scenarios, load_scenario
 
 DEFAULT_HOST = "127.0.0.1"
@@ -32,27 +32,24 @@ _QUIET_MODULES = ("solara.server.starlette",)
 MALLOC_ARENAS = "2"
 
 
-def _port(text: str) -> int:
-    """An argparse type: a TCP port, 1 to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        port = 0
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535, not {text!r}")
-    return port
-
-
 def add_parser(sub) -> None:
     """The ``serve`` subcommand's arguments."""
     p = sub.add_parser("serve", help="watch, steer and re-plan a scenario in a browser page (Mesa's SolaraViz)")
     p.add_argument(
-        "scenario", nargs="?", help="scenario file or bundled name (default: demo; the page offers the others too)"
+        "scenario",
+        nargs="?",
+        type=scenario_name,
+        help="scenario file or bundled name (default: demo; the page offers the others too)",
     )
     p.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this machine only)"
     )
-    p.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+    p.add_argument(
+        "--port",
+        type=port_type,
+        default=DEFAULT_PORT,
+        help=f"port to listen on, 1 to {MAX_PORT:,} (default {DEFAULT_PORT})",
+    )
     p.add_argument(
         "--save-dir", type=Path, default=None, help="folder the page saves plans into (default: the current folder)"
     )
@@ -63,8 +60,9 @@ def check_address(host: str, port: int) -> None:
     """Raise BadArgument unless a server can listen on ``host:port`` now."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise BadArgument(f"--host: cannot resolve {host!r} ({exc.strerror})") from None
+    except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a name part longer than 63 characters
+        reason = getattr(exc, "strerror", None) or f"not a host name: {exc}"
+        raise BadArgument(f"--host: cannot resolve {shown(host)} ({reason})") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
@@ -96,10 +94,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     args.scenario = args.scenario or "demo"
     scenario = load_scenario(args.scenario)  # a grid or a street scenario: the page draws both
     print_warnings(scenario)
-    save_dir = (args.save_dir or Path.cwd()).resolve()
+    save_dir = writable_folder(args.save_dir or Path.cwd(), "--save-dir")  # before resolve(): a name too long
+    save_dir = save_dir.resolve()
     if not save_dir.is_dir():
-        raise BadArgument(f"--save-dir: {save_dir} is not a folder")
-    writable_folder(save_dir, "--save-dir")
+        raise BadArgument(f"--save-dir: {save_dir} is not a folder (the page saves into one that exists)")
     check_address(args.host, args.port)
     ensure_assets()
     env = dict(os.environ)

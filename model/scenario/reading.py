@@ -51,9 +51,7 @@ class Unreadable:
         """The message with the path in it, for a problem that names another file (an ``extends``)."""
         if self.why == "missing":
             return f"file not found: {self.path}"
-        if self.why == "refused":
-            return f"cannot read {self.path}: {self.message.removeprefix('cannot read file: ')}"
-        return f"{self.path} {self.message}"
+        return f"cannot read {self.path}: {self.message.removeprefix('cannot read file: ')}"
 
 
 def _stat_problem(path: Path, limit: int | None) -> Unreadable | None:
@@ -186,6 +184,11 @@ def _shown(v: int) -> str:
     return f"{v}"
 
 
+def _key(key: str) -> str:
+    """A key as a key path writes it: quoted unless bare (``"population.mixing"``, as in a file)."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
+
+
 def value_problems(data: Any, file: str, path: str = "") -> list[Problem]:
     """Integers outside TOML's 64-bit range, and nesting deeper than the limit, each at its key path.
 
@@ -210,7 +213,7 @@ def value_problems(data: Any, file: str, path: str = "") -> list[Problem]:
                 continue
             items = list(value.items() if isinstance(value, dict) else enumerate(value))
             for k, v in reversed(items):  # reversed: the stack gives them back in file order
-                sub = f"{where}[{k}]" if isinstance(value, list) else f"{where}.{k}" if where else str(k)
+                sub = f"{where}[{k}]" if isinstance(value, list) else f"{where}.{_key(k)}" if where else _key(k)
                 todo.append((v, sub, depth + 1))
         elif isinstance(value, int) and not isinstance(value, bool) and not TOML_INT_MIN <= value <= TOML_INT_MAX:
             problems.append(Problem(file, where, f"out of range, {_shown(value)}: {_range()}"))

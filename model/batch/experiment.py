@@ -9,7 +9,6 @@ key; the command line prints them all and exits 2.
 from __future__ import annotations
 
 import difflib
-import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from model.batch import sizes
 from model.scenario import Problem, ScenarioError, load_scenario, override_kind, resolve_scenario_path
 from model.scenario.kinds import KIND_WORDS, is_finite, kind_ok
-from model.scenario.reading import Unreadable, file_problem, is_file, parse_toml, read_regular
+from model.scenario.reading import Unreadable, file_problem, is_file, parse_toml, read_toml_bytes
 
 METHODS = ("morris", "sobol")
 MAX_SEEDS = 10_000
@@ -226,7 +225,7 @@ def read_toml(path: Path, what: str) -> dict:
         ScenarioError: The file is missing, a folder, not a regular file, too large, unreadable,
             not TOML, or holds a value no file may (an integer outside 64 bits, nesting too deep).
     """
-    data = read_regular(path)
+    data = read_toml_bytes(path)
     if isinstance(data, Unreadable):
         message = f"is a folder, not {what}" if data.why == "folder" else data.message
         raise ScenarioError([Problem(str(path), "", message)])
@@ -262,11 +261,23 @@ def _places(key: str, grid: dict, cases: list, sensitivity) -> list[str]:
 
 
 def _repeats(values: list) -> list[tuple[int, int]]:
-    """``(i, j)`` for every value ``j`` equal to an earlier value ``i`` (the first such)."""
+    """``(i, j)`` for every value ``j`` equal to an earlier value ``i`` (the first such).
+
+    Numbers and strings are looked up by hash (a list of thousands is answered at once); lists
+    and tables, which have none, are compared with each earlier list or table.
+    """
     out = []
+    first: dict[tuple[bool, Any], int] = {}
+    unhashable: list[int] = []
     for j, value in enumerate(values):
-        i = next((i for i in range(j) if _same(values[i], value)), None)
-        if i is not None:
+        key = (isinstance(value, bool), value)  # true is not 1, as in _same
+        try:
+            i = first.setdefault(key, j)
+        except TypeError:
+            i = next((i for i in unhashable if _same(values[i], value)), j)
+            if i == j:
+                unhashable.append(j)
+        if i != j:
             out.append((i, j))
     return out
 
@@ -290,17 +301,13 @@ def _check_values(grid: dict, cases: list, kinds: dict[str, str], p: _Problems) 
     for i, case in enumerate(cases):
         for key, value in case.items():
             _shape(f'cases[{i}]."{key}"', kinds.get(key), value, p)
-    combinations = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     for i, j in _repeats(cases):
         p.bad(f"cases[{j}]", f"repeats cases[{i}]: every combination once")
     for j, case in enumerate(cases):
-        if grid and any(_same_case(case, combination) for combination in combinations):
+        # a combination of the grid, found without listing them all (their number is a product)
+        if grid and case.keys() == grid.keys() and all(any(_same(case[k], v) for v in grid[k]) for k in grid):
             given = ", ".join(f'"{k}" = {v!r}' for k, v in case.items())
             p.bad(f"cases[{j}]", f"repeats a combination of [parameters] ({given}): every combination once")
-
-
-def _same_case(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
 
 
 def _shape(where: str, kind: str | None, value, p: _Problems) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, ScenarioError
-from .reading import Unreadable, parse_toml, read_regular
+from .reading import Unreadable, parse_toml, read_toml_bytes
 from .reading import is_file as _is_file
 from .schema import SCHEMA, check_shape, suggest
 
@@ -80,7 +80,7 @@ def _read_toml(path: Path, referrer: tuple[str, str] | None, problems: list[Prob
     A base that cannot be read is reported at the ``extends`` key of the file naming it
     (``referrer``); the top-level file under the path as the user gave it (``given``).
     """
-    data = read_regular(path)
+    data = read_toml_bytes(path)
     if isinstance(data, Unreadable):
         if referrer:
             problems.append(Problem(referrer[0], referrer[1], data.about()))
@@ -388,7 +388,7 @@ def load_catalogue() -> dict[str, dict]:
         ScenarioError: If the installed file cannot be read or is not good TOML (:mod:`.reading`).
     """
     path = Path(str(resources.files("model").joinpath("catalogue.toml")))
-    data = read_regular(path)
+    data = read_toml_bytes(path)
     if isinstance(data, Unreadable):
         raise ScenarioError([Problem(str(path), "", data.message)])
     tables, problems = parse_toml(data, path.name)

@@ -6,7 +6,8 @@ OpenStreetMap and GIS imports (which hand the path to a library after :func:`fil
 
 * :func:`read_regular` refuses, before opening it, a path that is not a regular file (a folder,
   ``/dev/zero``, a FIFO: opening a FIFO blocks until a writer comes), a name the system refuses
-  (too long, a NUL character) and a file over :data:`~.limits.MAX_FILE_BYTES`; it opens with
+  (too long, a NUL character) and a file over its limit (:data:`~.limits.MAX_TOML_BYTES` for
+  TOML, :data:`~.limits.MAX_FILE_BYTES` for CSV); it opens with
   ``O_NONBLOCK`` and checks again, so that a file replaced by a pipe in between cannot block.
 * :func:`parse_toml` turns each failure of :mod:`tomllib` into a problem naming the file (and the
   line where there is one): a syntax error, text that is not UTF-8, an integer of more digits
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem, ScenarioError
-from .limits import MAX_FILE_BYTES, MAX_NESTING, TOML_INT_MAX, TOML_INT_MIN
+from .limits import MAX_FILE_BYTES, MAX_NESTING, MAX_TOML_BYTES, TOML_INT_MAX, TOML_INT_MIN
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,11 @@ def is_file(path: str | Path) -> bool:
 
 
 _LONG_NUMBER = re.compile(rb"[0-9_]{%d,}" % (sys.get_int_max_str_digits() or 4300))
+
+
+def read_toml_bytes(path: str | Path) -> bytes | Unreadable:
+    """The bytes of a TOML file: :func:`read_regular` within :data:`~.limits.MAX_TOML_BYTES`."""
+    return read_regular(path, MAX_TOML_BYTES)
 
 
 def parse_toml(data: bytes, file: str) -> tuple[dict | None, list[Problem]]:

@@ -33,6 +33,7 @@ blocks on a FIFO is interrupted by the signal.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import random
@@ -264,7 +265,7 @@ def mutate_data(family: str, data: dict, rnd: random.Random) -> dict:
                 # a thousand copies of a small entry only: the mutant stays small (tomllib parses
                 # about 1 MB/s, and the file limit is 8 MiB)
                 copies = rnd.choice([1, 2, 1000] if len(_value(target[at])) < 200 else [1, 2])
-                target[at:at] = [target[at]] * copies
+                target[at:at] = [copy.deepcopy(target[at]) for _ in range(copies)]  # not shared: edited apart
     return data
 
 

@@ -462,6 +462,19 @@ def test_csv_readers_refuse_special_files_unopened(folder, which):
     assert [p.file for p in info.value.problems] == [path.name]
 
 
+def test_files_over_the_limits_are_refused_unread(folder):
+    # sparse files: their size is known from os.stat without reading a byte
+    toml, csv = folder / "large_toml.toml", folder / "large.toml"
+    assert _problems(load_scenario, toml) == [
+        f"{toml}: is {MAX_TOML_BYTES + 1:,} bytes, more than the {MAX_TOML_BYTES:,} bytes an input file may have"
+    ]
+    with pytest.raises(ScenarioError) as info:
+        read_candidates(csv, None)
+    assert [str(p) for p in info.value.problems] == [
+        f"{csv}: is {MAX_FILE_BYTES + 1:,} bytes, more than the {MAX_FILE_BYTES:,} bytes an input file may have"
+    ]
+
+
 # --------------------------------------------------------------------------- one test per defect of issue 23
 
 

@@ -69,7 +69,8 @@ def _stat_problem(path: Path, limit: int | None) -> Unreadable | None:
     if not stat.S_ISREG(st.st_mode):
         return Unreadable("special", "is not a regular file (a device, a pipe or a socket): only files are read", path)
     if limit is not None and st.st_size > limit:
-        return Unreadable("large", f"is {st.st_size:,} bytes, more than the {limit:,} a data file may have", path)
+        why = f"is {st.st_size:,} bytes, more than the {limit:,} bytes an input file may have"
+        return Unreadable("large", why, path)
     return None
 
 
@@ -122,7 +123,7 @@ def read_regular(path: str | Path, limit: int | None = MAX_FILE_BYTES) -> bytes 
     except OSError as exc:
         return Unreadable("refused", f"cannot read file: {exc.strerror or exc}", path)
     if limit is not None and len(data) > limit:
-        return Unreadable("large", f"is more than the {limit:,} bytes a data file may have", path)
+        return Unreadable("large", f"is more than the {limit:,} bytes an input file may have", path)
     return data
 
 

@@ -196,6 +196,32 @@ def _key(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
 
 
+def _all_held(data: Any) -> bool:
+    """Whether every integer is within 64 bits and nothing nested too deep (:func:`value_problems`, no key paths).
+
+    The paths cost more than the walk (a list of 50,000 scenario names): they are made only for a
+    file with a problem.
+    """
+    todo: list[tuple[Any, int]] = [(data, 0)]
+    while todo:
+        value, depth = todo.pop()
+        if not isinstance(value, dict | list):
+            return not _too_large(value)  # only the data itself can be a bare value (an override's)
+        if depth > MAX_NESTING:
+            return False
+        for v in value.values() if isinstance(value, dict) else value:
+            if isinstance(v, dict | list):
+                todo.append((v, depth + 1))
+            elif _too_large(v):
+                return False
+    return True
+
+
+def _too_large(v: Any) -> bool:
+    """An integer outside TOML's 64-bit range."""
+    return isinstance(v, int) and not isinstance(v, bool) and not TOML_INT_MIN <= v <= TOML_INT_MAX
+
+
 def value_problems(data: Any, file: str, path: str = "") -> list[Problem]:
     """Integers outside TOML's 64-bit range, and nesting deeper than the limit, each at its key path.
 
@@ -210,6 +236,8 @@ def value_problems(data: Any, file: str, path: str = "") -> list[Problem]:
         The problems; empty when every value can be held.
 
     """
+    if _all_held(data):
+        return []
     problems: list[Problem] = []
     todo: list[tuple[Any, str, int]] = [(data, path, 0)]
     while todo:
@@ -222,6 +250,6 @@ def value_problems(data: Any, file: str, path: str = "") -> list[Problem]:
             for k, v in reversed(items):  # reversed: the stack gives them back in file order
                 sub = f"{where}[{k}]" if isinstance(value, list) else f"{where}.{_key(k)}" if where else _key(k)
                 todo.append((v, sub, depth + 1))
-        elif isinstance(value, int) and not isinstance(value, bool) and not TOML_INT_MIN <= value <= TOML_INT_MAX:
+        elif _too_large(value):
             problems.append(Problem(file, where, f"out of range, {_shown(value)}: {_range()}"))
     return problems

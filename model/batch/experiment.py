@@ -9,16 +9,14 @@ key; the command line prints them all and exits 2.
 from __future__ import annotations
 
 import difflib
-import itertools
-import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model.batch import sizes
 from model.scenario import Problem, ScenarioError, load_scenario, override_kind, resolve_scenario_path
-from model.scenario.kinds import KIND_WORDS, kind_ok
+from model.scenario.kinds import KIND_WORDS, is_finite, kind_ok
+from model.scenario.reading import Unreadable, file_problem, is_file, parse_toml, read_toml_bytes
 
 METHODS = ("morris", "sobol")
 MAX_SEEDS = 10_000
@@ -143,7 +141,7 @@ def is_int(v) -> bool:
 
 def is_number(v) -> bool:
     """A finite number of TOML (true and false are not)."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return is_finite(v)
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -221,21 +219,20 @@ def _read(path: Path) -> dict:
 
 
 def read_toml(path: Path, what: str) -> dict:
-    """The TOML tables of a data file (an experiment or a calibration file).
+    """The TOML tables of a data file (an experiment or a calibration file), read totally (model/scenario/reading.py).
 
     Raises:
-        ScenarioError: The file is missing, a folder, unreadable or not TOML.
+        ScenarioError: The file is missing, a folder, not a regular file, too large, unreadable,
+            not TOML, or holds a value no file may (an integer outside 64 bits, nesting too deep).
     """
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(path), "", "file not found")]) from None
-    except IsADirectoryError:
-        raise ScenarioError([Problem(str(path), "", f"is a folder, not {what}")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([Problem(path.name, "", f"TOML syntax error: {exc}")]) from None
+    data = read_toml_bytes(path)
+    if isinstance(data, Unreadable):
+        message = f"is a folder, not {what}" if data.why == "folder" else data.message
+        raise ScenarioError([Problem(str(path), "", message)])
+    tables, problems = parse_toml(data, path.name)
+    if tables is None:
+        raise ScenarioError(problems)
+    return tables
 
 
 def _kinds(grid: dict, cases: list, sensitivity, p: _Problems) -> dict[str, str]:
@@ -264,11 +261,23 @@ def _places(key: str, grid: dict, cases: list, sensitivity) -> list[str]:
 
 
 def _repeats(values: list) -> list[tuple[int, int]]:
-    """``(i, j)`` for every value ``j`` equal to an earlier value ``i`` (the first such)."""
+    """``(i, j)`` for every value ``j`` equal to an earlier value ``i`` (the first such).
+
+    Numbers and strings are looked up by hash (a list of thousands is answered at once); lists
+    and tables, which have none, are compared with each earlier list or table.
+    """
     out = []
+    first: dict[tuple[bool, Any], int] = {}
+    unhashable: list[int] = []
     for j, value in enumerate(values):
-        i = next((i for i in range(j) if _same(values[i], value)), None)
-        if i is not None:
+        key = (isinstance(value, bool), value)  # true is not 1, as in _same
+        try:
+            i = first.setdefault(key, j)
+        except TypeError:
+            i = next((i for i in unhashable if _same(values[i], value)), j)
+            if i == j:
+                unhashable.append(j)
+        if i != j:
             out.append((i, j))
     return out
 
@@ -292,17 +301,13 @@ def _check_values(grid: dict, cases: list, kinds: dict[str, str], p: _Problems) 
     for i, case in enumerate(cases):
         for key, value in case.items():
             _shape(f'cases[{i}]."{key}"', kinds.get(key), value, p)
-    combinations = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     for i, j in _repeats(cases):
         p.bad(f"cases[{j}]", f"repeats cases[{i}]: every combination once")
     for j, case in enumerate(cases):
-        if grid and any(_same_case(case, combination) for combination in combinations):
+        # a combination of the grid, found without listing them all (their number is a product)
+        if grid and case.keys() == grid.keys() and all(any(_same(case[k], v) for v in grid[k]) for k in grid):
             given = ", ".join(f'"{k}" = {v!r}' for k, v in case.items())
             p.bad(f"cases[{j}]", f"repeats a combination of [parameters] ({given}): every combination once")
-
-
-def _same_case(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
 
 
 def _shape(where: str, kind: str | None, value, p: _Problems) -> None:
@@ -314,11 +319,16 @@ def _shape(where: str, kind: str | None, value, p: _Problems) -> None:
 def scenario_beside(name: str, path: Path, bad) -> Path | None:
     """A scenario file named in the data file ``path``: a file beside it first, else a bundled name.
 
-    None when there is none; ``bad(message)`` is then told why (with the closest bundled names).
+    None when there is none; ``bad(message)`` is then told why (with the closest bundled names,
+    or why what is there cannot be read: a folder, a pipe, a name too long for the system).
     """
     local = path.parent / name
-    resolved = local if local.is_file() else resolve_scenario_path(name)
-    if not Path(resolved).is_file():
+    resolved = local if is_file(local) else resolve_scenario_path(name)
+    if not is_file(resolved):
+        there = file_problem(local)
+        if there is not None and there.why != "missing":
+            bad(there.about())
+            return None
         try:
             load_scenario(name)  # says why, with suggestions
         except ScenarioError as exc:
@@ -327,22 +337,49 @@ def scenario_beside(name: str, path: Path, bad) -> Path | None:
     return Path(resolved).resolve()
 
 
+# a name listed many times is reported at its first repeat, with this many of the others
+_REPEATS_SHOWN = 5
+
+
 def _scenarios(data: dict, path: Path, p: _Problems) -> tuple[Path, ...]:
+    """The scenario files, each once: a name given twice is refused before any file is looked for.
+
+    Each distinct name is found once; the same file by two names ("demo", "demo.toml") is a
+    repeat as well. A list of the same name thousands of times is answered at once.
+    """
     names = data.get("scenarios")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         p.bad("scenarios", "required: a non-empty list of bundled scenario names or files")
         return ()
-    out, first = [], {}
+    at: dict[str, list[int]] = {}  # each name -> where it is listed
     for i, name in enumerate(names):
+        at.setdefault(name, []).append(i)
+    out, first = [], {}
+    for name, places in at.items():
+        i = places[0]
         resolved = scenario_beside(name, path, lambda message, i=i: p.bad(f"scenarios[{i}]", message))
-        if resolved is None:
-            continue
-        if resolved in first:  # the same file by another name ("demo", "demo.toml") too
+        if resolved is not None and resolved in first:  # the same file by another name ("demo", "demo.toml")
             p.bad(f"scenarios[{i}]", f"repeats scenarios[{first[resolved]}] ({resolved.name}): every scenario once")
-            continue
-        first[resolved] = i
-        out.append(resolved)
+        elif resolved is not None:
+            first[resolved] = i
+            out.append(resolved)
+        if len(places) > 1:
+            shown = resolved.name if resolved is not None else repr(name)
+            more = places[2 : 2 + _REPEATS_SHOWN]
+            also = ""
+            if more:
+                listed = ", ".join(f"[{j}]" for j in more) + (", ..." if len(places) > 2 + _REPEATS_SHOWN else "")
+                also = f"; so do {len(places) - 2:,} more entries ({listed})"
+            p.bad(f"scenarios[{places[1]}]", f"repeats scenarios[{i}] ({shown}): every scenario once{also}")
+    p.list.sort(key=lambda pr: _index_of(pr.key))
     return tuple(out)
+
+
+def _index_of(key: str) -> tuple[int, int]:
+    """Sort key of a problem: those at scenarios[i] by i, after every other found so far (kept in order)."""
+    if key.startswith("scenarios[") and key.endswith("]") and key[10:-1].isdigit():
+        return (1, int(key[10:-1]))
+    return (0, 0)
 
 
 def _seeds(data: dict, p: _Problems) -> tuple[tuple[int, ...], Replicates | None]:

@@ -22,6 +22,7 @@ import pyproj
 import shapely
 
 from model.scenario import Problem, ScenarioError, load_catalogue
+from model.scenario.reading import file_problem
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -95,8 +96,9 @@ def read_layer(path: str | Path, role: str) -> gpd.GeoDataFrame:
     import pyogrio
 
     file = str(path)
-    if not Path(path).exists():
-        raise _problem(file, "", "no such file")
+    problem = file_problem(path, limit=None)  # a layer may be large, or a folder (a shapefile's, a .gdb)
+    if problem is not None and problem.why != "folder":
+        raise _problem(file, "", "no such file" if problem.why == "missing" else problem.message)
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]
         layer = _choose_layer(layers, role, file)

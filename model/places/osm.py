@@ -49,6 +49,7 @@ import pyproj
 import shapely
 
 from model.scenario import Problem, ScenarioError
+from model.scenario.reading import file_problem
 
 from .tags import TagMapping, mapping_from
 
@@ -167,8 +168,9 @@ class OsmPlace:
 def _check_file(path: Path, file: str) -> str:
     """The format of ``path``: "pbf" or "xml"; a missing file or another suffix is refused."""
     name = path.name.lower()
-    if not path.is_file():
-        raise ScenarioError([Problem(file, "", "no such file" if not path.exists() else "is not a file")])
+    problem = file_problem(path, limit=None)  # an extract may be large; a pipe or a device is refused unopened
+    if problem is not None:
+        raise ScenarioError([Problem(file, "", "no such file" if problem.why == "missing" else problem.message)])
     if name.endswith(PBF_SUFFIXES):
         return "pbf"
     if name.endswith(CONVERTED_SUFFIXES):

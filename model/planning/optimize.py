@@ -26,6 +26,7 @@ from scipy import sparse
 
 from model.city.streets import FAR_JOIN_M
 from model.scenario import Problem, ScenarioError
+from model.scenario.reading import check_readable
 
 WEIGHTS = ("users", "elders")
 ELDER_AGE = 60  # "elders": users of this age or older (the catalogue's elderly-care band starts at 60)
@@ -70,6 +71,7 @@ class Candidates:
 def read_candidates(path: Path, city) -> np.ndarray:
     """Candidate cells from a CSV with columns x, y (problems name the file and line; exit 2)."""
     problems, cells = [], []
+    check_readable(path)  # a folder, a pipe, a device, a huge file: refused before it is opened
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -89,6 +91,8 @@ def read_candidates(path: Path, city) -> np.ndarray:
                     cells.append(y * city.width + x)
     except OSError as exc:
         raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc.strerror or exc}")]) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ScenarioError([Problem(str(path), "", f"not a UTF-8 CSV file: {exc}")]) from None
     if not cells and not problems:
         problems.append(Problem(str(path), "", "no candidate cells"))
     if problems:
@@ -161,6 +165,7 @@ def read_street_points(path: Path, crs: str) -> tuple[np.ndarray, list[int]]:
     pyproj); a point given twice counts once. Problems name the file, the columns and the line.
     """
     problems, points, lines = [], [], []
+    check_readable(path)  # a folder, a pipe, a device, a huge file: refused before it is opened
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh, skipinitialspace=True)

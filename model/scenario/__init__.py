@@ -27,6 +27,8 @@ Modules, each using only those above it:
 * :mod:`.errors`: :class:`Problem` and :class:`ScenarioError`.
 * :mod:`.limits`: the limits of the data and of this implementation.
 * :mod:`.kinds`: the kinds of value (shapes and their words), times, age bands, departure windows.
+* :mod:`.reading`: reading any input file totally: regular files within a size limit only, every
+  failure of tomllib a problem, integers within 64 bits, nesting within a limit.
 * :mod:`.fields`: the catalogue field table, :data:`FIELDS`: every field of a facility type
   declared once, with its kind, type, unit, range check, default, meaning and conversions.
 * :mod:`.spec`: the frozen dataclasses of a valid scenario and every default

@@ -6,12 +6,11 @@ and gives the checks that recur (a positive number, shares, age bands, a rectang
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .errors import Problem
 from .files import Raw
-from .kinds import AgeBand, is_number, parse_band
+from .kinds import AgeBand, is_finite, parse_band
 from .limits import MAX_AGE, SHARE_TOLERANCE
 from .spec import Grid
 
@@ -84,7 +83,7 @@ class Checker:
         """Check that a number is finite and > 0."""
         if value is None:
             return False
-        if not math.isfinite(value):
+        if not is_finite(value):
             self.bad(path, f"must be a finite number, not {value}", file)
             return False
         if value <= 0:
@@ -97,7 +96,7 @@ class Checker:
         """Check a table of non-negative shares summing to 1."""
         ok = True
         for k, v in value.items():
-            if not is_number(v) or not math.isfinite(v) or v < 0:
+            if not is_finite(v) or v < 0:
                 self.bad(f"{path}.{k}", f"must be a share between 0 and 1, not {v!r}", file)
                 ok = False
         if not value:

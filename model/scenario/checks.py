@@ -8,7 +8,6 @@ plausible ranges in :mod:`.plausible`; all record what they find in a :class:`~.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -17,7 +16,7 @@ from pathlib import Path
 from .checker import Checker
 from .errors import Problem, ScenarioError
 from .files import read_chain, resolve_scenario_path
-from .kinds import KIND_WORDS, AgeBand, is_number, kind_ok, parse_time
+from .kinds import KIND_WORDS, AgeBand, is_finite, is_number, kind_ok, parse_time
 from .limits import MAX_AGE, MAX_CELLS, MAX_LAT, MAX_LEARNING_PENALTY_MIN, MAX_LON, MAX_NAME_BYTES, MAX_RESIDENTS
 from .overrides import apply_overrides, overrides_layer
 from .plausible import check_plausible
@@ -46,7 +45,7 @@ def _check_origin(c: Checker, value: list | None) -> tuple[float, float] | None:
     if value is None:
         return None
     lon, lat = value
-    if not (math.isfinite(lon) and math.isfinite(lat)):
+    if not (is_finite(lon) and is_finite(lat)):
         c.bad("grid.origin", f"must be finite numbers, not {value!r}")
         return None
     if not (-MAX_LON <= lon <= MAX_LON and -MAX_LAT <= lat <= MAX_LAT):
@@ -143,14 +142,14 @@ def _check_pace(c: Checker, w: dict) -> Pace | None:
     """Check how pace varies within a band: ``pace_cv``, ``pace_limits``, ``reduced_mobility``, ``reduced_pace``."""
     n_before = len(c.problems)
     cv = w.get("pace_cv", default_of(Pace, "cv"))
-    if not (math.isfinite(cv) and 0 <= cv <= 1):
+    if not (is_finite(cv) and 0 <= cv <= 1):
         c.bad("walking.pace_cv", f"must be a standard deviation between 0 and 1 (a share of the band's pace), not {cv}")
     limits = w.get("pace_limits", list(default_of(Pace, "limits")))
     lo, hi = limits
-    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo <= 1 <= hi):
+    if not (is_finite(lo) and is_finite(hi) and 0 < lo <= 1 <= hi):
         c.bad("walking.pace_limits", f"must be [lowest, highest] with 0 < lowest <= 1 <= highest, not {limits!r}")
     reduced_pace = w.get("reduced_pace", default_of(Pace, "reduced_pace"))
-    if not (math.isfinite(reduced_pace) and 0 < reduced_pace <= 1):
+    if not (is_finite(reduced_pace) and 0 < reduced_pace <= 1):
         c.bad("walking.reduced_pace", f"must be a share of the pace, above 0 and at most 1, not {reduced_pace}")
     bands = _reduced_mobility(c, w.get("reduced_mobility", default_of(Pace, "reduced_mobility")), n_before)
     if bands is None:
@@ -161,7 +160,7 @@ def _check_pace(c: Checker, w: dict) -> Pace | None:
 def _reduced_mobility(c: Checker, reduced: dict, n_before: int) -> dict[AgeBand, float] | None:
     """Check ``walking.reduced_mobility``; None if it, or any pace key before it (``n_before``), has a problem."""
     for k, v in reduced.items():
-        if not is_number(v) or not math.isfinite(v) or not 0 <= v <= 1:
+        if not is_finite(v) or not 0 <= v <= 1:
             c.bad(f"walking.reduced_mobility.{k}", f"must be a share between 0 and 1, not {v!r}")
     if len(c.problems) > n_before:
         return None
@@ -200,7 +199,7 @@ def _check_simulation(c: Checker) -> Simulation | None:
         c.bad("simulation.first_weekday", "must be 0 (Monday) to 6 (Sunday)")
         ok = False
     penalty = values["learning_penalty_min"]
-    if not (math.isfinite(penalty) and 0 <= penalty <= MAX_LEARNING_PENALTY_MIN):
+    if not (is_finite(penalty) and 0 <= penalty <= MAX_LEARNING_PENALTY_MIN):
         c.bad(
             "simulation.learning_penalty_min",
             f"must be minutes from 0 to {MAX_LEARNING_PENALTY_MIN:,} (a day), not {penalty:g}",
@@ -328,7 +327,7 @@ def _check_households(c: Checker, types: dict[str, FacilityType] | None) -> Hous
         ok = False
     two = {k: h.get(k, default_of(Households, k)) for k in ("two_children", "two_grandparents")}
     for k, v in two.items():
-        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+        if not (is_finite(v) and 0.0 <= v <= 1.0):
             c.bad(f"households.{k}", f"must be a share between 0 and 1, not {v}")
             ok = False
     for tid, t in (types or {}).items():

@@ -22,7 +22,6 @@ model/simulation/rules.py that reads its column: nothing else.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from .kinds import (
     format_osm_condition,
     format_time,
     format_windows,
+    is_finite,
     parse_osm_tags,
     parse_time,
     parse_windows,
@@ -129,7 +129,7 @@ class CatalogueField:
 
 
 def _positive(v: float) -> str | None:
-    if not math.isfinite(v):
+    if not is_finite(v):
         return f"must be a finite number, not {v}"
     if v <= 0:
         return f"must be positive, not {f'{v:,}' if isinstance(v, int) else v}"
@@ -137,7 +137,7 @@ def _positive(v: float) -> str | None:
 
 
 def _positive_minutes(v: float) -> str | None:
-    return None if v > 0 and math.isfinite(v) else f"must be a positive number of minutes, not {v}"
+    return None if v > 0 and is_finite(v) else f"must be a positive number of minutes, not {v}"
 
 
 def _probability(v: float) -> str | None:

@@ -15,14 +15,15 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import Problem
+from .errors import Problem, ScenarioError
+from .reading import Unreadable, parse_toml, read_toml_bytes
+from .reading import is_file as _is_file
 from .schema import SCHEMA, check_shape, suggest
 
 SCENARIO_DIR = Path(str(resources.files("model.bundled_scenarios")))
@@ -74,41 +75,25 @@ class Raw:
 
 
 def _read_toml(path: Path, referrer: tuple[str, str] | None, problems: list[Problem], given: str) -> dict | None:
-    """Read one TOML file; on failure record a problem and return None.
+    """Read one TOML file (:mod:`.reading`: regular files only, any bytes); on failure record a problem and return None.
 
     A base that cannot be read is reported at the ``extends`` key of the file naming it
     (``referrer``); the top-level file under the path as the user gave it (``given``).
     """
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
+    data = read_toml_bytes(path)
+    if isinstance(data, Unreadable):
         if referrer:
-            problems.append(Problem(referrer[0], referrer[1], f"file not found: {path}"))
-        else:
+            problems.append(Problem(referrer[0], referrer[1], data.about()))
+        elif data.why == "missing":
             problems.append(Problem(given, "", _not_found(given)))
-        return None
-    except OSError as exc:
-        if referrer:
-            problems.append(Problem(referrer[0], referrer[1], f"cannot read {path}: {exc.strerror or exc}"))
-        elif isinstance(exc, IsADirectoryError) or _is_dir(path):
+        elif data.why == "folder":
             problems.append(Problem(given, "", "is a folder, not a scenario file"))
         else:
-            problems.append(Problem(given, "", f"cannot read file: {exc.strerror or exc}"))
+            problems.append(Problem(given, "", data.message))
         return None
-    try:
-        return tomllib.loads(text.decode("utf-8-sig"))  # -sig: tolerate the BOM some editors write
-    except UnicodeDecodeError:
-        problems.append(Problem(path.name, "", "not UTF-8 text"))
-    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
-        problems.append(Problem(path.name, "", "TOML syntax error: arrays or tables nested too deeply"))
-    except tomllib.TOMLDecodeError as exc:
-        msg = str(exc)
-        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
-        line = int(m.group(1)) if m else None
-        if line is None and "end of document" in msg:
-            line = text.count(b"\n") + 1
-        problems.append(Problem(path.name, "", f"TOML syntax error: {msg}", line))
-    return None
+    tables, found = parse_toml(data, path.name)
+    problems.extend(found)
+    return tables
 
 
 def merge_tables(base: dict, over: dict, origin: dict, file: str, path: str = "") -> None:
@@ -397,9 +382,19 @@ def _warn_close_name(base: Raw, name: str, base_names: list[str], file: str, i: 
 
 
 def load_catalogue() -> dict[str, dict]:
-    """Read the built-in facility catalogue (model/catalogue.toml) as plain tables."""
-    with resources.files("model").joinpath("catalogue.toml").open("rb") as fh:
-        return tomllib.load(fh)
+    """Read the built-in facility catalogue (model/catalogue.toml) as plain tables.
+
+    Raises:
+        ScenarioError: If the installed file cannot be read or is not good TOML (:mod:`.reading`).
+    """
+    path = Path(str(resources.files("model").joinpath("catalogue.toml")))
+    data = read_toml_bytes(path)
+    if isinstance(data, Unreadable):
+        raise ScenarioError([Problem(str(path), "", data.message)])
+    tables, problems = parse_toml(data, path.name)
+    if tables is None:
+        raise ScenarioError(problems)
+    return tables
 
 
 def bundled_scenarios() -> dict[str, Path]:
@@ -453,14 +448,6 @@ def _not_found(given: str) -> str:
         return f"no such file, and no bundled scenario of that name{hint}; `lifecircle scenarios` lists them"
     close = difflib.get_close_matches(_stem(Path(given).name), names, n=1, cutoff=0.6)
     return f"file not found (did you mean the bundled scenario '{close[0]}'?)" if close else "file not found"
-
-
-def _is_file(path: Path) -> bool:
-    """Whether ``path`` is an existing file; False for names the OS refuses (too long, NUL characters)."""
-    try:
-        return path.is_file()
-    except (OSError, ValueError):
-        return False
 
 
 def _exists(path: Path) -> bool | None:

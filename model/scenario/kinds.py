@@ -9,13 +9,15 @@ tag conditions of a facility type (``osm``, read by model/places/).
 
 from __future__ import annotations
 
-import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .limits import MAX_AGE
+
+FLOAT_MAX = sys.float_info.max  # the largest finite float (IEEE 754 double)
 
 # ASCII digits only, and few of them: int() of a long digit string is slow or refused
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")
@@ -46,6 +48,23 @@ def is_int(v: Any) -> bool:
 def is_number(v: Any) -> bool:
     """Whether ``v`` is an integer or a float (NaN included; ``true`` and ``false`` are not numbers)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def is_finite(v: Any, low: float = -FLOAT_MAX, high: float = FLOAT_MAX) -> bool:
+    """Whether ``v`` is a number (not ``true``/``false``) with ``low <= v <= high``: finite, and held by a float.
+
+    The one test of a number's range for every reader: it compares without converting (Python
+    compares an integer of any size with a float exactly), so that it never raises an
+    ``OverflowError`` as ``math.isfinite`` and ``float()`` do on an integer beyond a float's range.
+    NaN and the infinities are not finite.
+
+    Args:
+        v: A value read from a file.
+        low: The lowest allowed (default: the most negative float).
+        high: The highest allowed (default: the largest float).
+
+    """
+    return is_number(v) and low <= v <= high
 
 
 def parse_time(v: Any) -> int | None:
@@ -147,7 +166,7 @@ def _pair(item: Callable[[Any], bool]) -> Callable[[Any], bool]:
 
 
 def _finite_or_inf(v: Any) -> bool:
-    return is_number(v) and not math.isnan(v)
+    return is_number(v) and v == v  # NaN is not equal to itself; no conversion, so no overflow
 
 
 # kind -> whether a value has its shape (not its range); "table" and "list" kinds (a nested

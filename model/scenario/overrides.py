@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from .errors import Problem
 from .files import Raw, load_catalogue, merge_tables
+from .reading import value_problems
 from .schema import SCHEMA, check_shape, key_kind, suggest
 
 
@@ -51,6 +52,10 @@ def overrides_layer(overrides: Mapping[str, object], file: str, problems: list[P
             problems.append(Problem(file, key, f"overlaps the override '{'.'.join(clash)}'; give each value once"))
             continue
         given.append(parts)
+        held = value_problems(value, file, key)  # a huge integer, deep nesting: what no file may hold either
+        if held:
+            problems.extend(held)
+            continue
         table = layer
         for part in parts[:-1]:
             table = table.setdefault(part, {})

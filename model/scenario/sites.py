@@ -12,7 +12,6 @@ scenario has both tables or neither (reported already: where things stand is the
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -21,7 +20,7 @@ import numpy as np
 from .checker import Checker
 from .fields import FIELD_BY_NAME, FIELDS, entry_problems, type_attributes
 from .files import Entry, facility_names, load_catalogue
-from .kinds import KIND_WORDS, kind_ok
+from .kinds import KIND_WORDS, is_finite, kind_ok
 from .limits import MAX_RESIDENTS
 from .schema import suggest
 from .spec import Community, FacilitySite, FacilityType, Grid, default_of
@@ -369,7 +368,7 @@ def _facility_at(c: Checker, e: Entry, grid: Grid | None, place: str | None) -> 
         c.missing(f"{path}.{key}", file)
         return None
     if place == "streets":
-        if not all(math.isfinite(v) for v in at):
+        if not all(is_finite(v) for v in at):
             c.bad(f"{path}.at_m", f"must be finite numbers, not {at!r}", file)
             return None
         return float(at[0]), float(at[1])

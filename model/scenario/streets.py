@@ -27,9 +27,7 @@ import csv
 import hashlib
 import io
 import math
-import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +37,7 @@ import numpy as np
 from .checker import Checker
 from .errors import Problem
 from .plausible import CAPACITY
+from .reading import Unreadable, read_regular
 from .schema import STREET_FILES, suggest
 from .spec import Community, FacilitySite, FacilityType, Streets
 
@@ -233,26 +232,12 @@ class _Rows:
 
 
 def _read_regular(path: Path) -> tuple[bytes | None, str]:
-    """(the bytes of a regular file, "") or (None, why it cannot be read); never opens a pipe or a device."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return None, f"file not found: {path}"
-    except (OSError, ValueError) as exc:
-        return None, f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
-    if stat.S_ISDIR(mode):
-        return None, f"{path} is a folder, not a file"
-    irregular = f"{path} is not a regular file (a device, a pipe or a socket): only files are read"
-    if not stat.S_ISREG(mode):
-        return None, irregular
-    try:
-        # O_NONBLOCK: a file replaced by a pipe since the stat above does not block the open
-        with open(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                return None, irregular
-            return fh.read(), ""
-    except OSError as exc:
-        return None, f"cannot read {path}: {exc.strerror or exc}"
+    """(the bytes of a regular file, "") or (None, why it cannot be read); never opens a pipe or a device.
+
+    Street data files have no size limit: a city's homes can be many (:func:`~.reading.read_regular`).
+    """
+    data = read_regular(path, limit=None)
+    return (None, data.about()) if isinstance(data, Unreadable) else (data, "")
 
 
 def _read_file(c: Checker, key: str, value: str) -> tuple[Path, bytes] | None:

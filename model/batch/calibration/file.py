@@ -16,6 +16,7 @@ from pathlib import Path
 from model.batch.calibration.likelihood import quadratic_size
 from model.batch.experiment import DEFAULTS, MAX_SEEDS, Bounds, is_int, is_number, read_toml, scenario_beside, suggest
 from model.scenario import Problem, ScenarioError, load_scenario, override_kind
+from model.scenario.reading import file_problem
 
 SAMPLERS = ("tpe", "qmc")
 _TOP_KEYS = ("name", "description", "scenario", "observations", "seeds", "replicates", "days", "engine")
@@ -158,8 +159,9 @@ def _observations(data: dict, path: Path, bad) -> Path | None:
         bad("observations", 'required: the observed figures, a CSV file (e.g. "observations.csv")')
         return None
     found = path.parent / name
-    if not found.is_file():
-        bad("observations", f"no file {name} beside {path.name}")
+    problem = file_problem(found)
+    if problem is not None:
+        bad("observations", f"no file {name} beside {path.name}" if problem.why == "missing" else problem.about())
         return None
     return found.resolve()
 

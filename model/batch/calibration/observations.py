@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.scenario import Problem, ScenarioError
+from model.scenario.reading import Unreadable, read_regular
 
 FIGURES = ("summary", "visits_per_day", "occupancy", "share_using")
 COLUMNS = ("figure", "key", "facility", "type", "hour", "value", "sd")
@@ -127,19 +128,25 @@ def read_observations(path: Path, facts: ScenarioFacts) -> list[Observation]:
         ScenarioError: With every problem, each naming the file, the line and the column.
     """
     file = path.name
+    data = read_regular(path)  # a folder, a pipe, a device, a huge file: refused before it is opened
+    if isinstance(data, Unreadable):
+        raise ScenarioError([Problem(file, "", data.message)])
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(file, "", f"cannot read file: {exc}")]) from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(file, "", "not UTF-8 text", data.count(b"\n", 0, exc.start) + 1)]) from None
     reader = csv.reader(text.splitlines())
-    header = [h.strip() for h in next(_rows(reader), [])]
+    try:
+        header = [h.strip() for h in next(_rows(reader), [])]
+        rows = [(reader.line_num, row) for row in _rows(reader)]
+    except csv.Error as exc:  # a field over csv's size limit
+        raise ScenarioError([Problem(file, "", f"not a CSV file: {exc}", reader.line_num)]) from None
     problems = _header_problems(file, header)
     if problems:
         raise ScenarioError(problems)
     out: list[Observation] = []
     seen: dict[str, int] = {}
-    for row in _rows(reader):
-        line = reader.line_num
+    for line, row in rows:
         if len(row) != len(header):
             problems.append(Problem(file, "", f"has {len(row)} fields, the header {len(header)}", line))
             continue

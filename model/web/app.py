@@ -22,14 +22,14 @@ import base64
 import math
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 
-from model.scenario import load_scenario
+from model.scenario import ScenarioError, load_scenario
 from model.web import figures
 from model.web.state import (
     PageModel,
@@ -63,16 +63,28 @@ class Knobs:
     (issue 22). The page therefore owns them: choosing a scenario sets the sliders to its own
     values (its ``population.mixing``, multipliers 1), a slider moved after that applies, and
     Mesa's Reset passes this object (a fixed parameter), which :class:`SidebarModel` reads.
+
+    A scenario file that does not load (broken on disk after the page opened) is a message in
+    ``problem``: choosing it leaves the choice as it was, and a Reset resets the scenario as the
+    page loaded it last (``last``: its :class:`~model.scenario.Scenario` and parameters).
     """
 
     scenario_name: solara.Reactive
     mixing: solara.Reactive
     capacity_multiplier: solara.Reactive
     decay_multiplier: solara.Reactive
+    problem: solara.Reactive
+    last: dict = field(default_factory=dict, compare=False)
 
     def choose(self, scenario_name: str) -> None:
-        """A scenario chosen: the sliders start at its own values."""
-        self.mixing.set(float(load_scenario(scenario_name).mixing))
+        """A scenario chosen: the sliders start at its own values (one that does not load: a message)."""
+        try:
+            mixing = float(load_scenario(scenario_name).mixing)
+        except ScenarioError as exc:
+            self.problem.set(f"{scenario_name} did not load, the choice is unchanged: {exc}")
+            return
+        self.problem.set("")
+        self.mixing.set(mixing)
         self.capacity_multiplier.set(1.0)
         self.decay_multiplier.set(1.0)
         self.scenario_name.set(scenario_name)
@@ -96,14 +108,29 @@ class SidebarModel(PageModel):
         values: The parameters to build with instead of the knobs' (a re-planned model keeps its own).
     """
 
-    def __init__(self, knobs: Knobs, plan: Plan | None = None, values: dict | None = None):
-        """Build the model of the knobs' scenario and values (or of ``values``)."""
+    def __init__(self, knobs: Knobs, plan: Plan | None = None, values: dict | None = None, base=None):
+        """Build the model of the knobs' scenario and values (or of ``values``; ``base``: as PageModel's).
+
+        A scenario that does not load is a message in ``knobs.problem``, and the model is built
+        from the scenario and values of the page's last model instead (there is none on the first).
+        """
         self.knobs = knobs
-        super().__init__(**(knobs.values() if values is None else values), plan=plan)
+        values = knobs.values() if values is None else values
+        try:
+            super().__init__(**values, plan=plan, base=base)
+        except ScenarioError as exc:
+            if not knobs.last:
+                raise
+            knobs.problem.set(f"{values['scenario_name']} did not load, the page reset the scenario it had: {exc}")
+            super().__init__(**knobs.last["values"], plan=plan, base=knobs.last["base"])
+        else:
+            if knobs.last and knobs.problem.value:  # a Reset that loaded: the last message is out of date
+                knobs.problem.set("")
+        knobs.last.update(values=self.params, base=self.base_scenario)
 
     def replanned(self) -> SidebarModel:
-        """A new model with the same parameters and the plan as it is now."""
-        return SidebarModel(self.knobs, plan=self.plan, values=self.params)
+        """A new model with the same parameters, the scenario as loaded, and the plan as it is now."""
+        return SidebarModel(self.knobs, plan=self.plan, values=self.params, base=self.base_scenario)
 
 
 @solara.component
@@ -358,6 +385,8 @@ def Simulation():
         solara.use_reactive(solara.use_memo(lambda: float(load_scenario(SCENARIO).mixing), [])),
         solara.use_reactive(1.0),
         solara.use_reactive(1.0),
+        solara.use_reactive(""),
+        solara.use_memo(dict, []),
     )
     first = solara.use_memo(lambda: SidebarModel(knobs, plan=plan), [])
     model = solara.use_reactive(first)

@@ -318,7 +318,7 @@ def test_a_reset_to_a_scenario_that_no_longer_loads_keeps_the_page(tmp_path):
     from model.web.app import Knobs, SidebarModel
 
     path = write_small(tmp_path, residents=30)
-    knobs = Knobs(*(solara.reactive(v) for v in (str(path), 0.5, 1.0, 1.0, "")))
+    knobs = Knobs(*(solara.reactive(v) for v in (str(path), 0.5, 1.0, 1.0, "", 0)))
     plan = Plan()
     first = SidebarModel(knobs, plan=plan)
     plan.add(first.base_scenario, "elderly_care", 4, 5)
@@ -329,5 +329,6 @@ def test_a_reset_to_a_scenario_that_no_longer_loads_keeps_the_page(tmp_path):
     assert ("elderly_care", 4, 5) in {(f.type, f.x, f.y) for f in again.spec.facilities}
     knobs.choose(str(path))  # choosing it again: refused with the message, the choice unchanged
     assert "did not load" in knobs.problem.value and knobs.scenario_name.value == str(path)
+    assert knobs.refused.value == 1
     knobs.choose("demo")
     assert knobs.problem.value == "" and knobs.scenario_name.value == "demo"

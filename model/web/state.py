@@ -104,6 +104,14 @@ class Plan:
         done, self.added, self.removed = self.history.pop()
         return f"undid: {done}"
 
+    def saved(self) -> tuple[list, list, list]:
+        """The plan as it is now (copies of ``added``, ``removed`` and ``history``), for :meth:`restore`."""
+        return list(self.added), list(self.removed), list(self.history)
+
+    def restore(self, saved: tuple[list, list, list]) -> None:
+        """The plan back as :meth:`saved` returned it (a change the page did not go on with)."""
+        self.added, self.removed, self.history = (list(v) for v in saved)
+
     def _did(self, done: str, added: list, removed: list) -> str:
         """Keep ``done`` in the history with the plan's lists before it; returns ``done``."""
         self.history.append((done, added, removed))

@@ -122,6 +122,7 @@ def test_run_to_a_time_refuses_bad_times_runs_the_day_and_stops(served):
     field.fill("07:30")
     run_to.click()
     expect(page.locator(".lifecircle-clock")).to_have_text("Day 1 (Mon) 07:30", timeout=60_000)
+    expect(page.locator(".lifecircle-running")).to_have_count(0)  # the run's bar gone
     assert problem.count() == 0
     states = ("at home", "walking", "waiting", "visiting", "escorting")
     expect(page.locator(".lifecircle-monitor-clock")).to_have_text("Day 1 (Mon) 07:30")
@@ -188,6 +189,10 @@ def test_a_replan_after_the_clock_ran_asks_first_and_the_plan_lists_and_undoes(s
 def test_save_names_that_leave_the_save_folder_are_refused(served):
     """A NUL in the name and a name of 300 characters reached the file system (a traceback on the page)."""
     page, _, folder, log = served
+    _set_field(page, "x", 6)  # a plan to save (a plan with nothing in it stops a save before its name)
+    _set_field(page, "y", 6)
+    page.get_by_role("button", name="Add facility").click()
+    expect(page.get_by_text(re.compile(r"^added a new .* at \(6, 6\)$"))).to_have_count(1, timeout=STEP_TIMEOUT_MS)
     before = sorted(p.name for p in folder.iterdir())
     field = page.get_by_label("Save the plan as")
     for name, says in [
@@ -214,7 +219,7 @@ def test_a_scenario_file_broken_after_the_page_opened_is_a_message(served):
     page.get_by_role("button", name="Reset").click()
     expect(problem).to_contain_text("did not load, the page reset the scenario it had", timeout=STEP_TIMEOUT_MS)
     expect(problem).to_contain_text("grid.width: must be positive, not -1")
-    expect(page.locator("ol.lifecircle-plan li")).to_have_count(1)  # the plan kept
+    expect(page.locator("ol.lifecircle-plan li")).to_have_count(2)  # the plan kept
     assert _clock(page) == "Day 1 (Mon) 06:00"
 
     def choose(name: str) -> None:
@@ -231,6 +236,6 @@ def test_a_scenario_file_broken_after_the_page_opened_is_a_message(served):
     _set_field(page, "x", 4)
     _set_field(page, "y", 6)
     page.get_by_role("button", name="Add facility").click()
-    expect(page.locator("ol.lifecircle-plan li")).to_have_count(2, timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("ol.lifecircle-plan li")).to_have_count(3, timeout=STEP_TIMEOUT_MS)
     assert page.locator("img.lifecircle-map").count() == 1
     _no_error(page, log)

@@ -125,6 +125,8 @@ def test_a_cells_residents_by_group_and_age_are_counted_by_brute_force(busy):
             want_groups = {g: sum(res.group_names[res.group[r]] == g for r in ids) for g in res.group_names}
             want_ages = {str(b): sum(b.contains(int(res.age[r])) for r in ids) for b in bands}
             assert info[kind] == {"total": len(ids), "by_group": want_groups, "by_age": want_ages}, (x, y, kind)
+    assert cell_info(model, *cells[0], present=False)["present"] is None  # not traced (city scale)
+    assert cell_info(model, *cells[0], present=False)["living"] == cell_info(model, *cells[0])["living"]
     total = sum(cell_info(model, int(c % width), int(c // width))["living"]["total"] for c in homes)
     assert total == res.age.size  # everyone lives in one cell
 

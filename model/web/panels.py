@@ -32,6 +32,9 @@ from model.web.state import (
     steps_to_day_end,
 )
 
+# Assumption, as the map's figures.TRACE_MAX: above this many residents those at a place now are
+# not counted (tracing every walker along its path costs seconds a tick at city scale)
+PRESENT_MAX = 100_000
 PROGRESS_EVERY_S = 0.25  # how often a long run says how far it is (a redraw of its bar costs little)
 
 # Vuetify draws a slider's value in its thumb only while it is dragged: shown always, for Mesa's
@@ -93,21 +96,27 @@ def facility_html(info: dict) -> str:
     )
 
 
+def _n(value) -> str:
+    """A count with thousands separated, or the text given ("-": not counted)."""
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
 def cell_html(info: dict) -> str:
     """The residents of a place (:func:`model.web.state.cell_info`): living there and there now, by group and age."""
-    living, present = info["living"], info["present"]
+    living = info["living"]
+    present = info["present"] or {"total": "-", "by_group": {}, "by_age": {}}  # not counted: "-"
     head = '<tr><th></th><th style="text-align:right">live here</th><th style="text-align:right">here now</th></tr>'
 
     def rows(kind: str, label) -> str:
         return "".join(
             f'<tr data-{kind}="{escape(k)}"><td>{label(k)}</td><td style="text-align:right">{n:,}</td>'
-            f'<td style="text-align:right">{present[f"by_{kind}"][k]:,}</td></tr>'
+            f'<td style="text-align:right">{_n(present[f"by_{kind}"].get(k, "-"))}</td></tr>'
             for k, n in living[f"by_{kind}"].items()
         )
 
     total = (
         f'<tr data-total="all"><td><b>residents</b></td><td style="text-align:right"><b>{living["total"]:,}</b></td>'
-        f'<td style="text-align:right"><b>{present["total"]:,}</b></td></tr>'
+        f'<td style="text-align:right"><b>{_n(present["total"])}</b></td></tr>'
     )
     return (
         f'<table class="lifecircle-cell" {_TABLE}>{head}{total}'
@@ -130,16 +139,16 @@ def Inspector(model: PageModel, x, y):
             return
         with model.lock:
             found = [facility_info(model, i) for i in facilities_at(model, x, y)]
-            people = cell_info(model, x, y)
+            people = cell_info(model, x, y, present=len(model.built.residents) <= PRESENT_MAX)
         where = f"within {PICK_M:g} m of ({x:.1f}, {y:.1f})" if streets else f"cell ({x}, {y})"
-        solara.Text(where, classes=["lifecircle-place"], style={"font-size": "12px"})
+        solara.Text(where, classes=["lifecircle-place"], style={"font-size": "12px", "display": "block"})
         if found:
             solara.HTML(tag="div", unsafe_innerHTML="".join(facility_html(f) for f in found))
         else:
             solara.Text(
                 f"no facility {'within ' + format(PICK_M, 'g') + ' m' if streets else 'on this cell'}",
                 classes=["lifecircle-no-facility"],
-                style={"font-size": "12px"},
+                style={"font-size": "12px", "display": "block"},
             )
         solara.HTML(tag="div", unsafe_innerHTML=cell_html(people))
 

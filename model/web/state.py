@@ -558,12 +558,19 @@ def age_bands(model: LifeCircleModel) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.searchsorted(lows, model.built.residents.age, side="right") - 1, tuple(str(b) for b in bands)
 
 
-def cell_info(model: LifeCircleModel, x: float, y: float) -> dict:
+def cell_info(model: LifeCircleModel, x: float, y: float, present: bool = True) -> dict:
     """Residents of the chosen place, by group and by age band: those who live there and those there now.
 
     The place is cell (x, y) of a grid, or on streets every node within :data:`PICK_M` of the
     point (x, y) in metres (homes by their own position). Those there now are placed by
     ``model.positions()`` (walkers on their paths).
+
+    Args:
+        model: The model.
+        x: The cell's column, or on streets metres east.
+        y: The cell's row, or on streets metres north.
+        present: Whether to count those there now (False: "present" is None; tracing every
+            walker costs seconds a tick at city scale).
 
     Returns:
         ``{"living": {"total": n, "by_group": {group: n}, "by_age": {band: n}}, "present": {...}}``,
@@ -572,11 +579,12 @@ def cell_info(model: LifeCircleModel, x: float, y: float) -> dict:
     res = model.built.residents
     if model.spec.streets is None:
         node = model.city.cell_of(int(x), int(y))
-        living, present = res.node == node, model.positions() == node
+        living = res.node == node
+        here = (lambda: model.positions() == node) if present else None
     else:
         near = np.hypot(*(model.surface.node_xy_m - (x, y)).T) <= PICK_M
         living = np.hypot(res.x - x, res.y - y) <= PICK_M
-        present = near[model.positions()]
+        here = (lambda: near[model.positions()]) if present else None
     band, band_labels = age_bands(model)
 
     def counts(where: np.ndarray) -> dict:
@@ -588,7 +596,7 @@ def cell_info(model: LifeCircleModel, x: float, y: float) -> dict:
             "by_age": {b: int(n) for b, n in zip(band_labels, ages, strict=True)},
         }
 
-    return {"living": counts(living), "present": counts(present)}
+    return {"living": counts(living), "present": None if here is None else counts(here())}
 
 
 def coverage_table_of(model: LifeCircleModel):

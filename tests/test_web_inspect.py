@@ -248,10 +248,10 @@ def test_the_plan_lists_its_changes_in_order_and_undo_takes_them_back(tmp_path):
     with pytest.raises(PlanError):
         plan.add(scenario, "park", 9, 0)  # blocked: no change, nothing in the list
     assert plan.changes == [
-        "added a new elderly care centre with canteen at (4, 5)",
-        "added a new nursery for children under 3 at (4, 5)",
-        "removed the park or pocket park at (3, 3)",
-        "removed the added elderly care centre with canteen at (4, 5)",
+        "+ elderly_care (4, 5)",
+        "+ nursery (4, 5)",
+        "- park (3, 3)",
+        "- elderly_care (4, 5), added",
     ]
     assert (plan.added, plan.removed) == ([("nursery", 4, 5)], [("park", 3, 3)])
     assert plan.undo() == "undid: removed the added elderly care centre with canteen at (4, 5)"
@@ -273,6 +273,7 @@ def test_undo_on_streets_brings_back_the_facility_removed_nearest():
     plan.add(scenario, "park", 385150.0, 6671050.0)
     plan.remove(scenario, "elderly_care", 385091.0, 6671111.0)  # Kamppi care
     assert plan.removed == [("elderly_care", 385090.0, 6671110.0)]
+    assert plan.changes == ["+ park (385150.0, 6671050.0)", "- elderly_care (385090.0, 6671110.0)"]
     plan.undo()
     assert plan.removed == [] and plan.added == [("park", 385150.0, 6671050.0)]
 

@@ -27,8 +27,10 @@ network is refused), and Remove takes the facility of the type nearest the point
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -90,8 +92,22 @@ class Plan:
 
     @property
     def changes(self) -> list[str]:
-        """What was done, change by change, in order (the page's plan list)."""
-        return [done for done, _, _ in self.history]
+        """The plan's list: each change in order, "+ type (x, y)" added, "- type (x, y)" removed.
+
+        A facility added on the page and removed again is "- type (x, y), added" (it leaves the
+        plan's additions).
+        """
+        states = [(a, r) for _, a, r in self.history] + [(self.added, self.removed)]
+        out = []
+        for (a0, r0), (a1, r1) in itertools.pairwise(states):
+
+            def where(site):
+                return f"{site[0]} ({_coordinate(site[1])}, {_coordinate(site[2])})"
+
+            out += [f"+ {where(site)}" for site in (Counter(a1) - Counter(a0)).elements()]
+            out += [f"- {where(site)}, added" for site in (Counter(a0) - Counter(a1)).elements()]
+            out += [f"- {where(site)}" for site in (Counter(r1) - Counter(r0)).elements()]
+        return out
 
     def undo(self) -> str:
         """Take back the last change: the plan as it was before it; returns what was undone.
@@ -231,6 +247,11 @@ def add_facility(model: PageModel, ftype: str, x: float, y: float) -> str:
                 f"the types its residents need: {', '.join(types_needed(ages, scenario.types))}"
             )
     return model.plan.add(scenario, ftype, x, y)
+
+
+def _coordinate(v: float) -> str:
+    """A cell's number as it is, metres to 0.1 m."""
+    return f"{v:.1f}" if isinstance(v, float) else str(v)
 
 
 def _free_name(name: str, taken: set[str]) -> str:

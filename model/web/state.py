@@ -100,13 +100,9 @@ class Plan:
         states = [(a, r) for _, a, r in self.history] + [(self.added, self.removed)]
         out = []
         for (a0, r0), (a1, r1) in itertools.pairwise(states):
-
-            def where(site):
-                return f"{site[0]} ({_coordinate(site[1])}, {_coordinate(site[2])})"
-
-            out += [f"+ {where(site)}" for site in (Counter(a1) - Counter(a0)).elements()]
-            out += [f"- {where(site)}, added" for site in (Counter(a0) - Counter(a1)).elements()]
-            out += [f"- {where(site)}" for site in (Counter(r1) - Counter(r0)).elements()]
+            out += [f"+ {_site_text(site)}" for site in (Counter(a1) - Counter(a0)).elements()]
+            out += [f"- {_site_text(site)}, added" for site in (Counter(a0) - Counter(a1)).elements()]
+            out += [f"- {_site_text(site)}" for site in (Counter(r1) - Counter(r0)).elements()]
         return out
 
     def undo(self) -> str:
@@ -249,9 +245,9 @@ def add_facility(model: PageModel, ftype: str, x: float, y: float) -> str:
     return model.plan.add(scenario, ftype, x, y)
 
 
-def _coordinate(v: float) -> str:
-    """A cell's number as it is, metres to 0.1 m."""
-    return f"{v:.1f}" if isinstance(v, float) else str(v)
+def _site_text(site: tuple) -> str:
+    """A site's type and place, "park (3, 3)" (a cell's numbers as they are, metres to 0.1 m)."""
+    return f"{site[0]} ({', '.join(f'{v:.1f}' if isinstance(v, float) else str(v) for v in site[1:])})"
 
 
 def _free_name(name: str, taken: set[str]) -> str:

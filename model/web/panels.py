@@ -186,12 +186,14 @@ def use_replanning(model: solara.Reactive, message: solara.Reactive, problem: so
             asking.set(True)
 
     def confirmed() -> None:
+        asking.set(False)  # first: the dialog goes before the page redraws with the new model (seconds)
         if pending.value is not None:
             done = pending.value[0]
             pending.set(None)
             commit(done)
 
     def cancelled() -> None:
+        asking.set(False)
         if pending.value is not None:
             m.plan.restore(pending.value[1])
             pending.set(None)

@@ -212,6 +212,8 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     _set_field(page, "x", 32)
     _set_field(page, "y", 22)
     page.get_by_role("button", name="Add facility").click()
+    # the clock has run: the page asks before the re-planned model restarts it
+    page.locator(".v-dialog--active").get_by_role("button", name="Restart with the change").click()
     expect(page.get_by_text("added a new elderly care centre with canteen at (32, 22)")).to_have_count(1)
     cell = page.locator('table.lifecircle-coverage tr[data-type="elderly_care"] td.within')
     expect(cell).not_to_have_text(before, timeout=STEP_TIMEOUT_MS)
@@ -287,6 +289,7 @@ def test_a_street_scenario_in_a_real_browser(chromium, tmp_path):
         page.locator(".v-input", has_text="Facility type").locator(".v-select__slot").click()
         page.get_by_role("option", name="health_station", exact=True).click()
         page.get_by_role("button", name="Add facility").click()
+        page.locator(".v-dialog--active").get_by_role("button", name="Restart with the change").click()  # stepped
         added = re.escape(f"added a new {label} at ({got[0]:.1f}, {got[1]:.1f}), joined to the streets by a ")
         playwright.expect(page.get_by_text(re.compile(added))).to_have_count(1, timeout=STEP_TIMEOUT_MS)
         page.wait_for_function(

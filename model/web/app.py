@@ -22,15 +22,15 @@ import base64
 import math
 import os
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import solara
 from mesa.visualization import SolaraViz
-from mesa.visualization.utils import force_update, update_counter
+from mesa.visualization.utils import update_counter
 
-from model.scenario import load_scenario
-from model.web import figures
+from model.scenario import ScenarioError, load_scenario
+from model.web import figures, panels
 from model.web.state import (
     PageModel,
     Plan,
@@ -63,16 +63,31 @@ class Knobs:
     (issue 22). The page therefore owns them: choosing a scenario sets the sliders to its own
     values (its ``population.mixing``, multipliers 1), a slider moved after that applies, and
     Mesa's Reset passes this object (a fixed parameter), which :class:`SidebarModel` reads.
+
+    A scenario file that does not load (broken on disk after the page opened) is a message in
+    ``problem``: choosing it leaves the choice as it was (``refused`` counts such choices), and a
+    Reset resets the scenario as the page loaded it last (``last``: its
+    :class:`~model.scenario.Scenario` and parameters).
     """
 
     scenario_name: solara.Reactive
     mixing: solara.Reactive
     capacity_multiplier: solara.Reactive
     decay_multiplier: solara.Reactive
+    problem: solara.Reactive
+    refused: solara.Reactive
+    last: dict = field(default_factory=dict, compare=False)
 
     def choose(self, scenario_name: str) -> None:
-        """A scenario chosen: the sliders start at its own values."""
-        self.mixing.set(float(load_scenario(scenario_name).mixing))
+        """A scenario chosen: the sliders start at its own values (one that does not load: a message)."""
+        try:
+            mixing = float(load_scenario(scenario_name).mixing)
+        except ScenarioError as exc:
+            self.problem.set(f"{scenario_name} did not load, the choice is unchanged: {exc}")
+            self.refused.set(self.refused.value + 1)
+            return
+        self.problem.set("")
+        self.mixing.set(mixing)
         self.capacity_multiplier.set(1.0)
         self.decay_multiplier.set(1.0)
         self.scenario_name.set(scenario_name)
@@ -96,14 +111,29 @@ class SidebarModel(PageModel):
         values: The parameters to build with instead of the knobs' (a re-planned model keeps its own).
     """
 
-    def __init__(self, knobs: Knobs, plan: Plan | None = None, values: dict | None = None):
-        """Build the model of the knobs' scenario and values (or of ``values``)."""
+    def __init__(self, knobs: Knobs, plan: Plan | None = None, values: dict | None = None, base=None):
+        """Build the model of the knobs' scenario and values (or of ``values``; ``base``: as PageModel's).
+
+        A scenario that does not load is a message in ``knobs.problem``, and the model is built
+        from the scenario and values of the page's last model instead (there is none on the first).
+        """
         self.knobs = knobs
-        super().__init__(**(knobs.values() if values is None else values), plan=plan)
+        values = knobs.values() if values is None else values
+        try:
+            super().__init__(**values, plan=plan, base=base)
+        except ScenarioError as exc:
+            if not knobs.last:
+                raise
+            knobs.problem.set(f"{values['scenario_name']} did not load, the page reset the scenario it had: {exc}")
+            super().__init__(**knobs.last["values"], plan=plan, base=knobs.last["base"])
+        else:
+            if knobs.last and knobs.problem.value:  # a Reset that loaded: the last message is out of date
+                knobs.problem.set("")
+        knobs.last.update(values=self.params, base=self.base_scenario)
 
     def replanned(self) -> SidebarModel:
-        """A new model with the same parameters and the plan as it is now."""
-        return SidebarModel(self.knobs, plan=self.plan, values=self.params)
+        """A new model with the same parameters, the scenario as loaded, and the plan as it is now."""
+        return SidebarModel(self.knobs, plan=self.plan, values=self.params, base=self.base_scenario)
 
 
 @solara.component
@@ -115,7 +145,9 @@ def KnobsCard(knobs: Knobs):
             values=list(scenario_choices(SCENARIO).values()),
             value=knobs.scenario_name.value,
             on_value=knobs.choose,
-        )
+        ).key(f"scenario-{knobs.refused.value}")  # a new one after a refusal: the browser's shows the refused
+        if knobs.problem.value:
+            solara.Warning(knobs.problem.value, dense=True, classes=["lifecircle-scenario-problem"])
         solara.SliderFloat("Residential mixing", value=knobs.mixing, min=0.0, max=1.0, step=0.05)
         solara.SliderFloat("Capacity multiplier", value=knobs.capacity_multiplier, min=0.25, max=3.0, step=0.25)
         solara.SliderFloat(
@@ -236,26 +268,23 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
     labels = ("x (m, east)", "y (m, north)") if streets else ("x", "y")
     problems = [point_problem(label, f.value, whole) for label, f in zip(labels, (cell_x, cell_y), strict=True)]
 
+    act, confirm = panels.use_replanning(model, message, problem)
+
     def change(action) -> None:
-        try:
+        def do() -> str:
             if any(problems):
                 raise PlanError("; ".join(p for p in problems if p) + ": the plan is unchanged")
             x, y = point_number(cell_x.value, whole), point_number(cell_y.value, whole)
-            done = action(m.base_scenario, ftype.value, x, y)
-        except PlanError as exc:
-            message.set("")  # first: the page never shows a refusal beside the last success
-            problem.set(str(exc))
-            return
-        problem.set("")
-        message.set(done)
-        model.set(m.replanned())
-        force_update()
+            return action(m.base_scenario, ftype.value, x, y)
+
+        act(do)
 
     def save() -> None:
         try:
             message.set(save_plan(m, plan_file(SAVE_DIR, file_name.value)))
             problem.set("")
         except PlanError as exc:
+            message.set("")
             problem.set(str(exc))
 
     with solara.Card("Re-planning", style={"flex": "1 1 340px", "max-width": "420px"}):
@@ -277,13 +306,16 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
                 outlined=True,
             )
             solara.Button("Remove facility", on_click=lambda: change(m.plan.remove), outlined=True)
+            solara.Button("Undo", on_click=lambda: act(m.plan.undo), outlined=True, disabled=not m.plan.history)
         if message.value:
             solara.Success(message.value, dense=True)
         if problem.value:
             solara.Warning(problem.value, dense=True)
+        panels.PlanList(m.plan.changes)
+        confirm()
         solara.HTML(tag="div", unsafe_innerHTML=_coverage_html(m))
         with solara.Row():
-            solara.InputText("Save the plan as", value=file_name)
+            solara.InputText("Save the plan as", value=file_name, continuous_update=True)
             solara.Button("Save as scenario", on_click=save, outlined=True)
 
 
@@ -358,6 +390,9 @@ def Simulation():
         solara.use_reactive(solara.use_memo(lambda: float(load_scenario(SCENARIO).mixing), [])),
         solara.use_reactive(1.0),
         solara.use_reactive(1.0),
+        solara.use_reactive(""),
+        solara.use_reactive(0),
+        solara.use_memo(dict, []),
     )
     first = solara.use_memo(lambda: SidebarModel(knobs, plan=plan), [])
     model = solara.use_reactive(first)
@@ -405,6 +440,10 @@ def Simulation():
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
             MapImage(m, view, choose)
             Planning(model, cell_x, cell_y)
+            panels.Inspector(m, *((x, y) if inside else (None, None)))
+            panels.Monitors(m)
+        panels.RunControls(model)
+        panels.SliderValues()
         KnobsCard(knobs)
         SolaraViz(
             model,

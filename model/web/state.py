@@ -27,8 +27,10 @@ network is refused), and Remove takes the facility of the type nearest the point
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,7 +50,10 @@ from model.scenario import (
     load_scenario,
     scenario_toml,
 )
+from model.scenario.kinds import format_time, parse_time
+from model.simulation.rules import State
 
+NAME_MAX_BYTES = 255  # the longest file name of Linux's and macOS's file systems
 DAYS = 7  # the page simulates a week (weekdays and a weekend); Step stops after it
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 # Walking fields and candidate tables of the places seen, shared by every Reset and re-plan of
@@ -57,7 +62,10 @@ _CACHE = CityCache(max_places=2)
 
 
 class PlanError(ValueError):
-    """A re-planning step or a save that cannot be done (the message is shown on the page)."""
+    """What the page cannot do with what it was given: a re-planning step, a save, a run-to time.
+
+    The message is shown on the page; the plan and the model are left as they were.
+    """
 
 
 @dataclass
@@ -68,16 +76,58 @@ class Plan:
         scenario: The scenario file the plan changes (None: none yet).
         added: New facilities, as (type, x, y): a cell on a grid, metres on streets.
         removed: Facilities of the scenario taken away, as (type, x, y), one entry per facility.
+        history: Every change made, in order: what was done (the page's message) and the plan's
+            ``added`` and ``removed`` before it (:meth:`undo` goes back to them).
     """
 
     scenario: Path | None = None
     added: list[tuple[str, int | float, int | float]] = field(default_factory=list)
     removed: list[tuple[str, int | float, int | float]] = field(default_factory=list)
+    history: list[tuple[str, list, list]] = field(default_factory=list)
 
     def attach(self, scenario: Scenario) -> None:
         """Make the plan one of ``scenario``: a plan of another scenario is dropped."""
         if self.scenario != scenario.path:
-            self.scenario, self.added, self.removed = scenario.path, [], []
+            self.scenario, self.added, self.removed, self.history = scenario.path, [], [], []
+
+    @property
+    def changes(self) -> list[str]:
+        """The plan's list: each change in order, "+ type (x, y)" added, "- type (x, y)" removed.
+
+        A facility added on the page and removed again is "- type (x, y), added" (it leaves the
+        plan's additions).
+        """
+        states = [(a, r) for _, a, r in self.history] + [(self.added, self.removed)]
+        out = []
+        for (a0, r0), (a1, r1) in itertools.pairwise(states):
+            out += [f"+ {_site_text(site)}" for site in (Counter(a1) - Counter(a0)).elements()]
+            out += [f"- {_site_text(site)}, added" for site in (Counter(a0) - Counter(a1)).elements()]
+            out += [f"- {_site_text(site)}" for site in (Counter(r1) - Counter(r0)).elements()]
+        return out
+
+    def undo(self) -> str:
+        """Take back the last change: the plan as it was before it; returns what was undone.
+
+        Raises:
+            PlanError: There is no change to undo.
+        """
+        if not self.history:
+            raise PlanError("nothing to undo: the plan has no change")
+        done, self.added, self.removed = self.history.pop()
+        return f"undid: {done}"
+
+    def saved(self) -> tuple[list, list, list]:
+        """The plan as it is now (copies of ``added``, ``removed`` and ``history``), for :meth:`restore`."""
+        return list(self.added), list(self.removed), list(self.history)
+
+    def restore(self, saved: tuple[list, list, list]) -> None:
+        """The plan back as :meth:`saved` returned it (a change the page did not go on with)."""
+        self.added, self.removed, self.history = (list(v) for v in saved)
+
+    def _did(self, done: str, added: list, removed: list) -> str:
+        """Keep ``done`` in the history with the plan's lists before it; returns ``done``."""
+        self.history.append((done, added, removed))
+        return done
 
     @property
     def empty(self) -> bool:
@@ -124,8 +174,9 @@ class Plan:
                 f"there is already one {scenario.types[ftype].label.lower()} at ({x}, {y}): a second one at the "
                 "same place is refused (the capacity multiplier gives every facility more places)"
             )
+        before = (list(self.added), list(self.removed))
         self.added.append((ftype, x, y))
-        return f"added a new {scenario.types[ftype].label.lower()} {where}"
+        return self._did(f"added a new {scenario.types[ftype].label.lower()} {where}", *before)
 
     def standing_at(self, scenario: Scenario, ftype: str, x: float, y: float) -> int:
         """How many facilities of ``ftype`` stand at exactly (x, y) with the plan (the scenario's kept, and added)."""
@@ -140,15 +191,16 @@ class Plan:
         """
         self.attach(scenario)
         label = scenario.types[ftype].label.lower() if ftype in scenario.types else ftype
+        before = (list(self.added), list(self.removed))
         if scenario.streets is not None:
-            return self._remove_nearest(scenario, ftype, label, float(x), float(y))
+            return self._did(self._remove_nearest(scenario, ftype, label, float(x), float(y)), *before)
         if (ftype, x, y) in self.added:
             self.added.remove((ftype, x, y))
-            return f"removed the added {label} at ({x}, {y})"
+            return self._did(f"removed the added {label} at ({x}, {y})", *before)
         if not self.standing_at(scenario, ftype, x, y):
             raise PlanError(f"there is no {label} at ({x}, {y})")
         self.removed.append((ftype, x, y))
-        return f"removed the {label} at ({x}, {y})"
+        return self._did(f"removed the {label} at ({x}, {y})", *before)
 
     def _remove_nearest(self, scenario: Scenario, ftype: str, label: str, x: float, y: float) -> str:
         """Remove the facility of ``ftype`` nearest the point (x, y) (streets); returns what was done."""
@@ -191,6 +243,11 @@ def add_facility(model: PageModel, ftype: str, x: float, y: float) -> str:
                 f"the types its residents need: {', '.join(types_needed(ages, scenario.types))}"
             )
     return model.plan.add(scenario, ftype, x, y)
+
+
+def _site_text(site: tuple) -> str:
+    """A site's type and place, "park (3, 3)" (a cell's numbers as they are, metres to 0.1 m)."""
+    return f"{site[0]} ({', '.join(f'{v:.1f}' if isinstance(v, float) else str(v) for v in site[1:])})"
 
 
 def _free_name(name: str, taken: set[str]) -> str:
@@ -285,6 +342,8 @@ class PageModel(LifeCircleModel):
         days: Days to simulate.
         plan: Facilities added and removed on the page (kept across Resets; dropped when the
             scenario changes).
+        base: The scenario ``scenario_name`` names, loaded already (None: load it): a re-plan
+            builds from the scenario as the page loaded it, even if its file has changed since.
     """
 
     def __init__(
@@ -296,9 +355,10 @@ class PageModel(LifeCircleModel):
         seed: int | None = None,
         days: int = DAYS,
         plan: Plan | None = None,
+        base: Scenario | None = None,
     ):
         """Load the scenario, apply the plan and the knobs, build the model."""
-        base = load_scenario(scenario_name)
+        base = load_scenario(scenario_name) if base is None else base
         self.plan = Plan() if plan is None else plan
         self.plan.attach(base)
         self.base_scenario = base
@@ -316,19 +376,36 @@ class PageModel(LifeCircleModel):
         # a step (Mesa's clock, the engine, the DataCollector's row) and a figure's reading of the
         # model (model.web.figures) each hold this lock, so a figure never sees half a step.
         self.lock = threading.RLock()
-        self.step = _locked(self.step, self.lock)
+        self.step = _locked(self.step, self.lock, self._after_step)
+        self._positions_at, self._positions = -1, None
+        self.day_start_totals = self.facility_totals()  # the facilities' totals when today began
 
     def replanned(self) -> PageModel:
         """A new model with the same parameters and the plan as it is now."""
-        return PageModel(**self.params, plan=self.plan)
+        return PageModel(**self.params, plan=self.plan, base=self.base_scenario)
+
+    def _after_step(self) -> None:
+        """After a step that ends a day (but not the run): the totals the next day's figures start from."""
+        if self.steps % self.clock.ticks_per_day == 0 and self.steps < self.total_ticks:
+            self.day_start_totals = self.facility_totals()
+
+    def positions(self) -> np.ndarray:
+        """Every resident's node now, traced once a step (the map and the cell inspector both ask)."""
+        with self.lock:
+            if self._positions_at != self.steps:
+                self._positions = super().positions()
+                self._positions.setflags(write=False)
+                self._positions_at = self.steps
+            return self._positions
 
 
-def _locked(step, lock):
-    """``step`` (Mesa's wrapped step: time, steps, then the model's own) run while holding ``lock``."""
+def _locked(step, lock, after):
+    """``step`` (Mesa's wrapped step: time, steps, then the model's own), then ``after``, holding ``lock``."""
 
     def locked_step() -> None:
         with lock:
             step()
+            after()
 
     return locked_step
 
@@ -348,16 +425,195 @@ def first_point(model: LifeCircleModel) -> tuple[int, int] | tuple[float, float]
     return round(float(middle[0]), 1), round(float(middle[1]), 1)
 
 
-def clock_text(model: LifeCircleModel) -> str:
-    """The model's clock now: "Day 1 (Mon) 06:00" before the first tick, then at each tick's end."""
+def clock_now(model: LifeCircleModel) -> tuple[int, int]:
+    """The day (0 = the first) and the minute of the day the clock shows now (:func:`clock_text`)."""
     clock = model.clock
     done = min(model.steps, model.total_ticks)
     day, ticks_today = divmod(done, clock.ticks_per_day)
     minute = clock.sim.day_start_min + ticks_today * clock.tick_min
     if done == model.total_ticks:  # the end of the last day, not the start of the next
         day, minute = model.days - 1, clock.sim.day_end_min
-    weekday = WEEKDAY_NAMES[(clock.sim.first_weekday + day) % 7]
-    return f"Day {day + 1} ({weekday}) {minute // 60:02d}:{minute % 60:02d}"
+    return day, minute
+
+
+def clock_text(model: LifeCircleModel) -> str:
+    """The model's clock now: "Day 1 (Mon) 06:00" before the first tick, then at each tick's end."""
+    return _day_text(model, *clock_now(model))
+
+
+def _day_text(model: LifeCircleModel, day: int, minute: int) -> str:
+    """The clock's text, "Day 2 (Tue) 14:30", of a day (0 = the first) and a minute of the day."""
+    weekday = WEEKDAY_NAMES[(model.clock.sim.first_weekday + day) % 7]
+    return f"Day {day + 1} ({weekday}) {format_time(minute)}"
+
+
+def start_text(model: LifeCircleModel) -> str:
+    """The clock at the start of the run, where a re-planned model starts: "Day 1 (Mon) 06:00"."""
+    return _day_text(model, 0, model.clock.sim.day_start_min)
+
+
+# --------------------------------------------------------------------------- running to a time
+
+
+def steps_to(model: LifeCircleModel, text: str) -> int:
+    """Steps that bring the clock to the time of day ``text`` ("HH:MM"): today's, or the next day's if passed.
+
+    The clock shows each tick's end, so a time between two ticks is reached at the later one
+    (14:32 with 5-minute ticks shows 14:35). The day's end (e.g. 22:00) is the next day's start
+    on the clock, as at the end of every day.
+
+    Raises:
+        PlanError: ``text`` is not a time of day, the time lies outside the simulated hours, or
+            the run ends before it (or is over).
+    """
+    sim, tpd = model.clock.sim, model.clock.ticks_per_day
+    minute = parse_time((text or "").strip())
+    if minute is None:
+        raise PlanError(f"{(text or '').strip()!r} is not a time of day: write HH:MM, e.g. 14:30")
+    if not sim.day_start_min <= minute <= sim.day_end_min:
+        raise PlanError(
+            f"{format_time(minute)} is outside the simulated hours "
+            f"{format_time(sim.day_start_min)}-{format_time(sim.day_end_min)}"
+        )
+    done = _run_over(model)
+    target = (done // tpd) * tpd + math.ceil((minute - sim.day_start_min) / sim.tick_min)
+    if target <= done:  # passed today: the next day's
+        target += tpd
+    if target > model.total_ticks:
+        end = _day_text(model, model.days - 1, sim.day_end_min)
+        raise PlanError(f"the run ends at {end}, before the next {format_time(minute)}")
+    return target - done
+
+
+def steps_to_day_end(model: LifeCircleModel) -> int:
+    """Steps that bring the clock to the end of today (the next day's start on the clock).
+
+    Raises:
+        PlanError: The run is over.
+    """
+    done = _run_over(model)
+    tpd = model.clock.ticks_per_day
+    return min((done // tpd + 1) * tpd, model.total_ticks) - done
+
+
+def _run_over(model: LifeCircleModel) -> int:
+    """The ticks done; PlanError when they are all of the run's."""
+    done = min(model.steps, model.total_ticks)
+    if done >= model.total_ticks:
+        raise PlanError(f"the run is over ({clock_text(model)}): press Reset to start it again")
+    return done
+
+
+# --------------------------------------------------------------------------- inspecting
+
+# Assumption: on a street map a click picks what lies within 100 m of it (about a block).
+PICK_M = 100.0
+
+STATE_LABELS = {
+    State.HOME: "at home",
+    State.WALKING: "walking",
+    State.WAITING: "waiting",
+    State.VISITING: "visiting",
+    State.ESCORTING: "escorting",
+}
+
+
+def residents_by_state(model: LifeCircleModel) -> dict[str, int]:
+    """Residents in each state now ("at home", "walking", ...); "escorting" only where households are on."""
+    counts = model.engine.state_counts()
+    return {
+        label: int(counts[state])
+        for state, label in STATE_LABELS.items()
+        if state != State.ESCORTING or model.population.household is not None
+    }
+
+
+def facilities_at(model: LifeCircleModel, x: float, y: float) -> list[int]:
+    """The facilities (rows of ``model.city.facilities``) at the chosen place.
+
+    On a grid those on cell (x, y); on streets the nearest to the point (x, y) in metres if it is
+    within :data:`PICK_M`, with any other at the same spot.
+    """
+    fac = model.city.facilities
+    fx, fy = fac["x"].to_numpy(dtype=float), fac["y"].to_numpy(dtype=float)
+    if model.spec.streets is None:
+        return [int(i) for i in np.flatnonzero((fx == x) & (fy == y))]
+    metres = np.hypot(fx - x, fy - y)
+    if metres.size == 0 or metres.min() > PICK_M:
+        return []
+    return [int(i) for i in np.flatnonzero(metres == metres.min())]
+
+
+def facility_info(model: PageModel, index: int) -> dict:
+    """What the page shows of facility ``index`` now.
+
+    Returns:
+        name, type, label, x, y, capacity (with the page's multiplier), present (visitors inside
+        now), queue (waiting at its door now), and over today so far (the day the clock shows):
+        turned_away_today and visits_today (visits completed).
+    """
+    row = model.city.facilities.iloc[index]
+    totals = model.facility_totals()
+    return {
+        "name": str(row["name"]),
+        "type": str(row["type"]),
+        "label": model.spec.types[row["type"]].label,
+        "x": row["x"].item(),
+        "y": row["y"].item(),
+        "capacity": int(row["capacity"]),
+        "present": int(model.engine.occupancy_by_group()[index].sum()),
+        "queue": int(model.engine.queue_by_facility()[index]),
+        "turned_away_today": int(totals["turned_away"][index] - model.day_start_totals["turned_away"][index]),
+        "visits_today": int(totals["visits"][index] - model.day_start_totals["visits"][index]),
+    }
+
+
+def age_bands(model: LifeCircleModel) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Each resident's age band of the scenario (bands ordered by their lower age) and the bands' labels."""
+    bands = sorted(model.spec.ages, key=lambda b: b.lo)
+    lows = np.array([b.lo for b in bands])
+    return np.searchsorted(lows, model.built.residents.age, side="right") - 1, tuple(str(b) for b in bands)
+
+
+def cell_info(model: LifeCircleModel, x: float, y: float, present: bool = True) -> dict:
+    """Residents of the chosen place, by group and by age band: those who live there and those there now.
+
+    The place is cell (x, y) of a grid, or on streets every node within :data:`PICK_M` of the
+    point (x, y) in metres (homes by their own position). Those there now are placed by
+    ``model.positions()`` (walkers on their paths).
+
+    Args:
+        model: The model.
+        x: The cell's column, or on streets metres east.
+        y: The cell's row, or on streets metres north.
+        present: Whether to count those there now (False: "present" is None; tracing every
+            walker costs seconds a tick at city scale).
+
+    Returns:
+        ``{"living": {"total": n, "by_group": {group: n}, "by_age": {band: n}}, "present": {...}}``,
+        every group and band of the scenario listed (0 where none).
+    """
+    res = model.built.residents
+    if model.spec.streets is None:
+        node = model.city.cell_of(int(x), int(y))
+        living = res.node == node
+        here = (lambda: model.positions() == node) if present else None
+    else:
+        near = np.hypot(*(model.surface.node_xy_m - (x, y)).T) <= PICK_M
+        living = np.hypot(res.x - x, res.y - y) <= PICK_M
+        here = (lambda: near[model.positions()]) if present else None
+    band, band_labels = age_bands(model)
+
+    def counts(where: np.ndarray) -> dict:
+        groups = np.bincount(res.group[where], minlength=len(res.group_names))
+        ages = np.bincount(band[where], minlength=len(band_labels))
+        return {
+            "total": int(where.sum()),
+            "by_group": {g: int(n) for g, n in zip(res.group_names, groups, strict=True)},
+            "by_age": {b: int(n) for b, n in zip(band_labels, ages, strict=True)},
+        }
+
+    return {"living": counts(living), "present": None if here is None else counts(here())}
 
 
 def coverage_table_of(model: LifeCircleModel):
@@ -403,9 +659,16 @@ def users_paces(model: LifeCircleModel) -> dict[str, float]:
 def plan_file(folder: Path, name: str) -> Path:
     """The file ``name`` in ``folder``; a name with a folder in it is refused (the page writes only there)."""
     name = name.strip()
-    if not name or Path(name).name != name or name in (".", ".."):
-        raise PlanError(f"{name!r}: give a file name without a folder, e.g. my_plan.toml")
+    _check_name(name)
     return Path(folder) / name
+
+
+def _check_name(name: str) -> None:
+    """Raise PlanError unless ``name`` is a file name the page may write: no folder, printable, not too long."""
+    if not name or Path(name).name != name or name in (".", "..") or not name.isprintable():
+        raise PlanError(f"{name!r}: give a file name without a folder, e.g. my_plan.toml")
+    if len(name.encode("utf-8", "surrogatepass")) > NAME_MAX_BYTES:
+        raise PlanError(f"{name[:40]!r}...: a file name of at most {NAME_MAX_BYTES} bytes, e.g. my_plan.toml")
 
 
 def save_plan(model: PageModel, target: Path) -> str:
@@ -421,7 +684,12 @@ def save_plan(model: PageModel, target: Path) -> str:
         raise PlanError("nothing to save: add or remove a facility first")
     if target.suffix != ".toml":
         raise PlanError(f"{target.name}: a scenario file's name ends in .toml")
-    if target.exists():
+    _check_name(target.name)
+    try:
+        exists = target.exists()
+    except (OSError, ValueError) as exc:  # a name the file system refuses
+        raise PlanError(f"cannot write {target}: {exc}") from None
+    if exists:
         raise PlanError(f"{target} exists; choose another name")
     name = target.stem
     changes = f"{len(plan.added)} added, {len(plan.removed)} removed"
@@ -433,8 +701,8 @@ def save_plan(model: PageModel, target: Path) -> str:
         text = extend_toml(base.path, target, name, added, f"lifecircle serve: the plan of {base.name} ({changes})")
     try:
         target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise PlanError(f"cannot write {target}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:
+        raise PlanError(f"cannot write {target}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         saved = load_scenario(target)
     except ScenarioError as exc:

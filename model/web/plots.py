@@ -61,6 +61,86 @@ def _rgba(rgb: np.ndarray, alpha: float | np.ndarray = 1.0) -> str | list[str]:
     return out[0] if len(out) == 1 else out
 
 
+_NESTED = ("legendgrouptitle", "marker", "title", "line")  # plotly's "marker_color" is {"marker": {"color": ...}}
+
+
+def _plain(value):
+    """A value as the page's widget sends it: numbers as arrays, text as lists (nested dicts likewise)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUSb":
+        return value.tolist()
+    return value
+
+
+def _nest(props: dict) -> dict:
+    """Plotly's magic underscores (``title_text``) as nested dicts, and :func:`_plain` values."""
+    out: dict = {}
+    for key, value in props.items():
+        head, _, rest = key.partition("_")
+        if rest and head in _NESTED:
+            out.setdefault(head, {})[rest] = _plain(value)
+        else:
+            out[key] = _plain(value)
+    return out
+
+
+def _trace(kind: str, **props) -> dict:
+    """A trace of plotly type ``kind`` as a plain dict."""
+    return {"type": kind, **_nest(props)}
+
+
+class _Fig:
+    """A plotly figure built as plain dicts and made a ``go.Figure`` at the end without plotly's validation.
+
+    plotly validates every property of every trace as it is set (about 0.2 s of CPU for the map at
+    each step, measured with experiments/benchmarks/web.py); the page's figures are made by this
+    module alone, and the browser tests render them. The methods are the few of ``go.Figure`` used here.
+    """
+
+    def __init__(self):
+        """An empty figure."""
+        self.data: list[dict] = []
+        self.layout: dict = {"shapes": [], "annotations": []}
+
+    def add_trace(self, trace: dict) -> None:
+        """Add a trace (:func:`_trace`)."""
+        self.data.append(trace)
+
+    def update_layout(self, **props) -> None:
+        """Set layout properties (dicts are merged one level down)."""
+        for key, value in _nest(props).items():
+            if isinstance(value, dict) and isinstance(self.layout.get(key), dict):
+                self.layout[key] = {**self.layout[key], **value}
+            else:
+                self.layout[key] = value
+
+    def update_xaxes(self, **props) -> None:
+        """Set properties of the x axis."""
+        self.update_layout(xaxis=_nest(props))
+
+    def update_yaxes(self, **props) -> None:
+        """Set properties of the y axis."""
+        self.update_layout(yaxis=_nest(props))
+
+    def add_annotation(self, **props) -> None:
+        """Add a text annotation."""
+        self.layout["annotations"].append(_nest(props))
+
+    def add_hline(self, y: float, line: dict, annotation_text: str) -> None:
+        """A horizontal line across the plot at ``y``, its text at its right end."""
+        self.layout["shapes"].append(
+            {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": y, "y1": y, "line": line}
+        )
+        self.add_annotation(
+            xref="paper", x=1, xanchor="right", yref="y", y=y, yanchor="bottom", text=annotation_text, showarrow=False
+        )
+
+    def figure(self) -> go.Figure:
+        """The ``go.Figure`` (not validated)."""
+        return go.Figure({"data": self.data, "layout": self.layout}, skip_invalid=False, _validate=False)
+
+
 @dataclass(frozen=True)
 class FacilityMarks:
     """The facilities to mark on the map, with what their hover says.
@@ -84,7 +164,7 @@ class FacilityMarks:
     removed: tuple = ()
 
 
-def _layout(fig: go.Figure, title: str, size: tuple[int, int], uirevision: str) -> None:
+def _layout(fig: _Fig, title: str, size: tuple[int, int], uirevision: str) -> None:
     fig.update_layout(
         title={"text": title, "font": {"size": FONT_PX + 1}, "x": 0.01, "y": 0.99, "yanchor": "top"},
         width=size[0],
@@ -98,10 +178,11 @@ def _layout(fig: go.Figure, title: str, size: tuple[int, int], uirevision: str) 
     )
 
 
-def _legend_entry(fig: go.Figure, name: str, colour: str, symbol: str = "square") -> None:
+def _legend_entry(fig: _Fig, name: str, colour: str, symbol: str = "square") -> None:
     """A legend entry alone (a trace with no point): for the colours of an image."""
     fig.add_trace(
-        go.Scatter(
+        _trace(
+            "scatter",
             x=[None],
             y=[None],
             mode="markers",
@@ -112,7 +193,7 @@ def _legend_entry(fig: go.Figure, name: str, colour: str, symbol: str = "square"
     )
 
 
-def _facility_traces(fig: go.Figure, marks: FacilityMarks, many: bool) -> None:
+def _facility_traces(fig: _Fig, marks: FacilityMarks, many: bool) -> None:
     """One trace per type (hover: name, type, capacity, visitors present), then the plan's added and removed."""
     styles = type_styles(marks.types)
     fill = marks.present / np.maximum(marks.capacity, 1)
@@ -123,7 +204,8 @@ def _facility_traces(fig: go.Figure, marks: FacilityMarks, many: bool) -> None:
             continue
         full = fill[rows] >= 1
         fig.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=marks.x[rows],
                 y=marks.y[rows],
                 mode="markers",
@@ -146,7 +228,8 @@ def _facility_traces(fig: go.Figure, marks: FacilityMarks, many: bool) -> None:
         ("removed on the page", marks.removed, "x-thin-open", REMOVED_COLOUR, 16),
     ):
         fig.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=[p[1] for p in points] or [None],
                 y=[p[2] for p in points] or [None],
                 mode="markers",
@@ -177,13 +260,16 @@ def _resident_colours(counts: np.ndarray, colours: np.ndarray) -> tuple[np.ndarr
 
 
 def _mix_text(counts: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
-    """Per node, "N residents: a n1, b n2" (the classes present)."""
-    total = counts.sum(axis=1)
-    out = np.full(counts.shape[0], "no resident", dtype=object)
-    for i in np.flatnonzero(total):
-        parts = ", ".join(f"{labels[j]} {counts[i, j]:,}" for j in np.flatnonzero(counts[i]))
-        out[i] = f"{total[i]:,} residents: {parts}"
-    return out
+    """Per node, "N residents: a n1, b n2" (the classes present), or "no resident"."""
+    return np.array(
+        [
+            f"{sum(row):,} residents: " + ", ".join(f"{labels[j]} {n:,}" for j, n in enumerate(row) if n)
+            if any(row)
+            else "no resident"
+            for row in counts.tolist()
+        ],
+        dtype=object,
+    )
 
 
 def grid_map(
@@ -231,7 +317,7 @@ def grid_map(
     alpha = alpha.reshape(height, width, 1)
     image = np.round(255 * (alpha * rgb + (1 - alpha) * ground)).astype(np.uint8)
 
-    fig = go.Figure()
+    fig = _Fig()
     hover = "cell (%{x}, %{y})<extra></extra>"
     text = None
     if width * height <= HOVER_CELLS_MAX:
@@ -242,7 +328,7 @@ def grid_map(
             text = np.char.add(np.char.add(np.asarray(text, dtype=str), "<br>"), np.char.add(mins, " min walk"))
         text = np.where(walkable, text, "blocked")
         hover = "cell (%{x}, %{y})<br>%{text}<extra></extra>"
-    fig.add_trace(go.Image(z=image, x0=0, y0=0, dx=1, dy=1, text=text, hovertemplate=hover, name="cells"))
+    fig.add_trace(_trace("image", z=image, x0=0, y0=0, dx=1, dy=1, text=text, hovertemplate=hover, name="cells"))
     _legend_entry(fig, "blocked", BLOCKED_COLOUR)
     if minutes is not None:
         for colour, label in zip(BAND_COLOURS, band_labels(), strict=True):
@@ -261,7 +347,8 @@ def grid_map(
         names_x, names_y, names = [], [], []
     if xs:
         fig.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=xs,
                 y=ys,
                 mode="lines",
@@ -271,7 +358,8 @@ def grid_map(
             )
         )
         fig.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=names_x,
                 y=names_y,
                 mode="text",
@@ -286,7 +374,8 @@ def grid_map(
     if selected is not None:
         sx, sy = selected
         fig.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=[sx - 0.5, sx + 0.5, sx + 0.5, sx - 0.5, sx - 0.5],
                 y=[sy - 0.5, sy - 0.5, sy + 0.5, sy + 0.5, sy - 0.5],
                 mode="lines",
@@ -308,10 +397,10 @@ def grid_map(
     )
     heading = "residents per cell (colours mixed)" if residents.per_cell is None else residents.title
     _map_legend(fig, band_title, heading)
-    return fig
+    return fig.figure()
 
 
-def _map_legend(fig: go.Figure, band_title: str, residents_title: str) -> None:
+def _map_legend(fig: _Fig, band_title: str, residents_title: str) -> None:
     """The map's legend under it, in rows (the map keeps the figure's width), headed by what its colours mean."""
     lines = [f"walking bands: {band_title}" if band_title else "", residents_title.replace("\n", " "), FACILITY_SIZE]
     fig.update_layout(
@@ -364,10 +453,11 @@ def street_map(
     (west, south), (east, north) = xy.min(axis=0), xy.max(axis=0)
     margin = 0.03 * max(east - west, north - south, 1.0)
     west, east, south, north = west - margin, east + margin, south - margin, north + margin
-    fig = go.Figure()
+    fig = _Fig()
     step_x, step_y = (east - west) / CLICK_GRID, (north - south) / CLICK_GRID
     fig.add_trace(  # invisible: it makes every point of the extent clickable
-        go.Heatmap(
+        _trace(
+            "heatmap",
             z=np.zeros((CLICK_GRID, CLICK_GRID), dtype=np.uint8),
             x=west + step_x * (np.arange(CLICK_GRID) + 0.5),
             y=south + step_y * (np.arange(CLICK_GRID) + 0.5),
@@ -386,7 +476,8 @@ def street_map(
             x[0::3], x[1::3] = segments[:, 0, 0], segments[:, 1, 0]
             y[0::3], y[1::3] = segments[:, 0, 1], segments[:, 1, 1]
         fig.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=_gaps(x) if n else [None],
                 y=_gaps(y) if n else [None],
                 mode="lines",
@@ -404,7 +495,8 @@ def street_map(
             lines(np.asarray(segments), BAND_COLOURS[b], 3.0, f"walk {band_labels()[b]}")
     for name, outline, (cx, cy) in communities:
         fig.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=outline[:, 0],
                 y=outline[:, 1],
                 mode="lines",
@@ -424,7 +516,8 @@ def street_map(
     total = counts.sum(axis=1)[at]
     scale = np.percentile(total, 95) if at.size else 1.0
     fig.add_trace(
-        go.Scatter(
+        _trace(
+            "scatter",
             x=xy[at, 0],
             y=xy[at, 1],
             mode="markers",
@@ -445,7 +538,8 @@ def street_map(
     if selected is not None:
         sx, sy = selected
         fig.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=[sx] if joins is None else [sx, joins[0]],
                 y=[sy] if joins is None else [sy, joins[1]],
                 mode="lines+markers",
@@ -469,7 +563,7 @@ def street_map(
         showticklabels=False,
     )
     _map_legend(fig, band_title, residents.title)
-    return fig
+    return fig.figure()
 
 
 def _hhmm(hours: np.ndarray) -> list[str]:
@@ -490,12 +584,13 @@ def occupancy_chart(
         types: Every type in catalogue order (their colours).
     """
     styles = type_styles(types)
-    fig = go.Figure()
+    fig = _Fig()
     clock = _hhmm(hours)
     for line in lines:
         colour, _ = styles[line.ftype]
         fig.add_trace(
-            go.Scatter(
+            _trace(
+                "scatter",
                 x=hours,
                 y=line.percent,
                 mode="lines",
@@ -512,8 +607,8 @@ def occupancy_chart(
         range=list(day_hours), tickvals=ticks, ticktext=_hhmm(ticks), title_text="time of day", showgrid=True
     )
     fig.update_yaxes(title_text="visitors, % of places", rangemode="tozero", gridcolor="#e5e5e5")
-    fig.update_layout(hovermode="closest", legend={"title_text": "type"})
-    return fig
+    fig.update_layout(hovermode="closest", legend={"title": {"text": "type"}})
+    return fig.figure()
 
 
 EXPOSURE_COLOURS = ("#fdae61", "#fee08b", "#abd9e9", "#2c7bb6")  # as the results folder's exposure chart
@@ -542,10 +637,11 @@ def exposure_chart(mixing: dict, title: str) -> go.Figure:
         series["residential, within a 15-minute walk"] = residential["catchment"]["relative_exposure"]
     series["activity (co-presence at facilities)"] = mixing["activity"]["relative_exposure"]
     colours = EXPOSURE_COLOURS[:2] + (EXPOSURE_COLOURS[2:] if len(series) == 4 else EXPOSURE_COLOURS[3:])
-    fig = go.Figure()
+    fig = _Fig()
     for (label, values), colour in zip(series.items(), colours, strict=True):
         fig.add_trace(
-            go.Bar(
+            _trace(
+                "bar",
                 x=groups,
                 y=_gaps([np.nan if values.get(g) is None else values[g] for g in groups]),
                 name=label,
@@ -557,7 +653,7 @@ def exposure_chart(mixing: dict, title: str) -> go.Figure:
     _layout(fig, title, CHART_PX, "exposure")
     fig.update_yaxes(title_text="relative exposure", rangemode="tozero", gridcolor="#e5e5e5")
     fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.12, "yanchor": "top"})
-    return fig
+    return fig.figure()
 
 
 def coverage_chart(table, age_bands: list[str], levels: dict[str, float], title: str) -> go.Figure:
@@ -578,8 +674,10 @@ def coverage_chart(table, age_bands: list[str], levels: dict[str, float], title:
     users = users.fillna(0).astype(int)
     z = share.to_numpy(dtype=float, copy=True)
     z[users.to_numpy() == 0] = np.nan
-    fig = go.Figure(
-        go.Heatmap(
+    fig = _Fig()
+    fig.add_trace(
+        _trace(
+            "heatmap",
             z=_gaps(z),
             x=[f"{t} ({levels[t]:g})" for t in types],
             y=[f"age {b}" for b in age_bands],
@@ -597,7 +695,7 @@ def coverage_chart(table, age_bands: list[str], levels: dict[str, float], title:
     fig.update_xaxes(tickangle=-40, showgrid=False)
     fig.update_yaxes(showgrid=False, autorange="reversed")
     fig.update_layout(plot_bgcolor="#f0f0f0")
-    return fig
+    return fig.figure()
 
 
 __all__ = [

@@ -29,6 +29,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import playwright.sync_api as playwright  # the test extra installs it (and the web extra)
 import pytest
 
@@ -145,7 +146,7 @@ MAP = ".lifecircle-map .js-plotly-plot"  # the map's plotly figure (its graph di
 CHARTS = ".lifecircle-chart .js-plotly-plot"
 
 
-def _wait_for_map(page, timeout: int = 60_000) -> None:
+def _wait_for_map(page, timeout: int = 120_000) -> None:
     """Until the map's plotly figure is drawn (its title is there)."""
     page.wait_for_selector(MAP + " .gtitle", timeout=timeout)
 
@@ -208,7 +209,7 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     slider = page.locator(".v-input", has_text="Residential mixing").get_by_role("slider")
     slider.focus()
     slider.press("Home")
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     page.wait_for_function(
         "() => document.querySelector('.lifecircle-knobs')?.innerText.startsWith('mixing 0,')", timeout=STEP_TIMEOUT_MS
     )
@@ -221,7 +222,7 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     )
     page.get_by_role("button", name="❚❚").click()
     expect = playwright.expect
-    expect(page.get_by_role("button", name="Step")).to_be_enabled()
+    expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=STEP_TIMEOUT_MS)
 
     # clicking the map chooses a cell: a click a third of a cell off the centre of cell (12, 7)
     page.mouse.click(*_map_pixel(page, 12.3, 6.7))
@@ -267,7 +268,7 @@ def test_a_street_scenario_in_a_real_browser(chromium, tmp_path):
     xy = model.spec.streets.node_xy_m
     (west, south), (east, north) = xy.min(axis=0), xy.max(axis=0)
     with _serving("helsinki_centre", tmp_path) as (url, log), _browsing(chromium, url) as page:
-        _wait_for_map(page, timeout=90_000)
+        _wait_for_map(page)
         assert page.locator(".lifecircle-clock").inner_text() == "Day 1 (Mon) 06:00"
         _no_error(page, log)
         ways = _map_trace(page, "ways")  # the network along its ways: each way's two ends, then a gap
@@ -280,11 +281,19 @@ def test_a_street_scenario_in_a_real_browser(chromium, tmp_path):
             timeout=STEP_TIMEOUT_MS,
         )
 
-        # a click a third across and two fifths down the network chooses the metres under it (to the
-        # invisible grid's cell: plots.CLICK_GRID a side over the nodes' extent and a margin)
+        # a click on the streets' ground (no facility or resident under it: the hover says the point) a third
+        # across and two fifths down the network chooses the metres under it (to the invisible grid's cell:
+        # plots.CLICK_GRID a side over the nodes' extent and its margins)
         field_x, field_y = page.get_by_label("x (m, east)", exact=True), page.get_by_label("y (m, north)", exact=True)
         start = field_x.input_value(), field_y.input_value()  # the middle of the network
-        want_x, want_y = west + (east - west) / 3, north - 0.4 * (north - south)
+        hover = page.locator(MAP + " .hoverlayer")
+        for shift in np.linspace(0, 0.2, 21):
+            want_x, want_y = west + (east - west) * (1 / 3 + shift), north - (0.4 + shift / 2) * (north - south)
+            page.mouse.move(*_map_pixel(page, want_x, want_y))
+            page.wait_for_timeout(700)  # the hover's label
+            if (hover.text_content() or "").startswith("("):
+                break
+        assert hover.text_content().startswith("("), hover.text_content()
         page.mouse.click(*_map_pixel(page, want_x, want_y))
         playwright.expect(field_x).not_to_have_value(start[0], timeout=STEP_TIMEOUT_MS)
         playwright.expect(field_y).not_to_have_value(start[1], timeout=STEP_TIMEOUT_MS)
@@ -402,7 +411,7 @@ def test_bad_placements_are_refused_and_leave_the_plan(server, chromium):
             expect(red_x).to_have_count(0 if text.isdigit() else 1, timeout=STEP_TIMEOUT_MS)
             button.click()
             expect(page.locator(".v-alert", has_text=says)).to_have_count(1, timeout=STEP_TIMEOUT_MS)
-            expect(page.get_by_text(re.compile("^(added|removed) "))).to_have_count(0)  # nothing done
+            expect(page.get_by_text(re.compile("^(added a new|removed the) "))).to_have_count(0)  # nothing done
 
         _set_field(page, "x", 32)
         expect(red_x).to_have_count(0, timeout=STEP_TIMEOUT_MS)
@@ -435,7 +444,7 @@ def test_a_chosen_scenario_starts_with_its_own_knobs(server, chromium):
 
         choose("wuhai_life_circle_clustered")
         expect(mixing_slider()).to_have_attribute("aria-valuenow", "0.1", timeout=STEP_TIMEOUT_MS)
-        page.get_by_role("button", name="Reset").click()
+        page.get_by_role("button", name="Reset", exact=True).click()
         expect(knobs).to_have_text(re.compile(r"^mixing 0\.1, .* 40,000 residents$"), timeout=60_000)
         assert page.locator(".lifecircle-clock").inner_text() == "Day 1 (Mon) 06:00"
 
@@ -443,6 +452,6 @@ def test_a_chosen_scenario_starts_with_its_own_knobs(server, chromium):
         expect(mixing_slider()).to_have_attribute("aria-valuenow", "1", timeout=STEP_TIMEOUT_MS)
         mixing_slider().focus()
         mixing_slider().press("Home")
-        page.get_by_role("button", name="Reset").click()
+        page.get_by_role("button", name="Reset", exact=True).click()
         expect(knobs).to_have_text(re.compile(r"^mixing 0, .* 3,000 residents$"), timeout=STEP_TIMEOUT_MS)
         _no_error(page, log)

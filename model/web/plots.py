@@ -41,7 +41,10 @@ NAMED_COMMUNITIES_MAX = 12  # communities are named on the map up to this many (
 
 
 def _gaps(values) -> list:
-    """The values as a list with None for each NaN: plotly's widget sends no NaN to the page (it drops the update)."""
+    """The values as a list with None for each NaN: a NaN in a list breaks the widget's JSON (the update is lost).
+
+    NumPy arrays of numbers go to the page as binary arrays, where NaN passes (plotly draws it as a gap).
+    """
     a = np.asarray(values, dtype=float)
     return np.where(np.isfinite(a), a, None).tolist()
 
@@ -478,8 +481,8 @@ def street_map(
         fig.add_trace(
             _trace(
                 "scatter",
-                x=_gaps(x) if n else [None],
-                y=_gaps(y) if n else [None],
+                x=x if n else [None],  # NaN between ways: gaps (sent as binary arrays, where NaN passes)
+                y=y if n else [None],
                 mode="lines",
                 line={"color": colour, "width": width},
                 name=name,

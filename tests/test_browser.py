@@ -281,14 +281,20 @@ def test_a_street_scenario_in_a_real_browser(chromium, tmp_path):
             timeout=STEP_TIMEOUT_MS,
         )
 
-        # a click on the streets' ground (no facility or resident under it: the hover says the point) a third
-        # across and two fifths down the network chooses the metres under it (to the invisible grid's cell:
-        # plots.CLICK_GRID a side over the nodes' extent and its margins)
+        # a click on the streets' ground chooses the metres under it (to the invisible grid's cell:
+        # plots.CLICK_GRID a side over the nodes' extent and its margins). The points tried are those
+        # farthest from every home and facility (residents and facilities answer a click with their own
+        # point), the first whose hover names a point, not a node or a facility
         field_x, field_y = page.get_by_label("x (m, east)", exact=True), page.get_by_label("y (m, north)", exact=True)
         start = field_x.input_value(), field_y.input_value()  # the middle of the network
+        gx, gy = np.meshgrid(np.linspace(west, east, 40), np.linspace(south, north, 40))
+        candidates = np.column_stack([gx.ravel(), gy.ravel()])
+        taken = np.vstack(
+            [model.city.homes[["x", "y"]].to_numpy(float), model.city.facilities[["x", "y"]].to_numpy(float)]
+        )
+        apart = np.min(np.hypot(*(candidates[:, None, :] - taken[None, :, :]).transpose(2, 0, 1)), axis=1)
         hover = page.locator(MAP + " .hoverlayer")
-        for shift in np.linspace(0, 0.2, 21):
-            want_x, want_y = west + (east - west) * (1 / 3 + shift), north - (0.4 + shift / 2) * (north - south)
+        for want_x, want_y in candidates[np.argsort(-apart)[:15]]:
             page.mouse.move(*_map_pixel(page, want_x, want_y))
             page.wait_for_timeout(700)  # the hover's label
             if (hover.text_content() or "").startswith("("):

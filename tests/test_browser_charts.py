@@ -222,6 +222,9 @@ def test_a_pan_of_the_map_survives_a_step(served):
     assert np.allclose(after, panned) and not np.allclose(after, whole), (whole, panned, after)
     page.mouse.dblclick(x, y)  # plotly's double click: the whole map again
     page.wait_for_function(f"whole => ({ranges})()[0][0] === whole[0][0]", arg=whole, timeout=STEP_TIMEOUT_MS)
+    page.mouse.click(x, y)  # a click after it: the map redrawn for it has the whole grid too (the view was let go)
+    page.wait_for_timeout(1500)
+    assert np.allclose(page.evaluate(ranges), whole)
     _no_error(page, log)
 
 

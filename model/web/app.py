@@ -28,7 +28,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 
 from model.scenario import load_scenario
-from model.web import figures
+from model.web import figures, plots
 from model.web.state import (
     PageModel,
     Plan,
@@ -142,6 +142,52 @@ def knobs_text(model: PageModel) -> str:
     )
 
 
+class Shown:
+    """A plotly figure for :func:`PlotlyFigure`, equal to another when their serial numbers are.
+
+    Reacton compares a component's arguments with the last render's; a plotly figure compares by
+    turning both into JSON with their arrays in base64 (plotly's ``__eq__``), which cost more CPU
+    than drawing the map and, with Mesa's "Use Threads" at a 1 ms play interval, kept the page's
+    render busy so that the model never stepped (seen with py-spy). A figure's number
+    (:func:`.plots.serial`) says as much, at no cost.
+    """
+
+    def __init__(self, fig):
+        """Wrap ``fig`` (made by :mod:`.plots`)."""
+        self.fig = fig
+        self.serial = plots.serial(fig)
+
+    def __eq__(self, other) -> bool:
+        """Whether ``other`` shows the same figure."""
+        return isinstance(other, Shown) and other.serial == self.serial
+
+    def __hash__(self) -> int:
+        """The serial number's."""
+        return hash(self.serial)
+
+
+@solara.component
+def PlotlyFigure(shown: Shown, on_click=None, on_relayout=None):
+    """``solara.FigurePlotly``, handing the figure to plotly's widget when its serial number changes."""
+    from plotly.graph_objs._figurewidget import FigureWidget
+
+    def points(data) -> None:
+        if data and data.get("event_type") == "plotly_click" and on_click is not None:
+            on_click(data)
+
+    element = FigureWidget.element(on__js2py_pointsCallback=points, on__js2py_relayout=on_relayout)
+
+    def update() -> None:  # as solara.FigurePlotly: the layout, then the new traces in place of the old
+        widget = solara.get_widget(element)
+        widget.layout = shown.fig.layout
+        old = len(widget.data)
+        widget.add_traces(shown.fig.data)
+        widget.data = list(widget.data)[old:]
+
+    solara.use_effect(update, [shown.serial])
+    return element
+
+
 def clicked_point(data: dict, on_streets: bool, size: tuple[int, int]) -> tuple | None:
     """The cell (grid: whole numbers inside the grid) or point in metres (streets) of a click on the map.
 
@@ -210,7 +256,7 @@ def MapFigure(model: PageModel, view: figures.MapView, on_cell):
         views.current[key] = zoomed(event, views.current.get(key, {}))
 
     with solara.Div(classes=["lifecircle-map"], style={"flex": "0 0 auto"}):
-        solara.FigurePlotly(fig, on_click=clicked, on_relayout=relayout)
+        PlotlyFigure(Shown(fig), on_click=clicked, on_relayout=relayout)
 
 
 def _coverage_html(model: PageModel) -> str:
@@ -330,7 +376,7 @@ def _chart(fig, failed: str, name: str) -> None:
         _failed(failed)
     else:
         with solara.Div(classes=["lifecircle-chart", f"lifecircle-{name}"]):
-            solara.FigurePlotly(fig)
+            PlotlyFigure(Shown(fig))
 
 
 @solara.component

@@ -18,6 +18,7 @@ new figure's axes as given, so ``layout.uirevision`` alone does not keep them.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,8 +141,18 @@ class _Fig:
         )
 
     def figure(self) -> go.Figure:
-        """The ``go.Figure`` (not validated)."""
-        return go.Figure({"data": self.data, "layout": self.layout}, skip_invalid=False, _validate=False)
+        """The ``go.Figure`` (not validated), numbered (``serial``: one number per figure made)."""
+        fig = go.Figure({"data": self.data, "layout": self.layout}, skip_invalid=False, _validate=False)
+        fig._lifecircle_serial = next(_SERIALS)
+        return fig
+
+
+_SERIALS = itertools.count()
+
+
+def serial(fig: go.Figure) -> int:
+    """The figure's number (one per figure made): the page compares figures by it (``app.Shown``)."""
+    return fig._lifecircle_serial
 
 
 @dataclass(frozen=True)
@@ -702,6 +713,7 @@ def coverage_chart(table, age_bands: list[str], levels: dict[str, float], title:
 
 
 __all__ = [
+    "serial",
     "FacilityMarks",
     "coverage_chart",
     "exposure_chart",

@@ -42,12 +42,12 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from model.city.surface import walk_root
 from model.simulation import rules
 from model.simulation.choice import choose_many
 from model.simulation.context import RunContext
 from model.simulation.events import Buckets, distinct, segments
 from model.simulation.rules import State
-from model.city.surface import walk_root
 from model.simulation.visits import turn_away_table
 
 _NONE = -1

@@ -6,7 +6,7 @@ with a confirmation before a change restarts the clock, and the values beside th
 What they show is computed by the pure functions of :mod:`model.web.state` (``facility_info``,
 ``cell_info``, ``residents_by_state``, ``steps_to``); these components only lay it out. Each reads
 the model while holding ``model.lock``, as the figures do, so that a step run by Mesa's "Use
-Threads" never shows half done. docs/browser-inspect.md says what each shows.
+Threads" never shows half done. docs/browser.md (Inspecting and steering) says what each shows.
 """
 
 from __future__ import annotations

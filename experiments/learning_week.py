@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from model.cli.common import EXIT_BAD_INPUT, int_at_least, positive_int
+from model.cli.common import EXIT_BAD_INPUT, MAX_REPLICATES, days_type, whole_number
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = "wuhai_life_circle"
@@ -190,8 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the week with learning on and off over the seeds; print the table, write the files."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default=SCENARIO, help=f"scenario file or bundled name (default {SCENARIO})")
-    parser.add_argument("--seeds", type=int_at_least(2, "an integer of 2 or more"), default=3, help="seeds 1..N")
-    parser.add_argument("--days", type=positive_int, default=7, help="days from a Monday (default 7, a week)")
+    parser.add_argument(
+        "--seeds", type=whole_number(2, MAX_REPLICATES, "a number of seeds"), default=3, help="seeds 1..N"
+    )
+    parser.add_argument("--days", type=days_type, default=7, help="days from a Monday (default 7, a week)")
     parser.add_argument("--penalty-min", type=float, default=10.0, help="[simulation] learning_penalty_min")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "learning_week", help="folder written")
     args = parser.parse_args(argv)

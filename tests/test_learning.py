@@ -346,8 +346,8 @@ def learning_week(*args):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--days", "0"], "--days: must be a positive integer"),
-        (["--seeds", "1"], "--seeds: must be an integer of 2 or more"),
+        (["--days", "0"], "--days: must be days, a whole number from 1 to 366"),
+        (["--seeds", "1"], "--seeds: must be a number of seeds from 2 to 1,000"),
         (["--penalty-min", "-1"], "learning_week: simulation.learning_penalty_min: must be minutes from 0"),
         (["--penalty-min", "inf"], "learning_week: simulation.learning_penalty_min"),
     ],

@@ -34,7 +34,6 @@ blocks on a FIFO is interrupted by the signal.
 from __future__ import annotations
 
 import copy
-import math
 import os
 import random
 import shutil
@@ -58,6 +57,8 @@ from model.batch.experiment import load_experiment
 from model.planning.optimize import read_candidates, read_street_points
 from model.scenario import ScenarioError, load_scenario
 from model.scenario.limits import MAX_FILE_BYTES, MAX_NESTING, MAX_TOML_BYTES
+from tests.test_fuzz_scenario import _toml_string as _string
+from tests.test_fuzz_scenario import _toml_value
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted(p.name for p in (ROOT / "scenarios").glob("*.toml"))
@@ -105,34 +106,15 @@ class Raw(str):
     """TOML text written as it is: a literal no Python value dumps to (5,000 digits, 0xff, nan, deep nesting)."""
 
 
-def _string(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
 def _value(v: Any) -> str:
+    """TOML text of ``v``, a :class:`Raw` literal written as it is (inside lists and tables too)."""
     if isinstance(v, Raw):
         return str(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf") if math.isinf(v) else repr(v)
-    if isinstance(v, str):
-        return _string(v)
     if isinstance(v, list):
         return "[" + ", ".join(_value(a) for a in v) + "]"
     if isinstance(v, dict):
         return "{" + ", ".join(f"{_string(k)} = {_value(a)}" for k, a in v.items()) + "}"
-    raise TypeError(type(v))
+    return _toml_value(v)
 
 
 def dump(data: dict) -> str:

@@ -2,7 +2,8 @@
 
 - recovery: observations made in this test by the model itself (LifeCircleModel run directly, the
   occupancy counted minute by minute from the visit log here, not by the calibration code) at a
-  known market visiting probability; the calibration of the demo finds it within its 95%
+  known market visiting probability; the calibration of the small scenario (two communities,
+  two markets) finds it within its 95%
   interval, which is narrower than the range searched; ``--resume`` then runs nothing (a runner
   that fails every run is put in its place) and writes the same bytes;
 - the figures (occupancy by clock hour, share using) on hand-worked visit logs;
@@ -55,10 +56,21 @@ def _occupancy_by_brute_force(model, facility: int, hour: int) -> float:
     return total / minutes
 
 
+SECOND_MARKET = '\n[[facilities]]\ntype = "market"\nat = [15, 4]\n'
+
+
 @pytest.fixture(scope="module")
-def observed():
-    """The demo's market figures at market.daily_prob = 0.35, mean of four observed days (seeds 101-104)."""
-    scenario = load_scenario("demo", overrides={MARKET: TRUE}, overrides_file="test")
+def small_two_markets(tmp_path_factory):
+    """The small scenario (2 x 400 residents, 5-minute ticks) with a market in each community: a
+    run takes a fraction of the demo's (3,000 residents, 1-minute ticks), and 39 are made."""
+    extra = SECOND_MARKET + "[simulation]\ntick_min = 5\n"
+    return write_small(tmp_path_factory.mktemp("calibration"), extra=extra)
+
+
+@pytest.fixture(scope="module")
+def observed(small_two_markets):
+    """The small scenario's market figures at market.daily_prob = 0.35, mean of four observed days (seeds 101-104)."""
+    scenario = load_scenario(small_two_markets, overrides={MARKET: TRUE}, overrides_file="test")
     visits, occupancy = [], []
     for seed in OBSERVED_SEEDS:
         model = LifeCircleModel(scenario, seed=seed, days=1, engine="fast")
@@ -70,9 +82,9 @@ def observed():
 
 
 @pytest.fixture(scope="module")
-def calibrated(observed, tmp_path_factory):
+def calibrated(observed, small_two_markets):
     markets, visits, occupancy = observed
-    folder = tmp_path_factory.mktemp("calibration")
+    folder = small_two_markets.parent
     (folder / "obs.csv").write_text(
         "# made by the model at market.daily_prob = 0.35 (tests/test_calibration.py)\n"
         "figure,facility,hour,value\n"
@@ -81,7 +93,7 @@ def calibrated(observed, tmp_path_factory):
         encoding="utf-8",
     )
     (folder / "calib.toml").write_text(
-        'name = "market"\nscenario = "demo"\nobservations = "obs.csv"\nreplicates = 3\n'
+        'name = "market"\nscenario = "small.toml"\nobservations = "obs.csv"\nreplicates = 3\n'
         f'[parameters]\n"{MARKET}" = {{ min = {LOW}, max = {HIGH} }}\n'
         "[method]\nbudget = 12\nbatch = 6\nseed = 4\n",
         encoding="utf-8",

@@ -8,6 +8,7 @@ exposure chart against summary.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -38,13 +39,13 @@ CJK = re.compile("[\u4e00-\u9fff]")
 MIN_PT = 7.0  # the smallest text that reads at print size
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """Every figure saved while the test runs, with savefig's keyword arguments, left open for reading."""
+@contextlib.contextmanager
+def _drawing(monkeypatch):
+    """Every figure saved inside the block, with savefig's keyword arguments, left open for reading."""
     monkeypatch.setattr("os.cpu_count", lambda: 1)  # no drawing process: every picture is drawn here
     monkeypatch.setitem(plt.rcParams, "figure.max_open_warning", 0)  # they are kept open on purpose
     kept: list[tuple[Figure, dict]] = []
-    savefig, close, draw_text = Figure.savefig, plt.close, Text.draw
+    savefig, draw_text = Figure.savefig, Text.draw
     texts: list[Text] = []
 
     def note(self, renderer):
@@ -61,6 +62,14 @@ def drawn(monkeypatch):
     monkeypatch.setattr(Figure, "savefig", keep)
     monkeypatch.setattr(plt, "close", lambda fig=None: None)
     yield kept
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every figure saved while the test runs, with savefig's keyword arguments, left open for reading."""
+    close = plt.close
+    with _drawing(monkeypatch) as kept:
+        yield kept
     for fig, _ in kept:
         close(fig)
 
@@ -206,21 +215,28 @@ def test_a_type_keeps_its_symbol_in_scenarios_with_different_types(tmp_path, dra
 STREETS = Path(__file__).parent / "data" / "streets_small" / "small.toml"
 
 
-@pytest.fixture(params=["grid", "streets"])
-def run_pictures(request, tmp_path, drawn):
-    """Every picture of a run on a grid (a facility and a community at its right edge) or on streets."""
+@pytest.fixture(scope="module", params=["grid", "streets"])
+def run_pictures(request, tmp_path_factory):
+    """Every picture of a run on a grid (a facility and a community at its right edge) or on streets.
+
+    One run per kind for the four tests that read its pictures (module scope): they only read the
+    figures, and each redraws a figure only at its own dpi, as savefig left it."""
+    tmp_path = tmp_path_factory.mktemp(f"pictures_{request.param}")
     out = tmp_path / "out"
-    if request.param == "grid":
-        facilities = (
-            _facility("market", 2, 2, "m") + _facility("park", 10, 6, "p") + _facility("elderly_care", 6, 1, "e")
-        )
-        path = _scenario(tmp_path, "pictures", facilities)
-        names = {"Binhe", "Gongyuan"}
-    else:
-        path, names = STREETS, {"North", "South"}
-    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
+    with pytest.MonkeyPatch.context() as monkeypatch, _drawing(monkeypatch) as drawn:
+        if request.param == "grid":
+            facilities = (
+                _facility("market", 2, 2, "m") + _facility("park", 10, 6, "p") + _facility("elderly_care", 6, 1, "e")
+            )
+            path = _scenario(tmp_path, "pictures", facilities)
+            names = {"Binhe", "Gongyuan"}
+        else:
+            path, names = STREETS, {"North", "South"}
+        assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    return request.param, summary, list(drawn), names
+    yield request.param, summary, list(drawn), names
+    for fig, _ in drawn:
+        plt.close(fig)
 
 
 def test_the_scale_bar_is_as_long_as_its_label_says(run_pictures):

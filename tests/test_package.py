@@ -54,14 +54,17 @@ def cli(*args, cwd, env=None, timeout=600):
 def wheel_site(tmp_path_factory):
     """The project installed as a new user installs it (``pip install .``: a wheel is built and
     installed, not an editable link), into a folder of its own outside the source tree. Its
-    dependencies are those of the test environment."""
+    dependencies, and the setuptools that builds it, are those of the test environment."""
     base = tmp_path_factory.mktemp("wheel")
     # a copy of the sources: setuptools would reuse (and leave behind) a build/ folder in the checkout
     source = base / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*UNTRACKED))
     site = base / "site"
+    # built with the test environment's setuptools (no isolated build environment, which pip would
+    # fill from the index again, 20 s), once pip has checked that it meets [build-system] requires
+    build = ["--no-build-isolation", "--check-build-dependencies"]
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site), str(source)],
+        [sys.executable, "-m", "pip", "install", "--no-deps", *build, "--target", str(site), str(source)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -277,11 +280,17 @@ def test_the_readmes_batch_run_gives_the_figures_of_lifecircle_run(tmp_path, cap
     assert [(r["seed"], r["mixing"]) for r in rows] == [(s, m) for s in (1, 2, 3) for m in (0.1, 0.9)]
     assert printed == [str(rows[0]["access.elderly_care.within_level"]), str(rows[0]["usage.elderly_care.unmet_share"])]
     demo = ROOT / "scenarios" / "demo.toml"
-    for seed, mixing in ((1, 0.1), (3, 0.9)):
+    started = {}
+    for seed, mixing in ((1, 0.1), (3, 0.9)):  # the two runs at once: independent processes
         variant = tmp_path / f"demo_{seed}.toml"
         variant.write_text(f'name = "demo"\nextends = "{demo.as_posix()}"\n[population]\nmixing = {mixing}\n')
-        done = cli("run", str(variant), "--seed", str(seed), "--out", f"out{seed}", "--quiet", cwd=tmp_path)
-        assert done.returncode == 0, done.stderr
+        command = [sys.executable, "-m", "model.cli", "run", str(variant), "--seed", str(seed), "--out", f"out{seed}"]
+        started[seed, mixing] = subprocess.Popen(
+            [*command, "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+        )
+    for (seed, mixing), done in started.items():
+        _, stderr = done.communicate(timeout=600)
+        assert done.returncode == 0, stderr
         expected = flatten(json.loads((tmp_path / f"out{seed}" / "summary.json").read_text(encoding="utf-8")))
         (row,) = [r for r in rows if r["seed"] == seed and r["mixing"] == mixing]
         assert len(expected) > 300

@@ -314,8 +314,11 @@ def test_summary_reporters_are_empty_until_the_run_ends(tmp_path):
 
 
 def test_a_closed_pipe_ends_the_run_quietly(tmp_path):
+    """A small scenario (60 residents a community, not the demo's 3,000): its tables are printed
+    after the run as the demo's are, far more than the 3 lines read."""
+    small = write_small(tmp_path, residents=60)
     run = subprocess.Popen(
-        [sys.executable, "-m", "model.cli", "run", "--quiet", "--out", "out"],
+        [sys.executable, "-m", "model.cli", "run", str(small), "--quiet", "--out", "out"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -187,7 +187,8 @@ def test_out_inside_a_run_or_over_the_users_files_is_refused(place, capsys):
 def test_compare_writes_its_whole_folder_or_nothing(place, monkeypatch):
     tmp_path, small = place
     out = tmp_path / "cmp"
-    args = ["compare", str(small), "more_care.toml", "--out", str(out), "--quiet"]
+    # 2 seeds, not the default 5: the replicates/ folder is still written, by more than one seed
+    args = ["compare", str(small), "more_care.toml", "--replicates", "2", "--out", str(out), "--quiet"]
     # Ctrl-C once the first scenario's folder is written, while the second's is
     interrupt_at(monkeypatch, results, "write_results", lambda model, folder, *rest: folder.name == "more_care")
     assert main(args) == 130

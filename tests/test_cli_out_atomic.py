@@ -23,6 +23,7 @@ import pytest
 from model.cli import main
 from model.report import files, folders, results
 from tests.conftest import write_small
+from tests.in_process import lifecircle
 
 VARIANT = 'name = "more_care"\nextends = "small.toml"\n\n[[facilities]]\ntype = "elderly_care"\nat = [4, 6]\n'
 
@@ -31,18 +32,6 @@ def cli(*args, cwd):
     return subprocess.run(
         [sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
     )
-
-
-def in_process(capsys, *args) -> subprocess.CompletedProcess:
-    """``lifecircle ARGS`` run by ``main`` in this process (in the current folder), as ``cli`` reports it.
-
-    For the commands whose refusal this file has already checked as a real subprocess: the
-    refusal is the same code, without a new interpreter's import time.
-    """
-    capsys.readouterr()
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(["lifecircle", *args], code, captured.out, captured.err)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -153,7 +142,7 @@ def test_a_signal_during_the_simulation_leaves_nothing(tmp_path, sig, monkeypatc
     assert sorted(os.listdir(tmp_path)) == ["out", "small.toml"]
 
 
-def test_out_inside_a_run_or_over_the_users_files_is_refused(place, capsys):
+def test_out_inside_a_run_or_over_the_users_files_is_refused(place):
     """The first refusal as a real subprocess (exit status, stderr), the others by ``main`` in this process."""
     tmp_path, small = place
     assert main(["run", str(small), "--out", "run", "--quiet"]) == 0
@@ -171,10 +160,10 @@ def test_out_inside_a_run_or_over_the_users_files_is_refused(place, capsys):
         ("mine", ("--out: mine is a folder that holds other files (notes.txt)",)),
     ):
         for overwrite in ([], ["--overwrite"]):
-            refused(in_process(capsys, "run", str(small), "--out", out, "--quiet", *overwrite), *words)
+            refused(lifecircle("run", str(small), "--out", out, "--quiet", *overwrite, cwd=tmp_path), *words)
     (tmp_path / "run" / "notes.txt").write_text("the user's, among the run's files")
     refused(
-        in_process(capsys, "run", str(small), "--out", "run", "--quiet", "--overwrite"),
+        lifecircle("run", str(small), "--out", "run", "--quiet", "--overwrite", cwd=tmp_path),
         "holds a run and files that are not lifecircle's (notes.txt)",
     )
     (tmp_path / "run" / "notes.txt").unlink()
@@ -207,7 +196,7 @@ def test_compare_writes_its_whole_folder_or_nothing(place, monkeypatch):
     complete(out)
 
 
-def test_compare_refuses_an_out_over_the_users_files_or_inside_a_result(place, capsys):
+def test_compare_refuses_an_out_over_the_users_files_or_inside_a_result(place):
     """The first refusal as a real subprocess, the second by ``main`` in this process."""
     tmp_path, small = place
     (tmp_path / "mine").mkdir()
@@ -216,7 +205,7 @@ def test_compare_refuses_an_out_over_the_users_files_or_inside_a_result(place, c
     before = tree(tmp_path)
     args = ("compare", str(small), "more_care.toml", "--quiet", "--out")
     refused(cli(*args, "mine", cwd=tmp_path), "holds other files (notes.txt)")
-    refused(in_process(capsys, *args, "run/maps"), "is inside the run in")
+    refused(lifecircle(*args, "run/maps", cwd=tmp_path), "is inside the run in")
     assert tree(tmp_path) == before
 
 

@@ -24,29 +24,16 @@ import pytest
 
 from model.model import LifeCircleModel
 from model.scenario import load_scenario
+from tests.in_process import lifecircle
 
 SMALL = Path(__file__).parent / "data" / "streets_small" / "small.toml"
 
 
 def cli(*args, cwd):
+    """``lifecircle ARGS`` as a real subprocess (the helsinki fixture; the tests: in_process)."""
     return subprocess.run(
         [sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
     )
-
-
-def here(capsys, monkeypatch, *args, cwd) -> subprocess.CompletedProcess:
-    """``lifecircle ARGS`` run by ``main`` in this process, in ``cwd``, reported as ``cli`` reports it.
-
-    The command line itself runs as a subprocess once (the helsinki fixture); the other commands
-    are the same code without a new interpreter's imports.
-    """
-    from model.cli import main
-
-    monkeypatch.chdir(cwd)
-    capsys.readouterr()
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return subprocess.CompletedProcess(["lifecircle", *args], code, captured.out, captured.err)
 
 
 def printed(stdout: str) -> list[int]:
@@ -141,10 +128,9 @@ def small_brute():
     return Brute(SMALL, "park", 3.0)
 
 
-def test_small_add_two_exact_is_the_best_pair_of_street_nodes(tmp_path, small_brute, capsys, monkeypatch):
+def test_small_add_two_exact_is_the_best_pair_of_street_nodes(tmp_path, small_brute):
     brute = small_brute
-    done = here(
-        capsys, monkeypatch,
+    done = lifecircle(
         "optimize", str(SMALL), "--type", "park", "--add", "2", "--minutes", "3", "--exact", "--out", "new.toml",
         cwd=tmp_path,
     )  # fmt: skip
@@ -163,13 +149,12 @@ def test_small_add_two_exact_is_the_best_pair_of_street_nodes(tmp_path, small_br
     assert new.streets is not None
 
 
-def test_small_candidate_points_add_their_connector(tmp_path, small_brute, capsys, monkeypatch):
+def test_small_candidate_points_add_their_connector(tmp_path, small_brute):
     """Points off the network: the walk is connector + network + the home's connector."""
     brute = small_brute
     points = [(385150.0, 6671105.0), (385000.0, 6671140.0), (385290.0, 6671000.0), (385105.0, 6671230.0)]
     pd.DataFrame(points, columns=["x_m", "y_m"]).to_csv(tmp_path / "c.csv", index=False)
-    done = here(
-        capsys, monkeypatch,
+    done = lifecircle(
         "optimize", str(SMALL), "--type", "park", "--add", "1", "--minutes", "3", "--exact",
         "--candidates", "c.csv", "--out", "new.toml", cwd=tmp_path,
     )  # fmt: skip
@@ -183,8 +168,7 @@ def test_small_candidate_points_add_their_connector(tmp_path, small_brute, capsy
     to_deg = pyproj.Transformer.from_crs("EPSG:32635", "EPSG:4326", always_xy=True)
     lon, lat = to_deg.transform(*np.array(points).T)
     pd.DataFrame({"lon": lon, "lat": lat}).to_csv(tmp_path / "d.csv", index=False, float_format="%.10f")
-    done = here(
-        capsys, monkeypatch,
+    done = lifecircle(
         "optimize", str(SMALL), "--type", "park", "--add", "1", "--minutes", "3", "--exact",
         "--candidates", "d.csv", "--out", "deg.toml", cwd=tmp_path,
     )  # fmt: skip
@@ -249,10 +233,9 @@ def test_helsinki_add_two_is_the_best_pair(helsinki):
     assert [f.name for f in plus.facilities[-2:]] == ["health_station proposed 1", "health_station proposed 2"]
 
 
-def test_helsinki_remove_one_closes_the_least_loss(tmp_path, helsinki, capsys, monkeypatch):
+def test_helsinki_remove_one_closes_the_least_loss(tmp_path, helsinki):
     brute = helsinki[2]
-    done = here(
-        capsys, monkeypatch,
+    done = lifecircle(
         "optimize", "helsinki_centre", "--type", "health_station", "--remove", "1", "--out", "r.toml", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -413,9 +396,8 @@ class Median:
         return float(self.weight[self.reached] @ best[self.reached])
 
 
-def test_tiny_pmedian_add_two_is_the_best_pair_of_street_nodes(tmp_path, tiny, capsys, monkeypatch):
-    done = here(
-        capsys, monkeypatch,
+def test_tiny_pmedian_add_two_is_the_best_pair_of_street_nodes(tmp_path, tiny):
+    done = lifecircle(
         "optimize", str(tiny), "--type", "health_station", "--add", "2", "--objective", "pmedian", "--exact",
         "--out", "p.toml", cwd=tmp_path,
     )  # fmt: skip
@@ -434,9 +416,8 @@ def test_tiny_pmedian_add_two_is_the_best_pair_of_street_nodes(tmp_path, tiny, c
     assert costs[chosen] == pytest.approx(best, rel=1e-12)
 
 
-def test_tiny_capacitated_add_two_serves_at_most_each_sites_places(tmp_path, tiny, capsys, monkeypatch):
-    done = here(
-        capsys, monkeypatch,
+def test_tiny_capacitated_add_two_serves_at_most_each_sites_places(tmp_path, tiny):
+    done = lifecircle(
         "optimize", str(tiny), "--type", "health_station", "--add", "2", "--objective", "capacitated",
         "--minutes", "3", "--exact", "--out", "c.toml", cwd=tmp_path,
     )  # fmt: skip
@@ -462,7 +443,7 @@ def test_tiny_capacitated_add_two_serves_at_most_each_sites_places(tmp_path, tin
     assert served([node_at[p] for p in added_points(tmp_path / "c.toml")]) == best
 
 
-def test_tiny_pmedian_candidate_points_in_metres_and_in_degrees(tmp_path, tiny, capsys, monkeypatch):
+def test_tiny_pmedian_candidate_points_in_metres_and_in_degrees(tmp_path, tiny):
     points = [(X0 + 47.0, Y0 + 203.0), (X0 + 171.0, Y0 + 133.0), (X0 + 262.0, Y0 + 231.0), (X0 + 301.0, Y0 + 64.0)]
     pd.DataFrame(points, columns=["x_m", "y_m"]).to_csv(tmp_path / "m.csv", index=False)
     lon, lat = TO_DEGREES.transform(*np.array(points).T)
@@ -471,8 +452,7 @@ def test_tiny_pmedian_candidate_points_in_metres_and_in_degrees(tmp_path, tiny, 
     median = Median(brute, [brute.snap(x, y) for x, y in points])  # each point's connector added to its walks
     costs = [median.cost([j]) for j in range(len(points))]
     for name in ("m", "d"):
-        done = here(
-        capsys, monkeypatch,
+        done = lifecircle(
             "optimize", str(tiny), "--type", "health_station", "--add", "1", "--objective", "pmedian",
             "--candidates", f"{name}.csv", "--out", f"{name}.toml", cwd=tmp_path,
         )  # fmt: skip
@@ -484,9 +464,9 @@ def test_tiny_pmedian_candidate_points_in_metres_and_in_degrees(tmp_path, tiny, 
         assert np.allclose(at, points[int(np.argmin(costs))], atol=1e-3)  # degrees: a pyproj round trip
 
 
-def test_tiny_geojson_of_the_proposal_is_in_wgs84(tmp_path, tiny, capsys, monkeypatch):
-    done = here(
-        capsys, monkeypatch, "optimize", str(tiny), "--type", "health_station", "--add", "1", "--geojson",
+def test_tiny_geojson_of_the_proposal_is_in_wgs84(tmp_path, tiny):
+    done = lifecircle(
+        "optimize", str(tiny), "--type", "health_station", "--add", "1", "--geojson",
         "--out", "g.toml", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -512,9 +492,8 @@ def _lines(geometry: dict) -> list:
     return geometry["coordinates"] if geometry["type"] == "MultiLineString" else [geometry["coordinates"]]
 
 
-def test_tiny_simulate_runs_both_on_streets(tmp_path, tiny, capsys, monkeypatch):
-    done = here(
-        capsys, monkeypatch,
+def test_tiny_simulate_runs_both_on_streets(tmp_path, tiny):
+    done = lifecircle(
         "optimize", str(tiny), "--type", "health_station", "--add", "1", "--simulate", "--geojson",
         "--out", "s.toml", cwd=tmp_path,
     )  # fmt: skip

@@ -108,9 +108,8 @@ def metrics_of(out: Path, table: str = "results.csv") -> list[str]:
 # --------------------------------------------------------------------------- what results.csv stores
 
 
-def test_listed_metrics_and_their_twins_only(tmp_path):
-    out = tmp_path / "out"
-    counts = run_batch(load_experiment(with_metrics(tmp_path, [VISITS, UNMET])), out, run=fake_run, quiet=True)
+def test_listed_metrics_and_their_twins_only(listed):
+    counts, out = listed
     assert counts == {"runs": RUNS, "done": RUNS, "failed": 0}
     # charts against the numbers and true/false swept, none against the day's start (a time)
     charts = sorted(p.name for p in (out / "plots").iterdir())
@@ -169,11 +168,16 @@ def test_a_resumed_batch_with_more_metrics_runs_nothing_again(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory) -> Path:
+def listed(tmp_path_factory) -> tuple[dict, Path]:
+    """The batch listing VISITS and UNMET: its counts and folder (read by the Parquet tests too)."""
     folder = tmp_path_factory.mktemp("parquet")
     out = folder / "out"
-    run_batch(load_experiment(with_metrics(folder, [VISITS, UNMET])), out, run=fake_run, quiet=True)
-    return out
+    return run_batch(load_experiment(with_metrics(folder, [VISITS, UNMET])), out, run=fake_run, quiet=True), out
+
+
+@pytest.fixture(scope="module")
+def batch(listed) -> Path:
+    return listed[1]
 
 
 PARAMETER_TYPES = {MIX: pa.float64(), CAP: pa.int64(), LEARN: pa.bool_(), START: pa.string()}

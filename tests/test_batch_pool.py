@@ -103,14 +103,25 @@ def test_pool_workers_use_their_share_of_the_cores(tmp_path):
     assert {r["metrics"]["threads"] for r in records.values()} == {share()}
 
 
-def test_dask_runs_use_their_share_of_the_cores(tmp_path):
+@pytest.fixture(scope="module")
+def dask_local(tmp_path_factory):
+    """One cluster for the module's two Dask tests (started, and its workers' imports paid, once): the
+    cluster and the run log ``logged_run`` writes, named in the workers' environment before they start."""
+    log = tmp_path_factory.mktemp("dask") / "executions.log"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(LOG, str(log))
+        with cluster() as local:
+            yield local, log
+
+
+def test_dask_runs_use_their_share_of_the_cores(tmp_path, dask_local):
     """Dask runs tasks on threads of its own, which start from all the cores: the share is set in each task."""
-    with cluster() as local:
-        records = runner.execute(
-            specs(4), tmp_path / "runs", scheduler=local.scheduler_address, run=numba_threads, quiet=True
-        )
-        # the tasks are named after the run function, as they were before they were wrapped
-        assert local.scheduler.task_prefixes["numba_threads"].state_counts["memory"] == 4
+    local, _ = dask_local
+    records = runner.execute(
+        specs(4), tmp_path / "runs", scheduler=local.scheduler_address, run=numba_threads, quiet=True
+    )
+    # the tasks are named after the run function, as they were before they were wrapped
+    assert local.scheduler.task_prefixes["numba_threads"].state_counts["memory"] == 4
     assert {r["metrics"]["threads"] for r in records.values()} == {share()}
 
 
@@ -118,42 +129,42 @@ def test_dask_runs_use_their_share_of_the_cores(tmp_path):
 # 2. Dask: a lost worker does not run again what is recorded
 
 
-def test_a_lost_dask_worker_runs_no_recorded_run_again(tmp_path, monkeypatch):
-    log = tmp_path / "executions.log"
-    monkeypatch.setenv(LOG, str(log))
+def test_a_lost_dask_worker_runs_no_recorded_run_again(tmp_path, dask_local):
+    """On the module's cluster: its workers have run only numba_threads, which neither logs nor counts."""
+    local, log = dask_local
+    assert not log.exists()
     folder = tmp_path / "runs"
     runs = specs(12)
-    with cluster() as local:
-        outcome: dict = {}
+    outcome: dict = {}
 
-        def batch():
-            try:
-                outcome["records"] = runner.execute(
-                    runs, folder, scheduler=local.scheduler_address, run=logged_run, quiet=True
-                )
-            except BaseException as exc:  # reported by the test's thread below
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=batch)
-        thread.start()
+    def batch():
         try:
-            stall = log.with_suffix(".stall")
-            wait_for(stall.exists, 60, "a worker to stall after two runs")
-            wait_for(lambda: stall.read_text(encoding="utf-8") != "", 5, "the stalled worker's pid")
-            pid = int(stall.read_text(encoding="utf-8"))
-            lines = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
-            held = [run_id for run_id, by in lines if int(by) == pid]
-            assert len(held) >= 2  # the worker to be lost holds finished runs
+            outcome["records"] = runner.execute(
+                runs, folder, scheduler=local.scheduler_address, run=logged_run, quiet=True
+            )
+        except BaseException as exc:  # reported by the test's thread below
+            outcome["error"] = exc
 
-            def recorded_and_forgotten() -> bool:
-                known = " ".join(str(key) for key in local.scheduler.tasks)
-                return all((folder / f"{r}.json").exists() and r not in known for r in held)
+    thread = threading.Thread(target=batch)
+    thread.start()
+    try:
+        stall = log.with_suffix(".stall")
+        wait_for(stall.exists, 60, "a worker to stall after two runs")
+        wait_for(lambda: stall.read_text(encoding="utf-8") != "", 5, "the stalled worker's pid")
+        pid = int(stall.read_text(encoding="utf-8"))
+        lines = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+        held = [run_id for run_id, by in lines if int(by) == pid]
+        assert len(held) >= 2  # the worker to be lost holds finished runs
 
-            wait_for(recorded_and_forgotten, 20, f"runs {held} to be recorded and released by the scheduler")
-            os.kill(pid, signal.SIGKILL)
-            thread.join(timeout=120)
-        finally:
-            thread.join(timeout=120)
+        def recorded_and_forgotten() -> bool:
+            known = " ".join(str(key) for key in local.scheduler.tasks)
+            return all((folder / f"{r}.json").exists() and r not in known for r in held)
+
+        wait_for(recorded_and_forgotten, 20, f"runs {held} to be recorded and released by the scheduler")
+        os.kill(pid, signal.SIGKILL)
+        thread.join(timeout=120)
+    finally:
+        thread.join(timeout=120)
     assert "error" not in outcome, outcome.get("error")
     records = outcome["records"]
     assert sorted(records) == sorted(spec.run_id for spec in runs)

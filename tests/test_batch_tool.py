@@ -60,11 +60,11 @@ store = "all"  # every scalar in results.csv, compared with summary.json below
 "{CAP}" = [2, 40]
 """
 
-# 3 points x 8 seeds: long enough to be killed in the middle; no metrics, so no charts
+# 3 points x 4 seeds: long enough to be killed in the middle (after 3 of 12); no metrics, so no charts
 LONG = f"""
 name = "long"
 scenarios = ["small.toml"]
-seeds = [1, 2, 3, 4, 5, 6, 7, 8]
+seeds = [1, 2, 3, 4]
 
 [parameters]
 "{MIX}" = [0.0, 0.5, 1.0]
@@ -103,7 +103,7 @@ metrics = ["usage.park.turned_away", "usage.park.visits"]
 
 [sensitivity]
 method = "sobol"
-samples = 8
+samples = 4
 allow_small = true  # below the minimum (4,096 for 2 parameters): a test of the design, not of the indices
 
 [sensitivity.parameters]
@@ -317,31 +317,47 @@ def test_results_equal_the_summary_of_lifecircle_run(grid_w2, tmp_path):
 # 2 and 8. the same tables with 1 worker, 2 workers and Dask; the cluster binds 127.0.0.1
 
 
-def test_same_tables_with_one_worker_two_workers_and_dask(grid, grid_w2):
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory):
+    """One LocalCluster of 2 worker processes for the module's Dask tests (its start and its workers'
+    imports are paid once); (cluster, marker file of ``dying_once``), the marker named in the
+    workers' environment before they start."""
     from distributed import LocalCluster
 
+    marker = tmp_path_factory.mktemp("dask") / "died"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LIFECIRCLE_TEST_DIE_ONCE", str(marker))
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster:
+            yield cluster, marker
+
+
+def test_same_tables_with_one_worker_two_workers_and_dask(grid, grid_w2, dask_cluster, capsys, monkeypatch):
+    """1 worker and Dask in this process (``main``): the command line itself is run as a subprocess in grid_w2."""
     proc2, out2 = grid_w2
     assert proc2.returncode == 0, proc2.stderr
-    proc1 = batch_cli(grid, "--workers", "1", "--out", "w1", "--quiet")
-    assert proc1.returncode == 0, proc1.stderr
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster:
-        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
-        workers = list(cluster.scheduler_info["workers"])
-        assert len(workers) == 2
-        assert all(w.startswith("tcp://127.0.0.1:") for w in workers)
-        # dashboard_address=None does not turn the dashboard off in this version of distributed: it must
-        # at least listen on 127.0.0.1 only, like every socket of the scheduler (here) and the workers
-        assert not cluster.dashboard_link or cluster.dashboard_link.startswith("http://127.0.0.1:")
-        listening = listening_addresses(psutil.Process())
-        assert len(listening) >= 3  # the scheduler and two workers at least
-        assert {ip for ip, _ in listening} == {"127.0.0.1"}, listening
-        procd = batch_cli(grid, "--scheduler", cluster.scheduler_address, "--out", "dask", "--quiet")
-        assert procd.returncode == 0, procd.stderr
-        # the 12 runs were computed by the cluster's workers
-        assert cluster.scheduler.task_prefixes["run_one"].state_counts["memory"] == 12
-    assert proc1.stderr == "" and procd.stderr == ""  # --quiet
+    monkeypatch.chdir(grid.parent)
+    capsys.readouterr()
+    assert main(["batch", str(grid), "--workers", "1", "--out", "w1", "--quiet"]) == 0
+    err1 = capsys.readouterr().err
+    cluster, _ = dask_cluster
+    # the cluster of the fixture, fresh: this is the first batch to run on it
+    assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+    workers = list(cluster.scheduler_info["workers"])
+    assert len(workers) == 2
+    assert all(w.startswith("tcp://127.0.0.1:") for w in workers)
+    # dashboard_address=None does not turn the dashboard off in this version of distributed: it must
+    # at least listen on 127.0.0.1 only, like every socket of the scheduler (here) and the workers
+    assert not cluster.dashboard_link or cluster.dashboard_link.startswith("http://127.0.0.1:")
+    listening = listening_addresses(psutil.Process())
+    assert len(listening) >= 3  # the scheduler and two workers at least
+    assert {ip for ip, _ in listening} == {"127.0.0.1"}, listening
+    assert main(["batch", str(grid), "--scheduler", cluster.scheduler_address, "--out", "dask", "--quiet"]) == 0
+    errd = capsys.readouterr().err
+    # the 12 runs were computed by the cluster's workers
+    assert cluster.scheduler.task_prefixes["run_one"].state_counts["memory"] == 12
+    assert err1 == "" and errd == ""  # --quiet
     out1, outd = grid.parent / "w1", grid.parent / "dask"
     for name in ("results.csv", "summary.csv"):
         reference = (out2 / name).read_bytes()
@@ -352,17 +368,12 @@ def test_same_tables_with_one_worker_two_workers_and_dask(grid, grid_w2):
     pd.testing.assert_frame_equal(runs[outd], runs[out2])
 
 
-def test_a_dask_worker_that_dies_mid_run_is_replaced_and_the_batch_completes(failing, tmp_path, monkeypatch):
-    from distributed import LocalCluster
-
-    marker = tmp_path / "died"
-    monkeypatch.setenv("LIFECIRCLE_TEST_DIE_ONCE", str(marker))
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster:
-        counts = run_batch(
-            load_experiment(failing), tmp_path / "out", scheduler=cluster.scheduler_address, run=dying_once, quiet=True
-        )
+def test_a_dask_worker_that_dies_mid_run_is_replaced_and_the_batch_completes(failing, dask_cluster, tmp_path):
+    cluster, marker = dask_cluster
+    assert not marker.exists()
+    counts = run_batch(
+        load_experiment(failing), tmp_path / "out", scheduler=cluster.scheduler_address, run=dying_once, quiet=True
+    )
     assert marker.read_text() == "died"  # a worker did die, mid-run
     assert counts == {"runs": 6, "done": 6, "failed": 0}  # and its run was run again elsewhere
     reference = tmp_path / "reference"
@@ -376,7 +387,7 @@ def test_a_dask_worker_that_dies_mid_run_is_replaced_and_the_batch_completes(fai
 
 def test_kill_minus_nine_then_resume(tmp_path, capsys):
     experiment = experiment_in(tmp_path / "exp", LONG)
-    total = 24
+    total = 12
     out = tmp_path / "killed"
     records = out / "runs"
     with open(tmp_path / "first.err", "w") as err:
@@ -412,9 +423,9 @@ def test_kill_minus_nine_then_resume(tmp_path, capsys):
     assert refused.startswith(f"lifecircle: --out: {out} already holds a batch") and "--resume" in refused
     assert record_files(records) == before
 
-    resumed = batch_cli(experiment, "--workers", "1", "--out", str(out), "--resume", cwd=tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    lines = [line for line in resumed.stderr.splitlines() if line.startswith("run ")]
+    # resumed in this process: the killed batch above is the command line run as a subprocess
+    assert main(["batch", str(experiment), "--workers", "1", "--out", str(out), "--resume"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("run ")]
     assert len(lines) == total - len(before)  # only the missing runs ran
     assert lines[0].startswith(f"run {len(before) + 1}/{total} ")
     after = record_files(records)
@@ -472,18 +483,24 @@ def check_one_failed(out: Path) -> None:
         assert counts.max() == (2 if mixing == 0.0 else 3)
 
 
-def test_failing_run_in_process(failing, tmp_path):
-    counts = run_batch(load_experiment(failing), tmp_path / "out", workers=1, run=failing_run, quiet=True)
+@pytest.fixture(scope="module")
+def failing_in_process(failing, tmp_path_factory) -> tuple[dict, Path]:
+    """The failing batch in this process (1 worker): its counts and folder, read by two tests."""
+    out = tmp_path_factory.mktemp("failing-one") / "out"
+    return run_batch(load_experiment(failing), out, workers=1, run=failing_run, quiet=True), out
+
+
+def test_failing_run_in_process(failing_in_process):
+    counts, out = failing_in_process
     assert counts == {"runs": 6, "done": 5, "failed": 1}
-    check_one_failed(tmp_path / "out")
+    check_one_failed(out)
 
 
-def test_failing_run_on_a_pool_of_two(failing, tmp_path):
+def test_failing_run_on_a_pool_of_two(failing, failing_in_process, tmp_path):
     counts = run_batch(load_experiment(failing), tmp_path / "out", workers=2, run=failing_run, quiet=True)
     assert counts == {"runs": 6, "done": 5, "failed": 1}
     check_one_failed(tmp_path / "out")
-    reference = tmp_path / "one"
-    run_batch(load_experiment(failing), reference, workers=1, run=failing_run, quiet=True)
+    _, reference = failing_in_process  # the same batch in one process
     assert (tmp_path / "out" / "results.csv").read_bytes() == (reference / "results.csv").read_bytes()
 
 
@@ -584,7 +601,7 @@ def test_sobol(busy):
     out = busy / "sobol-out"
     assert main(["batch", str(experiment), "--workers", "1", "--out", str(out), "--quiet"]) == 0
     runs = read_csv(out / "runs.csv")
-    assert len(runs) == 8 * (2 + 2) * 1  # samples x (parameters + 2) x seeds, no second-order indices
+    assert len(runs) == 4 * (2 + 2) * 1  # samples x (parameters + 2) x seeds, no second-order indices
     assert set(runs["status"]) == {"done"}
     assert runs[CAP].dtype.kind == "i"
     sensitivity = read_csv(out / "sensitivity.csv")

@@ -23,6 +23,7 @@ import pytest
 from model.cli import main
 from model.report import files, folders, results
 from tests.conftest import write_small
+from tests.in_process import lifecircle
 
 VARIANT = 'name = "more_care"\nextends = "small.toml"\n\n[[facilities]]\ntype = "elderly_care"\nat = [4, 6]\n'
 
@@ -115,7 +116,7 @@ def test_overwrite_that_fails_keeps_the_earlier_run(place, monkeypatch):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_signal_during_the_simulation_leaves_nothing(tmp_path, sig):
+def test_a_signal_during_the_simulation_leaves_nothing(tmp_path, sig, monkeypatch):
     """A real signal while the demo's days are simulated (visits.csv is streamed as they go)."""
     out = tmp_path / "out"
     # a terminal's Ctrl-C raises KeyboardInterrupt; a job started in the background ignores SIGINT,
@@ -136,28 +137,33 @@ def test_a_signal_during_the_simulation_leaves_nothing(tmp_path, sig):
     assert "Traceback" not in err
     assert os.listdir(tmp_path) == []
     small = write_small(tmp_path, residents=60)
-    done = cli("run", str(small), "--out", str(out), "--quiet", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(small), "--out", str(out), "--quiet"]) == 0  # the rerun, in this process
     assert sorted(os.listdir(tmp_path)) == ["out", "small.toml"]
 
 
 def test_out_inside_a_run_or_over_the_users_files_is_refused(place):
+    """The first refusal as a real subprocess (exit status, stderr), the others by ``main`` in this process."""
     tmp_path, small = place
-    done = cli("run", str(small), "--out", "run", "--quiet", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert main(["run", str(small), "--out", "run", "--quiet"]) == 0
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("the user's")
     before = tree(tmp_path)
+    refused(
+        cli("run", str(small), "--out", "run/maps", "--quiet", cwd=tmp_path),
+        "--out: run/maps is inside the run in",
+        "choose a place outside it",
+    )
     for out, words in (
         ("run/maps", ("--out: run/maps is inside the run in", "choose a place outside it")),
         ("run/maps/new", ("is inside the run in",)),
         ("mine", ("--out: mine is a folder that holds other files (notes.txt)",)),
     ):
         for overwrite in ([], ["--overwrite"]):
-            refused(cli("run", str(small), "--out", out, "--quiet", *overwrite, cwd=tmp_path), *words)
+            refused(lifecircle("run", str(small), "--out", out, "--quiet", *overwrite, cwd=tmp_path), *words)
     (tmp_path / "run" / "notes.txt").write_text("the user's, among the run's files")
     refused(
-        cli("run", str(small), "--out", "run", "--quiet", "--overwrite", cwd=tmp_path),
+        lifecircle("run", str(small), "--out", "run", "--quiet", "--overwrite", cwd=tmp_path),
         "holds a run and files that are not lifecircle's (notes.txt)",
     )
     (tmp_path / "run" / "notes.txt").unlink()
@@ -170,7 +176,8 @@ def test_out_inside_a_run_or_over_the_users_files_is_refused(place):
 def test_compare_writes_its_whole_folder_or_nothing(place, monkeypatch):
     tmp_path, small = place
     out = tmp_path / "cmp"
-    args = ["compare", str(small), "more_care.toml", "--out", str(out), "--quiet"]
+    # 2 seeds, not the default 5: the replicates/ folder is still written, by more than one seed
+    args = ["compare", str(small), "more_care.toml", "--replicates", "2", "--out", str(out), "--quiet"]
     # Ctrl-C once the first scenario's folder is written, while the second's is
     interrupt_at(monkeypatch, results, "write_results", lambda model, folder, *rest: folder.name == "more_care")
     assert main(args) == 130
@@ -190,14 +197,15 @@ def test_compare_writes_its_whole_folder_or_nothing(place, monkeypatch):
 
 
 def test_compare_refuses_an_out_over_the_users_files_or_inside_a_result(place):
+    """The first refusal as a real subprocess, the second by ``main`` in this process."""
     tmp_path, small = place
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("the user's")
-    done = cli("run", str(small), "--out", "run", "--quiet", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert main(["run", str(small), "--out", "run", "--quiet"]) == 0
     before = tree(tmp_path)
-    for out, word in (("mine", "holds other files (notes.txt)"), ("run/maps", "is inside the run in")):
-        refused(cli("compare", str(small), "more_care.toml", "--out", out, "--quiet", cwd=tmp_path), word)
+    args = ("compare", str(small), "more_care.toml", "--quiet", "--out")
+    refused(cli(*args, "mine", cwd=tmp_path), "holds other files (notes.txt)")
+    refused(lifecircle(*args, "run/maps", cwd=tmp_path), "is inside the run in")
     assert tree(tmp_path) == before
 
 

@@ -15,6 +15,7 @@ import pytest
 from model.measures.access import users_pace
 from model.measures.summary import flatten
 from tests.conftest import write_small
+from tests.in_process import lifecircle
 
 VARIANT = """
 name = "{name}"
@@ -27,6 +28,7 @@ at = [4, 6]
 
 
 def cli(*args, cwd):
+    """``lifecircle ARGS`` as a real subprocess (the ``compared`` fixture; the other tests: in_process)."""
     return subprocess.run(
         [sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
     )
@@ -38,7 +40,7 @@ def compared(tmp_path_factory):
     base = write_small(folder, residents=150)
     variant = folder / "more_care.toml"
     variant.write_text(VARIANT.format(name="more_care", base=base.as_posix()), encoding="utf-8")
-    done = cli(
+    done = lifecircle(
         "compare", str(base), str(variant), "--seed", "4", "--replicates", "1", "--out", "out", "--quiet", cwd=folder
     )
     assert done.returncode == 0, done.stderr
@@ -91,7 +93,7 @@ def test_report_maps_and_group_table(compared):
     ids=["one scenario", "same name twice", "unknown name", "no replicates"],
 )
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, args):
-    done = cli("compare", *args, "--out", "out", cwd=tmp_path)
+    done = lifecircle("compare", *args, "--out", "out", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "--replicates" in done.stderr or "--replicates" not in args
     assert not (tmp_path / "out").exists()
@@ -107,13 +109,13 @@ def test_users_pace_is_the_median_own_pace_of_the_users():
 def test_geojson_is_written_by_run_and_compare(compared, tmp_path):
     out, _ = compared
     small = write_small(tmp_path, residents=40)
-    done = cli("run", str(small), "--geojson", "--quiet", "--out", "run", cwd=tmp_path)
+    done = lifecircle("run", str(small), "--geojson", "--quiet", "--out", "run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     # no [grid] origin: a GeoPackage in local metres, not GeoJSON (WGS84 only; tests/test_geo_cli.py)
     assert [p.name for p in (tmp_path / "run" / "geo").iterdir()] == ["small.gpkg"]
     bands = gpd.read_file(tmp_path / "run" / "geo" / "small.gpkg", layer="bands_park")
     assert bands["max_min"].tolist() == [5, 10, 15]
-    again = cli("run", str(small), "--quiet", "--out", "run", "--overwrite", cwd=tmp_path)
+    again = lifecircle("run", str(small), "--quiet", "--out", "run", "--overwrite", cwd=tmp_path)
     assert again.returncode == 0 and not (tmp_path / "run" / "geo" / "small.gpkg").exists()
 
 
@@ -219,7 +221,8 @@ def replicated(tmp_path_factory):
     plan = plan.replace("at = [5, 2]", "at = [6, 9]")
     plan += '\n[[facilities]]\ntype = "market"\nat = [16, 3]\nname = "North market"\n'
     (folder / "plan.toml").write_text(plan, encoding="utf-8")
-    done = cli("compare", "small.toml", "plan.toml", "--seed", "4", "--replicates", "3", "--out", "out", cwd=folder)
+    args = ("compare", "small.toml", "plan.toml", "--seed", "4", "--replicates", "3", "--out", "out")
+    done = lifecircle(*args, cwd=folder)
     assert done.returncode == 0, done.stderr
     return folder / "out", done
 
@@ -378,7 +381,7 @@ def test_chinese_report_on_a_tiny_closure(tmp_path):
     homes = community(1, 0, 10, name="滨河社区") + "\n" + community(28, 0, 10, name="东区")
     for name, facilities in (("乌海现状", parks + east), ("乌海方案一", parks)):
         write_tiny(tmp_path, width=30, height=1, communities=homes, facilities=facilities, types="", name=name)
-    done = cli(
+    done = lifecircle(
         "compare", "乌海现状.toml", "乌海方案一.toml", "--replicates", "2", "--lang", "zh", "--excel", "--quiet",
         "--out", "out", cwd=tmp_path,
     )  # fmt: skip

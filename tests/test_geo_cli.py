@@ -17,12 +17,14 @@ import shapely
 from shapely.geometry import shape
 
 from tests.conftest import read_exact_csv, write_small
+from tests.in_process import lifecircle
 from tests.test_geo import coordinates, place
 
 STREETS_SMALL = Path(__file__).parent / "data" / "streets_small"
 
 
 def cli(*args, cwd):
+    """``lifecircle ARGS`` as a real subprocess (the first run here; the other commands: in_process)."""
     return subprocess.run(
         [sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
     )
@@ -57,14 +59,14 @@ def test_run_without_origin_writes_the_geopackage_and_says_so(tmp_path):
     assert layer.geometry.x.tolist() == ((csv["x"] + 0.5) * 50.0).tolist()
     assert layer.geometry.y.tolist() == (-(csv["y"] + 0.5) * 50.0).tolist()  # north up
     assert layer.crs.is_engineering
-    again = cli("run", str(small), "--quiet", "--out", "run", "--overwrite", cwd=tmp_path)
+    again = lifecircle("run", str(small), "--quiet", "--out", "run", "--overwrite", cwd=tmp_path)
     assert again.returncode == 0 and not gpkg.exists()  # --overwrite removes the earlier run's GeoPackage
 
 
 def test_run_with_origin_writes_wgs84_geojson_with_the_csv_columns(tmp_path):
     small = write_small(tmp_path, residents=40)
     place(small, (106.79, 39.72))
-    done = cli("run", str(small), "--geojson", "--quiet", "--out", "run", cwd=tmp_path)
+    done = lifecircle("run", str(small), "--geojson", "--quiet", "--out", "run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "origin" not in done.stderr
     geo = tmp_path / "run" / "geo"
@@ -96,7 +98,7 @@ def test_geojson_of_a_grid_past_the_antimeridian_is_refused_and_nothing_written(
         other.write_text(small.read_text(encoding="utf-8").replace('name = "small"', 'name = "other"'), "utf-8")
         args[2] = str(other)
     before = snapshot(tmp_path)
-    done = cli(*args, "--geojson", cwd=tmp_path)
+    done = lifecircle(*args, "--geojson", cwd=tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert "--geojson: small.toml: grid.origin:" in done.stderr and "antimeridian" in done.stderr
@@ -107,7 +109,7 @@ def test_streets_geojson_is_rfc_7946_with_plain_columns(tmp_path):
     """A street scenario (its CRS is UTM 35N, Helsinki): WGS84 GeoJSON as on the grid with an origin."""
     scenario = tmp_path / "scenario"
     shutil.copytree(STREETS_SMALL, scenario)
-    done = cli("run", str(scenario / "small.toml"), "--geojson", "--quiet", "--out", "run", cwd=tmp_path)
+    done = lifecircle("run", str(scenario / "small.toml"), "--geojson", "--quiet", "--out", "run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "origin" not in done.stderr
     geo = tmp_path / "run" / "geo"

@@ -16,9 +16,11 @@ from scipy.sparse import csgraph
 from model.model import LifeCircleModel
 from model.scenario import load_scenario
 from tests.conftest import write_small
+from tests.in_process import lifecircle
 
 
 def cli(*args, cwd):
+    """``lifecircle ARGS`` as a real subprocess (the first test; the others: in_process or run_cli)."""
     return subprocess.run(
         [sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
     )
@@ -83,14 +85,14 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
     (tmp_path / "bad.csv").write_text("x,y\n99,1\n9,1\n", encoding="utf-8")
     (tmp_path / "one.csv").write_text("x,y\n2,2\n", encoding="utf-8")
     before = set(tmp_path.iterdir())
-    done = cli("optimize", str(small), *args, "--out", "new.toml", cwd=tmp_path)
+    done = lifecircle("optimize", str(small), *args, "--out", "new.toml", cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert set(tmp_path.iterdir()) == before
 
 
 def test_geojson_of_the_proposed_scenario(tmp_path):
     small = write_small(tmp_path, residents=60)
-    done = cli(
+    done = lifecircle(
         "optimize", str(small), "--type", "elderly_care", "--add", "1", "--geojson", "--out", "new.toml", cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr
@@ -105,13 +107,15 @@ def test_geojson_of_the_proposed_scenario(tmp_path):
     bands = gpd.read_file(gpkg, layer="bands_elderly_care")
     assert bands["max_min"].tolist()[0] == 5
     assert bands.geometry[0].contains(point)
-    again = cli("optimize", str(small), "--type", "park", "--add", "1", "--geojson", "--out", "new.toml", cwd=tmp_path)
+    again = lifecircle(
+        "optimize", str(small), "--type", "park", "--add", "1", "--geojson", "--out", "new.toml", cwd=tmp_path
+    )
     assert again.returncode == 2 and "exists" in again.stderr
 
 
 def test_remove_with_simulate_reports_the_closed_and_the_kept_sites(tmp_path):
     small = write_small(tmp_path, residents=80)
-    done = cli(
+    done = lifecircle(
         "optimize", str(small), "--type", "park", "--remove", "1", "--simulate", "--out", "less.toml", cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT
+from tests.in_process import lifecircle
 
 FILES = ("summary.json", "residents.csv", "facilities.csv")
 
@@ -95,7 +96,8 @@ def test_summary_recomputes_from_the_tables(demo_run):
 def test_same_seed_gives_identical_files(demo_run, tmp_path):
     out, _ = demo_run
     again = tmp_path / "again"
-    assert run_cli("run", "demo", "--out", str(again)).returncode == 0
+    # in this process (by main): still another process than demo_run's, with its own hash seed
+    assert lifecircle("run", "demo", "--out", again, cwd=tmp_path).returncode == 0
     for name in FILES:
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
 
@@ -103,14 +105,14 @@ def test_same_seed_gives_identical_files(demo_run, tmp_path):
 def test_other_seed_changes_residents(demo_run, tmp_path):
     out, _ = demo_run
     other = tmp_path / "other"
-    assert run_cli("run", "--seed", "99", "--out", str(other)).returncode == 0
+    assert lifecircle("run", "--seed", "99", "--out", other, cwd=tmp_path).returncode == 0
     assert json.loads((other / "summary.json").read_text())["seed"] == 99
     assert (out / "residents.csv").read_bytes() != (other / "residents.csv").read_bytes()
 
 
 @pytest.mark.parametrize("seed", ["-1", "abc", "1.5"])
 def test_bad_seed_is_a_clean_error(tmp_path, seed):
-    proc = run_cli("run", "--seed", seed, "--out", str(tmp_path / "x"))
+    proc = lifecircle("run", "--seed", seed, "--out", tmp_path / "x", cwd=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "--seed" in proc.stderr
     assert not (tmp_path / "x").exists()

@@ -24,11 +24,13 @@ import pytest
 
 from model.model import LifeCircleModel
 from model.scenario import load_scenario
+from tests.in_process import lifecircle
 
 SMALL = Path(__file__).parent / "data" / "streets_small" / "small.toml"
 
 
 def cli(*args, cwd):
+    """``lifecircle ARGS`` as a real subprocess (the helsinki fixture; the tests: in_process)."""
     return subprocess.run(
         [sys.executable, "-m", "model.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
     )
@@ -128,7 +130,7 @@ def small_brute():
 
 def test_small_add_two_exact_is_the_best_pair_of_street_nodes(tmp_path, small_brute):
     brute = small_brute
-    done = cli(
+    done = lifecircle(
         "optimize", str(SMALL), "--type", "park", "--add", "2", "--minutes", "3", "--exact", "--out", "new.toml",
         cwd=tmp_path,
     )  # fmt: skip
@@ -152,7 +154,7 @@ def test_small_candidate_points_add_their_connector(tmp_path, small_brute):
     brute = small_brute
     points = [(385150.0, 6671105.0), (385000.0, 6671140.0), (385290.0, 6671000.0), (385105.0, 6671230.0)]
     pd.DataFrame(points, columns=["x_m", "y_m"]).to_csv(tmp_path / "c.csv", index=False)
-    done = cli(
+    done = lifecircle(
         "optimize", str(SMALL), "--type", "park", "--add", "1", "--minutes", "3", "--exact",
         "--candidates", "c.csv", "--out", "new.toml", cwd=tmp_path,
     )  # fmt: skip
@@ -166,7 +168,7 @@ def test_small_candidate_points_add_their_connector(tmp_path, small_brute):
     to_deg = pyproj.Transformer.from_crs("EPSG:32635", "EPSG:4326", always_xy=True)
     lon, lat = to_deg.transform(*np.array(points).T)
     pd.DataFrame({"lon": lon, "lat": lat}).to_csv(tmp_path / "d.csv", index=False, float_format="%.10f")
-    done = cli(
+    done = lifecircle(
         "optimize", str(SMALL), "--type", "park", "--add", "1", "--minutes", "3", "--exact",
         "--candidates", "d.csv", "--out", "deg.toml", cwd=tmp_path,
     )  # fmt: skip
@@ -233,9 +235,9 @@ def test_helsinki_add_two_is_the_best_pair(helsinki):
 
 def test_helsinki_remove_one_closes_the_least_loss(tmp_path, helsinki):
     brute = helsinki[2]
-    done = cli(
-        "optimize", "helsinki_centre", "--type", "health_station", "--remove", "1", "--out", "r.toml", cwd=tmp_path
-    )
+    done = lifecircle(
+        "optimize", "helsinki_centre", "--type", "health_station", "--remove", "1", "--out", "r.toml", cwd=tmp_path,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     after = {i: int(brute.base_cover(drop=i).sum()) for i in range(len(brute.existing))}
     assert printed(done.stdout) == [int(brute.base_cover().sum()), max(after.values())]
@@ -395,7 +397,7 @@ class Median:
 
 
 def test_tiny_pmedian_add_two_is_the_best_pair_of_street_nodes(tmp_path, tiny):
-    done = cli(
+    done = lifecircle(
         "optimize", str(tiny), "--type", "health_station", "--add", "2", "--objective", "pmedian", "--exact",
         "--out", "p.toml", cwd=tmp_path,
     )  # fmt: skip
@@ -415,7 +417,7 @@ def test_tiny_pmedian_add_two_is_the_best_pair_of_street_nodes(tmp_path, tiny):
 
 
 def test_tiny_capacitated_add_two_serves_at_most_each_sites_places(tmp_path, tiny):
-    done = cli(
+    done = lifecircle(
         "optimize", str(tiny), "--type", "health_station", "--add", "2", "--objective", "capacitated",
         "--minutes", "3", "--exact", "--out", "c.toml", cwd=tmp_path,
     )  # fmt: skip
@@ -450,7 +452,7 @@ def test_tiny_pmedian_candidate_points_in_metres_and_in_degrees(tmp_path, tiny):
     median = Median(brute, [brute.snap(x, y) for x, y in points])  # each point's connector added to its walks
     costs = [median.cost([j]) for j in range(len(points))]
     for name in ("m", "d"):
-        done = cli(
+        done = lifecircle(
             "optimize", str(tiny), "--type", "health_station", "--add", "1", "--objective", "pmedian",
             "--candidates", f"{name}.csv", "--out", f"{name}.toml", cwd=tmp_path,
         )  # fmt: skip
@@ -463,8 +465,10 @@ def test_tiny_pmedian_candidate_points_in_metres_and_in_degrees(tmp_path, tiny):
 
 
 def test_tiny_geojson_of_the_proposal_is_in_wgs84(tmp_path, tiny):
-    done = cli("optimize", str(tiny), "--type", "health_station", "--add", "1", "--geojson", "--out", "g.toml",
-               cwd=tmp_path)  # fmt: skip
+    done = lifecircle(
+        "optimize", str(tiny), "--type", "health_station", "--add", "1", "--geojson",
+        "--out", "g.toml", cwd=tmp_path,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     geo = tmp_path / "g" / "geo"
     names = {"facilities", "streets", "communities", "bands_health_station", "bands_park", "bands_market"}
@@ -489,7 +493,7 @@ def _lines(geometry: dict) -> list:
 
 
 def test_tiny_simulate_runs_both_on_streets(tmp_path, tiny):
-    done = cli(
+    done = lifecircle(
         "optimize", str(tiny), "--type", "health_station", "--add", "1", "--simulate", "--geojson",
         "--out", "s.toml", cwd=tmp_path,
     )  # fmt: skip

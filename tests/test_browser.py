@@ -202,7 +202,8 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     page.wait_for_function(
         "() => document.querySelector('.lifecircle-clock')?.innerText === 'Day 1 (Mon) 06:01'", timeout=STEP_TIMEOUT_MS
     )
-    assert page.get_by_text("Time: 1.0").count() == 1  # Mesa 3.5's counter: model.time, one unit a step
+    # Mesa 3.5's counter (model.time, one unit a step) in the sidebar's Information card, a redraw of its own
+    playwright.expect(page.get_by_text("Time: 1.0", exact=True)).to_have_count(1, timeout=STEP_TIMEOUT_MS)
 
     # the mixing slider applies on Reset: the model is rebuilt with it, the clock starts again
     assert "mixing 1," in page.locator(".lifecircle-knobs").inner_text()

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import solara
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
 
 from model.scenario import ScenarioError, load_scenario
 from model.web import figures, panels, plots
@@ -159,9 +157,9 @@ def _failed(message: str) -> None:
 
 
 @solara.component
-def Clock(model: PageModel):
-    """Day and time of the simulation."""
-    update_counter.get()
+def Clock(model: PageModel, redraws: solara.Reactive):
+    """Day and time of the simulation (``redraws``: :func:`.panels.use_redraws`'s counter)."""
+    redraws.get()
     solara.HTML(tag="div", unsafe_innerHTML=clock_text(model), classes=["lifecircle-clock", "text-h5"])
 
 
@@ -262,13 +260,15 @@ def zoomed(event: dict | None, ranges: dict) -> dict:
 
 
 @solara.component
-def MapFigure(model: PageModel, view: figures.MapView, on_cell):
+def MapFigure(model: PageModel, view: figures.MapView, on_cell, redraws: solara.Reactive):
     """The interactive map; a click on it chooses a cell, or on streets a point in metres (``on_cell((x, y))``).
 
     It zooms and pans (the mouse wheel, a drag, plotly's buttons), and keeps the view across the
     redraw of each step; a hover on a facility gives its name, type, capacity and visitors present.
+    ``redraws`` is :func:`.panels.use_redraws`'s counter: while the model plays, the map is redrawn
+    at most every :data:`.panels.REDRAW_EVERY_S`.
     """
-    update_counter.get()
+    redraws.get()
     # the view the user left, per scenario (a ref: panning must not redraw the map; the next step does)
     views = solara.use_ref({})
     key = str(model.spec.path or model.spec.name)
@@ -412,16 +412,16 @@ def _chart(fig, failed: str, name: str) -> None:
 
 
 @solara.component
-def OccupancyChart(model: PageModel):
-    """Visitors present through the day against each type's places."""
-    update_counter.get()
+def OccupancyChart(model: PageModel, redraws: solara.Reactive):
+    """Visitors present through the day against each type's places (``redraws``: :func:`.panels.use_redraws`'s)."""
+    redraws.get()
     _chart(*figures.drawn("occupancy chart", figures.occupancy_figure, model), "occupancy")
 
 
 @solara.component
-def ExposureChart(model: PageModel):
+def ExposureChart(model: PageModel, redraws: solara.Reactive):
     """Residential against activity exposure by group (redrawn less often in big populations)."""
-    update_counter.get()
+    redraws.get()
     every = figures.exposure_refresh_ticks(len(model.built.residents))
     fig, failed = solara.use_memo(
         lambda: figures.drawn("exposure chart", figures.exposure_figure, model), [model, model.steps // every]
@@ -485,6 +485,8 @@ def Simulation():
     cell_x = solara.use_reactive(str(start[0]))  # the fields' text (Planning)
     cell_y = solara.use_reactive(str(start[1]))
     m = model.value
+    redraws = panels.use_redraws()  # the figures'
+    ticks = panels.use_redraws(panels.TEXT_EVERY_S)  # the texts'
 
     on_streets = m.spec.streets is not None
 
@@ -513,7 +515,7 @@ def Simulation():
 
     with solara.Column(style={"padding": "4px 8px", "gap": "4px"}):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            Clock(m)
+            Clock(m, ticks)
             solara.Text(knobs_text(m), classes=["lifecircle-knobs"], style={"font-size": "12px", "margin": "0 12px"})
             solara.ToggleButtonsSingle(value=colour_by, values=["group", "age"])
             solara.Select(
@@ -523,21 +525,15 @@ def Simulation():
         # inspector under the map, the monitors and run controls under the charts
         with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start", "gap": "8px"}):
             with solara.Column(style={"flex": "0 0 auto", "gap": "8px"}):
-                MapFigure(m, view, choose)
+                MapFigure(m, view, choose, redraws)
                 Planning(model, cell_x, cell_y)
-                panels.Inspector(m, *((x, y) if inside else (None, None)))
+                panels.Inspector(m, *((x, y) if inside else (None, None)), redraws)
             with solara.Column(classes=["lifecircle-charts"], style={"flex": "0 0 auto", "gap": "4px"}):
-                OccupancyChart(m)
-                ExposureChart(m)
+                OccupancyChart(m, redraws)
+                ExposureChart(m, redraws)
                 CoverageChart(m)
-                panels.Monitors(m)
+                panels.Monitors(m, ticks)
                 panels.RunControls(model)
         panels.SliderValues()
         KnobsCard(knobs)
-        SolaraViz(  # its sidebar: the controls (step, play, reset); its grid of charts is left empty (no tab)
-            model,
-            components=[],
-            model_params=params,
-            name=f"lifecircle: {m.spec.name}",
-            play_interval=150,
-        )
+        panels.Controls(model, params, f"lifecircle: {m.spec.name}", ticks)

@@ -207,12 +207,14 @@ def PlotlyFigure(shown: Shown, on_click=None, on_relayout=None):
 
     element = FigureWidget.element(on__js2py_pointsCallback=points, on__js2py_relayout=on_relayout)
 
-    def update() -> None:  # as solara.FigurePlotly: the layout, then the new traces in place of the old
+    def update() -> None:  # the layout and the new traces in place of the old, sent together
         widget = solara.get_widget(element)
-        widget.layout = shown.fig.layout
-        old = len(widget.data)
-        widget.add_traces(shown.fig.data)
-        widget.data = list(widget.data)[old:]
+        # in one batch, so that a click during a redraw never meets the old traces and the new together
+        # (solara.FigurePlotly adds the new before it drops the old: a click between picked a wrong cell)
+        with widget.batch_update():
+            widget.layout = shown.fig.layout
+            widget.data = ()
+            widget.add_traces(shown.fig.data)
 
     solara.use_effect(update, [shown.serial])
     return element

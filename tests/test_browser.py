@@ -1,8 +1,8 @@
 """The browser page in a real browser: Debian's chromium driven by playwright, no CDN reachable.
 
 One server (``lifecircle serve demo`` on a free loopback port) and one page for most of the file:
-the map and the charts render, Step advances the clock, the mixing slider applies on Reset, Play
-runs and pauses, a
+the map and the charts render (plotly figures), Step advances the clock, the mixing slider applies
+on Reset, Play runs and pauses, a
 facility added at a cell changes a coverage figure, clicking the map chooses a cell, the plan
 saves as a scenario that extends demo, and a screenshot is written. A second server serves the
 street scenario helsinki_centre: its map along the streets appears and changes with Step, a click
@@ -29,6 +29,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import playwright.sync_api as playwright  # the test extra installs it (and the web extra)
 import pytest
 
@@ -97,10 +98,10 @@ def chromium():
 
 
 @contextlib.contextmanager
-def _browsing(browser, url: str):
+def _browsing(browser, url: str, viewport: tuple[int, int] = (1600, 1750)):
     """A chromium page on the server; records every request that leaves the machine (``tab.outside``)."""
     outside: list[str] = []
-    tab = browser.new_page(viewport={"width": 1600, "height": 1750})
+    tab = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
 
     def route(r):
         if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
@@ -141,11 +142,53 @@ def _no_error(page, log: Path) -> None:
     assert page.outside == [], f"requests beyond the server: {page.outside}"
 
 
+MAP = ".lifecircle-map .js-plotly-plot"  # the map's plotly figure (its graph div: .data, ._fullLayout)
+CHARTS = ".lifecircle-chart .js-plotly-plot"
+
+
+def _wait_for_map(page, timeout: int = 120_000) -> None:
+    """Until the map's plotly figure is drawn (its title is there)."""
+    page.wait_for_selector(MAP + " .gtitle", timeout=timeout)
+
+
 def _rendered(page, selector: str) -> int:
-    """How many images matching ``selector`` are loaded and drawn."""
+    """How many plotly figures matching ``selector`` are drawn with traces."""
     return page.evaluate(
-        "sel => Array.from(document.querySelectorAll(sel)).filter(i => i.complete && i.naturalWidth > 100).length",
+        "sel => Array.from(document.querySelectorAll(sel)).filter(g => g.data && g.data.length > 0).length",
         selector,
+    )
+
+
+def _map_at_clock(page) -> None:
+    """Until the map is drawn at the clock's time (its title holds it): while the model plays the page
+    redraws its figures at most once a second, so the last redraw after a pause comes a little later."""
+    page.wait_for_function(
+        """([map]) => { const c = document.querySelector('.lifecircle-clock')?.innerText;
+            const t = document.querySelector(map + ' .gtitle')?.textContent;
+            return !!c && !!t && t.includes(c); }""",
+        arg=[MAP],
+        timeout=STEP_TIMEOUT_MS,
+    )
+
+
+def _map_pixel(page, x: float, y: float) -> tuple[float, float]:
+    """Where the point (x, y) of the map (a cell, or metres) is on the page, by plotly's own axes."""
+    return tuple(
+        page.evaluate(
+            """([sel, x, y]) => { const g = document.querySelector(sel); const l = g._fullLayout;
+                const r = g.getBoundingClientRect();
+                return [r.left + l.xaxis._offset + l.xaxis.l2p(x), r.top + l.yaxis._offset + l.yaxis.l2p(y)]; }""",
+            [MAP, x, y],
+        )
+    )
+
+
+def _map_trace(page, name: str) -> dict | None:
+    """The map's trace named ``name`` (its x and y), or None."""
+    return page.evaluate(
+        """([sel, name]) => { const t = document.querySelector(sel).data.find(d => d.name === name);
+            return t ? {x: Array.from(t.x), y: Array.from(t.y)} : null; }""",
+        [MAP, name],
     )
 
 
@@ -160,13 +203,9 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     clock = page.locator(".lifecircle-clock")
 
     # the map and the three charts render, and the page shows no error
-    page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=60_000)
-    page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('img.lifecircle-chart')).filter(i => i.naturalWidth > 100)"
-        ".length === 3",
-        timeout=60_000,
-    )
-    assert _rendered(page, "img.lifecircle-map") == 1
+    _wait_for_map(page)
+    page.wait_for_function("sel => document.querySelectorAll(sel).length === 3", arg=CHARTS, timeout=60_000)
+    assert _rendered(page, MAP) == 1 and _rendered(page, CHARTS) == 3
     assert clock.inner_text() == "Day 1 (Mon) 06:00"
     _no_error(page, log)
 
@@ -175,14 +214,15 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     page.wait_for_function(
         "() => document.querySelector('.lifecircle-clock')?.innerText === 'Day 1 (Mon) 06:01'", timeout=STEP_TIMEOUT_MS
     )
-    assert page.get_by_text("Time: 1.0").count() == 1  # Mesa 3.5's counter: model.time, one unit a step
+    # Mesa 3.5's counter (model.time, one unit a step) in the sidebar's Information card, a redraw of its own
+    playwright.expect(page.get_by_text("Time: 1.0", exact=True)).to_have_count(1, timeout=STEP_TIMEOUT_MS)
 
     # the mixing slider applies on Reset: the model is rebuilt with it, the clock starts again
     assert "mixing 1," in page.locator(".lifecircle-knobs").inner_text()
     slider = page.locator(".v-input", has_text="Residential mixing").get_by_role("slider")
     slider.focus()
     slider.press("Home")
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     page.wait_for_function(
         "() => document.querySelector('.lifecircle-knobs')?.innerText.startsWith('mixing 0,')", timeout=STEP_TIMEOUT_MS
     )
@@ -195,15 +235,11 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
     )
     page.get_by_role("button", name="❚❚").click()
     expect = playwright.expect
-    expect(page.get_by_role("button", name="Step")).to_be_enabled()
+    expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=STEP_TIMEOUT_MS)
+    _map_at_clock(page)
 
-    # clicking the map chooses a cell: the middle of the map is the middle of the 60 x 40 grid
-    from model.report.drawing import live
-
-    box = page.locator("img.lifecircle-map").bounding_box()
-    cell_px = live.MAP_IN * live.DPI / 60  # demo's grid is 60 x 40: its width is the map's longer side
-    left, top = box["x"] + live.PAD_IN * live.DPI, box["y"] + live.TITLE_IN * live.DPI
-    page.mouse.click(left + 12.5 * cell_px, top + 7.5 * cell_px)
+    # clicking the map chooses a cell: a click a third of a cell off the centre of cell (12, 7)
+    page.mouse.click(*_map_pixel(page, 12.3, 6.7))
     expect(page.get_by_label("x", exact=True)).to_have_value("12", timeout=STEP_TIMEOUT_MS)
     expect(page.get_by_label("y", exact=True)).to_have_value("7")
 
@@ -240,52 +276,54 @@ def test_the_page_in_a_real_browser(server, page, tmp_path):
 def test_a_street_scenario_in_a_real_browser(chromium, tmp_path):
     """``lifecircle serve helsinki_centre``: the map along the streets appears and changes with Step, a
     click on it chooses the point in metres under it, and a facility is added there."""
-    from model.web import figures
+    from model.web import plots
     from model.web.state import PageModel
 
-    # where the page draws the network: the same frame in this process (the extent of the nodes)
     model = PageModel("helsinki_centre", days=1)
-    _, frame = figures.draw_map(model, figures.MapView())
     label = model.spec.types["health_station"].label.lower()
+    xy = model.spec.streets.node_xy_m
+    (west, south), (east, north) = xy.min(axis=0), xy.max(axis=0)
     with _serving("helsinki_centre", tmp_path) as (url, log), _browsing(chromium, url) as page:
-        page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=90_000)
+        _wait_for_map(page)
         assert page.locator(".lifecircle-clock").inner_text() == "Day 1 (Mon) 06:00"
         _no_error(page, log)
-        first = page.locator("img.lifecircle-map").get_attribute("src")
-        size = page.evaluate(
-            "() => [document.querySelector('img.lifecircle-map').naturalWidth,"
-            " document.querySelector('img.lifecircle-map').naturalHeight]"
-        )
-        assert size[1] > frame.top_px + frame.height_px - 1  # the tall street map, as drawn here
+        ways = _map_trace(page, "ways")  # the network along its ways: each way's two ends, then a gap
+        assert len(ways["x"]) == 3 * len(model.city.edges)
 
         page.get_by_role("button", name="Step").click()
         page.wait_for_function(
-            "() => document.querySelector('.lifecircle-clock')?.innerText === 'Day 1 (Mon) 06:01'",
-            timeout=STEP_TIMEOUT_MS,
-        )
-        page.wait_for_function(
-            "before => { const i = document.querySelector('img.lifecircle-map');"
-            " return i && i.getAttribute('src') !== before && i.complete && i.naturalWidth > 100; }",
-            arg=first,
+            "sel => document.querySelector(sel + ' .gtitle')?.textContent.includes('Day 1 (Mon) 06:01')",
+            arg=MAP,
             timeout=STEP_TIMEOUT_MS,
         )
 
-        # a click a third across and two fifths down the network chooses the metres under it
+        # a click on the streets' ground chooses the metres under it (to the invisible grid's cell:
+        # plots.CLICK_GRID a side over the nodes' extent and its margins). The points tried are those
+        # farthest from every home and facility (residents and facilities answer a click with their own
+        # point), the first whose hover names a point, not a node or a facility
         field_x, field_y = page.get_by_label("x (m, east)", exact=True), page.get_by_label("y (m, north)", exact=True)
         start = field_x.input_value(), field_y.input_value()  # the middle of the network
-        box = page.locator("img.lifecircle-map").bounding_box()
-        px, py = frame.left_px + frame.width_px / 3, frame.top_px + 0.4 * frame.height_px
-        page.mouse.click(box["x"] + px, box["y"] + py)
-        west, east, south, north = frame.extent_m
-        want_x, want_y = west + (east - west) / 3, north - 0.4 * (north - south)
-        metres_per_px = (east - west) / frame.width_px
+        gx, gy = np.meshgrid(np.linspace(west, east, 40), np.linspace(south, north, 40))
+        candidates = np.column_stack([gx.ravel(), gy.ravel()])
+        taken = np.vstack(
+            [model.city.homes[["x", "y"]].to_numpy(float), model.city.facilities[["x", "y"]].to_numpy(float)]
+        )
+        apart = np.min(np.hypot(*(candidates[:, None, :] - taken[None, :, :]).transpose(2, 0, 1)), axis=1)
+        hover = page.locator(MAP + " .hoverlayer")
+        for want_x, want_y in candidates[np.argsort(-apart)[:15]]:
+            page.mouse.move(*_map_pixel(page, want_x, want_y))
+            page.wait_for_timeout(700)  # the hover's label
+            if (hover.text_content() or "").startswith("("):
+                break
+        assert hover.text_content().startswith("("), hover.text_content()
+        page.mouse.click(*_map_pixel(page, want_x, want_y))
         playwright.expect(field_x).not_to_have_value(start[0], timeout=STEP_TIMEOUT_MS)
         playwright.expect(field_y).not_to_have_value(start[1], timeout=STEP_TIMEOUT_MS)
         got = float(field_x.input_value()), float(field_y.input_value())
-        assert abs(got[0] - want_x) <= 1.5 * metres_per_px and abs(got[1] - want_y) <= 1.5 * metres_per_px, got
+        cell_m = 1.06 * max(east - west, north - south) / plots.CLICK_GRID  # the extent with its 3 % margins
+        assert abs(got[0] - want_x) <= cell_m and abs(got[1] - want_y) <= cell_m, (got, want_x, want_y)
 
-        # a health station there: added, joined to the streets, and the map redrawn
-        before = page.locator("img.lifecircle-map").get_attribute("src")
+        # a health station there: added, joined to the streets, and marked on the map
         page.locator(".v-input", has_text="Facility type").locator(".v-select__slot").click()
         page.get_by_role("option", name="health_station", exact=True).click()
         page.get_by_role("button", name="Add facility").click()
@@ -293,8 +331,8 @@ def test_a_street_scenario_in_a_real_browser(chromium, tmp_path):
         added = re.escape(f"added a new {label} at ({got[0]:.1f}, {got[1]:.1f}), joined to the streets by a ")
         playwright.expect(page.get_by_text(re.compile(added))).to_have_count(1, timeout=STEP_TIMEOUT_MS)
         page.wait_for_function(
-            "before => document.querySelector('img.lifecircle-map')?.getAttribute('src') !== before",
-            arg=before,
+            "([sel, x]) => document.querySelector(sel).data.some(d => d.name === 'added on the page' && d.x[0] === x)",
+            arg=[MAP, got[0]],
             timeout=STEP_TIMEOUT_MS,
         )
         assert page.locator(".lifecircle-clock").inner_text() == "Day 1 (Mon) 06:00"  # the new plan starts again
@@ -314,7 +352,7 @@ def test_the_first_page_load_after_installing_says_the_kernels_are_compiling(chr
     with _serving("demo", tmp_path) as (url, log), _browsing(chromium, url) as page:
         warming = page.locator(".lifecircle-warming")
         playwright.expect(warming).to_have_text(COMPILING_MESSAGE, timeout=60_000)
-        assert page.locator("img.lifecircle-map").count() == 0
+        assert page.locator(".lifecircle-map").count() == 0
         _no_error(page, log)
 
 
@@ -332,36 +370,35 @@ def test_play_with_threads_keeps_the_page(server, chromium):
     stays whole."""
     url, _, log = server
     with _browsing(chromium, url) as page:
-        page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=60_000)
+        _wait_for_map(page)
         page.get_by_text("Use Threads", exact=True).click()
         interval = page.locator(".v-input", has_text="Play Interval").get_by_role("slider")
         interval.focus()
         interval.press("Home")  # 1 ms between steps: the most steps while the page draws
         clock = page.locator(".lifecircle-clock")
         start = _clock_minutes(clock.inner_text())
-        play = page.get_by_role("button", name="▶")
-        play.click()
-        deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
+        page.get_by_role("button", name="▶").click()  # once: a toggle (see the pause below)
+        deadline = time.monotonic() + 3 * STEP_TIMEOUT_MS / 1000
         while _clock_minutes(clock.inner_text()) == start and time.monotonic() < deadline:
-            if play.count():  # a click while the page redraws can be lost; the button may turn to ❚❚ meanwhile
-                with contextlib.suppress(playwright.TimeoutError):
-                    play.click(timeout=3000)
-            time.sleep(1)
+            time.sleep(0.5)
         deadline = time.monotonic() + 12
         while time.monotonic() < deadline:
             assert "Traceback" not in page.inner_text("body"), page.inner_text("body")[:2000]
             time.sleep(0.5)
         # paused, or the week over (a warm server plays demo's 6,720 ticks in about 12 s): ❚❚ then disabled
+        # one click only: ❚❚ is a toggle, and a second click before the page shows ▶ would play again
         pause = page.get_by_role("button", name="❚❚")
-        deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
-        while pause.count() and pause.is_enabled() and time.monotonic() < deadline:
-            with contextlib.suppress(playwright.TimeoutError):  # disabled meanwhile: the week is over
-                pause.click(timeout=3000)  # again if a click while the page redraws was lost
-            time.sleep(1)
-        assert play.count() == 1 or pause.is_disabled(), page.inner_text("body")[:2000]
+        with contextlib.suppress(playwright.TimeoutError):  # disabled meanwhile: the week is over
+            pause.click(timeout=STEP_TIMEOUT_MS)
+        page.wait_for_function(
+            """() => { const b = Array.from(document.querySelectorAll('button'));
+                return b.some(e => e.innerText.trim() === '▶')
+                    || b.some(e => e.innerText.trim() === '❚❚' && e.disabled); }""",
+            timeout=3 * STEP_TIMEOUT_MS,
+        )
         assert _clock_minutes(clock.inner_text()) > start + 10  # it played
         assert page.locator(".lifecircle-draw-failed").count() == 0
-        assert _rendered(page, "img.lifecircle-chart") == 3 and _rendered(page, "img.lifecircle-map") == 1
+        assert _rendered(page, CHARTS) == 3 and _rendered(page, MAP) == 1
         _no_error(page, log)
 
 
@@ -372,7 +409,7 @@ def test_bad_placements_are_refused_and_leave_the_plan(server, chromium):
     second Remove finds none."""
     url, _, log = server
     with _browsing(chromium, url) as page:
-        page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=60_000)
+        _wait_for_map(page)
         expect = playwright.expect
         label = "elderly care centre with canteen"
         _set_field(page, "x", 32)
@@ -397,7 +434,7 @@ def test_bad_placements_are_refused_and_leave_the_plan(server, chromium):
             expect(red_x).to_have_count(0 if text.isdigit() else 1, timeout=STEP_TIMEOUT_MS)
             button.click()
             expect(page.locator(".v-alert", has_text=says)).to_have_count(1, timeout=STEP_TIMEOUT_MS)
-            expect(page.get_by_text(re.compile("^(added|removed) "))).to_have_count(0)  # nothing done
+            expect(page.get_by_text(re.compile("^(added a new|removed the) "))).to_have_count(0)  # nothing done
 
         _set_field(page, "x", 32)
         expect(red_x).to_have_count(0, timeout=STEP_TIMEOUT_MS)
@@ -416,7 +453,7 @@ def test_a_chosen_scenario_starts_with_its_own_knobs(server, chromium):
     builds it with its own mixing; a slider moved after choosing applies."""
     url, _, log = server
     with _browsing(chromium, url) as page:
-        page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=60_000)
+        _wait_for_map(page)
         expect = playwright.expect
         knobs = page.locator(".lifecircle-knobs")
         assert knobs.inner_text().startswith("mixing 1,")
@@ -430,7 +467,7 @@ def test_a_chosen_scenario_starts_with_its_own_knobs(server, chromium):
 
         choose("wuhai_life_circle_clustered")
         expect(mixing_slider()).to_have_attribute("aria-valuenow", "0.1", timeout=STEP_TIMEOUT_MS)
-        page.get_by_role("button", name="Reset").click()
+        page.get_by_role("button", name="Reset", exact=True).click()
         expect(knobs).to_have_text(re.compile(r"^mixing 0\.1, .* 40,000 residents$"), timeout=60_000)
         assert page.locator(".lifecircle-clock").inner_text() == "Day 1 (Mon) 06:00"
 
@@ -438,6 +475,6 @@ def test_a_chosen_scenario_starts_with_its_own_knobs(server, chromium):
         expect(mixing_slider()).to_have_attribute("aria-valuenow", "1", timeout=STEP_TIMEOUT_MS)
         mixing_slider().focus()
         mixing_slider().press("Home")
-        page.get_by_role("button", name="Reset").click()
+        page.get_by_role("button", name="Reset", exact=True).click()
         expect(knobs).to_have_text(re.compile(r"^mixing 0, .* 3,000 residents$"), timeout=STEP_TIMEOUT_MS)
         _no_error(page, log)

@@ -20,7 +20,15 @@ import playwright.sync_api as playwright
 import pytest
 
 from tests.conftest import write_small
-from tests.test_browser import STEP_TIMEOUT_MS, _browsing, _no_error, _serving, _set_field, chromium  # noqa: F401
+from tests.test_browser import (  # noqa: F401
+    STEP_TIMEOUT_MS,
+    _browsing,
+    _no_error,
+    _serving,
+    _set_field,
+    _wait_for_map,
+    chromium,
+)
 
 expect = playwright.expect
 RESIDENTS = 4000  # two communities of 2,000: a day takes seconds, long enough to see a run's bar and stop it
@@ -32,7 +40,7 @@ def served(tmp_path_factory, chromium):  # noqa: F811
     folder = tmp_path_factory.mktemp("inspect")
     path = write_small(folder, residents=RESIDENTS // 2)
     with _serving(str(path), folder) as (url, log), _browsing(chromium, url) as page:
-        page.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=90_000)
+        _wait_for_map(page)
         yield page, path, folder, log
 
 
@@ -220,7 +228,7 @@ def test_a_scenario_file_broken_after_the_page_opened_is_a_message(served):
     page, path, _, log = served
     path.write_text("[grid]\nwidth = -1\n", encoding="utf-8")
     problem = page.locator(".lifecircle-scenario-problem")
-    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Reset", exact=True).click()
     expect(problem).to_contain_text("did not load, the page reset the scenario it had", timeout=STEP_TIMEOUT_MS)
     expect(problem).to_contain_text("grid.width: must be positive, not -1")
     expect(page.locator("ol.lifecircle-plan li")).to_have_count(2)  # the plan kept
@@ -241,5 +249,5 @@ def test_a_scenario_file_broken_after_the_page_opened_is_a_message(served):
     _set_field(page, "y", 6)
     page.get_by_role("button", name="Add facility").click()
     expect(page.locator("ol.lifecircle-plan li")).to_have_count(3, timeout=STEP_TIMEOUT_MS)
-    assert page.locator("img.lifecircle-map").count() == 1
+    assert page.locator(".lifecircle-map .js-plotly-plot").count() == 1
     _no_error(page, log)

@@ -17,7 +17,13 @@ import time
 import psutil
 import pytest
 
-from tests.test_browser import _browsing, _serving, chromium  # noqa: F401 (chromium: the fixture)
+from tests.test_browser import (  # noqa: F401 (chromium: the fixture)
+    CHARTS,
+    _browsing,
+    _serving,
+    _wait_for_map,
+    chromium,
+)
 
 TABS = 20
 GROWTH = 1.3  # issue 22: "within 1.3x of its memory after the first tab"
@@ -36,11 +42,11 @@ def _page_server(port: int) -> psutil.Process:
 
 
 def _drawn(tab) -> None:
-    """Wait until the tab shows the map and the three charts."""
-    tab.wait_for_function("() => document.querySelector('img.lifecircle-map')?.naturalWidth > 100", timeout=DRAWN_MS)
+    """Wait until the tab shows the map and the three charts (plotly figures with their traces)."""
+    _wait_for_map(tab, timeout=DRAWN_MS)
     tab.wait_for_function(
-        "() => Array.from(document.querySelectorAll('img.lifecircle-chart')).filter(i => i.naturalWidth > 100)"
-        ".length === 3",
+        "sel => Array.from(document.querySelectorAll(sel)).filter(g => g.data && g.data.length > 0).length === 3",
+        arg=CHARTS,
         timeout=DRAWN_MS,
     )
 

@@ -18,19 +18,15 @@ later they load from numba's disk cache in seconds. :mod:`.warmup` does that fro
 
 from __future__ import annotations
 
-import base64
 import math
 import os
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import solara
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
 
 from model.scenario import ScenarioError, load_scenario
-from model.web import figures, panels
+from model.web import figures, panels, plots
 from model.web.state import (
     PageModel,
     Plan,
@@ -161,9 +157,9 @@ def _failed(message: str) -> None:
 
 
 @solara.component
-def Clock(model: PageModel):
-    """Day and time of the simulation."""
-    update_counter.get()
+def Clock(model: PageModel, redraws: solara.Reactive):
+    """Day and time of the simulation (``redraws``: :func:`.panels.use_redraws`'s counter)."""
+    redraws.get()
     solara.HTML(tag="div", unsafe_innerHTML=clock_text(model), classes=["lifecircle-clock", "text-h5"])
 
 
@@ -176,36 +172,125 @@ def knobs_text(model: PageModel) -> str:
     )
 
 
+class Shown:
+    """A plotly figure for :func:`PlotlyFigure`, equal to another when their serial numbers are.
+
+    Reacton compares a component's arguments with the last render's; a plotly figure compares by
+    turning both into JSON with their arrays in base64 (plotly's ``__eq__``), which cost more CPU
+    than drawing the map and, with Mesa's "Use Threads" at a 1 ms play interval, kept the page's
+    render busy so that the model never stepped (seen with py-spy). A figure's number
+    (:func:`.plots.serial`) says as much, at no cost.
+    """
+
+    def __init__(self, fig):
+        """Wrap ``fig`` (made by :mod:`.plots`)."""
+        self.fig = fig
+        self.serial = plots.serial(fig)
+
+    def __eq__(self, other) -> bool:
+        """Whether ``other`` shows the same figure."""
+        return isinstance(other, Shown) and other.serial == self.serial
+
+    def __hash__(self) -> int:
+        """The serial number's."""
+        return hash(self.serial)
+
+
 @solara.component
-def MapImage(model: PageModel, view: figures.MapView, on_cell):
-    """The map; a click on it chooses a cell, or on streets a point in metres (``on_cell((x, y))``)."""
-    update_counter.get()
-    drawing, failed = figures.drawn("map", figures.draw_map, model, view)
-    if drawing is None:
+def PlotlyFigure(shown: Shown, on_click=None, on_relayout=None):
+    """``solara.FigurePlotly``, handing the figure to plotly's widget when its serial number changes."""
+    from plotly.graph_objs._figurewidget import FigureWidget
+
+    def points(data) -> None:
+        if data and data.get("event_type") == "plotly_click" and on_click is not None:
+            on_click(data)
+
+    element = FigureWidget.element(on__js2py_pointsCallback=points, on__js2py_relayout=on_relayout)
+
+    def update() -> None:  # the layout and the new traces in place of the old, sent together
+        widget = solara.get_widget(element)
+        # in one batch, so that a click during a redraw never meets the old traces and the new together
+        # (solara.FigurePlotly adds the new before it drops the old: a click between picked a wrong cell)
+        with widget.batch_update():
+            widget.layout = shown.fig.layout
+            widget.data = ()
+            widget.add_traces(shown.fig.data)
+
+    solara.use_effect(update, [shown.serial])
+    return element
+
+
+def clicked_point(data: dict, on_streets: bool, size: tuple[int, int]) -> tuple | None:
+    """The cell (grid: whole numbers inside the grid) or point in metres (streets) of a click on the map.
+
+    ``data`` is plotly's click event as ``solara.FigurePlotly`` hands it on: the first point
+    clicked is a cell of the map's image (its x, y), a facility's marker (its own x, y) or, on
+    streets, a cell of the fine invisible grid under the ways (its centre, metres). None for a
+    click outside the grid or with no point.
+    """
+    points = (data or {}).get("points") or {}
+    xs, ys = points.get("xs") or [], points.get("ys") or []
+    if not xs or not ys or xs[0] is None or ys[0] is None:
+        return None
+    x, y = float(xs[0]), float(ys[0])
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return None
+    if on_streets:
+        return round(x, 1), round(y, 1)
+    cx, cy = round(x), round(y)
+    return (cx, cy) if 0 <= cx < size[0] and 0 <= cy < size[1] else None
+
+
+def zoomed(event: dict | None, ranges: dict) -> dict:
+    """The map's view after plotly's relayout event: ``ranges`` ({"x": [a, b], "y": [c, d]}) updated.
+
+    A pan or zoom gives an axis's new range (``xaxis.range[0]`` and ``[1]``, or ``xaxis.range``);
+    a double click (``xaxis.autorange``) gives the whole map back (the axis dropped); any other
+    change of the layout leaves the view as it is.
+    """
+    data = (event or {}).get("relayout_data") or {}
+    out = dict(ranges)
+    for axis in ("x", "y"):
+        key = f"{axis}axis"
+        if data.get(f"{key}.autorange"):
+            out.pop(axis, None)
+        elif f"{key}.range" in data:
+            out[axis] = [float(v) for v in data[f"{key}.range"]]
+        elif f"{key}.range[0]" in data and f"{key}.range[1]" in data:
+            out[axis] = [float(data[f"{key}.range[0]"]), float(data[f"{key}.range[1]"])]
+    return out
+
+
+@solara.component
+def MapFigure(model: PageModel, view: figures.MapView, on_cell, redraws: solara.Reactive):
+    """The interactive map; a click on it chooses a cell, or on streets a point in metres (``on_cell((x, y))``).
+
+    It zooms and pans (the mouse wheel, a drag, plotly's buttons), and keeps the view across the
+    redraw of each step; a hover on a facility gives its name, type, capacity and visitors present.
+    ``redraws`` is :func:`.panels.use_redraws`'s counter: while the model plays, the map is redrawn
+    at most every :data:`.panels.REDRAW_EVERY_S`.
+    """
+    redraws.get()
+    # the view the user left, per scenario (a ref: panning must not redraw the map; the next step does)
+    views = solara.use_ref({})
+    key = str(model.spec.path or model.spec.name)
+    fig, failed = figures.drawn("map", figures.map_figure, model, view, views.current.get(key))
+    if fig is None:
         _failed(failed)
-    else:
-        MapPicture(*drawing, on_cell)
+        return
+    on_streets = model.spec.streets is not None
+    size = (model.city.width, model.city.height) if not on_streets else (0, 0)
 
+    def clicked(data) -> None:
+        point = clicked_point(data, on_streets, size)
+        if point is not None:
+            on_cell(point)
 
-@solara.component
-def MapPicture(png: bytes, frame: figures.MapFrame, on_cell):
-    """The map's image, placed as ``frame`` says; a click names the cell (or point) under it."""
-    width, height = struct.unpack(">II", png[16:24])  # the PNG header's size
-    image = solara.v.Html(
-        tag="img",
-        attributes={"src": "data:image/png;base64," + base64.b64encode(png).decode(), "alt": "map"},
-        style_=f"width: {width}px; height: {height}px; max-width: none; cursor: crosshair",
-        class_="lifecircle-map",
-    )
+    def relayout(event) -> None:
+        views.current[key] = zoomed(event, views.current.get(key, {}))
 
-    def clicked(widget, event, data):
-        cell = frame.point_at(float(data.get("offsetX", -1)), float(data.get("offsetY", -1)))
-        if cell is not None:
-            on_cell(cell)
-
-    solara.v.use_event(image, "click", clicked)
-    with solara.Div(style={"overflow-x": "auto", "flex": "0 1 auto", "max-width": "100%"}):
-        solara.display(image)
+    with solara.Div(classes=["lifecircle-map"], style={"flex": "0 0 auto"}):
+        PlotlyFigure(Shown(fig), on_click=clicked, on_relayout=relayout)
 
 
 def _coverage_html(model: PageModel) -> str:
@@ -319,39 +404,38 @@ def Planning(model: solara.Reactive, cell_x: solara.Reactive, cell_y: solara.Rea
             solara.Button("Save as scenario", on_click=save, outlined=True)
 
 
-@solara.component
-def OccupancyChart(model: PageModel):
-    """Visitors present through the day against each type's places."""
-    update_counter.get()
-    png, failed = figures.drawn("occupancy chart", figures.draw_occupancy, model)
-    if png is None:
+def _chart(fig, failed: str, name: str) -> None:
+    """A chart's place: the interactive chart, or the message of why it could not be drawn."""
+    if fig is None:
         _failed(failed)
     else:
-        solara.Image(png, width="100%", classes=["lifecircle-chart"])
+        with solara.Div(classes=["lifecircle-chart", f"lifecircle-{name}"]):
+            PlotlyFigure(Shown(fig))
 
 
 @solara.component
-def ExposureChart(model: PageModel):
+def OccupancyChart(model: PageModel, redraws: solara.Reactive):
+    """Visitors present through the day against each type's places (``redraws``: :func:`.panels.use_redraws`'s)."""
+    redraws.get()
+    _chart(*figures.drawn("occupancy chart", figures.occupancy_figure, model), "occupancy")
+
+
+@solara.component
+def ExposureChart(model: PageModel, redraws: solara.Reactive):
     """Residential against activity exposure by group (redrawn less often in big populations)."""
-    update_counter.get()
+    redraws.get()
     every = figures.exposure_refresh_ticks(len(model.built.residents))
-    png, failed = solara.use_memo(
-        lambda: figures.drawn("exposure chart", figures.draw_exposure, model), [model, model.steps // every]
+    fig, failed = solara.use_memo(
+        lambda: figures.drawn("exposure chart", figures.exposure_figure, model), [model, model.steps // every]
     )
-    if png is None:
-        _failed(failed)
-    else:
-        solara.Image(png, width="100%", classes=["lifecircle-chart"])
+    _chart(fig, failed, "exposure")
 
 
 @solara.component
 def CoverageChart(model: PageModel):
     """Coverage by type and age band (changes with the plan, not with the clock)."""
-    png, failed = solara.use_memo(lambda: figures.drawn("coverage chart", figures.draw_coverage, model), [model])
-    if png is None:
-        _failed(failed)
-    else:
-        solara.Image(png, width="100%", classes=["lifecircle-chart"])
+    fig, failed = solara.use_memo(lambda: figures.drawn("coverage chart", figures.coverage_figure, model), [model])
+    _chart(fig, failed, "coverage")
 
 
 @solara.component
@@ -403,6 +487,8 @@ def Simulation():
     cell_x = solara.use_reactive(str(start[0]))  # the fields' text (Planning)
     cell_y = solara.use_reactive(str(start[1]))
     m = model.value
+    redraws = panels.use_redraws()  # the figures'
+    ticks = panels.use_redraws(panels.TEXT_EVERY_S)  # the texts'
 
     on_streets = m.spec.streets is not None
 
@@ -429,26 +515,27 @@ def Simulation():
         cell_x.set(str(cell[0]))
         cell_y.set(str(cell[1]))
 
-    with solara.Column(style={"padding": "8px"}):
+    with solara.Column(style={"padding": "4px 8px", "gap": "4px"}):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-            Clock(m)
+            Clock(m, ticks)
             solara.Text(knobs_text(m), classes=["lifecircle-knobs"], style={"font-size": "12px", "margin": "0 12px"})
             solara.ToggleButtonsSingle(value=colour_by, values=["group", "age"])
             solara.Select(
                 "Walking bands of", values=[NO_BANDS, *m.city.types], value=band_type, style="max-width: 240px"
             )
-        with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start"}):
-            MapImage(m, view, choose)
-            Planning(model, cell_x, cell_y)
-            panels.Inspector(m, *((x, y) if inside else (None, None)))
-            panels.Monitors(m)
-        panels.RunControls(model)
+        # the map and the charts side by side (seen together in a 1400 x 1000 window), re-planning and the
+        # inspector under the map, the monitors and run controls under the charts
+        with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start", "gap": "8px"}):
+            with solara.Column(style={"flex": "0 0 auto", "gap": "8px"}):
+                MapFigure(m, view, choose, redraws)
+                Planning(model, cell_x, cell_y)
+                panels.Inspector(m, *((x, y) if inside else (None, None)), redraws)
+            with solara.Column(classes=["lifecircle-charts"], style={"flex": "0 0 auto", "gap": "4px"}):
+                OccupancyChart(m, redraws)
+                ExposureChart(m, redraws)
+                CoverageChart(m)
+                panels.Monitors(m, ticks)
+                panels.RunControls(model)
         panels.SliderValues()
         KnobsCard(knobs)
-        SolaraViz(
-            model,
-            components=[(OccupancyChart, 0), (ExposureChart, 0), (CoverageChart, 0)],
-            model_params=params,
-            name=f"lifecircle: {m.spec.name}",
-            play_interval=150,
-        )
+        panels.Controls(model, params, f"lifecircle: {m.spec.name}", ticks)

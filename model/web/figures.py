@@ -37,19 +37,24 @@ from model.report.drawing.live import (
     exposure_png,
 )
 from model.simulation.rules import State
+from model.web import plots
 from model.web.state import clock_text, coverage_table_of, street_join, users_paces
 
 __all__ = [
     "MapFrame",
     "MapView",
     "community_outlines",
+    "coverage_figure",
     "draw_coverage",
     "draw_exposure",
     "draw_map",
     "draw_occupancy",
     "draw_street_map",
     "drawn",
+    "exposure_figure",
     "exposure_refresh_ticks",
+    "map_figure",
+    "occupancy_figure",
     "reading",
     "street_layer",
 ]
@@ -71,12 +76,13 @@ class _Fixed:
 
     Attributes:
         paces: Per type present, the median own pace of its users (:func:`users_paces`).
-        kind, x, y, capacity: The facility table's columns.
+        kind, name, x, y, capacity: The facility table's columns.
         places: Per type present, the sum of its facilities' capacities (at least 1).
     """
 
     paces: dict[str, float]
     kind: np.ndarray
+    name: np.ndarray
     x: np.ndarray
     y: np.ndarray
     capacity: np.ndarray
@@ -94,6 +100,7 @@ def _fixed(model) -> _Fixed:
         _FIXED[model] = _Fixed(
             paces=users_paces(model),
             kind=kind,
+            name=fac["name"].to_numpy(),
             x=fac["x"].to_numpy(),
             y=fac["y"].to_numpy(),
             capacity=capacity,
@@ -331,3 +338,107 @@ def draw_exposure(model) -> bytes:
 def draw_coverage(model) -> bytes:
     """Coverage by type and age band (the results folder's coverage.png)."""
     return coverage_png(coverage_table_of(model), model.spec)
+
+
+# --------------------------------------------------------------------------- the interactive figures (plotly)
+
+
+def _marks(model) -> plots.FacilityMarks:
+    """Every facility with its visitors present now, and the page's plan (added and removed)."""
+    fixed = _fixed(model)
+    present = model.engine.occupancy_by_group().sum(axis=1)
+    plan = getattr(model, "plan", None)  # the page's model has one
+    return plots.FacilityMarks(
+        types=tuple(model.city.types),
+        kind=fixed.kind,
+        name=fixed.name,
+        x=fixed.x,
+        y=fixed.y,
+        capacity=fixed.capacity,
+        present=np.asarray(present),
+        added=tuple(plan.added) if plan is not None else (),
+        removed=tuple(plan.removed) if plan is not None else (),
+    )
+
+
+def map_figure(model, view: MapView, ranges: dict | None = None):
+    """The interactive map now (:mod:`.plots`): the numbers of :func:`draw_map`, as a plotly figure.
+
+    The residents' positions are read once (:func:`_residents`), and every layer that shows them
+    (the colours, the density and the hover's counts) is derived from that one reading. The zoom and
+    pan survive the redraw of each step: ``ranges`` is the view the user left (:func:`.plots.grid_map`).
+    """
+    city, scenario = model.city, model.spec
+    revision = str(scenario.path or scenario.name)
+    if scenario.streets is not None:
+        streets, band_title = street_layer(model, view.band_type)
+        joins = None
+        if view.selected is not None:
+            node, _ = street_join(scenario, *view.selected)
+            joins = tuple(float(c) for c in scenario.streets.node_xy_m[node])
+        with reading(model):
+            title = f"{scenario.name}, {clock_text(model)}; {city.n_street:,} street nodes, {len(city.edges):,} ways"
+            residents, marks = _residents(model, view.colour_by), _marks(model)
+        return plots.street_map(
+            streets,
+            title,
+            residents,
+            marks,
+            community_outlines(model),
+            band_title=band_title,
+            selected=view.selected,
+            joins=joins,
+            uirevision=revision,
+            ranges=ranges,
+        )
+    field = model.built.fields_m.get(view.band_type) if view.band_type else None
+    minutes, band_title = None, ""
+    if field is not None:  # a type the plan removed has no field: no bands
+        pace = _fixed(model).paces[view.band_type]
+        minutes = (field / pace).reshape(city.height, city.width)
+        band_title = f"{view.band_type} at {pace:.0f} m/min"
+    with reading(model):
+        title = f"{scenario.name}, {clock_text(model)}; cells of {city.cell_m:g} m, {city.width} x {city.height}"
+        residents, marks = _residents(model, view.colour_by), _marks(model)
+    return plots.grid_map(
+        city.walkable,
+        title,
+        residents,
+        marks,
+        [(com.name, tuple(com.area)) for com in scenario.communities],
+        minutes=minutes,
+        band_title=band_title,
+        selected=view.selected,
+        uirevision=revision,
+        ranges=ranges,
+    )
+
+
+def occupancy_figure(model):
+    """Visitors present through the current day against each type's places, as an interactive chart."""
+    data = model.datacollector.model_vars
+    with reading(model):  # the columns of the same rows (a step appends one to each)
+        day = np.asarray(data["day"])
+        minute = np.asarray(data["minute"], dtype=float)
+        occupancy = {t: np.asarray(data[f"occupancy_{t}"], dtype=float) for t in model.city.types}
+        title = f"Occupancy against places, {clock_text(model)}"
+    today = day == day[-1]
+    sim = model.spec.simulation
+    places_of = _fixed(model).places
+    lines = [OccupancyLine(t, places_of[t], 100 * occupancy[t][today] / places_of[t]) for t in model.city.types]
+    day_hours = (sim.day_start_min / 60, sim.day_end_min / 60)
+    return plots.occupancy_chart(minute[today] / 60, lines, day_hours, title, tuple(model.city.types))
+
+
+def exposure_figure(model):
+    """Residential against activity exposure by group so far, as an interactive chart."""
+    with reading(model):
+        mixing, title = mixing_summary(model.context), f"Exposure to other groups, {clock_text(model)}"
+    return plots.exposure_chart(mixing, title)
+
+
+def coverage_figure(model):
+    """Coverage by type and age band, as an interactive chart (changes with the plan, not with the clock)."""
+    levels = {t: model.spec.types[t].level_min for t in model.spec.types}
+    title = "Users within each type's level (minutes), by age"
+    return plots.coverage_chart(coverage_table_of(model), [str(b) for b in model.spec.ages], levels, title)

@@ -16,6 +16,7 @@ import time
 from html import escape
 
 import solara
+from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import force_update, update_counter
 
 from model.web.state import (
@@ -36,6 +37,15 @@ from model.web.state import (
 # not counted (tracing every walker along its path costs seconds a tick at city scale)
 PRESENT_MAX = 100_000
 PROGRESS_EVERY_S = 0.25  # how often a long run says how far it is (a redraw of its bar costs little)
+# Assumptions: while the model plays, the page's figures (the plotly map and charts, the inspector)
+# are redrawn at most once a second and its texts (clock, monitors, Mesa's time) about three times.
+# At Mesa's 1 ms play interval with "Use Threads", a redraw on every step kept the page's
+# connection so busy that the clock vanished and the page once said "App is disconnected", and a
+# click made reacton give up ("Too many renders triggered": the step thread changed Mesa's counter
+# during every render pass); figures redrawn three times a second still lost the connection under
+# load: Chromium drawing four plotly figures fell behind (issue 22).
+REDRAW_EVERY_S = 1.0
+TEXT_EVERY_S = 0.3
 
 # Vuetify draws a slider's value in its thumb only while it is dragged: shown always, for Mesa's
 # own sliders (Play Interval, Render Interval) as for the page's
@@ -70,10 +80,80 @@ def monitors_html(model: PageModel) -> str:
     )
 
 
+def use_redraws(every: float = REDRAW_EVERY_S) -> solara.Reactive:
+    """Mesa's step counter (``update_counter``), passed on at most once every ``every`` seconds.
+
+    A component that reads the returned counter instead of Mesa's is redrawn after a step at once
+    if it was last redrawn ``every`` seconds ago or more, and otherwise when they have passed: a
+    Step click, and the last step before play stops, are always drawn, while a play at any speed
+    redraws at most 1 / ``every`` times a second (and waits at least as long as the last redraw
+    took, so that a slow page is redrawn at most half the time). The counter is passed on by a thread of the page
+    (ended when the page closes), so a step only sets an event. Nothing on the page may read Mesa's
+    counter itself: at a 1 ms play interval it changes during every render pass, and reacton gives
+    up after 100 passes ("Too many renders triggered", issue 22).
+    """
+    shown = solara.use_reactive(update_counter.peek())  # peek: this component is not redrawn by a step
+    changed = solara.use_memo(threading.Event, [])
+    # the subscription ends with the page (the effect's cleanup), before its kernel closes
+    solara.use_effect(lambda: update_counter.subscribe(lambda _: changed.set()), [])
+
+    def pump(cancel: threading.Event) -> None:
+        while not cancel.is_set():
+            if changed.wait(0.1):
+                changed.clear()
+                start = time.monotonic()
+                shown.set(update_counter.peek())  # returns once the page is redrawn
+                # steps meanwhile set ``changed``: drawn when the time is up (and never busier than half the time)
+                cancel.wait(max(every, time.monotonic() - start))
+
+    solara.use_thread(pump, [], intrusive_cancel=False)
+    return shown
+
+
 @solara.component
-def Monitors(model: PageModel):
-    """Residents at home, walking, waiting, visiting (and escorting), and the clock; redrawn each step."""
-    update_counter.get()
+def Controls(model: solara.Reactive, params: dict, title: str, redraws: solara.Reactive, play_interval: int = 150):
+    """Mesa's controls in the sidebar: its play and render intervals, Use Threads, Reset, ▶ / ❚❚, Step.
+
+    This is Mesa's SolaraViz without its parts the page does not use (a grid of charts, the model
+    parameters' card: the page's knobs are :class:`~model.web.app.Knobs`), and with its
+    *Information* card (``model.time``) redrawn by ``redraws`` (:func:`use_redraws`): Mesa's own
+    reads Mesa's counter, which at a 1 ms play interval with Use Threads changed during every render
+    pass of a click, and reacton gave up ("Too many renders triggered", issue 22). Mesa's
+    ``ModelController`` steps, plays and resets the model: Reset builds ``type(model)(**params)``.
+    """
+    play = solara.use_reactive(play_interval)
+    render = solara.use_reactive(1)
+    threads = solara.use_reactive(False)
+    with solara.AppBar():
+        solara.AppBarTitle(title)
+        solara.lab.ThemeToggle()
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Controls"):
+            solara.SliderInt(label="Play Interval (ms)", value=play, min=1, max=500, step=10)
+            solara.SliderInt(label="Render Interval (steps)", value=render, min=1, max=100, step=2)
+            solara.Checkbox(label="Use Threads", value=threads)
+            ModelController(
+                model, model_parameters=params, play_interval=play, render_interval=render, use_threads=threads
+            )
+        with solara.Card("Information"):
+            Information(model.value, redraws)
+
+
+@solara.component
+def Information(model: PageModel, redraws: solara.Reactive):
+    """Mesa's clock of the model (``model.time``, one unit a step), as SolaraViz's *Information* card shows it.
+
+    A component of its own: the one that holds the sidebar is not redrawn while the model plays
+    (its buttons would be made anew under the pointer, and a click on ❚❚ lost).
+    """
+    redraws.get()
+    solara.Text(f"Time: {model.time}")
+
+
+@solara.component
+def Monitors(model: PageModel, redraws: solara.Reactive):
+    """Residents at home, walking, waiting, visiting (and escorting) (``redraws``: :func:`use_redraws`'s)."""
+    redraws.get()
     with model.lock:
         html = monitors_html(model)
     with solara.Card("Residents now", style={"flex": "0 1 200px"}):
@@ -125,13 +205,13 @@ def cell_html(info: dict) -> str:
 
 
 @solara.component
-def Inspector(model: PageModel, x, y):
+def Inspector(model: PageModel, x, y, redraws: solara.Reactive):
     """What is at the chosen place: its facilities' visitors, queue and today's figures, its residents.
 
     The place is a cell of a grid, or on streets what lies within :data:`~model.web.state.PICK_M`
-    of the point (x and y None: none chosen).
+    of the point (x and y None: none chosen). ``redraws``: :func:`use_redraws`'s counter.
     """
-    update_counter.get()
+    redraws.get()
     streets = model.spec.streets is not None
     with solara.Card("At the chosen place", style={"flex": "1 1 300px", "max-width": "380px"}):
         if x is None or y is None:

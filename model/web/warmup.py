@@ -62,13 +62,13 @@ def warm_kernels(scenario_name: str, ticks: int = WARM_TICKS) -> None:
 
     model = LifeCircleModel(load_scenario(scenario_name), days=1, engine="fast")
     view = figures.MapView(band_type=next(iter(model.city.types), None), selected=first_point(model))
-    figures.draw_map(model, view)
-    figures.draw_coverage(model)
+    figures.map_figure(model, view)
+    figures.coverage_figure(model)
     for _ in range(ticks):
         model.step()
-    figures.draw_map(model, view)
-    figures.draw_occupancy(model)
-    figures.draw_exposure(model)
+    figures.map_figure(model, view)
+    figures.occupancy_figure(model)
+    figures.exposure_figure(model)
     model.summary()
 
 

@@ -184,9 +184,12 @@ def _map_pixel(page, x: float, y: float) -> tuple[float, float]:
 
 
 def _map_trace(page, name: str) -> dict | None:
-    """The map's trace named ``name`` (its x and y), or None."""
+    """The map's last trace named ``name`` (its x and y), or None.
+
+    The last: a redraw adds the new traces after the old and then drops the old (app.PlotlyFigure).
+    """
     return page.evaluate(
-        """([sel, name]) => { const t = document.querySelector(sel).data.find(d => d.name === name);
+        """([sel, name]) => { const t = document.querySelector(sel).data.findLast(d => d.name === name);
             return t ? {x: Array.from(t.x), y: Array.from(t.y)} : null; }""",
         [MAP, name],
     )

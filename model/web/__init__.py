@@ -10,7 +10,7 @@ It sits beside the model and uses it; the model never imports it. Modules:
 * :mod:`.figures`: the pictures of the page (the map, the live charts) from the model's state,
   drawn by :mod:`model.report.drawing.live` (the only matplotlib user is the drawing package); no
   Solara;
-* :mod:`.app`: only the page: the Solara components and Mesa's ``SolaraViz``
+* :mod:`.app`: only the page: the Solara components around Mesa's ``ModelController``
   (``solara run model.web.app``; ``lifecircle serve`` starts it).
 
 Only :mod:`.app` imports Solara (the ``web`` extra: ``pip install 'lifecircle[web]'``).

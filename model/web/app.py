@@ -1,12 +1,13 @@
-"""The browser page: Mesa's SolaraViz around the map, the re-planning panel and the live charts.
+"""The browser page: the map, the re-planning panel and the live charts, stepped by Mesa's controls.
 
 Serve it with ``lifecircle serve [SCENARIO]`` (or ``solara run model.web.app``; the scenario is
 read from the environment variable ``LIFECIRCLE_SCENARIO``, default ``demo``). What each part
 shows is said in docs/browser.md; the pictures come from model/web/figures.py (drawn by
 model/report/drawing/live.py) and the model's knobs and plan live in model/web/state.py. The
 sidebar holds the page's scenario and knobs (:class:`Knobs`, applied on Reset) and Mesa's step /
-play / reset; above Mesa's grid of
-charts, the clock, the map with its view switches, and the re-planning panel. On a street
+play / reset (:func:`.panels.Controls`); the page the clock and the view switches above the map
+with the re-planning panel and the inspector, beside the charts, the monitors and "run to". The
+page is redrawn from :func:`.panels.use_redraws`, never from Mesa's step counter. On a street
 scenario the map is drawn along the streets and the re-planning panel takes a point in metres
 (a click on the map names it) instead of a cell.
 
@@ -54,7 +55,7 @@ WARMUP = KernelWarmup(SCENARIO).start()
 class Knobs:
     """The sidebar's scenario and knobs, as the page's reactive values (applied on Reset).
 
-    Mesa's SolaraViz keeps the values of its own sliders in its sidebar and passes them on Reset;
+    Mesa's SolaraViz kept the values of its own sliders in its sidebar and passed them on Reset;
     a scenario chosen there was built with the mixing slider's value, set from the first scenario
     (issue 22). The page therefore owns them: choosing a scenario sets the sliders to its own
     values (its ``population.mixing``, multipliers 1), a slider moved after that applies, and
@@ -207,14 +208,12 @@ def PlotlyFigure(shown: Shown, on_click=None, on_relayout=None):
 
     element = FigureWidget.element(on__js2py_pointsCallback=points, on__js2py_relayout=on_relayout)
 
-    def update() -> None:  # the layout and the new traces in place of the old, sent together
+    def update() -> None:  # as solara.FigurePlotly: the layout, then the new traces in place of the old
         widget = solara.get_widget(element)
-        # in one batch, so that a click during a redraw never meets the old traces and the new together
-        # (solara.FigurePlotly adds the new before it drops the old: a click between picked a wrong cell)
-        with widget.batch_update():
-            widget.layout = shown.fig.layout
-            widget.data = ()
-            widget.add_traces(shown.fig.data)
+        widget.layout = shown.fig.layout
+        old = len(widget.data)
+        widget.add_traces(shown.fig.data)
+        widget.data = list(widget.data)[old:]
 
     solara.use_effect(update, [shown.serial])
     return element
@@ -467,7 +466,7 @@ def Page():
 
 @solara.component
 def Simulation():
-    """SolaraViz with the map and re-planning above its charts."""
+    """The map, re-planning and the inspector beside the charts; Mesa's controls in the sidebar."""
     plan = solara.use_memo(Plan, [])
     knobs = Knobs(
         solara.use_reactive(SCENARIO),

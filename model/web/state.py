@@ -1,6 +1,6 @@
 """What the browser page steps and changes: the model with the page's knobs and a re-planning plan.
 
-Mesa's SolaraViz builds the model anew on Reset from the page's parameters
+Mesa's Reset (its ``ModelController``) builds the model anew from the page's parameters
 (``PageModel(**params)``), so everything the page can change is a parameter of
 :class:`PageModel`: the scenario (``scenario_name``), residential mixing, a capacity multiplier, a
 multiplier of the destination-choice decay, and the :class:`Plan` of facilities added and removed
@@ -8,7 +8,7 @@ on the page. A changed plan is a new scenario: the page rebuilds the model from 
 fields, coverage), back at the start of the first day.
 
 The scenario's parameter is not called ``scenario``: since Mesa 3.5 a model's ``scenario`` is
-Mesa's own (``mesa.experimental.scenarios.Scenario``), and SolaraViz's Reset passes a new one of
+Mesa's own (``mesa.experimental.scenarios.Scenario``), and Mesa's Reset passes a new one of
 those as ``scenario=`` to a model whose ``__init__`` takes a parameter of that name.
 
 A plan is saved as a scenario file that ``extends`` the original and adds the new facilities

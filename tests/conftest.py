@@ -12,32 +12,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The longest test files, longest first (summed seconds on one core, measured with --durations on
-# 2026-12-04, 2 cores). pytest-xdist's --dist loadfile hands files to its workers in collection
-# order; with these at the end one worker ran the 20-tab memory test alone for minutes after the
-# other had finished. Started first, they run beside the many short files instead.
-LONGEST_FIRST = (
-    "test_browser_memory.py",
-    "test_browser.py",
-    "test_package.py",
-    "test_batch_tool.py",
-    "test_engines_agree.py",
-    "test_browser_charts.py",
-    "test_browser_inspect.py",
-    "test_notebook.py",
-    "test_cli_out_atomic.py",
-    "test_daily_run.py",
-    "test_streets_planning.py",
-    "test_locate.py",
-    "test_pictures.py",
-)
-
-
-def pytest_collection_modifyitems(items):
-    """The longest files first (:data:`LONGEST_FIRST`), every file's tests in their own order."""
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
-
 SMALL = """
 name = "small"
 seed = 3

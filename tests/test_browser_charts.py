@@ -22,9 +22,8 @@ from colorspacious import cspace_convert
 
 from model.web import palette, plots
 from model.web.app import clicked_point, zoomed
-from tests.test_browser import (
+from tests.test_browser import (  # noqa: F401 (chromium: the fixture)
     CHARTS,
-    CHROMIUM,
     MAP,
     STEP_TIMEOUT_MS,
     _browsing,
@@ -34,6 +33,7 @@ from tests.test_browser import (
     _serving,
     _set_field,
     _wait_for_map,
+    chromium,
 )
 
 WINDOW = (1400, 1000)
@@ -128,16 +128,7 @@ def test_the_map_reads_the_positions_once_and_its_density_stays_at_most_one():
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    """Debian's chromium, through playwright."""
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, chromium):
+def served(tmp_path_factory, chromium):  # noqa: F811 (chromium: the fixture imported above)
     """``lifecircle serve demo`` and one page of 1400 x 1000 on it; yields (page, server log)."""
     with (
         _serving("demo", tmp_path_factory.mktemp("charts")) as (url, log),

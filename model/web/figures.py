@@ -30,11 +30,8 @@ from model.report.drawing.live import (
     OccupancyLine,
     ResidentLayer,
     StreetLayer,
-    coverage_png,
     draw_live_map,
-    draw_live_occupancy,
     draw_live_street_map,
-    exposure_png,
 )
 from model.simulation.rules import State
 from model.web import plots
@@ -45,10 +42,7 @@ __all__ = [
     "MapView",
     "community_outlines",
     "coverage_figure",
-    "draw_coverage",
-    "draw_exposure",
     "draw_map",
-    "draw_occupancy",
     "draw_street_map",
     "drawn",
     "exposure_figure",
@@ -307,37 +301,9 @@ def draw_street_map(model, view: MapView) -> tuple[bytes, MapFrame]:
     )
 
 
-def draw_occupancy(model) -> bytes:
-    """Visitors present through the current day against each type's places (the sum of its capacities)."""
-    data = model.datacollector.model_vars
-    with reading(model):  # the columns of the same rows (a step appends one to each)
-        day = np.asarray(data["day"])
-        minute = np.asarray(data["minute"], dtype=float)
-        occupancy = {t: np.asarray(data[f"occupancy_{t}"], dtype=float) for t in model.city.types}
-        title = f"Occupancy against capacity, {clock_text(model)}"
-    today = day == day[-1]
-    sim = model.spec.simulation
-    places_of = _fixed(model).places
-    lines = [OccupancyLine(t, places_of[t], 100 * occupancy[t][today] / places_of[t]) for t in model.city.types]
-    day_hours = (sim.day_start_min / 60, sim.day_end_min / 60)
-    return draw_live_occupancy(minute[today] / 60, lines, day_hours, title)
-
-
 def exposure_refresh_ticks(n_residents: int) -> int:
     """How many ticks apart the exposure chart is redrawn (its figures cost more in big populations)."""
     return next((ticks for most, ticks in EXPOSURE_REFRESH if n_residents <= most), EXPOSURE_REFRESH_CITY_TICKS)
-
-
-def draw_exposure(model) -> bytes:
-    """Residential against activity exposure by group, so far (the results folder's exposure.png)."""
-    with reading(model):
-        mixing, title = mixing_summary(model.context), f"{model.spec.name}, {clock_text(model)}"
-    return exposure_png(mixing, title)
-
-
-def draw_coverage(model) -> bytes:
-    """Coverage by type and age band (the results folder's coverage.png)."""
-    return coverage_png(coverage_table_of(model), model.spec)
 
 
 # --------------------------------------------------------------------------- the interactive figures (plotly)

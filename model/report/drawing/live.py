@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from matplotlib import colormaps
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
@@ -29,7 +28,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from model.measures.access import BANDS_MIN
-from model.report.drawing.charts import plot_coverage, plot_exposure
 from model.report.drawing.maps import (
     BAND_COLOURS,
     BLOCKED_COLOUR,
@@ -39,7 +37,6 @@ from model.report.drawing.maps import (
     band_index,
     band_labels,
 )
-from model.scenario import Scenario
 
 DPI = 100
 MAP_IN = 5.6  # the longer side of the map's axes, inches
@@ -462,49 +459,3 @@ def draw_live_street_map(
     extent = (float(west), float(east), float(south), float(north))
     frame = MapFrame(PAD_IN * DPI, TITLE_IN * DPI, float(ax_w * DPI), float(ax_h * DPI), extent_m=extent)
     return _png(fig), frame
-
-
-def draw_live_occupancy(
-    hours: np.ndarray, lines: Sequence[OccupancyLine], day_hours: tuple[float, float], title: str
-) -> bytes:
-    """Visitors present through the day against each type's places, one line per type, 100% marked.
-
-    Args:
-        hours: Clock hours of the points.
-        lines: One per type, in catalogue order (its colour).
-        day_hours: The simulated day's first and last hour (the x axis).
-        title: The chart's title.
-    """
-    colours = type_colours([line.ftype for line in lines])
-    fig = Figure(figsize=(6.4, 3.6), dpi=DPI)
-    ax = fig.add_axes((0.1, 0.14, 0.6, 0.74))
-    for line in lines:
-        ax.plot(hours, line.percent, color=colours[line.ftype], lw=1.3, label=f"{line.ftype} ({line.places:,})")
-    ax.axhline(100, color="black", ls="--", lw=0.8)
-    ax.text(day_hours[0] + 0.1, 101, "all places taken", fontsize=7, va="bottom")
-    ax.set_xlim(*day_hours)
-    ax.set_ylim(0, 130)
-    ax.set_xlabel("hour of the day", fontsize=8)
-    ax.set_ylabel("visitors present, % of places", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.set_title(title, fontsize=9, loc="left")
-    ax.legend(
-        loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=6.5, frameon=False, title="type (places)", title_fontsize=7
-    )
-    return _png(fig)
-
-
-def exposure_png(mixing: dict, title: str) -> bytes:
-    """The results folder's exposure chart (:func:`.charts.plot_exposure`) as PNG bytes."""
-    buffer = io.BytesIO()
-    with _PYPLOT:
-        plot_exposure(buffer, mixing, title)
-    return buffer.getvalue()
-
-
-def coverage_png(table: pd.DataFrame, scenario: Scenario) -> bytes:
-    """The results folder's coverage chart (:func:`.charts.plot_coverage`) as PNG bytes."""
-    buffer = io.BytesIO()
-    with _PYPLOT:
-        plot_coverage(buffer, table, scenario)
-    return buffer.getvalue()

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import playwright.sync_api as playwright  # the test extra installs it (and the web extra)
+import psutil
 import pytest
 
 from tests.conftest import ROOT
@@ -86,6 +87,15 @@ def _serving(scenario: str, folder: Path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _page_server(port: int) -> psutil.Process:
+    """The Solara server that ``lifecircle serve`` started on ``port`` (a child of the serve command)."""
+    for p in psutil.process_iter(["cmdline"]):
+        line = p.info["cmdline"] or []
+        if "solara" in line and "--port" in line and line[line.index("--port") + 1] == str(port):
+            return p
+    pytest.fail(f"no Solara server on port {port}")
 
 
 @pytest.fixture(scope="module")
@@ -172,15 +182,29 @@ def _map_at_clock(page) -> None:
 
 
 def _map_pixel(page, x: float, y: float) -> tuple[float, float]:
-    """Where the point (x, y) of the map (a cell, or metres) is on the page, by plotly's own axes."""
-    return tuple(
-        page.evaluate(
-            """([sel, x, y]) => { const g = document.querySelector(sel); const l = g._fullLayout;
-                const r = g.getBoundingClientRect();
-                return [r.left + l.xaxis._offset + l.xaxis.l2p(x), r.top + l.yaxis._offset + l.yaxis.l2p(y)]; }""",
-            [MAP, x, y],
+    """Where the point (x, y) of the map (a cell, or metres) is on the page, by plotly's own axes.
+
+    Read until two readings 0.3 s apart agree: just after a redraw plotly may still move the plot
+    area (its margins fit the new legend), and a click at the first reading landed cells away.
+    """
+
+    def read() -> tuple[float, float]:
+        return tuple(
+            page.evaluate(
+                """([sel, x, y]) => { const g = document.querySelector(sel); const l = g._fullLayout;
+                    const r = g.getBoundingClientRect();
+                    return [r.left + l.xaxis._offset + l.xaxis.l2p(x), r.top + l.yaxis._offset + l.yaxis.l2p(y)]; }""",
+                [MAP, x, y],
+            )
         )
-    )
+
+    last, deadline = read(), time.monotonic() + STEP_TIMEOUT_MS / 1000
+    while True:
+        time.sleep(0.3)
+        now = read()
+        if now == last or time.monotonic() > deadline:
+            return now
+        last = now
 
 
 def _map_trace(page, name: str) -> dict | None:
@@ -403,6 +427,32 @@ def test_play_with_threads_keeps_the_page(server, chromium):
         assert page.locator(".lifecircle-draw-failed").count() == 0
         assert _rendered(page, CHARTS) == 3 and _rendered(page, MAP) == 1
         _no_error(page, log)
+
+
+def test_closing_a_playing_tab_stops_the_model(server, chromium):
+    """A tab closed while the model plays: Mesa's play loop, a thread of the server, used to step on for
+    nobody until the week was over (issue 22: under load in CI, the next tab's map then took over two
+    minutes). Now the page's close ends the play: the server is idle seconds after the close."""
+    url, _, log = server
+    process = _page_server(int(url.rsplit(":", 1)[1].strip("/")))
+    with _browsing(chromium, url) as page:
+        _wait_for_map(page)
+        interval = page.locator(".v-input", has_text="Play Interval").get_by_role("slider")
+        interval.focus()
+        interval.press("Home")  # 1 ms between steps: the loop as busy as it gets
+        clock = page.locator(".lifecircle-clock")
+        start = _clock_minutes(clock.inner_text())
+        page.get_by_role("button", name="▶").click()
+        deadline = time.monotonic() + 3 * STEP_TIMEOUT_MS / 1000
+        while _clock_minutes(clock.inner_text()) < start + 5:  # playing
+            assert time.monotonic() < deadline, f"the clock stayed at {clock.inner_text()}"
+            time.sleep(0.2)
+    time.sleep(3)  # the close reaching the server, its session closed
+    before = sum(process.cpu_times()[:2])
+    time.sleep(3)
+    busy = sum(process.cpu_times()[:2]) - before
+    assert busy < 0.5, f"the server used {busy:.1f} s of CPU in the 3 s after the playing tab closed"
+    assert "Traceback" not in log.read_text()
 
 
 def test_bad_placements_are_refused_and_leave_the_plan(server, chromium):

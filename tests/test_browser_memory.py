@@ -20,6 +20,7 @@ import pytest
 from tests.test_browser import (  # noqa: F401 (chromium: the fixture)
     CHARTS,
     _browsing,
+    _page_server,
     _serving,
     _wait_for_map,
     chromium,
@@ -30,15 +31,6 @@ GROWTH = 1.3  # issue 22: "within 1.3x of its memory after the first tab"
 DRAWN_MS = 60_000
 CLOSE_S = 2.0  # the tab's close reaching the server, which then closes its session and collects garbage
 SETTLE_S = 10  # at most this long more for the server's size to stop falling
-
-
-def _page_server(port: int) -> psutil.Process:
-    """The Solara server that ``lifecircle serve`` started on ``port`` (a child of the serve command)."""
-    for p in psutil.process_iter(["cmdline"]):
-        line = p.info["cmdline"] or []
-        if "solara" in line and "--port" in line and line[line.index("--port") + 1] == str(port):
-            return p
-    pytest.fail(f"no Solara server on port {port}")
 
 
 def _drawn(tab) -> None:

@@ -19,12 +19,15 @@ later they load from numba's disk cache in seconds. :mod:`.warmup` does that fro
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import solara
+from solara.server import kernel_context
 
 from model.scenario import ScenarioError, load_scenario
 from model.web import figures, panels, plots
@@ -158,7 +161,7 @@ def _failed(message: str) -> None:
 
 
 @solara.component
-def Clock(model: PageModel, redraws: solara.Reactive):
+def Clock(model: PageModel, redraws: panels.Redraws):
     """Day and time of the simulation (``redraws``: :func:`.panels.use_redraws`'s counter)."""
     redraws.get()
     solara.HTML(tag="div", unsafe_innerHTML=clock_text(model), classes=["lifecircle-clock", "text-h5"])
@@ -197,23 +200,49 @@ class Shown:
         return hash(self.serial)
 
 
+@functools.cache
+def _locked_figure_widget() -> type:
+    """Plotly's ``FigureWidget`` whose messages from the browser and whose updates take one lock.
+
+    The page redraws a figure from a thread of its own (:func:`.panels.use_redraws`) while the
+    server's event loop handles the browser's messages to the same widget: plotly's handler of the
+    browser's trace deltas reads the widget's traces, and read them while a redraw replaced them
+    (``IndexError: list index out of range`` in ``_handler_js2py_traceDeltas``, a traceback in the
+    server's log under load, issue 22). A re-entrant lock: a message's callback may redraw the page
+    in the event loop's thread.
+    """
+    from plotly.graph_objs._figurewidget import FigureWidget
+
+    class LockedFigureWidget(FigureWidget):
+        def __init__(self, *args, **kwargs):
+            self._update_lock = threading.RLock()
+            super().__init__(*args, **kwargs)
+
+        def _handle_msg(self, msg):
+            with self._update_lock:
+                return super()._handle_msg(msg)
+
+    return LockedFigureWidget
+
+
 @solara.component
 def PlotlyFigure(shown: Shown, on_click=None, on_relayout=None):
     """``solara.FigurePlotly``, handing the figure to plotly's widget when its serial number changes."""
-    from plotly.graph_objs._figurewidget import FigureWidget
+    widget_class = _locked_figure_widget()
 
     def points(data) -> None:
         if data and data.get("event_type") == "plotly_click" and on_click is not None:
             on_click(data)
 
-    element = FigureWidget.element(on__js2py_pointsCallback=points, on__js2py_relayout=on_relayout)
+    element = widget_class.element(on__js2py_pointsCallback=points, on__js2py_relayout=on_relayout)
 
     def update() -> None:  # as solara.FigurePlotly: the layout, then the new traces in place of the old
         widget = solara.get_widget(element)
-        widget.layout = shown.fig.layout
-        old = len(widget.data)
-        widget.add_traces(shown.fig.data)
-        widget.data = list(widget.data)[old:]
+        with widget._update_lock:
+            widget.layout = shown.fig.layout
+            old = len(widget.data)
+            widget.add_traces(shown.fig.data)
+            widget.data = list(widget.data)[old:]
 
     solara.use_effect(update, [shown.serial])
     return element
@@ -261,7 +290,7 @@ def zoomed(event: dict | None, ranges: dict) -> dict:
 
 
 @solara.component
-def MapFigure(model: PageModel, view: figures.MapView, on_cell, redraws: solara.Reactive):
+def MapFigure(model: PageModel, view: figures.MapView, on_cell, redraws: panels.Redraws):
     """The interactive map; a click on it chooses a cell, or on streets a point in metres (``on_cell((x, y))``).
 
     It zooms and pans (the mouse wheel, a drag, plotly's buttons), and keeps the view across the
@@ -413,14 +442,14 @@ def _chart(fig, failed: str, name: str) -> None:
 
 
 @solara.component
-def OccupancyChart(model: PageModel, redraws: solara.Reactive):
+def OccupancyChart(model: PageModel, redraws: panels.Redraws):
     """Visitors present through the day against each type's places (``redraws``: :func:`.panels.use_redraws`'s)."""
     redraws.get()
     _chart(*figures.drawn("occupancy chart", figures.occupancy_figure, model), "occupancy")
 
 
 @solara.component
-def ExposureChart(model: PageModel, redraws: solara.Reactive):
+def ExposureChart(model: PageModel, redraws: panels.Redraws):
     """Residential against activity exposure by group (redrawn less often in big populations)."""
     redraws.get()
     every = figures.exposure_refresh_ticks(len(model.built.residents))
@@ -479,6 +508,8 @@ def Simulation():
     )
     first = solara.use_memo(lambda: SidebarModel(knobs, plan=plan), [])
     model = solara.use_reactive(first)
+    # the page closing (its kernel) ends the play: Mesa's loop would step on, in a thread of the server, for nobody
+    solara.use_memo(lambda: kernel_context.get_current_context().on_close(lambda: model.value.close()), [])
     params = {"knobs": knobs, "plan": plan}  # fixed parameters: Mesa's Reset passes them as they are
     colour_by = solara.use_reactive("group")
     band_type = solara.use_reactive(next(iter(first.city.types), NO_BANDS))
@@ -538,3 +569,5 @@ def Simulation():
         panels.SliderValues()
         KnobsCard(knobs)
         panels.Controls(model, params, f"lifecircle: {m.spec.name}", ticks)
+        panels.Drawn(redraws)  # last: their threads learn that a redraw is through
+        panels.Drawn(ticks)

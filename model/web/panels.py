@@ -46,6 +46,8 @@ PROGRESS_EVERY_S = 0.25  # how often a long run says how far it is (a redraw of 
 # load: Chromium drawing four plotly figures fell behind (issue 22).
 REDRAW_EVERY_S = 1.0
 TEXT_EVERY_S = 0.3
+# at most this long a redraw's thread waits for it to be through (a page closed meanwhile never is)
+DRAWN_WAIT_S = 30.0
 
 # Vuetify draws a slider's value in its thumb only while it is dragged: shown always, for Mesa's
 # own sliders (Play Interval, Render Interval) as for the page's
@@ -80,20 +82,40 @@ def monitors_html(model: PageModel) -> str:
     )
 
 
-def use_redraws(every: float = REDRAW_EVERY_S) -> solara.Reactive:
+class Redraws:
+    """A counter that a thread of the page passes on from Mesa's (:func:`use_redraws`).
+
+    Components read it (:meth:`get`) instead of Mesa's ``update_counter``; :func:`Drawn`, rendered
+    in the same pass, sets ``drawn`` once a redraw it started is through.
+    """
+
+    def __init__(self, counter: solara.Reactive, drawn: threading.Event):
+        self.counter, self.drawn = counter, drawn
+
+    def get(self) -> int:
+        """The counter, which makes the component reading it redraw when it changes."""
+        return self.counter.get()
+
+
+def use_redraws(every: float = REDRAW_EVERY_S) -> Redraws:
     """Mesa's step counter (``update_counter``), passed on at most once every ``every`` seconds.
 
     A component that reads the returned counter instead of Mesa's is redrawn after a step at once
     if it was last redrawn ``every`` seconds ago or more, and otherwise when they have passed: a
     Step click, and the last step before play stops, are always drawn, while a play at any speed
-    redraws at most 1 / ``every`` times a second (and waits at least as long as the last redraw
-    took, so that a slow page is redrawn at most half the time). The counter is passed on by a thread of the page
-    (ended when the page closes), so a step only sets an event. Nothing on the page may read Mesa's
-    counter itself: at a 1 ms play interval it changes during every render pass, and reacton gives
-    up after 100 passes ("Too many renders triggered", issue 22).
+    redraws at most 1 / ``every`` times a second. The counter is passed on by a thread of the page
+    (ended when the page closes), so a step only sets an event; the thread waits for the redraw to
+    be through (:func:`Drawn`, in whichever thread renders it: a click's redraws the page in the
+    thread that handles the browser's messages) and then at least as long again, so that a slow
+    page is redrawn at most half the time. Without that wait, under load a click's render never
+    ended: each of its passes took longer than ``every``, and the next was asked for meanwhile;
+    the click's thread reads no messages while it renders, and the page lost its connection (issue
+    22). Nothing on the page may read Mesa's counter itself: at a 1 ms play interval it changes
+    during every render pass, and reacton gives up after 100 passes ("Too many renders triggered").
     """
     shown = solara.use_reactive(update_counter.peek())  # peek: this component is not redrawn by a step
     changed = solara.use_memo(threading.Event, [])
+    drawn = solara.use_memo(threading.Event, [])
     # the subscription ends with the page (the effect's cleanup), before its kernel closes
     solara.use_effect(lambda: update_counter.subscribe(lambda _: changed.set()), [])
 
@@ -101,17 +123,33 @@ def use_redraws(every: float = REDRAW_EVERY_S) -> solara.Reactive:
         while not cancel.is_set():
             if changed.wait(0.1):
                 changed.clear()
+                counter = update_counter.peek()
+                if counter == shown.peek():
+                    continue
                 start = time.monotonic()
-                shown.set(update_counter.peek())  # returns once the page is redrawn
+                drawn.clear()
+                shown.set(counter)  # returns once this thread redrew the page, or at once if another renders
+                drawn.wait(DRAWN_WAIT_S)
                 # steps meanwhile set ``changed``: drawn when the time is up (and never busier than half the time)
                 cancel.wait(max(every, time.monotonic() - start))
 
     solara.use_thread(pump, [], intrusive_cancel=False)
-    return shown
+    return Redraws(shown, drawn)
 
 
 @solara.component
-def Controls(model: solara.Reactive, params: dict, title: str, redraws: solara.Reactive, play_interval: int = 150):
+def Drawn(redraws: Redraws):
+    """Nothing on the page: tells ``redraws``'s thread that the render pass with its counter is through.
+
+    Rendered last among the components that read ``redraws``; its effect runs when the pass's
+    components are drawn (reacton runs effects once the render pass is over).
+    """
+    counter = redraws.get()
+    solara.use_effect(redraws.drawn.set, [counter])
+
+
+@solara.component
+def Controls(model: solara.Reactive, params: dict, title: str, redraws: Redraws, play_interval: int = 150):
     """Mesa's controls in the sidebar: its play and render intervals, Use Threads, Reset, ▶ / ❚❚, Step.
 
     This is Mesa's SolaraViz without its parts the page does not use (a grid of charts, the model
@@ -140,7 +178,7 @@ def Controls(model: solara.Reactive, params: dict, title: str, redraws: solara.R
 
 
 @solara.component
-def Information(model: PageModel, redraws: solara.Reactive):
+def Information(model: PageModel, redraws: Redraws):
     """Mesa's clock of the model (``model.time``, one unit a step), as SolaraViz's *Information* card shows it.
 
     A component of its own: the one that holds the sidebar is not redrawn while the model plays
@@ -151,7 +189,7 @@ def Information(model: PageModel, redraws: solara.Reactive):
 
 
 @solara.component
-def Monitors(model: PageModel, redraws: solara.Reactive):
+def Monitors(model: PageModel, redraws: Redraws):
     """Residents at home, walking, waiting, visiting (and escorting) (``redraws``: :func:`use_redraws`'s)."""
     redraws.get()
     with model.lock:
@@ -205,7 +243,7 @@ def cell_html(info: dict) -> str:
 
 
 @solara.component
-def Inspector(model: PageModel, x, y, redraws: solara.Reactive):
+def Inspector(model: PageModel, x, y, redraws: Redraws):
     """What is at the chosen place: its facilities' visitors, queue and today's figures, its residents.
 
     The place is a cell of a grid, or on streets what lies within :data:`~model.web.state.PICK_M`

@@ -376,13 +376,25 @@ class PageModel(LifeCircleModel):
         # a step (Mesa's clock, the engine, the DataCollector's row) and a figure's reading of the
         # model (model.web.figures) each hold this lock, so a figure never sees half a step.
         self.lock = threading.RLock()
-        self.step = _locked(self.step, self.lock, self._after_step)
+        self.step = _locked(self.step, self)
+        self.closed = False  # the page is gone (:meth:`close`): a step does nothing
         self._positions_at, self._positions = -1, None
         self.day_start_totals = self.facility_totals()  # the facilities' totals when today began
 
     def replanned(self) -> PageModel:
         """A new model with the same parameters and the plan as it is now."""
         return PageModel(**self.params, plan=self.plan, base=self.base_scenario)
+
+    def close(self) -> None:
+        """The page that plays this model has closed: stop.
+
+        Mesa's play loop (a thread of its ``ModelController``) steps while the model runs and the
+        page says play; a tab closed while playing left it stepping a model nobody sees, for the
+        rest of the run (the server busy, its memory growing, the next tab slow to load). Not
+        running, the loop ends after the step it is in, and a closed model's step does nothing.
+        """
+        self.closed = True
+        self.running = False
 
     def _after_step(self) -> None:
         """After a step that ends a day (but not the run): the totals the next day's figures start from."""
@@ -399,13 +411,18 @@ class PageModel(LifeCircleModel):
             return self._positions
 
 
-def _locked(step, lock, after):
-    """``step`` (Mesa's wrapped step: time, steps, then the model's own), then ``after``, holding ``lock``."""
+def _locked(step, model: PageModel):
+    """``step`` (Mesa's wrapped step: time, steps, then the model's own), then the model's ``_after_step``.
+
+    Both hold the model's lock; once the model is closed the step does nothing.
+    """
 
     def locked_step() -> None:
-        with lock:
+        with model.lock:
+            if model.closed:
+                return
             step()
-            after()
+            model._after_step()
 
     return locked_step
 

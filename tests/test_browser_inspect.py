@@ -138,8 +138,14 @@ def test_run_to_a_time_refuses_bad_times_runs_the_day_and_stops(served):
     assert sum(_monitor(page, s) for s in states) == RESIDENTS and _monitor(page, "at home") < RESIDENTS
 
     # the day's end: a long run says how far it is, and Stop ends it before the day's end
+    # a run's bar may show briefly: an observer of the page's changes notes it
+    page.evaluate(
+        """() => { window.barSeen = false; new MutationObserver(() => {
+            if (document.querySelector('.lifecircle-running')) window.barSeen = true;
+        }).observe(document.body, {childList: true, subtree: true}); }"""
+    )
     page.get_by_role("button", name="Run the day").click()
-    expect(page.locator(".lifecircle-running")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    page.wait_for_function("() => window.barSeen", timeout=STEP_TIMEOUT_MS)
     page.get_by_role("button", name="Stop").click()
     expect(page.locator(".lifecircle-running")).to_have_count(0, timeout=STEP_TIMEOUT_MS)
     expect(page.locator(".lifecircle-clock")).not_to_have_text("Day 1 (Mon) 07:30", timeout=STEP_TIMEOUT_MS)

@@ -86,14 +86,24 @@ class _Server:
         return 0
 
 
-@pytest.mark.parametrize(("given", "expected"), [(None, "2"), ("4", "4")])
-def test_serve_starts_the_server_with_two_malloc_arenas_unless_told(given, expected, monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    ("variable", "given", "expected"),
+    [
+        ("MALLOC_ARENA_MAX", None, "2"),
+        ("MALLOC_ARENA_MAX", "4", "4"),
+        # a tab's session ends 30 s after its connection is lost (a closed tab's playing model with it)
+        ("SOLARA_KERNEL_CULL_TIMEOUT", None, "30s"),
+        ("SOLARA_KERNEL_CULL_TIMEOUT", "5m", "5m"),
+    ],
+)
+def test_serve_starts_the_server_with_its_defaults_unless_told(variable, given, expected, monkeypatch, tmp_path):
+    """Two malloc arenas and a 30 s kernel cull timeout, unless the environment says otherwise."""
     from model.cli import main, serve
 
     if given is None:
-        monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+        monkeypatch.delenv(variable, raising=False)
     else:
-        monkeypatch.setenv("MALLOC_ARENA_MAX", given)
+        monkeypatch.setenv(variable, given)
     monkeypatch.setattr(serve, "ensure_assets", lambda: None)
     monkeypatch.setattr(serve.subprocess, "Popen", _Server)
     monkeypatch.setattr(serve.signal, "signal", lambda *_: None)
@@ -102,4 +112,4 @@ def test_serve_starts_the_server_with_two_malloc_arenas_unless_told(given, expec
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     assert main(["serve", "demo", "--port", str(port), "--save-dir", str(tmp_path)]) == 0
-    assert [env["MALLOC_ARENA_MAX"] for env in _Server.started] == [expected]
+    assert [env[variable] for env in _Server.started] == [expected]

@@ -30,6 +30,11 @@ _QUIET_MODULES = ("solara.server.starlette",)
 # (tests/test_browser_memory.py, issue 22). Two arenas: 431 MB and 473 MB. The number is an
 # assumption; it costs the page no measurable speed (docs/browser.md, "Memory across tabs").
 MALLOC_ARENAS = "2"
+# Solara keeps the session of a page whose connection dropped for its kernel cull timeout (24 h by
+# default), so that a reconnect finds it; a tab closed without its close message reaching the server
+# (a crash, a lost network, or a close under load: seen in the browser tests) kept its model, and a
+# model playing then, stepping for nobody. 30 s: a reconnect within it keeps the page (an assumption).
+KERNEL_CULL = "30s"
 
 
 def add_parser(sub) -> None:
@@ -106,6 +111,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         LIFECIRCLE_SAVE_DIR=str(save_dir),
         SOLARA_TELEMETRY_MIXPANEL_ENABLE="False",  # no calls home from a planning office
         MALLOC_ARENA_MAX=env.get("MALLOC_ARENA_MAX", MALLOC_ARENAS),  # memory of closed tabs given back
+        SOLARA_KERNEL_CULL_TIMEOUT=env.get("SOLARA_KERNEL_CULL_TIMEOUT", KERNEL_CULL),  # a lost tab's session ends
         # a warning at every page load that a user can do nothing about: plain http gets lax cookies
         PYTHONWARNINGS=",".join(
             filter(None, [env.get("PYTHONWARNINGS"), *(f"ignore::UserWarning:{m}" for m in _QUIET_MODULES)])

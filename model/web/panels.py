@@ -36,6 +36,7 @@ from model.web.state import (
 # Assumption, as the map's figures.TRACE_MAX: above this many residents those at a place now are
 # not counted (tracing every walker along its path costs seconds a tick at city scale)
 PRESENT_MAX = 100_000
+BAR_WAIT_S = 10.0  # at most this long a run waits for its bar to be drawn before it steps
 PROGRESS_EVERY_S = 0.25  # how often a long run says how far it is (a redraw of its bar costs little)
 # Assumptions: while the model plays, the page's figures (the plotly map and charts, the inspector)
 # are redrawn at most once a second and its texts (clock, monitors, Mesa's time) about three times.
@@ -357,8 +358,13 @@ def RunControls(model: solara.Reactive):
     problem = solara.use_reactive("")
     progress = solara.use_reactive(None)  # (ticks done, ticks asked, what) while a run goes
     stop = solara.use_memo(threading.Event, [])
+    bar = solara.use_memo(threading.Event, [])  # set once a run's bar is drawn
+    solara.use_effect(lambda: bar.set() if progress.value is not None else bar.clear(), [progress.value is None])
 
     def stepping(m: PageModel, n: int, what: str) -> None:
+        # the bar drawn first: under load the click's render was left to a thread drawing the figures,
+        # and a short run was over before the page ever showed it (issue 22)
+        bar.wait(BAR_WAIT_S)
         shown = time.monotonic()
         for i in range(n):
             if stop.is_set() or model.value is not m:

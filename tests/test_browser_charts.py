@@ -256,10 +256,17 @@ def test_the_plans_added_and_removed_facilities_are_marked(served):
     # the clock ran in an earlier test: the page asks before the re-planned model restarts it
     page.locator(".v-dialog--active").get_by_role("button", name="Restart with the change").click()
     playwright.expect(page.get_by_text("added a new ", exact=False)).to_have_count(1, timeout=STEP_TIMEOUT_MS)
-    _set_field(page, "x", market.x)
-    _set_field(page, "y", market.y)
+    # the re-planned model's page is drawn (its plan list holds the change) before the fields are typed in:
+    # a field typed while the page was redrawn (seconds under load) kept its old text, and Remove took
+    # another cell (CI failed: "removed the " never shown)
+    playwright.expect(page.locator(".lifecircle-plan li")).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+    for label, value in (("x", market.x), ("y", market.y)):
+        _set_field(page, label, value)
+        playwright.expect(page.get_by_label(label, exact=True)).to_have_value(str(value), timeout=STEP_TIMEOUT_MS)
     page.get_by_role("button", name="Remove facility").click()
-    playwright.expect(page.get_by_text("removed the ", exact=False)).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+    said = page.locator(".v-card", has_text="Re-planning").locator(".v-alert")  # its success or its warning
+    playwright.expect(said).to_have_count(1, timeout=STEP_TIMEOUT_MS)
+    playwright.expect(said).to_contain_text("removed the ", timeout=STEP_TIMEOUT_MS)
     page.wait_for_function(
         "([sel, x]) => document.querySelector(sel).data.some(d => d.name === 'removed on the page' && d.x[0] === x)",
         arg=[MAP, market.x],

@@ -111,10 +111,15 @@ def chromium():
 
 
 @contextlib.contextmanager
-def _browsing(browser, url: str, viewport: tuple[int, int] = (1600, 1750)):
-    """A chromium page on the server; records every request that leaves the machine (``tab.outside``)."""
+def _browsing(browser, url: str, viewport: tuple[int, int] = (1600, 1750), before=None):
+    """A chromium page on the server; records every request that leaves the machine (``tab.outside``).
+
+    ``before``: called with the page before it opens the server's address (to listen to its events).
+    """
     outside: list[str] = []
     tab = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    if before is not None:
+        before(tab)
 
     def route(r):
         if r.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
@@ -145,6 +150,28 @@ def page(server, chromium):
     """One chromium page on the server; records every request that leaves the machine."""
     with _browsing(chromium, server[0]) as tab:
         yield tab
+
+
+def test_a_tab_loads_plotlys_bundle_once_by_url_not_in_its_messages(server, chromium):
+    """Four figures, one download of plotly's widget JavaScript (from Solara's cache), and no message
+    through the websocket near its 4.96 MB: before, every figure widget brought the bundle in a message
+    and the browser evaluated it four times (12 s to a drawn map; 5 s now, docs/browser.md)."""
+    url, _, _ = server
+    fetched, frames = [], []
+    with _browsing(chromium, url, before=lambda tab: _listen(tab, fetched, frames)) as tab:
+        _wait_for_map(tab)
+        tab.wait_for_function("sel => document.querySelectorAll(sel).length === 3", arg=CHARTS, timeout=60_000)
+        from model.web import widget_bundle
+
+        assert [u.split("/_solara/cdn/", 1)[1] for u in fetched] == [f"{widget_bundle.folder()}/widgetbundle.js"]
+        assert frames and max(frames) < 2**20, f"{max(frames) / 2**20:.1f} MB in one websocket message"
+        assert tab.outside == []
+
+
+def _listen(tab, fetched: list, frames: list) -> None:
+    """Note the tab's requests for plotly's widget bundle and the size of each websocket message it receives."""
+    tab.on("request", lambda r: fetched.append(r.url) if r.url.endswith("widgetbundle.js") else None)
+    tab.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(len(f))))
 
 
 def _no_error(page, log: Path) -> None:

@@ -26,7 +26,7 @@ import pytest
 
 from model.cli import main
 from model.scenario import load_scenario
-from model.web import assets, figures
+from model.web import assets, figures, widget_bundle
 from model.web.state import (
     PageModel,
     Plan,
@@ -641,6 +641,60 @@ def test_the_packages_are_read_from_solaras_own_files(tmp_path):
     assert "mermaid@10.8.0" in [str(p) for p in assets.pinned_packages(tmp_path, everything=True)]
 
 
+# --------------------------------------------------------------------------- plotly's widget bundle, from the cache
+
+
+def test_plotlys_bundle_is_put_in_the_cache_whole_once_under_its_version_and_hash(tmp_path):
+    import plotly
+
+    bundle = Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
+    digest = hashlib.sha256(bundle.read_bytes()).hexdigest()[:12]
+    cache = tmp_path / "cdn"
+    assert not widget_bundle.installed(cache)
+    there = widget_bundle.install(cache)
+    assert there == cache / f"lifecircle-plotly-widget@{plotly.__version__}-{digest}" / "widgetbundle.js"
+    assert there.read_bytes() == bundle.read_bytes() and widget_bundle.installed(cache)
+    assert [p.name for p in there.parent.iterdir()] == ["widgetbundle.js"]  # no temporary file left
+    before = there.stat().st_mtime_ns
+    widget_bundle.install(cache)
+    assert there.stat().st_mtime_ns == before  # there already: not written again
+    there.write_bytes(bundle.read_bytes()[:1000])  # cut short (a disk filled mid-copy)
+    assert not widget_bundle.installed(cache)
+    widget_bundle.install(cache)
+    assert there.read_bytes() == bundle.read_bytes()
+
+
+def test_the_widgets_module_imports_the_cached_bundle_or_stays_plotlys(tmp_path, monkeypatch):
+    """Where Solara serves the bundle (its proxy on, the file in its cache), the figure widget's
+    ``_esm`` imports it by URL; otherwise (not there, the proxy off, a cache it cannot write) the
+    page gets plotly's own module, and ``serve`` warns."""
+    import solara.settings
+
+    monkeypatch.setattr(assets, "cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(solara.settings.assets, "proxy", True)
+    assert widget_bundle.esm() is None  # not in the cache
+    widget_bundle.install(tmp_path)
+    esm = widget_bundle.esm()
+    assert f'"/{widget_bundle.folder()}/widgetbundle.js"' in esm and "await import(" in esm
+    assert "export default bundle.default" in esm  # anywidget takes the module's default export
+    monkeypatch.setattr(solara.settings.assets, "proxy", False)  # the page loads from the public CDN itself
+    assert widget_bundle.esm() is None
+
+
+def test_serve_warns_when_the_cache_cannot_hold_the_bundle(tmp_path, monkeypatch, capsys):
+    from model.cli import serve
+
+    cache = tmp_path / "cdn"
+    cache.mkdir()
+    (cache / widget_bundle.folder()).write_text("a file where the folder should be")
+    monkeypatch.setattr(assets, "cache_dir", lambda: cache)
+    monkeypatch.setattr(assets, "missing", lambda packages, where: [])
+    serve.ensure_assets()
+    err = capsys.readouterr().err
+    assert "warning: cannot put plotly's widget bundle into" in err and "Traceback" not in err
+    assert not widget_bundle.installed(cache)
+
+
 # --------------------------------------------------------------------------- the commands' bad input
 
 
@@ -674,7 +728,7 @@ def test_serve_refuses_a_port_in_use(capsys):
 def test_assets_list_names_the_cache(capsys):
     assert main(["assets", "--list"]) == 0
     out = capsys.readouterr().out
-    assert "requirejs@" in out and "cache: " in out
+    assert "requirejs@" in out and "cache: " in out and f"{widget_bundle.folder()}: " in out
 
 
 # --------------------------------------------------------------------------- what the page computes per step

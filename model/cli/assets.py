@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
 
 def cmd_assets(args: argparse.Namespace) -> int:
     """List or fetch the packages the installed Solara asks for."""
-    from model.web import assets
+    from model.web import assets, widget_bundle
 
     try:
         packages = assets.pinned_packages(everything=args.everything)
@@ -42,8 +42,13 @@ def cmd_assets(args: argparse.Namespace) -> int:
     if args.list:
         for p in packages:
             print(f"{p}: {'missing' if p in absent else 'in the cache'}")
+        print(f"{widget_bundle.folder()}: {'in the cache' if widget_bundle.installed(cache) else 'missing'}")
         print(f"cache: {cache}")
         return 0
+    try:
+        widget_bundle.install(cache)  # plotly's, from the installed package: no download
+    except OSError as exc:
+        raise BadArgument(f"assets: cannot write plotly's widget bundle into {cache} ({exc.strerror or exc})") from None
     if not absent:
         print(f"all {len(packages)} front-end packages are in {cache}")
         return 0

@@ -78,11 +78,23 @@ def check_address(host: str, port: int) -> None:
 
 
 def ensure_assets() -> None:
-    """Fetch Solara's front-end files when its cache lacks them (a warning, not a failure, if that fails)."""
-    from model.web import assets
+    """Fetch Solara's front-end files when its cache lacks them, and put plotly's widget bundle there.
+
+    Either failing is a warning, not a failure: the page then loads them the slower way (the
+    public CDN; plotly's bundle through the websocket, model/web/widget_bundle.py).
+    """
+    from model.web import assets, widget_bundle
 
     packages = assets.pinned_packages()
     cache = assets.cache_dir()
+    try:
+        widget_bundle.install(cache)
+    except OSError as exc:
+        print(
+            f"warning: cannot put plotly's widget bundle into {cache} ({exc.strerror or exc}); every tab"
+            " then receives it four times through its websocket (slower to open)",
+            file=sys.stderr,
+        )
     if not assets.missing(packages, cache):
         return
     print(f"fetching the page's front-end files into {cache} (once; `lifecircle assets` does the same) ...")

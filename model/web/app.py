@@ -30,7 +30,7 @@ import solara
 from solara.server import kernel_context
 
 from model.scenario import ScenarioError, load_scenario
-from model.web import figures, panels, plots
+from model.web import figures, panels, plots, widget_bundle
 from model.web.state import (
     PageModel,
     Plan,
@@ -209,11 +209,16 @@ def _locked_figure_widget() -> type:
     browser's trace deltas reads the widget's traces, and read them while a redraw replaced them
     (``IndexError: list index out of range`` in ``_handler_js2py_traceDeltas``, a traceback in the
     server's log under load, issue 22). A re-entrant lock: a message's callback may redraw the page
-    in the event loop's thread.
+    in the event loop's thread. Its JavaScript module: :func:`.widget_bundle.esm`.
     """
     from plotly.graph_objs._figurewidget import FigureWidget
 
+    esm = widget_bundle.esm()  # its JavaScript from Solara's cache, once per tab, where serve put it there
+
     class LockedFigureWidget(FigureWidget):
+        if esm is not None:
+            _esm = esm
+
         def __init__(self, *args, **kwargs):
             self._update_lock = threading.RLock()
             super().__init__(*args, **kwargs)

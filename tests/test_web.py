@@ -200,17 +200,10 @@ def test_a_plan_that_removes_saves_the_resolved_scenario(small, tmp_path):
 # --------------------------------------------------------------------------- the map
 
 
-def test_the_map_frame_names_the_cell_under_a_pixel():
-    frame = figures.MapFrame(left_px=10, top_px=40, width_px=600, height_px=400, cells_x=60, cells_y=40)
-    assert frame.cell_at(10, 40) == (0, 0)
-    assert frame.cell_at(10 + 12.5 * 10, 40 + 7.5 * 10) == (12, 7)
-    assert frame.cell_at(609.9, 439.9) == (59, 39)
-    assert frame.cell_at(9, 100) is None and frame.cell_at(100, 440) is None
-
-
 @pytest.mark.parametrize(("dots_max", "trace_max"), [(10_000, 10_000), (10, 10_000), (10, 20)])
-def test_the_map_draws_at_the_size_its_frame_says(small, monkeypatch, dots_max, trace_max):
-    """Dots, density of residents where they are, density of residents at home."""
+def test_the_map_holds_every_cell_and_takes_no_random_numbers(small, monkeypatch, dots_max, trace_max):
+    """Dots, density of residents where they are, density of residents at home: the map's image is the
+    grid's (a pixel per cell, rows down), it spans the grid, and drawing leaves the model's generator alone."""
     monkeypatch.setattr(figures, "DOTS_MAX", dots_max)
     monkeypatch.setattr(figures, "TRACE_MAX", trace_max)
     model = PageModel(str(small), days=1)
@@ -219,48 +212,48 @@ def test_the_map_draws_at_the_size_its_frame_says(small, monkeypatch, dots_max, 
     state = model.rng.bit_generator.state
     view = figures.MapView(colour_by="age", band_type="park", selected=(3, 3))
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # e.g. matplotlib's clipping of colours beyond [0, 1]
-        png, frame = figures.draw_map(model, view)
+        warnings.simplefilter("error")
+        fig = figures.map_figure(model, view)
     assert model.rng.bit_generator.state == state  # drawing takes no random numbers from the model
-    width, height = np.frombuffer(png[16:24], dtype=">u4")
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert frame.left_px + frame.width_px < width and frame.top_px + frame.height_px <= height
-    assert frame.width_px / frame.cells_x == pytest.approx(frame.height_px / frame.cells_y)
-    figures.draw_map(model, figures.MapView(band_type="no_such_type"))  # a type the plan removed: no bands
+    image = next(t for t in fig.data if t.type == "image")
+    assert np.asarray(image.z).shape == (model.city.height, model.city.width, 3)
+    assert list(fig.layout.xaxis.range) == [-0.5, model.city.width - 0.5]
+    assert list(fig.layout.yaxis.range) == [model.city.height - 0.5, -0.5]  # row 0 at the top
+    chosen = next(t for t in fig.data if t.name == "chosen cell (3, 3)")
+    assert (min(chosen.x), max(chosen.x), min(chosen.y), max(chosen.y)) == (2.5, 3.5, 2.5, 3.5)
+    figures.map_figure(model, figures.MapView(band_type="no_such_type"))  # a type the plan removed: no bands
 
 
-def test_the_frame_says_where_each_cell_is_drawn():
-    """Pixels of a 20 x 10 grid whose column 5 is blocked, with walking bands from x = 0: the colour at
-    the pixel the frame names for a cell is that cell's (blocked, within 5 minutes, beyond 15)."""
+def test_each_cell_of_the_map_has_its_bands_colour():
+    """A 20 x 10 grid whose column 5 is blocked, walking bands from x = 0 at 2 minutes a column, nobody:
+    the colour of each cell's pixel, worked by hand from the colours (blocked; within 5, 10, 15 minutes;
+    beyond 15; beyond reach, the last column)."""
     from matplotlib.colors import to_rgb
-    from matplotlib.image import imread
 
     from model.report.drawing import live
-    from model.report.drawing.maps import BAND_COLOURS, BLOCKED_COLOUR
+    from model.report.drawing.maps import BAND_COLOURS, BLOCKED_COLOUR, UNREACHABLE_COLOUR
+    from model.web import plots
 
     walkable = np.ones((10, 20), dtype=bool)
     walkable[:, 5] = False
-    minutes = np.tile(np.arange(20, dtype=float) * 2.0, (10, 1))  # 2 minutes a column
+    minutes = np.tile(np.arange(20, dtype=float) * 2.0, (10, 1))
+    minutes[:, 19] = np.inf  # beyond reach
     nobody = live.ResidentLayer("residents", ("a",), "group", np.array([], dtype=int), np.array([], dtype=int))
-    no_facility = live.FacilityLayer((), np.array([]), np.array([]), np.array([]), np.array([]))
-    png, frame = live.draw_live_map(walkable, "test", nobody, no_facility, [], minutes=minutes, band_title="bands")
-    pixels = imread(io.BytesIO(png))[..., :3]
+    none = np.array([])
+    marks = plots.FacilityMarks((), none, none, none, none, none, none)
+    fig = plots.grid_map(walkable, "test", nobody, marks, [], minutes=minutes, band_title="bands")
+    z = np.asarray(next(t for t in fig.data if t.type == "image").z, dtype=float) / 255
+    ground = np.array(to_rgb(live.WALKABLE_COLOUR))
 
-    def colour(x, y):
-        px = frame.left_px + (x + 0.5) * frame.width_px / frame.cells_x
-        py = frame.top_px + (y + 0.5) * frame.height_px / frame.cells_y
-        assert frame.cell_at(px, py) == (x, y)
-        return pixels[int(py), int(px)]
+    def band(colour):
+        return plots.BAND_ALPHA * np.array(to_rgb(colour)) + (1 - plots.BAND_ALPHA) * ground
 
-    walkable_rgb = np.array(to_rgb(live.WALKABLE_COLOUR))
-
-    def band(i):
-        return live.BAND_ALPHA * np.array(to_rgb(BAND_COLOURS[i])) + (1 - live.BAND_ALPHA) * walkable_rgb
-
-    assert np.allclose(colour(5, 4), to_rgb(BLOCKED_COLOUR), atol=0.02)
-    assert np.allclose(colour(1, 7), band(0), atol=0.02)  # 2 minutes
-    assert np.allclose(colour(19, 0), band(3), atol=0.02)  # 38 minutes
-    assert colour(19, 0).tolist() != colour(1, 7).tolist()
+    for x in range(20):  # bands: up to 5, 10 and 15 minutes, then beyond
+        m = 2.0 * x
+        colour = next((c for c, most in zip(BAND_COLOURS, (5, 10, 15), strict=False) if m <= most), BAND_COLOURS[3])
+        colour = UNREACHABLE_COLOUR if x == 19 else colour
+        expected = np.array(to_rgb(BLOCKED_COLOUR)) if x == 5 else band(colour)
+        assert np.allclose(z[:, x], expected, atol=1 / 255), x
 
 
 # --------------------------------------------------------------------------- the page on streets
@@ -318,22 +311,10 @@ def network():
     return Network(HELSINKI)
 
 
-def test_a_street_frame_names_the_metres_under_a_pixel():
-    """Metres west to east and north to south over the frame: worked by hand."""
-    frame = figures.MapFrame(left_px=10, top_px=40, width_px=500, height_px=250, extent_m=(1000, 2000, 500, 1000))
-    assert frame.metres_at(10, 40) == (1000, 1000)  # the top-left corner: west, north
-    assert frame.metres_at(10 + 125, 40 + 50) == (1250, 900)  # a quarter across, a fifth down
-    assert frame.metres_at(509, 289) == pytest.approx((1998, 502))
-    assert frame.metres_at(9, 100) is None and frame.metres_at(100, 290) is None
-    assert frame.cell_at(135, 90) is None and frame.point_at(135, 90) == (1250, 900)
-    grid = figures.MapFrame(left_px=10, top_px=40, width_px=600, height_px=400, cells_x=60, cells_y=40)
-    assert grid.point_at(135, 115) == (12, 7) and grid.metres_at(135, 115) is None
-
-
 @pytest.mark.parametrize(("dots_max", "trace_max"), [(10_000, 10_000), (10, 10_000), (10, 20)])
 def test_the_street_map_spans_the_network_at_one_scale(monkeypatch, dots_max, trace_max):
     """streets_small's nodes, homes, facilities and gates span x 385000-385300 and y 6671000-6671230 (the
-    care station placed by hand); the map adds 3% of 300 m around them, at 560 px for 318 m."""
+    care station placed by hand); the map adds 3% of 300 m around them, at one scale both ways."""
     monkeypatch.setattr(figures, "DOTS_MAX", dots_max)
     monkeypatch.setattr(figures, "TRACE_MAX", trace_max)
     model = PageModel(str(STREETS_SMALL), days=1)
@@ -343,16 +324,12 @@ def test_the_street_map_spans_the_network_at_one_scale(monkeypatch, dots_max, tr
     view = figures.MapView(colour_by="age", band_type="park", selected=(385150.0, 6671050.0))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        png, frame = figures.draw_map(model, view)
+        fig = figures.map_figure(model, view)
     assert model.rng.bit_generator.state == state  # drawing takes no random numbers from the model
-    assert frame.extent_m == pytest.approx((384991, 385309, 6670991, 6671239))
-    assert (frame.width_px, frame.height_px) == pytest.approx((560, 560 * 248 / 318))
-    width, height = np.frombuffer(png[16:24], dtype=">u4")
-    assert frame.left_px + frame.width_px < width and frame.top_px + frame.height_px <= height
-    # home 70001 at (385050, 6671180) is drawn 59 m east of the west edge and 59 m below the north edge
-    px, py = frame.left_px + 59 * 560 / 318, frame.top_px + 59 * 560 / 318
-    assert frame.point_at(px, py) == pytest.approx((385050, 6671180))
-    figures.draw_map(model, figures.MapView(band_type="no_such_type"))  # a type the plan removed: no bands
+    assert list(fig.layout.xaxis.range) == pytest.approx([384991, 385309])
+    assert list(fig.layout.yaxis.range) == pytest.approx([6670991, 6671239])
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
+    figures.map_figure(model, figures.MapView(band_type="no_such_type"))  # a type the plan removed: no bands
 
 
 def test_the_page_offers_and_builds_street_scenarios():
@@ -455,42 +432,39 @@ def test_a_street_plan_saves_and_loads_back(tmp_path):
     assert names == {"Riverside park", "market 1", "New care station", "park added 1", "market added 2"}
 
 
-def _isolated_points(a: np.ndarray, b: np.ndarray, share: float, min_px: float, apart_px: float) -> np.ndarray:
-    """Ways (ends a, b in pixels) at least ``min_px`` long whose point ``share`` of the way from a lies
-    ``apart_px`` from every other way."""
+def _isolated_points(a: np.ndarray, b: np.ndarray, share: float, min_len: float, apart: float) -> np.ndarray:
+    """Ways (ends a, b) at least ``min_len`` long whose point ``share`` of the way from a lies ``apart``
+    from every other way."""
     ab = b - a
     keep = []
-    for e in np.flatnonzero(np.hypot(*ab.T) > min_px):
+    for e in np.flatnonzero(np.hypot(*ab.T) > min_len):
         p = a[e] + share * ab[e]
         t = np.clip(((p - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1)
-        apart = np.hypot(*(a + t[:, None] * ab - p).T)
-        apart[e] = np.inf
-        if apart.min() >= apart_px:
+        distance = np.hypot(*(a + t[:, None] * ab - p).T)
+        distance[e] = np.inf
+        if distance.min() >= apart:
             keep.append(e)
     return np.array(keep, dtype=int)
 
 
-def test_the_street_bands_agree_with_networkx(helsinki, network, monkeypatch):
-    """Per type (few, some and many facilities): the kilometres of ways within each band, and the colour
-    a quarter of the way from either end of ways drawn apart from others: the band networkx puts that
-    point in (the nearer of the walks via either end, from the nearest facility of the type by its
-    connector), at the median pace of the type's users."""
-    from matplotlib.colors import to_rgb
-    from matplotlib.image import imread
-
+def test_the_street_bands_agree_with_networkx(helsinki, network):
+    """Per type (few, some and many facilities): the kilometres of ways within each band, as the legend
+    gives them, and the length of the map's lines of the band (each way drawn straight between its
+    nodes, its length as the street data give it); and whether the point a quarter of the way
+    from either end of ways apart from others lies on the band's lines: as networkx puts it (the
+    nearer of the walks via either end, from the nearest facility of the type by its connector), at
+    the median pace of the type's users."""
     from model.measures.access import BANDS_MIN
     from model.report.drawing import live
-    from model.report.drawing.maps import BAND_COLOURS
+    from model.report.drawing.maps import band_labels
+    from model.web import plots
 
     nobody = live.ResidentLayer("residents", ("a",), "group", np.array([], dtype=int), np.array([], dtype=int))
-    no_facility = live.FacilityLayer((), np.array([]), np.array([]), np.array([]), np.array([]))
-    # lines 2 points wide, so that a pixel on a grey way is grey, not grey faded into the ground (which is
-    # nearer the last band's pale green); the lines' colours are what is tested
-    monkeypatch.setattr(live, "WAY_WIDTH", 2.0)
-    monkeypatch.setattr(live, "BAND_WIDTH", 2.0)
-    palette = np.array([to_rgb(c) for c in (*BAND_COLOURS[:3], live.WAY_COLOUR)])
+    none = np.array([])
+    marks = plots.FacilityMarks((), none, none, none, none, none, none)
+    a, b = network.xy[network.u], network.xy[network.v]
+    isolated = {share: _isolated_points(a, b, share, min_len=5.0, apart=1.0) for share in (0.25, 0.75)}
     checked = np.zeros(4, dtype=int)
-    isolated = None
     for ftype in ("primary_school", "health_station", "park"):
         layer, title = figures.street_layer(helsinki, ftype)
         pace = users_paces(helsinki)[ftype]
@@ -498,42 +472,39 @@ def test_the_street_bands_agree_with_networkx(helsinki, network, monkeypatch):
         d = network.metres_from([(f.x, f.y) for f in helsinki.spec.facilities if f.type == ftype])
         du, dv, length = d[network.u], d[network.v], network.length
         budgets = np.array(BANDS_MIN) * pace
-        for budget, km in zip(budgets, layer.band_km, strict=True):
+        fig = plots.street_map(layer, "test", nobody, marks, [], band_title=title)
+        for i, (budget, km) in enumerate(zip(budgets, layer.band_km, strict=True)):
             reached = np.minimum(length, np.clip(budget - du, 0, None) + np.clip(budget - dv, 0, None))
             assert km == pytest.approx(reached.sum() / 1000, rel=1e-9)
-
-        png, frame = live.draw_live_street_map(layer, "test", nobody, no_facility, [], band_title=title)
-        pixels = imread(io.BytesIO(png))[..., :3]
-        west, east, south, north = frame.extent_m
-        px_per_m = frame.width_px / (east - west)
-        a, b = (
-            np.column_stack(
-                [frame.left_px + (xy[:, 0] - west) * px_per_m, frame.top_px + (north - xy[:, 1]) * px_per_m]
-            )
-            for xy in (network.xy[network.u], network.xy[network.v])
-        )  # the ways' ends in pixels
-        if isolated is None:  # the same frame for every type: the network's extent
-            isolated = {share: _isolated_points(a, b, share, min_px=12, apart_px=4) for share in (0.25, 0.75)}
-        for share, ways in isolated.items():  # a quarter of the way from either end: which end is which counts
-            at_m = np.minimum(du + share * length, dv + (1 - share) * length)
-            band = np.searchsorted(budgets, at_m)  # 0, 1, 2; 3 beyond the last band
-            clear = np.abs(at_m[:, None] - budgets[None, :]).min(axis=1) > 0.05 * budgets[0]
-            for e in ways[clear[ways] & np.isfinite(at_m[ways])]:
-                x, y = (a[e] + share * (b[e] - a[e])).astype(int)
-                window = pixels[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3)
-                distance = np.linalg.norm(window[:, None, :] - palette[None, :, :], axis=2)
-                pixel, colour = np.unravel_index(distance.argmin(), distance.shape)  # the pixel nearest a colour
-                found = (colour, distance[pixel, colour] < 0.12)
-                assert found == (band[e], True), (ftype, e, share, band[e], distance.min(0))
-                checked[band[e]] += 1
+            lines = next(t for t in fig.data if t.name == f"walk {band_labels()[i]}")
+            start, end = _pieces(lines)
+            # drawn straight between the way's nodes: the reached share of each way's straight line
+            straight = np.hypot(*(b - a).T) * np.divide(reached, length, out=np.zeros_like(length), where=length > 0)
+            assert np.hypot(*(end - start).T).sum() == pytest.approx(straight.sum(), rel=1e-9)
+            for share, ways in isolated.items():  # which end is which counts
+                at_m = np.minimum(du + share * length, dv + (1 - share) * length)
+                clear = np.abs(at_m - budget) > 0.05 * budgets[0]
+                for e in ways[clear[ways] & np.isfinite(at_m[ways])]:
+                    point = a[e] + share * (b[e] - a[e])
+                    assert (_distance(point, start, end) < 0.01) == (at_m[e] <= budget), (ftype, e, share, i)
+                    checked[i] += at_m[e] <= budget
+                    checked[3] += at_m[e] > budgets[-1]
     assert (checked >= 10).all(), checked  # ways in each band, and beyond
 
 
-def test_the_street_map_draws_the_ways_as_the_results_maps_do():
-    from model.report.drawing import live, maps, streets
+def _pieces(lines) -> tuple[np.ndarray, np.ndarray]:
+    """The segments of a lines trace drawn as (start, end, gap) triples: their starts and ends, (k, 2) each."""
+    x, y = np.asarray(lines.x, dtype=float), np.asarray(lines.y, dtype=float)
+    xy = np.column_stack([x, y])
+    assert np.isnan(xy[2::3]).all()  # a gap after each piece
+    return xy[0::3], xy[1::3]
 
-    assert live.WAY_COLOUR is streets.WAY_COLOUR  # one colour: maps.WAY_COLOUR
-    assert tuple(live.TYPE_MARKERS) == tuple(maps.TYPE_MARKERS)
+
+def _distance(point: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:
+    """The distance from ``point`` to the nearest of the segments ``start``-``end``."""
+    ab = end - start
+    t = np.clip(((point - start) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1)
+    return float(np.hypot(*(start + t[:, None] * ab - point).T).min())
 
 
 def test_serve_takes_a_street_scenario(capsys):

@@ -1,9 +1,8 @@
-"""The pictures of the browser page, as PNG bytes: the map and the live charts.
+"""The browser page's figures: the numbers of the map and the live charts, read from the model.
 
 This module reads the model (walkable grid, walking fields, where the residents are, the
-facilities' occupancy, the DataCollector's rows) and hands the numbers to the drawing package, which draws them
-(:mod:`model.report.drawing.live`: the only matplotlib here is there). The map's image places the
-grid where its :class:`~model.report.drawing.live.MapFrame` says, so that a click names a cell.
+facilities' occupancy, the DataCollector's rows) into the layers of
+:mod:`model.report.drawing.live` and hands them to :mod:`.plots`, which builds the plotly figures.
 
 On a street scenario the map is drawn along the streets: the pieces of ways within each walking
 band are :func:`model.report.bands.reached_segments` of the type's walking field (as
@@ -24,26 +23,15 @@ import shapely
 from model.measures.access import BANDS_MIN
 from model.measures.summary import mixing_summary
 from model.report.bands import covered_metres, reached_segments
-from model.report.drawing.live import (
-    FacilityLayer,
-    MapFrame,
-    OccupancyLine,
-    ResidentLayer,
-    StreetLayer,
-    draw_live_map,
-    draw_live_street_map,
-)
+from model.report.drawing.live import OccupancyLine, ResidentLayer, StreetLayer
 from model.simulation.rules import State
 from model.web import plots
 from model.web.state import clock_text, coverage_table_of, street_join, users_paces
 
 __all__ = [
-    "MapFrame",
     "MapView",
     "community_outlines",
     "coverage_figure",
-    "draw_map",
-    "draw_street_map",
     "drawn",
     "exposure_figure",
     "exposure_refresh_ticks",
@@ -188,47 +176,6 @@ def _residents(model, colour_by: str) -> ResidentLayer:
     return ResidentLayer(title, labels, colour_by, np.asarray(cell), np.asarray(cls), per_cell)
 
 
-def _facilities(model) -> FacilityLayer:
-    """Every facility with visitors present against its capacity now."""
-    fixed = _fixed(model)
-    present = model.engine.occupancy_by_group().sum(axis=1)
-    fill = present / np.maximum(fixed.capacity, 1)
-    return FacilityLayer(tuple(model.city.types), fixed.kind, fixed.x, fixed.y, fill)
-
-
-def draw_map(model, view: MapView) -> tuple[bytes, MapFrame]:
-    """The map now: ground (or walking bands), communities, residents, facilities, the chosen cell.
-
-    On a street scenario: the ways (or the walking bands along them), the communities' outlines,
-    residents, facilities and the chosen point (:func:`draw_street_map`).
-
-    Returns:
-        The PNG image and where the grid (or the street network's extent) lies in it.
-    """
-    if model.spec.streets is not None:
-        return draw_street_map(model, view)
-    city, scenario = model.city, model.spec
-    field = model.built.fields_m.get(view.band_type) if view.band_type else None
-    minutes, band_title = None, ""
-    if field is not None:  # a type the plan removed has no field: no bands
-        pace = _fixed(model).paces[view.band_type]
-        minutes = (field / pace).reshape(city.height, city.width)
-        band_title = f"{view.band_type} at {pace:.0f} m/min:"
-    with reading(model):
-        title = f"{scenario.name}, {clock_text(model)}; cells of {city.cell_m:g} m, {city.width} x {city.height}"
-        residents, facilities = _residents(model, view.colour_by), _facilities(model)
-    return draw_live_map(
-        city.walkable,
-        title,
-        residents,
-        facilities,
-        [(com.name, tuple(com.area)) for com in scenario.communities],
-        minutes=minutes,
-        band_title=band_title,
-        selected=view.selected,
-    )
-
-
 def street_layer(model, band_type: str | None) -> tuple[StreetLayer, str]:
     """The ways of a street scenario and the pieces of them within each band of ``band_type``; the bands' heading.
 
@@ -271,36 +218,6 @@ def community_outlines(model) -> list[tuple[str, np.ndarray, tuple[float, float]
     return outlines
 
 
-def draw_street_map(model, view: MapView) -> tuple[bytes, MapFrame]:
-    """The map of a street scenario now, along its ways.
-
-    The ways (or the walking bands along them), the communities' outlines, residents, facilities,
-    and the chosen point with the connector to the street node it would join.
-    """
-    city, scenario = model.city, model.spec
-    streets, band_title = street_layer(model, view.band_type)
-    joins = None
-    if view.selected is not None:
-        node, _ = street_join(scenario, *view.selected)
-        joins = tuple(float(c) for c in scenario.streets.node_xy_m[node])
-    with reading(model):
-        title = (
-            f"{scenario.name}, {clock_text(model)}; {city.n_street:,} street nodes, "
-            f"{len(city.edges):,} ways, {len(city.homes):,} homes"
-        )
-        residents, facilities = _residents(model, view.colour_by), _facilities(model)
-    return draw_live_street_map(
-        streets,
-        title,
-        residents,
-        facilities,
-        community_outlines(model),
-        band_title=band_title,
-        selected=view.selected,
-        joins=joins,
-    )
-
-
 def exposure_refresh_ticks(n_residents: int) -> int:
     """How many ticks apart the exposure chart is redrawn (its figures cost more in big populations)."""
     return next((ticks for most, ticks in EXPOSURE_REFRESH if n_residents <= most), EXPOSURE_REFRESH_CITY_TICKS)
@@ -328,7 +245,7 @@ def _marks(model) -> plots.FacilityMarks:
 
 
 def map_figure(model, view: MapView, ranges: dict | None = None):
-    """The interactive map now (:mod:`.plots`): the numbers of :func:`draw_map`, as a plotly figure.
+    """The interactive map now (:mod:`.plots`), as a plotly figure.
 
     The residents' positions are read once (:func:`_residents`), and every layer that shows them
     (the colours, the density and the hover's counts) is derived from that one reading. The zoom and

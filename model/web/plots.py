@@ -31,7 +31,7 @@ from model.web.palette import type_styles
 FONT_PX = 12  # no text on the page's figures is smaller
 MAP_PX = (530, 640)  # the map's width and height on the page
 CHART_PX = (410, 276)  # a chart's
-BAND_ALPHA = 0.75  # the walking bands over the ground (as the PNG map's)
+BAND_ALPHA = 0.75  # the walking bands over the ground: the band reads, the ground shows through (a choice)
 SELECTED_COLOUR = "#d7191c"
 PLAN_COLOUR = "#000000"  # the ring of a facility added on the page
 REMOVED_COLOUR = "#737373"  # the cross where a removed facility stood

@@ -24,6 +24,7 @@ from tests.test_browser import (  # noqa: F401
     STEP_TIMEOUT_MS,
     _browsing,
     _no_error,
+    _page_server,
     _serving,
     _set_field,
     _wait_for_map,
@@ -146,7 +147,14 @@ def test_run_to_a_time_refuses_bad_times_runs_the_day_and_stops(served):
     )
     page.get_by_role("button", name="Run the day").click()
     page.wait_for_function("() => window.barSeen", timeout=STEP_TIMEOUT_MS)
-    page.get_by_role("button", name="Stop").click()
+    # the rest of this small day runs in about a third of a second: the page's server is held still
+    # (SIGSTOP) while the Stop click is sent, so that the click reaches it during the run, not after it
+    server = _page_server(int(page.url.rsplit(":", 1)[1].strip("/")))
+    server.suspend()
+    try:
+        page.get_by_role("button", name="Stop").click()
+    finally:
+        server.resume()
     expect(page.locator(".lifecircle-running")).to_have_count(0, timeout=STEP_TIMEOUT_MS)
     expect(page.locator(".lifecircle-clock")).not_to_have_text("Day 1 (Mon) 07:30", timeout=STEP_TIMEOUT_MS)
     stopped = _clock(page)

@@ -23,6 +23,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from model.cli import main
 from model.scenario import load_scenario
@@ -434,17 +435,20 @@ def test_a_street_plan_saves_and_loads_back(tmp_path):
 
 def _isolated_points(a: np.ndarray, b: np.ndarray, share: float, min_len: float, apart: float) -> np.ndarray:
     """Ways (ends a, b) at least ``min_len`` long whose point ``share`` of the way from a lies ``apart``
-    from every other way."""
-    ab = b - a
+    from every other way (shapely's distances)."""
+    ways = _segments(a, b)
     keep = []
-    for e in np.flatnonzero(np.hypot(*ab.T) > min_len):
-        p = a[e] + share * ab[e]
-        t = np.clip(((p - a) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1)
-        distance = np.hypot(*(a + t[:, None] * ab - p).T)
+    for e in np.flatnonzero(np.hypot(*(b - a).T) > min_len):
+        distance = shapely.distance(shapely.points(a[e] + share * (b[e] - a[e])), ways)
         distance[e] = np.inf
         if distance.min() >= apart:
             keep.append(e)
     return np.array(keep, dtype=int)
+
+
+def _segments(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """shapely lines of the segments ``start``-``end`` ((k, 2) each)."""
+    return shapely.linestrings(np.stack([start, end], axis=1))
 
 
 def test_the_street_bands_agree_with_networkx(helsinki, network):
@@ -478,6 +482,7 @@ def test_the_street_bands_agree_with_networkx(helsinki, network):
             assert km == pytest.approx(reached.sum() / 1000, rel=1e-9)
             lines = next(t for t in fig.data if t.name == f"walk {band_labels()[i]}")
             start, end = _pieces(lines)
+            drawn = shapely.multilinestrings(_segments(start, end))
             # drawn straight between the way's nodes: the reached share of each way's straight line
             straight = np.hypot(*(b - a).T) * np.divide(reached, length, out=np.zeros_like(length), where=length > 0)
             assert np.hypot(*(end - start).T).sum() == pytest.approx(straight.sum(), rel=1e-9)
@@ -485,8 +490,8 @@ def test_the_street_bands_agree_with_networkx(helsinki, network):
                 at_m = np.minimum(du + share * length, dv + (1 - share) * length)
                 clear = np.abs(at_m - budget) > 0.05 * budgets[0]
                 for e in ways[clear[ways] & np.isfinite(at_m[ways])]:
-                    point = a[e] + share * (b[e] - a[e])
-                    assert (_distance(point, start, end) < 0.01) == (at_m[e] <= budget), (ftype, e, share, i)
+                    on_lines = shapely.distance(shapely.points(a[e] + share * (b[e] - a[e])), drawn) < 0.01
+                    assert on_lines == (at_m[e] <= budget), (ftype, e, share, i)
                     checked[i] += at_m[e] <= budget
                     checked[3] += at_m[e] > budgets[-1]
     assert (checked >= 10).all(), checked  # ways in each band, and beyond
@@ -498,13 +503,6 @@ def _pieces(lines) -> tuple[np.ndarray, np.ndarray]:
     xy = np.column_stack([x, y])
     assert np.isnan(xy[2::3]).all()  # a gap after each piece
     return xy[0::3], xy[1::3]
-
-
-def _distance(point: np.ndarray, start: np.ndarray, end: np.ndarray) -> float:
-    """The distance from ``point`` to the nearest of the segments ``start``-``end``."""
-    ab = end - start
-    t = np.clip(((point - start) * ab).sum(axis=1) / np.maximum((ab * ab).sum(axis=1), 1e-12), 0, 1)
-    return float(np.hypot(*(start + t[:, None] * ab - point).T).min())
 
 
 def test_serve_takes_a_street_scenario(capsys):

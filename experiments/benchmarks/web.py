@@ -44,11 +44,12 @@ CYCLES = 20
 WARM_MIN = 180  # 06:00 -> 09:00
 TARGET_S = 1.0
 VIEWPORT = (1400, 1000)  # the browser's window: the map and the charts are seen together in it
+MAP_TITLE = ".lifecircle-map .js-plotly-plot .gtitle"  # the plotly map's title: the map is drawn
 MAP_SHOWN = """([before]) => {
     const clock = document.querySelector('.lifecircle-clock')?.innerText;
-    const title = document.querySelector('.lifecircle-map .js-plotly-plot .gtitle')?.textContent || '';
+    const title = document.querySelector('MAP_TITLE')?.textContent || '';
     return clock && clock !== before && title.includes(clock);
-}"""  # the clock moved on and the map drawn for it is shown (its title says the clock)
+}""".replace("MAP_TITLE", MAP_TITLE)  # the clock moved on and the map drawn for it is shown (its title says the clock)
 
 
 def _stats(values: list[float]) -> str:
@@ -188,7 +189,7 @@ def in_browser(scenario: str, screenshot: str | None = None) -> tuple[float, flo
             )
             t_shown = time.perf_counter()
             warming = page.locator(".lifecircle-warming").count() > 0
-            page.wait_for_selector(".lifecircle-map .js-plotly-plot .gtitle", timeout=300_000)
+            page.wait_for_selector(MAP_TITLE, timeout=300_000)
             loaded = time.perf_counter() - t0
             waited = time.perf_counter() - t_shown if warming else 0.0
             clock = page.locator(".lifecircle-clock")
@@ -218,7 +219,7 @@ def in_browser(scenario: str, screenshot: str | None = None) -> tuple[float, flo
             t = time.perf_counter()
             tab = browser.new_page(viewport={"width": VIEWPORT[0], "height": VIEWPORT[1]})
             tab.goto(url)
-            tab.wait_for_selector(".lifecircle-map .js-plotly-plot .gtitle", timeout=300_000)
+            tab.wait_for_selector(MAP_TITLE, timeout=300_000)
             another = time.perf_counter() - t
             browser.close()
         return loaded, waited, times, cpu, another

@@ -38,6 +38,11 @@ def source() -> Path:
 
 
 @functools.cache
+def _digest() -> str:
+    """The SHA-256 of plotly's bundle as installed (hex)."""
+    return hashlib.sha256(source().read_bytes()).hexdigest()
+
+
 def folder() -> str:
     """The bundle's folder in Solara's cache: ``lifecircle-plotly-widget@<plotly version>-<hash>``.
 
@@ -46,15 +51,13 @@ def folder() -> str:
     """
     import plotly
 
-    digest = hashlib.sha256(source().read_bytes()).hexdigest()[:12]
-    return f"lifecircle-plotly-widget@{plotly.__version__}-{digest}"
+    return f"lifecircle-plotly-widget@{plotly.__version__}-{_digest()[:12]}"
 
 
 def installed(cache: Path) -> bool:
-    """Whether ``cache`` holds the installed plotly's bundle (same size and content)."""
-    there = cache / folder() / FILE
+    """Whether ``cache`` holds the installed plotly's bundle (the same SHA-256)."""
     try:
-        return there.stat().st_size == source().stat().st_size and there.read_bytes() == source().read_bytes()
+        return hashlib.sha256((cache / folder() / FILE).read_bytes()).hexdigest() == _digest()
     except OSError:
         return False
 
